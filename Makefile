@@ -1,0 +1,53 @@
+# Two commands for a newcomer (see README.md):
+#   make run   — set everything up, seed the demo tenants, start web + worker + beat
+#   make test  — set everything up, run the whole test suite (browser tests included)
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+PYTHON ?= python3
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+.PHONY: setup run test system-deps services venv db messages demo lint makemessages
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+services:
+	@bash scripts/services.sh
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -r requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+db: venv services
+	$(PY) scripts/ensure_db.py
+	$(PY) manage.py migrate --noinput -v0
+
+messages: venv
+	$(PY) manage.py compilemessages --ignore=.venv -v0
+
+setup: system-deps venv services db messages
+
+demo: setup
+	$(PY) manage.py seed_demo
+
+run: demo
+	@echo
+	@echo "  CRM: http://127.0.0.1:8000/   (Ctrl-C stops web, worker and beat)"
+	@echo
+	$(VENV)/bin/honcho start -f Procfile
+
+test: system-deps venv services messages
+	$(VENV)/bin/pytest
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+makemessages: venv
+	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=staticfiles --no-obsolete --no-location

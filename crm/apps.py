@@ -1,0 +1,99 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CrmConfig(AppConfig):
+    name = "crm"
+    verbose_name = _("CRM core")
+
+    def ready(self) -> None:
+        from . import widgets
+        from .registry import HomeWidget, NavEntry, SettingsPage, registry, roles_any
+
+        registry.add_nav(NavEntry(key="home", label=_("Home"), url_name="home", order=0, active_prefix="home"))
+        registry.add_nav(
+            NavEntry(
+                key="settings", label=_("Settings"), url_name="settings:index", order=900, visible=roles_any("admin")
+            )
+        )
+
+        registry.add_settings_page(
+            SettingsPage(
+                key="company",
+                label=_("Company"),
+                description=_("Name, time zone, language and currency of your company."),
+                url_name="settings:tenant",
+                order=0,
+            )
+        )
+        registry.add_settings_page(
+            SettingsPage(
+                key="users",
+                label=_("Users"),
+                description=_("Invite colleagues, give them roles and a team, deactivate those who leave."),
+                url_name="settings:users",
+                order=10,
+            )
+        )
+        registry.add_settings_page(
+            SettingsPage(
+                key="teams",
+                label=_("Teams"),
+                description=_("The team tree and who manages each team."),
+                url_name="settings:teams",
+                order=20,
+            )
+        )
+        registry.add_settings_page(
+            SettingsPage(
+                key="audit",
+                label=_("Audit log"),
+                description=_("Every change that matters: who did what, and when."),
+                url_name="settings:audit",
+                order=900,
+            )
+        )
+        registry.add_settings_page(
+            SettingsPage(
+                key="messages",
+                label=_("Outgoing messages"),
+                description=_("Emails and text messages the CRM sent or tried to send."),
+                url_name="settings:messages",
+                order=910,
+            )
+        )
+
+        registry.add_home_widget(
+            HomeWidget(
+                key="profile", template="crm/widgets/profile.html", order=0, context=widgets.profile, width="col-lg-4"
+            )
+        )
+        registry.add_home_widget(
+            HomeWidget(
+                key="admin_overview",
+                template="crm/widgets/admin_overview.html",
+                order=10,
+                visible=roles_any("admin"),
+                context=widgets.admin_overview,
+                width="col-lg-8",
+            )
+        )
+        registry.add_home_widget(
+            HomeWidget(
+                key="my_teams",
+                template="crm/widgets/my_teams.html",
+                order=20,
+                visible=roles_any("manager"),
+                context=widgets.my_teams,
+                width="col-lg-8",
+            )
+        )
+        registry.add_home_widget(
+            HomeWidget(
+                key="notifications",
+                template="crm/widgets/notifications.html",
+                order=50,
+                context=widgets.latest_notifications,
+                width="col-lg-6",
+            )
+        )

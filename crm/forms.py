@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
+
+from .models import Role, Team, Tenant, User
+
+
+class LoginForm(AuthenticationForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = _("Email")
+        self.fields["username"].widget.attrs.update({"autocomplete": "email", "autofocus": True})
+
+
+slug_validator = RegexValidator(
+    r"^[a-z0-9](?:[a-z0-9-]{1,48}[a-z0-9])$", _("Use 3–50 lowercase letters, digits or hyphens.")
+)
+
+
+class SignupForm(forms.Form):
+    company = forms.CharField(label=_("Company name"), max_length=200)
+    slug = forms.CharField(
+        label=_("Short name"),
+        max_length=50,
+        validators=[slug_validator],
+        help_text=_("Lowercase letters, digits and hyphens; used in your public form addresses."),
+    )
+    full_name = forms.CharField(label=_("Your name"), max_length=150)
+    admin_email = forms.EmailField(label=_("Your email"))
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES, initial="zh-hans")
+
+    def clean_slug(self) -> str:
+        slug = self.cleaned_data["slug"].lower()
+        if Tenant.objects.filter(slug=slug).exists():
+            raise forms.ValidationError(_("This address is already taken; choose another."))
+        return slug
+
+    def clean_admin_email(self) -> str:
+        email = self.cleaned_data["admin_email"].strip().lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError(_("A user with this email already exists."))
+        return email
+
+    def clean(self):
+        data = super().clean()
+        password = data.get("password")
+        if password:
+            probe = User(email=data.get("admin_email", ""), full_name=data.get("full_name", ""))
+            try:
+                password_validation.validate_password(password, probe)
+            except forms.ValidationError as exc:
+                self.add_error("password", exc)
+        return data
+
+
+class UserForm(forms.Form):
+    email = forms.EmailField(label=_("Email"))
+    full_name = forms.CharField(label=_("Full name"), max_length=150)
+    phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
+    roles = forms.MultipleChoiceField(label=_("Roles"), choices=Role.choices, widget=forms.CheckboxSelectMultiple)
+    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False)
+    language = forms.ChoiceField(
+        label=_("Language"), choices=[("", _("Company default"))] + list(settings.LANGUAGES), required=False
+    )
+    send_invite = forms.BooleanField(
+        label=_("Email an invitation with a link to set the password"), required=False, initial=True
+    )
+
+    def __init__(self, *args, tenant: Tenant, editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = Team.objects.for_tenant(tenant)
+        if editing:
+            # The email is the login; changing it is not offered here.
+            del self.fields["email"]
+            del self.fields["send_invite"]
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=120)
+    parent = forms.ModelChoiceField(label=_("Parent team"), queryset=Team.objects.none(), required=False)
+    manager = forms.ModelChoiceField(label=_("Manager"), queryset=User.objects.none(), required=False)
+
+    def __init__(self, *args, tenant: Tenant, team: Team | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        parents = Team.objects.for_tenant(tenant)
+        if team is not None:
+            parents = parents.exclude(path__startswith=team.path)
+        self.fields["parent"].queryset = parents
+        self.fields["manager"].queryset = User.objects.for_tenant(tenant).filter(is_active=True)
+
+
+class TenantSettingsForm(forms.ModelForm):
+    class Meta:
+        model = Tenant
+        fields = ["name", "timezone", "language", "currency", "phone_region"]
+
+
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(choices=settings.LANGUAGES)
+    next = forms.CharField(required=False)

@@ -1,0 +1,61 @@
+"""Request-wide context: the tenant, its time zone, the user's language, and htmx-aware login redirects."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import resolve_url
+from django.utils import timezone, translation
+
+
+class TenantMiddleware:
+    """Sets request.tenant from the logged-in user and activates the tenant's time zone and the user's language.
+
+    Language precedence (DESIGN.md §6, no URL prefix so links are the same in every language): the user's own
+    setting, then the tenant's, then what LocaleMiddleware found (the language cookie or the browser).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.tenant = None
+        user = request.user
+        if user.is_authenticated and user.tenant_id is not None:
+            tenant = user.tenant
+            if not tenant.is_active:
+                # A suspended tenant's sessions end; nothing of it is served.
+                logout(request)
+                return self.get_response(request)
+            request.tenant = tenant
+            language = user.language or tenant.language or settings.LANGUAGE_CODE
+            translation.activate(language)
+            request.LANGUAGE_CODE = translation.get_language()
+            timezone.activate(zoneinfo.ZoneInfo(tenant.timezone))
+        else:
+            timezone.deactivate()
+        response = self.get_response(request)
+        if request.tenant is not None:
+            response.headers.setdefault("Content-Language", translation.get_language())
+        return response
+
+
+class HtmxLoginRedirectMiddleware:
+    """An htmx request whose session expired gets HX-Redirect to the login page, never a login page in a fragment."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if getattr(request, "htmx", False) and response.status_code == 302:
+            login_url = resolve_url(settings.LOGIN_URL)
+            location = response.headers.get("Location", "")
+            if location.startswith(login_url):
+                redirect = HttpResponse(status=204)
+                redirect["HX-Redirect"] = location
+                return redirect
+        return response

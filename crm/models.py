@@ -1,0 +1,357 @@
+"""Core data: tenants, users, teams, audit events, notifications and outgoing messages."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Length, Lower, Substr
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("Administrator")
+    MANAGER = "manager", _("Manager")
+    REP = "rep", _("Sales rep")
+    AGENT = "agent", _("Service agent")
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("%(value)s is not a known time zone."), params={"value": value})
+
+
+CURRENCY_CHOICES = [
+    ("CNY", _("Chinese yuan (CNY)")),
+    ("USD", _("US dollar (USD)")),
+    ("EUR", _("Euro (EUR)")),
+    ("HKD", _("Hong Kong dollar (HKD)")),
+    ("JPY", _("Japanese yen (JPY)")),
+]
+
+
+class Tenant(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=50, unique=True)
+    timezone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai", validators=[validate_timezone])
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, default="zh-hans")
+    currency = models.CharField(_("currency"), max_length=3, choices=CURRENCY_CHOICES, default="CNY")
+    phone_region = models.CharField(_("default phone region"), max_length=2, default="CN")
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("tenant")
+        verbose_name_plural = _("tenants")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+class TenantQuerySet(models.QuerySet):
+    def for_tenant(self, tenant: Tenant | None) -> TenantQuerySet:
+        # Fail closed: no tenant means no rows, never the unfiltered table.
+        if tenant is None:
+            return self.none()
+        return self.filter(tenant=tenant)
+
+
+class TenantModel(models.Model):
+    """Base of every tenant-owned row: its tenant, when it was made and changed, and by whom."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"))
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class UserQuerySet(models.QuerySet):
+    def for_tenant(self, tenant: Tenant | None) -> UserQuerySet:
+        if tenant is None:
+            return self.none()
+        return self.filter(tenant=tenant)
+
+    def with_role(self, role: str) -> UserQuerySet:
+        return self.filter(roles__contains=[role])
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, email: str) -> User:
+        # Logins are case-insensitive, like the unique constraint on the email.
+        return self.get(email__iexact=email)
+
+    def _create_user(self, email: str, password: str | None, **extra) -> User:
+        if not email:
+            raise ValueError("An email is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra) -> User:
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra) -> User:
+        extra["is_staff"] = True
+        extra["is_superuser"] = True
+        extra["tenant"] = None
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, null=True, blank=True, related_name="users", verbose_name=_("tenant")
+    )
+    email = models.EmailField(_("email"), max_length=254)
+    full_name = models.CharField(_("full name"), max_length=150)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    roles = ArrayField(
+        models.CharField(max_length=16, choices=Role.choices), default=list, blank=True, verbose_name=_("roles")
+    )
+    team = models.ForeignKey(
+        "crm.Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="members", verbose_name=_("team")
+    )
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    is_staff = models.BooleanField(_("operator staff"), default=False)
+    date_joined = models.DateTimeField(_("joined"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        ordering = ["full_name", "email"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="crm_user_email_ci_unique"),
+            # Only the installation's operators (superusers) live outside every tenant.
+            models.CheckConstraint(
+                condition=models.Q(tenant__isnull=False) | models.Q(is_superuser=True),
+                name="crm_user_tenant_required_unless_superuser",
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "full_name"], name="crm_user_tenant_name_idx")]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = (self.email or "").strip().lower()
+
+    def has_role(self, role: str) -> bool:
+        return role in (self.roles or [])
+
+    @property
+    def is_tenant_admin(self) -> bool:
+        return self.is_active and self.tenant_id is not None and self.has_role(Role.ADMIN)
+
+    @property
+    def is_manager(self) -> bool:
+        return self.has_role(Role.MANAGER)
+
+    @property
+    def effective_language(self) -> str:
+        if self.language:
+            return self.language
+        if self.tenant_id and self.tenant.language:
+            return self.tenant.language
+        return settings.LANGUAGE_CODE
+
+    def get_roles_display(self) -> str:
+        labels = dict(Role.choices)
+        return ", ".join(str(labels.get(r, r)) for r in self.roles or [])
+
+
+class TeamQuerySet(TenantQuerySet):
+    def managed_by(self, user) -> TeamQuerySet:
+        """The teams `user` manages and every team under them: one query, a prefix match on the path."""
+        if not getattr(user, "is_authenticated", False) or user.tenant_id is None:
+            return self.none()
+        managed_roots = Team.objects.filter(
+            tenant_id=user.tenant_id,
+            manager=user,
+            path=Substr(models.OuterRef("path"), 1, Length("path")),
+        )
+        return self.filter(tenant_id=user.tenant_id).filter(models.Exists(managed_roots))
+
+
+class Team(TenantModel):
+    """A node of the tenant's team tree. `path` is the materialized path ("/1/4/9/"), so a subtree is a prefix."""
+
+    name = models.CharField(_("name"), max_length=120)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("parent team")
+    )
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="managed_teams",
+        verbose_name=_("manager"),
+    )
+    path = models.CharField(max_length=255, editable=False, default="")
+
+    objects = TeamQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+        ordering = ["path"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "parent", "name"], name="crm_team_unique_name_per_parent", nulls_distinct=False
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["tenant", "path"],
+                name="crm_team_tenant_path_idx",
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def depth(self) -> int:
+        return max(self.path.count("/") - 2, 0)
+
+
+class AuditEvent(models.Model):
+    """Append-only record of every change that matters. A database trigger refuses UPDATE and DELETE."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, null=True, related_name="+")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    action = models.CharField(_("action"), max_length=64)
+    object_type = models.CharField(_("object type"), max_length=64, blank=True)
+    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    object_repr = models.CharField(_("object"), max_length=255, blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=False)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "-at"], name="crm_audit_tenant_at_idx"),
+            models.Index(fields=["tenant", "object_type", "object_id"], name="crm_audit_tenant_object_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type}:{self.object_id}"
+
+
+class Notification(TenantModel):
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("recipient")
+    )
+    title = models.CharField(_("title"), max_length=255)
+    body = models.TextField(_("message"), blank=True)
+    url = models.CharField(_("link"), max_length=500, blank=True)
+    # Idempotency key: a job that notifies twice under the same key creates one row.
+    key = models.CharField(max_length=200, blank=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "recipient", "key"],
+                condition=~models.Q(key=""),
+                name="crm_notification_unique_key",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "recipient", "-created_at"], name="crm_notif_recipient_idx"),
+            models.Index(
+                fields=["tenant", "recipient"], condition=models.Q(read_at__isnull=True), name="crm_notif_unread_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+
+class OutboundMessage(TenantModel):
+    """An email or SMS, written as a row first and delivered after commit (DESIGN.md §5)."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("Email")
+        SMS = "sms", _("SMS")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices, default=Channel.EMAIL)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    to_address = models.CharField(_("to"), max_length=254)
+    subject = models.CharField(_("subject"), max_length=255, blank=True)
+    body = models.TextField(_("body"))
+    key = models.CharField(max_length=200)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    sending_since = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outgoing message")
+        verbose_name_plural = _("outgoing messages")
+        constraints = [models.UniqueConstraint(fields=["tenant", "key"], name="crm_outbound_unique_key")]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"], condition=models.Q(status="queued"), name="crm_outbound_queued_idx"
+            ),
+            models.Index(fields=["tenant", "status", "-created_at"], name="crm_outbound_tenant_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} → {self.to_address}: {self.subject}"

@@ -1,0 +1,24 @@
+"""Test settings: the real PostgreSQL and Redis, with a Redis database and queue of the tests' own."""
+
+from .settings import *  # noqa: F403
+from .settings import env
+
+TEST_REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
+REDIS_URL = TEST_REDIS_URL
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": TEST_REDIS_URL,
+        "KEY_PREFIX": "crm-test",
+    }
+}
+CELERY_BROKER_URL = TEST_REDIS_URL
+CELERY_TASK_DEFAULT_QUEUE = "crm-test"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+SITE_URL = "http://testserver"
+DEBUG = False

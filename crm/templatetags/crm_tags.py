@@ -1,0 +1,68 @@
+from django import forms, template
+from django.urls import NoReverseMatch, reverse
+
+register = template.Library()
+
+
+@register.filter
+def bs_widget(bound_field):
+    """Render a form field's widget with Bootstrap classes (also for Django's own auth forms)."""
+    widget = bound_field.field.widget
+    if isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect):
+        return bound_field.as_widget()
+    if isinstance(widget, forms.CheckboxInput):
+        css = "form-check-input"
+    elif isinstance(widget, forms.Select):
+        css = "form-select"
+    else:
+        css = "form-control"
+    if bound_field.errors:
+        css += " is-invalid"
+    existing = widget.attrs.get("class", "")
+    return bound_field.as_widget(attrs={"class": f"{existing} {css}".strip()})
+
+
+@register.filter
+def is_checkbox(bound_field) -> bool:
+    return isinstance(bound_field.field.widget, forms.CheckboxInput)
+
+
+@register.filter
+def is_multi_checkbox(bound_field) -> bool:
+    return isinstance(bound_field.field.widget, forms.CheckboxSelectMultiple | forms.RadioSelect)
+
+
+@register.simple_tag(takes_context=True)
+def nav_active(context, entry) -> str:
+    request = context.get("request")
+    match = getattr(request, "resolver_match", None)
+    if not match:
+        return ""
+    current = match.view_name
+    prefix = entry.active_prefix or (entry.url_name.split(":")[0] + ":" if ":" in entry.url_name else entry.url_name)
+    return "active" if current == entry.url_name or current.startswith(prefix) else ""
+
+
+@register.simple_tag
+def url_or_empty(name: str) -> str:
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return ""
+
+
+@register.simple_tag(takes_context=True)
+def query_transform(context, **kwargs) -> str:
+    """The current query string with some parameters replaced (keeps filters when paging)."""
+    params = context["request"].GET.copy()
+    for key, value in kwargs.items():
+        if value in (None, ""):
+            params.pop(key, None)
+        else:
+            params[key] = value
+    return params.urlencode()
+
+
+@register.filter
+def startswith(value: str, prefix: str) -> bool:
+    return bool(prefix) and str(value).startswith(str(prefix))
