@@ -50,4 +50,4 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 makemessages: venv
-	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=staticfiles --no-obsolete --no-location
+	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=staticfiles --ignore=tests --no-obsolete --no-location

@@ -45,8 +45,7 @@ def admin_required(view: Callable) -> Callable:
     @tenant_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
-        if not request.user.has_role(Role.ADMIN):
-            raise PermissionDenied(_("Only administrators of this company may open this page."))
+        _require_admin(request)
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -64,12 +63,22 @@ def apply_domain_error(form, error: services.DomainError) -> None:
 # --- access helpers (same 404 for missing and for another tenant's id) ------------------------------------------
 
 
+def _require_admin(request: HttpRequest) -> None:
+    if not request.user.has_role(Role.ADMIN):
+        raise PermissionDenied(_("Only administrators of this company may open this page."))
+
+
 def get_user_for_admin(request: HttpRequest, pk: int) -> User:
-    return get_object_or_404(User.objects.for_tenant(request.tenant).select_related("team"), pk=pk)
+    # Look up within the tenant first: another tenant's id is 404 for everyone, then the role decides 403.
+    user = get_object_or_404(User.objects.for_tenant(request.tenant).select_related("team"), pk=pk)
+    _require_admin(request)
+    return user
 
 
 def get_team_for_admin(request: HttpRequest, pk: int) -> Team:
-    return get_object_or_404(Team.objects.for_tenant(request.tenant), pk=pk)
+    team = get_object_or_404(Team.objects.for_tenant(request.tenant), pk=pk)
+    _require_admin(request)
+    return team
 
 
 # --- home ----------------------------------------------------------------------------------------------------
@@ -247,7 +256,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
     return render(request, "crm/settings/user_form.html", {"form": form, "creating": True})
 
 
-@admin_required
+@tenant_required
 @require_http_methods(["GET", "POST"])
 def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = get_user_for_admin(request, pk)
@@ -279,7 +288,7 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "crm/settings/user_form.html", {"form": form, "target": user})
 
 
-@admin_required
+@tenant_required
 @require_POST
 def user_set_active(request: HttpRequest, pk: int) -> HttpResponse:
     user = get_user_for_admin(request, pk)
@@ -325,7 +334,7 @@ def team_create(request: HttpRequest) -> HttpResponse:
     return render(request, "crm/settings/team_form.html", {"form": form, "creating": True})
 
 
-@admin_required
+@tenant_required
 @require_http_methods(["GET", "POST"])
 def team_edit(request: HttpRequest, pk: int) -> HttpResponse:
     team = get_team_for_admin(request, pk)

@@ -1,0 +1,90 @@
+"""Shared fixtures: two tenants, each with admin, manager, two reps in different teams and an agent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+import redis
+from django.conf import settings
+
+from crm.models import Role
+
+from .factories import TeamFactory, TenantFactory, UserFactory
+
+PASSWORD = "pw-123456"
+
+
+@dataclass
+class World:
+    """One tenant with a ready team tree and a user of every role."""
+
+    tenant: object
+    sales: object  # root team, managed by `manager`
+    team1: object  # under sales: rep1
+    team2: object  # under sales: rep2
+    service_team: object
+    admin: object
+    manager: object
+    rep1: object
+    rep2: object
+    agent: object
+
+
+def build_world(prefix: str) -> World:
+    tenant = TenantFactory(name=f"{prefix} 公司", slug=f"{prefix.lower()}-co")
+    sales = TeamFactory(tenant=tenant, name=f"{prefix} 销售部")
+    team1 = TeamFactory(tenant=tenant, parent=sales, name=f"{prefix} 一组")
+    team2 = TeamFactory(tenant=tenant, parent=sales, name=f"{prefix} 二组")
+    service_team = TeamFactory(tenant=tenant, name=f"{prefix} 客服部")
+    p = prefix.lower()
+    admin = UserFactory(tenant=tenant, email=f"admin@{p}.test", full_name=f"{prefix} 管理员", roles=[Role.ADMIN])
+    manager = UserFactory(
+        tenant=tenant, team=sales, email=f"manager@{p}.test", full_name=f"{prefix} 经理", roles=[Role.MANAGER]
+    )
+    sales.manager = manager
+    sales.save(update_fields=["manager"])
+    rep1 = UserFactory(
+        tenant=tenant, team=team1, email=f"rep1@{p}.test", full_name=f"{prefix} 销售一", roles=[Role.REP]
+    )
+    rep2 = UserFactory(
+        tenant=tenant, team=team2, email=f"rep2@{p}.test", full_name=f"{prefix} 销售二", roles=[Role.REP]
+    )
+    agent = UserFactory(
+        tenant=tenant, team=service_team, email=f"agent@{p}.test", full_name=f"{prefix} 客服", roles=[Role.AGENT]
+    )
+    return World(tenant, sales, team1, team2, service_team, admin, manager, rep1, rep2, agent)
+
+
+@pytest.fixture
+def world_a(db) -> World:
+    return build_world("A")
+
+
+@pytest.fixture
+def world_b(db) -> World:
+    return build_world("B")
+
+
+@pytest.fixture
+def client_for(client):
+    """client_for(user) → a test client logged in as that user (force_login: the login itself is tested elsewhere)."""
+
+    def make(user):
+        from django.test import Client
+
+        c = Client()
+        c.force_login(user)
+        return c
+
+    return make
+
+
+@pytest.fixture
+def redis_test_db():
+    """The tests' own Redis database, flushed so no earlier test or `make run` worker leaves anything behind."""
+    conn = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    conn.flushdb()
+    yield conn
+    conn.flushdb()
+    conn.close()

@@ -1,0 +1,90 @@
+import threading
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.core import mail
+from django.db import connection
+
+from crm import services
+from crm.celery import app
+from crm.models import OutboundMessage
+
+from ..conftest import build_world
+
+
+def wait_for(predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture
+def celery_worker(redis_test_db):
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        yield
+
+
+@pytest.mark.django_db(transaction=True)
+def test_notification_email_is_delivered_by_a_real_worker(celery_worker):
+    world = build_world("J")
+    services.notify(recipient=world.rep1, title="回访提醒", body="给客户回个电话", url="/", key="job-test")
+    assert wait_for(lambda: OutboundMessage.objects.filter(status="sent").exists()), "the worker did not deliver"
+    message = OutboundMessage.objects.get()
+    assert message.attempts == 1 and message.sent_at is not None
+    assert [m.subject for m in mail.outbox] == ["回访提醒"]
+    # Running the redelivery sweep afterwards sends nothing more.
+    from crm.tasks import redeliver_queued_messages
+
+    assert redeliver_queued_messages() == 0
+    time.sleep(0.5)
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_deliverers_at_once_send_one_email():
+    world = build_world("K")
+    for round_ in range(10):
+        message = OutboundMessage.objects.create(
+            tenant=world.tenant, to_address="x@k.test", subject=f"s{round_}", body="b", key=f"k{round_}"
+        )
+        barrier = threading.Barrier(4)
+        results = []
+
+        def deliver():
+            try:
+                barrier.wait()
+                results.append(services.message_deliver(message_id=message.pk))
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=deliver) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sum(r is not None for r in results) == 1
+    assert len(mail.outbox) == 10
+    assert OutboundMessage.objects.filter(status="sent").count() == 10
+
+
+@pytest.mark.django_db
+def test_failed_delivery_is_retried_with_backoff_then_marked_failed(world_a, settings):
+    settings.EMAIL_BACKEND = "tests.crm.failing_email.Backend"
+    message = OutboundMessage.objects.create(
+        tenant=world_a.tenant, to_address="x@a.test", subject="s", body="b", key="f"
+    )
+    services.message_deliver(message_id=message.pk)
+    message.refresh_from_db()
+    assert message.status == "queued" and message.attempts == 1 and "SMTP down" in message.last_error
+    assert message.next_attempt_at > message.created_at
+    # Not due yet: a second run does nothing.
+    assert services.message_deliver(message_id=message.pk) is None
+    for _ in range(services.MESSAGE_MAX_ATTEMPTS - 1):
+        OutboundMessage.objects.filter(pk=message.pk).update(next_attempt_at=message.created_at)
+        services.message_deliver(message_id=message.pk)
+    message.refresh_from_db()
+    assert message.status == "failed" and message.attempts == services.MESSAGE_MAX_ATTEMPTS

@@ -1,0 +1,39 @@
+"""Sample URL arguments for the crm app's patterns, for the cross-tenant sweep (test_url_sweep.py).
+
+Every module tests/security/samples_<app>.py defines:
+- SAMPLES: url name → function(world_a) returning the URL kwargs for a real object of tenant A;
+- VIEWERS: url name → the attribute of World whose user may see that object (default "admin");
+- PUBLIC: url name → why anonymous visitors may open it (sign-up, password reset, public forms…).
+A URL pattern with arguments and no sample fails the sweep, so no new page escapes it.
+"""
+
+from crm.models import Notification
+
+
+def _notification(world):
+    return {"pk": Notification.objects.filter(recipient=world.rep1).values_list("pk", flat=True).first()}
+
+
+SAMPLES = {
+    "settings:user_edit": lambda w: {"pk": w.rep1.pk},
+    "settings:user_set_active": lambda w: {"pk": w.rep1.pk},
+    "settings:team_edit": lambda w: {"pk": w.team1.pk},
+    "notification_read": _notification,
+    "password_reset_confirm": lambda w: {"uidb64": "MQ", "token": "set-password"},
+}
+
+VIEWERS = {
+    "notification_read": "rep1",
+}
+
+PUBLIC = {
+    "login": "the login page itself",
+    "signup": "public company sign-up (SIGNUP_ENABLED)",
+    "password_reset": "asking for a reset link needs no login",
+    "password_reset_done": "static confirmation page",
+    "password_reset_confirm": "reached from the emailed link; the token is the credential",
+    "password_reset_complete": "static confirmation page",
+    "set_language": "anonymous visitors switch language on the login page (cookie only)",
+    "healthz": "load-balancer health check, returns 'ok' and nothing else",
+    "logout": "logging out needs no tenant check",
+}
