@@ -195,3 +195,4 @@ LOGGING = {
 # Emails are unique case-insensitively through the crm_user_email_ci_unique constraint (Lower(email)), and the
 # user manager looks logins up with iexact; Django's check only knows plain unique=True.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
+AXES_VERBOSE = False

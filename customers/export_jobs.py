@@ -1,0 +1,1 @@
+"""Celery tasks for customer exports and the nightly recycle-bin purge."""

@@ -1,0 +1,110 @@
+"""The customer list's search, filters and sort, on top of a scoped queryset (never `.objects.all()`)."""
+
+from __future__ import annotations
+
+import re
+
+import django_filters
+from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Reverse
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import User
+
+from .models import Contact, Customer, CustomerIdentifier, CustomerLevel, CustomerTag, Pool, Tag
+from .normalize import nfkc, normalize_credit_code, normalize_email, normalize_phone
+
+SORTS = {
+    "name": ("name", "pk"),
+    "-name": ("-name", "-pk"),
+    # Never followed up counts as the longest without a follow-up.
+    "last_followed_up": (F("last_followed_up_at").asc(nulls_first=True), "pk"),
+    "-last_followed_up": (F("last_followed_up_at").desc(nulls_last=True), "-pk"),
+    "created": ("created_at", "pk"),
+    "-created": ("-created_at", "-pk"),
+}
+SORT_CHOICES = [
+    ("-created", _("Newest first")),
+    ("created", _("Oldest first")),
+    ("name", _("Name A→Z")),
+    ("-name", _("Name Z→A")),
+    ("-last_followed_up", _("Recently followed up")),
+    ("last_followed_up", _("Longest without follow-up")),
+]
+CREDIT_CODE_RE = re.compile(r"^[0-9A-Z]{18}$")
+
+
+def search_customers(queryset, value: str, tenant):
+    """DESIGN.md §8's search contract: phone exact or suffix, email exact, credit code exact, names by prefix,
+    pinyin / initials prefix, and trigram (contains) for three characters or more; contact names by prefix."""
+    text = nfkc(value)
+    if not text:
+        return queryset
+    idents = CustomerIdentifier.objects.filter(tenant=tenant, customer=OuterRef("pk"))
+    digits = re.sub(r"[\s\-()+]", "", text)
+    if "@" in text:
+        return queryset.filter(Exists(idents.filter(kind="email", value=normalize_email(text))))
+    if CREDIT_CODE_RE.match(normalize_credit_code(text)) and any(ch.isdigit() for ch in text):
+        return queryset.filter(Exists(idents.filter(kind="credit_code", value=normalize_credit_code(text))))
+    if digits.isdigit() and len(digits) >= 4:
+        phone = normalize_phone(text, tenant.phone_region or "CN")
+        if phone:
+            return queryset.filter(Exists(idents.filter(kind="phone", value=phone)))
+        # A tail of a number ("5678"): prefix match on the reversed value, served by an index.
+        reversed_digits = digits[::-1]
+        return queryset.filter(
+            Exists(
+                idents.filter(kind="phone")
+                .annotate(reversed_value=Reverse("value"))
+                .filter(reversed_value__startswith=reversed_digits)
+            )
+        )
+    lowered = text.lower()
+    condition = Q(name__startswith=text) | Q(name_pinyin__startswith=lowered) | Q(name_initials__startswith=lowered)
+    if len(text) >= 3:
+        condition |= Q(name__icontains=text)
+    contacts = Contact.objects.filter(tenant=tenant, customer=OuterRef("pk"), name__startswith=text)
+    return queryset.filter(condition | Q(Exists(contacts)))
+
+
+class CustomerFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=Customer.Status.choices)
+    level = django_filters.ModelChoiceFilter(label=_("Level"), queryset=CustomerLevel.objects.none())
+    industry = django_filters.CharFilter(label=_("Industry"))
+    region = django_filters.CharFilter(label=_("Region"))
+    source = django_filters.CharFilter(label=_("Source"))
+    tag = django_filters.ModelChoiceFilter(label=_("Tag"), queryset=Tag.objects.none(), method="filter_tag")
+    owner = django_filters.ModelChoiceFilter(label=_("Owner"), queryset=User.objects.none())
+    pool = django_filters.ModelChoiceFilter(label=_("Pool"), queryset=Pool.objects.none())
+    key_account = django_filters.BooleanFilter(label=_("Key account"), field_name="is_key_account")
+    sort = django_filters.ChoiceFilter(label=_("Sort"), choices=SORT_CHOICES, method="sort_by", empty_label=None)
+
+    class Meta:
+        model = Customer
+        fields = ["q", "status", "level", "industry", "region", "source", "tag", "owner", "pool", "key_account"]
+
+    def __init__(self, data=None, *args, request=None, **kwargs):
+        super().__init__(data, *args, request=request, **kwargs)
+        tenant = request.tenant
+        self.tenant = tenant
+        self.filters["level"].queryset = CustomerLevel.objects.for_tenant(tenant)
+        self.filters["tag"].queryset = Tag.objects.for_tenant(tenant)
+        self.filters["owner"].queryset = User.objects.for_tenant(tenant).filter(is_active=True)
+        self.filters["pool"].queryset = Pool.objects.for_tenant(tenant)
+
+    def search(self, queryset, name, value):
+        return search_customers(queryset, value, self.tenant)
+
+    def filter_tag(self, queryset, name, value):
+        return queryset.filter(Exists(CustomerTag.objects.filter(customer=OuterRef("pk"), tag=value)))
+
+    def sort_by(self, queryset, name, value):
+        return queryset.order_by(*SORTS.get(value, SORTS["-created"]))
+
+    @property
+    def qs(self):
+        qs = super().qs
+        if not self.form.cleaned_data.get("sort"):
+            qs = qs.order_by(*SORTS["-created"])
+        return qs

@@ -1,0 +1,378 @@
+"""Customers, contacts, tags, pools, identifiers (dedup), ownership history and sharing."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from guardian.models import UserObjectPermissionBase
+
+from crm.models import TenantModel, TenantQuerySet
+
+from .querysets import ContactQuerySet, CustomerQuerySet
+
+credit_code_validator = RegexValidator(
+    r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$",
+    _("A unified social credit code has 18 characters: digits and capital letters (no I, O, S, V, Z)."),
+)
+
+
+class CustomerLevel(TenantModel):
+    """A tenant's customer levels (e.g. A/B/C); imports map aliases such as 重点客户 to a level."""
+
+    code = models.CharField(_("code"), max_length=10)
+    name = models.CharField(_("name"), max_length=50)
+    aliases = ArrayField(models.CharField(max_length=50), default=list, blank=True, verbose_name=_("aliases"))
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("customer level")
+        verbose_name_plural = _("customer levels")
+        ordering = ["order", "code"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "code"], name="customers_level_unique_code")]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}" if self.name and self.name != self.code else self.code
+
+
+class Pool(TenantModel):
+    """A public pool (公海): where ownerless customers wait to be claimed. Rules arrive with the pool features."""
+
+    name = models.CharField(_("name"), max_length=100)
+    is_default = models.BooleanField(_("default pool"), default=False)
+
+    class Meta:
+        verbose_name = _("pool")
+        verbose_name_plural = _("pools")
+        ordering = ["-is_default", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="customers_pool_unique_name"),
+            models.UniqueConstraint(
+                fields=["tenant"], condition=models.Q(is_default=True), name="customers_pool_one_default"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tag(TenantModel):
+    name = models.CharField(_("name"), max_length=50)
+    color = models.CharField(_("color"), max_length=20, default="secondary")
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="customers_tag_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Customer(TenantModel):
+    class Kind(models.TextChoices):
+        COMPANY = "company", _("Company")
+        PERSON = "person", _("Person")
+
+    class Status(models.TextChoices):
+        POTENTIAL = "potential", _("Potential")
+        INTERESTED = "interested", _("Interested")
+        CUSTOMER = "customer", _("Customer")
+        LOST = "lost", _("Lost")
+
+    kind = models.CharField(_("type"), max_length=10, choices=Kind.choices, default=Kind.COMPANY)
+    name = models.CharField(_("name"), max_length=200)
+    # Pinyin of the name, for "zs" → 张三 and "zhangsan" → 张三 (prefix search, DESIGN.md §8).
+    name_pinyin = models.CharField(max_length=600, blank=True, editable=False)
+    name_initials = models.CharField(max_length=200, blank=True, editable=False)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.POTENTIAL)
+    level = models.ForeignKey(
+        CustomerLevel, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("level")
+    )
+    industry = models.CharField(_("industry"), max_length=50, blank=True)
+    region = models.CharField(_("region"), max_length=50, blank=True)
+    source = models.CharField(_("source"), max_length=50, blank=True)
+    is_key_account = models.BooleanField(_("key account"), default=False)
+    credit_code = models.CharField(
+        _("unified social credit code"), max_length=18, blank=True, validators=[credit_code_validator]
+    )
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    website = models.CharField(_("website"), max_length=200, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    tags = models.ManyToManyField(
+        Tag, through="CustomerTag", blank=True, related_name="customers", verbose_name=_("tags")
+    )
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="customers",
+        verbose_name=_("owner"),
+    )
+    pool = models.ForeignKey(Pool, on_delete=models.PROTECT, related_name="customers", verbose_name=_("pool"))
+    owned_since = models.DateTimeField(_("owned since"), null=True, blank=True)
+    last_followed_up_at = models.DateTimeField(_("last follow-up"), null=True, blank=True)
+    last_deal_at = models.DateTimeField(_("last deal"), null=True, blank=True)
+
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = CustomerQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        permissions = [("share_customer", "Can share the customer")]
+        indexes = [
+            # The list: tenant + owner set, sorted by name, last follow-up or creation (live rows only).
+            models.Index(
+                fields=["tenant", "owner", "name"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="cust_owner_name_idx",
+            ),
+            models.Index(
+                fields=["tenant", "owner", "last_followed_up_at"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="cust_owner_followup_idx",
+            ),
+            models.Index(
+                fields=["tenant", "owner", "created_at"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="cust_owner_created_idx",
+            ),
+            models.Index(fields=["tenant", "name"], condition=models.Q(deleted_at__isnull=True), name="cust_name_idx"),
+            models.Index(
+                fields=["tenant", "created_at"], condition=models.Q(deleted_at__isnull=True), name="cust_created_idx"
+            ),
+            models.Index(
+                fields=["tenant", "last_followed_up_at"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="cust_followup_idx",
+            ),
+            models.Index(
+                fields=["tenant", "pool", "created_at"],
+                condition=models.Q(deleted_at__isnull=True, owner__isnull=True),
+                name="cust_pool_idx",
+            ),
+            models.Index(fields=["tenant", "status"], name="cust_status_idx"),
+            models.Index(fields=["tenant", "level"], name="cust_level_idx"),
+            models.Index(fields=["tenant", "industry"], name="cust_industry_idx"),
+            models.Index(fields=["tenant", "region"], name="cust_region_idx"),
+            models.Index(fields=["tenant", "source"], name="cust_source_idx"),
+            models.Index(
+                fields=["tenant", "deleted_at"], condition=models.Q(deleted_at__isnull=False), name="cust_trash_idx"
+            ),
+            models.Index("tenant", OpClass("name_pinyin", name="varchar_pattern_ops"), name="cust_pinyin_idx"),
+            models.Index("tenant", OpClass("name_initials", name="varchar_pattern_ops"), name="cust_initials_idx"),
+            GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="cust_name_trgm_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
+    def in_pool(self) -> bool:
+        return self.owner_id is None
+
+
+class CustomerTag(TenantModel):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["customer", "tag"], name="customers_customertag_unique")]
+        indexes = [models.Index(fields=["tenant", "tag", "customer"], name="cust_tag_idx")]
+
+
+phone_hint = _("Mobile or landline; +86 may be left out.")
+
+
+class Contact(TenantModel):
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("customer")
+    )
+    name = models.CharField(_("name"), max_length=100)
+    title = models.CharField(_("title"), max_length=100, blank=True)
+    # Stored normalized (E.164, e.g. +8613812345678).
+    mobile = models.CharField(_("mobile"), max_length=20, blank=True, help_text=phone_hint)
+    phone = models.CharField(_("other phone"), max_length=20, blank=True, help_text=phone_hint)
+    email = models.EmailField(_("email"), blank=True)
+    wechat = models.CharField(_("WeChat ID"), max_length=64, blank=True)
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    is_primary = models.BooleanField(_("primary contact"), default=False)
+    notes = models.TextField(_("notes"), blank=True)
+
+    objects = ContactQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ["-is_primary", "name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"], condition=models.Q(is_primary=True), name="customers_contact_one_primary"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "customer"], name="contact_customer_idx"),
+            models.Index(fields=["tenant", "name"], name="contact_name_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomerIdentifier(models.Model):
+    """One normalized identifier of a live customer. The unique index makes duplicates impossible (防撞单):
+    two concurrent creations of the same company cannot both commit. Rows exist for live customers only:
+    moving a customer to the bin removes them, restoring re-inserts them (and so re-checks)."""
+
+    class Kind(models.TextChoices):
+        PHONE = "phone", _("phone")
+        EMAIL = "email", _("email")
+        COMPANY = "company", _("company name")
+        CREDIT_CODE = "credit_code", _("unified social credit code")
+
+    tenant = models.ForeignKey("crm.Tenant", on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="identifiers")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    value = models.CharField(max_length=300)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "kind", "value"], name="customers_identifier_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "customer"], name="ident_customer_idx"),
+            # Phone suffix search ("5678" finds +8613812345678): a prefix match on the reversed value.
+            models.Index(
+                "tenant", OpClass(Reverse("value"), name="varchar_pattern_ops"), name="ident_value_reverse_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+
+class OwnershipEvent(TenantModel):
+    """Append-only history of who held a customer."""
+
+    class Reason(models.TextChoices):
+        CREATE = "create", _("Created")
+        CLAIM = "claim", _("Claimed from the pool")
+        ASSIGN = "assign", _("Assigned")
+        TRANSFER = "transfer", _("Transferred")
+        RELEASE = "release", _("Released to the pool")
+        FALLBACK = "fallback", _("Fell back to the pool")
+        RESTORE = "restore", _("Restored from the bin")
+        DELETE = "delete", _("Moved to the bin")
+        MERGE = "merge", _("Merged")
+        EXTENSION = "extension", _("Extension approved")
+        IMPORT = "import", _("Imported")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="ownership_events")
+    from_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    to_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    from_pool = models.ForeignKey(Pool, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    to_pool = models.ForeignKey(Pool, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    reason = models.CharField(_("reason"), max_length=12, choices=Reason.choices)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    # Null actor = the system (a job).
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("ownership event")
+        verbose_name_plural = _("ownership events")
+        ordering = ["-at", "-pk"]
+        indexes = [
+            models.Index(fields=["tenant", "customer", "-at"], name="owner_event_customer_idx"),
+            models.Index(fields=["tenant", "reason", "-at"], name="owner_event_reason_idx"),
+        ]
+
+
+class CustomerUserObjectPermission(UserObjectPermissionBase):
+    """django-guardian's direct-foreign-key permission model for sharing, carrying the tenant (a join, not a
+    generic lookup)."""
+
+    tenant = models.ForeignKey("crm.Tenant", on_delete=models.CASCADE, related_name="+")
+    content_object = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="shares")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta(UserObjectPermissionBase.Meta):
+        indexes = [models.Index(fields=["user", "content_object"], name="cust_share_user_idx")]
+
+
+class ImportJob(TenantModel):
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("Uploaded")
+        PREVIEWED = "previewed", _("Previewed")
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/")
+    original_name = models.CharField(_("file name"), max_length=255)
+    encoding = models.CharField(max_length=20, blank=True)
+    headers = models.JSONField(default=list, blank=True)
+    mapping = models.JSONField(default=dict, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.UPLOADED)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    rejected_count = models.PositiveIntegerField(default=0)
+    rejected_file = models.FileField(upload_to="imports/rejected/%Y/%m/", blank=True)
+    error = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="import_tenant_idx")]
+
+
+class ExportJob(TenantModel):
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    format = models.CharField(max_length=4, default="csv")
+    query = models.JSONField(default=dict, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    row_count = models.PositiveIntegerField(default=0)
+    file = models.FileField(upload_to="exports/%Y/%m/", blank=True)
+    error = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="export_tenant_idx")]

@@ -1,0 +1,118 @@
+"""Normalization of identifiers (dedup, 防撞单) and of names for search (pinyin, initials)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import phonenumbers
+from pypinyin import Style, lazy_pinyin
+
+# Legal-form suffixes folded away when comparing company names ("杭州云帆科技有限公司" = "杭州云帆科技").
+COMPANY_SUFFIXES = [
+    "股份有限公司",
+    "有限责任公司",
+    "有限公司",
+    "集团公司",
+    "分公司",
+    "公司",
+    "coltd",
+    "co",
+    "ltd",
+    "limited",
+    "inc",
+    "incorporated",
+    "llc",
+    "corp",
+    "corporation",
+    "gmbh",
+]
+_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def nfkc(value: str) -> str:
+    """Full-width digits and letters to half-width, compatibility forms folded (１３８ → 138)."""
+    return unicodedata.normalize("NFKC", value or "").strip()
+
+
+def normalize_phone(value: str, region: str = "CN") -> str | None:
+    """E.164 of a valid phone number (+8613812345678), or None when it is not one.
+
+    Accepts what offices type: spaces, dashes, full-width digits, +86 / 86 / 0086 prefixes."""
+    raw = nfkc(value)
+    if not raw:
+        return None
+    digits = re.sub(r"[^\d+]", "", raw)
+    if digits.startswith("00"):
+        digits = "+" + digits[2:]
+    # "8613812345678": an 86 country code written without the plus.
+    if region == "CN" and not digits.startswith("+") and digits.startswith("86") and len(digits) == 13:
+        digits = "+" + digits
+    try:
+        number = phonenumbers.parse(digits, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def format_phone(e164: str) -> str:
+    """A stored E.164 number for display (+86 138 1234 5678)."""
+    if not e164:
+        return ""
+    try:
+        return phonenumbers.format_number(phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    except phonenumbers.NumberParseException:
+        return e164
+
+
+def mask_phone(e164: str) -> str:
+    """138****5678: the pool's masked view."""
+    digits = re.sub(r"\D", "", e164 or "")
+    if digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    if len(digits) < 7:
+        return "****"
+    return f"{digits[:3]}****{digits[-4:]}"
+
+
+def mask_email(email: str) -> str:
+    if not email or "@" not in email:
+        return ""
+    local, domain = email.split("@", 1)
+    return f"{local[:1]}***@{domain}"
+
+
+def normalize_email(value: str) -> str:
+    return nfkc(value).lower()
+
+
+def normalize_company_name(value: str) -> str:
+    """Company name for comparison: NFKC, lowercase, no spaces or punctuation, legal-form suffix folded."""
+    name = _NON_WORD.sub("", nfkc(value).lower())
+    # Fold repeatedly: "XX科技有限公司 Co., Ltd." → "xx科技".
+    changed = True
+    while changed and name:
+        changed = False
+        for suffix in COMPANY_SUFFIXES:
+            if name.endswith(suffix) and len(name) > len(suffix):
+                name = name[: -len(suffix)]
+                changed = True
+                break
+    return name
+
+
+def normalize_credit_code(value: str) -> str:
+    return _NON_WORD.sub("", nfkc(value).upper())
+
+
+def pinyin_forms(name: str) -> tuple[str, str]:
+    """('zhangsan', 'zs') for 张三; non-Chinese characters are kept, lowercased."""
+    text = nfkc(name)
+    syllables = [s for s in lazy_pinyin(text, errors=lambda chars: list(chars)) if s.strip()]
+    full = _NON_WORD.sub("", "".join(syllables).lower())
+    initials = "".join(
+        s[0] for s in lazy_pinyin(text, style=Style.FIRST_LETTER, errors=lambda chars: list(chars)) if s.strip()
+    )
+    return full[:600], _NON_WORD.sub("", initials.lower())[:200]

@@ -1,0 +1,3 @@
+"""Import pages (included into the customers namespace by customers/urls.py)."""
+
+urlpatterns: list = []
