@@ -48,5 +48,6 @@ urlpatterns = [
     path("notifications/read-all/", views.notification_read_all, name="notification_read_all"),
     path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
     path("settings/", include(settings_patterns)),
+    path("customers/", include("customers.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -105,6 +105,6 @@ class CustomerFilter(django_filters.FilterSet):
     @property
     def qs(self):
         qs = super().qs
-        if not self.form.cleaned_data.get("sort"):
+        if not getattr(self.form, "cleaned_data", {}).get("sort"):
             qs = qs.order_by(*SORTS["-created"])
         return qs

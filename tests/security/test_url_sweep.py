@@ -57,7 +57,25 @@ def all_patterns():
 
 
 def plant_data(world):
-    """Give tenant A rows of every kind the foundation has, so list pages have something to leak."""
+    """Give tenant A rows of every kind the project has, so list pages have something to leak."""
+    from customers import services as customer_services
+
+    customer_services.customer_create(
+        acting_user=world.rep1,
+        data={"name": "MARKA 云帆科技有限公司", "industry": "MARKA-industry"},
+        contact={"name": "MARKA 张三", "mobile": "13800138000", "email": "marka@marka.test"},
+    )
+    customer_services.customer_create(
+        acting_user=world.rep1,
+        data={"name": "MARKA 可删除公司"},
+        contact={"name": "MARKA 李四", "mobile": "13900139000"},
+    )
+    customer_services.customer_create(
+        acting_user=world.admin,
+        data={"name": "MARKA pool customer"},
+        owner=None,
+        to_pool=customer_services.default_pool(world.tenant),
+    )
     services.notify(recipient=world.rep1, title="MARKA notification", body="MARKA body", email=True)
     services.notify(recipient=world.admin, title="MARKA admin notification", email=True)
     services.audit(tenant=world.tenant, actor=world.admin, action="marka.test", obj=world.rep1, details={"m": "MARKA"})

@@ -1,0 +1,111 @@
+"""Demo customers: ~300 for the Demo tenant over its reps and its pool, ~40 for Acme (bulk, idempotent)."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from django.utils import timezone
+from faker import Faker
+
+from crm.models import Role, User
+
+from . import services
+from .forms import INDUSTRIES, SOURCES
+from .models import Contact, Customer, CustomerIdentifier, CustomerLevel, CustomerTag, OwnershipEvent, Tag
+from .normalize import normalize_company_name, normalize_phone, pinyin_forms
+
+REGIONS = ["北京市", "上海市", "广东省", "浙江省", "江苏省", "四川省", "湖北省", "山东省", "福建省", "陕西省"]
+TAGS = ["老客户", "高意向", "价格敏感", "需要演示", "竞品在用"]
+COMPANY_KINDS = ["科技", "贸易", "实业", "物流", "教育咨询", "医疗器械", "文化传媒", "餐饮管理", "建材", "电子"]
+
+
+def seed_tenant(demo) -> None:
+    tenant = demo.tenant
+    services.tenant_defaults(tenant=tenant)
+    if Customer.objects.filter(tenant=tenant).exists():
+        return
+    size = 300 if tenant.slug == "demo" else 40
+    fake = Faker("zh_CN")
+    Faker.seed(hash(tenant.slug) % 10_000)
+    rng = random.Random(tenant.slug)
+    reps = list(User.objects.for_tenant(tenant).with_role(Role.REP).order_by("email"))
+    pool = services.default_pool(tenant)
+    levels = list(CustomerLevel.objects.for_tenant(tenant).order_by("order"))
+    tags = [Tag.objects.get_or_create(tenant=tenant, name=name)[0] for name in TAGS]
+    now = timezone.now()
+    used: set[tuple[str, str]] = set()
+    customers, contacts_by_index, idents_by_index = [], {}, {}
+    while len(customers) < size:
+        name = f"{fake.city_name()}{fake.last_name()}{fake.word()}{rng.choice(COMPANY_KINDS)}有限公司"
+        company_key = ("company", normalize_company_name(name))
+        mobile = normalize_phone(fake.phone_number())
+        email = fake.unique.email()
+        keys = [company_key, ("phone", mobile), ("email", email)]
+        if not mobile or any(k in used for k in keys):
+            continue
+        used.update(keys)
+        # Two thirds held by reps, the rest waiting in the pool.
+        owner = rng.choice(reps) if reps and rng.random() < 0.67 else None
+        created = now - timedelta(days=rng.randint(1, 400))
+        followed = created + timedelta(days=rng.randint(0, 60)) if owner and rng.random() < 0.8 else None
+        followed = min(followed, now) if followed else None
+        pinyin, initials = pinyin_forms(name)
+        customers.append(
+            Customer(
+                tenant=tenant,
+                name=name,
+                name_pinyin=pinyin,
+                name_initials=initials,
+                status=rng.choice(Customer.Status.values),
+                level=rng.choice(levels) if levels else None,
+                industry=rng.choice(INDUSTRIES),
+                region=rng.choice(REGIONS),
+                source=rng.choice(SOURCES),
+                is_key_account=rng.random() < 0.1,
+                address=fake.address(),
+                owner=owner,
+                owned_since=created if owner else None,
+                pool=pool,
+                created_at=created,
+                last_followed_up_at=followed,
+            )
+        )
+        index = len(customers) - 1
+        contacts_by_index[index] = [
+            Contact(
+                tenant=tenant,
+                name=fake.name(),
+                title=fake.job()[:100],
+                mobile=mobile,
+                email=email,
+                wechat=fake.user_name(),
+                birthday=fake.date_of_birth(minimum_age=22, maximum_age=65),
+                is_primary=True,
+            )
+        ]
+        idents_by_index[index] = keys
+    Customer.objects.bulk_create(customers, batch_size=500)
+    contacts, idents, events, customer_tags = [], [], [], []
+    for index, customer in enumerate(customers):
+        for contact in contacts_by_index[index]:
+            contact.customer = customer
+            contacts.append(contact)
+        for kind, value in idents_by_index[index]:
+            idents.append(CustomerIdentifier(tenant=tenant, customer=customer, kind=kind, value=value))
+        events.append(
+            OwnershipEvent(
+                tenant=tenant,
+                customer=customer,
+                to_owner=customer.owner,
+                to_pool=None if customer.owner else pool,
+                reason=OwnershipEvent.Reason.CREATE,
+                at=customer.created_at,
+            )
+        )
+        for tag in rng.sample(tags, k=rng.choice([0, 0, 1, 2])):
+            customer_tags.append(CustomerTag(tenant=tenant, customer=customer, tag=tag))
+    Contact.objects.bulk_create(contacts, batch_size=1000)
+    CustomerIdentifier.objects.bulk_create(idents, batch_size=1000)
+    OwnershipEvent.objects.bulk_create(events, batch_size=1000)
+    CustomerTag.objects.bulk_create(customer_tags, batch_size=1000)

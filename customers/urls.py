@@ -1,0 +1,21 @@
+from django.urls import include, path
+
+from . import views
+
+app_name = "customers"
+
+urlpatterns = [
+    path("", views.customer_list, name="list"),
+    path("new/", views.customer_create, name="create"),
+    path("transfer/", views.customer_transfer, name="transfer"),
+    path("<int:pk>/", views.customer_detail, name="detail"),
+    path("<int:pk>/edit/", views.customer_edit, name="edit"),
+    path("<int:pk>/delete/", views.customer_delete, name="delete"),
+    path("<int:pk>/contacts/new/", views.contact_edit, name="contact_create"),
+    path("<int:pk>/contacts/<int:contact_pk>/", views.contact_edit, name="contact_edit"),
+    path("<int:pk>/contacts/<int:contact_pk>/delete/", views.contact_delete, name="contact_delete"),
+    path("<int:pk>/share/", views.customer_share, name="share"),
+    path("<int:pk>/share/<int:user_pk>/remove/", views.customer_unshare, name="unshare"),
+    path("", include("customers.urls_import")),
+    path("", include("customers.urls_export")),
+]
