@@ -8,6 +8,7 @@ import django_filters
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Reverse
 from django.utils.translation import gettext_lazy as _
+from django_filters.widgets import BooleanWidget
 
 from crm.models import User
 
@@ -67,6 +68,12 @@ def search_customers(queryset, value: str, tenant):
     return queryset.filter(condition | Q(Exists(contacts)))
 
 
+class AnyYesNoWidget(BooleanWidget):
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = (("", _("Any")), ("true", _("Yes")), ("false", _("No")))
+
+
 class CustomerFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
     status = django_filters.ChoiceFilter(label=_("Status"), choices=Customer.Status.choices)
@@ -77,7 +84,9 @@ class CustomerFilter(django_filters.FilterSet):
     tag = django_filters.ModelChoiceFilter(label=_("Tag"), queryset=Tag.objects.none(), method="filter_tag")
     owner = django_filters.ModelChoiceFilter(label=_("Owner"), queryset=User.objects.none())
     pool = django_filters.ModelChoiceFilter(label=_("Pool"), queryset=Pool.objects.none())
-    key_account = django_filters.BooleanFilter(label=_("Key account"), field_name="is_key_account")
+    key_account = django_filters.BooleanFilter(
+        label=_("Key account"), field_name="is_key_account", widget=AnyYesNoWidget
+    )
     sort = django_filters.ChoiceFilter(label=_("Sort"), choices=SORT_CHOICES, method="sort_by", empty_label=None)
 
     class Meta:

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from crm.models import AuditEvent, Role, Tenant, User
@@ -66,7 +66,9 @@ DEFAULT_LEVELS = [
 
 def tenant_defaults(*, tenant: Tenant) -> None:
     """A new tenant's default pool and customer levels (idempotent)."""
-    Pool.objects.get_or_create(tenant=tenant, is_default=True, defaults={"name": _("Public pool")})
+    with translation.override(tenant.language):
+        pool_name = _("Public pool")
+    Pool.objects.get_or_create(tenant=tenant, is_default=True, defaults={"name": pool_name})
     for order, (code, name, aliases) in enumerate(DEFAULT_LEVELS):
         CustomerLevel.objects.get_or_create(
             tenant=tenant, code=code, defaults={"name": name, "aliases": aliases, "order": order}

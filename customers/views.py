@@ -180,7 +180,9 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @tenant_required
 @require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
 def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Edit the profile: in place on the detail page (htmx swaps the profile card), or as a page without JS."""
     customer = get_customer_for_user(request, pk, for_change=True)
     initial = {f: getattr(customer, f) for f in CustomerForm.base_fields if f != "tags"}
     initial["tags"] = list(CustomerTag.objects.filter(customer=customer).values_list("tag_id", flat=True))
@@ -193,11 +195,13 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as exc:
             apply_domain_error(form, exc)
         else:
+            if request.htmx:
+                customer = get_customer_for_user(request, pk)
+                return render(request, "customers/partials/profile.html", {"customer": customer})
             messages.success(request, _("Customer saved."))
             return redirect("customers:detail", pk=customer.pk)
-    return render(
-        request, "customers/form.html", {"form": form, "customer": customer}, status=422 if form.errors else 200
-    )
+    template = "customers/partials/profile_form.html" if request.htmx else "customers/form.html"
+    return render(request, template, {"form": form, "customer": customer}, status=422 if form.errors else 200)
 
 
 @tenant_required

@@ -360,3 +360,22 @@ def test_home_widget_for_rep(world_a, client_for):
 def test_anonymous_is_sent_to_login():
     r = Client().get(reverse("customers:list"))
     assert r.status_code == 302 and reverse("login") in r["Location"]
+
+
+@pytest.mark.django_db
+def test_edit_in_place_with_htmx(world_a, client_for):
+    customer = make(world_a.rep1, "就地编辑公司", "13800000131")
+    c = client_for(world_a.rep1)
+    url = reverse("customers:edit", args=[customer.pk])
+    r = c.get(url, HTTP_HX_REQUEST="true")
+    assert r.status_code == 200 and "<html" not in r.content.decode() and "hx-post" in r.content.decode()
+    r = c.post(url, {"kind": "company", "name": "", "status": "potential"}, HTTP_HX_REQUEST="true")
+    assert r.status_code == 422 and "<html" not in r.content.decode()
+    r = c.post(
+        url,
+        {"kind": "company", "name": "就地编辑公司", "status": "customer", "region": "浙江省"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert r.status_code == 200 and "浙江省" in r.content.decode()
+    customer.refresh_from_db()
+    assert customer.region == "浙江省"
