@@ -612,3 +612,20 @@ def purge_trash(*, tenant: Tenant, now=None) -> int:
         OwnershipEvent.objects.filter(customer_id__in=ids).delete()
         Customer.objects.filter(pk__in=ids).delete()
     return len(ids)
+
+
+# --- facts kept for the pool (called by sales, so customers never imports sales) -------------------------------
+
+
+def record_follow_up(*, customer_id: int, at, tenant_id: int) -> None:
+    """A follow-up happened at `at`: move last_followed_up_at forward (never back), in one conditional UPDATE."""
+    Customer.objects.filter(pk=customer_id, tenant_id=tenant_id).filter(
+        Q(last_followed_up_at__isnull=True) | Q(last_followed_up_at__lt=at)
+    ).update(last_followed_up_at=at, updated_at=timezone.now())
+
+
+def record_deal(*, customer_id: int, at, tenant_id: int) -> None:
+    """A deal (order, won opportunity) happened at `at`: move last_deal_at forward, never back."""
+    Customer.objects.filter(pk=customer_id, tenant_id=tenant_id).filter(
+        Q(last_deal_at__isnull=True) | Q(last_deal_at__lt=at)
+    ).update(last_deal_at=at, updated_at=timezone.now())

@@ -379,3 +379,23 @@ def test_edit_in_place_with_htmx(world_a, client_for):
     assert r.status_code == 200 and "浙江省" in r.content.decode()
     customer.refresh_from_db()
     assert customer.region == "浙江省"
+
+
+@pytest.mark.django_db
+def test_record_follow_up_and_deal_only_move_forward(world_a):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    customer = make(world_a.rep1, "事实公司", "13800000141")
+    now = timezone.now()
+    services.record_follow_up(customer_id=customer.pk, at=now, tenant_id=world_a.tenant.pk)
+    services.record_follow_up(customer_id=customer.pk, at=now - timedelta(days=3), tenant_id=world_a.tenant.pk)
+    services.record_deal(customer_id=customer.pk, at=now - timedelta(days=1), tenant_id=world_a.tenant.pk)
+    customer.refresh_from_db()
+    assert customer.last_followed_up_at == now
+    assert customer.last_deal_at == now - timedelta(days=1)
+    # Another tenant's id changes nothing.
+    services.record_follow_up(customer_id=customer.pk, at=now + timedelta(days=1), tenant_id=world_a.tenant.pk + 999)
+    customer.refresh_from_db()
+    assert customer.last_followed_up_at == now
