@@ -15,4 +15,23 @@ app.conf.beat_schedule = {
         "task": "crm.tasks.redeliver_queued_messages",
         "schedule": crontab(minute="*/5"),
     },
+    # Sales: due task reminders → one in-app notification and one email each (a dispatcher fans out per tenant).
+    "sales-send-due-reminders": {
+        "task": "sales.tasks.send_due_reminders",
+        "schedule": crontab(),
+    },
+    # Public pool: customers nobody follows up fall back hourly; the warning ladder is checked hourly and acts once a
+    # day per tenant, after 09:00 tenant-local time.
+    "customers-fallback-to-pool": {
+        "task": "customers.pool_jobs.fallback_to_pool",
+        "schedule": crontab(minute=7),
+    },
+    "customers-purge-trash-nightly": {
+        "task": "customers.export_jobs.purge_trash_dispatch",
+        "schedule": crontab(hour=3, minute=30),
+    },
+    "customers-warn-before-fallback": {
+        "task": "customers.pool_jobs.warn_before_fallback",
+        "schedule": crontab(minute=17),
+    },
 }

@@ -42,6 +42,8 @@ class Tenant(models.Model):
     language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, default="zh-hans")
     currency = models.CharField(_("currency"), max_length=3, choices=CURRENCY_CHOICES, default="CNY")
     phone_region = models.CharField(_("default phone region"), max_length=2, default="CN")
+    # The public pool's tenant-wide cap on what one rep holds (DESIGN.md §4); empty means no cap.
+    max_customers_per_rep = models.PositiveIntegerField(_("customers one rep may hold"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -355,3 +357,19 @@ class OutboundMessage(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.channel} → {self.to_address}: {self.subject}"
+
+
+class JobRun(models.Model):
+    """A daily job ran for a tenant on a (tenant-local) day. Inserted in the job's own transaction, it makes a job
+    scheduled hourly act once a day per tenant, at the first run after its local hour."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    job = models.CharField(max_length=64)
+    day = models.DateField()
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "job", "day"], name="crm_jobrun_once_a_day")]
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.day}"

@@ -23,7 +23,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from .models import AuditEvent, Notification, OutboundMessage, Role, Team, Tenant, User
 from .signals import tenant_created, user_deactivated
@@ -238,7 +238,7 @@ def tenant_create(
         with transaction.atomic():
             tenant = Tenant.objects.create(name=name, slug=slug, language=language, timezone=timezone_name)
             with translation.override(language):
-                team_name = _("Sales")
+                team_name = pgettext("default team name", "Sales")
             team = Team.objects.create(tenant=tenant, name=team_name)
             team.path = f"/{team.pk}/"
             team.save(update_fields=["path"])
@@ -487,3 +487,13 @@ def team_update(*, acting_user: User, team: Team, name: str, parent: Team | None
     except IntegrityError as exc:
         raise DomainError(_("A team with this name already exists here."), field="name") from exc
     return team
+
+
+def job_run_once_today(*, tenant: Tenant, job: str, day) -> bool:
+    """Claim today's run of a daily job for a tenant: True for the first caller, False for every later or
+    concurrent one (the unique row decides). Call inside the job's transaction, so a crashed run is retried."""
+    from .models import JobRun
+
+    with transaction.atomic():
+        _obj, created = JobRun.objects.get_or_create(tenant=tenant, job=job, day=day)
+    return created

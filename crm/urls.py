@@ -48,6 +48,9 @@ urlpatterns = [
     path("notifications/read-all/", views.notification_read_all, name="notification_read_all"),
     path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
     path("settings/", include(settings_patterns)),
+    path("settings/pools/", include("customers.urls_pool_settings")),
     path("customers/", include("customers.urls")),
+    path("pool/", include("customers.urls_pool")),
+    path("", include("sales.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -7,17 +7,40 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self) -> None:
-        from crm.registry import CustomerPanel, HomeWidget, NavEntry, registry, roles_any
-        from crm.signals import tenant_created
+        from crm.registry import CustomerPanel, HomeWidget, NavEntry, SettingsPage, registry, roles_any
+        from crm.signals import tenant_created, user_deactivated
 
-        from . import services, views, widgets
+        from . import pool, services, views, widgets
 
         def on_tenant_created(sender, tenant, **kwargs):
             services.tenant_defaults(tenant=tenant)
 
-        tenant_created.connect(on_tenant_created, dispatch_uid="customers.tenant_defaults")
+        tenant_created.connect(on_tenant_created, dispatch_uid="customers.tenant_defaults", weak=False)
+
+        def on_user_deactivated(sender, user, acting_user=None, **kwargs):
+            pool.release_all_of(user=user, acting_user=acting_user)
+
+        user_deactivated.connect(on_user_deactivated, dispatch_uid="customers.release_deactivated", weak=False)
 
         registry.add_nav(NavEntry(key="customers", label=_("Customers"), url_name="customers:list", order=10))
+        registry.add_nav(
+            NavEntry(
+                key="pool",
+                label=_("Public pool"),
+                url_name="pool:list",
+                order=15,
+                visible=roles_any("rep", "manager", "admin"),
+            )
+        )
+        registry.add_settings_page(
+            SettingsPage(
+                key="pools",
+                label=_("Pools"),
+                description=_("Public pools, who sees them, and when customers fall back to them."),
+                url_name="pool_settings:list",
+                order=30,
+            )
+        )
         registry.add_home_widget(
             HomeWidget(
                 key="my_customers",

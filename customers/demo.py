@@ -8,11 +8,21 @@ from datetime import timedelta
 from django.utils import timezone
 from faker import Faker
 
-from crm.models import Role, User
+from crm.models import Role, Team, User
 
 from . import services
 from .forms import INDUSTRIES, SOURCES
-from .models import Contact, Customer, CustomerIdentifier, CustomerLevel, CustomerTag, OwnershipEvent, Tag
+from .models import (
+    Contact,
+    Customer,
+    CustomerIdentifier,
+    CustomerLevel,
+    CustomerTag,
+    OwnershipEvent,
+    PoolLevelRule,
+    PoolTeam,
+    Tag,
+)
 from .normalize import normalize_company_name, normalize_phone, pinyin_forms
 
 REGIONS = ["北京市", "上海市", "广东省", "浙江省", "江苏省", "四川省", "湖北省", "山东省", "福建省", "陕西省"]
@@ -20,9 +30,50 @@ TAGS = ["老客户", "高意向", "价格敏感", "需要演示", "竞品在用"
 COMPANY_KINDS = ["科技", "贸易", "实业", "物流", "教育咨询", "医疗器械", "文化传媒", "餐饮管理", "建材", "电子"]
 
 
+def seed_pool_rules(tenant) -> None:
+    """Demo pool rules: 30 days without follow-up, level A 60 days, warnings 3 days ahead, sensible limits."""
+    pool = services.default_pool(tenant)
+    if pool.no_followup_days is None:
+        pool.no_followup_days = 30
+        pool.warn_days_before = 3
+        pool.max_claims_per_day = 10
+        pool.reclaim_cooldown_days = 7
+        pool.daily_view_limit = 50
+        pool.extension_days = 7
+        pool.save()
+        level_a = CustomerLevel.objects.filter(tenant=tenant, code="A").first()
+        if level_a:
+            PoolLevelRule.objects.get_or_create(
+                tenant=tenant, pool=pool, level=level_a, defaults={"no_followup_days": 60}
+            )
+    PoolTeam.objects.bulk_create(
+        [PoolTeam(tenant=tenant, pool=pool, team=t) for t in Team.objects.for_tenant(tenant).filter(parent=None)],
+        ignore_conflicts=True,
+    )
+    if tenant.max_customers_per_rep is None:
+        tenant.max_customers_per_rep = 200
+        tenant.save(update_fields=["max_customers_per_rep"])
+
+
+def seed_due_soon(tenant, reps, now) -> None:
+    """Per rep: two customers already due to fall back, one falling back tomorrow, two within the warning window."""
+    days_without = [35, 33, 29, 28, 27]
+    for rep in reps[:4]:
+        mine = list(
+            Customer.objects.filter(tenant=tenant, owner=rep, is_key_account=False)
+            .exclude(level__code="A")
+            .order_by("pk")[: len(days_without)]
+        )
+        for customer, days in zip(mine, days_without, strict=False):
+            Customer.objects.filter(pk=customer.pk).update(
+                owned_since=now - timedelta(days=90), last_followed_up_at=now - timedelta(days=days, hours=2)
+            )
+
+
 def seed_tenant(demo) -> None:
     tenant = demo.tenant
     services.tenant_defaults(tenant=tenant)
+    seed_pool_rules(tenant)
     if Customer.objects.filter(tenant=tenant).exists():
         return
     size = 300 if tenant.slug == "demo" else 40
@@ -48,8 +99,8 @@ def seed_tenant(demo) -> None:
         # Two thirds held by reps, the rest waiting in the pool.
         owner = rng.choice(reps) if reps and rng.random() < 0.67 else None
         created = now - timedelta(days=rng.randint(1, 400))
-        followed = created + timedelta(days=rng.randint(0, 60)) if owner and rng.random() < 0.8 else None
-        followed = min(followed, now) if followed else None
+        # Owned customers were followed up within the pool's 30 days; seed_due_soon makes a few stale on purpose.
+        followed = max(now - timedelta(days=rng.randint(0, 20), hours=rng.randint(0, 23)), created) if owner else None
         pinyin, initials = pinyin_forms(name)
         customers.append(
             Customer(
@@ -109,3 +160,4 @@ def seed_tenant(demo) -> None:
     CustomerIdentifier.objects.bulk_create(idents, batch_size=1000)
     OwnershipEvent.objects.bulk_create(events, batch_size=1000)
     CustomerTag.objects.bulk_create(customer_tags, batch_size=1000)
+    seed_due_soon(tenant, reps, now)

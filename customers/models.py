@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
-from django.core.validators import RegexValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Reverse
 from django.utils import timezone
@@ -41,10 +41,38 @@ class CustomerLevel(TenantModel):
 
 
 class Pool(TenantModel):
-    """A public pool (公海): where ownerless customers wait to be claimed. Rules arrive with the pool features."""
+    """A public pool (公海): ownerless customers wait here to be claimed; its rules govern the customers whose
+    home pool it is, while owned, and decide when they fall back (DESIGN.md §4)."""
 
     name = models.CharField(_("name"), max_length=100)
     is_default = models.BooleanField(_("default pool"), default=False)
+    receives_deactivated = models.BooleanField(_("receives the customers of deactivated users"), default=False)
+    teams = models.ManyToManyField(
+        "crm.Team", through="PoolTeam", blank=True, related_name="pools", verbose_name=_("teams that see it")
+    )
+    no_followup_days = models.PositiveSmallIntegerField(
+        _("falls back after days without follow-up"), null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    no_deal_days = models.PositiveSmallIntegerField(
+        _("falls back after days without a deal"), null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    exempt_key_accounts = models.BooleanField(_("key accounts never fall back"), default=True)
+    exempt_recent_deal_days = models.PositiveSmallIntegerField(
+        _("a deal within this many days exempts"), null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    warn_days_before = models.PositiveSmallIntegerField(_("warn this many days before"), default=3)
+    extension_days = models.PositiveSmallIntegerField(
+        _("an approved extension postpones by (days)"), default=7, validators=[MinValueValidator(1)]
+    )
+    max_claims_per_day = models.PositiveSmallIntegerField(
+        _("claims per rep per day"), null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    reclaim_cooldown_days = models.PositiveSmallIntegerField(
+        _("days before a rep may re-claim what they lost"), default=0
+    )
+    daily_view_limit = models.PositiveSmallIntegerField(
+        _("pool customers a rep may open per day"), null=True, blank=True, validators=[MinValueValidator(1)]
+    )
 
     class Meta:
         verbose_name = _("pool")
@@ -55,10 +83,38 @@ class Pool(TenantModel):
             models.UniqueConstraint(
                 fields=["tenant"], condition=models.Q(is_default=True), name="customers_pool_one_default"
             ),
+            models.UniqueConstraint(
+                fields=["tenant"], condition=models.Q(receives_deactivated=True), name="customers_pool_one_receiver"
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+
+class PoolTeam(TenantModel):
+    pool = models.ForeignKey(Pool, on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey("crm.Team", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["pool", "team"], name="customers_poolteam_unique")]
+        indexes = [models.Index(fields=["tenant", "team", "pool"], name="poolteam_team_idx")]
+
+
+class PoolLevelRule(TenantModel):
+    """Per-level rules of a pool (e.g. level A 60 days, level C 15 days); empty values use the pool's."""
+
+    pool = models.ForeignKey(Pool, on_delete=models.CASCADE, related_name="level_rules")
+    level = models.ForeignKey(CustomerLevel, on_delete=models.CASCADE, related_name="+", verbose_name=_("level"))
+    no_followup_days = models.PositiveSmallIntegerField(
+        _("days without follow-up"), null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    no_deal_days = models.PositiveSmallIntegerField(
+        _("days without a deal"), null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["pool", "level"], name="customers_poollevelrule_unique")]
 
 
 class Tag(TenantModel):
@@ -121,6 +177,8 @@ class Customer(TenantModel):
     owned_since = models.DateTimeField(_("owned since"), null=True, blank=True)
     last_followed_up_at = models.DateTimeField(_("last follow-up"), null=True, blank=True)
     last_deal_at = models.DateTimeField(_("last deal"), null=True, blank=True)
+    # Days added to the fallback clock by an approved extension; reset when the customer changes hands.
+    extension_days = models.PositiveSmallIntegerField(_("extension days"), default=0)
 
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
     deleted_by = models.ForeignKey(
@@ -163,6 +221,12 @@ class Customer(TenantModel):
                 fields=["tenant", "pool", "created_at"],
                 condition=models.Q(deleted_at__isnull=True, owner__isnull=True),
                 name="cust_pool_idx",
+            ),
+            # The fallback job and the holdings cap: owned live customers per pool / per owner.
+            models.Index(
+                fields=["tenant", "pool", "owner"],
+                condition=models.Q(deleted_at__isnull=True, owner__isnull=False),
+                name="cust_owned_pool_idx",
             ),
             models.Index(fields=["tenant", "status"], name="cust_status_idx"),
             models.Index(fields=["tenant", "level"], name="cust_level_idx"),
@@ -274,7 +338,7 @@ class OwnershipEvent(TenantModel):
     """Append-only history of who held a customer."""
 
     class Reason(models.TextChoices):
-        CREATE = "create", _("Created")
+        CREATE = "create", _("Entered as a new customer")
         CLAIM = "claim", _("Claimed from the pool")
         ASSIGN = "assign", _("Assigned")
         TRANSFER = "transfer", _("Transferred")
@@ -376,3 +440,68 @@ class ExportJob(TenantModel):
         verbose_name_plural = _("exports")
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["tenant", "-created_at"], name="export_tenant_idx")]
+
+
+class PoolView(TenantModel):
+    """A rep opened a pool customer on a (tenant-local) day: counts against the pool's daily view limit."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    pool = models.ForeignKey(Pool, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "user", "customer", "day"], name="customers_poolview_unique")
+        ]
+        indexes = [models.Index(fields=["tenant", "user", "pool", "day"], name="poolview_user_day_idx")]
+
+
+class FallbackWarning(TenantModel):
+    """One step of the warning ladder sent for a customer in one ownership period (sent once, ever)."""
+
+    class Step(models.TextChoices):
+        EARLY = "early", _("warned ahead")
+        LAST_DAY = "last_day", _("warned one day ahead")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    owned_since = models.DateTimeField()
+    step = models.CharField(max_length=10, choices=Step.choices)
+    due_on = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "customer", "owned_since", "step"], name="customers_fallbackwarning_once"
+            )
+        ]
+
+
+class ExtensionRequest(TenantModel):
+    """A rep asks to keep a customer longer; the manager approves or declines. Once per ownership period."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        DECLINED = "declined", _("Declined")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="extension_requests")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    owned_since = models.DateTimeField()
+    reason = models.CharField(_("reason"), max_length=500)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    days = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "customer", "owned_since"], name="customers_extension_once_per_ownership"
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "status", "-created_at"], name="extension_status_idx")]

@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from crm.models import AuditEvent, Role, Tenant, User
+from crm.models import AuditEvent, Role, Team, Tenant, User
 from crm.services import DomainError, audit
 
 from .models import (
@@ -25,6 +25,7 @@ from .models import (
     CustomerUserObjectPermission,
     OwnershipEvent,
     Pool,
+    PoolTeam,
     Tag,
 )
 from .normalize import normalize_company_name, normalize_credit_code, normalize_email, normalize_phone, pinyin_forms
@@ -68,7 +69,15 @@ def tenant_defaults(*, tenant: Tenant) -> None:
     """A new tenant's default pool and customer levels (idempotent)."""
     with translation.override(tenant.language):
         pool_name = _("Public pool")
-    Pool.objects.get_or_create(tenant=tenant, is_default=True, defaults={"name": pool_name})
+    pool, created = Pool.objects.get_or_create(tenant=tenant, is_default=True, defaults={"name": pool_name})
+    if created:
+        # A new company's default pool is open to its top-level teams (and so to every team under them).
+        PoolTeam.objects.bulk_create(
+            [
+                PoolTeam(tenant=tenant, pool=pool, team=team)
+                for team in Team.objects.for_tenant(tenant).filter(parent=None)
+            ]
+        )
     for order, (code, name, aliases) in enumerate(DEFAULT_LEVELS):
         CustomerLevel.objects.get_or_create(
             tenant=tenant, code=code, defaults={"name": name, "aliases": aliases, "order": order}

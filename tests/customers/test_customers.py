@@ -225,7 +225,7 @@ def test_detail_edit_contacts_and_audit(world_a, client_for):
     c = client_for(world_a.rep1)
     r = c.get(reverse("customers:detail", args=[customer.pk]))
     assert r.status_code == 200
-    assert [p["panel"].key for p in r.context["panels"]] == ["ownership"]
+    assert "ownership" in [p["panel"].key for p in r.context["panels"]]
     r = c.post(
         reverse("customers:edit", args=[customer.pk]),
         {"kind": "company", "name": "详情公司（新）", "status": "customer", "industry": "教育"},

@@ -72,6 +72,12 @@ def plant_data(world):
     )
     customer_services.customer_create(
         acting_user=world.admin,
+        data={"name": "MARKA claim me"},
+        owner=None,
+        to_pool=customer_services.default_pool(world.tenant),
+    )
+    customer_services.customer_create(
+        acting_user=world.admin,
         data={"name": "MARKA pool customer"},
         owner=None,
         to_pool=customer_services.default_pool(world.tenant),
@@ -82,7 +88,8 @@ def plant_data(world):
 
 
 def assert_no_marker(response, where):
-    body = response.content.decode(errors="replace").lower()
+    raw = b"".join(response.streaming_content) if response.streaming else response.content
+    body = raw.decode(errors="replace").lower()
     assert MARKER not in body, f"{where}: tenant A's data leaked to tenant B"
 
 

@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+from django import forms
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from crm.models import Role, Team, User
+from crm.services import DomainError, audit
+
+from .models import Pool, PoolLevelRule, PoolTeam
+
+
+class ReleaseForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Why release it?"), max_length=500, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class ExtensionRequestForm(forms.Form):
+    reason = forms.CharField(label=gettext_lazy("Why do you need more time?"), max_length=500)
+
+
+class AssignForm(forms.Form):
+    rep = forms.ModelChoiceField(label=gettext_lazy("Assign to"), queryset=User.objects.none())
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        reps = User.objects.for_tenant(user.tenant).filter(is_active=True).with_role(Role.REP)
+        if not user.has_role(Role.ADMIN):
+            reps = reps.filter(team__in=Team.objects.managed_by(user).values("pk"))
+        self.fields["rep"].queryset = reps
+
+
+class PoolForm(forms.ModelForm):
+    teams = forms.ModelMultipleChoiceField(
+        label=gettext_lazy("Teams that see it (and their sub-teams)"),
+        queryset=Team.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    max_customers_per_rep = forms.IntegerField(
+        label=gettext_lazy("Customers one rep may hold (whole company)"), min_value=1, required=False
+    )
+
+    class Meta:
+        model = Pool
+        fields = [
+            "name",
+            "is_default",
+            "receives_deactivated",
+            "no_followup_days",
+            "no_deal_days",
+            "exempt_key_accounts",
+            "exempt_recent_deal_days",
+            "warn_days_before",
+            "extension_days",
+            "max_claims_per_day",
+            "reclaim_cooldown_days",
+            "daily_view_limit",
+        ]
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tenant = tenant
+        self.fields["teams"].queryset = Team.objects.for_tenant(tenant)
+        self.fields["max_customers_per_rep"].initial = tenant.max_customers_per_rep
+        if self.instance.pk:
+            self.fields["teams"].initial = list(
+                PoolTeam.objects.filter(pool=self.instance).values_list("team_id", flat=True)
+            )
+            if self.instance.is_default:
+                self.fields["is_default"].disabled = True
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if Pool.objects.for_tenant(self.tenant).filter(name=name).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(_("A pool with this name already exists."))
+        return name
+
+    def clean(self):
+        data = super().clean()
+        warn = data.get("warn_days_before")
+        longest = max([d for d in (data.get("no_followup_days"), data.get("no_deal_days")) if d] or [0])
+        if warn and longest and warn >= longest:
+            self.add_error("warn_days_before", _("Warn fewer days ahead than the shortest rule gives."))
+        return data
+
+
+def level_rule_rows(levels, pool: Pool | None, data) -> list[dict]:
+    """One editable row per customer level: its own days without follow-up / without a deal, or empty."""
+    existing = {r.level_id: r for r in PoolLevelRule.objects.filter(pool=pool)} if pool else {}
+    rows = []
+    for level in levels:
+        row = {"level": level, "error": "", "followup": "", "deal": ""}
+        if data is not None:
+            for key, field in (("followup", f"level_{level.pk}_followup"), ("deal", f"level_{level.pk}_deal")):
+                raw = (data.get(field) or "").strip()
+                row[key] = raw
+                if raw and (not raw.isdigit() or int(raw) < 1 or int(raw) > 3650):
+                    row["error"] = _("Use a whole number of days between 1 and 3650, or leave it empty.")
+        elif level.pk in existing:
+            rule = existing[level.pk]
+            row["followup"] = rule.no_followup_days or ""
+            row["deal"] = rule.no_deal_days or ""
+        rows.append(row)
+    return rows
+
+
+def save_level_rules(*, form: PoolForm, rules: list[dict], acting_user: User) -> Pool:
+    tenant = form.tenant
+    if not acting_user.has_role(Role.ADMIN):
+        raise DomainError(_("Only administrators edit pools."))
+    try:
+        with transaction.atomic():
+            pool = form.save(commit=False)
+            pool.tenant = tenant
+            if pool.is_default:
+                Pool.objects.for_tenant(tenant).exclude(pk=pool.pk).filter(is_default=True).update(is_default=False)
+            if pool.receives_deactivated:
+                Pool.objects.for_tenant(tenant).exclude(pk=pool.pk).filter(receives_deactivated=True).update(
+                    receives_deactivated=False
+                )
+            pool.save()
+            PoolTeam.objects.filter(pool=pool).exclude(team__in=form.cleaned_data["teams"]).delete()
+            for team in form.cleaned_data["teams"]:
+                PoolTeam.objects.get_or_create(tenant=tenant, pool=pool, team=team)
+            PoolLevelRule.objects.filter(pool=pool).delete()
+            PoolLevelRule.objects.bulk_create(
+                [
+                    PoolLevelRule(
+                        tenant=tenant,
+                        pool=pool,
+                        level=row["level"],
+                        no_followup_days=int(row["followup"]) if row["followup"] else None,
+                        no_deal_days=int(row["deal"]) if row["deal"] else None,
+                    )
+                    for row in rules
+                    if row["followup"] or row["deal"]
+                ]
+            )
+            cap = form.cleaned_data.get("max_customers_per_rep")
+            if tenant.max_customers_per_rep != cap:
+                tenant.max_customers_per_rep = cap
+                tenant.save(update_fields=["max_customers_per_rep"])
+            audit(
+                tenant=tenant,
+                actor=acting_user,
+                action="pool.save",
+                obj=pool,
+                details={k: str(v) for k, v in form.cleaned_data.items() if k != "teams"},
+            )
+    except IntegrityError as exc:
+        raise DomainError(_("A pool with this name already exists.")) from exc
+    return pool

@@ -1,0 +1,98 @@
+"""Reads of the sales app. Every model a user reaches has `visible_to(user)`, one SQL query, failing closed.
+
+- Tasks: assigned to the user; for managers also those of their teams (recursively); for admins all.
+- Appointments: owned or attended by the user; for managers also those of their teams' members; admins all.
+- Follow-ups and orders follow their customer: `Customer.objects.visible_to(user)` (DESIGN.md §3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.apps import apps
+from django.db.models import Exists, OuterRef, Q
+
+from crm.models import Role, Team, TenantQuerySet
+
+
+def _is_tenant_user(user) -> bool:
+    return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_active and user.tenant_id)
+
+
+def _visible_customers(user):
+    return apps.get_model("customers", "Customer").objects.visible_to(user).values("pk")
+
+
+class TaskQuerySet(TenantQuerySet):
+    def visible_to(self, user) -> TaskQuerySet:
+        if not _is_tenant_user(user):
+            return self.none()
+        qs = self.filter(tenant_id=user.tenant_id)
+        if user.has_role(Role.ADMIN):
+            return qs
+        condition = Q(assignee_id=user.pk)
+        if user.has_role(Role.MANAGER):
+            condition |= Q(assignee__team__in=Team.objects.managed_by(user).values("pk"))
+        return qs.filter(condition)
+
+    def open(self) -> TaskQuerySet:
+        return self.filter(done_at__isnull=True)
+
+    def done(self) -> TaskQuerySet:
+        return self.filter(done_at__isnull=False)
+
+    def pending_reminders(self, now: datetime) -> TaskQuerySet:
+        """Reminders that are due and not sent, of open tasks (served by the partial index)."""
+        return self.filter(
+            remind_at__isnull=False, remind_at__lte=now, reminder_sent_at__isnull=True, done_at__isnull=True
+        )
+
+
+class AppointmentQuerySet(TenantQuerySet):
+    def live(self) -> AppointmentQuerySet:
+        return self.filter(cancelled_at__isnull=True)
+
+    def visible_to(self, user) -> AppointmentQuerySet:
+        if not _is_tenant_user(user):
+            return self.none()
+        qs = self.filter(tenant_id=user.tenant_id)
+        if user.has_role(Role.ADMIN):
+            return qs
+        attendee = apps.get_model("sales", "AppointmentAttendee").objects.filter(
+            tenant_id=user.tenant_id, appointment=OuterRef("pk")
+        )
+        condition = Q(owner_id=user.pk) | Q(Exists(attendee.filter(user_id=user.pk)))
+        if user.has_role(Role.MANAGER):
+            managed = Team.objects.managed_by(user).values("pk")
+            condition |= Q(owner__team__in=managed) | Q(Exists(attendee.filter(user__team__in=managed)))
+        return qs.filter(condition)
+
+    def involving(self, user_ids: Iterable[int]) -> AppointmentQuerySet:
+        """Appointments any of these people own or attend."""
+        user_ids = list(user_ids)
+        attendee = apps.get_model("sales", "AppointmentAttendee").objects.filter(
+            appointment=OuterRef("pk"), user_id__in=user_ids
+        )
+        return self.filter(Q(owner_id__in=user_ids) | Q(Exists(attendee)))
+
+    def overlapping(self, start: datetime, end: datetime) -> AppointmentQuerySet:
+        """Live appointments sharing some time with [start, end): touching ends do not overlap."""
+        return self.live().filter(start_at__lt=end, end_at__gt=start)
+
+
+class FollowUpQuerySet(TenantQuerySet):
+    def visible_to(self, user) -> FollowUpQuerySet:
+        if not _is_tenant_user(user):
+            return self.none()
+        return self.filter(tenant_id=user.tenant_id, customer__in=_visible_customers(user))
+
+
+class OrderQuerySet(TenantQuerySet):
+    def visible_to(self, user) -> OrderQuerySet:
+        if not _is_tenant_user(user):
+            return self.none()
+        return self.filter(tenant_id=user.tenant_id, customer__in=_visible_customers(user))
+
+    def valid(self) -> OrderQuerySet:
+        return self.filter(voided_at__isnull=True)

@@ -1,0 +1,21 @@
+"""Thin Celery tasks of the sales app: they take ids and call services."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task
+def send_due_reminders() -> int:
+    """Every minute (beat): enqueue one reminder run per tenant that has due reminders, so tenants run in parallel
+    on many workers and one tenant's failure does not hold up the others."""
+    tenant_ids = services.tenants_with_due_reminders()
+    for tenant_id in tenant_ids:
+        send_tenant_reminders.delay(tenant_id)
+    return len(tenant_ids)
+
+
+@shared_task(acks_late=True)
+def send_tenant_reminders(tenant_id: int) -> int:
+    """One tenant's due reminders. Idempotent: a rerun, or two copies at once, sends each reminder once."""
+    return services.reminders_send_due(tenant_id=tenant_id)

@@ -1,0 +1,46 @@
+"""The demo data of the sales app: present after seed_demo, idempotent, and showing what the issue promises."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Max
+from django.utils import timezone
+
+from crm.models import Tenant
+from customers.models import Customer
+from sales.models import Appointment, FollowUp, Order, OrderLine, Task
+from sales.views import calendar_data
+
+
+def counts():
+    return [m.objects.count() for m in (FollowUp, Task, Appointment, Order, OrderLine)]
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_idempotent_and_covers_the_daily_work(capsys):
+    call_command("seed_demo")
+    first = counts()
+    assert all(first), first
+    call_command("seed_demo")
+    assert counts() == first
+    capsys.readouterr()
+
+    demo = Tenant.objects.get(slug="demo")
+    now = timezone.now()
+    tasks = Task.objects.filter(tenant=demo)
+    assert tasks.filter(done_at__isnull=True, due_at__lt=now).exists()  # overdue
+    assert tasks.filter(remind_at__gt=now, remind_at__lt=now + timedelta(minutes=10), reminder_sent_at=None).exists()
+    assert not tasks.filter(remind_at__lte=now, reminder_sent_at=None, done_at=None).exists()  # no flood at start
+    # Every follow-up and order moved its customer's facts, through the customers services.
+    for row in FollowUp.objects.filter(tenant=demo).values("customer").annotate(latest=Max("happened_at"))[:20]:
+        assert Customer.objects.get(pk=row["customer"]).last_followed_up_at >= row["latest"]
+    assert Customer.objects.filter(tenant=demo, orders__isnull=False, last_deal_at__isnull=True).count() == 0
+    # This week holds an overlap the calendar flags.
+    rep1 = demo.users.get(email="rep1@demo.local")
+    today = timezone.localtime(now, demo.tzinfo).date()
+    start = today - timedelta(days=today.weekday())
+    data = calendar_data(user=rep1, tenant=demo, people=[rep1], start=start, end=start + timedelta(days=7))
+    items = [item for cell in data["cells"].values() for item in cell if item.is_appointment]
+    assert any(item.conflict for item in items)
+    assert Appointment.objects.filter(tenant=demo, attendee_links__isnull=False).exists()
