@@ -40,6 +40,8 @@ class TenantMiddleware:
         response = self.get_response(request)
         if request.tenant is not None:
             response.headers.setdefault("Content-Language", translation.get_language())
+        # Leave no tenant's time zone behind on this thread for whatever it serves next.
+        timezone.deactivate()
         return response
 
 

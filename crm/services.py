@@ -20,6 +20,7 @@ from django.db.models.functions import Concat, Substr
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.encoding import force_bytes
+from django.utils.functional import Promise
 from django.utils.http import urlsafe_base64_encode
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
@@ -68,6 +69,22 @@ def audit(
 
 
 # --- notifications and messages ------------------------------------------------------------------------------
+
+
+class LazyFormat:
+    """A translatable message and its %-parameters, rendered only when turned into text — so notify() renders it
+    in the recipient's language, not the language of whoever (or whichever job) triggered it."""
+
+    def __init__(self, message: Any, **params: Any):
+        self.message = message
+        self.params = params
+
+    def __str__(self) -> str:
+        return str(self.message) % {k: str(v) if isinstance(v, Promise) else v for k, v in self.params.items()}
+
+
+def lazy_format(message: Any, **params: Any) -> LazyFormat:
+    return LazyFormat(message, **params)
 
 
 def _render(value: Any, language: str) -> str:
@@ -333,12 +350,16 @@ def user_create(
                     recipient=user,
                     to_address=email,
                     subject=_render(
-                        gettext_lazy("You are invited to %(company)s's CRM") % {"company": tenant.name},
+                        lazy_format(gettext_lazy("You are invited to %(company)s's CRM"), company=tenant.name),
                         user.effective_language,
                     ),
                     body=_render(
-                        gettext_lazy("%(admin)s added you to %(company)s. Set your password here: %(link)s")
-                        % {"admin": acting_user.full_name, "company": tenant.name, "link": link},
+                        lazy_format(
+                            gettext_lazy("%(admin)s added you to %(company)s. Set your password here: %(link)s"),
+                            admin=acting_user.full_name,
+                            company=tenant.name,
+                            link=link,
+                        ),
                         user.effective_language,
                     ),
                     key=f"invite:{user.pk}",

@@ -81,8 +81,9 @@ class PoolForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         warn = data.get("warn_days_before")
-        longest = max([d for d in (data.get("no_followup_days"), data.get("no_deal_days")) if d] or [0])
-        if warn and longest and warn >= longest:
+        rules = [d for d in (data.get("no_followup_days"), data.get("no_deal_days")) if d]
+        shortest = min(rules) if rules else 0
+        if warn and shortest and warn >= shortest:
             self.add_error("warn_days_before", _("Warn fewer days ahead than the shortest rule gives."))
         return data
 

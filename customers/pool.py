@@ -12,13 +12,13 @@ from django.db import connection, transaction
 from django.db.models import DurationField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, Greatest, Length, Substr
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext_lazy
 from psycopg2.extras import execute_values
 
 from crm.models import Role, Team, Tenant, User
-from crm.services import DomainError, audit, job_run_once_today, notify
+from crm.services import DomainError, audit, job_run_once_today, lazy_format, notify
 
 from .models import (
     Customer,
@@ -342,10 +342,14 @@ def customer_assign(*, acting_user: User, customer_ids: list[int], rep: User) ->
         )
         notify(
             recipient=rep,
-            title=ngettext_lazy(
-                "%(count)d pool customer was assigned to you", "%(count)d pool customers were assigned to you", assigned
-            )
-            % {"count": assigned},
+            title=lazy_format(
+                ngettext_lazy(
+                    "%(count)d pool customer was assigned to you",
+                    "%(count)d pool customers were assigned to you",
+                    assigned,
+                ),
+                count=assigned,
+            ),
             body=", ".join(c.name for c in candidates[:20]),
             url=reverse("customers:list") + f"?owner={rep.pk}",
         )
@@ -467,10 +471,12 @@ def _fallback_run(tenant: Tenant, now: dt.datetime) -> int:
         items = moved[owner.pk]
         notify(
             recipient=owner,
-            title=ngettext_lazy(
-                "%(count)d customer fell back to the pool", "%(count)d customers fell back to the pool", len(items)
-            )
-            % {"count": len(items)},
+            title=lazy_format(
+                ngettext_lazy(
+                    "%(count)d customer fell back to the pool", "%(count)d customers fell back to the pool", len(items)
+                ),
+                count=len(items),
+            ),
             body="\n".join(name for _pk, name in items[:50]),
             url=reverse("pool:list"),
             key=f"fallback:{now:%Y%m%d%H%M}:{owner.pk}:{min(pk for pk, _n in items)}",
@@ -540,17 +546,20 @@ def _warn_run(tenant: Tenant, now: dt.datetime) -> dict[str, int]:
         if person is None:
             continue
         lines = []
-        for _pk, name, st, holder in items[:60]:
-            when = _("tomorrow") if st == FallbackWarning.Step.LAST_DAY else _("soon")
-            lines.append(f"{name} — {when}" + (f" ({holder})" if holder else ""))
+        with translation.override(person.effective_language):
+            for _pk, name, st, holder in items[:60]:
+                when = _("tomorrow") if st == FallbackWarning.Step.LAST_DAY else _("soon")
+                lines.append(f"{name} — {when}" + (f" ({holder})" if holder else ""))
         notify(
             recipient=person,
-            title=ngettext_lazy(
-                "%(count)d customer will fall back to the pool unless followed up",
-                "%(count)d customers will fall back to the pool unless followed up",
-                len(items),
-            )
-            % {"count": len(items)},
+            title=lazy_format(
+                ngettext_lazy(
+                    "%(count)d customer will fall back to the pool unless followed up",
+                    "%(count)d customers will fall back to the pool unless followed up",
+                    len(items),
+                ),
+                count=len(items),
+            ),
             body="\n".join(lines),
             url=reverse("pool:at_risk"),
             key=f"fallback-warning:{today.isoformat()}:{person.pk}:{min(i[0] for i in items)}:{len(items)}",
@@ -616,8 +625,11 @@ def extension_request(*, acting_user: User, customer: Customer, reason: str) -> 
         if manager is not None:
             notify(
                 recipient=manager,
-                title=gettext_lazy("%(rep)s asks to keep %(customer)s longer")
-                % {"rep": acting_user.full_name, "customer": customer.name},
+                title=lazy_format(
+                    gettext_lazy("%(rep)s asks to keep %(customer)s longer"),
+                    rep=acting_user.full_name,
+                    customer=customer.name,
+                ),
                 body=reason,
                 url=reverse("pool:extensions"),
                 key=f"extension-request:{request.pk}",
@@ -669,12 +681,12 @@ def extension_decide(*, acting_user: User, request: ExtensionRequest, approve: b
         audit(tenant=customer.tenant, actor=acting_user, action=f"extension.{request.status}", obj=customer)
         notify(
             recipient=request.requested_by,
-            title=(
+            title=lazy_format(
                 gettext_lazy("Extension approved for %(customer)s")
                 if request.status == "approved"
-                else gettext_lazy("Extension declined for %(customer)s")
-            )
-            % {"customer": customer.name},
+                else gettext_lazy("Extension declined for %(customer)s"),
+                customer=customer.name,
+            ),
             url=reverse("customers:detail", args=[customer.pk]),
             key=f"extension-decided:{request.pk}",
         )

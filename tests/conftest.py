@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pytest
 import redis
 from django.conf import settings
+from django.utils import translation
 
 from crm.models import Role
 
@@ -54,6 +55,14 @@ def build_world(prefix: str) -> World:
         tenant=tenant, team=service_team, email=f"agent@{p}.test", full_name=f"{prefix} 客服", roles=[Role.AGENT]
     )
     return World(tenant, sales, team1, team2, service_team, admin, manager, rep1, rep2, agent)
+
+
+@pytest.fixture(autouse=True)
+def english_by_default():
+    """Each test starts in English: a request served earlier on this thread may have activated another language."""
+    translation.activate("en")
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

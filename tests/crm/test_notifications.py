@@ -72,3 +72,17 @@ def test_notification_list_query_count_is_bounded(world_a, client_for, django_as
     with django_assert_max_num_queries(10):
         r = c.get(reverse("notifications"))
     assert len(r.context["page"]) == 50
+
+
+@pytest.mark.django_db
+def test_lazy_format_renders_in_the_recipients_language_whoever_triggers_it(world_a):
+    from django.utils import translation
+
+    world_a.rep1.language = "zh-hans"
+    world_a.rep1.save()
+    with translation.override("en"):  # e.g. a job running in English
+        services.notify(
+            recipient=world_a.rep1, title=services.lazy_format(_("User %(name)s saved."), name="王五"), email=False
+        )
+    title = Notification.objects.get(recipient=world_a.rep1).title
+    assert "王五" in title and "saved" not in title
