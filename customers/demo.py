@@ -66,7 +66,9 @@ def seed_due_soon(tenant, reps, now) -> None:
         )
         for customer, days in zip(mine, days_without, strict=False):
             Customer.objects.filter(pk=customer.pk).update(
-                owned_since=now - timedelta(days=90), last_followed_up_at=now - timedelta(days=days, hours=2)
+                created_at=min(customer.created_at, now - timedelta(days=90)),
+                owned_since=now - timedelta(days=90),
+                last_followed_up_at=now - timedelta(days=days, hours=2),
             )
 
 

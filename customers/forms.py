@@ -150,3 +150,13 @@ class TransferForm(forms.Form):
         if len(ids) > 500:
             raise forms.ValidationError(_("Transfer at most 500 customers at a time."))
         return ids
+
+
+class MovePoolForm(forms.Form):
+    pool = forms.ModelChoiceField(label=_("New home pool"), queryset=None)
+
+    def __init__(self, *args, tenant, **kwargs):
+        from .models import Pool
+
+        super().__init__(*args, **kwargs)
+        self.fields["pool"].queryset = Pool.objects.for_tenant(tenant)

@@ -98,6 +98,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "customers": customers,
         "can_bulk": is_manager_or_admin(request.user),
+        "is_admin": request.user.has_role(Role.ADMIN),
+        "can_import": any(request.user.has_role(r) for r in (Role.REP, Role.MANAGER, Role.ADMIN)),
     }
     template = "customers/partials/results.html" if request.htmx and not request.htmx.boosted else "customers/list.html"
     return render(request, template, context)
@@ -343,3 +345,38 @@ def ownership_timeline_context(request: HttpRequest, customer: Customer) -> dict
         .order_by("-at", "-pk")[:100]
     )
     return {"events": events}
+
+
+@tenant_required
+@require_http_methods(["GET", "POST"])
+def customer_move_pool(request: HttpRequest) -> HttpResponse:
+    """Admins change the home pool of one or many customers (its rules then govern them and they return there)."""
+    from . import pool as pool_services
+    from .forms import MovePoolForm
+
+    if not request.user.has_role(Role.ADMIN):
+        raise PermissionDenied(_("Only administrators move customers between pools."))
+    ids_param = request.POST.get("ids") or ",".join(request.POST.getlist("selected")) or request.GET.get("ids", "")
+    try:
+        wanted = sorted({int(x) for x in ids_param.split(",") if x.strip()})[:500]
+    except ValueError:
+        wanted = []
+    chosen = list(Customer.objects.visible_to(request.user).filter(pk__in=wanted).select_related("pool", "owner"))
+    confirming = request.method == "POST" and "pool" in request.POST
+    form = MovePoolForm(request.POST if confirming else None, tenant=request.tenant)
+    if confirming and form.is_valid() and chosen:
+        moved = pool_services.move_to_pool(
+            acting_user=request.user, customer_ids=[c.pk for c in chosen], pool=form.cleaned_data["pool"]
+        )
+        messages.success(
+            request,
+            _("%(count)d customers now belong to the pool “%(pool)s”.")
+            % {"count": moved, "pool": form.cleaned_data["pool"].name},
+        )
+        return redirect("customers:list")
+    return render(
+        request,
+        "customers/move_pool.html",
+        {"form": form, "chosen": chosen, "ids": ",".join(str(c.pk) for c in chosen)},
+        status=422 if form.errors else 200,
+    )

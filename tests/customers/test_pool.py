@@ -362,3 +362,45 @@ def test_warning_job_acts_once_a_day_after_nine_local(world_a, django_capture_on
         assert pool_services.warn_run(tenant=world_a.tenant, now=early_morning) == {"early": 0, "last_day": 0}
         assert pool_services.warn_run(tenant=world_a.tenant, now=later)["early"] == 1
         assert pool_services.warn_run(tenant=world_a.tenant, now=later.replace(hour=11)) == {"early": 0, "last_day": 0}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_claims_racing_the_fallback_job_leave_a_consistent_history():
+    """A colleague keeps trying to claim a customer while the fallback job moves it to the pool: whatever the
+    interleaving, the history is create → fallback (→ claim), the owner matches the last event, and nothing doubles."""
+    world = build_world("Q")
+    pool_for(world, no_followup_days=30)
+    for round_ in range(10):
+        customer = owned(world, world.rep1, f"赛跑{round_}", owned_days_ago=60, followed_days_ago=40)
+        barrier = threading.Barrier(2)
+
+        def run_job():
+            try:
+                barrier.wait()
+                pool_services.fallback_run(tenant=world.tenant)
+            finally:
+                connection.close()
+
+        def keep_claiming(customer_id=customer.pk):
+            try:
+                barrier.wait()
+                for _ in range(200):
+                    try:
+                        pool_services.customer_claim(rep=world.rep2, customer_id=customer_id)
+                        return
+                    except (Customer.DoesNotExist, pool_services.ClaimRefused):
+                        continue
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=run_job), threading.Thread(target=keep_claiming)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        reasons = list(
+            OwnershipEvent.objects.filter(customer=customer).order_by("at", "pk").values_list("reason", flat=True)
+        )
+        customer.refresh_from_db()
+        assert reasons in (["create", "fallback", "claim"], ["create", "fallback"]), reasons
+        assert customer.owner_id == (world.rep2.pk if reasons[-1] == "claim" else None)

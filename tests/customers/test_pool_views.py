@@ -194,3 +194,33 @@ def test_pool_list_query_count_is_fixed(world_a, client_for, open_pool, django_a
     with django_assert_max_num_queries(14):
         r = c.get(reverse("pool:list"))
     assert len(r.context["customers"]) == 50
+
+
+@pytest.mark.django_db
+def test_pool_customers_never_reach_an_export(world_a, client_for, open_pool):
+    pooled(world_a, "导出不到的公司", "13800138099", "hidden@example.test")
+    services.customer_create(
+        acting_user=world_a.rep1, data={"name": "可导出的公司"}, contact={"name": "甲", "mobile": "13800138098"}
+    )
+    r = client_for(world_a.admin).post(reverse("customers:export"), {"format": "csv"})
+    body = b"".join(r.streaming_content).decode("utf-8-sig") if r.streaming else r.content.decode()
+    assert "可导出的公司" in body
+    assert "导出不到的公司" not in body and "13800138099" not in body and "hidden@example.test" not in body
+
+
+@pytest.mark.django_db
+def test_admin_moves_customers_between_pools(world_a, world_b, client_for):
+    other = Pool.objects.create(tenant=world_a.tenant, name="大客户池")
+    mine = services.customer_create(acting_user=world_a.rep1, data={"name": "换池公司"})
+    theirs = services.customer_create(acting_user=world_b.rep1, data={"name": "别家换池"})
+    c = client_for(world_a.admin)
+    r = c.post(reverse("customers:move_pool"), {"ids": f"{mine.pk},{theirs.pk}", "pool": other.pk})
+    assert r.status_code == 302
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert mine.pool == other and theirs.pool != other
+    assert OwnershipEvent.objects.filter(customer=mine, to_pool=other).exists()
+    b_pool = services.default_pool(world_b.tenant)
+    r = c.post(reverse("customers:move_pool"), {"ids": str(mine.pk), "pool": b_pool.pk})
+    assert r.status_code == 422
+    assert client_for(world_a.manager).get(reverse("customers:move_pool")).status_code == 403
