@@ -49,6 +49,7 @@ urlpatterns = [
     path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
     path("settings/", include(settings_patterns)),
     path("settings/pools/", include("customers.urls_pool_settings")),
+    path("settings/assignment/", include("customers.urls_assignment")),
     path("customers/", include("customers.urls")),
     path("pool/", include("customers.urls_pool")),
     path("", include("sales.urls")),

@@ -41,6 +41,15 @@ class CustomersConfig(AppConfig):
                 order=30,
             )
         )
+        registry.add_settings_page(
+            SettingsPage(
+                key="assignment",
+                label=_("Assignment rules"),
+                description=_("Which rep gets new customers and leads: ordered rules, each with a dry run first."),
+                url_name="assignment:list",
+                order=35,
+            )
+        )
         registry.add_home_widget(
             HomeWidget(
                 key="my_customers",

@@ -72,6 +72,11 @@ class NewCustomerForm(CustomerForm):
     owner = forms.ModelChoiceField(
         label=_("Owner"), queryset=User.objects.none(), required=False, help_text=_("Empty: you.")
     )
+    assign_by_rules = forms.BooleanField(
+        label=_("Let the assignment rules choose the owner"),
+        required=False,
+        help_text=_("The first matching rule gives it to a rep; unmatched customers go to the pool."),
+    )
 
     def __init__(self, *args, tenant, user, **kwargs):
         super().__init__(*args, tenant=tenant, **kwargs)
@@ -79,6 +84,7 @@ class NewCustomerForm(CustomerForm):
         self.fields["owner"].queryset = owners
         if not (user.has_role(Role.ADMIN) or user.has_role(Role.MANAGER)):
             del self.fields["owner"]
+            del self.fields["assign_by_rules"]
 
     def clean(self):
         data = super().clean()
@@ -86,6 +92,8 @@ class NewCustomerForm(CustomerForm):
             data.get(f) for f in ("contact_mobile", "contact_email", "contact_wechat", "contact_title")
         ) and not data.get("contact_name"):
             self.add_error("contact_name", _("Give the contact a name."))
+        if data.get("assign_by_rules") and data.get("owner"):
+            self.add_error("owner", _("Choose an owner or let the rules choose, not both."))
         if data.get("kind") == Customer.Kind.PERSON and not data.get("contact_name") and data.get("name"):
             # A person is their own first contact.
             data["contact_name"] = data["name"]

@@ -11,6 +11,7 @@ from . import importer
 from .models import ImportJob
 
 POOL = "pool"
+RULES = "rules"
 
 
 class ImportUploadForm(forms.Form):
@@ -29,6 +30,7 @@ class ImportUploadForm(forms.Form):
         choices += [(str(u.pk), u.full_name or u.email) for u in owners if u.pk != user.pk]
         if importer.may_choose_pool(user):
             choices.append((POOL, _("The public pool (no owner)")))
+            choices.append((RULES, _("Owners chosen by the assignment rules")))
         self.owners = {str(u.pk): u for u in owners}
         self.owners.setdefault(str(user.pk), user)
         if len(choices) == 1:
@@ -56,9 +58,12 @@ class ImportUploadForm(forms.Form):
     def owner(self) -> User | None:
         """The chosen owner; None = the default pool."""
         target = self.cleaned_data.get("target") or str(self.user.pk)
-        if target == POOL:
+        if target in (POOL, RULES):
             return None
         return self.owners.get(target, self.user)
+
+    def by_rules(self) -> bool:
+        return self.cleaned_data.get("target") == RULES
 
 
 class ImportMappingForm(forms.Form):

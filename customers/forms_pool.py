@@ -154,3 +154,17 @@ def save_level_rules(*, form: PoolForm, rules: list[dict], acting_user: User) ->
     except IntegrityError as exc:
         raise DomainError(_("A pool with this name already exists.")) from exc
     return pool
+
+
+SIMULATED_FIELDS = ["no_followup_days", "no_deal_days", "exempt_key_accounts", "exempt_recent_deal_days"]
+
+
+class PoolSimulationForm(forms.Form):
+    """The pool form's rule values, validated exactly as the pool form validates them, for the simulation: the
+    values on the screen, never saved."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields.update(forms.fields_for_model(Pool, fields=[*SIMULATED_FIELDS, "warn_days_before"]))
+        # An empty warning window in a half-typed form simulates no early warnings, rather than refusing to run.
+        self.fields["warn_days_before"].required = False

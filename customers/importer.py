@@ -332,14 +332,15 @@ def inspect_upload(uploaded) -> tuple[bytes, Sheet, int]:
     return data, sheet, total
 
 
-def guess_mapping(headers: list[str]) -> dict[str, int]:
-    """Map recognised headers to fields: for each field its best alias present, each column used once."""
+def guess_mapping(headers: list[str], targets: Iterable[Target] | None = None) -> dict[str, int]:
+    """Map recognised headers to fields: for each field its best alias present, each column used once. `targets`
+    are the customers' by default (the lead import passes its own)."""
     by_key: dict[str, int] = {}
     for index, header in enumerate(headers):
         by_key.setdefault(header_key(header), index)
     mapping: dict[str, int] = {}
     used: set[int] = set()
-    for target in TARGETS:
+    for target in TARGETS if targets is None else targets:
         for alias in target.headers:
             index = by_key.get(header_key(alias))
             if index is not None and index not in used:
@@ -592,9 +593,19 @@ def may_choose_pool(user: User) -> bool:
     return user.has_role(Role.ADMIN) or user.has_role(Role.MANAGER)
 
 
+def imports_by_rules(job: ImportJob) -> bool:
+    """The job gives each new customer an owner by the assignment rules (customers.assignment)."""
+    return bool((job.mapping or {}).get("by_rules"))
+
+
 def import_target(job: ImportJob, user: User) -> tuple[User | None, Pool | None]:
-    """The owner (or pool) the job imports into, re-checked against what `user` may choose now."""
+    """The owner (or pool) the job imports into, re-checked against what `user` may choose now. By the assignment
+    rules: (None, None) — each row's owner or pool is decided at commit."""
     owner_id = (job.mapping or {}).get("owner")
+    if imports_by_rules(job):
+        if not may_choose_pool(user):
+            raise PermissionDenied(_("Only managers and administrators import by the assignment rules."))
+        return None, None
     if owner_id is None:
         if not may_choose_pool(user):
             raise PermissionDenied(_("Only managers and administrators import into the pool."))
@@ -613,11 +624,16 @@ def can_access_job(user: User, job: ImportJob) -> bool:
 # --- upload, mapping, preview ------------------------------------------------------------------------------------
 
 
-def import_upload(*, acting_user: User, uploaded, owner: User | None) -> ImportJob:
-    """Check the file and keep it in media storage (where the worker reads it). `owner` None = the default pool.
-    Raises ImportFileError before saving anything when the file cannot be imported."""
+def import_upload(*, acting_user: User, uploaded, owner: User | None, by_rules: bool = False) -> ImportJob:
+    """Check the file and keep it in media storage (where the worker reads it). `owner` None = the default pool, or
+    with `by_rules` an owner per row chosen by the assignment rules. Raises ImportFileError before saving anything
+    when the file cannot be imported."""
     require_import(acting_user)
-    if owner is None and not may_choose_pool(acting_user):
+    if by_rules:
+        if not may_choose_pool(acting_user):
+            raise DomainError(_("Only managers and administrators import by the assignment rules."), field="owner")
+        owner = None
+    if owner is None and not by_rules and not may_choose_pool(acting_user):
         owner = acting_user
     if owner is not None and not import_owners(acting_user).filter(pk=owner.pk).exists():
         raise DomainError(_("You cannot import customers for this colleague."), field="owner")
@@ -628,7 +644,7 @@ def import_upload(*, acting_user: User, uploaded, owner: User | None) -> ImportJ
         original_name=(uploaded.name or "")[:255],
         encoding=sheet.encoding,
         headers=sheet.headers,
-        mapping={"columns": guess_mapping(sheet.headers), "owner": owner.pk if owner else None},
+        mapping={"columns": guess_mapping(sheet.headers), "owner": owner.pk if owner else None, "by_rules": by_rules},
         total_rows=total,
     )
     suffix = ".xlsx" if sheet.encoding == "xlsx" else ".csv"
@@ -641,7 +657,12 @@ def import_upload(*, acting_user: User, uploaded, owner: User | None) -> ImportJ
             actor=acting_user,
             action="customer.import.upload",
             obj=job,
-            details={"file": job.original_name, "rows": total, "owner": owner.pk if owner else None},
+            details={
+                "file": job.original_name,
+                "rows": total,
+                "owner": owner.pk if owner else None,
+                "by_rules": by_rules,
+            },
         )
     return job
 
@@ -803,9 +824,11 @@ class ProgressWriter:
     transaction writes the job's row only in its very last statement.
     """
 
-    def __init__(self, job_id: int, *, every: int | None = None):
+    def __init__(self, job_id: int, *, every: int | None = None, table: str | None = None):
         self.job_id = job_id
         self.every = every or BATCH_SIZE
+        # The job's table: the customers' ImportJob by default (the lead import passes its own).
+        self.table = table or ImportJob._meta.db_table
         self._last = 0
         self._conn = None
 
@@ -819,7 +842,7 @@ class ProgressWriter:
             self._conn.autocommit = True
         with self._conn.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {ImportJob._meta.db_table} SET processed_rows = %s WHERE id = %s",  # noqa: S608 - the model's table
+                f"UPDATE {self.table} SET processed_rows = %s WHERE id = %s",  # noqa: S608 - a model's table
                 [processed, self.job_id],
             )
 
@@ -842,6 +865,34 @@ class _Context:
     owner: User | None
     pool: Pool
     now: dt.datetime
+    # Importing by the assignment rules: the engine (its locks held until the import commits) and, per new owner,
+    # what they were given (for one digest each).
+    assigner: Any = None
+    assigned: dict[int, list[tuple[str, str, str]]] = field(default_factory=dict)
+    pools: dict[int, Pool] = field(default_factory=dict)
+    # The batch being written: row number → (owner, pool, reason, note, decision).
+    batch_decisions: dict[int, tuple] = field(default_factory=dict)
+
+    def decide(self, row: RowResult):
+        """The row's owner, home pool and ownership event (reason, note): the job's target, or the rules' choice."""
+        if self.assigner is None:
+            return self.owner, self.pool, OwnershipEvent.Reason.IMPORT, f"import #{self.job.pk}, row {row.number}", None
+        from .assignment import CUSTOMER, customer_attrs
+
+        decision = self.assigner.choose(CUSTOMER, customer_attrs(row.customer))
+        if decision.owner is not None:
+            return decision.owner, self.pool, OwnershipEvent.Reason.ASSIGN, decision.rule.name, decision
+        if decision.pool_id not in self.pools:
+            self.pools[decision.pool_id] = Pool.objects.get(tenant=self.job.tenant, pk=decision.pool_id)
+        pool = self.pools[decision.pool_id]
+        return None, pool, OwnershipEvent.Reason.IMPORT, f"import #{self.job.pk}, row {row.number}", decision
+
+    def assigned_to(self, decision, customer: Customer) -> None:
+        if decision is None:
+            return
+        self.assigner.log(decision, customer.pk)
+        if decision.owner is not None:
+            self.assigned.setdefault(decision.owner.pk, []).append((decision.kind, customer.name, decision.rule.name))
 
 
 def _refuse(row: RowResult, exc: Exception) -> RowResult:
@@ -860,28 +911,24 @@ def _bulk_create(ctx: _Context, rows: list[RowResult]) -> list[RowResult]:
     unique index decides races), ownership events (reason IMPORT) and one audit event per customer. Returns the
     rows the model's own validation refuses (a safety net: the row checks above already cover its rules)."""
     tenant = ctx.job.tenant
+    decisions = ctx.batch_decisions
     customers, refused, kept = [], [], []
     for row in rows:
-        customer = Customer(
-            tenant=tenant,
-            created_by=ctx.user,
-            owner=ctx.owner,
-            owned_since=ctx.now if ctx.owner else None,
-            pool=ctx.pool,
-            created_at=ctx.now,
-            **row.customer,
-        )
+        customer = Customer(tenant=tenant, created_by=ctx.user, created_at=ctx.now, **row.customer)
         customer.name_pinyin, customer.name_initials = pinyin_forms(customer.name)
         try:
             customer.full_clean(exclude=["tenant", "pool", "owner", "level", "created_by"])
         except ValidationError as exc:
             refused.append(_refuse(row, exc))
             continue
+        owner, pool, reason, note, decision = decisions[row.number] = ctx.decide(row)
+        customer.owner, customer.owned_since, customer.pool = owner, ctx.now if owner else None, pool
         customers.append(customer)
         kept.append(row)
     Customer.objects.bulk_create(customers)
     contacts, identifiers, events, audits = [], [], [], []
     for row, customer in zip(kept, customers, strict=True):
+        owner, pool, reason, note, decision = decisions[row.number]
         if row.contact is not None:
             contacts.append(
                 Contact(tenant=tenant, customer=customer, created_by=ctx.user, is_primary=True, **row.contact)
@@ -893,13 +940,13 @@ def _bulk_create(ctx: _Context, rows: list[RowResult]) -> list[RowResult]:
             OwnershipEvent(
                 tenant=tenant,
                 customer=customer,
-                to_owner=ctx.owner,
-                to_pool=None if ctx.owner else ctx.pool,
-                reason=OwnershipEvent.Reason.IMPORT,
+                to_owner=owner,
+                to_pool=None if owner else pool,
+                reason=reason,
                 actor=ctx.user,
                 at=ctx.now,
                 created_by=ctx.user,
-                note=f"import #{ctx.job.pk}, row {row.number}",
+                note=note,
             )
         )
         audits.append(
@@ -910,7 +957,12 @@ def _bulk_create(ctx: _Context, rows: list[RowResult]) -> list[RowResult]:
                 object_type=Customer._meta.label_lower,
                 object_id=str(customer.pk),
                 object_repr=customer.name[:255],
-                details={"owner": ctx.owner.pk if ctx.owner else None, "import": ctx.job.pk, "row": row.number},
+                details={
+                    "owner": owner.pk if owner else None,
+                    "import": ctx.job.pk,
+                    "row": row.number,
+                    **({"rule": decision.rule.pk if decision.rule else None} if decision else {}),
+                },
                 at=ctx.now,
             )
         )
@@ -918,6 +970,9 @@ def _bulk_create(ctx: _Context, rows: list[RowResult]) -> list[RowResult]:
     CustomerIdentifier.objects.bulk_create(identifiers)
     OwnershipEvent.objects.bulk_create(events)
     AuditEvent.objects.bulk_create(audits)
+    # Only now that every row of the batch is written: the rules' quota log and the owners' digests.
+    for row, customer in zip(kept, customers, strict=True):
+        ctx.assigned_to(decisions[row.number][4], customer)
     return refused
 
 
@@ -927,24 +982,35 @@ def _create_batch(ctx: _Context, rows: list[RowResult]) -> list[RowResult]:
     redone row by row through services.customer_create, which names the holder."""
     if not rows:
         return []
+    ctx.batch_decisions = decisions = {}
     try:
         with transaction.atomic():
             return _bulk_create(ctx, rows)
     except IntegrityError:
         logger.info("Import %s: a batch met a concurrent duplicate; retrying it row by row", ctx.job.pk)
+    if ctx.assigner is not None:
+        # The batch was undone: the rules' choices for it are taken back, then made again row by row.
+        for *_rest, decision in decisions.values():
+            ctx.assigner.release(decision)
     refused = []
     for row in rows:
+        owner, pool, reason, note, decision = ctx.decide(row)
         try:
-            services.customer_create(
+            customer = services.customer_create(
                 acting_user=ctx.user,
                 data=row.customer,
                 contact=row.contact,
-                owner=ctx.owner,
-                to_pool=None if ctx.owner else ctx.pool,
-                reason=OwnershipEvent.Reason.IMPORT,
+                owner=owner,
+                to_pool=None if owner else pool,
+                reason=reason,
+                note=note,
             )
         except (DomainError, ValidationError) as exc:
+            if decision is not None:
+                ctx.assigner.release(decision)
             refused.append(_refuse(row, exc))
+        else:
+            ctx.assigned_to(decision, customer)
     return refused
 
 
@@ -1034,7 +1100,18 @@ def _execute_locked(job: ImportJob, user: User, progress: ProgressWriter | None)
     require_import(user)
     owner, pool = import_target(job, user)
     ctx = _Context(job=job, user=user, owner=owner, pool=pool or services.default_pool(job.tenant), now=timezone.now())
+    if imports_by_rules(job):
+        from .assignment import Assigner, rules_of
+
+        ctx.assigner = Assigner(
+            tenant=job.tenant, rules=[spec for _rule, spec in rules_of(job.tenant)], now=ctx.now, lock=True
+        )
     created, rejected, counts = _commit_rows(ctx, progress)
+    if ctx.assigner is not None:
+        from .assignment import notify_new_owners
+
+        ctx.assigner.flush()
+        notify_new_owners(ctx.assigned, key=f"import-assigned:{job.pk}")
     rejected_name = ""
     if rejected:
         job.rejected_file.save(f"{uuid.uuid4().hex}.csv", ContentFile(rejected_csv(job.headers, rejected)), save=False)
@@ -1051,6 +1128,8 @@ def _execute_locked(job: ImportJob, user: User, progress: ProgressWriter | None)
             "rejected": len(rejected),
             "owner": owner.pk if owner else None,
             "pool": None if owner else ctx.pool.pk,
+            "by_rules": ctx.assigner is not None,
+            "assigned": sum(len(items) for items in ctx.assigned.values()),
         },
     )
     # This transaction writes the job's row only now, at its very end, so the progress connection's UPDATEs never

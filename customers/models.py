@@ -505,3 +505,127 @@ class ExtensionRequest(TenantModel):
             )
         ]
         indexes = [models.Index(fields=["tenant", "status", "-created_at"], name="extension_status_idx")]
+
+
+# --- assignment rules (issue 7) ----------------------------------------------------------------------------------
+
+
+class AssignmentSettings(TenantModel):
+    """The tenant's assignment settings: where new customers that no rule places go."""
+
+    unmatched_pool = models.ForeignKey(
+        Pool,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("pool for customers no rule places"),
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="customers_assignmentsettings_one")]
+
+
+class AssignmentRule(TenantModel):
+    """An ordered rule: new customers (and leads) matching its conditions go to a rep of its team, by round-robin
+    or to the least-loaded rep, skipping inactive reps, reps at the tenant's cap and reps whose daily quota from
+    this rule is used. Empty conditions match anything; within a condition any listed value matches."""
+
+    class Method(models.TextChoices):
+        ROUND_ROBIN = "round_robin", _("Round-robin")
+        LEAST_LOADED = "least_loaded", _("The least-loaded rep")
+
+    class AppliesTo(models.TextChoices):
+        CUSTOMERS = "customers", _("Customers")
+        LEADS = "leads", _("Leads")
+        BOTH = "both", _("Customers and leads")
+
+    name = models.CharField(_("name"), max_length=100)
+    order = models.PositiveIntegerField(_("order"), default=0)
+    active = models.BooleanField(_("enabled"), default=False)
+    applies_to = models.CharField(_("applies to"), max_length=10, choices=AppliesTo.choices, default=AppliesTo.BOTH)
+    sources = ArrayField(models.CharField(max_length=50), default=list, blank=True, verbose_name=_("sources"))
+    regions = ArrayField(models.CharField(max_length=50), default=list, blank=True, verbose_name=_("regions"))
+    industries = ArrayField(models.CharField(max_length=50), default=list, blank=True, verbose_name=_("industries"))
+    levels = models.ManyToManyField(
+        CustomerLevel, through="AssignmentRuleLevel", blank=True, related_name="+", verbose_name=_("levels")
+    )
+    tags = models.ManyToManyField(
+        Tag, through="AssignmentRuleTag", blank=True, related_name="+", verbose_name=_("tags")
+    )
+    team = models.ForeignKey("crm.Team", on_delete=models.PROTECT, related_name="+", verbose_name=_("team"))
+    include_subteams = models.BooleanField(_("include the reps of its sub-teams"), default=True)
+    method = models.CharField(_("method"), max_length=12, choices=Method.choices, default=Method.ROUND_ROBIN)
+    daily_quota = models.PositiveSmallIntegerField(
+        _("daily quota per rep"), null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    overflow_pool = models.ForeignKey(
+        Pool,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("when no rep can take more"),
+    )
+
+    class Meta:
+        verbose_name = _("assignment rule")
+        verbose_name_plural = _("assignment rules")
+        ordering = ["order", "pk"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="customers_assignmentrule_unique_name")]
+        indexes = [models.Index(fields=["tenant", "active", "order"], name="assign_rule_order_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AssignmentRuleLevel(TenantModel):
+    rule = models.ForeignKey(AssignmentRule, on_delete=models.CASCADE, related_name="+")
+    level = models.ForeignKey(CustomerLevel, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "rule", "level"], name="customers_assignrulelevel_unique")
+        ]
+
+
+class AssignmentRuleTag(TenantModel):
+    rule = models.ForeignKey(AssignmentRule, on_delete=models.CASCADE, related_name="+")
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "rule", "tag"], name="customers_assignruletag_unique")]
+
+
+class AssignmentCursor(TenantModel):
+    """A rule's round-robin position: the rep who got the last record. Locked (SELECT … FOR UPDATE) by every
+    assignment through the rule, so concurrent arrivals take turns instead of racing for the same "next" rep."""
+
+    rule = models.ForeignKey(AssignmentRule, on_delete=models.CASCADE, related_name="+")
+    last_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "rule"], name="customers_assignmentcursor_one")]
+
+
+class AssignmentLog(models.Model):
+    """One record given to a rep by a rule on a (tenant-local) day: counts against the rule's daily quota.
+    `record_kind` is "customer" or "lead"; `record_id` is known when the record existed at assignment time."""
+
+    tenant = models.ForeignKey("crm.Tenant", on_delete=models.CASCADE, related_name="+")
+    rule = models.ForeignKey(AssignmentRule, on_delete=models.SET_NULL, null=True, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    record_kind = models.CharField(max_length=10)
+    record_id = models.BigIntegerField(null=True, blank=True)
+    day = models.DateField()
+    at = models.DateTimeField(default=timezone.now)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "rule", "day", "user"], name="assign_log_quota_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.record_kind}:{self.record_id} → {self.user_id} ({self.day})"

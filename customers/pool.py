@@ -126,6 +126,15 @@ def _clock_condition(clock_field: str, by_level: dict[int, int], default: int | 
     return condition
 
 
+def pools_with_rules(tenant: Tenant) -> QuerySet[Pool]:
+    """The pools whose customers can fall back: a default rule, or a rule for at least one level."""
+    return Pool.objects.filter(tenant=tenant).filter(
+        Q(no_followup_days__isnull=False)
+        | Q(no_deal_days__isnull=False)
+        | Q(Exists(PoolLevelRule.objects.filter(pool=OuterRef("pk"))))
+    )
+
+
 def fallback_due(
     pool: Pool, *, now: dt.datetime | None = None, days_ahead: int = 0, overrides: dict | None = None
 ) -> QuerySet[Customer]:
@@ -434,7 +443,7 @@ def fallback_run(*, tenant: Tenant, now: dt.datetime | None = None) -> int:
 def _fallback_run(tenant: Tenant, now: dt.datetime) -> int:
     moved: dict[int, list[tuple[int, str]]] = defaultdict(list)
     total = 0
-    for pool in Pool.objects.filter(tenant=tenant).exclude(no_followup_days__isnull=True, no_deal_days__isnull=True):
+    for pool in pools_with_rules(tenant):
         due_sql, due_params = fallback_due(pool, now=now).values("pk").query.sql_with_params()
         with connection.cursor() as cursor:
             # due_sql is Django's own compiled SQL for the predicate, with its values passed as parameters.
@@ -508,7 +517,7 @@ def _warn_run(tenant: Tenant, now: dt.datetime) -> dict[str, int]:
     today = local_today(tenant, now)
     sent = {"early": 0, "last_day": 0}
     digests: dict[tuple[int, str], list[tuple[int, str, str]]] = defaultdict(list)
-    for pool in Pool.objects.filter(tenant=tenant).exclude(no_followup_days__isnull=True, no_deal_days__isnull=True):
+    for pool in pools_with_rules(tenant):
         # The last-day step first; the early step takes what is due later within the warning window.
         steps = [(FallbackWarning.Step.LAST_DAY, 1)]
         if pool.warn_days_before and pool.warn_days_before > 1:

@@ -306,13 +306,21 @@ def customer_create(
     to_pool: Pool | None = None,
     tags: Iterable[Tag] = (),
     reason: str = OwnershipEvent.Reason.CREATE,
+    note: str = "",
+    assign_by_rules: bool = False,
 ) -> Customer:
     """Create a customer (and its first contact). Reps create for themselves; managers and admins may choose
-    another owner or put it straight into a pool. Refused with who holds it if an identifier is taken."""
+    another owner, put it straight into a pool, or let the assignment rules choose (`assign_by_rules`, with no owner
+    and no pool given). Refused with who holds it if an identifier is taken."""
     _require_tenant_user(acting_user)
     tenant = acting_user.tenant
     tags = list(tags)
-    if owner is None and to_pool is None:
+    if assign_by_rules:
+        if owner is not None or to_pool is not None:
+            raise ValueError("assign_by_rules chooses the owner and pool itself")
+        if not (acting_user.has_role(Role.ADMIN) or acting_user.has_role(Role.MANAGER)):
+            raise PermissionDenied(_("Only managers and administrators let the assignment rules choose the owner."))
+    elif owner is None and to_pool is None:
         owner = acting_user
     if (
         owner is not None
@@ -327,6 +335,20 @@ def customer_create(
         contact_data["is_primary"] = True
     with transaction.atomic():
         now = timezone.now()
+        assigner = decision = None
+        if assign_by_rules:
+            from .assignment import CUSTOMER, Assigner, customer_attrs, rules_of
+
+            # The matching rules' round-robin rows and reps stay locked until this transaction commits (fair turns).
+            attrs = customer_attrs(values, tags)
+            matching = [s for _rule, s in rules_of(tenant) if s.applies(CUSTOMER) and s.matches(attrs)]
+            assigner = Assigner(tenant=tenant, rules=matching, now=now, lock=True)
+            decision = assigner.choose(CUSTOMER, attrs)
+            owner = decision.owner
+            if owner is None:
+                to_pool = Pool.objects.get(tenant=tenant, pk=decision.pool_id)
+            elif decision.rule is not None:
+                reason, note = OwnershipEvent.Reason.ASSIGN, decision.rule.name
         customer = Customer(
             tenant=tenant,
             created_by=acting_user,
@@ -343,14 +365,24 @@ def customer_create(
         sync_identifiers(customer, acting_user)
         if tags:
             CustomerTag.objects.bulk_create([CustomerTag(tenant=tenant, customer=customer, tag=t) for t in tags])
-        _record(customer, reason=reason, actor=acting_user, to_owner=owner, to_pool=None if owner else customer.pool)
-        audit(
-            tenant=tenant,
+        _record(
+            customer,
+            reason=reason,
             actor=acting_user,
-            action="customer.create",
-            obj=customer,
-            details={"owner": owner.pk if owner else None},
+            to_owner=owner,
+            to_pool=None if owner else customer.pool,
+            note=note,
         )
+        details = {"owner": owner.pk if owner else None}
+        if assigner is not None:
+            details["rule"] = decision.rule.pk if decision.rule else None
+            assigner.log(decision, customer.pk)
+            assigner.flush()
+            if owner is not None and owner.pk != acting_user.pk:
+                from .assignment import notify_new_owners
+
+                notify_new_owners({owner.pk: [(decision.kind, customer.name, decision.rule.name)]})
+        audit(tenant=tenant, actor=acting_user, action="customer.create", obj=customer, details=details)
     return customer
 
 

@@ -118,8 +118,11 @@ def customer_create(request: HttpRequest) -> HttpResponse:
                 acting_user=request.user,
                 data=form.customer_data(),
                 contact=form.contact_data(),
-                owner=form.cleaned_data.get("owner") or request.user,
+                owner=None
+                if form.cleaned_data.get("assign_by_rules")
+                else (form.cleaned_data.get("owner") or request.user),
                 tags=form.cleaned_data.get("tags") or [],
+                assign_by_rules=bool(form.cleaned_data.get("assign_by_rules")),
             )
         except services.DuplicateCustomer as exc:
             field = {"mobile": "contact_mobile", "phone": "contact_mobile", "email": "contact_email"}.get(

@@ -42,6 +42,8 @@ def get_import_for_user(request: HttpRequest, pk: int) -> ImportJob:
 
 def _owner_label(job: ImportJob) -> str:
     owner_id = (job.mapping or {}).get("owner")
+    if importer.imports_by_rules(job):
+        return _("owners chosen by the assignment rules")
     if owner_id is None:
         return _("the public pool")
     owner = job.tenant.users.filter(pk=owner_id).first()
@@ -70,7 +72,10 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             job = importer.import_upload(
-                acting_user=request.user, uploaded=form.cleaned_data["file"], owner=form.owner()
+                acting_user=request.user,
+                uploaded=form.cleaned_data["file"],
+                owner=form.owner(),
+                by_rules=form.by_rules(),
             )
         except DomainError as exc:
             field = {"owner": "target"}.get(exc.field, exc.field)

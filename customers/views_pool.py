@@ -19,9 +19,18 @@ from crm.views import admin_required, apply_domain_error, paginate, tenant_requi
 
 from . import pool as pool_services
 from .filters import CustomerFilter
-from .forms_pool import AssignForm, ExtensionRequestForm, PoolForm, ReleaseForm, level_rule_rows, save_level_rules
+from .forms_pool import (
+    AssignForm,
+    ExtensionRequestForm,
+    PoolForm,
+    PoolSimulationForm,
+    ReleaseForm,
+    level_rule_rows,
+    save_level_rules,
+)
 from .models import Contact, Customer, CustomerLevel, ExtensionRequest, OwnershipEvent, Pool
 from .normalize import mask_email, mask_phone
+from .simulation import overrides_of, simulate
 from .views import PAGE_SIZE, CappedPaginator, get_customer_for_user, is_manager_or_admin
 
 
@@ -202,9 +211,7 @@ def at_risk(request: HttpRequest) -> HttpResponse:
         else Customer.objects.visible_to(user).filter(owner=user)
     )
     rows = []
-    for pool in Pool.objects.for_tenant(request.tenant).exclude(
-        no_followup_days__isnull=True, no_deal_days__isnull=True
-    ):
+    for pool in pool_services.pools_with_rules(request.tenant):
         horizon = max(pool.warn_days_before, 1)
         due_ids = pool_services.fallback_due(pool, days_ahead=horizon).filter(pk__in=scope.values("pk")).values("pk")
         for customer in Customer.objects.filter(pk__in=due_ids).select_related("owner", "level", "pool")[:200]:
@@ -305,12 +312,50 @@ def _pool_form_page(request: HttpRequest, pool: Pool | None) -> HttpResponse:
         else:
             messages.success(request, _("Pool %(name)s saved.") % {"name": saved.name})
             return redirect("pool_settings:list")
+    context = {"form": form, "pool": pool, "rules": rules}
+    if pool is not None:
+        context.update(_simulation_context(pool, levels, request.POST if request.method == "POST" else None))
     return render(
         request,
         "customers/pool/settings_form.html",
-        {"form": form, "pool": pool, "rules": rules},
+        context,
         status=422 if form.errors or rule_errors else 200,
     )
+
+
+def _simulation_context(pool: Pool, levels, data) -> dict:
+    """The simulation of the pool's rules: the saved ones (`data` None) or the values on the screen, unsaved."""
+    if data is None:
+        return {"sim": simulate(pool), "sim_errors": []}
+    form = PoolSimulationForm(data)
+    rows = level_rule_rows(levels, pool, data)
+    errors = [
+        f"{form.fields[name].label}: {' '.join(errs)}" for name, errs in form.errors.items() if name in form.fields
+    ]
+    errors += [f"{row['level']}: {row['error']}" for row in rows if row["error"]]
+    if errors:
+        return {"sim": None, "sim_errors": errors}
+    level_rules = {
+        row["level"].pk: (int(row["followup"]) if row["followup"] else None, int(row["deal"]) if row["deal"] else None)
+        for row in rows
+    }
+    overrides = overrides_of(form.cleaned_data, level_rules)
+    return {
+        "sim": simulate(pool, overrides=overrides, warn_days_before=form.cleaned_data.get("warn_days_before") or 0),
+        "sim_errors": [],
+    }
+
+
+@tenant_required
+@require_POST
+def pool_settings_simulate(request: HttpRequest, pk: int) -> HttpResponse:
+    """htmx: re-simulate the pool's rules with the values on the form, without saving anything."""
+    pool = get_object_or_404(Pool.objects.for_tenant(request.tenant).select_related("tenant"), pk=pk)
+    if not request.user.has_role(Role.ADMIN):
+        raise PermissionDenied(_("Only administrators of this company may open this page."))
+    levels = list(CustomerLevel.objects.for_tenant(request.tenant))
+    context = {"pool": pool, **_simulation_context(pool, levels, request.POST)}
+    return render(request, "customers/pool/partials/simulation.html", context)
 
 
 @admin_required

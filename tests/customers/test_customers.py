@@ -399,3 +399,19 @@ def test_record_follow_up_and_deal_only_move_forward(world_a):
     services.record_follow_up(customer_id=customer.pk, at=now + timedelta(days=1), tenant_id=world_a.tenant.pk + 999)
     customer.refresh_from_db()
     assert customer.last_followed_up_at == now
+
+
+@pytest.mark.django_db
+def test_manager_lets_the_assignment_rules_choose_on_the_form(world_a, client_for, django_capture_on_commit_callbacks):
+    c = client_for(world_a.manager)
+    data = {"kind": "company", "name": "规则分配公司", "status": "potential", "assign_by_rules": "on"}
+    with django_capture_on_commit_callbacks(execute=False):
+        r = c.post(reverse("customers:create"), data)
+    assert r.status_code == 302
+    customer = Customer.objects.get(name="规则分配公司")
+    # No rule matches yet: it waits in the pool instead of going to the manager.
+    assert customer.owner is None
+    r = c.post(reverse("customers:create"), {**data, "name": "两个都选", "owner": world_a.rep1.pk})
+    assert r.status_code == 422 and "owner" in r.context["form"].errors
+    # Reps do not get the choice.
+    assert "assign_by_rules" not in client_for(world_a.rep1).get(reverse("customers:create")).context["form"].fields

@@ -404,3 +404,19 @@ def test_claims_racing_the_fallback_job_leave_a_consistent_history():
         customer.refresh_from_db()
         assert reasons in (["create", "fallback", "claim"], ["create", "fallback"]), reasons
         assert customer.owner_id == (world.rep2.pk if reasons[-1] == "claim" else None)
+
+
+@pytest.mark.django_db
+def test_a_pool_with_only_level_rules_falls_back_too(world_a, django_capture_on_commit_callbacks):
+    from customers.models import CustomerLevel
+
+    pool = pool_for(world_a)  # no default rule
+    level_c = CustomerLevel.objects.get(tenant=world_a.tenant, code="C")
+    PoolLevelRule.objects.create(tenant=world_a.tenant, pool=pool, level=level_c, no_followup_days=15)
+    small = owned(world_a, world_a.rep1, "小客户", owned_days_ago=60, followed_days_ago=20, level=level_c)
+    other = owned(world_a, world_a.rep1, "无级别", owned_days_ago=60, followed_days_ago=50)
+    with django_capture_on_commit_callbacks(execute=False):
+        assert pool_services.fallback_run(tenant=world_a.tenant) == 1
+    small.refresh_from_db()
+    other.refresh_from_db()
+    assert small.owner is None and other.owner == world_a.rep1
