@@ -2,15 +2,29 @@
 
 from django.contrib import admin
 
-from .models import Appointment, FollowUp, Order, OrderLine, Task
+from .models import (
+    Appointment,
+    FollowUp,
+    Lead,
+    LeadImport,
+    LeadScoringRule,
+    LeadWebForm,
+    Opportunity,
+    Order,
+    OrderLine,
+    Pipeline,
+    Stage,
+    StageChange,
+    Task,
+)
 
 
 @admin.register(FollowUp)
 class FollowUpAdmin(admin.ModelAdmin):
-    list_display = ("id", "tenant", "customer", "author", "kind", "outcome", "happened_at")
+    list_display = ("id", "tenant", "customer", "lead", "author", "kind", "outcome", "happened_at")
     list_filter = ("kind", "outcome")
-    list_select_related = ("tenant", "customer", "author")
-    raw_id_fields = ("customer", "contact", "author", "created_by")
+    list_select_related = ("tenant", "customer", "lead", "author")
+    raw_id_fields = ("customer", "lead", "opportunity", "contact", "author", "created_by")
     date_hierarchy = "happened_at"
 
 
@@ -41,3 +55,72 @@ class OrderAdmin(admin.ModelAdmin):
     list_select_related = ("tenant", "customer")
     raw_id_fields = ("customer", "created_by", "voided_by")
     inlines = [OrderLineInline]
+
+
+@admin.register(Lead)
+class LeadAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "tenant",
+        "name",
+        "company",
+        "status",
+        "origin",
+        "owner",
+        "score",
+        "is_duplicate",
+        "created_at",
+    )
+    list_filter = ("status", "origin", "is_duplicate")
+    list_select_related = ("tenant", "owner")
+    search_fields = ("name", "company", "phone", "email")
+    raw_id_fields = ("owner", "created_by")
+    readonly_fields = ("score", "score_rules", "scored_at", "customer", "contact", "opportunity", "converted_at")
+
+
+@admin.register(LeadScoringRule)
+class LeadScoringRuleAdmin(admin.ModelAdmin):
+    list_display = ("id", "tenant", "field", "condition", "value", "points", "is_active")
+    list_select_related = ("tenant",)
+
+
+@admin.register(LeadWebForm)
+class LeadWebFormAdmin(admin.ModelAdmin):
+    list_display = ("id", "tenant", "title", "is_enabled", "owner")
+    list_select_related = ("tenant", "owner")
+    raw_id_fields = ("owner", "created_by")
+
+
+@admin.register(LeadImport)
+class LeadImportAdmin(admin.ModelAdmin):
+    list_display = ("id", "tenant", "original_name", "status", "total_rows", "created_count", "rejected_count")
+    list_select_related = ("tenant",)
+    raw_id_fields = ("created_by",)
+
+
+class StageInline(admin.TabularInline):
+    model = Stage
+    extra = 0
+    fields = ("name", "kind", "probability", "position", "is_active")
+
+
+@admin.register(Pipeline)
+class PipelineAdmin(admin.ModelAdmin):
+    list_display = ("id", "tenant", "name", "position", "is_active")
+    list_select_related = ("tenant",)
+    inlines = [StageInline]
+
+
+@admin.register(Opportunity)
+class OpportunityAdmin(admin.ModelAdmin):
+    list_display = ("id", "tenant", "name", "customer", "stage", "status", "amount", "currency", "owner")
+    list_filter = ("status",)
+    list_select_related = ("tenant", "customer", "stage", "owner")
+    raw_id_fields = ("customer", "contact", "owner", "lead", "order", "created_by")
+
+
+@admin.register(StageChange)
+class StageChangeAdmin(admin.ModelAdmin):
+    list_display = ("id", "tenant", "opportunity", "from_stage", "to_stage", "at", "by")
+    list_select_related = ("tenant", "opportunity", "from_stage", "to_stage", "by")
+    raw_id_fields = ("opportunity", "by", "created_by")

@@ -7,10 +7,39 @@ class SalesConfig(AppConfig):
     verbose_name = _("Sales")
 
     def ready(self) -> None:
-        from crm.registry import CustomerPanel, HomeWidget, NavEntry, registry, roles_any
+        from crm.registry import CustomerPanel, HomeWidget, NavEntry, SettingsPage, registry, roles_any
+        from crm.signals import tenant_created
 
-        from . import views
+        from . import views, views_pipeline, widgets
 
+        def on_tenant_created(sender, tenant, **kwargs):
+            from .pipelines import ensure_default_pipeline
+
+            ensure_default_pipeline(tenant)
+
+        tenant_created.connect(on_tenant_created, dispatch_uid="sales.default_pipeline", weak=False)
+
+        sellers = roles_any("admin", "manager", "rep")
+        registry.add_nav(
+            NavEntry(
+                key="leads",
+                label=_("Leads"),
+                url_name="sales:lead_list",
+                order=12,
+                visible=sellers,
+                active_prefix="sales:lead",
+            )
+        )
+        registry.add_nav(
+            NavEntry(
+                key="opportunities",
+                label=_("Opportunities"),
+                url_name="sales:opportunity_board",
+                order=14,
+                visible=sellers,
+                active_prefix="sales:opportunity",
+            )
+        )
         registry.add_nav(
             NavEntry(key="tasks", label=_("Tasks"), url_name="sales:task_list", order=20, active_prefix="sales:task")
         )
@@ -29,8 +58,35 @@ class SalesConfig(AppConfig):
                 label=_("Orders"),
                 url_name="sales:order_list",
                 order=40,
-                visible=roles_any("admin", "manager", "rep"),
+                visible=sellers,
                 active_prefix="sales:order",
+            )
+        )
+        registry.add_settings_page(
+            SettingsPage(
+                key="pipelines",
+                label=_("Pipelines"),
+                description=_("Sales pipelines, their stages and win probabilities."),
+                url_name="sales:pipeline_settings",
+                order=40,
+            )
+        )
+        registry.add_settings_page(
+            SettingsPage(
+                key="lead_scoring",
+                label=_("Lead scoring"),
+                description=_("Rules that score leads, so the best ones are called first."),
+                url_name="sales:scoring_rules",
+                order=42,
+            )
+        )
+        registry.add_settings_page(
+            SettingsPage(
+                key="lead_form",
+                label=_("Web form"),
+                description=_("The public form that brings leads from your website: its fields and who gets them."),
+                url_name="sales:web_form_settings",
+                order=44,
             )
         )
         registry.add_home_widget(
@@ -40,6 +96,26 @@ class SalesConfig(AppConfig):
                 order=3,
                 context=views.home_tasks_context,
                 width="col-lg-4",
+            )
+        )
+        registry.add_home_widget(
+            HomeWidget(
+                key="my_pipeline",
+                template="sales/widgets/my_pipeline.html",
+                order=6,
+                visible=sellers,
+                context=widgets.my_pipeline,
+                width="col-lg-4",
+            )
+        )
+        registry.add_customer_panel(
+            CustomerPanel(
+                key="opportunities",
+                label=_("Opportunities"),
+                template="sales/panels/opportunities.html",
+                order=5,
+                visible=sellers,
+                context=views_pipeline.opportunities_panel_context,
             )
         )
         registry.add_customer_panel(

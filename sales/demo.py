@@ -1,5 +1,7 @@
 """Demo data of the sales app: follow-ups, tasks (some overdue, some today, one reminder a few minutes ahead),
-this week's appointments (one overlap) and orders, for the demo reps. Idempotent and bulk."""
+this week's appointments (one overlap) and orders, for the demo reps; and the funnel: scoring rules, a published
+web form, leads in every status (duplicates among them), two pipelines, opportunities across their stages with
+their stage history, some won with their orders. Idempotent and bulk."""
 
 from __future__ import annotations
 
@@ -37,6 +39,13 @@ PLACES = ["客户公司会议室", "公司3楼会议室", "腾讯会议", "星�
 
 
 def seed_tenant(demo) -> None:
+    seed_activities(demo)
+    from .demo_funnel import seed_funnel
+
+    seed_funnel(demo)
+
+
+def seed_activities(demo) -> None:
     tenant = demo.tenant
     if FollowUp.objects.filter(tenant=tenant).exists() or Task.objects.filter(tenant=tenant).exists():
         return

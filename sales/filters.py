@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, time, timedelta
 
 import django_filters
-from django.db.models import Q
+from django import forms
+from django.db.models import F, Q
+from django.db.models.functions import Reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.models import Role, Team, User
 
-from .models import FollowUp, order_currencies
+from .models import FollowUp, LeadOrigin, LeadStatus, Pipeline, Stage, StageKind, order_currencies
 
 
 def day_bounds(tenant, day) -> tuple[datetime, datetime]:
@@ -110,7 +114,9 @@ class FollowUpFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(Q(content__icontains=value) | Q(customer__name__startswith=value))
+        return queryset.filter(
+            Q(content__icontains=value) | Q(customer__name__startswith=value) | Q(lead__name__startswith=value)
+        )
 
     def filter_since(self, queryset, name, value):
         return queryset.filter(happened_at__gte=day_bounds(self.tenant, value)[0])
@@ -154,3 +160,193 @@ class OrderFilter(django_filters.FilterSet):
         if not getattr(self.form, "cleaned_data", {}).get("include_void"):
             qs = qs.filter(voided_at__isnull=True)
         return qs.order_by("-ordered_on", "-pk")
+
+
+# --- leads and opportunities ---------------------------------------------------------------------------------
+
+
+def search_leads(queryset, value: str, tenant):
+    """Phone exact or by its tail, email exact, name or company by prefix, and contains for three characters or
+    more (trigram indexes)."""
+    from customers.normalize import nfkc, normalize_email, normalize_phone
+
+    text = nfkc(value)
+    if not text:
+        return queryset
+    if "@" in text:
+        return queryset.filter(email=normalize_email(text))
+    digits = re.sub(r"[\s\-()+]", "", text)
+    if digits.isdigit() and len(digits) >= 4:
+        phone = normalize_phone(text, tenant.phone_region or "CN")
+        if phone:
+            return queryset.filter(phone=phone)
+        return queryset.annotate(phone_reversed=Reverse("phone")).filter(phone_reversed__startswith=digits[::-1])
+    condition = Q(name__startswith=text) | Q(company__startswith=text)
+    if len(text) >= 3:
+        condition |= Q(name__icontains=text) | Q(company__icontains=text)
+    return queryset.filter(condition)
+
+
+LEAD_SORTS = {
+    "-created": ("-created_at", "-pk"),
+    "created": ("created_at", "pk"),
+    "-score": ("-score", "-created_at", "-pk"),
+    "name": ("name", "pk"),
+}
+LEAD_SORT_CHOICES = [
+    ("-created", _("Newest first")),
+    ("created", _("Oldest first")),
+    ("-score", _("Highest score")),
+    ("name", _("Name A→Z")),
+]
+OPEN_LEAD_STATUSES = ["new", "contacted", "qualified"]
+
+
+class LeadFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    status = django_filters.ChoiceFilter(
+        label=_("Status"),
+        method="filter_status",
+        empty_label=None,
+        choices=[("open", pgettext_lazy("leads", "Not closed")), *LeadStatus.choices, ("all", _("All"))],
+    )
+    owner = django_filters.ChoiceFilter(label=_("Owner"), method="filter_owner", choices=[])
+    source = django_filters.CharFilter(label=_("Source"), field_name="source", lookup_expr="iexact")
+    origin = django_filters.ChoiceFilter(label=_("Entered through"), choices=LeadOrigin.choices, empty_label=_("Any"))
+    duplicates = django_filters.BooleanFilter(
+        label=_("Duplicates only"), method="filter_duplicates", widget=django_filters.widgets.forms.CheckboxInput
+    )
+    min_score = django_filters.NumberFilter(label=_("Score at least"), field_name="score", lookup_expr="gte")
+    sort = django_filters.ChoiceFilter(label=_("Sort"), choices=LEAD_SORT_CHOICES, method="sort_by", empty_label=None)
+
+    def __init__(self, data=None, *args, request=None, **kwargs):
+        data = data.copy() if data is not None else None
+        if data is not None and not data.get("status"):
+            data["status"] = "open"
+        super().__init__(data, *args, request=request, **kwargs)
+        self.tenant = request.tenant
+        user = request.user
+        self.is_manager = user.has_role(Role.ADMIN) or user.has_role(Role.MANAGER)
+        if self.is_manager:
+            people = [(str(p.pk), p.full_name or p.email) for p in people_for(user)]
+            self.filters["owner"].extra["choices"] = [
+                ("me", _("Me")),
+                ("unassigned", _("Nobody yet")),
+                *people,
+            ]
+        else:
+            del self.filters["owner"]
+
+    def search(self, queryset, name, value):
+        return search_leads(queryset, value, self.tenant)
+
+    def filter_status(self, queryset, name, value):
+        if value == "open":
+            return queryset.filter(status__in=OPEN_LEAD_STATUSES)
+        if value == "all":
+            return queryset
+        return queryset.filter(status=value)
+
+    def filter_owner(self, queryset, name, value):
+        if value == "me":
+            return queryset.filter(owner=self.request.user)
+        if value == "unassigned":
+            return queryset.filter(owner__isnull=True)
+        return queryset.filter(owner_id=int(value)) if str(value).isdigit() else queryset
+
+    def filter_duplicates(self, queryset, name, value):
+        return queryset.filter(is_duplicate=True) if value else queryset
+
+    def sort_by(self, queryset, name, value):
+        return queryset.order_by(*LEAD_SORTS.get(value, LEAD_SORTS["-created"]))
+
+    @property
+    def qs(self):
+        qs = super().qs
+        if not getattr(self.form, "cleaned_data", {}).get("sort"):
+            qs = qs.order_by(*LEAD_SORTS["-created"])
+        return qs
+
+
+OPPORTUNITY_SORTS = {
+    "-created": ("-created_at", "-pk"),
+    "close": (F("expected_close_date").asc(nulls_last=True), "pk"),
+    "-amount": ("-amount", "-pk"),
+    "name": ("name", "pk"),
+}
+OPPORTUNITY_SORT_CHOICES = [
+    ("-created", _("Newest first")),
+    ("close", _("Closing soonest")),
+    ("-amount", _("Largest amount")),
+    ("name", _("Name A→Z")),
+]
+
+
+class StageChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return f"{obj.pipeline.name} · {obj.name}"
+
+
+class StageFilter(django_filters.ModelChoiceFilter):
+    field_class = StageChoiceField
+
+
+class OpportunityFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    status = django_filters.ChoiceFilter(
+        label=_("Status"),
+        method="filter_status",
+        empty_label=None,
+        choices=[*StageKind.choices, ("all", _("All"))],
+    )
+    pipeline = django_filters.ModelChoiceFilter(label=_("Pipeline"), queryset=Pipeline.objects.none())
+    stage = StageFilter(label=_("Stage"), queryset=Stage.objects.none())
+    owner = PersonChoiceFilter(label=_("Owner"))
+    close_from = django_filters.DateFilter(
+        label=_("Closing from"),
+        field_name="expected_close_date",
+        lookup_expr="gte",
+        widget=django_filters.widgets.forms.DateInput(attrs={"type": "date"}),
+    )
+    close_to = django_filters.DateFilter(
+        label=_("Closing by"),
+        field_name="expected_close_date",
+        lookup_expr="lte",
+        widget=django_filters.widgets.forms.DateInput(attrs={"type": "date"}),
+    )
+    sort = django_filters.ChoiceFilter(
+        label=_("Sort"), choices=OPPORTUNITY_SORT_CHOICES, method="sort_by", empty_label=None
+    )
+
+    def __init__(self, data=None, *args, request=None, **kwargs):
+        data = data.copy() if data is not None else None
+        if data is not None and not data.get("status"):
+            data["status"] = "open"
+        super().__init__(data, *args, request=request, **kwargs)
+        tenant = request.tenant
+        self.filters["pipeline"].queryset = Pipeline.objects.for_tenant(tenant)
+        self.filters["stage"].queryset = Stage.objects.for_tenant(tenant).select_related("pipeline")
+        user = request.user
+        if user.has_role(Role.ADMIN) or user.has_role(Role.MANAGER):
+            self.filters["owner"].queryset = people_for(user)
+        else:
+            del self.filters["owner"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(customer__name__startswith=value))
+
+    def filter_status(self, queryset, name, value):
+        return queryset if value == "all" else queryset.filter(status=value)
+
+    def sort_by(self, queryset, name, value):
+        return queryset.order_by(*OPPORTUNITY_SORTS.get(value, OPPORTUNITY_SORTS["-created"]))
+
+    @property
+    def qs(self):
+        qs = super().qs
+        if not getattr(self.form, "cleaned_data", {}).get("sort"):
+            qs = qs.order_by(*OPPORTUNITY_SORTS["-created"])
+        return qs

@@ -121,11 +121,15 @@ class FollowUpForm(forms.Form):
 
     NEXT_TASK_FIELDS = ("next_task_title", "next_task_due_at", "next_task_remind_at")
 
-    def __init__(self, *args, customer: Customer, editing: bool = False, **kwargs):
+    def __init__(self, *args, customer: Customer | None, editing: bool = False, **kwargs):
         kwargs.setdefault("initial", {})
         kwargs["initial"].setdefault("happened_at", timezone.localtime().replace(second=0, microsecond=0))
         super().__init__(*args, **kwargs)
-        self.fields["contact"].queryset = Contact.objects.filter(tenant_id=customer.tenant_id, customer=customer)
+        if customer is None:
+            # A lead has no contacts yet: the follow-up is with the lead itself.
+            del self.fields["contact"]
+        else:
+            self.fields["contact"].queryset = Contact.objects.filter(tenant_id=customer.tenant_id, customer=customer)
         self.editing = editing
         if editing:
             for name in ("create_next_task", *self.NEXT_TASK_FIELDS):

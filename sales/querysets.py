@@ -2,7 +2,10 @@
 
 - Tasks: assigned to the user; for managers also those of their teams (recursively); for admins all.
 - Appointments: owned or attended by the user; for managers also those of their teams' members; admins all.
-- Follow-ups and orders follow their customer: `Customer.objects.visible_to(user)` (DESIGN.md §3).
+- Follow-ups and orders follow their customer: `Customer.objects.visible_to(user)` (DESIGN.md §3); a follow-up on a
+  lead or an opportunity also follows that lead or opportunity.
+- Leads and opportunities: their owner, the managers of the owner's team (recursively) and admins; leads nobody
+  holds yet are visible to managers and admins, who hand them out.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.apps import apps
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Value, When
 
 from crm.models import Role, Team, TenantQuerySet
 
@@ -85,7 +88,11 @@ class FollowUpQuerySet(TenantQuerySet):
     def visible_to(self, user) -> FollowUpQuerySet:
         if not _is_tenant_user(user):
             return self.none()
-        return self.filter(tenant_id=user.tenant_id, customer__in=_visible_customers(user))
+        leads = apps.get_model("sales", "Lead").objects.visible_to(user).values("pk")
+        opportunities = apps.get_model("sales", "Opportunity").objects.visible_to(user).values("pk")
+        return self.filter(tenant_id=user.tenant_id).filter(
+            Q(customer__in=_visible_customers(user)) | Q(lead__in=leads) | Q(opportunity__in=opportunities)
+        )
 
 
 class OrderQuerySet(TenantQuerySet):
@@ -96,3 +103,56 @@ class OrderQuerySet(TenantQuerySet):
 
     def valid(self) -> OrderQuerySet:
         return self.filter(voided_at__isnull=True)
+
+
+class LeadQuerySet(TenantQuerySet):
+    def visible_to(self, user) -> LeadQuerySet:
+        """A lead's owner, the managers of the owner's team (recursively), admins; unassigned leads to managers and
+        admins. One SQL query; fails closed."""
+        if not _is_tenant_user(user):
+            return self.none()
+        qs = self.filter(tenant_id=user.tenant_id)
+        if user.has_role(Role.ADMIN):
+            return qs
+        condition = Q(owner_id=user.pk)
+        if user.has_role(Role.MANAGER):
+            condition |= Q(owner__isnull=True) | Q(owner__team__in=Team.objects.managed_by(user).values("pk"))
+        return qs.filter(condition)
+
+    def open(self) -> LeadQuerySet:
+        return self.filter(status__in=["new", "contacted", "qualified"])
+
+    def unassigned(self) -> LeadQuerySet:
+        return self.filter(owner__isnull=True)
+
+
+class OpportunityQuerySet(TenantQuerySet):
+    def visible_to(self, user) -> OpportunityQuerySet:
+        """An opportunity's owner, the managers of the owner's team (recursively) and admins. One SQL query."""
+        if not _is_tenant_user(user):
+            return self.none()
+        qs = self.filter(tenant_id=user.tenant_id)
+        if user.has_role(Role.ADMIN):
+            return qs
+        condition = Q(owner_id=user.pk)
+        if user.has_role(Role.MANAGER):
+            condition |= Q(owner__team__in=Team.objects.managed_by(user).values("pk"))
+        return qs.filter(condition)
+
+    def open(self) -> OpportunityQuerySet:
+        return self.filter(status="open")
+
+
+class StageQuerySet(TenantQuerySet):
+    def ordered(self) -> StageQuerySet:
+        """Board order: the open stages by position, then won, then lost."""
+        weight = Case(
+            When(kind="open", then=Value(0)),
+            When(kind="won", then=Value(1)),
+            default=Value(2),
+            output_field=IntegerField(),
+        )
+        return self.order_by(weight, "position", "pk")
+
+    def active(self) -> StageQuerySet:
+        return self.filter(is_active=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
@@ -31,6 +31,8 @@ from .models import (
     AppointmentAttendee,
     AppointmentContact,
     FollowUp,
+    Lead,
+    Opportunity,
     Order,
     OrderLine,
     Task,
@@ -342,7 +344,7 @@ class NextTask:
 
 
 def _check_follow_up_fields(
-    *, customer: Customer, kind: str, outcome: str, happened_at: datetime, contact: Contact | None
+    *, customer: Customer | None, kind: str, outcome: str, happened_at: datetime, contact: Contact | None
 ) -> None:
     if kind not in FollowUp.Kind.values:
         raise DomainError(_("Choose how you followed up."), field="kind")
@@ -350,33 +352,65 @@ def _check_follow_up_fields(
         raise DomainError(_("Choose an outcome."), field="outcome")
     if happened_at > timezone.now() + FUTURE_TOLERANCE:
         raise DomainError(_("A follow-up cannot be in the future; plan it as a task instead."), field="happened_at")
-    if contact is not None and (contact.customer_id != customer.pk or contact.tenant_id != customer.tenant_id):
+    if contact is not None and (
+        customer is None or contact.customer_id != customer.pk or contact.tenant_id != customer.tenant_id
+    ):
         raise DomainError(_("Choose a contact of this customer."), field="contact")
+
+
+def _check_follow_up_subject(
+    acting_user: User, *, lead: Lead | None, opportunity: Opportunity | None, new: bool = True
+) -> None:
+    """A lead or an opportunity is followed up by whoever may work on it (their visible_to: owner, the owner's
+    managers, admins); the same refusal for another tenant's, a missing and an invisible one."""
+    if lead is not None:
+        if (
+            lead.tenant_id != acting_user.tenant_id
+            or not Lead.objects.visible_to(acting_user).filter(pk=lead.pk).exists()
+        ):
+            raise PermissionDenied(_("This lead is not yours."))
+        if new and lead.status == Lead.Status.CONVERTED:
+            raise DomainError(_("This lead is converted: log follow-ups on its customer or opportunity."))
+    if opportunity is not None and (
+        opportunity.tenant_id != acting_user.tenant_id
+        or not Opportunity.objects.visible_to(acting_user).filter(pk=opportunity.pk).exists()
+    ):
+        raise PermissionDenied(_("This opportunity is not yours."))
 
 
 def followup_log(
     *,
     acting_user: User,
-    customer: Customer,
     kind: str,
     content: str,
+    customer: Customer | None = None,
+    lead: Lead | None = None,
+    opportunity: Opportunity | None = None,
     outcome: str = FollowUp.Outcome.NEUTRAL,
     happened_at: datetime | None = None,
     contact: Contact | None = None,
     next_step: str = "",
     next_task: NextTask | None = None,
 ) -> FollowUp:
-    """Log a follow-up, move the customer's last follow-up forward and optionally plan the next task — all or
-    nothing."""
+    """Log a follow-up on a customer, a lead or an opportunity (which counts for its customer too), move the last
+    follow-up forward and optionally plan the next task — all or nothing. A new lead followed up is contacted."""
     _require_tenant_user(acting_user)
-    _check_customer(acting_user, customer, for_change=True)
+    if sum(x is not None for x in (customer, lead, opportunity)) != 1:
+        raise ValueError("followup_log needs exactly one of customer, lead, opportunity")
+    if customer is not None:
+        _check_customer(acting_user, customer, for_change=True)
+    else:
+        _check_follow_up_subject(acting_user, lead=lead, opportunity=opportunity)
+        customer = opportunity.customer if opportunity is not None else None
     happened_at = happened_at or timezone.now()
     content = _required_text(content, "content", _("Say what happened."))
     _check_follow_up_fields(customer=customer, kind=kind, outcome=outcome, happened_at=happened_at, contact=contact)
     with transaction.atomic():
         follow_up = FollowUp.objects.create(
-            tenant_id=customer.tenant_id,
+            tenant_id=acting_user.tenant_id,
             customer=customer,
+            lead=lead,
+            opportunity=opportunity,
             contact=contact,
             author=acting_user,
             kind=kind,
@@ -386,13 +420,21 @@ def followup_log(
             next_step=(next_step or "").strip()[:500],
             created_by=acting_user,
         )
-        customer_services.record_follow_up(customer_id=customer.pk, at=happened_at, tenant_id=customer.tenant_id)
+        if customer is not None:
+            customer_services.record_follow_up(customer_id=customer.pk, at=happened_at, tenant_id=customer.tenant_id)
+        _record_subject_follow_up(lead=lead, opportunity=opportunity, at=happened_at)
         audit(
             tenant=acting_user.tenant,
             actor=acting_user,
             action="followup.create",
             obj=follow_up,
-            details={"customer": customer.pk, "kind": kind, "outcome": outcome},
+            details={
+                "customer": customer.pk if customer else None,
+                "lead": lead.pk if lead else None,
+                "opportunity": opportunity.pk if opportunity else None,
+                "kind": kind,
+                "outcome": outcome,
+            },
         )
         if next_task is not None:
             try:
@@ -402,13 +444,27 @@ def followup_log(
                     due_at=next_task.due_at,
                     remind_at=next_task.remind_at,
                     assignee=next_task.assignee,
-                    customer=customer,
+                    customer=customer if customer is not None and lead is None else None,
                     follow_up=follow_up,
                 )
             except DomainError as exc:
                 # Rolls back the follow-up too; the error names the next-task field of the form.
                 raise DomainError(exc.message, field=f"next_task_{exc.field}" if exc.field else None) from exc
     return follow_up
+
+
+def _record_subject_follow_up(*, lead: Lead | None, opportunity: Opportunity | None, at: datetime) -> None:
+    """Move a lead's or an opportunity's last follow-up forward (never back); a new lead becomes contacted."""
+    for model, obj in ((Lead, lead), (Opportunity, opportunity)):
+        if obj is None:
+            continue
+        model.objects.filter(pk=obj.pk).filter(
+            Q(last_followed_up_at__isnull=True) | Q(last_followed_up_at__lt=at)
+        ).update(last_followed_up_at=at, updated_at=timezone.now())
+    if lead is not None:
+        Lead.objects.filter(pk=lead.pk, status=Lead.Status.NEW).update(
+            status=Lead.Status.CONTACTED, updated_at=timezone.now()
+        )
 
 
 def followup_editable_by(user: User, follow_up: FollowUp) -> bool:
@@ -432,14 +488,21 @@ def followup_update(
         raise PermissionDenied(_("Only the author may edit a follow-up."))
     content = _required_text(content, "content", _("Say what happened."))
     with transaction.atomic():
-        follow_up = FollowUp.objects.select_for_update().select_related("customer").get(pk=follow_up.pk)
+        follow_up = (
+            FollowUp.objects.select_for_update(of=("self",))
+            .select_related("customer", "lead", "opportunity")
+            .get(pk=follow_up.pk)
+        )
         if not followup_editable_by(acting_user, follow_up):
             hours = int(FOLLOW_UP_EDIT_WINDOW.total_seconds() // 3600)
             raise DomainError(
                 _("A follow-up can be edited for %(hours)d hours after it was logged; this one is now on the record.")
                 % {"hours": hours}
             )
-        _check_customer(acting_user, follow_up.customer, for_change=True)
+        if follow_up.customer_id and not follow_up.opportunity_id:
+            _check_customer(acting_user, follow_up.customer, for_change=True)
+        else:
+            _check_follow_up_subject(acting_user, lead=follow_up.lead, opportunity=follow_up.opportunity, new=False)
         _check_follow_up_fields(
             customer=follow_up.customer, kind=kind, outcome=outcome, happened_at=happened_at, contact=contact
         )
@@ -452,9 +515,11 @@ def followup_update(
             return follow_up
         follow_up.edited_at = timezone.now()
         follow_up.save()
-        customer_services.record_follow_up(
-            customer_id=follow_up.customer_id, at=happened_at, tenant_id=follow_up.tenant_id
-        )
+        if follow_up.customer_id:
+            customer_services.record_follow_up(
+                customer_id=follow_up.customer_id, at=happened_at, tenant_id=follow_up.tenant_id
+            )
+        _record_subject_follow_up(lead=follow_up.lead, opportunity=follow_up.opportunity, at=happened_at)
         audit(tenant=acting_user.tenant, actor=acting_user, action="followup.update", obj=follow_up, details=changes)
     return follow_up
 
@@ -723,8 +788,37 @@ def order_create(
 ) -> Order:
     """Record an order and move the customer's last deal forward (customers.services.record_deal)."""
     _require_tenant_user(acting_user)
-    tenant = acting_user.tenant
     _check_customer(acting_user, customer, for_change=True)
+    return order_record(
+        acting_user=acting_user,
+        customer=customer,
+        ordered_on=ordered_on,
+        currency=currency,
+        amount=amount,
+        lines=lines,
+        items_text=items_text,
+        reference=reference,
+        notes=notes,
+    )
+
+
+def order_record(
+    *,
+    acting_user: User,
+    customer: Customer,
+    ordered_on: date,
+    currency: str,
+    amount: Decimal | None = None,
+    lines: Sequence[Line] = (),
+    items_text: str = "",
+    reference: str = "",
+    notes: str = "",
+) -> Order:
+    """The order's rules and writes, for callers that checked the permission their own way (order_create: the
+    customer may be changed by the user; winning an opportunity: the opportunity may be moved by the user)."""
+    tenant = acting_user.tenant
+    if customer.tenant_id != tenant.pk:
+        raise DomainError(_("Choose a customer you can see."), field="customer")
     if ordered_on is None:
         raise DomainError(_("Enter the order date."), field="ordered_on")
     if ordered_on > local_today(tenant):

@@ -1,8 +1,10 @@
-"""URLs of the sales app (follow-ups, tasks and reminders, calendar, orders), mounted at the site root."""
+"""URLs of the sales app, mounted at the site root: follow-ups, tasks and reminders, calendar, orders; leads (with
+their import and the public web form), opportunities and the board; the settings of pipelines, lead scoring and
+the web form."""
 
 from django.urls import path
 
-from . import views
+from . import views, views_lead_import, views_leads, views_pipeline, views_public
 
 app_name = "sales"
 
@@ -27,4 +29,44 @@ urlpatterns = [
     path("orders/<int:pk>/void/", views.order_void, name="order_void"),
     path("pickers/customers/", views.customer_options, name="customer_options"),
     path("pickers/contacts/", views.contact_options, name="contact_options"),
+    # Leads
+    path("leads/", views_leads.lead_list, name="lead_list"),
+    path("leads/new/", views_leads.lead_create, name="lead_create"),
+    path("leads/assign/", views_leads.lead_bulk_assign, name="lead_bulk_assign"),
+    path("leads/<int:pk>/", views_leads.lead_detail, name="lead_detail"),
+    path("leads/<int:pk>/edit/", views_leads.lead_edit, name="lead_edit"),
+    path("leads/<int:pk>/status/", views_leads.lead_status, name="lead_status"),
+    path("leads/<int:pk>/assign/", views_leads.lead_assign, name="lead_assign"),
+    path("leads/<int:pk>/convert/", views_leads.lead_convert, name="lead_convert"),
+    path("leads/<int:pk>/followups/", views_leads.lead_followup, name="lead_followup"),
+    path("leads/import/", views_lead_import.import_upload, name="lead_import"),
+    path("leads/import/<int:pk>/", views_lead_import.import_detail, name="lead_import_detail"),
+    path("leads/import/<int:pk>/mapping/", views_lead_import.import_mapping, name="lead_import_mapping"),
+    path("leads/import/<int:pk>/preview/", views_lead_import.import_preview, name="lead_import_preview"),
+    path("leads/import/<int:pk>/commit/", views_lead_import.import_commit, name="lead_import_commit"),
+    path("leads/import/<int:pk>/progress/", views_lead_import.import_progress, name="lead_import_progress"),
+    path("leads/import/<int:pk>/rejected.csv", views_lead_import.import_rejected, name="lead_import_rejected"),
+    # The public web form of a tenant (no login)
+    path("f/<slug:tenant>/lead/", views_public.public_lead_form, name="public_lead_form"),
+    path("f/<slug:tenant>/lead/thanks/", views_public.public_lead_thanks, name="public_lead_thanks"),
+    # Opportunities
+    path("opportunities/", views_pipeline.opportunity_list, name="opportunity_list"),
+    path("opportunities/new/", views_pipeline.opportunity_create, name="opportunity_create"),
+    path("opportunities/board/", views_pipeline.opportunity_board, name="opportunity_board"),
+    path("opportunities/<int:pk>/", views_pipeline.opportunity_detail, name="opportunity_detail"),
+    path("opportunities/<int:pk>/edit/", views_pipeline.opportunity_edit, name="opportunity_edit"),
+    path("opportunities/<int:pk>/move/", views_pipeline.opportunity_move, name="opportunity_move"),
+    path("opportunities/<int:pk>/followups/", views_pipeline.opportunity_followup, name="opportunity_followup"),
+    # Settings (admins)
+    path("settings/pipelines/", views_pipeline.pipeline_settings, name="pipeline_settings"),
+    path("settings/pipelines/<int:pk>/", views_pipeline.pipeline_edit, name="pipeline_edit"),
+    path("settings/pipelines/<int:pk>/delete/", views_pipeline.pipeline_delete, name="pipeline_delete"),
+    path("settings/pipelines/stages/<int:pk>/", views_pipeline.stage_edit, name="stage_edit"),
+    path("settings/pipelines/stages/<int:pk>/move/", views_pipeline.stage_move, name="stage_move"),
+    path("settings/pipelines/stages/<int:pk>/delete/", views_pipeline.stage_delete, name="stage_delete"),
+    path("settings/lead-scoring/", views_leads.scoring_rules, name="scoring_rules"),
+    path("settings/lead-scoring/recompute/", views_leads.scoring_recompute, name="scoring_recompute"),
+    path("settings/lead-scoring/<int:pk>/", views_leads.scoring_rule_edit, name="scoring_rule_edit"),
+    path("settings/lead-scoring/<int:pk>/delete/", views_leads.scoring_rule_delete, name="scoring_rule_delete"),
+    path("settings/lead-form/", views_leads.web_form_settings, name="web_form_settings"),
 ]

@@ -32,7 +32,16 @@ from customers.views import get_customer_for_user
 from . import services
 from .filters import FollowUpFilter, OrderFilter, TaskFilter, day_bounds, people_for
 from .forms import AppointmentForm, FollowUpForm, OrderForm, OrderLineFormSet, OrderVoidForm, TaskForm
-from .models import Appointment, AppointmentAttendee, AppointmentContact, FollowUp, Order, OrderLine, Task
+from .models import (
+    Appointment,
+    AppointmentAttendee,
+    AppointmentContact,
+    FollowUp,
+    Opportunity,
+    Order,
+    OrderLine,
+    Task,
+)
 
 PAGE_SIZE = 50
 
@@ -48,7 +57,10 @@ def get_task_for_user(request: HttpRequest, pk: int) -> Task:
 
 def get_follow_up_for_user(request: HttpRequest, pk: int) -> FollowUp:
     return get_object_or_404(
-        FollowUp.objects.visible_to(request.user).select_related("customer", "author", "contact"), pk=pk
+        FollowUp.objects.visible_to(request.user).select_related(
+            "customer", "author", "contact", "lead", "opportunity"
+        ),
+        pk=pk,
     )
 
 
@@ -375,7 +387,7 @@ def followup_create(request: HttpRequest, customer_pk: int) -> HttpResponse:
 @tenant_required
 @vary_on_headers("HX-Request")
 def followup_list(request: HttpRequest) -> HttpResponse:
-    base = FollowUp.objects.visible_to(request.user).select_related("customer", "author", "contact")
+    base = FollowUp.objects.visible_to(request.user).select_related("customer", "author", "contact", "lead")
     filterset = FollowUpFilter(request.GET or None, queryset=base, request=request)
     page = paginate(request, filterset.qs.order_by("-happened_at", "-pk"), PAGE_SIZE)
     follow_ups = list(page)
@@ -399,6 +411,12 @@ def followup_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if not services.followup_editable_by(request.user, follow_up):
         raise PermissionDenied(_("This follow-up can no longer be edited; it is on the record."))
     customer = follow_up.customer
+    if follow_up.lead_id:
+        back = reverse("sales:lead_detail", args=[follow_up.lead_id])
+    elif follow_up.opportunity_id:
+        back = reverse("sales:opportunity_detail", args=[follow_up.opportunity_id])
+    else:
+        back = reverse("customers:detail", args=[customer.pk])
     initial = {
         "kind": follow_up.kind,
         "happened_at": timezone.localtime(follow_up.happened_at),
@@ -418,18 +436,18 @@ def followup_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 content=data["content"],
                 outcome=data["outcome"],
                 happened_at=data["happened_at"],
-                contact=data["contact"],
+                contact=data.get("contact"),
                 next_step=data["next_step"],
             )
         except DomainError as exc:
             apply_domain_error(form, exc)
         else:
             messages.success(request, _("Follow-up saved."))
-            return redirect("customers:detail", pk=customer.pk)
+            return redirect(back)
     return render(
         request,
         "sales/followup_form.html",
-        {"form": form, "customer": customer, "follow_up": follow_up},
+        {"form": form, "customer": customer, "follow_up": follow_up, "back": back},
         status=_status(form),
     )
 
@@ -840,10 +858,12 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     order = get_order_for_user(request, pk)
     lines = list(OrderLine.objects.filter(order=order).order_by("position", "pk"))
     can_void = not order.is_void and _customer_can_edit(request, order.customer)
+    # The opportunity whose winning recorded it, if the user may see that opportunity.
+    won = Opportunity.objects.visible_to(request.user).filter(order=order).only("pk", "name").first()
     return render(
         request,
         "sales/order_detail.html",
-        {"order": order, "lines": lines, "void_form": OrderVoidForm() if can_void else None},
+        {"order": order, "lines": lines, "void_form": OrderVoidForm() if can_void else None, "won_opportunity": won},
     )
 
 

@@ -101,7 +101,9 @@ def test_rep_logs_in_and_out_in_each_language_and_width(
 
     # Switching in the navigation saves the rep's own language, which outranks the tenant's.
     open_main_nav(page, viewport)
-    page.click(f"#mainnav [data-testid=lang-{language}]")
+    # Wait for the POST and its redirect: when the tenant already speaks this language, nothing on the page changes.
+    with page.expect_navigation():
+        page.click(f"#mainnav [data-testid=lang-{language}]")
     expect(page).to_have_url(f"{e2e_base_url}/")
     expect(html).to_have_attribute("lang", language)
     rep.refresh_from_db()

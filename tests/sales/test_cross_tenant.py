@@ -1,5 +1,6 @@
 """Tenant B never reaches tenant A's sales rows: every sales URL with A's ids is 404 (GET and POST), and no page B
-opens — lists, searches, pickers, the calendar, the home widget — shows A's data."""
+opens — lists, searches, pickers, the calendar, the board, the home widget — shows A's data. The public lead form is
+open to anyone by design and shows none of A's data either."""
 
 import pytest
 from django.test import Client
@@ -9,10 +10,13 @@ from customers import services as customer_services
 from sales.models import Appointment, FollowUp, Order, Task
 
 from ..conftest import build_world
-from ..security.samples_sales import SAMPLES, plant
+from ..security import samples_leads
+from ..security.samples_sales import SAMPLES as ACTIVITY_SAMPLES
+from ..security.samples_sales import plant
 from ..security.test_url_sweep import all_patterns
 
 MARKER = "marka"
+SAMPLES = {**ACTIVITY_SAMPLES, **samples_leads.SAMPLES}
 
 
 def sales_patterns():
@@ -30,6 +34,7 @@ def worlds(db, django_capture_on_commit_callbacks):
             contact={"name": "MARKA 张三", "mobile": "13800138000"},
         )
         rows = plant(world_a)
+        samples_leads.plant(world_a)
     return world_a, world_b, rows
 
 
@@ -48,7 +53,7 @@ def test_every_sales_page_is_404_or_clean_for_the_other_tenant(worlds):
                 where = f"{outsider.email} {method.upper()} {url}"
                 assert response.status_code != 500, where
                 assert MARKER not in response.content.decode().lower(), where
-                if params:
+                if params and name not in samples_leads.PUBLIC:
                     assert response.status_code in (404, 405), where
             if not params:
                 for query in ({"q": "MARK"}, {"member": "all"}, {"status": "all"}, {"view": "month"}):
@@ -66,7 +71,10 @@ def test_every_sales_page_is_404_or_clean_for_the_other_tenant(worlds):
     assert Task.objects.get(title="MARKA task").done_at is None
     assert Appointment.objects.live().filter(tenant=world_a.tenant).count() == 2
     assert Order.objects.valid().filter(tenant=world_a.tenant).count() == 2
-    assert FollowUp.objects.filter(tenant=world_a.tenant).count() == 1
+    assert FollowUp.objects.filter(tenant=world_a.tenant, customer__isnull=False, opportunity__isnull=True).count() == 1
+    leads_planted = samples_leads.plant(world_a)
+    assert leads_planted["lead"].status == "contacted" and leads_planted["lead"].owner == world_a.rep1
+    assert leads_planted["opportunity"].stage.position == 0  # B's moves changed nothing
 
 
 @pytest.mark.django_db

@@ -1,0 +1,170 @@
+"""Sample URL arguments for the leads, lead import, web form, opportunity and pipeline pages of the sales app (see
+samples_crm.py for the contract).
+
+The first sample asked for plants tenant A's funnel (idempotently, marked "MARKA"): a lead with a follow-up, a
+duplicate, a qualified lead, a scoring rule, a published web form, the default pipeline, an opportunity with its
+history, lead import jobs in every state. Destructive endpoints (deleting a pipeline, a stage, a rule) get rows of
+their own, so the viewer check does not spoil other samples. The public form shows only what the admin wrote for
+visitors (no company name, no address in the page), so no "MARKA" reaches an anonymous visitor.
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from customers.models import Customer
+from sales import leads, pipelines
+from sales import services as sales_services
+from sales.models import Lead, LeadImport, LeadScoringRule, LeadWebForm, Opportunity, Pipeline, Stage
+
+CUSTOMER = "MARKA 云帆科技有限公司"
+SAMPLE_CSV = "姓名,公司,手机\nMARKA 导入线索,MARKA 导入公司,13700137000\n,,12345\n".encode("utf-8-sig")
+REJECTED_CSV = "姓名,公司,手机,错误原因/reason\n,,12345,MARKA missing name\n".encode("utf-8-sig")
+
+
+def _stored(name: str, content: bytes) -> str:
+    if not default_storage.exists(name):
+        default_storage.save(name, ContentFile(content))
+    return name
+
+
+def _job(world, status: str, **extra) -> LeadImport:
+    return LeadImport.objects.create(
+        tenant=world.tenant,
+        created_by=world.manager,
+        original_name="MARKA-线索.csv",
+        encoding="utf-8-sig",
+        headers=["姓名", "公司", "手机"],
+        mapping={"columns": {"name": 0, "company": 1, "phone": 2}, "owner": world.manager.pk},
+        summary={"valid": 1, "duplicate": 0, "invalid": 1},
+        status=status,
+        total_rows=2,
+        file=_stored("lead-imports/sweep/marka-sample.csv", SAMPLE_CSV),
+        **extra,
+    )
+
+
+def plant(world) -> dict:
+    tenant = world.tenant
+    if not Lead.objects.filter(tenant=tenant, name="MARKA 线索").exists():
+        customer = Customer.objects.get(tenant=tenant, name=CUSTOMER, deleted_at__isnull=True)
+        pipeline = pipelines.ensure_default_pipeline(tenant)
+        leads.web_form_save(
+            acting_user=world.admin,
+            is_enabled=True,
+            title="Contact us",
+            intro="Tell us what you need.",
+            thank_you="Thanks, we will call you.",
+            fields=["name", "company", "phone", "email", "message"],
+            required_fields=["name"],
+            owner=world.rep1,
+            source="web",
+        )
+        leads.scoring_rule_save(acting_user=world.admin, field="source", condition="equals", value="MARKA", points=5)
+        leads.scoring_rule_save(acting_user=world.admin, field="phone", condition="is_set", value="", points=3)
+        lead = leads.lead_create(
+            acting_user=world.rep1,
+            data={"name": "MARKA 线索", "company": "MARKA 线索公司", "phone": "13600136000", "source": "MARKA"},
+        )
+        sales_services.followup_log(acting_user=world.rep1, lead=lead, kind="call", content="MARKA lead call")
+        # The same person asking again: kept, flagged, linked.
+        leads.lead_create(acting_user=world.rep1, data={"name": "MARKA 重复", "phone": "13600136000"})
+        qualified = leads.lead_create(
+            acting_user=world.rep1, data={"name": "MARKA 合格", "email": "marka@qualified.test"}
+        )
+        leads.lead_set_status(acting_user=world.rep1, lead=qualified, status="qualified")
+        opportunity = pipelines.opportunity_create(
+            acting_user=world.rep1,
+            customer=customer,
+            name="MARKA opportunity",
+            pipeline=pipeline,
+            amount=Decimal("1000"),
+            currency=tenant.currency,
+            expected_close_date=timezone.localdate() + timedelta(days=10),
+        )
+        sales_services.followup_log(
+            acting_user=world.rep1, opportunity=opportunity, kind="call", content="MARKA opportunity call"
+        )
+        pipelines.pipeline_create(acting_user=world.admin, name="MARKA spare pipeline")
+        pipelines.stage_save(acting_user=world.admin, pipeline=pipeline, name="MARKA spare stage", probability=20)
+        leads.scoring_rule_save(acting_user=world.admin, field="email", condition="is_set", value="", points=1)
+    pipeline = Pipeline.objects.filter(tenant=tenant).exclude(name="MARKA spare pipeline").order_by("pk").first()
+    return {
+        "lead": Lead.objects.get(tenant=tenant, name="MARKA 线索"),
+        "qualified": Lead.objects.get(tenant=tenant, name="MARKA 合格"),
+        "opportunity": Opportunity.objects.get(tenant=tenant, name="MARKA opportunity"),
+        "pipeline": pipeline,
+        "spare_pipeline": Pipeline.objects.filter(tenant=tenant, name="MARKA spare pipeline").first()
+        or Pipeline.objects.create(tenant=tenant, name="MARKA spare pipeline", position=9),
+        "stage": Stage.objects.filter(pipeline=pipeline, kind="open").order_by("position", "pk").first(),
+        "spare_stage": Stage.objects.filter(tenant=tenant, name="MARKA spare stage").first()
+        or Stage.objects.create(
+            tenant=tenant, pipeline=pipeline, name="MARKA spare stage", probability=20, position=20
+        ),
+        "rule": LeadScoringRule.objects.filter(tenant=tenant, field="source").first(),
+        "spare_rule": LeadScoringRule.objects.filter(tenant=tenant, field="email").first()
+        or LeadScoringRule.objects.create(tenant=tenant, field="email", condition="is_set", points=1),
+        "web_form": LeadWebForm.objects.get(tenant=tenant),
+    }
+
+
+def _pk(key):
+    return lambda w: {"pk": plant(w)[key].pk}
+
+
+def _job_pk(status, **extra):
+    """A fresh import job of A in the state its page expects (the commit sample consumes its own)."""
+
+    def sample(world):
+        plant(world)
+        if status == LeadImport.Status.DONE:
+            extra.update(
+                processed_rows=2,
+                created_count=1,
+                rejected_count=1,
+                rejected_file=_stored("lead-imports/sweep/marka-rejected.csv", REJECTED_CSV),
+            )
+        return {"pk": _job(world, status, **extra).pk}
+
+    return sample
+
+
+SAMPLES = {
+    "sales:lead_detail": _pk("lead"),
+    "sales:lead_edit": _pk("lead"),
+    "sales:lead_status": _pk("lead"),
+    "sales:lead_assign": _pk("lead"),
+    "sales:lead_convert": _pk("qualified"),
+    "sales:lead_followup": _pk("lead"),
+    "sales:lead_import_detail": _job_pk(LeadImport.Status.DONE),
+    "sales:lead_import_mapping": _job_pk(LeadImport.Status.UPLOADED),
+    "sales:lead_import_preview": _job_pk(LeadImport.Status.PREVIEWED),
+    "sales:lead_import_commit": _job_pk(LeadImport.Status.PREVIEWED),
+    "sales:lead_import_progress": _job_pk(LeadImport.Status.RUNNING, processed_rows=1),
+    "sales:lead_import_rejected": _job_pk(LeadImport.Status.DONE),
+    "sales:public_lead_form": lambda w: {"tenant": plant(w)["web_form"].tenant.slug},
+    "sales:public_lead_thanks": lambda w: {"tenant": plant(w)["web_form"].tenant.slug},
+    "sales:opportunity_detail": _pk("opportunity"),
+    "sales:opportunity_edit": _pk("opportunity"),
+    "sales:opportunity_move": _pk("opportunity"),
+    "sales:opportunity_followup": _pk("opportunity"),
+    "sales:pipeline_edit": _pk("pipeline"),
+    "sales:pipeline_delete": _pk("spare_pipeline"),
+    "sales:stage_edit": _pk("stage"),
+    "sales:stage_move": _pk("stage"),
+    "sales:stage_delete": _pk("spare_stage"),
+    "sales:scoring_rule_edit": _pk("rule"),
+    "sales:scoring_rule_delete": _pk("spare_rule"),
+}
+
+VIEWERS = {
+    # The uploader (a manager) and admins open an import job; admins (the default viewer) open everything else.
+}
+
+PUBLIC = {
+    "sales:public_lead_form": "the tenant's public lead form: visitors have no account (CSRF, honeypot, rate limit)",
+    "sales:public_lead_thanks": "the public form's thank-you page",
+}
