@@ -9,8 +9,13 @@ class SalesConfig(AppConfig):
     def ready(self) -> None:
         from crm.registry import CustomerPanel, HomeWidget, NavEntry, SettingsPage, registry, roles_any
         from crm.signals import tenant_created
+        from customers.assignment import register_load_counter
 
         from . import views, views_pipeline, widgets
+        from .leads import open_leads_per_owner
+
+        # "Least loaded" counts open leads next to held customers (customers.assignment).
+        register_load_counter("sales.open_leads", open_leads_per_owner)
 
         def on_tenant_created(sender, tenant, **kwargs):
             from .pipelines import ensure_default_pipeline

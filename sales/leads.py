@@ -24,7 +24,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import EmailValidator
 from django.db import OperationalError, connection, transaction
-from django.db.models import BigIntegerField, Case, Func, IntegerField, Q, Value, When
+from django.db.models import BigIntegerField, Case, Count, Func, IntegerField, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -33,6 +33,7 @@ from django.utils.translation import gettext_lazy
 
 from crm.models import Role, Tenant, User
 from crm.services import DomainError, audit, lazy_format, notify
+from customers import assignment
 from customers import services as customer_services
 from customers.forms import assignable_owners
 from customers.models import Contact, Customer
@@ -122,6 +123,20 @@ def default_lead_owner(*, tenant: Tenant, web_form: LeadWebForm | None = None, o
     if owner is not None and owner.is_active and owner.tenant_id == tenant.pk:
         return owner
     return None
+
+
+def open_leads_per_owner(tenant_id: int, user_ids: list[int]) -> dict[int, int]:
+    """Open leads (not converted, not disqualified) each user owns: their share of the assignment rules' load."""
+    if not user_ids:
+        return {}
+    rows = (
+        Lead.objects.filter(tenant_id=tenant_id, owner_id__in=user_ids)
+        .exclude(status__in=[LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED])
+        .order_by()
+        .values("owner_id")
+        .annotate(n=Count("pk"))
+    )
+    return {row["owner_id"]: row["n"] for row in rows}
 
 
 # --- cleaning ------------------------------------------------------------------------------------------------
@@ -827,10 +842,21 @@ def lead_submit_web_form(*, web_form: LeadWebForm, data: dict[str, Any], campaig
     values = clean_lead_data(tenant, values_in)
     owner = default_lead_owner(tenant=tenant, web_form=web_form, origin=LeadOrigin.WEB_FORM)
     with transaction.atomic():
+        rule = None
+        if owner is None:
+            # No owner on the form: the tenant's assignment rules decide, inside this transaction so that
+            # simultaneous submissions take turns; no matching rule leaves the lead for managers to hand out.
+            owner, rule = assignment.choose_owner(
+                tenant=tenant,
+                record_kind="lead",
+                attrs={k: values.get(k, "") for k in ("source", "region", "industry")} | {"tags": []},
+            )
         lead = _create_lead(
             tenant=tenant, values=values, owner=owner, origin=LeadOrigin.WEB_FORM, actor=None, web_form=web_form
         )
-        if owner is not None:
+        if owner is not None and rule is not None:
+            assignment.notify_new_owners({owner.pk: [("lead", str(lead), rule.name)]}, key=f"lead-rule:{lead.pk}")
+        elif owner is not None:
             notify(
                 recipient=owner,
                 title=lazy_format(gettext_lazy("New lead from the web form: %(lead)s"), lead=str(lead)),

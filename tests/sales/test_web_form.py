@@ -238,3 +238,29 @@ def test_the_owner_of_an_existing_lead_is_told_when_it_comes_back(world, web_for
     note = Notification.objects.get(recipient=world.rep2)
     assert note.title == "New enquiry matching your lead 老线索"
     assert "held by A 销售一" in note.body
+
+
+@pytest.mark.django_db
+def test_without_an_owner_the_assignment_rules_choose_and_take_turns(
+    world, web_form, django_capture_on_commit_callbacks
+):
+    from customers import assignment
+
+    LeadWebForm.objects.filter(pk=web_form.pk).update(owner=None)
+    rule = assignment.rule_save(
+        acting_user=world.admin,
+        tenant=world.tenant,
+        name="官网线索轮流",
+        applies_to="both",
+        team=world.sales,
+        method="round_robin",
+        sources=["官网表单"],
+    )
+    assignment.rule_set_active(acting_user=world.admin, rule=rule, active=True)
+    with django_capture_on_commit_callbacks(execute=False):
+        post(world, ip="10.0.0.2", phone="13655550001", email="a1@x.test", name="甲")
+        post(world, ip="10.0.0.3", phone="13655550002", email="a2@x.test", name="乙")
+    owners = list(Lead.objects.order_by("pk").values_list("owner_id", flat=True))
+    assert None not in owners and owners[0] != owners[1]
+    # One digest each from the rules (the second visitor is also a duplicate, so its holder hears of it too).
+    assert Notification.objects.filter(recipient_id__in=owners, title__contains="assignment rules").count() == 2
