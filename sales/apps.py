@@ -9,13 +9,17 @@ class SalesConfig(AppConfig):
     def ready(self) -> None:
         from crm.registry import CustomerPanel, HomeWidget, NavEntry, SettingsPage, registry, roles_any
         from crm.signals import tenant_created
-        from customers.assignment import register_load_counter
+        from customers.assignment import BacklogSource, register_backlog_source, register_load_counter
 
         from . import views, views_pipeline, widgets
-        from .leads import open_leads_per_owner
+        from .leads import lead_backlog_apply, lead_backlog_items, open_leads_per_owner
 
         # "Least loaded" counts open leads next to held customers (customers.assignment).
         register_load_counter("sales.open_leads", open_leads_per_owner)
+        # Unassigned leads show in the rules' dry run and are given out by "apply to the backlog".
+        register_backlog_source(
+            BacklogSource(kind="lead", label=_("Leads"), items=lead_backlog_items, apply=lead_backlog_apply)
+        )
 
         def on_tenant_created(sender, tenant, **kwargs):
             from .pipelines import ensure_default_pipeline

@@ -339,3 +339,32 @@ def test_duplicate_holder_description_never_names_an_invisible_customer(world):
     assert notes[0]["url"] == "" and "公海里的公司" not in notes[0]["text"]
     assert "in the pool" in notes[0]["text"]
     in_english(world.rep1)
+
+
+@pytest.mark.django_db
+def test_unassigned_leads_are_in_the_rules_dry_run_and_the_backlog_apply(world, django_capture_on_commit_callbacks):
+    from customers import assignment
+
+    from .funnel import make_lead
+
+    lead = make_lead(world.manager, "待分配线索", owner=None, source="展会")
+    other = make_lead(world.manager, "别的来源", owner=None, source="官网")
+    rule = assignment.rule_save(
+        acting_user=world.admin,
+        tenant=world.tenant,
+        name="展会线索",
+        applies_to="leads",
+        team=world.sales,
+        method="round_robin",
+        sources=["展会"],
+    )
+    plan = assignment.backlog_dry_run(tenant=world.tenant, rule=assignment.RuleSpec.of(rule))
+    planned = {(row.item.kind, row.item.pk) for row in plan.assigned}
+    assert ("lead", lead.pk) in planned and ("lead", other.pk) not in planned
+    lead.refresh_from_db()
+    assert lead.owner is None  # the dry run changed nothing
+    with django_capture_on_commit_callbacks(execute=False):
+        assignment.backlog_apply(acting_user=world.admin, rule=rule, ids={"lead": [lead.pk]})
+    lead.refresh_from_db()
+    other.refresh_from_db()
+    assert lead.owner is not None and other.owner is None
