@@ -52,8 +52,8 @@ lint: venv
 # Regenerate the zh-hans catalog from the source; msgmerge's fuzzy guesses are emptied (they are usually wrong), so
 # tests/test_translations.py lists exactly what still needs translating.
 makemessages: venv
-	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=staticfiles --ignore=tests --ignore=media --no-obsolete --no-location
-	msgattrib --clear-fuzzy --empty -o locale/zh_Hans/LC_MESSAGES/django.po locale/zh_Hans/LC_MESSAGES/django.po
+	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=staticfiles --ignore=tests --ignore=media --no-obsolete --no-location --no-wrap
+	msgattrib --no-wrap --clear-fuzzy --empty -o locale/zh_Hans/LC_MESSAGES/django.po locale/zh_Hans/LC_MESSAGES/django.po
 
 # Benchmarks on a scratch database (never the demo one): the fallback job over 100,000 owned customers, 20,000 due.
 BENCH_DB ?= postgres://postgres@127.0.0.1:5432/crm_bench
