@@ -4,6 +4,7 @@ Language precedence (DESIGN.md §6): the user's own setting, then the tenant's, 
 cookie or Accept-Language). The tenant here speaks zh-hans and the rep starts without a language of their own.
 """
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -64,6 +65,8 @@ def open_main_nav(page: Page, viewport: str) -> None:
     if viewport == "phone":
         expect(nav).to_be_hidden()
         page.click(".navbar-toggler")
+        # Bootstrap sets "show" only once the collapse transition has ended; clicking during it can miss.
+        expect(page.locator("#mainnav")).to_have_class(re.compile(r"\bshow\b"))
     expect(nav).to_be_visible()
 
 
