@@ -34,7 +34,7 @@ from .models import (
     StageKind,
     order_currencies,
 )
-from .services import Line, assignable_users, local_today, order_record
+from .services import Line, assignable_users, lines_amount, local_today, order_record
 
 # An expected close date further ahead than this is a typo (2062 for 2026), not a plan.
 MAX_CLOSE_YEARS = 10
@@ -300,23 +300,7 @@ def can_change_opportunity(user: User, opportunity: Opportunity) -> bool:
 
 
 def _check_amount(amount: Decimal | None, lines: Sequence[Line]) -> Decimal:
-    for line in lines:
-        if not (line.name or "").strip():
-            raise DomainError(_("Every product line needs a product name."), field="lines")
-        if line.quantity is None or line.quantity <= 0:
-            raise DomainError(_("A product line's quantity must be greater than zero."), field="lines")
-        if line.unit_price is None or line.unit_price < 0:
-            raise DomainError(_("A product line's unit price cannot be negative."), field="lines")
-    if lines:
-        total = sum((line.total for line in lines), Decimal("0")).quantize(Decimal("0.01"))
-        if amount is None:
-            amount = total
-        elif amount != total:
-            raise DomainError(
-                _("The amount %(amount)s differs from the total of the product lines, %(total)s.")
-                % {"amount": f"{amount:.2f}", "total": f"{total:.2f}"},
-                field="amount",
-            )
+    amount = lines_amount(amount, lines)
     if amount is None:
         return Decimal("0")
     if amount < 0:

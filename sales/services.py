@@ -768,6 +768,29 @@ class Line:
         return self.quantity * self.unit_price
 
 
+def lines_amount(amount: Decimal | None, lines: Sequence[Line]) -> Decimal | None:
+    """Check product lines and reconcile them with an amount: with lines and no amount, their total; with both,
+    they must agree. Shared by orders and opportunities."""
+    for line in lines:
+        if not (line.name or "").strip():
+            raise DomainError(_("Every product line needs a product name."), field="lines")
+        if line.quantity is None or line.quantity <= 0:
+            raise DomainError(_("A product line's quantity must be greater than zero."), field="lines")
+        if line.unit_price is None or line.unit_price < 0:
+            raise DomainError(_("A product line's unit price cannot be negative."), field="lines")
+    if lines:
+        total = sum((line.total for line in lines), Decimal("0")).quantize(Decimal("0.01"))
+        if amount is None:
+            amount = total
+        elif amount != total:
+            raise DomainError(
+                _("The amount %(amount)s differs from the total of the product lines, %(total)s.")
+                % {"amount": f"{amount:.2f}", "total": f"{total:.2f}"},
+                field="amount",
+            )
+    return amount
+
+
 def _deal_time(ordered_on: date, tenant: Tenant) -> datetime:
     """When the deal counts as made: noon of the order date in the tenant's time zone, never later than now."""
     noon = timezone.make_aware(datetime.combine(ordered_on, time(12, 0)), tenant.tzinfo)
@@ -830,23 +853,7 @@ def order_record(
             % {"code": currency or "—", "allowed": ", ".join(allowed)},
             field="currency",
         )
-    for line in lines:
-        if not (line.name or "").strip():
-            raise DomainError(_("Every product line needs a product name."), field="lines")
-        if line.quantity is None or line.quantity <= 0:
-            raise DomainError(_("A product line's quantity must be greater than zero."), field="lines")
-        if line.unit_price is None or line.unit_price < 0:
-            raise DomainError(_("A product line's unit price cannot be negative."), field="lines")
-    if lines:
-        total = sum((line.total for line in lines), Decimal("0")).quantize(Decimal("0.01"))
-        if amount is None:
-            amount = total
-        elif amount != total:
-            raise DomainError(
-                _("The amount %(amount)s differs from the total of the product lines, %(total)s.")
-                % {"amount": f"{amount:.2f}", "total": f"{total:.2f}"},
-                field="amount",
-            )
+    amount = lines_amount(amount, lines)
     if amount is None or amount <= 0:
         raise DomainError(_("The amount must be greater than zero."), field="amount")
     reference = (reference or "").strip()
