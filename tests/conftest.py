@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import pytest
 import redis
+from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.utils import translation
 
@@ -97,3 +99,22 @@ def redis_test_db():
     yield conn
     conn.flushdb()
     conn.close()
+
+
+def wait_for(predicate, timeout: float = 60.0) -> bool:
+    """Poll `predicate` until it holds (True) or `timeout` seconds pass (False): for work done by a real worker."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def celery_worker(redis_test_db):
+    """A real Celery worker (solo pool, in a thread) on the tests' own Redis database."""
+    from crm.celery import app
+
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        yield

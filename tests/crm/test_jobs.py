@@ -2,30 +2,13 @@ import threading
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.core import mail
 from django.db import connection
 
 from crm import services
-from crm.celery import app
 from crm.models import OutboundMessage
 
-from ..conftest import build_world
-
-
-def wait_for(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
-@pytest.fixture
-def celery_worker(redis_test_db):
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        yield
+from ..conftest import build_world, wait_for
 
 
 @pytest.mark.django_db(transaction=True)

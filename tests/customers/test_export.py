@@ -4,22 +4,19 @@ Celery worker, and tenant scoping of the exports page and downloads."""
 import csv
 import io
 import os
-import time
 from datetime import UTC, datetime, timedelta
 
 import openpyxl
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from crm.celery import app
 from crm.models import AuditEvent, Notification, Role
 from customers import exporter, services
 from customers.export_jobs import purge_tenant_trash, run_export
 from customers.models import Customer, ExportJob
 
-from ..conftest import build_world
+from ..conftest import build_world, wait_for
 from ..factories import UserFactory
 
 EXPORT = reverse("customers:export")
@@ -258,21 +255,6 @@ def test_export_queries_do_not_grow_with_rows(world_a, client_for, django_assert
 
 
 # --- large exports: a job through a real worker --------------------------------------------------------------
-
-
-def wait_for(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
-@pytest.fixture
-def celery_worker(redis_test_db):
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        yield
 
 
 @pytest.mark.django_db(transaction=True)

@@ -16,17 +16,15 @@ import time
 
 import openpyxl
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.urls import reverse
 
-from crm.celery import app
 from crm.models import AuditEvent
 from customers import importer, services
 from customers.models import Contact, Customer, CustomerIdentifier, ImportJob, OwnershipEvent
 
-from ..conftest import build_world
+from ..conftest import build_world, wait_for
 
 IMPORT = reverse("customers:import")
 HEADERS = ["客户名称", "客户级别", "行业", "地区", "来源", "联系人", "职务", "手机", "邮箱", "微信", "生日", "备注"]
@@ -602,21 +600,6 @@ def test_another_tenants_or_a_colleagues_job_is_404(world, world_b, client_for):
 
 
 # --- the Celery path -------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def celery_worker(redis_test_db):
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        yield
-
-
-def wait_for(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.mark.django_db(transaction=True)

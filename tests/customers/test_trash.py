@@ -1,21 +1,18 @@
 """The recycle bin: who sees what, restore with the duplicate re-check, the 30-day window and the nightly purge
 (through the tasks, and the dispatcher through a real Celery worker)."""
 
-import time
 from datetime import timedelta
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.celery import app
 from crm.models import AuditEvent
 from customers import services
 from customers.export_jobs import purge_tenant_trash, purge_trash_dispatch
 from customers.models import Contact, Customer, CustomerIdentifier, OwnershipEvent
 
-from ..conftest import build_world
+from ..conftest import build_world, wait_for
 
 TRASH = reverse("customers:trash")
 
@@ -171,21 +168,6 @@ def test_purge_task_removes_only_what_is_older_than_the_window(world_a, world_b)
     # Idempotent: a second run finds nothing.
     assert purge_tenant_trash(world_a.tenant.pk) == {"customers": 0, "exports": 0}
     assert AuditEvent.objects.filter(action="customer.purge").count() == 1
-
-
-@pytest.fixture
-def celery_worker(redis_test_db):
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        yield
-
-
-def wait_for(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @pytest.mark.django_db(transaction=True)

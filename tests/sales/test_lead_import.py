@@ -10,17 +10,15 @@ import io
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from crm.celery import app
 from crm.models import AuditEvent, Notification
 from customers import importer as base
 from sales import lead_import
 from sales.models import Lead, LeadImport
 
-from ..conftest import build_world
+from ..conftest import build_world, wait_for
 from .funnel import make_lead
 from .helpers import in_english, make_customer
 
@@ -201,21 +199,6 @@ def test_another_tenants_or_a_colleagues_job_is_404(setup, world_b, client_for):
     # The tenant's admin may open it.
     assert client_for(world.admin).get(reverse("sales:lead_import_mapping", args=[job.pk])).status_code == 200
     assert client_for(world.agent).get(UPLOAD).status_code == 403
-
-
-@pytest.fixture
-def celery_worker(redis_test_db):
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        yield
-
-
-def wait_for(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.mark.django_db(transaction=True)

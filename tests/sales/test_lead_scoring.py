@@ -7,12 +7,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from crm.celery import app
 from crm.services import DomainError
 from sales import leads
 from sales.models import Lead, LeadScoringRule
@@ -164,12 +162,6 @@ def test_rule_value_checks_in_the_service(world):
 
 
 # --- the job (a large tenant) ------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def celery_worker(redis_test_db):
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        yield
 
 
 @pytest.mark.django_db(transaction=True)

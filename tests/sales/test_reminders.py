@@ -6,7 +6,6 @@ import time
 from datetime import timedelta
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from celery.schedules import crontab
 from django.core import mail
 from django.db import connection
@@ -17,7 +16,7 @@ from crm.models import Notification, OutboundMessage
 from sales import services, tasks
 from sales.models import Task
 
-from ..conftest import build_world
+from ..conftest import build_world, wait_for
 from .helpers import later, make_customer, make_task
 
 
@@ -162,21 +161,6 @@ def test_two_workers_at_once_send_each_reminder_once():
     assert Notification.objects.filter(key__startswith="reminder:").count() == total
     assert OutboundMessage.objects.count() == total
     assert OutboundMessage.objects.values("key").distinct().count() == total
-
-
-def wait_for(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
-@pytest.fixture
-def celery_worker(redis_test_db):
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        yield
 
 
 @pytest.mark.django_db(transaction=True)
