@@ -65,6 +65,16 @@ def is_manager_or_admin(user) -> bool:
     return user.has_role(Role.ADMIN) or user.has_role(Role.MANAGER)
 
 
+def selected_ids(request: HttpRequest, limit: int = 500) -> tuple[str, list[int]]:
+    """The record ids a bulk action was asked for — a confirmed form's "ids", the list's checked boxes, or ?ids= —
+    as the raw value and as sorted integers (at most `limit`; junk gives none). The caller scopes them."""
+    raw = request.POST.get("ids") or ",".join(request.POST.getlist("selected")) or request.GET.get("ids", "")
+    try:
+        return raw, sorted({int(x) for x in raw.split(",") if x.strip()})[:limit]
+    except ValueError:
+        return raw, []
+
+
 def primary_contact_annotations():
     primary = Contact.objects.filter(customer=OuterRef("pk")).order_by("-is_primary", "pk")
     return {
@@ -303,13 +313,9 @@ def customer_transfer(request: HttpRequest) -> HttpResponse:
     """Transfer one or many customers (ids from the list's checkboxes or the detail page) to another rep."""
     if not is_manager_or_admin(request.user):
         raise PermissionDenied(_("Only managers and administrators transfer customers."))
-    ids_param = request.POST.get("ids") or ",".join(request.POST.getlist("selected")) or request.GET.get("ids", "")
+    ids_param, wanted = selected_ids(request)
     confirming = request.method == "POST" and "to_owner" in request.POST
     form = TransferForm(request.POST if confirming else None, user=request.user, initial={"ids": ids_param})
-    try:
-        wanted = sorted({int(x) for x in ids_param.split(",") if x.strip()})
-    except ValueError:
-        wanted = []
     # Only customers the user may manage are listed or moved; others' ids are ignored, never revealed.
     chosen = list(Customer.objects.managed_by(request.user).filter(pk__in=wanted).select_related("owner")[:500])
     if confirming and form.is_valid():
@@ -359,11 +365,7 @@ def customer_move_pool(request: HttpRequest) -> HttpResponse:
 
     if not request.user.has_role(Role.ADMIN):
         raise PermissionDenied(_("Only administrators move customers between pools."))
-    ids_param = request.POST.get("ids") or ",".join(request.POST.getlist("selected")) or request.GET.get("ids", "")
-    try:
-        wanted = sorted({int(x) for x in ids_param.split(",") if x.strip()})[:500]
-    except ValueError:
-        wanted = []
+    _raw, wanted = selected_ids(request)
     chosen = list(Customer.objects.visible_to(request.user).filter(pk__in=wanted).select_related("pool", "owner"))
     confirming = request.method == "POST" and "pool" in request.POST
     form = MovePoolForm(request.POST if confirming else None, tenant=request.tenant)

@@ -31,7 +31,7 @@ from .forms_pool import (
 from .models import Contact, Customer, CustomerLevel, ExtensionRequest, OwnershipEvent, Pool
 from .normalize import mask_email, mask_phone
 from .simulation import overrides_of, simulate
-from .views import PAGE_SIZE, CappedPaginator, get_customer_for_user, is_manager_or_admin
+from .views import PAGE_SIZE, CappedPaginator, get_customer_for_user, is_manager_or_admin, selected_ids
 
 
 def _last_event_annotations():
@@ -171,11 +171,7 @@ def release(request: HttpRequest, pk: int) -> HttpResponse:
 def assign(request: HttpRequest) -> HttpResponse:
     if not is_manager_or_admin(request.user):
         raise PermissionDenied(_("Only managers and administrators assign pool customers."))
-    ids_param = request.POST.get("ids") or ",".join(request.POST.getlist("selected")) or request.GET.get("ids", "")
-    try:
-        wanted = sorted({int(x) for x in ids_param.split(",") if x.strip()})[:200]
-    except ValueError:
-        wanted = []
+    _raw, wanted = selected_ids(request, limit=200)
     chosen = list(pool_services.in_pools_for(request.user).filter(pk__in=wanted).select_related("pool"))
     confirming = request.method == "POST" and "rep" in request.POST
     form = AssignForm(request.POST if confirming else None, user=request.user)
