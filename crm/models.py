@@ -171,16 +171,13 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().clean()
         self.email = (self.email or "").strip().lower()
 
-    def has_role(self, role: str) -> bool:
-        return role in (self.roles or [])
+    def has_any_role(self, *roles: str) -> bool:
+        """Whether the user holds at least one of `roles`: `user.has_any_role(Role.ADMIN, Role.MANAGER)`."""
+        return not set(roles).isdisjoint(self.roles or [])
 
     @property
     def is_tenant_admin(self) -> bool:
-        return self.is_active and self.tenant_id is not None and self.has_role(Role.ADMIN)
-
-    @property
-    def is_manager(self) -> bool:
-        return self.has_role(Role.MANAGER)
+        return self.is_active and self.tenant_id is not None and self.has_any_role(Role.ADMIN)
 
     @property
     def effective_language(self) -> str:

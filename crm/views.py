@@ -14,12 +14,17 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from . import services
+from crm.errors import DomainError
+from crm.services.notification import notification_mark_all_read, notification_mark_read
+from crm.services.team import team_create, team_update
+from crm.services.tenant import tenant_create, tenant_update
+from crm.services.user import user_create, user_set_active, user_set_language, user_update
+
+from .access import safe_redirect_url
 from .filters import AuditEventFilter, OutboundMessageFilter, UserFilter
 from .forms import LanguageForm, SignupForm, TeamForm, TenantSettingsForm, UserForm
 from .models import AuditEvent, Notification, OutboundMessage, Role, Team, User
@@ -55,7 +60,7 @@ def paginate(request: HttpRequest, queryset, per_page: int = PAGE_SIZE):
     return Paginator(queryset, per_page).get_page(request.GET.get("page"))
 
 
-def apply_domain_error(form, error: services.DomainError) -> None:
+def apply_domain_error(form, error: DomainError) -> None:
     field = error.field if error.field in form.fields else None
     form.add_error(field, error.message)
 
@@ -64,7 +69,7 @@ def apply_domain_error(form, error: services.DomainError) -> None:
 
 
 def _require_admin(request: HttpRequest) -> None:
-    if not request.user.has_role(Role.ADMIN):
+    if not request.user.has_any_role(Role.ADMIN):
         raise PermissionDenied(_("Only administrators of this company may open this page."))
 
 
@@ -105,7 +110,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            tenant = services.tenant_create(
+            tenant = tenant_create(
                 name=data["company"],
                 slug=data["slug"],
                 admin_email=data["admin_email"],
@@ -113,7 +118,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                 admin_name=data["full_name"],
                 language=data["language"],
             )
-        except services.DomainError as exc:
+        except DomainError as exc:
             apply_domain_error(form, exc)
         else:
             admin = User.objects.get(tenant=tenant, email=data["admin_email"])
@@ -126,16 +131,11 @@ def signup(request: HttpRequest) -> HttpResponse:
 @require_POST
 def set_language(request: HttpRequest) -> HttpResponse:
     form = LanguageForm(request.POST)
-    next_url = request.POST.get("next") or "/"
-    if not url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        next_url = "/"
-    response = redirect(next_url)
+    response = redirect(safe_redirect_url(request, request.POST.get("next"), "/"))
     if form.is_valid():
         language = form.cleaned_data["language"]
         if request.user.is_authenticated and request.user.tenant_id:
-            services.user_set_language(user=request.user, language=language)
+            user_set_language(user=request.user, language=language)
         response.set_cookie(
             settings.LANGUAGE_COOKIE_NAME,
             language,
@@ -176,14 +176,10 @@ def notification_bell(request: HttpRequest) -> HttpResponse:
 @require_POST
 def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        notification = services.notification_mark_read(user=request.user, notification_id=pk)
+        notification = notification_mark_read(user=request.user, notification_id=pk)
     except Notification.DoesNotExist as exc:
         raise Http404 from exc
-    if (
-        request.POST.get("follow")
-        and notification.url
-        and url_has_allowed_host_and_scheme(notification.url, allowed_hosts={request.get_host()})
-    ):
+    if request.POST.get("follow") and safe_redirect_url(request, notification.url, ""):
         return redirect(notification.url)
     if request.htmx:
         return render(request, "crm/partials/notification_row.html", {"n": notification})
@@ -193,7 +189,7 @@ def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
 @tenant_required
 @require_POST
 def notification_read_all(request: HttpRequest) -> HttpResponse:
-    count = services.notification_mark_all_read(user=request.user)
+    count = notification_mark_all_read(user=request.user)
     messages.success(request, _("%(count)d notifications marked as read.") % {"count": count})
     return redirect("notifications")
 
@@ -212,9 +208,7 @@ def tenant_settings(request: HttpRequest) -> HttpResponse:
     tenant = request.tenant
     form = TenantSettingsForm(request.POST or None, instance=tenant)
     if request.method == "POST" and form.is_valid():
-        services.tenant_update(
-            acting_user=request.user, tenant=tenant, **{f: form.cleaned_data[f] for f in form.Meta.fields}
-        )
+        tenant_update(acting_user=request.user, tenant=tenant, **{f: form.cleaned_data[f] for f in form.Meta.fields})
         messages.success(request, _("Company settings saved."))
         return redirect("settings:tenant")
     return render(request, "crm/settings/tenant.html", {"form": form})
@@ -233,12 +227,12 @@ def user_list(request: HttpRequest) -> HttpResponse:
 
 @admin_required
 @require_http_methods(["GET", "POST"])
-def user_create(request: HttpRequest) -> HttpResponse:
+def user_create_view(request: HttpRequest) -> HttpResponse:
     form = UserForm(request.POST or None, tenant=request.tenant, initial={"roles": [Role.REP], "send_invite": True})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            user = services.user_create(
+            user = user_create(
                 acting_user=request.user,
                 tenant=request.tenant,
                 email=data["email"],
@@ -248,7 +242,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
                 phone=data["phone"],
                 send_invite=data["send_invite"],
             )
-        except services.DomainError as exc:
+        except DomainError as exc:
             apply_domain_error(form, exc)
         else:
             messages.success(request, _("User %(name)s created.") % {"name": user.full_name})
@@ -271,7 +265,7 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.user_update(
+            user_update(
                 acting_user=request.user,
                 user=user,
                 full_name=data["full_name"],
@@ -280,7 +274,7 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 phone=data["phone"],
                 language=data["language"],
             )
-        except services.DomainError as exc:
+        except DomainError as exc:
             apply_domain_error(form, exc)
         else:
             messages.success(request, _("User %(name)s saved.") % {"name": user.full_name})
@@ -290,12 +284,12 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @tenant_required
 @require_POST
-def user_set_active(request: HttpRequest, pk: int) -> HttpResponse:
+def user_set_active_view(request: HttpRequest, pk: int) -> HttpResponse:
     user = get_user_for_admin(request, pk)
     active = request.POST.get("active") == "1"
     try:
-        services.user_set_active(acting_user=request.user, user=user, active=active)
-    except services.DomainError as exc:
+        user_set_active(acting_user=request.user, user=user, active=active)
+    except DomainError as exc:
         messages.error(request, exc.message)
     else:
         if active:
@@ -321,12 +315,12 @@ def team_list(request: HttpRequest) -> HttpResponse:
 
 @admin_required
 @require_http_methods(["GET", "POST"])
-def team_create(request: HttpRequest) -> HttpResponse:
+def team_create_view(request: HttpRequest) -> HttpResponse:
     form = TeamForm(request.POST or None, tenant=request.tenant)
     if request.method == "POST" and form.is_valid():
         try:
-            team = services.team_create(acting_user=request.user, tenant=request.tenant, **form.cleaned_data)
-        except services.DomainError as exc:
+            team = team_create(acting_user=request.user, tenant=request.tenant, **form.cleaned_data)
+        except DomainError as exc:
             apply_domain_error(form, exc)
         else:
             messages.success(request, _("Team %(name)s created.") % {"name": team.name})
@@ -346,8 +340,8 @@ def team_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.team_update(acting_user=request.user, team=team, **form.cleaned_data)
-        except services.DomainError as exc:
+            team_update(acting_user=request.user, team=team, **form.cleaned_data)
+        except DomainError as exc:
             apply_domain_error(form, exc)
         else:
             messages.success(request, _("Team %(name)s saved.") % {"name": form.cleaned_data["name"]})

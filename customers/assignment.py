@@ -36,8 +36,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext_lazy
 
+from crm.access import require_tenant_admin
+from crm.errors import DomainError
 from crm.models import Role, Team, Tenant, User
-from crm.services import DomainError, audit, lazy_format, notify, require_tenant_admin
+from crm.services.audit import audit
+from crm.services.notification import lazy_format, notify
 
 from .models import (
     AssignmentCursor,

@@ -44,8 +44,10 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from crm.errors import DomainError
 from crm.models import Role, Tenant, User
-from crm.services import DomainError, audit, notify
+from crm.services.audit import audit
+from crm.services.notification import notify
 
 from .filters import CustomerFilter
 from .models import Customer, ExportJob
@@ -327,10 +329,7 @@ STALE_RUNNING = timedelta(minutes=30)
 
 def can_export(user: User) -> bool:
     return bool(
-        user.is_authenticated
-        and user.is_active
-        and user.tenant_id
-        and (user.has_role(Role.ADMIN) or user.has_role(Role.MANAGER))
+        user.is_authenticated and user.is_active and user.tenant_id and user.has_any_role(Role.ADMIN, Role.MANAGER)
     )
 
 
@@ -476,7 +475,7 @@ def exports_visible_to(user: User) -> QuerySet[ExportJob]:
     if not (user.is_authenticated and user.tenant_id):
         return ExportJob.objects.none()
     qs = ExportJob.objects.for_tenant(user.tenant).select_related("created_by")
-    if user.has_role(Role.ADMIN):
+    if user.has_any_role(Role.ADMIN):
         return qs
     return qs.filter(created_by=user)
 

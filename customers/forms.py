@@ -3,22 +3,13 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import Role, Team, User
+from crm.access import assignable_users
+from crm.models import Role, User
 
 from .models import Contact, Customer, CustomerLevel, Tag, credit_code_validator
 
 INDUSTRIES = ["互联网", "制造业", "零售", "金融", "教育", "医疗", "物流", "建筑", "餐饮", "政府/事业单位", "其他"]
 SOURCES = ["官网", "电话营销", "展会", "老客户介绍", "百度推广", "抖音", "微信", "公海领取", "其他"]
-
-
-def assignable_owners(user: User):
-    """Whom `user` may make owner: an admin anyone active; a manager the members of their teams; a rep themself."""
-    users = User.objects.for_tenant(user.tenant).filter(is_active=True)
-    if user.has_role(Role.ADMIN):
-        return users
-    if user.has_role(Role.MANAGER):
-        return users.filter(team__in=Team.objects.managed_by(user).values("pk")) | users.filter(pk=user.pk)
-    return users.filter(pk=user.pk)
 
 
 class CustomerForm(forms.Form):
@@ -80,9 +71,9 @@ class NewCustomerForm(CustomerForm):
 
     def __init__(self, *args, tenant, user, **kwargs):
         super().__init__(*args, tenant=tenant, **kwargs)
-        owners = assignable_owners(user)
+        owners = assignable_users(user)
         self.fields["owner"].queryset = owners
-        if not (user.has_role(Role.ADMIN) or user.has_role(Role.MANAGER)):
+        if not user.has_any_role(Role.ADMIN, Role.MANAGER):
             del self.fields["owner"]
             del self.fields["assign_by_rules"]
 
@@ -143,7 +134,7 @@ class TransferForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["to_owner"].queryset = assignable_owners(user).with_role(Role.REP) | assignable_owners(
+        self.fields["to_owner"].queryset = assignable_users(user).with_role(Role.REP) | assignable_users(
             user
         ).with_role(Role.MANAGER)
 

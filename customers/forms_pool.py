@@ -5,8 +5,10 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crm.access import assignable_users
+from crm.errors import DomainError
 from crm.models import Role, Team, User
-from crm.services import DomainError, audit
+from crm.services.audit import audit
 
 from .models import Pool, PoolLevelRule, PoolTeam
 
@@ -26,10 +28,7 @@ class AssignForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        reps = User.objects.for_tenant(user.tenant).filter(is_active=True).with_role(Role.REP)
-        if not user.has_role(Role.ADMIN):
-            reps = reps.filter(team__in=Team.objects.managed_by(user).values("pk"))
-        self.fields["rep"].queryset = reps
+        self.fields["rep"].queryset = assignable_users(user).with_role(Role.REP)
 
 
 class PoolForm(forms.ModelForm):
@@ -110,7 +109,7 @@ def level_rule_rows(levels, pool: Pool | None, data) -> list[dict]:
 
 def save_level_rules(*, form: PoolForm, rules: list[dict], acting_user: User) -> Pool:
     tenant = form.tenant
-    if not acting_user.has_role(Role.ADMIN):
+    if not acting_user.has_any_role(Role.ADMIN):
         raise DomainError(_("Only administrators edit pools."))
     try:
         with transaction.atomic():

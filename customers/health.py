@@ -42,10 +42,7 @@ HOARD_RECENT_SHARE = 0.25
 
 def can_see_health(user) -> bool:
     return bool(
-        user.is_authenticated
-        and user.is_active
-        and user.tenant_id
-        and (user.has_role(Role.ADMIN) or user.has_role(Role.MANAGER))
+        user.is_authenticated and user.is_active and user.tenant_id and user.has_any_role(Role.ADMIN, Role.MANAGER)
     )
 
 
@@ -55,7 +52,7 @@ def people_in_scope(user) -> QuerySet[User]:
     if not can_see_health(user):
         return User.objects.none()
     people = User.objects.filter(tenant_id=user.tenant_id)
-    if user.has_role(Role.ADMIN):
+    if user.has_any_role(Role.ADMIN):
         return people
     return people.filter(team__in=Team.objects.managed_by(user).values("pk"))
 
@@ -206,7 +203,7 @@ def events_in(user, reason: str, period: Period) -> QuerySet[OwnershipEvent]:
     qs = OwnershipEvent.objects.filter(
         tenant_id=user.tenant_id, reason=reason, at__gte=period.start_at, at__lt=period.end_at
     )
-    if not user.has_role(Role.ADMIN):
+    if not user.has_any_role(Role.ADMIN):
         qs = qs.filter(**{f"{person}__in": people_in_scope(user).values("pk")})
     return qs
 

@@ -36,8 +36,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crm.access import assignable_users
+from crm.errors import DomainError
+from crm.locks import CUSTOMER_IMPORT_JOB
 from crm.models import AuditEvent, Role, User
-from crm.services import DomainError, audit
+from crm.services.audit import audit
 
 from . import services
 from .models import (
@@ -61,8 +64,6 @@ PREVIEW_ROWS = 200
 BATCH_SIZE = 500
 ALLOWED_EXTENSIONS = (".csv", ".xlsx")
 REASON_HEADER = "错误原因/reason"
-# Namespace of the PostgreSQL advisory lock that keeps two copies of one import job from running at once.
-ADVISORY_LOCK_NAMESPACE = 7301
 
 
 class RowStatus:
@@ -571,9 +572,7 @@ IMPORT_ROLES = (Role.ADMIN, Role.MANAGER, Role.REP)
 
 
 def can_import(user: User) -> bool:
-    return bool(
-        user.is_authenticated and user.is_active and user.tenant_id and any(user.has_role(r) for r in IMPORT_ROLES)
-    )
+    return bool(user.is_authenticated and user.is_active and user.tenant_id and user.has_any_role(*IMPORT_ROLES))
 
 
 def require_import(user: User) -> None:
@@ -584,13 +583,11 @@ def require_import(user: User) -> None:
 def import_owners(user: User):
     """Whom `user` may import for: an admin any active colleague, a manager the members of their teams and
     themself, a rep only themself (reps import into their own holdings)."""
-    from .forms import assignable_owners
-
-    return assignable_owners(user)
+    return assignable_users(user)
 
 
 def may_choose_pool(user: User) -> bool:
-    return user.has_role(Role.ADMIN) or user.has_role(Role.MANAGER)
+    return user.has_any_role(Role.ADMIN, Role.MANAGER)
 
 
 def imports_by_rules(job: ImportJob) -> bool:
@@ -618,7 +615,7 @@ def import_target(job: ImportJob, user: User) -> tuple[User | None, Pool | None]
 
 def can_access_job(user: User, job: ImportJob) -> bool:
     """The person who uploaded it, and the tenant's administrators."""
-    return job.tenant_id == user.tenant_id and (job.created_by_id == user.pk or user.has_role(Role.ADMIN))
+    return job.tenant_id == user.tenant_id and (job.created_by_id == user.pk or user.has_any_role(Role.ADMIN))
 
 
 # --- upload, mapping, preview ------------------------------------------------------------------------------------
@@ -854,7 +851,7 @@ class ProgressWriter:
 
 def _try_lock(job_id: int) -> bool:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [ADVISORY_LOCK_NAMESPACE, job_id % 2_147_483_647])
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [CUSTOMER_IMPORT_JOB, job_id % 2_147_483_647])
         return bool(cursor.fetchone()[0])
 
 

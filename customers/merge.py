@@ -19,8 +19,9 @@ from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.errors import DomainError
 from crm.models import Role, User
-from crm.services import DomainError, audit
+from crm.services.audit import audit
 
 from .models import Contact, Customer, CustomerIdentifier, CustomerTag, CustomerUserObjectPermission, OwnershipEvent
 from .services import _record, sync_identifiers
@@ -34,10 +35,7 @@ FILL_FIELDS = ["industry", "region", "source", "credit_code", "address", "websit
 
 def may_merge(user: User) -> bool:
     return bool(
-        user.is_authenticated
-        and user.is_active
-        and user.tenant_id
-        and (user.has_role(Role.ADMIN) or user.has_role(Role.MANAGER))
+        user.is_authenticated and user.is_active and user.tenant_id and user.has_any_role(Role.ADMIN, Role.MANAGER)
     )
 
 

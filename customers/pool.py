@@ -17,8 +17,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext_lazy
 from psycopg2.extras import execute_values
 
+from crm.access import assignable_users
+from crm.errors import DomainError
 from crm.models import Role, Team, Tenant, User
-from crm.services import DomainError, audit, job_run_once_today, lazy_format, notify
+from crm.services.audit import audit
+from crm.services.job import job_run_once_today
+from crm.services.notification import lazy_format, notify
 
 from .models import (
     Customer,
@@ -47,7 +51,7 @@ def visible_pools(user) -> QuerySet[Pool]:
     if not (user and user.is_authenticated and user.is_active and user.tenant_id):
         return Pool.objects.none()
     pools = Pool.objects.filter(tenant_id=user.tenant_id)
-    if user.has_role(Role.ADMIN):
+    if user.has_any_role(Role.ADMIN):
         return pools
     condition = Q(pk__in=[])
     if user.team_id:
@@ -60,7 +64,7 @@ def visible_pools(user) -> QuerySet[Pool]:
                 )
             )
         )
-    if user.has_role(Role.MANAGER):
+    if user.has_any_role(Role.MANAGER):
         condition |= Q(
             Exists(PoolTeam.objects.filter(pool=OuterRef("pk"), team__in=Team.objects.managed_by(user).values("pk")))
         )
@@ -309,14 +313,11 @@ def customer_release(*, acting_user: User, customer: Customer, reason: str) -> C
 
 def customer_assign(*, acting_user: User, customer_ids: list[int], rep: User) -> int:
     """A manager (or admin) hands pool customers to a rep of their team, within the rep's holding cap."""
-    if not (acting_user.has_role(Role.ADMIN) or acting_user.has_role(Role.MANAGER)):
+    if not acting_user.has_any_role(Role.ADMIN, Role.MANAGER):
         raise PermissionDenied(_("Only managers and administrators assign pool customers."))
     if rep.tenant_id != acting_user.tenant_id or not rep.is_active:
         raise DomainError(_("Choose an active colleague."), field="rep")
-    if (
-        not acting_user.has_role(Role.ADMIN)
-        and not Team.objects.managed_by(acting_user).filter(pk=rep.team_id).exists()
-    ):
+    if not assignable_users(acting_user).filter(pk=rep.pk).exists():
         raise DomainError(_("Choose a rep of a team you manage."), field="rep")
     now = timezone.now()
     assigned = 0
@@ -367,7 +368,7 @@ def customer_assign(*, acting_user: User, customer_ids: list[int], rep: User) ->
 
 def move_to_pool(*, acting_user: User, customer_ids: list[int], pool: Pool) -> int:
     """Admins move customers (owned or not) to another home pool."""
-    if not acting_user.has_role(Role.ADMIN) or pool.tenant_id != acting_user.tenant_id:
+    if not acting_user.has_any_role(Role.ADMIN) or pool.tenant_id != acting_user.tenant_id:
         raise PermissionDenied(_("Only administrators move customers between pools."))
     with transaction.atomic():
         rows = list(
@@ -654,9 +655,9 @@ def extension_request(*, acting_user: User, customer: Customer, reason: str) -> 
 
 
 def can_decide(user: User, request: ExtensionRequest) -> bool:
-    if user.has_role(Role.ADMIN):
+    if user.has_any_role(Role.ADMIN):
         return True
-    return user.has_role(Role.MANAGER) and Customer.objects.managed_by(user).filter(pk=request.customer_id).exists()
+    return user.has_any_role(Role.MANAGER) and Customer.objects.managed_by(user).filter(pk=request.customer_id).exists()
 
 
 def extension_decide(*, acting_user: User, request: ExtensionRequest, approve: bool) -> ExtensionRequest:

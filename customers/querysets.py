@@ -24,13 +24,13 @@ class CustomerQuerySet(TenantQuerySet):
         if not _is_tenant_user(user):
             return self.none()
         qs = self.filter(tenant_id=user.tenant_id, deleted_at__isnull=True, owner__isnull=False)
-        if user.has_role(Role.ADMIN):
+        if user.has_any_role(Role.ADMIN):
             return qs
         share = apps.get_model("customers", "CustomerUserObjectPermission")
         condition = Q(owner_id=user.pk) | Q(
             Exists(share.objects.filter(content_object=OuterRef("pk"), user_id=user.pk, tenant_id=user.tenant_id))
         )
-        if user.has_role(Role.MANAGER):
+        if user.has_any_role(Role.MANAGER):
             managed = Team.objects.managed_by(user).values("pk")
             condition |= Q(owner__team__in=managed)
         return qs.filter(condition)
@@ -40,7 +40,7 @@ class CustomerQuerySet(TenantQuerySet):
         if not _is_tenant_user(user):
             return self.none()
         qs = self.visible_to(user)
-        if user.has_role(Role.ADMIN):
+        if user.has_any_role(Role.ADMIN):
             return qs
         share = apps.get_model("customers", "CustomerUserObjectPermission")
         condition = Q(owner_id=user.pk) | Q(
@@ -53,7 +53,7 @@ class CustomerQuerySet(TenantQuerySet):
                 )
             )
         )
-        if user.has_role(Role.MANAGER):
+        if user.has_any_role(Role.MANAGER):
             condition |= Q(owner__team__in=Team.objects.managed_by(user).values("pk"))
         return qs.filter(condition)
 
@@ -62,9 +62,9 @@ class CustomerQuerySet(TenantQuerySet):
         if not _is_tenant_user(user):
             return self.none()
         qs = self.filter(tenant_id=user.tenant_id, deleted_at__isnull=True, owner__isnull=False)
-        if user.has_role(Role.ADMIN):
+        if user.has_any_role(Role.ADMIN):
             return qs
-        if user.has_role(Role.MANAGER):
+        if user.has_any_role(Role.MANAGER):
             return qs.filter(owner__team__in=Team.objects.managed_by(user).values("pk"))
         return qs.none()
 
@@ -73,10 +73,10 @@ class CustomerQuerySet(TenantQuerySet):
         if not _is_tenant_user(user):
             return self.none()
         qs = self.filter(tenant_id=user.tenant_id, deleted_at__isnull=False)
-        if user.has_role(Role.ADMIN):
+        if user.has_any_role(Role.ADMIN):
             return qs
         condition = Q(owner_id=user.pk) | Q(deleted_by_id=user.pk)
-        if user.has_role(Role.MANAGER):
+        if user.has_any_role(Role.MANAGER):
             condition |= Q(owner__team__in=Team.objects.managed_by(user).values("pk"))
         return qs.filter(condition)
 

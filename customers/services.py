@@ -13,8 +13,9 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from crm.errors import DomainError
 from crm.models import AuditEvent, Role, Team, Tenant, User
-from crm.services import DomainError, audit
+from crm.services.audit import audit
 
 from .models import (
     Contact,
@@ -318,15 +319,11 @@ def customer_create(
     if assign_by_rules:
         if owner is not None or to_pool is not None:
             raise ValueError("assign_by_rules chooses the owner and pool itself")
-        if not (acting_user.has_role(Role.ADMIN) or acting_user.has_role(Role.MANAGER)):
+        if not acting_user.has_any_role(Role.ADMIN, Role.MANAGER):
             raise PermissionDenied(_("Only managers and administrators let the assignment rules choose the owner."))
     elif owner is None and to_pool is None:
         owner = acting_user
-    if (
-        owner is not None
-        and owner.pk != acting_user.pk
-        and not (acting_user.has_role(Role.ADMIN) or acting_user.has_role(Role.MANAGER))
-    ):
+    if owner is not None and owner.pk != acting_user.pk and not acting_user.has_any_role(Role.ADMIN, Role.MANAGER):
         raise PermissionDenied(_("Only managers and administrators create customers for someone else."))
     values = {k: data[k] for k in CUSTOMER_FIELDS if k in data}
     _check_refs(tenant, level=values.get("level"), owner=owner, pool=to_pool, tags=tags)

@@ -11,9 +11,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from crm.errors import DomainError
 from crm.models import Role
 from crm.registry import registry
-from crm.services import DomainError
 from crm.views import apply_domain_error, tenant_required
 
 from . import services
@@ -62,7 +62,7 @@ def get_contact_for_user(request: HttpRequest, customer: Customer, pk: int) -> C
 
 
 def is_manager_or_admin(user) -> bool:
-    return user.has_role(Role.ADMIN) or user.has_role(Role.MANAGER)
+    return user.has_any_role(Role.ADMIN, Role.MANAGER)
 
 
 def selected_ids(request: HttpRequest, limit: int = 500) -> tuple[str, list[int]]:
@@ -108,8 +108,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "customers": customers,
         "can_bulk": is_manager_or_admin(request.user),
-        "is_admin": request.user.has_role(Role.ADMIN),
-        "can_import": any(request.user.has_role(r) for r in (Role.REP, Role.MANAGER, Role.ADMIN)),
+        "is_admin": request.user.has_any_role(Role.ADMIN),
+        "can_import": request.user.has_any_role(Role.REP, Role.MANAGER, Role.ADMIN),
     }
     template = "customers/partials/results.html" if request.htmx and not request.htmx.boosted else "customers/list.html"
     return render(request, template, context)
@@ -363,7 +363,7 @@ def customer_move_pool(request: HttpRequest) -> HttpResponse:
     from . import pool as pool_services
     from .forms import MovePoolForm
 
-    if not request.user.has_role(Role.ADMIN):
+    if not request.user.has_any_role(Role.ADMIN):
         raise PermissionDenied(_("Only administrators move customers between pools."))
     _raw, wanted = selected_ids(request)
     chosen = list(Customer.objects.visible_to(request.user).filter(pk__in=wanted).select_related("pool", "owner"))

@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from crm.errors import DomainError
 from crm.models import Role
-from crm.services import DomainError
 from crm.views import admin_required, apply_domain_error, tenant_required
 
 from . import assignment
@@ -27,7 +27,7 @@ REGIONS_SHOWN = 100
 def get_rule_for_admin(request: HttpRequest, pk: int) -> AssignmentRule:
     """The tenant's rule, else 404 (also for another tenant's id); then 403 for anyone but an admin."""
     rule = get_object_or_404(AssignmentRule.objects.for_tenant(request.tenant).select_related("team"), pk=pk)
-    if not request.user.has_role(Role.ADMIN):
+    if not request.user.has_any_role(Role.ADMIN):
         raise PermissionDenied(_("Only administrators of this company may open this page."))
     return rule
 

@@ -18,8 +18,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from crm.errors import DomainError
 from crm.models import Role
-from crm.services import DomainError, audit
+from crm.services.audit import audit
 from crm.views import paginate, tenant_required
 
 from . import exporter, services
@@ -115,7 +116,7 @@ def export_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "pending": _pending(page),
         "keep_days": exporter.EXPORT_KEEP_DAYS,
-        "show_creator": request.user.has_role(Role.ADMIN),
+        "show_creator": request.user.has_any_role(Role.ADMIN),
     }
     template = "customers/export/rows.html" if request.htmx else "customers/export/list.html"
     return render(request, template, context)

@@ -8,13 +8,15 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from crm.access import safe_redirect_url
+from crm.errors import DomainError
 from crm.models import Role
-from crm.services import DomainError
 from crm.views import admin_required, apply_domain_error, paginate, tenant_required
 
 from . import pool as pool_services
@@ -243,7 +245,7 @@ def extension_request(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, exc.message)
         else:
             messages.success(request, _("Your manager was asked to extend %(name)s.") % {"name": customer.name})
-    return redirect(request.POST.get("next") or "pool:at_risk")
+    return redirect(safe_redirect_url(request, request.POST.get("next"), reverse("pool:at_risk")))
 
 
 @tenant_required
@@ -347,7 +349,7 @@ def _simulation_context(pool: Pool, levels, data) -> dict:
 def pool_settings_simulate(request: HttpRequest, pk: int) -> HttpResponse:
     """htmx: re-simulate the pool's rules with the values on the form, without saving anything."""
     pool = get_object_or_404(Pool.objects.for_tenant(request.tenant).select_related("tenant"), pk=pk)
-    if not request.user.has_role(Role.ADMIN):
+    if not request.user.has_any_role(Role.ADMIN):
         raise PermissionDenied(_("Only administrators of this company may open this page."))
     levels = list(CustomerLevel.objects.for_tenant(request.tenant))
     context = {"pool": pool, **_simulation_context(pool, levels, request.POST)}
@@ -365,6 +367,6 @@ def pool_settings_create(request: HttpRequest) -> HttpResponse:
 def pool_settings_edit(request: HttpRequest, pk: int) -> HttpResponse:
     # Another tenant's pool is 404 for everyone; then only admins may edit.
     pool = get_object_or_404(Pool.objects.for_tenant(request.tenant), pk=pk)
-    if not request.user.has_role(Role.ADMIN):
+    if not request.user.has_any_role(Role.ADMIN):
         raise PermissionDenied(_("Only administrators of this company may open this page."))
     return _pool_form_page(request, pool)

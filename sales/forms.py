@@ -9,11 +9,11 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.access import assignable_users
 from crm.models import User
 from customers.models import Contact, Customer
 
 from .models import FollowUp, order_currencies
-from .services import assignable_users
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 

@@ -11,12 +11,13 @@ from django.core import signing
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.access import assignable_users
 from crm.models import User
 from customers.forms import INDUSTRIES, SOURCES
 from customers.models import Customer
 
 from .forms import CustomerChoiceField, DateInput, UserChoiceField
-from .leads import SETTABLE_STATUSES, is_lead_manager, lead_owners
+from .leads import SETTABLE_STATUSES, is_lead_manager
 from .models import (
     Lead,
     LeadScoringRule,
@@ -63,7 +64,7 @@ class LeadForm(forms.Form):
         if not creating or not is_lead_manager(user):
             del self.fields["owner"]
             return
-        self.owners = {str(u.pk): u for u in lead_owners(user).order_by("full_name", "pk")}
+        self.owners = {str(u.pk): u for u in assignable_users(user).order_by("full_name", "pk")}
         choices = [(str(user.pk), _("Me (%(name)s)") % {"name": user.full_name or user.email})]
         choices += [(pk, u.full_name or u.email) for pk, u in self.owners.items() if u.pk != user.pk]
         choices.append((UNASSIGNED, _("Nobody yet (hand out later)")))
@@ -93,7 +94,7 @@ class LeadAssignForm(forms.Form):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = lead_owners(user).order_by("full_name", "pk")
+        self.fields["owner"].queryset = assignable_users(user).order_by("full_name", "pk")
 
 
 class LeadBulkAssignForm(LeadAssignForm):

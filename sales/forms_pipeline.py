@@ -5,13 +5,13 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crm.access import assignable_users
 from crm.models import User
 from customers.models import Contact, Customer
 
 from .forms import CustomerChoiceField, DateInput, UserChoiceField
 from .forms_leads import StageChoiceField, stage_choices
 from .models import Pipeline, order_currencies
-from .services import assignable_users
 
 
 class OpportunityForm(forms.Form):

@@ -25,8 +25,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crm.access import assignable_users
+from crm.errors import DomainError
+from crm.locks import LEAD_IMPORT_JOB
 from crm.models import AuditEvent, Role, User
-from crm.services import DomainError, audit
+from crm.services.audit import audit
 from customers import importer as base
 from customers import services as customer_services
 from customers.models import Customer, CustomerIdentifier
@@ -37,7 +40,6 @@ from .models import Lead, LeadImport, LeadOrigin
 
 logger = logging.getLogger(__name__)
 
-LOCK_LEAD_IMPORT = 7411
 # Read through base.* at call time, so tests (and settings) may lower them.
 TARGETS: tuple[base.Target, ...] = (
     base.Target(
@@ -271,7 +273,7 @@ def can_import(user: User) -> bool:
         user.is_authenticated
         and user.is_active
         and user.tenant_id
-        and any(user.has_role(r) for r in (Role.ADMIN, Role.MANAGER, Role.REP))
+        and user.has_any_role(Role.ADMIN, Role.MANAGER, Role.REP)
     )
 
 
@@ -282,7 +284,7 @@ def require_import(user: User) -> None:
 
 def can_access_job(user: User, job: LeadImport) -> bool:
     """The person who uploaded it, and the tenant's administrators."""
-    return job.tenant_id == user.tenant_id and (job.created_by_id == user.pk or user.has_role(Role.ADMIN))
+    return job.tenant_id == user.tenant_id and (job.created_by_id == user.pk or user.has_any_role(Role.ADMIN))
 
 
 def import_owner(job: LeadImport, user: User) -> User | None:
@@ -292,7 +294,7 @@ def import_owner(job: LeadImport, user: User) -> User | None:
         if not lead_services.is_lead_manager(user):
             raise PermissionDenied(_("Only managers and administrators import leads for nobody yet."))
         return None
-    owner = lead_services.lead_owners(user).filter(pk=owner_id).first()
+    owner = assignable_users(user).filter(pk=owner_id).first()
     if owner is None:
         raise DomainError(_("The chosen owner can no longer receive leads from you; upload the file again."))
     return owner
@@ -310,7 +312,7 @@ def lead_import_upload(*, acting_user: User, uploaded, owner: User | None) -> Le
     require_import(acting_user)
     if owner is None and not lead_services.is_lead_manager(acting_user):
         owner = acting_user
-    if owner is not None and not lead_services.lead_owners(acting_user).filter(pk=owner.pk).exists():
+    if owner is not None and not assignable_users(acting_user).filter(pk=owner.pk).exists():
         raise DomainError(_("You cannot import leads for this colleague."), field="owner")
     data, sheet, total = base.inspect_upload(uploaded)
     job = LeadImport(
@@ -463,7 +465,7 @@ def lead_import_start(*, acting_user: User, job: LeadImport) -> LeadImport:
 
 def _try_lock(job_id: int) -> bool:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [LOCK_LEAD_IMPORT, job_id % 2_147_483_647])
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [LEAD_IMPORT_JOB, job_id % 2_147_483_647])
         return bool(cursor.fetchone()[0])
 
 

@@ -31,11 +31,14 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crm.access import assignable_users
+from crm.errors import DomainError
+from crm.locks import LEAD_IDENTIFIER, LEAD_SCORING_RULES
 from crm.models import Role, Tenant, User
-from crm.services import DomainError, audit, lazy_format, notify
+from crm.services.audit import audit
+from crm.services.notification import lazy_format, notify
 from customers import assignment
 from customers import services as customer_services
-from customers.forms import assignable_owners
 from customers.models import Contact, Customer
 from customers.normalize import normalize_company_name, normalize_email
 
@@ -56,9 +59,6 @@ from .models import (
 
 logger = logging.getLogger(__name__)
 
-# Namespaces of the PostgreSQL advisory locks of this module (customers.importer uses 7301).
-LOCK_LEAD_IDENTIFIER = 7410
-LOCK_SCORING_RULES = 7412
 # Up to this many leads, a change of the rules rescores them at once; above, a Celery job does it after commit.
 RECOMPUTE_INLINE_MAX = 20_000
 # How long an admin changing the rules waits for scoring in progress (an import) before being told to retry.
@@ -96,23 +96,17 @@ def _require_tenant_user(user: User) -> None:
 
 def is_lead_manager(user: User) -> bool:
     """Managers and admins see unassigned leads and hand leads out."""
-    return user.has_role(Role.ADMIN) or user.has_role(Role.MANAGER)
+    return user.has_any_role(Role.ADMIN, Role.MANAGER)
 
 
 def can_work_leads(user: User) -> bool:
-    return any(user.has_role(r) for r in (Role.ADMIN, Role.MANAGER, Role.REP))
+    return user.has_any_role(Role.ADMIN, Role.MANAGER, Role.REP)
 
 
 def require_lead_access(user: User, lead: Lead) -> None:
     """Whoever sees a lead may work on it (its owner, the owner's managers, admins; managers for unassigned)."""
     if lead.tenant_id != user.tenant_id or not Lead.objects.visible_to(user).filter(pk=lead.pk).exists():
         raise PermissionDenied(_("This lead is not yours."))
-
-
-def lead_owners(user: User):
-    """Whom `user` may give a lead: an admin any active colleague, a manager the members of their teams and
-    themself, a rep themself."""
-    return assignable_owners(user)
 
 
 def default_lead_owner(*, tenant: Tenant, web_form: LeadWebForm | None = None, origin: str = "") -> User | None:
@@ -187,7 +181,7 @@ def _lock_identifiers(tenant_id: int, identifiers: Sequence[customer_services.Id
     keys = sorted({f"{tenant_id}:{i.kind}:{i.value}" for i in identifiers})
     with connection.cursor() as cursor:
         for key in keys:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [LOCK_LEAD_IDENTIFIER, key])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [LEAD_IDENTIFIER, key])
 
 
 # --- duplicates ----------------------------------------------------------------------------------------------
@@ -420,12 +414,12 @@ def _rules_lock(tenant_id: int, *, shared: bool, wait: bool = True) -> None:
     sql = f"SELECT {function}(%s, %s)"  # noqa: S608 - one of two fixed function names
     if wait:
         with connection.cursor() as cursor:
-            cursor.execute(sql, [LOCK_SCORING_RULES, tenant_id])
+            cursor.execute(sql, [LEAD_SCORING_RULES, tenant_id])
         return
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SELECT set_config('lock_timeout', %s, true)", [RULES_LOCK_TIMEOUT])
-            cursor.execute(sql, [LOCK_SCORING_RULES, tenant_id])
+            cursor.execute(sql, [LEAD_SCORING_RULES, tenant_id])
             cursor.execute("SET LOCAL lock_timeout TO DEFAULT")
     except OperationalError as exc:
         raise DomainError(_("Leads are being imported or scored right now; try again in a minute.")) from exc
@@ -564,7 +558,7 @@ def lead_scores_request_recompute(*, acting_user: User) -> str:
 
 def _require_admin(user: User) -> None:
     _require_tenant_user(user)
-    if not user.has_role(Role.ADMIN):
+    if not user.has_any_role(Role.ADMIN):
         raise PermissionDenied(_("Only administrators of this company may do that."))
 
 
@@ -628,7 +622,7 @@ def lead_create(*, acting_user: User, data: dict[str, Any], owner: Any = UNSET) 
     if owner is None:
         if not is_lead_manager(acting_user):
             raise PermissionDenied(_("Only managers and administrators leave a lead unassigned."))
-    elif not lead_owners(acting_user).filter(pk=owner.pk).exists():
+    elif not assignable_users(acting_user).filter(pk=owner.pk).exists():
         raise DomainError(_("Choose yourself or an active member of a team you manage."), field="owner")
     values = clean_lead_data(tenant, data)
     with transaction.atomic():
@@ -713,7 +707,7 @@ def lead_assign(*, acting_user: User, leads: Iterable[Lead], owner: User) -> int
     _require_tenant_user(acting_user)
     if not is_lead_manager(acting_user):
         raise PermissionDenied(_("Only managers and administrators assign leads."))
-    if owner is None or not lead_owners(acting_user).filter(pk=owner.pk).exists():
+    if owner is None or not assignable_users(acting_user).filter(pk=owner.pk).exists():
         raise DomainError(_("Choose yourself or an active member of a team you manage."), field="owner")
     ids = sorted({lead.pk for lead in leads})
     if not ids:

@@ -20,8 +20,10 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from crm.access import assignable_users
+from crm.errors import DomainError
 from crm.models import Role, Tenant, User
-from crm.services import DomainError, audit
+from crm.services.audit import audit
 from customers.models import Contact, Customer
 
 from .models import (
@@ -34,7 +36,7 @@ from .models import (
     StageKind,
     order_currencies,
 )
-from .services import Line, assignable_users, lines_amount, local_today, order_record
+from .services import Line, lines_amount, local_today, order_record
 
 # An expected close date further ahead than this is a typo (2062 for 2026), not a plan.
 MAX_CLOSE_YEARS = 10
@@ -47,7 +49,7 @@ def _require_tenant_user(user: User) -> None:
 
 def _require_admin(user: User) -> None:
     _require_tenant_user(user)
-    if not user.has_role(Role.ADMIN):
+    if not user.has_any_role(Role.ADMIN):
         raise PermissionDenied(_("Only administrators of this company may do that."))
 
 

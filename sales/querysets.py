@@ -32,10 +32,10 @@ class TaskQuerySet(TenantQuerySet):
         if not _is_tenant_user(user):
             return self.none()
         qs = self.filter(tenant_id=user.tenant_id)
-        if user.has_role(Role.ADMIN):
+        if user.has_any_role(Role.ADMIN):
             return qs
         condition = Q(assignee_id=user.pk)
-        if user.has_role(Role.MANAGER):
+        if user.has_any_role(Role.MANAGER):
             condition |= Q(assignee__team__in=Team.objects.managed_by(user).values("pk"))
         return qs.filter(condition)
 
@@ -60,13 +60,13 @@ class AppointmentQuerySet(TenantQuerySet):
         if not _is_tenant_user(user):
             return self.none()
         qs = self.filter(tenant_id=user.tenant_id)
-        if user.has_role(Role.ADMIN):
+        if user.has_any_role(Role.ADMIN):
             return qs
         attendee = apps.get_model("sales", "AppointmentAttendee").objects.filter(
             tenant_id=user.tenant_id, appointment=OuterRef("pk")
         )
         condition = Q(owner_id=user.pk) | Q(Exists(attendee.filter(user_id=user.pk)))
-        if user.has_role(Role.MANAGER):
+        if user.has_any_role(Role.MANAGER):
             managed = Team.objects.managed_by(user).values("pk")
             condition |= Q(owner__team__in=managed) | Q(Exists(attendee.filter(user__team__in=managed)))
         return qs.filter(condition)
@@ -112,10 +112,10 @@ class LeadQuerySet(TenantQuerySet):
         if not _is_tenant_user(user):
             return self.none()
         qs = self.filter(tenant_id=user.tenant_id)
-        if user.has_role(Role.ADMIN):
+        if user.has_any_role(Role.ADMIN):
             return qs
         condition = Q(owner_id=user.pk)
-        if user.has_role(Role.MANAGER):
+        if user.has_any_role(Role.MANAGER):
             condition |= Q(owner__isnull=True) | Q(owner__team__in=Team.objects.managed_by(user).values("pk"))
         return qs.filter(condition)
 
@@ -132,10 +132,10 @@ class OpportunityQuerySet(TenantQuerySet):
         if not _is_tenant_user(user):
             return self.none()
         qs = self.filter(tenant_id=user.tenant_id)
-        if user.has_role(Role.ADMIN):
+        if user.has_any_role(Role.ADMIN):
             return qs
         condition = Q(owner_id=user.pk)
-        if user.has_role(Role.MANAGER):
+        if user.has_any_role(Role.MANAGER):
             condition |= Q(owner__team__in=Team.objects.managed_by(user).values("pk"))
         return qs.filter(condition)
 

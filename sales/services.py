@@ -20,8 +20,11 @@ from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
+from crm.access import assignable_users
+from crm.errors import DomainError
 from crm.models import Role, Team, Tenant, User
-from crm.services import DomainError, audit, notify
+from crm.services.audit import audit
+from crm.services.notification import notify
 from customers import services as customer_services
 from customers.models import Contact, Customer
 
@@ -59,17 +62,6 @@ def _this_minute() -> datetime:
 
 def local_today(tenant: Tenant) -> date:
     return timezone.localtime(timezone.now(), tenant.tzinfo).date()
-
-
-def assignable_users(user: User):
-    """Whom `user` may give a task or an appointment: an admin anyone active; a manager the members of their teams
-    and themself; everyone else themself."""
-    users = User.objects.for_tenant(user.tenant).filter(is_active=True)
-    if user.has_role(Role.ADMIN):
-        return users
-    if user.has_role(Role.MANAGER):
-        return users.filter(team__in=Team.objects.managed_by(user).values("pk")) | users.filter(pk=user.pk)
-    return users.filter(pk=user.pk)
 
 
 def _check_assignee(acting_user: User, assignee: User, field: str = "assignee") -> None:
@@ -306,7 +298,7 @@ def reminders_send_due(*, tenant_id: int, now: datetime | None = None) -> int:
 
     Rows are claimed with SELECT … FOR UPDATE SKIP LOCKED, marked sent and notified in the same transaction, so two
     workers at once share the work without doubles, and a rerun finds nothing. The notification and the email row
-    are written under the reminder's unique key (crm.services.notify); the email is delivered after commit.
+    are written under the reminder's unique key (crm.services.notification.notify); the email is delivered after commit.
     """
     now = now or timezone.now()
     sent = 0
@@ -593,9 +585,9 @@ def can_change_appointment(user: User, appointment: Appointment) -> bool:
     """The owner, the owner's manager (any team above theirs) or an admin of the tenant; attendees only look."""
     if appointment.tenant_id != user.tenant_id:
         return False
-    if appointment.owner_id == user.pk or user.has_role(Role.ADMIN):
+    if appointment.owner_id == user.pk or user.has_any_role(Role.ADMIN):
         return True
-    if not user.has_role(Role.MANAGER):
+    if not user.has_any_role(Role.MANAGER):
         return False
     return User.objects.filter(pk=appointment.owner_id, team__in=Team.objects.managed_by(user).values("pk")).exists()
 

@@ -17,20 +17,20 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from crm.access import assignable_users, safe_redirect_url
+from crm.errors import DomainError
 from crm.models import Role, User
-from crm.services import DomainError
 from crm.views import apply_domain_error, paginate, tenant_required
 from customers.filters import search_customers
 from customers.models import Contact, Customer
 from customers.views import get_customer_for_user
 
 from . import services
-from .filters import FollowUpFilter, OrderFilter, TaskFilter, day_bounds, people_for
+from .filters import FollowUpFilter, OrderFilter, TaskFilter, day_bounds
 from .forms import AppointmentForm, FollowUpForm, OrderForm, OrderLineFormSet, OrderVoidForm, TaskForm
 from .models import (
     Appointment,
@@ -79,11 +79,8 @@ def get_order_for_user(request: HttpRequest, pk: int) -> Order:
     )
 
 
-def _safe_next(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return default
+def _next(request: HttpRequest) -> str:
+    return request.POST.get("next") or request.GET.get("next") or ""
 
 
 def _visible_customer_ids(user: User, ids) -> set[int]:
@@ -187,11 +184,11 @@ def task_create(request: HttpRequest) -> HttpResponse:
             apply_domain_error(form, exc)
         else:
             messages.success(request, _("Task “%(title)s” created.") % {"title": task.title})
-            return redirect(_safe_next(request, reverse("sales:task_detail", args=[task.pk])))
+            return redirect(safe_redirect_url(request, _next(request), reverse("sales:task_detail", args=[task.pk])))
     return render(
         request,
         "sales/task_form.html",
-        {"form": form, "creating": True, "next": _safe_next(request, "")},
+        {"form": form, "creating": True, "next": safe_redirect_url(request, _next(request), "")},
         status=_status(form),
     )
 
@@ -257,7 +254,7 @@ def _task_toggle(request: HttpRequest, pk: int, done: bool) -> HttpResponse:
         messages.success(request, _("Task “%(title)s” done.") % {"title": task.title})
     else:
         messages.success(request, _("Task “%(title)s” reopened.") % {"title": task.title})
-    return redirect(_safe_next(request, reverse("sales:task_detail", args=[task.pk])))
+    return redirect(safe_redirect_url(request, _next(request), reverse("sales:task_detail", args=[task.pk])))
 
 
 @tenant_required
@@ -590,8 +587,8 @@ def calendar(request: HttpRequest) -> HttpResponse:
     view = request.GET.get("view") if request.GET.get("view") in ("week", "month") else "week"
     today = timezone.localtime(timezone.now(), tenant.tzinfo).date()
     anchor = _parse_date(request.GET.get("date"), today)
-    is_lead = user.has_role(Role.MANAGER) or user.has_role(Role.ADMIN)
-    choices = list(people_for(user)) if is_lead else [user]
+    is_lead = user.has_any_role(Role.MANAGER, Role.ADMIN)
+    choices = list(assignable_users(user).order_by("full_name")) if is_lead else [user]
     member = request.GET.get("member", "")
     if is_lead and member == "all":
         people = choices
@@ -843,12 +840,12 @@ def order_create(request: HttpRequest) -> HttpResponse:
             apply_domain_error(form, exc)
         else:
             messages.success(request, _("Order recorded."))
-            return redirect(_safe_next(request, reverse("sales:order_detail", args=[order.pk])))
+            return redirect(safe_redirect_url(request, _next(request), reverse("sales:order_detail", args=[order.pk])))
     has_errors = bool(form.errors) or (lines.is_bound and not lines.is_valid())
     return render(
         request,
         "sales/order_form.html",
-        {"form": form, "lines": lines, "next": _safe_next(request, "")},
+        {"form": form, "lines": lines, "next": safe_redirect_url(request, _next(request), "")},
         status=422 if has_errors else 200,
     )
 

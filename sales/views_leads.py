@@ -19,8 +19,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from crm.access import safe_redirect_url
+from crm.errors import DomainError
 from crm.models import Role
-from crm.services import DomainError
 from crm.views import admin_required, apply_domain_error, tenant_required
 from customers.models import Customer
 from customers.normalize import format_phone
@@ -99,9 +100,7 @@ def lead_bulk_assign(request: HttpRequest) -> HttpResponse:
     if not services.is_lead_manager(request.user):
         raise PermissionDenied(_("Only managers and administrators assign leads."))
     form = LeadBulkAssignForm(request.POST, user=request.user)
-    back = request.POST.get("back") or reverse("sales:lead_list")
-    if not back.startswith("/"):
-        back = reverse("sales:lead_list")
+    back = safe_redirect_url(request, request.POST.get("back"), reverse("sales:lead_list"))
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
@@ -429,7 +428,7 @@ def scoring_rules(request: HttpRequest) -> HttpResponse:
 def _get_rule(request: HttpRequest, pk: int) -> LeadScoringRule:
     """Looked up within the tenant first: another tenant's id is 404 for everyone, then the role decides 403."""
     rule = get_object_or_404(LeadScoringRule.objects.for_tenant(request.tenant), pk=pk)
-    if not request.user.has_role(Role.ADMIN):
+    if not request.user.has_any_role(Role.ADMIN):
         raise PermissionDenied(_("Only administrators of this company may open this page."))
     return rule
 

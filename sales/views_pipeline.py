@@ -26,15 +26,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from crm.access import assignable_users
+from crm.errors import DomainError
 from crm.models import Role
-from crm.services import DomainError
 from crm.views import admin_required, apply_domain_error, tenant_required
 from customers.models import Customer
 from customers.views import CappedPaginator
 
 from . import pipelines as services
 from . import services as sales_services
-from .filters import OpportunityFilter, people_for
+from .filters import OpportunityFilter
 from .forms import FollowUpForm, OrderLineFormSet
 from .forms_pipeline import NewPipelineForm, OpportunityForm, OpportunityMoveForm, PipelineForm, StageForm
 from .models import FollowUp, Opportunity, OpportunityLine, Pipeline, Stage, StageChange, StageKind
@@ -46,7 +47,7 @@ CLOSED_SHOWN_DAYS = 30
 
 
 def require_sales(request: HttpRequest) -> None:
-    if not any(request.user.has_role(r) for r in (Role.ADMIN, Role.MANAGER, Role.REP)):
+    if not request.user.has_any_role(Role.ADMIN, Role.MANAGER, Role.REP):
         raise PermissionDenied(_("Only sales reps, managers and administrators work with opportunities."))
 
 
@@ -120,8 +121,8 @@ def board_context(request: HttpRequest, params) -> dict:
         pipelines = list(Pipeline.objects.for_tenant(tenant).filter(is_active=True).order_by("position", "pk"))
     chosen = str(params.get("pipeline", ""))
     pipeline = next((p for p in pipelines if str(p.pk) == chosen), pipelines[0] if pipelines else None)
-    is_lead = user.has_role(Role.ADMIN) or user.has_role(Role.MANAGER)
-    people = list(people_for(user)) if is_lead else []
+    is_lead = user.has_any_role(Role.ADMIN, Role.MANAGER)
+    people = list(assignable_users(user).order_by("full_name")) if is_lead else []
     owner = str(params.get("owner", "") or "")
     q = str(params.get("q", "") or "").strip()
     context = {
@@ -464,7 +465,7 @@ def opportunities_panel_context(request: HttpRequest, customer: Customer) -> dic
         .select_related("stage", "owner")
         .order_by("-created_at", "-pk")[:10]
     )
-    can_open = any(request.user.has_role(r) for r in (Role.ADMIN, Role.MANAGER, Role.REP)) and (
+    can_open = request.user.has_any_role(Role.ADMIN, Role.MANAGER, Role.REP) and (
         Customer.objects.editable_by(request.user).filter(pk=customer.pk).exists()
     )
     return {"customer": customer, "opportunities": opportunities, "can_open": can_open}
@@ -474,7 +475,7 @@ def opportunities_panel_context(request: HttpRequest, customer: Customer) -> dic
 
 
 def _require_admin(request: HttpRequest) -> None:
-    if not request.user.has_role(Role.ADMIN):
+    if not request.user.has_any_role(Role.ADMIN):
         raise PermissionDenied(_("Only administrators of this company may open this page."))
 
 

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
-from crm.services import DomainError
+from crm.errors import DomainError
 from crm.views import apply_domain_error
 
 from . import leads as services

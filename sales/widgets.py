@@ -31,7 +31,7 @@ def my_pipeline(request: HttpRequest) -> dict:
     totals = list(closing.order_by().values("currency").annotate(total=Sum("amount")).order_by("currency"))
     # Managers and admins hand out the leads nobody holds yet.
     unassigned = None
-    if user.has_role(Role.ADMIN) or user.has_role(Role.MANAGER):
+    if user.has_any_role(Role.ADMIN, Role.MANAGER):
         unassigned = Lead.objects.visible_to(user).unassigned().open().count()
     return {
         "unassigned": unassigned,

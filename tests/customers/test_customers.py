@@ -5,7 +5,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from crm.services import DomainError
+from crm.errors import DomainError
 from customers import services
 from customers.models import Contact, Customer, CustomerIdentifier, OwnershipEvent
 

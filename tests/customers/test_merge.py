@@ -5,8 +5,8 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
+from crm.errors import DomainError
 from crm.models import AuditEvent
-from crm.services import DomainError
 from customers import services
 from customers.merge import customer_merge, customer_merged
 from customers.models import (

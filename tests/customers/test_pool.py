@@ -5,8 +5,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from crm import services as crm_services
+from crm.errors import DomainError
 from crm.models import Notification, Role
+from crm.services.user import user_set_active
 from customers import pool as pool_services
 from customers import services
 from customers.models import Customer, ExtensionRequest, FallbackWarning, OwnershipEvent, Pool, PoolLevelRule, PoolTeam
@@ -297,7 +298,7 @@ def test_extension_request_and_approval_postpone_once(world_a, django_capture_on
     customer = owned(world_a, world_a.rep1, "延期", owned_days_ago=60, followed_days_ago=29)
     with django_capture_on_commit_callbacks(execute=False):
         request = pool_services.extension_request(acting_user=world_a.rep1, customer=customer, reason="下周签约")
-        with pytest.raises(crm_services.DomainError):
+        with pytest.raises(DomainError):
             pool_services.extension_request(acting_user=world_a.rep1, customer=customer, reason="再来一次")
         with pytest.raises(Exception):
             pool_services.extension_decide(acting_user=world_a.rep2, request=request, approve=True)
@@ -325,7 +326,7 @@ def test_view_limit_counts_distinct_customers_per_day(world_a):
 def test_deactivated_users_customers_go_to_the_receiving_pool(world_a, django_capture_on_commit_callbacks):
     receiver = Pool.objects.create(tenant=world_a.tenant, name="离职池", receives_deactivated=True)
     customer = owned(world_a, world_a.rep1, "离职客户")
-    crm_services.user_set_active(acting_user=world_a.admin, user=world_a.rep1, active=False)
+    user_set_active(acting_user=world_a.admin, user=world_a.rep1, active=False)
     customer.refresh_from_db()
     assert customer.owner is None and customer.pool == receiver
     assert OwnershipEvent.objects.filter(customer=customer, reason="release", to_pool=receiver).exists()
@@ -338,7 +339,7 @@ def test_manager_assigns_pool_customers_within_cap(world_a, django_capture_on_co
     world_a.tenant.max_customers_per_rep = 2
     world_a.tenant.save()
     world_a.rep1.refresh_from_db()
-    with pytest.raises(crm_services.DomainError):
+    with pytest.raises(DomainError):
         pool_services.customer_assign(
             acting_user=world_a.manager, customer_ids=[c.pk for c in customers], rep=world_a.rep1
         )

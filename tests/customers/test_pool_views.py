@@ -224,3 +224,17 @@ def test_admin_moves_customers_between_pools(world_a, world_b, client_for):
     r = c.post(reverse("customers:move_pool"), {"ids": str(mine.pk), "pool": b_pool.pk})
     assert r.status_code == 422
     assert client_for(world_a.manager).get(reverse("customers:move_pool")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_extension_request_goes_back_only_within_this_site(world_a, client_for, django_capture_on_commit_callbacks):
+    customer = services.customer_create(acting_user=world_a.rep1, data={"name": "想延期"})
+    rep = client_for(world_a.rep1)
+    url = reverse("pool:extension_request", args=[customer.pk])
+    with django_capture_on_commit_callbacks(execute=False):
+        r = rep.post(url, {"reason": "下周签约", "next": "https://evil.example/phish"})
+    assert r.status_code == 302 and r.url == reverse("pool:at_risk")
+    r = rep.post(url, {"reason": "again", "next": "//evil.example/phish"})
+    assert r.url == reverse("pool:at_risk")
+    r = rep.post(url, {"reason": "again", "next": reverse("customers:detail", args=[customer.pk])})
+    assert r.url == reverse("customers:detail", args=[customer.pk])

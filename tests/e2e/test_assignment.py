@@ -6,8 +6,8 @@ from collections import Counter
 import pytest
 from playwright.sync_api import expect
 
-from crm import services
 from crm.models import Team, User
+from crm.services.tenant import tenant_create
 from customers import services as customer_services
 from customers.models import AssignmentRule, Customer, OwnershipEvent
 
@@ -19,7 +19,7 @@ pytestmark = [
 
 
 def test_admin_reads_a_dry_run_then_enables_and_applies_the_rule(e2e_page, e2e_base_url):
-    tenant = services.tenant_create(
+    tenant = tenant_create(
         name="E2E 分配公司",
         slug="e2e-assign",
         admin_email="admin@e2ea.test",

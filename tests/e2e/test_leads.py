@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from crm import services
 from crm.models import User
+from crm.services.tenant import tenant_create
 from customers.models import Customer
 from sales import leads, pipelines
 from sales.models import Lead, Opportunity, Order, Stage, StageChange
@@ -44,7 +44,7 @@ def drag(page, card, column):
 
 
 def setup_company(slug):
-    tenant = services.tenant_create(
+    tenant = tenant_create(
         name="E2E 线索公司", slug=slug, admin_email=f"admin@{slug}.test", admin_password="Adm1n-pass-e2e", language="en"
     )
     admin = User.objects.get(email=f"admin@{slug}.test")

@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from crm import services as crm_services
 from crm.models import Team, User
+from crm.services.tenant import tenant_create
 from customers import pool as pool_services
 from customers import services
 from customers.models import Customer
@@ -22,7 +22,7 @@ PASSWORD = "Pool-e2e-pass-1"
 
 
 def make_company():
-    tenant = crm_services.tenant_create(
+    tenant = tenant_create(
         name="E2E 公海公司", slug="e2e-pool", admin_email="admin@e2ep.test", admin_password=PASSWORD, language="en"
     )
     sales = Team.objects.get(tenant=tenant, parent=None)  # the default pool is open to it

@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from crm import services
 from crm.models import User
+from crm.services.tenant import tenant_create
 from customers import services as customer_services
 from sales.models import FollowUp, Task
 
@@ -20,7 +20,7 @@ pytestmark = [
 
 
 def test_rep_logs_a_follow_up_and_plans_a_task_with_a_reminder(e2e_page, e2e_base_url):
-    tenant = services.tenant_create(
+    tenant = tenant_create(
         name="E2E 销售公司",
         slug="e2e-sales",
         admin_email="admin@e2es.test",
@@ -120,7 +120,7 @@ def test_conflict_warning_on_the_calendar_at_phone_width(e2e_new_page, e2e_base_
     from sales import services as sales_services
     from sales.models import Appointment
 
-    tenant = services.tenant_create(
+    tenant = tenant_create(
         name="E2E 日程公司",
         slug="e2e-cal",
         admin_email="admin@e2ecal.test",

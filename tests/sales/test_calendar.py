@@ -9,8 +9,8 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from crm.errors import DomainError
 from crm.models import AuditEvent, Notification
-from crm.services import DomainError
 from customers.models import Contact
 from sales import services
 from sales.models import Appointment, AppointmentAttendee

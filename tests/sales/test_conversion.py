@@ -13,8 +13,8 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from crm.errors import DomainError
 from crm.models import AuditEvent
-from crm.services import DomainError
 from customers.models import Contact, Customer
 from sales import leads, pipelines
 from sales.models import Lead, Opportunity, StageChange

@@ -8,8 +8,8 @@ from django.core.exceptions import PermissionDenied
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from crm.errors import DomainError
 from crm.models import AuditEvent
-from crm.services import DomainError
 from customers import services as customer_services
 from customers.models import Contact, Customer
 from sales import services

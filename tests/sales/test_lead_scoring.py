@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from crm.services import DomainError
+from crm.errors import DomainError
 from sales import leads
 from sales.models import Lead, LeadScoringRule
 

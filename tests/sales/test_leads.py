@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
+from crm.errors import DomainError
 from crm.models import AuditEvent, Notification
-from crm.services import DomainError
 from customers import services as customer_services
 from sales import leads
 from sales.models import FollowUp, Lead, LeadWebForm
@@ -368,3 +368,14 @@ def test_unassigned_leads_are_in_the_rules_dry_run_and_the_backlog_apply(world, 
     lead.refresh_from_db()
     other.refresh_from_db()
     assert lead.owner is not None and other.owner is None
+
+
+@pytest.mark.django_db
+def test_handing_out_leads_goes_back_only_within_this_site(world, client_for):
+    lead = make_lead(world.manager, "回到列表", owner=None)
+    c = client_for(world.manager)
+    for evil in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
+        r = c.post(reverse("sales:lead_bulk_assign"), {"owner": world.rep1.pk, "leads": [lead.pk], "back": evil})
+        assert r.status_code == 302 and r.url == LIST
+    r = c.post(reverse("sales:lead_bulk_assign"), {"owner": world.rep1.pk, "leads": [lead.pk], "back": LIST + "?q=x"})
+    assert r.url == LIST + "?q=x"

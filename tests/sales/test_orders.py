@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from crm.errors import DomainError
 from crm.models import AuditEvent
-from crm.services import DomainError
 from customers import services as customer_services
 from sales import services
 from sales.models import Order, OrderLine, order_currencies

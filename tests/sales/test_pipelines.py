@@ -8,8 +8,8 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from crm import services as crm_services
-from crm.services import DomainError
+from crm.errors import DomainError
+from crm.services.tenant import tenant_create
 from sales import pipelines
 from sales.models import Pipeline, Stage
 
@@ -20,7 +20,7 @@ SETTINGS = reverse("sales:pipeline_settings")
 
 @pytest.mark.django_db
 def test_a_new_company_starts_with_a_pipeline():
-    tenant = crm_services.tenant_create(
+    tenant = tenant_create(
         name="新公司", slug="new-co", admin_email="a@new.test", admin_password="x-Pass-123", language="en"
     )
     pipeline = Pipeline.objects.get(tenant=tenant)

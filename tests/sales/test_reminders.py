@@ -24,7 +24,7 @@ from .helpers import later, make_customer, make_task
 def deliver_now(monkeypatch):
     """Deliver the after-commit email at once instead of through the broker (the worker test covers the broker)."""
     from crm import tasks as crm_tasks
-    from crm.services import message_deliver
+    from crm.services.notification import message_deliver
 
     monkeypatch.setattr(crm_tasks.deliver_message, "delay", lambda message_id: message_deliver(message_id=message_id))
 

@@ -15,7 +15,8 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from crm import services
+from crm.services.audit import audit
+from crm.services.notification import notify
 
 from ..conftest import build_world
 
@@ -82,9 +83,9 @@ def plant_data(world):
         owner=None,
         to_pool=customer_services.default_pool(world.tenant),
     )
-    services.notify(recipient=world.rep1, title="MARKA notification", body="MARKA body", email=True)
-    services.notify(recipient=world.admin, title="MARKA admin notification", email=True)
-    services.audit(tenant=world.tenant, actor=world.admin, action="marka.test", obj=world.rep1, details={"m": "MARKA"})
+    notify(recipient=world.rep1, title="MARKA notification", body="MARKA body", email=True)
+    notify(recipient=world.admin, title="MARKA admin notification", email=True)
+    audit(tenant=world.tenant, actor=world.admin, action="marka.test", obj=world.rep1, details={"m": "MARKA"})
 
 
 def assert_no_marker(response, where):

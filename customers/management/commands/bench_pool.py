@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from crm.models import Role, Team, Tenant, User
-from crm.services import tenant_create
+from crm.services.tenant import tenant_create
 from customers import pool as pool_services
 from customers import services
 from customers.models import Customer, OwnershipEvent
