@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
@@ -25,10 +26,16 @@ def require_tenant_user(user: Any) -> None:
         raise PermissionDenied
 
 
+def require_admin(user: Any) -> None:
+    """PermissionDenied unless `user` is an administrator of their tenant."""
+    if not (is_tenant_user(user) and user.has_any_role(Role.ADMIN)):
+        raise PermissionDenied(_("Only administrators of this company may do that."))
+
+
 def require_tenant_admin(user: User, tenant: Tenant | None) -> None:
-    if not (
-        is_tenant_user(user) and tenant is not None and user.tenant_id == tenant.pk and user.has_any_role(Role.ADMIN)
-    ):
+    """PermissionDenied unless `user` is an administrator of `tenant`."""
+    require_admin(user)
+    if tenant is None or user.tenant_id != tenant.pk:
         raise PermissionDenied(_("Only administrators of this company may do that."))
 
 
@@ -54,3 +61,17 @@ def safe_redirect_url(request: HttpRequest, url: str | None, default: str) -> st
     ):
         return url
     return default
+
+
+def get_user_for_admin(admin: User, pk: int) -> User:
+    """A colleague's account for the settings pages. Looked up within the tenant first: another tenant's id is 404
+    for everyone, then the role decides 403."""
+    user = get_object_or_404(User.objects.for_tenant(admin.tenant).select_related("team"), pk=pk)
+    require_admin(admin)
+    return user
+
+
+def get_team_for_admin(admin: User, pk: int) -> Team:
+    team = get_object_or_404(Team.objects.for_tenant(admin.tenant), pk=pk)
+    require_admin(admin)
+    return team

@@ -20,7 +20,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from crm.errors import DomainError
 from crm.models import Role
-from crm.views import tenant_required
+from crm.web import tenant_required
 
 from . import importer
 from .forms_import import ImportMappingForm, ImportUploadForm

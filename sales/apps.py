@@ -9,12 +9,13 @@ class SalesConfig(AppConfig):
     def ready(self) -> None:
         from crm.registry import CustomerPanel, HomeWidget, NavEntry, SettingsPage, registry, roles_any
         from crm.signals import tenant_created
-        from customers.assignment import BacklogSource, register_backlog_source, register_load_counter
+        from customers.services.assignment import register_load_counter
+        from customers.services.assignment_backlog import BacklogSource, register_backlog_source
 
         from . import views, views_pipeline, widgets
         from .leads import lead_backlog_apply, lead_backlog_items, open_leads_per_owner
 
-        # "Least loaded" counts open leads next to held customers (customers.assignment).
+        # "Least loaded" counts open leads next to held customers (customers.services.assignment).
         register_load_counter("sales.open_leads", open_leads_per_owner)
         # Unassigned leads show in the rules' dry run and are given out by "apply to the backlog".
         register_backlog_source(

@@ -12,8 +12,8 @@ from decimal import Decimal
 from django.utils import timezone
 
 from crm.models import Role, User
-from customers import services as customer_services
 from customers.models import Contact, Customer
+from customers.services.customer import record_deal, record_follow_up
 
 from .models import Appointment, AppointmentAttendee, AppointmentContact, FollowUp, Order, OrderLine, Task
 
@@ -279,10 +279,10 @@ def seed_activities(demo) -> None:
             follow_up.happened_at, latest_follow_up.get(follow_up.customer_id, follow_up.happened_at)
         )
     for customer_id, happened in latest_follow_up.items():
-        customer_services.record_follow_up(customer_id=customer_id, at=happened, tenant_id=tenant.pk)
+        record_follow_up(customer_id=customer_id, at=happened, tenant_id=tenant.pk)
     latest_deal: dict[int, datetime] = {}
     for order, _lines in orders:
         deal = timezone.make_aware(datetime.combine(order.ordered_on, time(12)), tz)
         latest_deal[order.customer_id] = max(deal, latest_deal.get(order.customer_id, deal))
     for customer_id, deal in latest_deal.items():
-        customer_services.record_deal(customer_id=customer_id, at=deal, tenant_id=tenant.pk)
+        record_deal(customer_id=customer_id, at=deal, tenant_id=tenant.pk)

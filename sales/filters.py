@@ -15,6 +15,7 @@ from django.utils.translation import pgettext_lazy
 
 from crm.access import assignable_users
 from crm.models import Role, User
+from customers.normalize import nfkc, normalize_email, normalize_phone
 
 from .models import FollowUp, LeadOrigin, LeadStatus, Pipeline, Stage, StageKind, order_currencies
 
@@ -157,7 +158,6 @@ class OrderFilter(django_filters.FilterSet):
 def search_leads(queryset, value: str, tenant):
     """Phone exact or by its tail, email exact, name or company by prefix, and contains for three characters or
     more (trigram indexes)."""
-    from customers.normalize import nfkc, normalize_email, normalize_phone
 
     text = nfkc(value)
     if not text:

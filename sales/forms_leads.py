@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.access import assignable_users
 from crm.models import User
-from customers.forms import INDUSTRIES, SOURCES
+from customers.forms.customer import INDUSTRIES, SOURCES
 from customers.models import Customer
 
 from .forms import CustomerChoiceField, DateInput, UserChoiceField

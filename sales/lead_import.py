@@ -31,9 +31,10 @@ from crm.locks import LEAD_IMPORT_JOB
 from crm.models import AuditEvent, Role, User
 from crm.services.audit import audit
 from customers import importer as base
-from customers import services as customer_services
 from customers.models import Customer, CustomerIdentifier
 from customers.normalize import normalize_company_name, normalize_email
+from customers.services.contact import clean_phone
+from customers.services.identifier import describe_holder
 
 from . import leads as lead_services
 from .models import Lead, LeadImport, LeadOrigin
@@ -138,7 +139,7 @@ class LeadRowClassifier:
         phone = ""
         if values.get("phone") and "phone" not in errors:
             try:
-                phone = customer_services.clean_phone(values["phone"], self.tenant, "phone")
+                phone = clean_phone(values["phone"], self.tenant, "phone")
             except DomainError as exc:
                 errors["phone"] = exc.message
         email = ""
@@ -207,7 +208,7 @@ class LeadRowClassifier:
         key = (kind, type(holder).__name__, holder.pk)
         if key not in self._notes:
             if isinstance(holder, Customer):
-                described = customer_services.describe_holder(holder, self.user)
+                described = describe_holder(holder, self.user)
             else:
                 described = lead_services.describe_lead_holder(holder, self.user)
             self._notes[key] = _("Its %(what)s matches %(holder)s.") % {"what": what, "holder": described}

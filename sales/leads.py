@@ -31,16 +31,19 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm.access import assignable_users
+from crm.access import assignable_users, require_admin, require_tenant_user
 from crm.errors import DomainError
 from crm.locks import LEAD_IDENTIFIER, LEAD_SCORING_RULES
 from crm.models import Role, Tenant, User
 from crm.services.audit import audit
 from crm.services.notification import lazy_format, notify
-from customers import assignment
-from customers import services as customer_services
 from customers.models import Contact, Customer
 from customers.normalize import normalize_company_name, normalize_email
+from customers.services.assignment import LEAD, choose_owner, notify_new_owners
+from customers.services.assignment_backlog import BACKLOG_LIMIT, BacklogItem
+from customers.services.contact import clean_phone, contact_save
+from customers.services.customer import customer_create
+from customers.services.identifier import Identifier, describe_holder, find_duplicate
 
 from .models import (
     VALUELESS_CONDITIONS,
@@ -89,11 +92,6 @@ KIND_LABELS_LAZY = {
 # --- permissions ---------------------------------------------------------------------------------------------
 
 
-def _require_tenant_user(user: User) -> None:
-    if not (user is not None and user.is_authenticated and user.is_active and user.tenant_id):
-        raise PermissionDenied
-
-
 def is_lead_manager(user: User) -> bool:
     """Managers and admins see unassigned leads and hand leads out."""
     return user.has_any_role(Role.ADMIN, Role.MANAGER)
@@ -112,7 +110,7 @@ def require_lead_access(user: User, lead: Lead) -> None:
 def default_lead_owner(*, tenant: Tenant, web_form: LeadWebForm | None = None, origin: str = "") -> User | None:
     """Who receives a lead nobody chose an owner for: the web form's owner, or nobody (managers hand it out).
 
-    This is the one place where the assignment rules (customers.assignment) will decide later."""
+    This is the one place where the assignment rules (customers.services.assignment) will decide later."""
     owner = web_form.owner if web_form is not None else None
     if owner is not None and owner.is_active and owner.tenant_id == tenant.pk:
         return owner
@@ -146,7 +144,7 @@ def clean_lead_data(tenant: Tenant, data: dict[str, Any], *, require_reach: bool
         values[field] = value
     if not values["name"]:
         raise DomainError(_("Enter the lead's name."), field="name")
-    values["phone"] = customer_services.clean_phone(str(data.get("phone") or "").strip(), tenant, "phone")
+    values["phone"] = clean_phone(str(data.get("phone") or "").strip(), tenant, "phone")
     email = normalize_email(str(data.get("email") or ""))
     if email:
         try:
@@ -162,20 +160,20 @@ def clean_lead_data(tenant: Tenant, data: dict[str, Any], *, require_reach: bool
     return values
 
 
-def lead_identifiers(values: dict[str, Any]) -> list[customer_services.Identifier]:
+def lead_identifiers(values: dict[str, Any]) -> list[Identifier]:
     """The identifiers a lead shares with leads and customers: normalized phone, email and company name."""
     found = []
     if values.get("phone"):
-        found.append(customer_services.Identifier(DuplicateKind.PHONE, values["phone"], "phone"))
+        found.append(Identifier(DuplicateKind.PHONE, values["phone"], "phone"))
     if values.get("email"):
-        found.append(customer_services.Identifier(DuplicateKind.EMAIL, values["email"], "email"))
+        found.append(Identifier(DuplicateKind.EMAIL, values["email"], "email"))
     company_key = normalize_company_name(values.get("company") or "")
     if company_key:
-        found.append(customer_services.Identifier(DuplicateKind.COMPANY, company_key, "company"))
+        found.append(Identifier(DuplicateKind.COMPANY, company_key, "company"))
     return found
 
 
-def _lock_identifiers(tenant_id: int, identifiers: Sequence[customer_services.Identifier]) -> None:
+def _lock_identifiers(tenant_id: int, identifiers: Sequence[Identifier]) -> None:
     """Serialize the creation of leads sharing an identifier: of two identical leads sent at once, the second
     waits for the first to commit and is flagged as its duplicate. Locks are taken in a fixed order."""
     keys = sorted({f"{tenant_id}:{i.kind}:{i.value}" for i in identifiers})
@@ -187,7 +185,7 @@ def _lock_identifiers(tenant_id: int, identifiers: Sequence[customer_services.Id
 # --- duplicates ----------------------------------------------------------------------------------------------
 
 
-def _lead_match_query(identifiers: Iterable[customer_services.Identifier]) -> Q | None:
+def _lead_match_query(identifiers: Iterable[Identifier]) -> Q | None:
     query = None
     for ident in identifiers:
         field = {"phone": "phone", "email": "email", "company": "company_key"}[ident.kind]
@@ -227,7 +225,7 @@ def detect_duplicate(tenant: Tenant, values: dict[str, Any], exclude_pk: int | N
     identifiers = lead_identifiers(values)
     if not identifiers:
         return None
-    customer_hit = customer_services.find_duplicate(tenant, identifiers)
+    customer_hit = find_duplicate(tenant, identifiers)
     lead_hit = find_lead_match(tenant.pk, identifiers, exclude_pk=exclude_pk)
     if customer_hit is None and lead_hit is None:
         return None
@@ -272,7 +270,7 @@ def duplicate_notes(lead: Lead, user: User) -> list[dict[str, Any]]:
             notes.append(
                 {
                     "text": _("Its %(what)s matches %(holder)s.")
-                    % {"what": what, "holder": customer_services.describe_holder(holder, user)},
+                    % {"what": what, "holder": describe_holder(holder, user)},
                     "url": reverse("customers:detail", args=[holder.pk]) if visible else "",
                 }
             )
@@ -501,7 +499,7 @@ def scoring_rule_save(
     rule: LeadScoringRule | None = None,
 ) -> tuple[LeadScoringRule, str]:
     """Add or change a scoring rule (admins) and rescore the leads. Returns the rule and "done" or "queued"."""
-    _require_admin(acting_user)
+    require_admin(acting_user)
     value, points = _clean_rule(field, condition, value, points)
     tenant = acting_user.tenant
     with transaction.atomic():
@@ -538,7 +536,7 @@ def _rule_snapshot(rule: LeadScoringRule) -> dict[str, Any]:
 
 
 def scoring_rule_delete(*, acting_user: User, rule: LeadScoringRule) -> str:
-    _require_admin(acting_user)
+    require_admin(acting_user)
     tenant = acting_user.tenant
     with transaction.atomic():
         _rules_lock(tenant.pk, shared=False, wait=False)
@@ -549,17 +547,11 @@ def scoring_rule_delete(*, acting_user: User, rule: LeadScoringRule) -> str:
 
 def lead_scores_request_recompute(*, acting_user: User) -> str:
     """The settings page's "recompute now" button."""
-    _require_admin(acting_user)
+    require_admin(acting_user)
     with transaction.atomic():
         _rules_lock(acting_user.tenant_id, shared=False, wait=False)
         audit(tenant=acting_user.tenant, actor=acting_user, action="lead_rule.recompute")
         return _after_rules_changed(acting_user.tenant)
-
-
-def _require_admin(user: User) -> None:
-    _require_tenant_user(user)
-    if not user.has_any_role(Role.ADMIN):
-        raise PermissionDenied(_("Only administrators of this company may do that."))
 
 
 # --- creating leads ------------------------------------------------------------------------------------------
@@ -613,7 +605,7 @@ def _create_lead(
 def lead_create(*, acting_user: User, data: dict[str, Any], owner: Any = UNSET) -> Lead:
     """A lead typed in by hand. Reps enter their own; managers and admins may give it to a colleague or leave it
     unassigned (owner=None)."""
-    _require_tenant_user(acting_user)
+    require_tenant_user(acting_user)
     if not can_work_leads(acting_user):
         raise PermissionDenied(_("Only sales reps, managers and administrators work with leads."))
     tenant = acting_user.tenant
@@ -634,7 +626,7 @@ def lead_create(*, acting_user: User, data: dict[str, Any], owner: Any = UNSET) 
 
 def lead_update(*, acting_user: User, lead: Lead, data: dict[str, Any]) -> Lead:
     """Change a lead's details; a changed phone, email or company is checked for duplicates again."""
-    _require_tenant_user(acting_user)
+    require_tenant_user(acting_user)
     require_lead_access(acting_user, lead)
     tenant = acting_user.tenant
     values = clean_lead_data(tenant, data)
@@ -675,7 +667,7 @@ SETTABLE_STATUSES = (LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED,
 
 def lead_set_status(*, acting_user: User, lead: Lead, status: str, reason: str = "") -> Lead:
     """New, contacted, qualified, or disqualified with a reason. "Converted" only comes from the conversion."""
-    _require_tenant_user(acting_user)
+    require_tenant_user(acting_user)
     require_lead_access(acting_user, lead)
     if status not in SETTABLE_STATUSES:
         raise DomainError(_("Choose a status; a lead becomes converted by converting it."), field="status")
@@ -704,7 +696,7 @@ def lead_set_status(*, acting_user: User, lead: Lead, status: str, reason: str =
 
 def lead_assign(*, acting_user: User, leads: Iterable[Lead], owner: User) -> int:
     """Managers (within their teams, and the unassigned leads) and admins hand leads to a colleague."""
-    _require_tenant_user(acting_user)
+    require_tenant_user(acting_user)
     if not is_lead_manager(acting_user):
         raise PermissionDenied(_("Only managers and administrators assign leads."))
     if owner is None or not assignable_users(acting_user).filter(pk=owner.pk).exists():
@@ -782,7 +774,7 @@ def web_form_save(
     campaign: str = "",
 ) -> LeadWebForm:
     """Admins choose what the public form asks for, what it says and who gets its leads."""
-    _require_admin(acting_user)
+    require_admin(acting_user)
     tenant = acting_user.tenant
     fields = [f for f in WebFormField.values if f in set(fields) | {"name"}]
     required = [f for f in fields if f in set(required_fields) | {"name"}]
@@ -840,7 +832,7 @@ def lead_submit_web_form(*, web_form: LeadWebForm, data: dict[str, Any], campaig
         if owner is None:
             # No owner on the form: the tenant's assignment rules decide, inside this transaction so that
             # simultaneous submissions take turns; no matching rule leaves the lead for managers to hand out.
-            owner, rule = assignment.choose_owner(
+            owner, rule = choose_owner(
                 tenant=tenant,
                 record_kind="lead",
                 attrs={k: values.get(k, "") for k in ("source", "region", "industry")} | {"tags": []},
@@ -849,7 +841,7 @@ def lead_submit_web_form(*, web_form: LeadWebForm, data: dict[str, Any], campaig
             tenant=tenant, values=values, owner=owner, origin=LeadOrigin.WEB_FORM, actor=None, web_form=web_form
         )
         if owner is not None and rule is not None:
-            assignment.notify_new_owners({owner.pk: [("lead", str(lead), rule.name)]}, key=f"lead-rule:{lead.pk}")
+            notify_new_owners({owner.pk: [("lead", str(lead), rule.name)]}, key=f"lead-rule:{lead.pk}")
         elif owner is not None:
             notify(
                 recipient=owner,
@@ -923,7 +915,7 @@ def lead_convert(
     keeps links to what it became. Any refusal leaves nothing behind."""
     from .pipelines import opportunity_create
 
-    _require_tenant_user(acting_user)
+    require_tenant_user(acting_user)
     require_lead_access(acting_user, lead)
     tenant = acting_user.tenant
     with transaction.atomic():
@@ -939,9 +931,7 @@ def lead_convert(
             customer = Customer.objects.select_for_update().get(pk=customer.pk)
             contact = _matching_contact(customer, lead)
             if contact is None:
-                contact = customer_services.contact_save(
-                    acting_user=acting_user, customer=customer, data=_contact_values(lead)
-                )
+                contact = contact_save(acting_user=acting_user, customer=customer, data=_contact_values(lead))
             attached = True
         else:
             name = (customer_name or lead.company or lead.name).strip()
@@ -949,7 +939,7 @@ def lead_convert(
                 raise DomainError(_("Enter the customer's name."), field="customer_name")
             if customer_kind not in Customer.Kind.values:
                 raise DomainError(_("Choose company or person."), field="customer_kind")
-            customer = customer_services.customer_create(
+            customer = customer_create(
                 acting_user=acting_user,
                 data={
                     "kind": customer_kind,
@@ -1002,12 +992,12 @@ def lead_convert(
     return lead
 
 
-# --- the assignment rules' backlog of unassigned leads (customers.assignment) ----------------------------------
+# --- the assignment rules' backlog of unassigned leads (customers.services.assignment) ----------------------------------
 
 LEAD_BACKLOG_SCAN = 5000
 
 
-def lead_backlog_items(tenant: Tenant, *, rule, pool_id=None, ids=None, limit: int = assignment.BACKLOG_LIMIT):
+def lead_backlog_items(tenant: Tenant, *, rule, pool_id=None, ids=None, limit: int = BACKLOG_LIMIT):
     """Open leads nobody owns that `rule` matches, oldest first (pools do not apply to leads)."""
     qs = Lead.objects.filter(tenant=tenant, owner__isnull=True).exclude(
         status__in=[LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED]
@@ -1029,8 +1019,8 @@ def lead_backlog_items(tenant: Tenant, *, rule, pool_id=None, ids=None, limit: i
         if rule.matches(attrs):
             label = " · ".join(x for x in (row["name"], row["company"]) if x)
             matched.append(
-                assignment.BacklogItem(
-                    kind=assignment.LEAD,
+                BacklogItem(
+                    kind=LEAD,
                     pk=row["pk"],
                     name=label,
                     attrs=attrs,

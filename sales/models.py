@@ -57,7 +57,7 @@ class FollowUp(TenantModel):
     and the next step. A follow-up on an opportunity also carries the opportunity's customer (it is part of the
     customer's history); one on a lead has no customer yet.
 
-    Never deleted: the pool's fallback clock rests on these (customers.services.record_follow_up)."""
+    Never deleted: the pool's fallback clock rests on these (customers.services.customer.record_follow_up)."""
 
     Kind = FollowUpKind
     Outcome = FollowUpOutcome

@@ -20,9 +20,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from crm.access import assignable_users
+from crm.access import assignable_users, require_admin, require_tenant_user
 from crm.errors import DomainError
-from crm.models import Role, Tenant, User
+from crm.models import Tenant, User, local_today
 from crm.services.audit import audit
 from customers.models import Contact, Customer
 
@@ -36,21 +36,10 @@ from .models import (
     StageKind,
     order_currencies,
 )
-from .services import Line, lines_amount, local_today, order_record
+from .services import Line, lines_amount, order_record
 
 # An expected close date further ahead than this is a typo (2062 for 2026), not a plan.
 MAX_CLOSE_YEARS = 10
-
-
-def _require_tenant_user(user: User) -> None:
-    if not (user is not None and user.is_authenticated and user.is_active and user.tenant_id):
-        raise PermissionDenied
-
-
-def _require_admin(user: User) -> None:
-    _require_tenant_user(user)
-    if not user.has_any_role(Role.ADMIN):
-        raise PermissionDenied(_("Only administrators of this company may do that."))
 
 
 def _default_stage_names() -> list[tuple[str, int]]:
@@ -110,7 +99,7 @@ def ensure_default_pipeline(tenant: Tenant) -> Pipeline:
 
 def pipeline_create(*, acting_user: User, name: str) -> Pipeline:
     """A new pipeline with the default stages (which the admin then renames, reorders and adjusts)."""
-    _require_admin(acting_user)
+    require_admin(acting_user)
     name = (name or "").strip()
     if not name:
         raise DomainError(_("Give the pipeline a name."), field="name")
@@ -129,7 +118,7 @@ def pipeline_create(*, acting_user: User, name: str) -> Pipeline:
 
 
 def pipeline_update(*, acting_user: User, pipeline: Pipeline, name: str, is_active: bool) -> Pipeline:
-    _require_admin(acting_user)
+    require_admin(acting_user)
     name = (name or "").strip()
     if not name:
         raise DomainError(_("Give the pipeline a name."), field="name")
@@ -158,7 +147,7 @@ def pipeline_update(*, acting_user: User, pipeline: Pipeline, name: str, is_acti
 
 def pipeline_delete(*, acting_user: User, pipeline: Pipeline) -> None:
     """Only a pipeline that never held an opportunity is deleted; otherwise it is taken out of use instead."""
-    _require_admin(acting_user)
+    require_admin(acting_user)
     with transaction.atomic():
         pipeline = Pipeline.objects.select_for_update().get(pk=pipeline.pk, tenant_id=acting_user.tenant_id)
         if Opportunity.objects.filter(pipeline=pipeline).exists():
@@ -180,7 +169,7 @@ def stage_save(
 ) -> Stage:
     """Add an open stage at the end of the open stages, or rename a stage / change an open stage's probability
     (won is always 100 %, lost 0 %)."""
-    _require_admin(acting_user)
+    require_admin(acting_user)
     name = (name or "").strip()
     if not name:
         raise DomainError(_("Give the stage a name."), field="name")
@@ -223,7 +212,7 @@ def stage_save(
 
 def stage_move(*, acting_user: User, stage: Stage, up: bool) -> Stage:
     """Swap an open stage with its neighbour (won and lost always come last)."""
-    _require_admin(acting_user)
+    require_admin(acting_user)
     if stage.tenant_id != acting_user.tenant_id:
         raise PermissionDenied
     if stage.kind != StageKind.OPEN:
@@ -249,7 +238,7 @@ def stage_move(*, acting_user: User, stage: Stage, up: bool) -> Stage:
 def stage_remove(*, acting_user: User, stage: Stage) -> str:
     """Delete an open stage nothing ever passed through; take one with history out of use (its history stays for
     the reports). Refused while opportunities are in it. Returns "deleted" or "archived"."""
-    _require_admin(acting_user)
+    require_admin(acting_user)
     if stage.tenant_id != acting_user.tenant_id:
         raise PermissionDenied
     if stage.kind != StageKind.OPEN:
@@ -279,7 +268,7 @@ def stage_remove(*, acting_user: User, stage: Stage) -> str:
 
 
 def stage_restore(*, acting_user: User, stage: Stage) -> Stage:
-    _require_admin(acting_user)
+    require_admin(acting_user)
     if stage.tenant_id != acting_user.tenant_id:
         raise PermissionDenied
     with transaction.atomic():
@@ -401,7 +390,7 @@ def opportunity_create(
 ) -> Opportunity:
     """A new opportunity for a customer the user may change, in an open stage of a pipeline in use (by default
     its first). Its entry into that stage is the first row of its stage history."""
-    _require_tenant_user(acting_user)
+    require_tenant_user(acting_user)
     tenant = acting_user.tenant
     name = (name or "").strip()
     if not name:
@@ -499,7 +488,7 @@ def opportunity_update(
     lines: Sequence[Line] | None = None,
 ) -> Opportunity:
     """Change an opportunity's details. A won one keeps its amount and currency: they are its order's."""
-    _require_tenant_user(acting_user)
+    require_tenant_user(acting_user)
     if not can_change_opportunity(acting_user, opportunity):
         raise PermissionDenied(_("This opportunity is not yours."))
     tenant = acting_user.tenant
@@ -548,7 +537,7 @@ def opportunity_move(
     order (the opportunity's amount, currency and product lines; the customer's last deal moves forward); losing
     needs a reason. A won opportunity whose order stands is not moved again. The probability returns to the new
     stage's."""
-    _require_tenant_user(acting_user)
+    require_tenant_user(acting_user)
     tenant = acting_user.tenant
     lost_reason = (lost_reason or "").strip()
     with transaction.atomic():

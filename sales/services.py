@@ -1,7 +1,7 @@
 """Writes of the sales app: one function per use case, keyword-only, atomic, permission-checked, audited.
 
 Each raises DomainError (translated, with the form field it concerns) or PermissionDenied on refusal and then has
-written nothing. The customer's two pool facts are only ever moved through customers.services.record_follow_up()
+written nothing. The customer's two pool facts are only ever moved through customers.services.customer.record_follow_up()
 and record_deal() (DESIGN.md §4).
 """
 
@@ -20,13 +20,13 @@ from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
-from crm.access import assignable_users
+from crm.access import assignable_users, require_tenant_user
 from crm.errors import DomainError
-from crm.models import Role, Team, Tenant, User
+from crm.models import Role, Team, Tenant, User, local_today
 from crm.services.audit import audit
 from crm.services.notification import notify
-from customers import services as customer_services
 from customers.models import Contact, Customer
+from customers.services.customer import record_deal, record_follow_up
 
 from .models import (
     FOLLOW_UP_EDIT_WINDOW,
@@ -50,18 +50,9 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 # --- helpers -------------------------------------------------------------------------------------------------
 
 
-def _require_tenant_user(user: User) -> None:
-    if not (user is not None and user.is_authenticated and user.is_active and user.tenant_id):
-        raise PermissionDenied
-
-
 def _this_minute() -> datetime:
     # Forms give minute precision: "now" typed into a form is not "in the past".
     return timezone.now().replace(second=0, microsecond=0)
-
-
-def local_today(tenant: Tenant) -> date:
-    return timezone.localtime(timezone.now(), tenant.tzinfo).date()
 
 
 def _check_assignee(acting_user: User, assignee: User, field: str = "assignee") -> None:
@@ -140,7 +131,7 @@ def task_create(
     follow_up: FollowUp | None = None,
 ) -> Task:
     """A new task for the acting user (or, for managers and admins, someone of their teams)."""
-    _require_tenant_user(acting_user)
+    require_tenant_user(acting_user)
     assignee = assignee or acting_user
     title = _required_text(title, "title", _("Give the task a title."))
     _check_assignee(acting_user, assignee)
@@ -191,7 +182,7 @@ def task_update(
     notes: str = "",
 ) -> Task:
     """Change a task. A new reminder time re-arms the reminder (and must not be in the past)."""
-    _require_tenant_user(acting_user)
+    require_tenant_user(acting_user)
     require_task_access(acting_user, task)
     title = _required_text(title, "title", _("Give the task a title."))
     with transaction.atomic():
@@ -238,7 +229,7 @@ def _task_snapshot(task: Task) -> dict[str, Any]:
 
 def task_set_done(*, acting_user: User, task: Task, done: bool) -> Task:
     """Mark done or reopen. A conditional UPDATE: clicking twice, or two people at once, changes it once."""
-    _require_tenant_user(acting_user)
+    require_tenant_user(acting_user)
     require_task_access(acting_user, task)
     with transaction.atomic():
         if done:
@@ -386,7 +377,7 @@ def followup_log(
 ) -> FollowUp:
     """Log a follow-up on a customer, a lead or an opportunity (which counts for its customer too), move the last
     follow-up forward and optionally plan the next task — all or nothing. A new lead followed up is contacted."""
-    _require_tenant_user(acting_user)
+    require_tenant_user(acting_user)
     if sum(x is not None for x in (customer, lead, opportunity)) != 1:
         raise ValueError("followup_log needs exactly one of customer, lead, opportunity")
     if customer is not None:
@@ -413,7 +404,7 @@ def followup_log(
             created_by=acting_user,
         )
         if customer is not None:
-            customer_services.record_follow_up(customer_id=customer.pk, at=happened_at, tenant_id=customer.tenant_id)
+            record_follow_up(customer_id=customer.pk, at=happened_at, tenant_id=customer.tenant_id)
         _record_subject_follow_up(lead=lead, opportunity=opportunity, at=happened_at)
         audit(
             tenant=acting_user.tenant,
@@ -475,7 +466,7 @@ def followup_update(
     next_step: str = "",
 ) -> FollowUp:
     """Correct a follow-up: its author only, within FOLLOW_UP_EDIT_WINDOW; every change is audited."""
-    _require_tenant_user(acting_user)
+    require_tenant_user(acting_user)
     if follow_up.author_id != acting_user.pk:
         raise PermissionDenied(_("Only the author may edit a follow-up."))
     content = _required_text(content, "content", _("Say what happened."))
@@ -508,9 +499,7 @@ def followup_update(
         follow_up.edited_at = timezone.now()
         follow_up.save()
         if follow_up.customer_id:
-            customer_services.record_follow_up(
-                customer_id=follow_up.customer_id, at=happened_at, tenant_id=follow_up.tenant_id
-            )
+            record_follow_up(customer_id=follow_up.customer_id, at=happened_at, tenant_id=follow_up.tenant_id)
         _record_subject_follow_up(lead=follow_up.lead, opportunity=follow_up.opportunity, at=happened_at)
         audit(tenant=acting_user.tenant, actor=acting_user, action="followup.update", obj=follow_up, details=changes)
     return follow_up
@@ -609,7 +598,7 @@ def appointment_save(
 ) -> Appointment:
     """Create or change (move) an appointment. An overlap with another appointment of the owner or an attendee
     raises OverlapWarning unless `confirm_overlap`; then the confirmed overlap is audited."""
-    _require_tenant_user(acting_user)
+    require_tenant_user(acting_user)
     creating = appointment is None
     if not creating and not can_change_appointment(acting_user, appointment):
         raise PermissionDenied(_("Only the owner, their manager or an administrator may change this appointment."))
@@ -724,7 +713,7 @@ def _notify_invited(appointment: Appointment, user: User, acting_user: User) -> 
 
 
 def appointment_cancel(*, acting_user: User, appointment: Appointment) -> Appointment:
-    _require_tenant_user(acting_user)
+    require_tenant_user(acting_user)
     if not can_change_appointment(acting_user, appointment):
         raise PermissionDenied(_("Only the owner, their manager or an administrator may change this appointment."))
     with transaction.atomic():
@@ -801,8 +790,8 @@ def order_create(
     reference: str = "",
     notes: str = "",
 ) -> Order:
-    """Record an order and move the customer's last deal forward (customers.services.record_deal)."""
-    _require_tenant_user(acting_user)
+    """Record an order and move the customer's last deal forward (customers.services.customer.record_deal)."""
+    require_tenant_user(acting_user)
     _check_customer(acting_user, customer, for_change=True)
     return order_record(
         acting_user=acting_user,
@@ -877,9 +866,7 @@ def order_record(
                     for i, line in enumerate(lines)
                 ]
             )
-            customer_services.record_deal(
-                customer_id=customer.pk, at=_deal_time(ordered_on, tenant), tenant_id=customer.tenant_id
-            )
+            record_deal(customer_id=customer.pk, at=_deal_time(ordered_on, tenant), tenant_id=customer.tenant_id)
             audit(
                 tenant=tenant,
                 actor=acting_user,
@@ -896,7 +883,7 @@ def order_record(
 def order_void(*, acting_user: User, order: Order, reason: str) -> Order:
     """Void a mistaken order (it stays, marked void, with who and why). The customer's last deal is not moved back:
     record_deal only ever moves it forward."""
-    _require_tenant_user(acting_user)
+    require_tenant_user(acting_user)
     _check_customer(acting_user, order.customer, for_change=True)
     reason = _required_text(reason, "reason", _("Say why the order is void."))
     with transaction.atomic():

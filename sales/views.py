@@ -24,10 +24,10 @@ from django.views.decorators.vary import vary_on_headers
 from crm.access import assignable_users, safe_redirect_url
 from crm.errors import DomainError
 from crm.models import Role, User
-from crm.views import apply_domain_error, paginate, tenant_required
+from crm.web import apply_domain_error, paginate, tenant_required
+from customers.access import get_customer_for_user
 from customers.filters import search_customers
 from customers.models import Contact, Customer
-from customers.views import get_customer_for_user
 
 from . import services
 from .filters import FollowUpFilter, OrderFilter, TaskFilter, day_bounds
@@ -325,7 +325,7 @@ def orders_panel_context(request: HttpRequest, customer: Customer) -> dict:
 def followup_create(request: HttpRequest, customer_pk: int) -> HttpResponse:
     """Log a follow-up from the customer page (htmx: the panel is swapped in place, with the profile's "last
     follow-up" and the upcoming tasks updated out of band), or as a page without JavaScript."""
-    customer = get_customer_for_user(request, customer_pk)
+    customer = get_customer_for_user(request.user, customer_pk)
     if request.method == "GET":
         return render(request, "sales/partials/followup_panel.html", {"p": followup_panel_context(request, customer)})
     if not _customer_can_edit(request, customer):
@@ -358,7 +358,7 @@ def followup_create(request: HttpRequest, customer_pk: int) -> HttpResponse:
             if not request.htmx:
                 messages.success(request, _("Follow-up logged."))
                 return redirect("customers:detail", pk=customer.pk)
-            customer = get_customer_for_user(request, customer_pk)
+            customer = get_customer_for_user(request.user, customer_pk)
             return render(
                 request,
                 "sales/partials/followup_logged.html",

@@ -23,7 +23,7 @@ from django.views.decorators.vary import vary_on_headers
 from crm.access import assignable_users
 from crm.errors import DomainError
 from crm.models import Role, User
-from crm.views import tenant_required
+from crm.web import tenant_required
 from customers import importer as base
 from customers.forms_import import ImportUploadForm
 

@@ -22,10 +22,9 @@ from django.views.decorators.vary import vary_on_headers
 from crm.access import safe_redirect_url
 from crm.errors import DomainError
 from crm.models import Role
-from crm.views import admin_required, apply_domain_error, tenant_required
+from crm.web import CappedPaginator, admin_required, apply_domain_error, tenant_required
 from customers.models import Customer
 from customers.normalize import format_phone
-from customers.views import CappedPaginator
 
 from . import leads as services
 from . import services as sales_services

@@ -26,12 +26,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from crm.access import assignable_users
+from crm.access import assignable_users, require_admin
 from crm.errors import DomainError
 from crm.models import Role
-from crm.views import admin_required, apply_domain_error, tenant_required
+from crm.web import CappedPaginator, admin_required, apply_domain_error, tenant_required
 from customers.models import Customer
-from customers.views import CappedPaginator
 
 from . import pipelines as services
 from . import services as sales_services
@@ -474,21 +473,16 @@ def opportunities_panel_context(request: HttpRequest, customer: Customer) -> dic
 # --- settings: pipelines and stages --------------------------------------------------------------------------
 
 
-def _require_admin(request: HttpRequest) -> None:
-    if not request.user.has_any_role(Role.ADMIN):
-        raise PermissionDenied(_("Only administrators of this company may open this page."))
-
-
 def _get_pipeline(request: HttpRequest, pk: int) -> Pipeline:
     """Looked up within the tenant first: another tenant's id is 404 for everyone, then the role decides 403."""
     pipeline = get_object_or_404(Pipeline.objects.for_tenant(request.tenant), pk=pk)
-    _require_admin(request)
+    require_admin(request.user)
     return pipeline
 
 
 def _get_stage(request: HttpRequest, pk: int) -> Stage:
     stage = get_object_or_404(Stage.objects.for_tenant(request.tenant).select_related("pipeline"), pk=pk)
-    _require_admin(request)
+    require_admin(request.user)
     return stage
 
 

@@ -24,7 +24,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
 from crm.errors import DomainError
-from crm.views import apply_domain_error
+from crm.web import apply_domain_error
 
 from . import leads as services
 from .forms_leads import HONEYPOT, PublicLeadForm, issue_token, read_token

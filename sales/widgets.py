@@ -7,10 +7,9 @@ from datetime import timedelta
 from django.db.models import Count, Q, Sum
 from django.http import HttpRequest
 
-from crm.models import Role
+from crm.models import Role, local_today
 
 from .models import Lead, Opportunity, StageKind
-from .services import local_today
 
 SOON_DAYS = 30
 

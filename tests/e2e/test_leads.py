@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from crm.models import User
 from crm.services.tenant import tenant_create
 from customers.models import Customer
+from customers.services.customer import customer_create
 from sales import leads, pipelines
 from sales.models import Lead, Opportunity, Order, Stage, StageChange
 
@@ -150,9 +151,8 @@ def test_a_visitor_becomes_a_customer_with_an_opportunity_won_on_the_board(e2e_n
 def test_a_refused_drag_goes_back_and_lost_asks_why(e2e_page, e2e_base_url):
     tenant, admin, rep = setup_company("e2e-board")
     pipeline = pipelines.ensure_default_pipeline(tenant)
-    from customers import services as customer_services
 
-    customer = customer_services.customer_create(
+    customer = customer_create(
         acting_user=rep, data={"name": "南京紫金电子有限公司"}, contact={"name": "赵六", "mobile": "13900001111"}
     )
     free = pipelines.opportunity_create(

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from crm.models import User
 from crm.services.tenant import tenant_create
-from customers import services as customer_services
+from customers.services.customer import customer_create
 from sales.models import FollowUp, Task
 
 pytestmark = [
@@ -30,7 +30,7 @@ def test_rep_logs_a_follow_up_and_plans_a_task_with_a_reminder(e2e_page, e2e_bas
     rep = User.objects.create_user(
         email="rep@e2es.test", password="Rep-pass-e2e-1", tenant=tenant, full_name="王一", roles=["rep"]
     )
-    customer = customer_services.customer_create(
+    customer = customer_create(
         acting_user=rep, data={"name": "杭州云帆科技有限公司"}, contact={"name": "张三", "mobile": "13812345678"}
     )
     page = e2e_page

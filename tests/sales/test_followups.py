@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from crm.errors import DomainError
 from crm.models import AuditEvent
-from customers import services as customer_services
 from customers.models import Contact, Customer
+from customers.services.share import customer_share
+from customers.services.transfer import customer_transfer
 from sales import services
 from sales.models import FollowUp, Task
 
@@ -109,7 +110,7 @@ def test_only_those_who_may_change_the_customer_log(world_a, world_b):
         log(world_a.rep2, customer)  # cannot see it
     with pytest.raises(DomainError):
         log(world_b.admin, customer)  # another company's
-    customer_services.customer_share(acting_user=world_a.rep1, customer=customer, with_user=world_a.rep2)
+    customer_share(acting_user=world_a.rep1, customer=customer, with_user=world_a.rep2)
     with pytest.raises(PermissionDenied):
         log(world_a.rep2, customer)  # may see, not change
     log(world_a.manager, customer)  # the owner's manager may
@@ -261,7 +262,7 @@ def test_outsiders_get_404_and_view_only_users_403(world_a, world_b, client_for)
     url = reverse("sales:followup_create", args=[customer.pk])
     assert client_for(world_b.admin).post(url, form_data()).status_code == 404
     assert client_for(world_a.rep2).post(url, form_data()).status_code == 404
-    customer_services.customer_share(acting_user=world_a.rep1, customer=customer, with_user=world_a.rep2)
+    customer_share(acting_user=world_a.rep1, customer=customer, with_user=world_a.rep2)
     assert client_for(world_a.rep2).post(url, form_data()).status_code == 403
     assert not FollowUp.objects.exists()
 
@@ -318,9 +319,7 @@ def test_follow_up_list_is_scoped_paginated_and_runs_fixed_queries(world_a, clie
 def test_a_customer_leaving_the_rep_takes_its_follow_ups_along(world_a, client_for):
     customer = make_customer(world_a.rep1, "转走的客户")
     log(world_a.rep1, customer, content="转交前的跟进")
-    customer_services.customer_transfer(
-        acting_user=world_a.manager, customers=[customer], to_owner=world_a.rep2, reason="调岗"
-    )
+    customer_transfer(acting_user=world_a.manager, customers=[customer], to_owner=world_a.rep2, reason="调岗")
     assert not FollowUp.objects.visible_to(world_a.rep1).exists()
     assert FollowUp.objects.visible_to(world_a.rep2).count() == 1
     assert Customer.objects.get(pk=customer.pk).owner == world_a.rep2

@@ -15,7 +15,11 @@ from django.utils import translation
 
 from crm.errors import DomainError
 from crm.models import AuditEvent, Notification
-from customers import services as customer_services
+from customers.services.assignment import RuleSpec
+from customers.services.assignment_backlog import backlog_apply, backlog_dry_run
+from customers.services.assignment_rule import rule_save
+from customers.services.customer import customer_create
+from customers.services.tenant import default_pool
 from sales import leads
 from sales.models import FollowUp, Lead, LeadWebForm
 
@@ -326,12 +330,12 @@ def test_a_follow_up_on_a_new_lead_makes_it_contacted(world, client_for):
 
 @pytest.mark.django_db
 def test_duplicate_holder_description_never_names_an_invisible_customer(world):
-    customer = customer_services.customer_create(
+    customer = customer_create(
         acting_user=world.admin,
         data={"name": "公海里的公司"},
         contact={"name": "某人", "mobile": "13344445555"},
         owner=None,
-        to_pool=customer_services.default_pool(world.tenant),
+        to_pool=default_pool(world.tenant),
     )
     lead = make_lead(world.rep1, "公海来问", phone="13344445555")
     assert lead.duplicate_of_customer == customer
@@ -343,13 +347,11 @@ def test_duplicate_holder_description_never_names_an_invisible_customer(world):
 
 @pytest.mark.django_db
 def test_unassigned_leads_are_in_the_rules_dry_run_and_the_backlog_apply(world, django_capture_on_commit_callbacks):
-    from customers import assignment
-
     from .funnel import make_lead
 
     lead = make_lead(world.manager, "待分配线索", owner=None, source="展会")
     other = make_lead(world.manager, "别的来源", owner=None, source="官网")
-    rule = assignment.rule_save(
+    rule = rule_save(
         acting_user=world.admin,
         tenant=world.tenant,
         name="展会线索",
@@ -358,13 +360,13 @@ def test_unassigned_leads_are_in_the_rules_dry_run_and_the_backlog_apply(world, 
         method="round_robin",
         sources=["展会"],
     )
-    plan = assignment.backlog_dry_run(tenant=world.tenant, rule=assignment.RuleSpec.of(rule))
+    plan = backlog_dry_run(tenant=world.tenant, rule=RuleSpec.of(rule))
     planned = {(row.item.kind, row.item.pk) for row in plan.assigned}
     assert ("lead", lead.pk) in planned and ("lead", other.pk) not in planned
     lead.refresh_from_db()
     assert lead.owner is None  # the dry run changed nothing
     with django_capture_on_commit_callbacks(execute=False):
-        assignment.backlog_apply(acting_user=world.admin, rule=rule, ids={"lead": [lead.pk]})
+        backlog_apply(acting_user=world.admin, rule=rule, ids={"lead": [lead.pk]})
     lead.refresh_from_db()
     other.refresh_from_db()
     assert lead.owner is not None and other.owner is None

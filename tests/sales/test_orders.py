@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from crm.errors import DomainError
 from crm.models import AuditEvent
-from customers import services as customer_services
+from customers.services.share import customer_share
 from sales import services
 from sales.models import Order, OrderLine, order_currencies
 
@@ -239,7 +239,7 @@ def test_void_keeps_the_order_with_reason_and_audit(world_a, world_b, client_for
 @pytest.mark.django_db
 def test_view_only_share_cannot_record_or_void(world_a, client_for):
     customer = make_customer(world_a.rep1, "只读客户")
-    customer_services.customer_share(acting_user=world_a.rep1, customer=customer, with_user=world_a.rep2)
+    customer_share(acting_user=world_a.rep1, customer=customer, with_user=world_a.rep2)
     response = client_for(world_a.rep2).post(reverse("sales:order_create"), order_form(customer))
     assert response.status_code == 422 and not Order.objects.exists()
     order = services.order_create(

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from crm.errors import DomainError
 from crm.models import AuditEvent, Notification
-from customers import services as customer_services
+from customers.services.transfer import customer_transfer
 from sales import services
 from sales.models import Task
 
@@ -168,9 +168,7 @@ def test_changing_the_reminder_rearms_it_and_a_past_one_is_refused_only_when_cha
 def test_edit_view_keeps_a_customer_link_the_user_no_longer_sees(world_a, client_for):
     customer = make_customer(world_a.rep1, "转走的任务客户")
     task = services.task_create(acting_user=world_a.rep1, title="跟进", due_at=later(days=1), customer=customer)
-    customer_services.customer_transfer(
-        acting_user=world_a.manager, customers=[customer], to_owner=world_a.rep2, reason="调整"
-    )
+    customer_transfer(acting_user=world_a.manager, customers=[customer], to_owner=world_a.rep2, reason="调整")
     c = client_for(world_a.rep1)
     detail = c.get(reverse("sales:task_detail", args=[task.pk])).content.decode()
     assert "转走的任务客户" not in detail

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.models import Notification
+from customers.services.assignment_rule import rule_save, rule_set_active
 from sales import leads
 from sales.forms_leads import issue_token
 from sales.models import Lead, LeadWebForm
@@ -244,10 +245,9 @@ def test_the_owner_of_an_existing_lead_is_told_when_it_comes_back(world, web_for
 def test_without_an_owner_the_assignment_rules_choose_and_take_turns(
     world, web_form, django_capture_on_commit_callbacks
 ):
-    from customers import assignment
 
     LeadWebForm.objects.filter(pk=web_form.pk).update(owner=None)
-    rule = assignment.rule_save(
+    rule = rule_save(
         acting_user=world.admin,
         tenant=world.tenant,
         name="官网线索轮流",
@@ -256,7 +256,7 @@ def test_without_an_owner_the_assignment_rules_choose_and_take_turns(
         method="round_robin",
         sources=["官网表单"],
     )
-    assignment.rule_set_active(acting_user=world.admin, rule=rule, active=True)
+    rule_set_active(acting_user=world.admin, rule=rule, active=True)
     with django_capture_on_commit_callbacks(execute=False):
         post(world, ip="10.0.0.2", phone="13655550001", email="a1@x.test", name="甲")
         post(world, ip="10.0.0.3", phone="13655550002", email="a2@x.test", name="乙")

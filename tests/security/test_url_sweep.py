@@ -17,6 +17,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from crm.services.audit import audit
 from crm.services.notification import notify
+from customers.services.customer import customer_create
+from customers.services.tenant import default_pool
 
 from ..conftest import build_world
 
@@ -59,29 +61,28 @@ def all_patterns():
 
 def plant_data(world):
     """Give tenant A rows of every kind the project has, so list pages have something to leak."""
-    from customers import services as customer_services
 
-    customer_services.customer_create(
+    customer_create(
         acting_user=world.rep1,
         data={"name": "MARKA 云帆科技有限公司", "industry": "MARKA-industry"},
         contact={"name": "MARKA 张三", "mobile": "13800138000", "email": "marka@marka.test"},
     )
-    customer_services.customer_create(
+    customer_create(
         acting_user=world.rep1,
         data={"name": "MARKA 可删除公司"},
         contact={"name": "MARKA 李四", "mobile": "13900139000"},
     )
-    customer_services.customer_create(
+    customer_create(
         acting_user=world.admin,
         data={"name": "MARKA claim me"},
         owner=None,
-        to_pool=customer_services.default_pool(world.tenant),
+        to_pool=default_pool(world.tenant),
     )
-    customer_services.customer_create(
+    customer_create(
         acting_user=world.admin,
         data={"name": "MARKA pool customer"},
         owner=None,
-        to_pool=customer_services.default_pool(world.tenant),
+        to_pool=default_pool(world.tenant),
     )
     notify(recipient=world.rep1, title="MARKA notification", body="MARKA body", email=True)
     notify(recipient=world.admin, title="MARKA admin notification", email=True)
