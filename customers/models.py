@@ -390,6 +390,12 @@ class CustomerUserObjectPermission(UserObjectPermissionBase):
     class Meta(UserObjectPermissionBase.Meta):
         indexes = [models.Index(fields=["user", "content_object"], name="cust_share_user_idx")]
 
+    def save(self, *args, **kwargs):
+        # guardian's assign_perm creates rows knowing only user, permission and object: the tenant is the object's.
+        if self.tenant_id is None:
+            self.tenant_id = self.content_object.tenant_id
+        super().save(*args, **kwargs)
+
 
 class ImportJob(TenantModel):
     class Status(models.TextChoices):

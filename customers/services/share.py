@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
+from guardian.shortcuts import assign_perm, remove_perm
 
 from crm.errors import DomainError
 from crm.models import User
@@ -13,35 +13,28 @@ from crm.services.audit import audit
 from customers.access import can_manage
 from customers.models import (
     Customer,
-    CustomerUserObjectPermission,
 )
 
-
-def _share_permissions() -> dict[str, Permission]:
-    perms = Permission.objects.filter(
-        content_type__app_label="customers", codename__in=["view_customer", "change_customer"]
-    )
-    return {p.codename: p for p in perms}
+SHARE_PERMISSIONS = ("customers.view_customer", "customers.change_customer")
 
 
 def customer_share(*, acting_user: User, customer: Customer, with_user: User, can_change: bool = False) -> None:
-    """Share with a colleague (read, or read + edit) through guardian's direct-FK permission rows."""
+    """Share with a colleague (read, or read + edit) through django-guardian's object permissions, so that
+    `with_user.has_perm("customers.change_customer", customer)` answers truthfully; `visible_to` reads the same
+    rows in its one query."""
     if not (customer.owner_id == acting_user.pk or can_manage(acting_user, customer)):
         raise PermissionDenied(_("Only the owner, their manager or an administrator shares a customer."))
     if with_user.tenant_id != customer.tenant_id or not with_user.is_active:
         raise DomainError(_("Choose an active colleague."), field="user")
     if with_user.pk == customer.owner_id:
         raise DomainError(_("The owner already sees this customer."), field="user")
-    perms = _share_permissions()
-    wanted = ["view_customer", "change_customer"] if can_change else ["view_customer"]
+    wanted = set(SHARE_PERMISSIONS) if can_change else {"customers.view_customer"}
     with transaction.atomic():
-        CustomerUserObjectPermission.objects.filter(content_object=customer, user=with_user).exclude(
-            permission__codename__in=wanted
-        ).delete()
-        for codename in wanted:
-            CustomerUserObjectPermission.objects.get_or_create(
-                tenant_id=customer.tenant_id, content_object=customer, user=with_user, permission=perms[codename]
-            )
+        for perm in SHARE_PERMISSIONS:
+            if perm in wanted:
+                assign_perm(perm, with_user, customer)
+            else:
+                remove_perm(perm, with_user, customer)
         audit(
             tenant=customer.tenant,
             actor=acting_user,
@@ -55,7 +48,8 @@ def customer_unshare(*, acting_user: User, customer: Customer, with_user: User) 
     if not (customer.owner_id == acting_user.pk or can_manage(acting_user, customer)):
         raise PermissionDenied(_("Only the owner, their manager or an administrator shares a customer."))
     with transaction.atomic():
-        CustomerUserObjectPermission.objects.filter(content_object=customer, user=with_user).delete()
+        for perm in SHARE_PERMISSIONS:
+            remove_perm(perm, with_user, customer)
         audit(
             tenant=customer.tenant,
             actor=acting_user,

@@ -1,12 +1,15 @@
 import threading
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from guardian.shortcuts import get_perms
 
 from crm.errors import DomainError
-from customers.models import Contact, Customer, CustomerIdentifier, OwnershipEvent
+from crm.models import User
+from customers.models import Contact, Customer, CustomerIdentifier, CustomerUserObjectPermission, OwnershipEvent
 from customers.services.contact import contact_save
 from customers.services.customer import customer_create, record_deal, record_follow_up
 from customers.services.identifier import DuplicateCustomer
@@ -67,9 +70,39 @@ def test_sharing_read_then_edit_then_unshare(world_a, client_for):
 
 
 @pytest.mark.django_db
+def test_a_share_is_a_guardian_object_permission(world_a):
+    customer = make(world_a.rep1, "权限客户", "13800000013")
+    other = make(world_a.rep1, "没共享的客户", "13800000014")
+
+    def perms(user, obj):
+        # A fresh user object each time: Django and guardian cache permissions on the instance.
+        user = User.objects.get(pk=user.pk)
+        return user.has_perm("customers.view_customer", obj), user.has_perm("customers.change_customer", obj)
+
+    assert perms(world_a.rep2, customer) == (False, False)
+    customer_share(acting_user=world_a.rep1, customer=customer, with_user=world_a.rep2)
+    assert perms(world_a.rep2, customer) == (True, False)
+    customer_share(acting_user=world_a.rep1, customer=customer, with_user=world_a.rep2, can_change=True)
+    assert perms(world_a.rep2, customer) == (True, True)
+    assert perms(world_a.rep2, other) == (False, False)
+    assert set(get_perms(world_a.rep2, customer)) == {"change_customer", "view_customer"}
+    # The rows carry the customer's tenant, and visible_to/editable_by read them.
+    assert set(
+        CustomerUserObjectPermission.objects.filter(content_object=customer).values_list("tenant", flat=True)
+    ) == {world_a.tenant.pk}
+    assert customer in Customer.objects.editable_by(world_a.rep2)
+    # Back to read only, then nothing.
+    customer_share(acting_user=world_a.rep1, customer=customer, with_user=world_a.rep2)
+    assert perms(world_a.rep2, customer) == (True, False)
+    customer_unshare(acting_user=world_a.rep1, customer=customer, with_user=world_a.rep2)
+    assert perms(world_a.rep2, customer) == (False, False)
+    assert not CustomerUserObjectPermission.objects.filter(content_object=customer).exists()
+
+
+@pytest.mark.django_db
 def test_only_owner_manager_or_admin_share(world_a, world_b):
     customer = make(world_a.rep1, "客户甲", "13800000012")
-    with pytest.raises(Exception):
+    with pytest.raises(PermissionDenied):
         customer_share(acting_user=world_a.rep2, customer=customer, with_user=world_a.agent)
     with pytest.raises(DomainError):
         customer_share(acting_user=world_a.rep1, customer=customer, with_user=world_b.rep1)
