@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 
-from crm.access import require_admin
+from crm.access import require_admin, safe_redirect_url
 from crm.errors import DomainError
 
 PAGE_SIZE = 50
@@ -40,6 +40,16 @@ def admin_required(view: Callable) -> Callable:
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def form_status(form) -> int:
+    """The status of a page that shows a form: 422 when it has errors (htmx is configured to swap 422), else 200."""
+    return 422 if form.errors else 200
+
+
+def next_url(request: HttpRequest, default: str) -> str:
+    """Where a `next=` parameter (posted or in the query) asks to go afterwards, if it stays on this site."""
+    return safe_redirect_url(request, request.POST.get("next") or request.GET.get("next"), default)
 
 
 def paginate(request: HttpRequest, queryset, per_page: int = PAGE_SIZE):

@@ -15,6 +15,7 @@ from crm.models import Role, User
 from customers.models import Contact, Customer
 from customers.services.customer import record_deal, record_follow_up
 
+from .demo_funnel import seed_funnel
 from .models import Appointment, AppointmentAttendee, AppointmentContact, FollowUp, Order, OrderLine, Task
 
 FOLLOW_UP_TEXTS = [
@@ -40,8 +41,6 @@ PLACES = ["客户公司会议室", "公司3楼会议室", "腾讯会议", "星�
 
 def seed_tenant(demo) -> None:
     seed_activities(demo)
-    from .demo_funnel import seed_funnel
-
     seed_funnel(demo)
 
 

@@ -19,8 +19,9 @@ from customers.models import Contact, Customer
 from customers.normalize import normalize_company_name
 from customers.services.customer import record_deal
 from customers.services.identifier import Identifier, find_duplicate
+from sales.services.lead_scoring import score_leads
+from sales.services.pipeline import ensure_default_pipeline
 
-from .leads import score_leads
 from .models import (
     FollowUp,
     Lead,
@@ -35,7 +36,6 @@ from .models import (
     StageChange,
     StageKind,
 )
-from .pipelines import ensure_default_pipeline
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 GIVEN = [

@@ -241,7 +241,7 @@ class LeadFilter(django_filters.FilterSet):
             return queryset.filter(owner=self.request.user)
         if value == "unassigned":
             return queryset.filter(owner__isnull=True)
-        return queryset.filter(owner_id=int(value)) if str(value).isdigit() else queryset
+        return queryset.filter(owner_id=int(value)) if str(value).isascii() and str(value).isdigit() else queryset
 
     def filter_duplicates(self, queryset, name, value):
         return queryset.filter(is_duplicate=True) if value else queryset

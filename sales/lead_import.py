@@ -35,8 +35,17 @@ from customers.models import Customer, CustomerIdentifier
 from customers.normalize import normalize_company_name, normalize_email
 from customers.services.contact import clean_phone
 from customers.services.identifier import describe_holder
+from sales.access import is_lead_manager
+from sales.services.lead import _email_validator
+from sales.services.lead_duplicate import (
+    KIND_LABELS_LAZY,
+    DuplicateMatch,
+    describe_lead_holder,
+    lead_identifiers,
+    notify_duplicate_holders,
+)
+from sales.services.lead_scoring import score_leads
 
-from . import leads as lead_services
 from .models import Lead, LeadImport, LeadOrigin
 
 logger = logging.getLogger(__name__)
@@ -106,7 +115,7 @@ class LeadRow:
     errors: dict[str, str] = field(default_factory=dict)
     lead: dict[str, Any] = field(default_factory=dict)
     identifiers: list = field(default_factory=list)
-    match: lead_services.DuplicateMatch | None = None
+    match: DuplicateMatch | None = None
     # The earlier row of the file this one repeats (linked to the lead that row becomes).
     same_as_row: int | None = None
     note: str = ""
@@ -146,7 +155,7 @@ class LeadRowClassifier:
         if values.get("email") and "email" not in errors:
             email = normalize_email(values["email"])
             try:
-                lead_services._email_validator(email)
+                _email_validator(email)
             except ValidationError:
                 errors["email"] = _("“%(value)s” is not a valid email address.") % {"value": values["email"]}
         if not errors and not (phone or email or values.get("wechat")):
@@ -167,7 +176,7 @@ class LeadRowClassifier:
             "campaign": values.get("campaign", ""),
             "message": values.get("message", ""),
         }
-        row.identifiers = lead_services.lead_identifiers(row.lead)
+        row.identifiers = lead_identifiers(row.lead)
         return row
 
     def _customers_taken(self, rows: list[LeadRow]) -> dict[tuple[str, str], Customer]:
@@ -210,7 +219,7 @@ class LeadRowClassifier:
             if isinstance(holder, Customer):
                 described = describe_holder(holder, self.user)
             else:
-                described = lead_services.describe_lead_holder(holder, self.user)
+                described = describe_lead_holder(holder, self.user)
             self._notes[key] = _("Its %(what)s matches %(holder)s.") % {"what": what, "holder": described}
         return self._notes[key]
 
@@ -226,12 +235,12 @@ class LeadRowClassifier:
             lead_key = next((k for k in keys if k in leads), None)
             if customer_key or lead_key:
                 kind = (customer_key or lead_key)[0]
-                row.match = lead_services.DuplicateMatch(
+                row.match = DuplicateMatch(
                     kind=kind,
                     customer=customers[customer_key] if customer_key else None,
                     lead=leads[lead_key] if lead_key else None,
                 )
-                what = str(lead_services.KIND_LABELS_LAZY[kind])
+                what = str(KIND_LABELS_LAZY[kind])
                 holder = row.match.customer or row.match.lead
                 row.note = self._note(kind, holder, what)
             else:
@@ -239,9 +248,9 @@ class LeadRowClassifier:
                 if earlier is not None:
                     kind = next(k for k in keys if k in self.seen)[0]
                     row.same_as_row = earlier
-                    row.match = lead_services.DuplicateMatch(kind=kind)
+                    row.match = DuplicateMatch(kind=kind)
                     row.note = _("Its %(what)s matches row %(row)d of this file.") % {
-                        "what": lead_services.KIND_LABELS_LAZY[kind],
+                        "what": KIND_LABELS_LAZY[kind],
                         "row": earlier,
                     }
             if row.match is not None:
@@ -292,7 +301,7 @@ def import_owner(job: LeadImport, user: User) -> User | None:
     """The owner the job imports for (None: unassigned), re-checked against what `user` may choose now."""
     owner_id = (job.mapping or {}).get("owner")
     if owner_id is None:
-        if not lead_services.is_lead_manager(user):
+        if not is_lead_manager(user):
             raise PermissionDenied(_("Only managers and administrators import leads for nobody yet."))
         return None
     owner = assignable_users(user).filter(pk=owner_id).first()
@@ -311,7 +320,7 @@ def job_columns(job: LeadImport) -> dict[str, int]:
 def lead_import_upload(*, acting_user: User, uploaded, owner: User | None) -> LeadImport:
     """Check the file and keep it (where the worker reads it); `owner` None = unassigned (managers, admins)."""
     require_import(acting_user)
-    if owner is None and not lead_services.is_lead_manager(acting_user):
+    if owner is None and not is_lead_manager(acting_user):
         owner = acting_user
     if owner is not None and not assignable_users(acting_user).filter(pk=owner.pk).exists():
         raise DomainError(_("You cannot import leads for this colleague."), field="owner")
@@ -540,7 +549,7 @@ def _create_batch(job: LeadImport, user: User, owner: User | None, rows: list[Le
             relink.append(lead)
     if relink:
         Lead.objects.bulk_update(relink, ["duplicate_of_lead"])
-    lead_services.score_leads(tenant_id=tenant.pk, lead_ids=[lead.pk for lead in new])
+    score_leads(tenant_id=tenant.pk, lead_ids=[lead.pk for lead in new])
     AuditEvent.objects.bulk_create(
         [
             AuditEvent(
@@ -566,7 +575,7 @@ def _create_batch(job: LeadImport, user: User, owner: User | None, rows: list[Le
     for row, lead in zip(rows, new, strict=True):
         # The holders of existing records hear of it; a repeat within the file is the importer's own business.
         if row.match is not None and (row.match.customer is not None or row.match.lead is not None):
-            lead_services.notify_duplicate_holders(lead)
+            notify_duplicate_holders(lead)
 
 
 def _commit_rows(job: LeadImport, user: User, owner: User | None, progress: Callable[..., None] | None):

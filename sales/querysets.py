@@ -16,11 +16,8 @@ from datetime import datetime
 from django.apps import apps
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Value, When
 
+from crm.access import is_tenant_user
 from crm.models import Role, Team, TenantQuerySet
-
-
-def _is_tenant_user(user) -> bool:
-    return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_active and user.tenant_id)
 
 
 def _visible_customers(user):
@@ -29,7 +26,7 @@ def _visible_customers(user):
 
 class TaskQuerySet(TenantQuerySet):
     def visible_to(self, user) -> TaskQuerySet:
-        if not _is_tenant_user(user):
+        if not is_tenant_user(user):
             return self.none()
         qs = self.filter(tenant_id=user.tenant_id)
         if user.has_any_role(Role.ADMIN):
@@ -57,7 +54,7 @@ class AppointmentQuerySet(TenantQuerySet):
         return self.filter(cancelled_at__isnull=True)
 
     def visible_to(self, user) -> AppointmentQuerySet:
-        if not _is_tenant_user(user):
+        if not is_tenant_user(user):
             return self.none()
         qs = self.filter(tenant_id=user.tenant_id)
         if user.has_any_role(Role.ADMIN):
@@ -86,7 +83,7 @@ class AppointmentQuerySet(TenantQuerySet):
 
 class FollowUpQuerySet(TenantQuerySet):
     def visible_to(self, user) -> FollowUpQuerySet:
-        if not _is_tenant_user(user):
+        if not is_tenant_user(user):
             return self.none()
         leads = apps.get_model("sales", "Lead").objects.visible_to(user).values("pk")
         opportunities = apps.get_model("sales", "Opportunity").objects.visible_to(user).values("pk")
@@ -97,7 +94,7 @@ class FollowUpQuerySet(TenantQuerySet):
 
 class OrderQuerySet(TenantQuerySet):
     def visible_to(self, user) -> OrderQuerySet:
-        if not _is_tenant_user(user):
+        if not is_tenant_user(user):
             return self.none()
         return self.filter(tenant_id=user.tenant_id, customer__in=_visible_customers(user))
 
@@ -109,7 +106,7 @@ class LeadQuerySet(TenantQuerySet):
     def visible_to(self, user) -> LeadQuerySet:
         """A lead's owner, the managers of the owner's team (recursively), admins; unassigned leads to managers and
         admins. One SQL query; fails closed."""
-        if not _is_tenant_user(user):
+        if not is_tenant_user(user):
             return self.none()
         qs = self.filter(tenant_id=user.tenant_id)
         if user.has_any_role(Role.ADMIN):
@@ -129,7 +126,7 @@ class LeadQuerySet(TenantQuerySet):
 class OpportunityQuerySet(TenantQuerySet):
     def visible_to(self, user) -> OpportunityQuerySet:
         """An opportunity's owner, the managers of the owner's team (recursively) and admins. One SQL query."""
-        if not _is_tenant_user(user):
+        if not is_tenant_user(user):
             return self.none()
         qs = self.filter(tenant_id=user.tenant_id)
         if user.has_any_role(Role.ADMIN):

@@ -26,9 +26,9 @@ from crm.models import Role, User
 from crm.web import tenant_required
 from customers import importer as base
 from customers.forms_import import ImportUploadForm
+from sales.access import is_lead_manager
 
 from . import lead_import
-from . import leads as lead_services
 from .models import LeadImport
 
 ROWS_PER_PAGE = 50
@@ -50,7 +50,7 @@ class LeadImportUploadForm(forms.Form):
         owners = list(assignable_users(user).order_by("full_name", "pk"))
         choices = [(str(user.pk), _("Me (%(name)s)") % {"name": user.full_name or user.email})]
         choices += [(str(u.pk), u.full_name or u.email) for u in owners if u.pk != user.pk]
-        if lead_services.is_lead_manager(user):
+        if is_lead_manager(user):
             choices.append((UNASSIGNED, _("Nobody yet (hand out later)")))
         self.owners = {str(u.pk): u for u in owners}
         self.owners.setdefault(str(user.pk), user)

@@ -40,7 +40,7 @@ def lazy_format(message: Any, **params: Any) -> LazyFormat:
     return LazyFormat(message, **params)
 
 
-def _render(value: Any, language: str) -> str:
+def render_in_language(value: Any, language: str) -> str:
     with translation.override(language):
         return str(value)
 
@@ -60,8 +60,8 @@ def notify(
     committed with the notification and delivered after commit.
     """
     language = recipient.effective_language
-    title_text = _render(title, language)[:255]
-    body_text = _render(body, language)
+    title_text = render_in_language(title, language)[:255]
+    body_text = render_in_language(body, language)
     with transaction.atomic():
         if key:
             notification, created = Notification.objects.get_or_create(

@@ -13,7 +13,7 @@ from crm.models import Team, Tenant, User
 from crm.services.audit import audit
 
 
-def _check_team(tenant: Tenant, team: Team | None) -> None:
+def check_team(tenant: Tenant, team: Team | None) -> None:
     if team is not None and team.tenant_id != tenant.pk:
         raise DomainError(_("Choose a team of your company."), field="team")
 
@@ -27,7 +27,7 @@ def team_create(
     *, acting_user: User, tenant: Tenant, name: str, parent: Team | None = None, manager: User | None = None
 ) -> Team:
     require_tenant_admin(acting_user, tenant)
-    _check_team(tenant, parent)
+    check_team(tenant, parent)
     _check_manager(tenant, manager)
     try:
         with transaction.atomic():
@@ -49,7 +49,7 @@ def team_create(
 def team_update(*, acting_user: User, team: Team, name: str, parent: Team | None, manager: User | None) -> Team:
     tenant = team.tenant
     require_tenant_admin(acting_user, tenant)
-    _check_team(tenant, parent)
+    check_team(tenant, parent)
     _check_manager(tenant, manager)
     try:
         with transaction.atomic():

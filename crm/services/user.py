@@ -15,8 +15,8 @@ from crm.access import require_tenant_admin
 from crm.errors import DomainError
 from crm.models import Role, Team, Tenant, User
 from crm.services.audit import audit
-from crm.services.notification import _render, lazy_format, message_queue
-from crm.services.team import _check_team
+from crm.services.notification import lazy_format, message_queue, render_in_language
+from crm.services.team import check_team
 from crm.signals import user_deactivated
 
 
@@ -46,7 +46,7 @@ def user_create(
     send_invite: bool = True,
 ) -> User:
     require_tenant_admin(acting_user, tenant)
-    _check_team(tenant, team)
+    check_team(tenant, team)
     email = email.strip().lower()
     roles = _clean_roles(roles)
     if User.objects.filter(email__iexact=email).exists():
@@ -69,11 +69,11 @@ def user_create(
                     tenant_id=tenant.pk,
                     recipient=user,
                     to_address=email,
-                    subject=_render(
+                    subject=render_in_language(
                         lazy_format(gettext_lazy("You are invited to %(company)s's CRM"), company=tenant.name),
                         user.effective_language,
                     ),
-                    body=_render(
+                    body=render_in_language(
                         lazy_format(
                             gettext_lazy("%(admin)s added you to %(company)s. Set your password here: %(link)s"),
                             admin=acting_user.full_name,
@@ -105,7 +105,7 @@ def user_update(
 ) -> User:
     tenant = user.tenant
     require_tenant_admin(acting_user, tenant)
-    _check_team(tenant, team)
+    check_team(tenant, team)
     roles = _clean_roles(roles)
     with transaction.atomic():
         # Lock the tenant's admins so two admins demoting each other cannot leave the tenant with none.

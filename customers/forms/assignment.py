@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crm.forms import QueryForm
 from crm.models import Team
 from customers.models import AssignmentRule, AssignmentRuleLevel, AssignmentRuleTag, CustomerLevel, Pool, Tag
 from customers.normalize import nfkc
@@ -231,7 +232,7 @@ class BacklogApplyForm(forms.Form):
         ids: dict[str, list[int]] = {}
         for token in (self.cleaned_data.get("ids") or "").split():
             kind, _sep, pk = token.partition(":")
-            if kind not in RECORD_KINDS or not pk.isdigit():
+            if kind not in RECORD_KINDS or not (pk.isascii() and pk.isdigit()):
                 raise forms.ValidationError(_("The dry run was changed; run it again."))
             ids.setdefault(kind, []).append(int(pk))
         if not ids:
@@ -239,3 +240,13 @@ class BacklogApplyForm(forms.Form):
         if sum(len(v) for v in ids.values()) > BACKLOG_LIMIT * len(RECORD_KINDS):
             raise forms.ValidationError(_("The dry run was changed; run it again."))
         return ids
+
+
+class PoolParamForm(QueryForm):
+    """The `pool` a rule's dry run and apply are limited to: one of the tenant's pools, else all."""
+
+    pool = forms.ModelChoiceField(queryset=Pool.objects.none(), required=False)
+
+    def __init__(self, data, *, queryset):
+        super().__init__(data)
+        self.fields["pool"].queryset = queryset

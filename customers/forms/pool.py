@@ -91,7 +91,7 @@ def level_rule_rows(levels, pool: Pool | None, data) -> list[dict]:
             for key, field in (("followup", f"level_{level.pk}_followup"), ("deal", f"level_{level.pk}_deal")):
                 raw = (data.get(field) or "").strip()
                 row[key] = raw
-                if raw and (not raw.isdigit() or int(raw) < 1 or int(raw) > 3650):
+                if raw and (not (raw.isascii() and raw.isdigit()) or int(raw) < 1 or int(raw) > 3650):
                     row["error"] = _("Use a whole number of days between 1 and 3650, or leave it empty.")
         elif level.pk in existing:
             rule = existing[level.pk]

@@ -35,7 +35,7 @@ def clean_phone(value: str, tenant: Tenant, field: str) -> str:
     return normalized
 
 
-def _clean_contact(data: dict[str, Any], tenant: Tenant) -> dict[str, Any]:
+def clean_contact(data: dict[str, Any], tenant: Tenant) -> dict[str, Any]:
     cleaned = {k: data.get(k) for k in CONTACT_FIELDS if k in data}
     cleaned["name"] = (cleaned.get("name") or "").strip()
     if not cleaned["name"]:
@@ -55,7 +55,7 @@ def contact_save(
     """Add or change a contact; its phones and email are checked against every other live customer."""
     require_edit(acting_user, customer)
     tenant = customer.tenant
-    cleaned = _clean_contact(data, tenant)
+    cleaned = clean_contact(data, tenant)
     with transaction.atomic():
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
         if cleaned.get("is_primary"):

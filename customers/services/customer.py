@@ -31,7 +31,7 @@ from customers.normalize import (
     pinyin_forms,
 )
 from customers.services.assignment import CUSTOMER, Assigner, customer_attrs, notify_new_owners, rules_of
-from customers.services.contact import _clean_contact
+from customers.services.contact import clean_contact
 from customers.services.identifier import sync_identifiers
 from customers.services.tenant import default_pool
 
@@ -51,7 +51,7 @@ CUSTOMER_FIELDS = [
 ]
 
 
-def _check_refs(
+def check_refs(
     tenant: Tenant,
     *,
     level: CustomerLevel | None = None,
@@ -76,7 +76,7 @@ def _set_search_fields(customer: Customer) -> None:
     customer.credit_code = normalize_credit_code(customer.credit_code or "")
 
 
-def _record(
+def record_ownership_event(
     customer: Customer,
     *,
     reason: str,
@@ -128,8 +128,8 @@ def customer_create(
     if owner is not None and owner.pk != acting_user.pk and not acting_user.has_any_role(Role.ADMIN, Role.MANAGER):
         raise PermissionDenied(_("Only managers and administrators create customers for someone else."))
     values = {k: data[k] for k in CUSTOMER_FIELDS if k in data}
-    _check_refs(tenant, level=values.get("level"), owner=owner, pool=to_pool, tags=tags)
-    contact_data = _clean_contact(contact, tenant) if contact and (contact.get("name") or "").strip() else None
+    check_refs(tenant, level=values.get("level"), owner=owner, pool=to_pool, tags=tags)
+    contact_data = clean_contact(contact, tenant) if contact and (contact.get("name") or "").strip() else None
     if contact_data is not None:
         contact_data["is_primary"] = True
     with transaction.atomic():
@@ -162,7 +162,7 @@ def customer_create(
         sync_identifiers(customer, acting_user)
         if tags:
             CustomerTag.objects.bulk_create([CustomerTag(tenant=tenant, customer=customer, tag=t) for t in tags])
-        _record(
+        record_ownership_event(
             customer,
             reason=reason,
             actor=acting_user,
@@ -187,7 +187,7 @@ def customer_update(
     require_edit(acting_user, customer)
     tenant = customer.tenant
     values = {k: data[k] for k in CUSTOMER_FIELDS if k in data}
-    _check_refs(tenant, level=values.get("level"), tags=tags or ())
+    check_refs(tenant, level=values.get("level"), tags=tags or ())
     with transaction.atomic():
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
         before = {k: getattr(customer, k) for k in values}

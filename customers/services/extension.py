@@ -18,7 +18,7 @@ from customers.access import can_decide
 from customers.models import Customer, ExtensionRequest, OwnershipEvent
 
 
-def _manager_of(user: User) -> User | None:
+def manager_of(user: User) -> User | None:
     """The manager of the nearest team above (or at) the user's team that has one."""
     if not user.team_id:
         return None
@@ -48,7 +48,7 @@ def extension_request(*, acting_user: User, customer: Customer, reason: str) -> 
             owned_since=customer.owned_since,
             reason=reason,
         )
-        manager = _manager_of(acting_user)
+        manager = manager_of(acting_user)
         if manager is not None:
             notify(
                 recipient=manager,

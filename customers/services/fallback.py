@@ -18,7 +18,7 @@ from crm.services.job import job_run_once_today
 from crm.services.notification import lazy_format, notify
 from customers.models import FallbackWarning
 from customers.selectors.pool import fallback_due, pools_with_rules
-from customers.services.extension import _manager_of
+from customers.services.extension import manager_of
 
 
 def fallback_run(*, tenant: Tenant, now: dt.datetime | None = None) -> int:
@@ -138,7 +138,7 @@ def _warn_run(tenant: Tenant, now: dt.datetime) -> dict[str, int]:
         for pk, name, st in items:
             per_person[owner_id].append((pk, name, st, ""))
             if st == FallbackWarning.Step.LAST_DAY:
-                manager = _manager_of(owner)
+                manager = manager_of(owner)
                 if manager is not None and manager.pk != owner.pk:
                     per_person[manager.pk].append((pk, name, st, owner.full_name))
     people = {u.pk: u for u in User.objects.filter(pk__in=list(per_person), is_active=True)}

@@ -23,7 +23,7 @@ from customers.models import (
     CustomerUserObjectPermission,
     OwnershipEvent,
 )
-from customers.services.customer import _record
+from customers.services.customer import record_ownership_event
 from customers.services.identifier import sync_identifiers
 
 # Sent inside the transaction with keep=<Customer>, merged=<Customer>, acting_user=<User>.
@@ -167,7 +167,7 @@ def customer_merge(*, acting_user: User, keep: Customer, merge: Customer) -> Cus
         merge.notes = f"{merge.notes}\n\n{note}".strip()
         merge.deleted_at, merge.deleted_by = now, acting_user
         merge.save(update_fields=["notes", "deleted_at", "deleted_by", "updated_at"])
-        _record(
+        record_ownership_event(
             merge,
             reason=OwnershipEvent.Reason.MERGE,
             actor=acting_user,
@@ -175,7 +175,7 @@ def customer_merge(*, acting_user: User, keep: Customer, merge: Customer) -> Cus
             to_owner=merge.owner,
             note=note,
         )
-        _record(
+        record_ownership_event(
             keep,
             reason=OwnershipEvent.Reason.MERGE,
             actor=acting_user,

@@ -16,7 +16,7 @@ from customers.models import (
     Customer,
     OwnershipEvent,
 )
-from customers.services.customer import _check_refs, _record
+from customers.services.customer import check_refs, record_ownership_event
 
 
 def customer_transfer(*, acting_user: User, customers: Iterable[Customer], to_owner: User, reason: str) -> int:
@@ -25,7 +25,7 @@ def customer_transfer(*, acting_user: User, customers: Iterable[Customer], to_ow
     if not reason:
         raise DomainError(_("Say why the customers change hands."), field="reason")
     tenant = acting_user.tenant
-    _check_refs(tenant, owner=to_owner)
+    check_refs(tenant, owner=to_owner)
     ids = [c.pk for c in customers]
     with transaction.atomic():
         locked = list(Customer.objects.managed_by(acting_user).filter(pk__in=ids).select_for_update().order_by("pk"))
@@ -39,7 +39,7 @@ def customer_transfer(*, acting_user: User, customers: Iterable[Customer], to_ow
             previous = customer.owner
             customer.owner, customer.owned_since = to_owner, now
             customer.save(update_fields=["owner", "owned_since", "updated_at"])
-            _record(
+            record_ownership_event(
                 customer,
                 reason=OwnershipEvent.Reason.TRANSFER,
                 actor=acting_user,

@@ -16,7 +16,7 @@ from customers.models import (
     CustomerIdentifier,
     OwnershipEvent,
 )
-from customers.services.customer import _record
+from customers.services.customer import record_ownership_event
 from customers.services.identifier import sync_identifiers
 
 TRASH_DAYS = 30
@@ -33,7 +33,7 @@ def customer_trash(*, acting_user: User, customer: Customer) -> Customer:
         customer.deleted_at, customer.deleted_by = timezone.now(), acting_user
         customer.save(update_fields=["deleted_at", "deleted_by", "updated_at"])
         CustomerIdentifier.objects.filter(customer=customer).delete()
-        _record(
+        record_ownership_event(
             customer,
             reason=OwnershipEvent.Reason.DELETE,
             actor=acting_user,
@@ -60,7 +60,7 @@ def customer_restore(*, acting_user: User, customer: Customer) -> Customer:
         customer.deleted_at, customer.deleted_by = None, None
         customer.save(update_fields=["deleted_at", "deleted_by", "updated_at"])
         sync_identifiers(customer, acting_user)
-        _record(
+        record_ownership_event(
             customer,
             reason=OwnershipEvent.Reason.RESTORE,
             actor=acting_user,

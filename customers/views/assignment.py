@@ -12,7 +12,7 @@ from django.views.decorators.vary import vary_on_headers
 from crm.errors import DomainError
 from crm.web import admin_required, apply_domain_error, tenant_required
 from customers.access import get_rule_for_admin
-from customers.forms.assignment import AssignmentRuleForm, AssignmentSettingsForm, BacklogApplyForm
+from customers.forms.assignment import AssignmentRuleForm, AssignmentSettingsForm, BacklogApplyForm, PoolParamForm
 from customers.forms.customer import INDUSTRIES, SOURCES
 from customers.models import AssignmentRule, AssignmentSettings, Customer, CustomerLevel, Pool, Tag
 from customers.services.assignment import RECORD_KINDS, RuleSpec, assigned_today, rules_of, unmatched_pool
@@ -147,10 +147,8 @@ def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _pool_param(request: HttpRequest) -> Pool | None:
-    raw = request.POST.get("pool") or request.GET.get("pool") or ""
-    if not raw.isdigit():
-        return None
-    return Pool.objects.for_tenant(request.tenant).filter(pk=int(raw)).first()
+    data = request.POST if "pool" in request.POST else request.GET
+    return PoolParamForm(data, queryset=Pool.objects.for_tenant(request.tenant)).value("pool")
 
 
 @tenant_required

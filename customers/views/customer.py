@@ -13,7 +13,7 @@ from django.views.decorators.vary import vary_on_headers
 from crm.errors import DomainError
 from crm.models import Role
 from crm.registry import registry
-from crm.web import CappedPaginator, apply_domain_error, tenant_required
+from crm.web import PAGE_SIZE, CappedPaginator, apply_domain_error, tenant_required
 from customers.access import can_edit, can_manage, get_customer_for_user
 from customers.filters import CustomerFilter
 from customers.forms.contact import ContactForm
@@ -24,8 +24,6 @@ from customers.normalize import format_phone
 from customers.services.customer import customer_create, customer_update
 from customers.services.identifier import DuplicateCustomer
 from customers.services.trash import TRASH_DAYS, customer_trash
-
-PAGE_SIZE = 50
 
 
 def primary_contact_annotations():

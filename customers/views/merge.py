@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from crm.errors import DomainError
+from crm.forms import SearchForm
 from crm.web import tenant_required
 from customers.access import mergeable_by
 from customers.filters import search_customers
@@ -75,7 +76,7 @@ def _comparison(keep: Customer, other: Customer, filled: list[str]) -> list[dict
 
 def _parse_id(value: str | None) -> int | None:
     value = (value or "").strip().lstrip("#")
-    return int(value) if value.isdigit() and len(value) < 19 else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
 
 
 @tenant_required
@@ -91,7 +92,7 @@ def merge(request: HttpRequest, pk: int) -> HttpResponse:
     error = None
     other = None
     raw_other = request.POST.get("other") if request.method == "POST" else request.GET.get("other")
-    query = request.GET.get("q", "").strip()
+    query = SearchForm(request.GET).value("q")
     if raw_other:
         other_id = _parse_id(raw_other)
         if other_id == keep.pk:

@@ -14,7 +14,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from crm.errors import DomainError
 from crm.models import Role
-from crm.web import CappedPaginator, apply_domain_error, selected_ids, tenant_required
+from crm.web import PAGE_SIZE, CappedPaginator, apply_domain_error, selected_ids, tenant_required
 from customers.access import get_customer_for_user, get_pool_customer_for_user
 from customers.filters import CustomerFilter
 from customers.forms.extension import ExtensionRequestForm
@@ -23,7 +23,6 @@ from customers.models import Contact, Customer, ExtensionRequest, OwnershipEvent
 from customers.normalize import mask_email, mask_phone
 from customers.selectors.pool import fallback_due, pools_with_rules
 from customers.services.pool import ClaimRefused, customer_assign, customer_claim, customer_release, record_pool_view
-from customers.views.customer import PAGE_SIZE
 
 
 def _last_event_annotations():

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.errors import DomainError
+from crm.forms import SearchForm
 from crm.web import paginate, tenant_required
 from customers.models import Customer, OwnershipEvent
 from customers.services.trash import TRASH_DAYS, customer_restore
@@ -28,7 +29,7 @@ def trash(request: HttpRequest) -> HttpResponse:
         .select_related("owner", "deleted_by", "pool")
         .annotate(was_merged=Exists(merged))
     )
-    query = request.GET.get("q", "").strip()
+    query = SearchForm(request.GET).value("q")
     if query:
         qs = qs.filter(name__icontains=query)
     page = paginate(request, qs.order_by("-deleted_at", "-pk"))

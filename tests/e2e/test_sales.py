@@ -11,6 +11,7 @@ from crm.models import User
 from crm.services.tenant import tenant_create
 from customers.services.customer import customer_create
 from sales.models import FollowUp, Task
+from sales.services.appointment import appointment_save
 
 pytestmark = [
     pytest.mark.e2e,
@@ -117,7 +118,6 @@ def test_rep_logs_a_follow_up_and_plans_a_task_with_a_reminder(e2e_page, e2e_bas
 def test_conflict_warning_on_the_calendar_at_phone_width(e2e_new_page, e2e_base_url):
     from datetime import datetime, time
 
-    from sales import services as sales_services
     from sales.models import Appointment
 
     tenant = tenant_create(
@@ -132,7 +132,7 @@ def test_conflict_warning_on_the_calendar_at_phone_width(e2e_new_page, e2e_base_
     )
     day = timezone.localdate() + timedelta(days=1)
     start = timezone.make_aware(datetime.combine(day, time(10)))
-    sales_services.appointment_save(
+    appointment_save(
         acting_user=rep, title="拜访老客户", start_at=start, end_at=start + timedelta(hours=2), place="客户公司"
     )
     page = e2e_new_page(viewport="phone", locale="en-US")

@@ -20,8 +20,10 @@ from customers.services.assignment_backlog import backlog_apply, backlog_dry_run
 from customers.services.assignment_rule import rule_save
 from customers.services.customer import customer_create
 from customers.services.tenant import default_pool
-from sales import leads
 from sales.models import FollowUp, Lead, LeadWebForm
+from sales.services.lead import lead_create, lead_set_status, lead_update
+from sales.services.lead_duplicate import duplicate_notes
+from sales.services.web_form import lead_submit_web_form
 
 from ..conftest import build_world
 from .funnel import make_lead
@@ -141,16 +143,16 @@ def test_bad_input_gets_a_clear_error_and_saves_nothing(world, client_for, data,
 @pytest.mark.django_db
 def test_only_managers_leave_a_lead_unassigned_or_give_it_away(world):
     with pytest.raises(PermissionDenied):
-        leads.lead_create(acting_user=world.rep1, data={"name": "无主", "wechat": "wx1"}, owner=None)
+        lead_create(acting_user=world.rep1, data={"name": "无主", "wechat": "wx1"}, owner=None)
     with pytest.raises(DomainError) as refused:
-        leads.lead_create(acting_user=world.rep1, data={"name": "给别人", "wechat": "wx2"}, owner=world.rep2)
+        lead_create(acting_user=world.rep1, data={"name": "给别人", "wechat": "wx2"}, owner=world.rep2)
     assert refused.value.field == "owner"
-    lead = leads.lead_create(acting_user=world.manager, data={"name": "给二号", "wechat": "wx3"}, owner=world.rep2)
+    lead = lead_create(acting_user=world.manager, data={"name": "给二号", "wechat": "wx3"}, owner=world.rep2)
     assert lead.owner == world.rep2
     assert Notification.objects.filter(recipient=world.rep2, url=reverse("sales:lead_detail", args=[lead.pk])).exists()
     # A manager's choice stays within their teams: the service agent is not one of them.
     with pytest.raises(DomainError):
-        leads.lead_create(acting_user=world.manager, data={"name": "给客服", "wechat": "wx4"}, owner=world.agent)
+        lead_create(acting_user=world.manager, data={"name": "给客服", "wechat": "wx4"}, owner=world.agent)
     assert Lead.objects.count() == 1
 
 
@@ -216,7 +218,7 @@ def test_two_identical_leads_sent_at_once_are_both_kept_and_one_is_flagged():
         def submit():
             try:
                 barrier.wait()
-                leads.lead_submit_web_form(web_form=web_form, data={"name": "并发", "phone": "13512345678"})
+                lead_submit_web_form(web_form=web_form, data={"name": "并发", "phone": "13512345678"})
             except Exception as exc:  # noqa: BLE001 - reported below
                 errors.append(exc)
             finally:
@@ -239,10 +241,10 @@ def test_editing_a_lead_checks_its_identifiers_again(world):
     make_customer(world.rep2, "厦门鹭岛贸易有限公司", mobile="13522223333")
     lead = make_lead(world.rep1, "吴九", phone="13599998888")
     assert not lead.is_duplicate
-    lead = leads.lead_update(acting_user=world.rep1, lead=lead, data={"name": "吴九", "phone": "13522223333"})
+    lead = lead_update(acting_user=world.rep1, lead=lead, data={"name": "吴九", "phone": "13522223333"})
     assert lead.is_duplicate and lead.duplicate_of_customer.name == "厦门鹭岛贸易有限公司"
     assert Notification.objects.filter(recipient=world.rep2).count() == 1
-    lead = leads.lead_update(acting_user=world.rep1, lead=lead, data={"name": "吴九", "phone": "13599998888"})
+    lead = lead_update(acting_user=world.rep1, lead=lead, data={"name": "吴九", "phone": "13599998888"})
     assert not lead.is_duplicate and lead.duplicate_of_customer is None
 
 
@@ -265,7 +267,7 @@ def test_status_rules(world, client_for):
     lead.refresh_from_db()
     assert (lead.status, lead.disqualified_reason) == ("qualified", "")
     with pytest.raises(DomainError):
-        leads.lead_set_status(acting_user=world.rep1, lead=lead, status="converted")
+        lead_set_status(acting_user=world.rep1, lead=lead, status="converted")
     assert AuditEvent.objects.filter(action="lead.status", object_id=str(lead.pk)).count() == 2
 
 
@@ -339,7 +341,7 @@ def test_duplicate_holder_description_never_names_an_invisible_customer(world):
     )
     lead = make_lead(world.rep1, "公海来问", phone="13344445555")
     assert lead.duplicate_of_customer == customer
-    notes = leads.duplicate_notes(lead, world.rep1)
+    notes = duplicate_notes(lead, world.rep1)
     assert notes[0]["url"] == "" and "公海里的公司" not in notes[0]["text"]
     assert "in the pool" in notes[0]["text"]
     in_english(world.rep1)

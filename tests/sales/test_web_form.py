@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from crm.models import Notification
 from customers.services.assignment_rule import rule_save, rule_set_active
-from sales import leads
-from sales.forms_leads import issue_token
+from sales.forms.web_form import issue_token
 from sales.models import Lead, LeadWebForm
+from sales.services.web_form import web_form_save
 
 from .funnel import make_lead
 from .helpers import make_customer
@@ -27,7 +27,7 @@ def web_form(world, settings):
     settings.LEAD_FORM_RATE_LIMIT = 3
     world.tenant.language = "en"
     world.tenant.save(update_fields=["language"])
-    return leads.web_form_save(
+    return web_form_save(
         acting_user=world.admin,
         is_enabled=True,
         title="Talk to our sales team",
@@ -155,7 +155,7 @@ def test_a_flood_from_one_address_is_held_off_without_losing_anyone_else(world, 
     assert Lead.objects.count() == 3
     # Another visitor is not affected, nor is this address on another company's form.
     assert post(world, ip="10.1.1.2", phone="13655550010").status_code == 302
-    form_b = leads.web_form_save(
+    form_b = web_form_save(
         acting_user=world_b.admin,
         is_enabled=True,
         title="B",
