@@ -60,6 +60,19 @@ def search_customers(queryset, value: str, tenant):
                 .filter(reversed_value__startswith=reversed_digits)
             )
         )
+    return _search_names(queryset, text, tenant)
+
+
+def search_pool_customers(queryset, value: str, tenant):
+    """The pool's search: only what the pool shows (the customer's name, its pinyin and initials, contact names).
+    Phones, emails and credit codes are masked there, so they are never matched: a match would confirm them."""
+    text = nfkc(value)
+    if not text:
+        return queryset
+    return _search_names(queryset, text, tenant)
+
+
+def _search_names(queryset, text: str, tenant):
     lowered = text.lower()
     condition = Q(name__startswith=text) | Q(name_pinyin__startswith=lowered) | Q(name_initials__startswith=lowered)
     if len(text) >= 3:
@@ -117,3 +130,10 @@ class CustomerFilter(django_filters.FilterSet):
         if not getattr(self.form, "cleaned_data", {}).get("sort"):
             qs = qs.order_by(*SORTS["-created"])
         return qs
+
+
+class PoolCustomerFilter(CustomerFilter):
+    """The pool list's filters: the customer list's, with the search limited to what the pool shows."""
+
+    def search(self, queryset, name, value):
+        return search_pool_customers(queryset, value, self.tenant)

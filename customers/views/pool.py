@@ -16,7 +16,7 @@ from crm.errors import DomainError
 from crm.models import Role
 from crm.web import PAGE_SIZE, CappedPaginator, apply_domain_error, selected_ids, tenant_required
 from customers.access import get_customer_for_user, get_pool_customer_for_user
-from customers.filters import CustomerFilter
+from customers.filters import PoolCustomerFilter
 from customers.forms.extension import ExtensionRequestForm
 from customers.forms.pool import AssignForm, ReleaseForm
 from customers.models import Contact, Customer, ExtensionRequest, OwnershipEvent, Pool
@@ -53,7 +53,7 @@ def _decorate(customers: list[Customer]) -> None:
 @vary_on_headers("HX-Request")
 def pool_list(request: HttpRequest) -> HttpResponse:
     base = Customer.objects.in_pools_for(request.user).select_related("pool", "level")
-    filterset = CustomerFilter(request.GET or None, queryset=base, request=request)
+    filterset = PoolCustomerFilter(request.GET or None, queryset=base, request=request)
     filterset.filters["pool"].queryset = Pool.objects.visible_to(request.user)
     filtered = filterset.qs
     page = CappedPaginator(filtered.annotate(**_last_event_annotations()), PAGE_SIZE, count_queryset=filtered).get_page(
