@@ -1,4 +1,5 @@
-"""Who may do what, shared by every app: role checks, the users one may act for, safe redirects.
+"""Who may do what, shared by every app: role checks, the users one may act for, safe redirects, the client's
+address.
 
 Role checks themselves are a method on the user: `user.has_any_role(Role.ADMIN, Role.MANAGER)`.
 """
@@ -26,6 +27,21 @@ def require_tenant_user(user: Any) -> None:
         raise PermissionDenied
 
 
+# The roles that hold customers and leads: service agents work tickets and never take a customer.
+SALES_ROLES = (Role.ADMIN, Role.MANAGER, Role.REP)
+
+
+def is_sales_user(user: Any) -> bool:
+    """A tenant user who may hold, claim, create and import customers and work leads."""
+    return is_tenant_user(user) and user.has_any_role(*SALES_ROLES)
+
+
+def require_sales_user(user: Any) -> None:
+    """PermissionDenied unless `user` holds a sales role (the services' check, whatever the menu shows)."""
+    if not is_sales_user(user):
+        raise PermissionDenied(_("Only sales reps, managers and administrators work with customers and leads."))
+
+
 def require_admin(user: Any) -> None:
     """PermissionDenied unless `user` is an administrator of their tenant."""
     if not (is_tenant_user(user) and user.has_any_role(Role.ADMIN)):
@@ -51,6 +67,11 @@ def assignable_users(user: User) -> UserQuerySet:
     if user.has_any_role(Role.MANAGER):
         return users.filter(team__in=Team.objects.managed_by(user).values("pk")) | users.filter(pk=user.pk)
     return users.filter(pk=user.pk)
+
+
+def sales_assignable_users(user: User) -> UserQuerySet:
+    """The users `user` may hand a customer, a lead or an opportunity to: `assignable_users` who hold a sales role."""
+    return assignable_users(user).with_any_role(*SALES_ROLES)
 
 
 def safe_redirect_url(request: HttpRequest, url: str | None, default: str) -> str:

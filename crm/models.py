@@ -109,6 +109,9 @@ class UserQuerySet(models.QuerySet):
     def with_role(self, role: str) -> UserQuerySet:
         return self.filter(roles__contains=[role])
 
+    def with_any_role(self, *roles: str) -> UserQuerySet:
+        return self.filter(roles__overlap=list(roles))
+
 
 class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
     use_in_migrations = True

@@ -36,7 +36,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm.access import assignable_users
+from crm.access import is_sales_user, sales_assignable_users
 from crm.errors import DomainError
 from crm.locks import CUSTOMER_IMPORT_JOB
 from crm.models import AuditEvent, Role, User
@@ -571,11 +571,9 @@ def _batched(rows: Iterable[tuple[int, list[str]]], size: int) -> Iterator[list[
 
 # --- permissions and the import target -----------------------------------------------------------------------
 
-IMPORT_ROLES = (Role.ADMIN, Role.MANAGER, Role.REP)
-
 
 def can_import(user: User) -> bool:
-    return bool(user.is_authenticated and user.is_active and user.tenant_id and user.has_any_role(*IMPORT_ROLES))
+    return is_sales_user(user)
 
 
 def require_import(user: User) -> None:
@@ -586,7 +584,7 @@ def require_import(user: User) -> None:
 def import_owners(user: User):
     """Whom `user` may import for: an admin any active colleague, a manager the members of their teams and
     themself, a rep only themself (reps import into their own holdings)."""
-    return assignable_users(user)
+    return sales_assignable_users(user)
 
 
 def may_choose_pool(user: User) -> bool:

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Length, Substr
 
-from crm.access import is_tenant_user
+from crm.access import is_sales_user, is_tenant_user
 from crm.models import Role, Team, TenantQuerySet
 
 
@@ -34,7 +34,10 @@ class CustomerQuerySet(TenantQuerySet):
         return qs.filter(condition)
 
     def in_pools_for(self, user) -> CustomerQuerySet:
-        """Unowned live customers in the pools `user` may see (drives /pool/)."""
+        """Unowned live customers in the pools `user` may see (drives /pool/). Only sales roles see pools'
+        customers: fails closed for anyone else."""
+        if not is_sales_user(user):
+            return self.none()
         pool = apps.get_model("customers", "Pool")
         return self.filter(
             tenant_id=getattr(user, "tenant_id", None),

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.access import assignable_users, require_admin
+from crm.access import assignable_users, is_sales_user, require_admin
 from crm.errors import DomainError
 from crm.models import Role, Team, User
 from customers.models import Customer
@@ -70,7 +70,7 @@ def is_lead_manager(user: User) -> bool:
 
 
 def can_work_leads(user: User) -> bool:
-    return user.has_any_role(Role.ADMIN, Role.MANAGER, Role.REP)
+    return is_sales_user(user)
 
 
 def require_lead_access(user: User, lead: Lead) -> None:
@@ -147,7 +147,7 @@ def get_scoring_rule_for_admin(user: User, pk: int) -> LeadScoringRule:
 
 
 def require_sales(user: User) -> None:
-    if not user.has_any_role(Role.ADMIN, Role.MANAGER, Role.REP):
+    if not is_sales_user(user):
         raise PermissionDenied(_("Only sales reps, managers and administrators work with opportunities."))
 
 

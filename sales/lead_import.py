@@ -25,7 +25,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm.access import assignable_users
+from crm.access import is_sales_user, sales_assignable_users
 from crm.errors import DomainError
 from crm.locks import LEAD_IMPORT_JOB
 from crm.models import AuditEvent, Role, User
@@ -279,12 +279,7 @@ def _batched(rows: Iterable[tuple[int, list[str]]], size: int) -> Iterator[list[
 
 
 def can_import(user: User) -> bool:
-    return bool(
-        user.is_authenticated
-        and user.is_active
-        and user.tenant_id
-        and user.has_any_role(Role.ADMIN, Role.MANAGER, Role.REP)
-    )
+    return is_sales_user(user)
 
 
 def require_import(user: User) -> None:
@@ -304,7 +299,7 @@ def import_owner(job: LeadImport, user: User) -> User | None:
         if not is_lead_manager(user):
             raise PermissionDenied(_("Only managers and administrators import leads for nobody yet."))
         return None
-    owner = assignable_users(user).filter(pk=owner_id).first()
+    owner = sales_assignable_users(user).filter(pk=owner_id).first()
     if owner is None:
         raise DomainError(_("The chosen owner can no longer receive leads from you; upload the file again."))
     return owner
@@ -322,7 +317,7 @@ def lead_import_upload(*, acting_user: User, uploaded, owner: User | None) -> Le
     require_import(acting_user)
     if owner is None and not is_lead_manager(acting_user):
         owner = acting_user
-    if owner is not None and not assignable_users(acting_user).filter(pk=owner.pk).exists():
+    if owner is not None and not sales_assignable_users(acting_user).filter(pk=owner.pk).exists():
         raise DomainError(_("You cannot import leads for this colleague."), field="owner")
     data, sheet, total = base.inspect_upload(uploaded)
     job = LeadImport(

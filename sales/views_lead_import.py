@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from crm.access import assignable_users
+from crm.access import sales_assignable_users
 from crm.errors import DomainError
 from crm.models import Role, User
 from crm.web import tenant_required
@@ -47,7 +47,7 @@ class LeadImportUploadForm(forms.Form):
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        owners = list(assignable_users(user).order_by("full_name", "pk"))
+        owners = list(sales_assignable_users(user).order_by("full_name", "pk"))
         choices = [(str(user.pk), _("Me (%(name)s)") % {"name": user.full_name or user.email})]
         choices += [(str(u.pk), u.full_name or u.email) for u in owners if u.pk != user.pk]
         if is_lead_manager(user):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from crm.access import assignable_users
+from crm.access import sales_assignable_users
 from crm.models import Role, User
 from customers.models import Customer, CustomerLevel, Tag, credit_code_validator
 
@@ -74,7 +74,7 @@ class NewCustomerForm(CustomerForm):
 
     def __init__(self, *args, tenant, user, **kwargs):
         super().__init__(*args, tenant=tenant, **kwargs)
-        owners = assignable_users(user)
+        owners = sales_assignable_users(user)
         self.fields["owner"].queryset = owners
         if not user.has_any_role(Role.ADMIN, Role.MANAGER):
             del self.fields["owner"]

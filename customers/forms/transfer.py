@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from crm.access import assignable_users
+from crm.access import sales_assignable_users
 from crm.models import Role, User
 from customers.models import Pool
 
@@ -17,9 +17,7 @@ class TransferForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["to_owner"].queryset = assignable_users(user).with_role(Role.REP) | assignable_users(
-            user
-        ).with_role(Role.MANAGER)
+        self.fields["to_owner"].queryset = sales_assignable_users(user).with_any_role(Role.REP, Role.MANAGER)
 
     def clean_ids(self) -> list[int]:
         raw = self.cleaned_data["ids"]

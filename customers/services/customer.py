@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.access import require_tenant_user
+from crm.access import require_sales_user, sales_assignable_users
 from crm.errors import DomainError
 from crm.models import Role, Tenant, User
 from crm.services.audit import audit
@@ -70,6 +70,12 @@ def check_refs(
             raise DomainError(_("Choose tags of your company."), field="tags")
 
 
+def check_owner(acting_user: User, owner: User, field: str = "owner") -> None:
+    """A customer goes only to a sales colleague `acting_user` may act for (never to a service agent)."""
+    if not sales_assignable_users(acting_user).filter(pk=owner.pk).exists():
+        raise DomainError(_("Choose a sales colleague of a team you manage as owner."), field=field)
+
+
 def _set_search_fields(customer: Customer) -> None:
     customer.name = customer.name.strip()
     customer.name_pinyin, customer.name_initials = pinyin_forms(customer.name)
@@ -115,7 +121,7 @@ def customer_create(
     """Create a customer (and its first contact). Reps create for themselves; managers and admins may choose
     another owner, put it straight into a pool, or let the assignment rules choose (`assign_by_rules`, with no owner
     and no pool given). Refused with who holds it if an identifier is taken."""
-    require_tenant_user(acting_user)
+    require_sales_user(acting_user)
     tenant = acting_user.tenant
     tags = list(tags)
     if assign_by_rules:
@@ -127,6 +133,8 @@ def customer_create(
         owner = acting_user
     if owner is not None and owner.pk != acting_user.pk and not acting_user.has_any_role(Role.ADMIN, Role.MANAGER):
         raise PermissionDenied(_("Only managers and administrators create customers for someone else."))
+    if owner is not None and owner.pk != acting_user.pk:
+        check_owner(acting_user, owner)
     values = {k: data[k] for k in CUSTOMER_FIELDS if k in data}
     check_refs(tenant, level=values.get("level"), owner=owner, pool=to_pool, tags=tags)
     contact_data = clean_contact(contact, tenant) if contact and (contact.get("name") or "").strip() else None

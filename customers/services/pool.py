@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext_lazy
 
-from crm.access import assignable_users
+from crm.access import require_sales_user, sales_assignable_users
 from crm.errors import DomainError
 from crm.models import Role, User, local_midnight, local_today
 from crm.services.audit import audit
@@ -88,6 +88,7 @@ def _take(customer_id: int, rep: User, now: dt.datetime) -> bool:
 def customer_claim(*, rep: User, customer_id: int, now: dt.datetime | None = None) -> Customer:
     """A rep claims a pool customer. Atomic and race-free: the rep's row is locked while their limits are checked,
     and the conditional UPDATE lets exactly one of many simultaneous claimers win; the others learn who did."""
+    require_sales_user(rep)
     now = now or timezone.now()
     customer = Customer.objects.in_pools_for(rep).select_related("pool").filter(pk=customer_id).first()
     if customer is None:
@@ -156,7 +157,7 @@ def customer_assign(*, acting_user: User, customer_ids: list[int], rep: User) ->
         raise PermissionDenied(_("Only managers and administrators assign pool customers."))
     if rep.tenant_id != acting_user.tenant_id or not rep.is_active:
         raise DomainError(_("Choose an active colleague."), field="rep")
-    if not assignable_users(acting_user).filter(pk=rep.pk).exists():
+    if not sales_assignable_users(acting_user).filter(pk=rep.pk).exists():
         raise DomainError(_("Choose a rep of a team you manage."), field="rep")
     now = timezone.now()
     assigned = 0

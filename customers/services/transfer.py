@@ -16,7 +16,7 @@ from customers.models import (
     Customer,
     OwnershipEvent,
 )
-from customers.services.customer import check_refs, record_ownership_event
+from customers.services.customer import check_owner, check_refs, record_ownership_event
 
 
 def customer_transfer(*, acting_user: User, customers: Iterable[Customer], to_owner: User, reason: str) -> int:
@@ -26,6 +26,7 @@ def customer_transfer(*, acting_user: User, customers: Iterable[Customer], to_ow
         raise DomainError(_("Say why the customers change hands."), field="reason")
     tenant = acting_user.tenant
     check_refs(tenant, owner=to_owner)
+    check_owner(acting_user, to_owner, field="to_owner")
     ids = [c.pk for c in customers]
     with transaction.atomic():
         locked = list(Customer.objects.managed_by(acting_user).filter(pk__in=ids).select_for_update().order_by("pk"))

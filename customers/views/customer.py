@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from crm.access import is_sales_user, require_sales_user
 from crm.errors import DomainError
 from crm.models import Role
 from crm.registry import registry
@@ -57,7 +58,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "customers": customers,
         "can_bulk": request.user.has_any_role(Role.ADMIN, Role.MANAGER),
         "is_admin": request.user.has_any_role(Role.ADMIN),
-        "can_import": request.user.has_any_role(Role.REP, Role.MANAGER, Role.ADMIN),
+        "can_import": is_sales_user(request.user),
     }
     template = "customers/partials/results.html" if request.htmx and not request.htmx.boosted else "customers/list.html"
     return render(request, template, context)
@@ -66,6 +67,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 @tenant_required
 @require_http_methods(["GET", "POST"])
 def customer_create_view(request: HttpRequest) -> HttpResponse:
+    require_sales_user(request.user)
     form = NewCustomerForm(request.POST or None, tenant=request.tenant, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:

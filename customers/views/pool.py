@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from crm.access import require_sales_user
 from crm.errors import DomainError
 from crm.models import Role
 from crm.web import PAGE_SIZE, CappedPaginator, apply_domain_error, selected_ids, tenant_required
@@ -52,6 +53,7 @@ def _decorate(customers: list[Customer]) -> None:
 @tenant_required
 @vary_on_headers("HX-Request")
 def pool_list(request: HttpRequest) -> HttpResponse:
+    require_sales_user(request.user)
     base = Customer.objects.in_pools_for(request.user).select_related("pool", "level")
     filterset = PoolCustomerFilter(request.GET or None, queryset=base, request=request)
     filterset.filters["pool"].queryset = Pool.objects.visible_to(request.user)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from crm.access import assignable_users
+from crm.access import sales_assignable_users
 from crm.models import User
 from customers.forms.customer import INDUSTRIES, SOURCES
 from sales.access import is_lead_manager
@@ -48,7 +48,7 @@ class LeadForm(forms.Form):
         if not creating or not is_lead_manager(user):
             del self.fields["owner"]
             return
-        self.owners = {str(u.pk): u for u in assignable_users(user).order_by("full_name", "pk")}
+        self.owners = {str(u.pk): u for u in sales_assignable_users(user).order_by("full_name", "pk")}
         choices = [(str(user.pk), _("Me (%(name)s)") % {"name": user.full_name or user.email})]
         choices += [(pk, u.full_name or u.email) for pk, u in self.owners.items() if u.pk != user.pk]
         choices.append((UNASSIGNED, _("Nobody yet (hand out later)")))
@@ -78,7 +78,7 @@ class LeadAssignForm(forms.Form):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = assignable_users(user).order_by("full_name", "pk")
+        self.fields["owner"].queryset = sales_assignable_users(user).order_by("full_name", "pk")
 
 
 class LeadBulkAssignForm(LeadAssignForm):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from crm.access import assignable_users
+from crm.access import sales_assignable_users
 from crm.forms import QueryForm
 from crm.models import User
 from customers.models import Contact, Customer
@@ -40,7 +40,7 @@ class OpportunityForm(forms.Form):
         super().__init__(*args, **kwargs)
         tenant = user.tenant
         self.editing = editing
-        self.fields["owner"].queryset = assignable_users(user).order_by("full_name")
+        self.fields["owner"].queryset = sales_assignable_users(user).order_by("full_name")
         if self.fields["owner"].queryset.count() <= 1:
             self.fields["owner"].widget = forms.HiddenInput()
         self.fields["currency"].choices = [(c, c) for c in order_currencies(tenant)]

@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.access import require_tenant_user
+from crm.access import require_sales_user
 from crm.errors import DomainError
 from crm.models import User
 from crm.services.audit import audit
@@ -88,7 +88,7 @@ def lead_convert(
     attach it to an existing one the user may change; with its contact and, optionally, an opportunity. The lead
     keeps links to what it became. Any refusal leaves nothing behind."""
 
-    require_tenant_user(acting_user)
+    require_sales_user(acting_user)
     require_lead_access(acting_user, lead)
     tenant = acting_user.tenant
     with transaction.atomic():

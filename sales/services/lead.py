@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm.access import assignable_users, require_tenant_user
+from crm.access import require_tenant_user, sales_assignable_users
 from crm.errors import DomainError
 from crm.models import Tenant, User
 from crm.services.audit import audit
@@ -166,7 +166,7 @@ def lead_create(*, acting_user: User, data: dict[str, Any], owner: Any = UNSET) 
     if owner is None:
         if not is_lead_manager(acting_user):
             raise PermissionDenied(_("Only managers and administrators leave a lead unassigned."))
-    elif not assignable_users(acting_user).filter(pk=owner.pk).exists():
+    elif not sales_assignable_users(acting_user).filter(pk=owner.pk).exists():
         raise DomainError(_("Choose yourself or an active member of a team you manage."), field="owner")
     values = clean_lead_data(tenant, data)
     with transaction.atomic():
@@ -249,7 +249,7 @@ def lead_assign(*, acting_user: User, leads: Iterable[Lead], owner: User) -> int
     require_tenant_user(acting_user)
     if not is_lead_manager(acting_user):
         raise PermissionDenied(_("Only managers and administrators assign leads."))
-    if owner is None or not assignable_users(acting_user).filter(pk=owner.pk).exists():
+    if owner is None or not sales_assignable_users(acting_user).filter(pk=owner.pk).exists():
         raise DomainError(_("Choose yourself or an active member of a team you manage."), field="owner")
     ids = sorted({lead.pk for lead in leads})
     if not ids:

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.access import assignable_users, require_tenant_user
+from crm.access import require_tenant_user, sales_assignable_users
 from crm.errors import DomainError
 from crm.models import Tenant, User, local_today
 from crm.services.audit import audit
@@ -65,7 +65,7 @@ def _check_currency(currency: str, tenant: Tenant) -> None:
 
 
 def _check_owner(acting_user: User, owner: User) -> None:
-    if owner.tenant_id != acting_user.tenant_id or not assignable_users(acting_user).filter(pk=owner.pk).exists():
+    if owner.tenant_id != acting_user.tenant_id or not sales_assignable_users(acting_user).filter(pk=owner.pk).exists():
         raise DomainError(_("Choose yourself or an active member of a team you manage."), field="owner")
 
 
