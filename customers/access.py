@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
 from crm.access import is_tenant_user, require_admin
+from crm.errors import DomainError
 from crm.models import Role, User
 from customers.models import (
     AssignmentRule,
@@ -26,6 +27,24 @@ def get_customer_for_user(user: User, pk: int, *, for_change: bool = False) -> C
     if for_change:
         require_edit(user, customer)
     return customer
+
+
+class CustomerGone(DomainError):
+    """The customer was merged into another one or moved to the recycle bin: it takes no more edits."""
+
+
+def lock_customer_for_change(user: User, pk: int) -> Customer:
+    """Inside `transaction.atomic()`: the customer's row, locked through `user`'s editable queryset. An edit that
+    races a merge or a move to the recycle bin waits for it and then finds no row: CustomerGone, with nothing
+    written. PermissionDenied when `user` may (no longer) change it."""
+    locked = Customer.objects.editable_by(user).select_for_update(of=("self",)).filter(pk=pk).first()
+    if locked is not None:
+        return locked
+    if Customer.objects.filter(pk=pk, tenant_id=user.tenant_id, deleted_at__isnull=False).exists():
+        raise CustomerGone(
+            _("This customer was merged into another one or moved to the recycle bin meanwhile; nothing was saved.")
+        )
+    raise PermissionDenied(_("You may see this customer but not change it."))
 
 
 def get_contact_for_user(user: User, customer: Customer, pk: int) -> Contact:

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from crm.errors import DomainError
 from crm.models import Tenant, User
 from crm.services.audit import audit
-from customers.access import require_edit
+from customers.access import lock_customer_for_change
 from customers.models import (
     Contact,
     Customer,
@@ -53,11 +53,10 @@ def contact_save(
     *, acting_user: User, customer: Customer, data: dict[str, Any], contact: Contact | None = None
 ) -> Contact:
     """Add or change a contact; its phones and email are checked against every other live customer."""
-    require_edit(acting_user, customer)
     tenant = customer.tenant
     cleaned = clean_contact(data, tenant)
     with transaction.atomic():
-        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        customer = lock_customer_for_change(acting_user, customer.pk)
         if cleaned.get("is_primary"):
             Contact.objects.filter(customer=customer, is_primary=True).exclude(
                 pk=contact.pk if contact else None
@@ -84,10 +83,11 @@ def contact_save(
 
 
 def contact_delete(*, acting_user: User, contact: Contact) -> None:
-    customer = contact.customer
-    require_edit(acting_user, customer)
     with transaction.atomic():
-        Customer.objects.select_for_update().get(pk=customer.pk)
+        customer = lock_customer_for_change(acting_user, contact.customer_id)
+        # A merge may have moved the contact to the customer it kept: it is no longer this customer's to remove.
+        if not Contact.objects.filter(pk=contact.pk, customer=customer).exists():
+            raise PermissionDenied
         was_primary = contact.is_primary
         audit(
             tenant=customer.tenant,

@@ -16,7 +16,7 @@ from crm.access import require_sales_user, sales_assignable_users
 from crm.errors import DomainError
 from crm.models import Role, Tenant, User
 from crm.services.audit import audit
-from customers.access import require_edit
+from customers.access import lock_customer_for_change
 from customers.models import (
     Contact,
     Customer,
@@ -192,12 +192,11 @@ def customer_create(
 def customer_update(
     *, acting_user: User, customer: Customer, data: dict[str, Any], tags: Iterable[Tag] | None = None
 ) -> Customer:
-    require_edit(acting_user, customer)
     tenant = customer.tenant
     values = {k: data[k] for k in CUSTOMER_FIELDS if k in data}
     check_refs(tenant, level=values.get("level"), tags=tags or ())
     with transaction.atomic():
-        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        customer = lock_customer_for_change(acting_user, customer.pk)
         before = {k: getattr(customer, k) for k in values}
         for key, value in values.items():
             setattr(customer, key, value)

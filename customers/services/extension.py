@@ -79,7 +79,11 @@ def extension_decide(*, acting_user: User, request: ExtensionRequest, approve: b
         if request.status != ExtensionRequest.Status.PENDING:
             raise DomainError(_("This request was already decided."))
         customer = Customer.objects.select_for_update().get(pk=request.customer_id)
-        still_held = customer.owner_id == request.requested_by_id and customer.owned_since == request.owned_since
+        still_held = (
+            customer.deleted_at is None
+            and customer.owner_id == request.requested_by_id
+            and customer.owned_since == request.owned_since
+        )
         request.decided_by, request.decided_at = acting_user, timezone.now()
         if approve and still_held:
             days = customer.pool.extension_days

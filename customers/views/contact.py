@@ -45,6 +45,10 @@ def contact_edit(request: HttpRequest, pk: int, contact_pk: int | None = None) -
 def contact_delete_view(request: HttpRequest, pk: int, contact_pk: int) -> HttpResponse:
     customer = get_customer_for_user(request.user, pk, for_change=True)
     contact = get_contact_for_user(request.user, customer, contact_pk)
-    contact_delete(acting_user=request.user, contact=contact)
+    try:
+        contact_delete(acting_user=request.user, contact=contact)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("customers:list")
     messages.success(request, _("Contact %(name)s removed.") % {"name": contact.name})
     return redirect("customers:detail", pk=customer.pk)

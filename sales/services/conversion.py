@@ -17,6 +17,7 @@ from crm.access import require_sales_user
 from crm.errors import DomainError
 from crm.models import User
 from crm.services.audit import audit
+from customers.access import lock_customer_for_change
 from customers.models import Contact, Customer
 from customers.services.contact import contact_save
 from customers.services.customer import customer_create
@@ -101,7 +102,7 @@ def lead_convert(
         if customer is not None:
             if not Customer.objects.editable_by(acting_user).filter(pk=customer.pk).exists():
                 raise DomainError(_("Choose a customer you may change."), field="customer")
-            customer = Customer.objects.select_for_update().get(pk=customer.pk)
+            customer = lock_customer_for_change(acting_user, customer.pk)
             contact = _matching_contact(customer, lead)
             if contact is None:
                 contact = contact_save(acting_user=acting_user, customer=customer, data=_contact_values(lead))
