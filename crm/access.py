@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from ipware import get_client_ip
 
 from crm.models import Role, Team, Tenant, User, UserQuerySet
 
@@ -96,3 +98,24 @@ def get_team_for_admin(admin: User, pk: int) -> Team:
     team = get_object_or_404(Team.objects.for_tenant(admin.tenant), pk=pk)
     require_admin(admin)
     return team
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's address, the one way the whole app reads it (django-axes, every rate limit). With
+    `settings.TRUSTED_PROXIES` = N reverse proxies in front, each appending the address it saw to X-Forwarded-For,
+    the client is the N-th entry from the right: entries further left are whatever the client wrote, never trusted.
+    With no proxy, or a header shorter than the proxies promise, the socket's address."""
+    remote = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.TRUSTED_PROXIES
+    if proxies > 0:
+        # django-ipware counts the proxies listed in the header: the last proxy is REMOTE_ADDR, not in it.
+        ip, _routable = get_client_ip(
+            request,
+            proxy_order="left-most",  # the chain as written; proxy_count then counts from its right end
+            proxy_count=proxies - 1,
+            strict=False,
+            request_header_order=["HTTP_X_FORWARDED_FOR"],
+        )
+        if ip:
+            return ip
+    return remote

@@ -125,7 +125,12 @@ AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "crm.auth.axes_username"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_IPWARE_META_PRECEDENCE_ORDER = env.list("AXES_IP_HEADERS", default=["REMOTE_ADDR"])
+# The client's address, one way for the whole app (crm.access.client_ip): the number of reverse proxies in front
+# of the app, each appending to X-Forwarded-For. 0 (no proxy) reads the socket's address only.
+TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
+AXES_CLIENT_IP_CALLABLE = "crm.access.client_ip"
+# django-ratelimit's key="ip" reads the same resolver.
+RATELIMIT_IP_META_KEY = "crm.access.client_ip"
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
@@ -168,6 +173,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # Product switches
 SIGNUP_ENABLED = env.bool("SIGNUP_ENABLED", default=True)
+# Rate limits (django-ratelimit, per client address): "count/period", e.g. "10/10m".
+LEAD_FORM_RATE = env.str("LEAD_FORM_RATE", default="10/10m")
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 
 # Security: driven by the environment so production is strict and local http still works.

@@ -6,13 +6,13 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
+from django_ratelimit.core import is_ratelimited
 
 from crm.errors import DomainError
 from crm.web import apply_domain_error
@@ -23,17 +23,11 @@ from sales.services.web_form import lead_submit_web_form
 logger = logging.getLogger(__name__)
 
 
-# Defaults; settings.LEAD_FORM_MIN_SECONDS, LEAD_FORM_RATE_LIMIT and LEAD_FORM_RATE_WINDOW override them.
+# Default; settings.LEAD_FORM_MIN_SECONDS overrides it (the rate limit is settings.LEAD_FORM_RATE).
 MIN_SECONDS = 3
 
 
 MAX_AGE_SECONDS = 24 * 3600
-
-
-RATE_LIMIT = 10
-
-
-RATE_WINDOW = 600
 
 
 def _setting(name: str, default):
@@ -51,26 +45,12 @@ def _web_form_or_404(slug: str) -> LeadWebForm:
     return web_form
 
 
-def client_ip(request: HttpRequest) -> str:
-    """The visitor's address, read from the headers the deployment trusts (the same list django-axes uses)."""
-    for header in _setting("AXES_IPWARE_META_PRECEDENCE_ORDER", ["REMOTE_ADDR"]):
-        value = request.META.get(header, "")
-        if value:
-            return value.split(",")[0].strip()[:64]
-    return "unknown"
-
-
-def _over_rate_limit(tenant_id: int, ip: str) -> bool:
-    """Count this submission for (tenant, address) in the current window; True past the limit."""
-    key = f"sales:leadform:{tenant_id}:{ip}"
-    window = int(_setting("LEAD_FORM_RATE_WINDOW", RATE_WINDOW))
-    cache.add(key, 0, timeout=window)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window)
-        count = 1
-    return count > int(_setting("LEAD_FORM_RATE_LIMIT", RATE_LIMIT))
+def _over_rate_limit(request: HttpRequest, tenant_id: int) -> bool:
+    """Count this submission for (tenant, client address) in the current window (django-ratelimit, keyed on
+    crm.access.client_ip); True past settings.LEAD_FORM_RATE."""
+    return is_ratelimited(
+        request, group=f"sales:leadform:{tenant_id}", key="ip", rate=settings.LEAD_FORM_RATE, increment=True
+    )
 
 
 def _language(request: HttpRequest, web_form: LeadWebForm) -> str:
@@ -108,7 +88,7 @@ def _handle(request: HttpRequest, web_form: LeadWebForm) -> HttpResponse:
         return _render_form(request, web_form, PublicLeadForm(web_form=web_form, initial=initial))
 
     form = PublicLeadForm(request.POST, web_form=web_form)
-    if _over_rate_limit(tenant_id, client_ip(request)):
+    if _over_rate_limit(request, tenant_id):
         logger.info("Lead form of tenant %s: rate limit reached for an address", tenant_id)
         form.is_valid()
         form.add_error(

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.usefixtures("redis_test_db")
 @pytest.fixture
 def web_form(world, settings):
     settings.LEAD_FORM_MIN_SECONDS = 3
-    settings.LEAD_FORM_RATE_LIMIT = 3
+    settings.LEAD_FORM_RATE = "3/10m"
     world.tenant.language = "en"
     world.tenant.save(update_fields=["language"])
     return web_form_save(
