@@ -30,6 +30,11 @@ app.conf.beat_schedule = {
         "task": "customers.tasks.purge_trash_dispatch",
         "schedule": crontab(hour=3, minute=30),
     },
+    # Sign-ups never verified within SIGNUP_VERIFY_DAYS are removed (one task per tenant).
+    "crm-purge-unverified-signups": {
+        "task": "crm.tasks.purge_unverified_signups",
+        "schedule": crontab(hour=4, minute=10),
+    },
     "customers-warn-before-fallback": {
         "task": "customers.tasks.warn_before_fallback",
         "schedule": crontab(minute=17),

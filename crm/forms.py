@@ -42,10 +42,8 @@ class SignupForm(forms.Form):
         return slug
 
     def clean_admin_email(self) -> str:
-        email = self.cleaned_data["admin_email"].strip().lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(_("A user with this email already exists."))
-        return email
+        # Whether the address already has an account is never said here (the sign-up answers alike).
+        return self.cleaned_data["admin_email"].strip().lower()
 
     def clean(self):
         data = super().clean()

@@ -46,6 +46,8 @@ class Tenant(models.Model):
     # The public pool's tenant-wide cap on what one rep holds (DESIGN.md §4); empty means no cap.
     max_customers_per_rep = models.PositiveIntegerField(_("customers one rep may hold"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # Signed up, its email not verified yet: inactive, nobody logs in, purged after SIGNUP_VERIFY_DAYS.
+    awaiting_verification = models.BooleanField(_("awaiting email verification"), default=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:

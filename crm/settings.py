@@ -173,6 +173,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # Product switches
 SIGNUP_ENABLED = env.bool("SIGNUP_ENABLED", default=True)
+# A signed-up company stays unusable until its email is verified; unverified ones are purged after this many days.
+SIGNUP_VERIFY_DAYS = env.int("SIGNUP_VERIFY_DAYS", default=3)
+SIGNUP_RATE = env.str("SIGNUP_RATE", default="5/h")
 # Rate limits (django-ratelimit, per client address): "count/period", e.g. "10/10m".
 LEAD_FORM_RATE = env.str("LEAD_FORM_RATE", default="10/10m")
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")

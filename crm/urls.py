@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from crm.views.account import set_language, signup
+from crm.views.account import set_language, signup, signup_verify
 from crm.views.audit import audit_log, message_log
 from crm.views.home import healthz, home
 from crm.views.notification import notification_bell, notification_list, notification_read, notification_read_all
@@ -33,6 +33,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
     path("signup/", signup, name="signup"),
+    path("signup/verify/<str:token>/", signup_verify, name="signup_verify"),
     path("language/", set_language, name="set_language"),
     path(
         "login/",

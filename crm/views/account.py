@@ -8,43 +8,68 @@ from django.contrib.auth import login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_ratelimit.core import is_ratelimited
 
 from crm.access import safe_redirect_url
 from crm.errors import DomainError
 from crm.forms import LanguageForm, SignupForm
-from crm.models import User
-from crm.services.tenant import tenant_create
+from crm.services.tenant import tenant_sign_up, tenant_verify_sign_up
 from crm.services.user import user_set_language
 from crm.web import apply_domain_error
 
 
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
+    """A new company: generic answers (nothing says whether an email has an account), a rate limit per client
+    address, and the company usable only once the emailed link is opened."""
     if not settings.SIGNUP_ENABLED:
         raise Http404
     if request.user.is_authenticated:
         return redirect("home")
     form = SignupForm(request.POST or None, initial={"language": request.LANGUAGE_CODE})
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            tenant = tenant_create(
-                name=data["company"],
-                slug=data["slug"],
-                admin_email=data["admin_email"],
-                admin_password=data["password"],
-                admin_name=data["full_name"],
-                language=data["language"],
-            )
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            admin = User.objects.get(tenant=tenant, email=data["admin_email"])
-            login(request, admin, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, _("Welcome! Your company %(name)s is ready.") % {"name": tenant.name})
-            return redirect("home")
-    return render(request, "registration/signup.html", {"form": form})
+    if request.method == "POST":
+        if is_ratelimited(request, group="crm:signup", key="ip", rate=settings.SIGNUP_RATE, increment=True):
+            form.is_valid()
+            form.add_error(None, _("Many sign-ups came from your network just now. Please try again later."))
+            return render(request, "registration/signup.html", {"form": form}, status=429)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                tenant_sign_up(
+                    name=data["company"],
+                    slug=data["slug"],
+                    admin_email=data["admin_email"],
+                    admin_password=data["password"],
+                    admin_name=data["full_name"],
+                    language=data["language"],
+                )
+            except DomainError as exc:
+                apply_domain_error(form, exc)
+            else:
+                return render(
+                    request,
+                    "registration/signup_sent.html",
+                    {"email": data["admin_email"], "days": settings.SIGNUP_VERIFY_DAYS},
+                )
+    return render(request, "registration/signup.html", {"form": form}, status=422 if form.errors else 200)
+
+
+@require_GET
+def signup_verify(request: HttpRequest, token: str) -> HttpResponse:
+    """The emailed link: opens the company and logs its first administrator in (once)."""
+    if not settings.SIGNUP_ENABLED:
+        raise Http404
+    try:
+        admin, verified = tenant_verify_sign_up(token=token)
+    except DomainError as exc:
+        return render(request, "registration/signup_invalid.html", {"error": exc.message}, status=400)
+    if not verified:
+        messages.info(request, _("Your email is already confirmed. Log in."))
+        return redirect("login")
+    login(request, admin, backend="django.contrib.auth.backends.ModelBackend")
+    messages.success(request, _("Welcome! Your company %(name)s is ready.") % {"name": admin.tenant.name})
+    return redirect("home")
 
 
 @require_POST

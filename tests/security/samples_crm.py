@@ -20,6 +20,7 @@ SAMPLES = {
     "settings:team_edit": lambda w: {"pk": w.team1.pk},
     "notification_read": _notification,
     "password_reset_confirm": lambda w: {"uidb64": "MQ", "token": "set-password"},
+    "signup_verify": lambda w: {"token": "not-a-signed-token"},
 }
 
 VIEWERS = {
@@ -29,6 +30,7 @@ VIEWERS = {
 PUBLIC = {
     "login": "the login page itself",
     "signup": "public company sign-up (SIGNUP_ENABLED)",
+    "signup_verify": "reached from the emailed link; the signed token is the credential",
     "password_reset": "asking for a reset link needs no login",
     "password_reset_done": "static confirmation page",
     "password_reset_confirm": "reached from the emailed link; the token is the credential",
