@@ -11,8 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.models import AuditEvent, OutboundMessage, Tenant, User
-from crm.services.tenant import tenant_purge_unverified
+from crm.services.tenant import tenant_create, tenant_purge_unverified
+from crm.tasks import purge_unverified_signups
 from customers.models import Pool
+from tests.conftest import wait_for
 
 pytestmark = pytest.mark.usefixtures("redis_test_db")
 
@@ -149,3 +151,14 @@ def test_the_operators_switch_closes_sign_up_and_its_links(settings, django_capt
     assert sign_up(slug="closed-co", admin_email="c@closed.test").status_code == 404
     assert Client().get(link).status_code == 404
     assert not Tenant.objects.filter(slug="closed-co").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_purge_job_runs_through_a_worker(settings, celery_worker):
+    settings.SIGNUP_VERIFY_DAYS = 3
+    pending = tenant_create(
+        name="过期公司", slug="stale-co", admin_email="stale@co.test", admin_password="x-Long-pass-1", pending=True
+    )
+    Tenant.objects.filter(pk=pending.pk).update(created_at=timezone.now() - dt.timedelta(days=4))
+    purge_unverified_signups.delay()
+    assert wait_for(lambda: not Tenant.objects.filter(pk=pending.pk).exists())
