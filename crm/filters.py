@@ -2,7 +2,14 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from .forms import BoundedDateField
 from .models import AuditEvent, OutboundMessage, Role, Team, User
+
+
+class BoundedDateFilter(django_filters.DateFilter):
+    """A list filter's date, bounded like every date query parameter (crm.forms.BoundedDateField)."""
+
+    field_class = BoundedDateField
 
 
 class UserFilter(django_filters.FilterSet):

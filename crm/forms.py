@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from .models import Role, Team, Tenant, User
@@ -102,6 +104,18 @@ class TenantSettingsForm(forms.ModelForm):
 class LanguageForm(forms.Form):
     language = forms.ChoiceField(choices=settings.LANGUAGES)
     next = forms.CharField(required=False)
+
+
+# Far enough for any plan, near enough that the days, weeks and months around a date stay representable.
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(9000, 12, 31)
+
+
+class BoundedDateField(forms.DateField):
+    """A date between FIRST_DAY and LAST_DAY: a query parameter like 9999-12-31 or 0001-01-01 is refused as
+    invalid (and falls back to its default) instead of overflowing the date arithmetic around it."""
+
+    default_validators = [MinValueValidator(FIRST_DAY), MaxValueValidator(LAST_DAY)]
 
 
 class QueryForm(forms.Form):

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from crm.access import assignable_users
+from crm.filters import BoundedDateFilter
 from crm.models import Role, User
 from customers.normalize import nfkc, normalize_email, normalize_phone
 
@@ -91,7 +92,7 @@ class FollowUpFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(label=_("Type"), choices=FollowUp.Kind.choices)
     outcome = django_filters.ChoiceFilter(label=_("Outcome"), choices=FollowUp.Outcome.choices)
     author = PersonChoiceFilter(label=_("By"))
-    since = django_filters.DateFilter(
+    since = BoundedDateFilter(
         label=_("Since"), method="filter_since", widget=django_filters.widgets.forms.DateInput(attrs={"type": "date"})
     )
 
@@ -115,13 +116,13 @@ class FollowUpFilter(django_filters.FilterSet):
 class OrderFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
     currency = django_filters.ChoiceFilter(label=_("Currency"), choices=[])
-    since = django_filters.DateFilter(
+    since = BoundedDateFilter(
         label=_("From"),
         field_name="ordered_on",
         lookup_expr="gte",
         widget=django_filters.widgets.forms.DateInput(attrs={"type": "date"}),
     )
-    until = django_filters.DateFilter(
+    until = BoundedDateFilter(
         label=_("To"),
         field_name="ordered_on",
         lookup_expr="lte",
@@ -291,13 +292,13 @@ class OpportunityFilter(django_filters.FilterSet):
     pipeline = django_filters.ModelChoiceFilter(label=_("Pipeline"), queryset=Pipeline.objects.none())
     stage = StageFilter(label=_("Stage"), queryset=Stage.objects.none())
     owner = PersonChoiceFilter(label=_("Owner"))
-    close_from = django_filters.DateFilter(
+    close_from = BoundedDateFilter(
         label=_("Closing from"),
         field_name="expected_close_date",
         lookup_expr="gte",
         widget=django_filters.widgets.forms.DateInput(attrs={"type": "date"}),
     )
-    close_to = django_filters.DateFilter(
+    close_to = BoundedDateFilter(
         label=_("Closing by"),
         field_name="expected_close_date",
         lookup_expr="lte",

@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
+from crm.forms import BoundedDateField
 from crm.models import User, local_today
 from customers.models import Pool
 from customers.selectors.health import BUCKET_KEYS, METRICS, Period, people_in_scope
@@ -19,10 +20,10 @@ MAX_DAYS = 366
 
 
 class HealthPeriodForm(forms.Form):
-    start = forms.DateField(
+    start = BoundedDateField(
         label=pgettext_lazy("start of a period", "From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    end = forms.DateField(
+    end = BoundedDateField(
         label=pgettext_lazy("end of a period", "To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from django import forms
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from crm.access import assignable_users
+from crm.forms import BoundedDateField
 from crm.models import User
 from customers.models import Contact, Customer
-from sales.forms.calendar import FIRST_DAY, LAST_DAY
 from sales.forms.fields import (
     CustomerChoiceField,
     CustomerParamForm,
@@ -75,7 +74,7 @@ class AppointmentForm(forms.Form):
 class NewAppointmentParamsForm(CustomerParamForm):
     """`date` (the day a new appointment starts, from the calendar) and `customer` (pre-selected)."""
 
-    date = forms.DateField(required=False, validators=[MinValueValidator(FIRST_DAY), MaxValueValidator(LAST_DAY)])
+    date = BoundedDateField(required=False)
 
     def __init__(self, data, *, queryset, today):
         super().__init__(data, queryset=queryset)
