@@ -1,6 +1,7 @@
 """No template carries inline code or styles, so a Content-Security-Policy without 'unsafe-inline' can hold: no
-event-handler attributes (onclick=, onchange=, hx-on…), no <style> blocks, no javascript: URLs, and no <script>
-with code (a <script src=…> is fine, and so is data through json_script, whose type is application/json)."""
+event-handler attributes (onclick=, onchange=, hx-on…), no <style> blocks or style= attributes, no javascript:
+URLs, and no <script> with code (a <script src=…> is fine, and so is data through json_script, whose type is
+application/json)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ class InlineCodeFinder(HTMLParser):
         for name, value in attrs:
             if name.startswith("on") or name.startswith("hx-on"):
                 self.problems.append(f"line {line}: inline handler {name}=")
+            if name == "style":
+                self.problems.append(f"line {line}: style= attribute (use a class in static/css)")
             if value and value.strip().lower().startswith("javascript:"):
                 self.problems.append(f"line {line}: javascript: URL in {name}=")
         if tag == "style":

@@ -21,3 +21,19 @@ document.addEventListener("change", function (event) {
     select.form.submit();
   }
 });
+
+// Sizes that come from data, set through the CSSOM (allowed by the Content-Security-Policy, unlike style=""):
+// data-percent="40" is a progress bar's width, data-indent="1.5" a left padding in rem (a team's depth).
+function withinAndSelf(root, selector) {
+  const found = Array.from(root.querySelectorAll ? root.querySelectorAll(selector) : []);
+  return root.matches && root.matches(selector) ? [root].concat(found) : found;
+}
+
+htmx.onLoad(function (root) {
+  withinAndSelf(root, "[data-percent]").forEach(function (bar) {
+    bar.style.width = Math.max(0, Math.min(100, Number(bar.dataset.percent) || 0)) + "%";
+  });
+  withinAndSelf(root, "[data-indent]").forEach(function (el) {
+    el.style.paddingLeft = (Number(el.dataset.indent) || 0) + "rem";
+  });
+});
