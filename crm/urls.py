@@ -50,6 +50,7 @@ urlpatterns = [
     path("settings/", include(settings_patterns)),
     path("settings/pools/", include("customers.urls_pool_settings")),
     path("settings/assignment/", include("customers.urls_assignment")),
+    path("imports/", include("crm.imports.urls")),
     path("customers/", include("customers.urls")),
     path("pool/", include("customers.urls_pool")),
     path("", include("sales.urls")),

@@ -11,6 +11,8 @@ class CustomersConfig(AppConfig):
         from crm.signals import tenant_created, user_deactivated
 
         from . import pool, services, views, widgets
+        from .imports.contact import ContactKind
+        from .imports.customer import CustomerKind
 
         def on_tenant_created(sender, tenant, **kwargs):
             services.tenant_defaults(tenant=tenant)
@@ -21,6 +23,9 @@ class CustomersConfig(AppConfig):
             pool.release_all_of(user=user, acting_user=acting_user)
 
         user_deactivated.connect(on_user_deactivated, dispatch_uid="customers.release_deactivated", weak=False)
+
+        registry.add_import_kind(CustomerKind)
+        registry.add_import_kind(ContactKind)
 
         registry.add_nav(NavEntry(key="customers", label=_("Customers"), url_name="customers:list", order=10))
         registry.add_nav(

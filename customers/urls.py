@@ -1,5 +1,7 @@
 from django.urls import include, path
 
+from crm.imports.views import ImportUploadView, LegacyImportRedirectView
+
 from . import views
 
 app_name = "customers"
@@ -17,6 +19,16 @@ urlpatterns = [
     path("<int:pk>/contacts/<int:contact_pk>/delete/", views.contact_delete, name="contact_delete"),
     path("<int:pk>/share/", views.customer_share, name="share"),
     path("<int:pk>/share/<int:user_pk>/remove/", views.customer_unshare, name="unshare"),
-    path("", include("customers.urls_import")),
+    path("import/", ImportUploadView.as_view(kind="customer"), name="import"),
+    path("import/contacts/", ImportUploadView.as_view(kind="contact"), name="contact_import"),
+    # The customer import's own job pages before imports were one machine (crm.imports): bookmarks redirect.
+    path("import/<int:pk>/", LegacyImportRedirectView.as_view(kind="customer"), name="import_legacy"),
+    path("import/<int:pk>/<slug:step>/", LegacyImportRedirectView.as_view(kind="customer"), name="import_legacy_step"),
+    path(
+        "import/<int:pk>/rejected.csv",
+        LegacyImportRedirectView.as_view(kind="customer"),
+        {"step": "rejected"},
+        name="import_legacy_rejected",
+    ),
     path("", include("customers.urls_export")),
 ]

@@ -109,7 +109,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "customers": customers,
         "can_bulk": is_manager_or_admin(request.user),
         "is_admin": request.user.has_role(Role.ADMIN),
-        "can_import": any(request.user.has_role(r) for r in (Role.REP, Role.MANAGER, Role.ADMIN)),
+        # The import menu: the kinds of record this page's users may import (customers, contacts into them…).
+        "import_kinds": registry.import_kinds_for(request.user, menu="customers"),
     }
     template = "customers/partials/results.html" if request.htmx and not request.htmx.boosted else "customers/list.html"
     return render(request, template, context)

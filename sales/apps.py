@@ -12,6 +12,7 @@ class SalesConfig(AppConfig):
         from customers.assignment import BacklogSource, register_backlog_source, register_load_counter
 
         from . import views, views_pipeline, widgets
+        from .imports import LeadKind
         from .leads import lead_backlog_apply, lead_backlog_items, open_leads_per_owner
 
         # "Least loaded" counts open leads next to held customers (customers.assignment).
@@ -27,6 +28,8 @@ class SalesConfig(AppConfig):
             ensure_default_pipeline(tenant)
 
         tenant_created.connect(on_tenant_created, dispatch_uid="sales.default_pipeline", weak=False)
+
+        registry.add_import_kind(LeadKind)
 
         sellers = roles_any("admin", "manager", "rep")
         registry.add_nav(

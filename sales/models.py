@@ -456,7 +456,7 @@ class Lead(TenantModel):
         "sales.LeadWebForm", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
     )
     import_job = models.ForeignKey(
-        "sales.LeadImport", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+        "imports.ImportJob", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
     )
     # What the lead became (conversion): its customer (new or existing), contact and, optionally, opportunity.
     customer = models.ForeignKey(
@@ -682,44 +682,6 @@ class LeadWebForm(TenantModel):
 
     def __str__(self) -> str:
         return self.title
-
-
-class LeadImport(TenantModel):
-    """A lead import (CSV/XLSX): the customers' import flow (upload → mapping → preview → commit), its file and
-    counts. Read, checked and committed by sales.lead_import with customers.importer's machinery."""
-
-    class Status(models.TextChoices):
-        UPLOADED = "uploaded", _("Uploaded")
-        PREVIEWED = "previewed", _("Previewed")
-        QUEUED = "queued", _("Queued")
-        RUNNING = "running", _("Running")
-        DONE = "done", _("Done")
-        FAILED = "failed", _("Failed")
-
-    file = models.FileField(_("file"), upload_to="lead-imports/%Y/%m/")
-    original_name = models.CharField(_("file name"), max_length=255)
-    encoding = models.CharField(max_length=20, blank=True)
-    headers = models.JSONField(default=list, blank=True)
-    mapping = models.JSONField(default=dict, blank=True)
-    summary = models.JSONField(default=dict, blank=True)
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.UPLOADED)
-    total_rows = models.PositiveIntegerField(default=0)
-    processed_rows = models.PositiveIntegerField(default=0)
-    created_count = models.PositiveIntegerField(default=0)
-    duplicate_count = models.PositiveIntegerField(default=0)
-    rejected_count = models.PositiveIntegerField(default=0)
-    rejected_file = models.FileField(upload_to="lead-imports/rejected/%Y/%m/", blank=True)
-    error = models.TextField(blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("lead import")
-        verbose_name_plural = _("lead imports")
-        ordering = ["-created_at"]
-        indexes = [models.Index(fields=["tenant", "-created_at"], name="sales_leadimport_tenant_idx")]
-
-    def __str__(self) -> str:
-        return self.original_name
 
 
 # --- pipelines and opportunities -----------------------------------------------------------------------------
