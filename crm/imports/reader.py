@@ -22,6 +22,8 @@ from typing import Any
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
+from openpyxl.reader.excel import ExcelReader
+from openpyxl.worksheet._reader import WorkSheetParser
 
 from crm.services import DomainError
 from crm.spreadsheet import neutralise
@@ -178,9 +180,22 @@ def _csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
         ) from exc
 
 
-def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
-    import openpyxl  # imported here: only .xlsx files pay for it
+class _FirstSheetReader(ExcelReader):
+    """openpyxl's workbook reader (shared strings, the styles that make a number a date), stopping before it opens
+    the worksheets: openpyxl's read-only worksheet scans a sheet's whole XML for its <dimension> when the file has
+    none (or places it late), which for a long sheet is the very read we avoid. The first sheet's rows are then
+    parsed one at a time by openpyxl's own sheet parser."""
 
+    sheet_path: str | None = None
+
+    def read_worksheets(self) -> None:
+        for _sheet, rel in self.parser.find_sheets():
+            if rel.target in self.valid_files and "chartsheet" not in rel.Type:
+                self.sheet_path = rel.target
+                return
+
+
+def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
     unreadable = _("This file could not be read as an Excel workbook (.xlsx).")
     try:
         unpacked = sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(data)).infolist())
@@ -193,22 +208,34 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
             % {"size": filesizeformat(limit)}
         )
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        sheet = workbook.worksheets[0]
+        workbook = _FirstSheetReader(io.BytesIO(data), read_only=True, data_only=True)
+        workbook.read()
+        source = workbook.archive.open(workbook.sheet_path)
     except Exception as exc:  # noqa: BLE001 - zipfile, XML and openpyxl errors alike all mean "not a workbook"
         raise ImportFileError(unreadable) from exc
-    # The dimension a file claims (A1:A1, or a million rows) is not trusted: rows are read until they end. Cells
-    # past the column cap are not kept; one more than the cap is read to tell that a row is too wide.
-    sheet.reset_dimensions()
+    # The dimension a file claims (A1:A1, or a million rows) is never read: rows come until they end, each numbered
+    # as the sheet numbers it. Cells past the column cap are not kept; one more is kept to tell a row is too wide.
+    parser = WorkSheetParser(
+        source,
+        workbook.shared_strings,
+        data_only=True,
+        epoch=workbook.wb.epoch,
+        date_formats=workbook.wb._date_formats,
+        timedelta_formats=workbook.wb._timedelta_formats,
+    )
+    width = max_columns() + 1
     try:
-        for number, values in enumerate(sheet.iter_rows(max_col=max_columns() + 1, values_only=True), start=1):
-            yield number, [cell_text(v) for v in values]
-    except ImportFileError:
-        raise
+        for number, cells in parser.parse():
+            values = [""] * min(width, max((c["column"] for c in cells), default=0))
+            for cell in cells:
+                if cell["column"] <= width:
+                    values[cell["column"] - 1] = cell_text(cell["value"])
+            yield number, values
     except Exception as exc:  # noqa: BLE001 - a broken sheet part found while reading
         raise ImportFileError(unreadable) from exc
     finally:
-        workbook.close()
+        source.close()
+        workbook.archive.close()
 
 
 def _trimmed(cells: list[str]) -> list[str]:

@@ -51,3 +51,16 @@ def with_far_row(data: bytes, row: int) -> bytes:
     """The workbook with one more cell, far down at `row`: small on disk, the rows in between blank."""
     cell = f'<row r="{row}"><c r="A{row}" t="inlineStr"><is><t>far</t></is></c></row>'
     return rewrite_sheet(data, lambda xml: xml.replace("</sheetData>", cell + "</sheetData>"))
+
+
+def without_dimension(data: bytes, *, broken_tail: bool = False) -> bytes:
+    """The workbook with no <dimension> element (as some exporters write it); with `broken_tail`, its sheet's XML
+    also breaks off after its rows, so only a reader that parsed to the end would notice."""
+
+    def change(xml: str) -> str:
+        xml = re.sub(r"<dimension ref=\"[^\"]*\"/>", "", xml)
+        if broken_tail:
+            xml = xml[: xml.index("</sheetData>")] + "<row r="
+        return xml
+
+    return rewrite_sheet(data, change)

@@ -16,7 +16,7 @@ from crm.imports.services import import_check, import_map, import_upload
 from customers import services
 from customers.imports.customer import CustomerKind
 
-from .files import csv_bytes, with_dimension, with_far_row, xlsx_bytes
+from .files import csv_bytes, with_dimension, with_far_row, without_dimension, xlsx_bytes
 
 HEADERS = ["客户名称", "手机"]
 
@@ -83,6 +83,23 @@ def test_an_xlsx_claiming_two_million_rows_is_not_counted_by_its_claim(admin, mo
     counter = Counter(monkeypatch)
     job = upload(admin, "claims.xlsx", data)
     assert job.total_rows == 12 and counter.rows == 13  # the header and the 12 rows it really has
+
+
+def test_an_xlsx_without_a_dimension_is_not_scanned_to_its_end_at_upload(
+    admin, settings, django_capture_on_commit_callbacks
+):
+    """openpyxl's read-only sheet would parse the whole sheet looking for a missing <dimension>; the reader never
+    asks it. The proof: a sheet broken after its rows uploads (its first rows read), and only its check fails."""
+    settings.IMPORT_INLINE_MAX_ROWS = 10
+    data = without_dimension(xlsx_bytes(HEADERS, rows(100)), broken_tail=True)
+    job = upload(admin, "no-dimension.xlsx", data)
+    assert job.total_rows is None and len(job.samples) == 5
+    with django_capture_on_commit_callbacks(execute=False):
+        job = import_map(acting_user=admin, job=job, columns=job.mapping)
+    import_check(job_id=job.pk, token=job.check_token)
+    job.refresh_from_db()
+    assert job.status == "failed" and job.error == "This file could not be read as an Excel workbook (.xlsx)."
+    assert upload(admin, "whole.xlsx", without_dimension(xlsx_bytes(HEADERS, rows(8)))).total_rows == 8
 
 
 def test_the_upload_counts_no_further_than_the_inline_limit(admin, settings, monkeypatch):
