@@ -20,8 +20,10 @@ class ProgressWriter:
     its very last statement.
     """
 
-    def __init__(self, job_id: int, *, every: int = 1):
+    def __init__(self, job_id: int, *, every: int = 1, token: str = ""):
         self.job_id = job_id
+        # A check writes only while the job is still checking its mapping (a newer one supersedes it).
+        self.token = token
         self.every = every
         self._last = 0
         self._conn = None
@@ -34,11 +36,13 @@ class ProgressWriter:
             default = connections["default"]
             self._conn = default.Database.connect(**default.get_connection_params())
             self._conn.autocommit = True
+        sql = f"UPDATE {ImportJob._meta.db_table} SET processed_rows = %s, updated_at = now() WHERE id = %s"  # noqa: S608 - the model's table
+        params = [processed, self.job_id]
+        if self.token:
+            sql += " AND check_token = %s"
+            params.append(self.token)
         with self._conn.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {ImportJob._meta.db_table} SET processed_rows = %s, updated_at = now() WHERE id = %s",  # noqa: S608 - the model's table
-                [processed, self.job_id],
-            )
+            cursor.execute(sql, params)
 
     def close(self) -> None:
         if self._conn is not None:

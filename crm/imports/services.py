@@ -11,8 +11,8 @@ Where the work happens, so no web request holds a worker for long:
   progress written outside the transaction (`progress.ProgressWriter`).
 
 Each step claims the job with a conditional UPDATE on its status and runs under a transaction-scoped advisory
-lock on the job (`crm.locks.IMPORT_JOB`), so a double click, a redelivered task or two copies at once never run a
-step twice. A process that dies mid-step leaves nothing (its transaction rolls back and its lock goes with it);
+lock (`crm.locks.IMPORT_JOB` on the job for its commit, `IMPORT_CHECK` on the check's token for a check), so a
+double click, a redelivered task or two copies at once never run a step twice. A process that dies mid-step leaves nothing (its transaction rolls back and its lock goes with it);
 the job still says checking, queued or running, and `imports_recover` starts it again.
 """
 
@@ -33,7 +33,7 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from crm.locks import IMPORT_JOB
+from crm.locks import IMPORT_CHECK, IMPORT_JOB
 from crm.models import User
 from crm.registry import registry
 from crm.services import DomainError, audit
@@ -76,8 +76,16 @@ def is_large(job: ImportJob) -> bool:
 
 
 def _try_lock(job_id: int) -> bool:
+    """The job's commit lock, held until the current transaction ends (also when its process dies)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [IMPORT_JOB, job_id % 2_147_483_647])
+        return bool(cursor.fetchone()[0])
+
+
+def _try_check_lock(token: str) -> bool:
+    """The lock of one check (one mapping of one job): a check for a newer mapping never waits for an older one."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))", [IMPORT_CHECK, token])
         return bool(cursor.fetchone()[0])
 
 
@@ -240,8 +248,8 @@ def import_check(*, job_id: int, token: str, progress: Callable[..., None] | Non
     total = 0
     try:
         with translation.override(user.effective_language), transaction.atomic():
-            # A read-only transaction, only to hold the job's lock: one copy checks at a time.
-            if not _try_lock(job_id):
+            # A read-only transaction, only to hold the check's lock: one copy checks this mapping at a time.
+            if not _try_check_lock(token):
                 rejected.close()
                 return None
             classifier = kind(job=job, user=user)
@@ -477,7 +485,7 @@ def imports_recover(*, tenant_id: int, now: dt.datetime | None = None) -> list[i
     restarted = []
     for pk, status, token in stalled:
         with transaction.atomic():
-            if not _try_lock(pk):
+            if not (_try_check_lock(token) if status == ImportJob.Status.CHECKING else _try_lock(pk)):
                 continue
             # Touched, so the next sweep gives the restarted task time before it looks again.
             if not ImportJob.objects.filter(pk=pk, status=status).update(updated_at=now):

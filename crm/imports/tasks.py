@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 @shared_task(name=services.CHECK_TASK, acks_late=True)
 def check_import(job_id: int, token: str) -> str:
     """Classify every row of a large file after its columns were mapped (the preview's counts and rows)."""
-    job = services.import_check(job_id=job_id, token=token, progress=ProgressWriter(job_id))
+    job = services.import_check(job_id=job_id, token=token, progress=ProgressWriter(job_id, token=token))
     logger.info("Import %s checked for tenant %s", job_id, job.tenant_id if job else "-")
     return job.status if job else "skipped"
 

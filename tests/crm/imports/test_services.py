@@ -21,7 +21,7 @@ from crm.imports.models import ImportJob
 from crm.imports.services import import_check, import_map, import_start, import_upload, imports_recover
 from crm.imports.tasks import run_import
 from crm.imports.views import kind_templates
-from crm.locks import IMPORT_JOB
+from crm.locks import IMPORT_CHECK, IMPORT_JOB
 from crm.registry import registry
 from crm.services import DomainError
 from customers import services
@@ -95,6 +95,7 @@ def test_each_step_is_claimed_once(world, django_capture_on_commit_callbacks):
     assert Customer.objects.filter(tenant=world.tenant).count() == 3
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_check_for_an_older_mapping_writes_nothing(world, settings, django_capture_on_commit_callbacks):
     settings.IMPORT_INLINE_MAX_ROWS = 2
     admin = world.admin
@@ -105,8 +106,16 @@ def test_a_check_for_an_older_mapping_writes_nothing(world, settings, django_cap
     assert import_check(job_id=job.pk, token=first) is None
     job.refresh_from_db()
     assert job.status == "checking" and job.check_token == second and job.summary == {}
-    job = import_check(job_id=job.pk, token=second)
+    # The check of the first mapping may still be running: the second does not wait for it.
+    with HeldLock(token=first):
+        job = import_check(job_id=job.pk, token=second)
     assert job.status == "previewed" and job.total_rows == 5 and job.mapping == {"name": 0}
+    # A copy of a check that is running already does nothing.
+    with django_capture_on_commit_callbacks(execute=False):
+        third = import_map(acting_user=admin, job=job, columns={"name": 0, "mobile": 1}).check_token
+    with HeldLock(token=third):
+        assert import_check(job_id=job.pk, token=third) is None
+    assert ImportJob.objects.get(pk=job.pk).status == "checking"
 
 
 def test_the_check_fails_when_the_uploader_can_no_longer_import(world, settings, django_capture_on_commit_callbacks):
@@ -138,21 +147,26 @@ def stale(job, status, **extra):
 
 
 class HeldLock:
-    """The job's advisory lock held by another connection, as a live check or commit holds it. (Tests using it
-    commit for real: in a test's wrapping transaction the check's own transaction-scoped lock would stay held.)"""
+    """A job's commit lock (or, with `token`, a check's lock) held by another connection, as a live commit or check
+    holds it. (Tests using it commit for real: in a test's wrapping transaction the locks a check or commit takes
+    would stay held by the test's own connection.)"""
 
-    def __init__(self, job_id):
-        self.job_id = job_id
+    def __init__(self, job_id=None, *, token=None):
+        if token is None:
+            self.key = ("%s, %s", [IMPORT_JOB, job_id])
+        else:
+            self.key = ("%s, hashtext(%s)", [IMPORT_CHECK, token])
         self.taken, self.release = threading.Event(), threading.Event()
         self.thread = threading.Thread(target=self.hold)
 
     def hold(self):
+        args, params = self.key
         try:
             with connections["default"].cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_lock(%s, %s)", [IMPORT_JOB, self.job_id])
+                cursor.execute(f"SELECT pg_advisory_lock({args})", params)
                 self.taken.set()
                 self.release.wait(timeout=30)
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [IMPORT_JOB, self.job_id])
+                cursor.execute(f"SELECT pg_advisory_unlock({args})", params)
         finally:
             connections["default"].close()
 
@@ -172,17 +186,19 @@ def test_jobs_nobody_works_on_are_started_again(world, world_b, enqueued, django
     crashed = checked(admin, csv_bytes(HEADERS, rows(3)), destination=str(admin.pk))
     lost = checked(admin, csv_bytes(HEADERS, rows(3)), destination=str(admin.pk))
     unchecked = checked(admin, csv_bytes(HEADERS, rows(3)), destination=str(admin.pk))
+    checking = checked(admin, csv_bytes(HEADERS, rows(3)), destination=str(admin.pk))
     live = checked(admin, csv_bytes(HEADERS, rows(3)), destination=str(admin.pk))
     fresh = checked(admin, csv_bytes(HEADERS, rows(3)), destination=str(admin.pk))
     elsewhere = checked(world_b.admin, csv_bytes(HEADERS, rows(3)))
     stale(crashed, "running")  # its process died mid-commit: its transaction rolled back
     stale(lost, "queued")  # its task was lost
     stale(unchecked, "checking", check_token="t" * 32)
+    stale(checking, "checking", check_token="c" * 32)  # its check is still running: its lock is held
     stale(live, "running")  # still running: its lock is held
     ImportJob.objects.filter(pk=fresh.pk).update(status="queued")  # just enqueued
     stale(elsewhere, "running")
     assert set(import_services.tenants_with_stalled_imports()) == {world.tenant.pk, world_b.tenant.pk}
-    with HeldLock(live.pk), django_capture_on_commit_callbacks(execute=True):
+    with HeldLock(live.pk), HeldLock(token="c" * 32), django_capture_on_commit_callbacks(execute=True):
         restarted = imports_recover(tenant_id=world.tenant.pk)
     assert sorted(restarted) == sorted([crashed.pk, lost.pk, unchecked.pk])
     assert sorted(enqueued) == sorted(
@@ -192,10 +208,10 @@ def test_jobs_nobody_works_on_are_started_again(world, world_b, enqueued, django
             (import_services.CHECK_TASK, unchecked.pk, "t" * 32),
         ]
     )
-    # The next sweep leaves those to their restarted tasks for a while (they were touched); the live one is taken
-    # once its holder lets go of it without finishing (its worker died).
+    # The next sweep leaves those to their restarted tasks for a while (they were touched); the live ones are taken
+    # once their holders let go of them without finishing (their worker died).
     with django_capture_on_commit_callbacks(execute=True):
-        assert imports_recover(tenant_id=world.tenant.pk) == [live.pk]
+        assert sorted(imports_recover(tenant_id=world.tenant.pk)) == sorted([live.pk, checking.pk])
     # The task a recovery enqueues finishes the crashed import (nothing of the lost run had been saved).
     assert run_import(crashed.pk) == "done"
     crashed.refresh_from_db()
