@@ -15,22 +15,32 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crm.access import assignable_users
+from crm.errors import DomainError
 from crm.imports.kind import ImportKind, Row, RowStatus
 from crm.imports.models import ImportJob
 from crm.imports.reader import Target
 from crm.models import AuditEvent, User
-from crm.services import DomainError
 from customers.models import Customer, CustomerIdentifier
 from customers.normalize import normalize_company_name, normalize_email
-from customers.services import clean_phone, describe_holder
-
-from . import leads
-from .models import Lead, LeadOrigin
+from customers.services.contact import clean_phone
+from customers.services.identifier import describe_holder
+from sales.access import is_lead_manager
+from sales.models import Lead, LeadOrigin
+from sales.services.lead_duplicate import (
+    KIND_LABELS_LAZY,
+    DuplicateMatch,
+    describe_lead_holder,
+    lead_identifiers,
+    notify_duplicate_holders,
+)
+from sales.services.lead_scoring import score_leads
 
 UNASSIGNED = "none"
 
@@ -86,7 +96,7 @@ TARGETS: tuple[Target, ...] = (
 class LeadRow(Row):
     lead: dict[str, Any] = field(default_factory=dict)
     identifiers: list = field(default_factory=list)
-    match: leads.DuplicateMatch | None = None
+    match: DuplicateMatch | None = None
     # The earlier row of the file this one repeats (linked to the lead that row becomes).
     same_as_row: int | None = None
 
@@ -120,21 +130,21 @@ class LeadKind(ImportKind):
 
     @classmethod
     def destinations(cls, user: User) -> list[tuple[str, Any]]:
-        owners = leads.lead_owners(user).order_by("full_name", "pk")
+        owners = assignable_users(user).order_by("full_name", "pk")
         choices = [(str(user.pk), _("Me (%(name)s)") % {"name": user.full_name or user.email})]
         choices += [(str(u.pk), u.full_name or u.email) for u in owners if u.pk != user.pk]
-        if leads.is_lead_manager(user):
+        if is_lead_manager(user):
             choices.append((UNASSIGNED, _("Nobody yet (hand out later)")))
         return choices
 
     @classmethod
     def options_for(cls, user: User, destination: str | None) -> dict[str, Any]:
         if destination == UNASSIGNED:
-            if not leads.is_lead_manager(user):
+            if not is_lead_manager(user):
                 raise DomainError(_("Only managers and administrators import leads for nobody yet."), field="target")
             return {"owner": None}
         owner_id = int(destination) if destination and destination.isdigit() else user.pk
-        if not leads.lead_owners(user).filter(pk=owner_id).exists():
+        if not assignable_users(user).filter(pk=owner_id).exists():
             raise DomainError(_("You cannot import leads for this colleague."), field="target")
         return {"owner": owner_id}
 
@@ -151,10 +161,10 @@ class LeadKind(ImportKind):
         owner_id = (self.job.options or {}).get("owner")
         self.owner = None
         if owner_id is None:
-            if not leads.is_lead_manager(self.user):
+            if not is_lead_manager(self.user):
                 raise DomainError(_("Only managers and administrators import leads for nobody yet."))
             return
-        self.owner = leads.lead_owners(self.user).filter(pk=owner_id).first()
+        self.owner = assignable_users(self.user).filter(pk=owner_id).first()
         if self.owner is None:
             raise DomainError(_("The chosen owner can no longer receive leads from you; upload the file again."))
 
@@ -169,7 +179,7 @@ class LeadKind(ImportKind):
         self.created: dict[int, int] = {}
 
     def clean(self, number: int, cells: list[str]) -> LeadRow:
-        """One row, no database: the per-cell rules (those of sales.leads.clean_lead_data, every cell at once)."""
+        """One row, no database: the per-cell rules (those of sales.services.lead.clean_lead_data, every cell at once)."""
         row = self.row(number, cells, LeadRow)
         errors = row.errors
         name = row.get("name") or row.get("company")
@@ -185,7 +195,7 @@ class LeadKind(ImportKind):
         if row.get("email") and "email" not in errors:
             email = normalize_email(row.get("email"))
             try:
-                leads._email_validator(email)
+                validate_email(email)
             except ValidationError:
                 errors["email"] = _("“%(value)s” is not a valid email address.") % {"value": row.get("email")}
         if not errors and not (phone or email or row.get("wechat")):
@@ -206,7 +216,7 @@ class LeadKind(ImportKind):
             "campaign": row.get("campaign"),
             "message": row.get("message"),
         }
-        row.identifiers = leads.lead_identifiers(row.lead)
+        row.identifiers = lead_identifiers(row.lead)
         return row
 
     def _customers_taken(self, rows: list[LeadRow]) -> dict[tuple[str, str], Customer]:
@@ -249,7 +259,7 @@ class LeadKind(ImportKind):
             if isinstance(holder, Customer):
                 described = describe_holder(holder, self.user)
             else:
-                described = leads.describe_lead_holder(holder, self.user)
+                described = describe_lead_holder(holder, self.user)
             self._notes[key] = _("Its %(what)s matches %(holder)s.") % {"what": what, "holder": described}
         return self._notes[key]
 
@@ -265,20 +275,20 @@ class LeadKind(ImportKind):
             lead_key = next((k for k in keys if k in lead_matches), None)
             if customer_key or lead_key:
                 kind = (customer_key or lead_key)[0]
-                row.match = leads.DuplicateMatch(
+                row.match = DuplicateMatch(
                     kind=kind,
                     customer=customers[customer_key] if customer_key else None,
                     lead=lead_matches[lead_key] if lead_key else None,
                 )
-                row.note = self._note(kind, row.match.customer or row.match.lead, str(leads.KIND_LABELS_LAZY[kind]))
+                row.note = self._note(kind, row.match.customer or row.match.lead, str(KIND_LABELS_LAZY[kind]))
             else:
                 earlier = next((self.seen[k] for k in keys if k in self.seen), None)
                 if earlier is not None:
                     kind = next(k for k in keys if k in self.seen)[0]
                     row.same_as_row = earlier
-                    row.match = leads.DuplicateMatch(kind=kind)
+                    row.match = DuplicateMatch(kind=kind)
                     row.note = _("Its %(what)s matches row %(row)d of this file.") % {
-                        "what": leads.KIND_LABELS_LAZY[kind],
+                        "what": KIND_LABELS_LAZY[kind],
                         "row": earlier,
                     }
             if row.match is not None:
@@ -323,7 +333,7 @@ class LeadKind(ImportKind):
                 relink.append(lead)
         if relink:
             Lead.objects.bulk_update(relink, ["duplicate_of_lead"])
-        leads.score_leads(tenant_id=tenant.pk, lead_ids=[lead.pk for lead in new])
+        score_leads(tenant_id=tenant.pk, lead_ids=[lead.pk for lead in new])
         AuditEvent.objects.bulk_create(
             [
                 AuditEvent(
@@ -349,7 +359,7 @@ class LeadKind(ImportKind):
         for row, lead in zip(rows, new, strict=True):
             # The holders of existing records hear of it; a repeat within the file is the importer's own business.
             if row.match is not None and (row.match.customer is not None or row.match.lead is not None):
-                leads.notify_duplicate_holders(lead)
+                notify_duplicate_holders(lead)
         return []
 
     def finish(self) -> dict[str, Any]:

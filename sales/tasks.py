@@ -4,7 +4,8 @@ import logging
 
 from celery import shared_task
 
-from . import services
+from sales.services import lead_scoring
+from sales.services.reminder import reminders_send_due, tenants_with_due_reminders
 
 logger = logging.getLogger(__name__)
 
@@ -13,7 +14,7 @@ logger = logging.getLogger(__name__)
 def send_due_reminders() -> int:
     """Every minute (beat): enqueue one reminder run per tenant that has due reminders, so tenants run in parallel
     on many workers and one tenant's failure does not hold up the others."""
-    tenant_ids = services.tenants_with_due_reminders()
+    tenant_ids = tenants_with_due_reminders()
     for tenant_id in tenant_ids:
         send_tenant_reminders.delay(tenant_id)
     return len(tenant_ids)
@@ -22,12 +23,10 @@ def send_due_reminders() -> int:
 @shared_task(acks_late=True)
 def send_tenant_reminders(tenant_id: int) -> int:
     """One tenant's due reminders. Idempotent: a rerun, or two copies at once, sends each reminder once."""
-    return services.reminders_send_due(tenant_id=tenant_id)
+    return reminders_send_due(tenant_id=tenant_id)
 
 
 @shared_task(acks_late=True)
 def recompute_lead_scores(tenant_id: int) -> int:
     """Rescore one tenant's leads after its scoring rules changed. Idempotent: a rerun gives the same scores."""
-    from .leads import lead_scores_recompute
-
-    return lead_scores_recompute(tenant_id=tenant_id)
+    return lead_scoring.lead_scores_recompute(tenant_id=tenant_id)

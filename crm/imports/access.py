@@ -6,10 +6,9 @@ from __future__ import annotations
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from crm.imports.models import ImportJob
 from crm.models import Role, User
 from crm.registry import registry
-
-from .models import ImportJob
 
 
 def can_access_job(user: User, job: ImportJob) -> bool:
@@ -17,7 +16,7 @@ def can_access_job(user: User, job: ImportJob) -> bool:
     return bool(
         user.is_authenticated
         and job.tenant_id == user.tenant_id
-        and (job.created_by_id == user.pk or user.has_role(Role.ADMIN))
+        and (job.created_by_id == user.pk or user.has_any_role(Role.ADMIN))
     )
 
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import ImportJob
+from crm.imports.models import ImportJob
 
 
 @admin.register(ImportJob)

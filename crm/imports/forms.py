@@ -6,12 +6,11 @@ from django import forms
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
+from crm.errors import DomainError
+from crm.imports.kind import ImportKind
+from crm.imports.models import ImportJob
+from crm.imports.reader import ImportFileError, check_upload_name, max_upload_bytes
 from crm.models import User
-from crm.services import DomainError
-
-from .kind import ImportKind
-from .models import ImportJob
-from .reader import ImportFileError, check_upload_name, max_upload_bytes
 
 
 class ImportUploadForm(forms.Form):

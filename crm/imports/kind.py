@@ -26,13 +26,12 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crm.errors import DomainError
+from crm.imports.reader import Target
 from crm.models import Role, User
-from crm.services import DomainError
-
-from .reader import Target
 
 if TYPE_CHECKING:
-    from .models import ImportJob
+    from crm.imports.models import ImportJob
 
 
 class RowStatus:
@@ -101,12 +100,7 @@ class ImportKind:
 
     @classmethod
     def can_import(cls, user: User) -> bool:
-        return bool(
-            user.is_authenticated
-            and user.is_active
-            and user.tenant_id
-            and any(user.has_role(role) for role in cls.roles)
-        )
+        return bool(user.is_authenticated and user.is_active and user.tenant_id and user.has_any_role(*cls.roles))
 
     @classmethod
     def visible(cls, user: User) -> bool:

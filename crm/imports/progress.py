@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import connections
 
-from .models import ImportJob
+from crm.imports.models import ImportJob
 
 
 class ProgressWriter:

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from openpyxl.reader.excel import ExcelReader
 from openpyxl.worksheet._reader import WorkSheetParser
 
-from crm.services import DomainError
+from crm.errors import DomainError
 from crm.spreadsheet import neutralise
 
 ALLOWED_EXTENSIONS = (".csv", ".xlsx")

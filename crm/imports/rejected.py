@@ -10,10 +10,9 @@ from collections.abc import Iterable
 
 from django.core.files import File
 
+from crm.imports.kind import Row
+from crm.imports.models import ImportJob
 from crm.spreadsheet import neutralise
-
-from .kind import Row
-from .models import ImportJob
 
 REASON_HEADER = "错误原因/reason"
 

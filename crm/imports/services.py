@@ -24,7 +24,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from celery import current_app
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
@@ -33,16 +32,17 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from crm.errors import DomainError
+from crm.imports import tasks
+from crm.imports.access import can_access_job
+from crm.imports.kind import ImportKind, Row, RowStatus
+from crm.imports.models import ImportJob
+from crm.imports.reader import ImportFileError, Sheet, batched, check_upload_name, guess_mapping, read_sheet
+from crm.imports.rejected import RejectedRows, remove_file
 from crm.locks import IMPORT_CHECK, IMPORT_JOB
 from crm.models import User
 from crm.registry import registry
-from crm.services import DomainError, audit
-
-from .access import can_access_job
-from .kind import ImportKind, Row, RowStatus
-from .models import ImportJob
-from .reader import ImportFileError, Sheet, batched, check_upload_name, guess_mapping, read_sheet
-from .rejected import RejectedRows, remove_file
+from crm.services.audit import audit
 
 logger = logging.getLogger(__name__)
 
@@ -54,10 +54,6 @@ PREVIEW_CELL = 200
 # Rows read at upload to show beside the mapping.
 SAMPLE_ROWS = 5
 SAMPLE_CELL = 100
-
-# The Celery tasks of `crm.imports.tasks`, enqueued by name after commit (tasks call services, never the reverse).
-CHECK_TASK = "crm.imports.tasks.check_import"
-RUN_TASK = "crm.imports.tasks.run_import"
 
 UNFINISHED = (ImportJob.Status.CHECKING, ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
 
@@ -87,10 +83,6 @@ def _try_check_lock(token: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))", [IMPORT_CHECK, token])
         return bool(cursor.fetchone()[0])
-
-
-def _enqueue(task: str, *args: Any) -> None:
-    current_app.send_task(task, args=list(args))
 
 
 # --- upload and mapping -------------------------------------------------------------------------------------------
@@ -200,7 +192,7 @@ def import_map(*, acting_user: User, job: ImportJob, columns: dict[str, int]) ->
             ]
         )
         if is_large(job):
-            transaction.on_commit(lambda: _enqueue(CHECK_TASK, job.pk, token))
+            transaction.on_commit(lambda: tasks.check_import.delay(job.pk, token))
     if not is_large(job):
         import_check(job_id=job.pk, token=token)
         job.refresh_from_db()
@@ -321,7 +313,7 @@ def import_start(*, acting_user: User, job: ImportJob) -> ImportJob:
         if not won:
             raise DomainError(_("This import has already been started."))
         if not inline:
-            transaction.on_commit(lambda: _enqueue(RUN_TASK, job.pk))
+            transaction.on_commit(lambda: tasks.run_import.delay(job.pk))
     if inline:
         import_execute(job_id=job.pk)
     job.refresh_from_db()
@@ -491,9 +483,9 @@ def imports_recover(*, tenant_id: int, now: dt.datetime | None = None) -> list[i
             if not ImportJob.objects.filter(pk=pk, status=status).update(updated_at=now):
                 continue
             if status == ImportJob.Status.CHECKING:
-                transaction.on_commit(lambda pk=pk, token=token: _enqueue(CHECK_TASK, pk, token))
+                transaction.on_commit(lambda pk=pk, token=token: tasks.check_import.delay(pk, token))
             else:
-                transaction.on_commit(lambda pk=pk: _enqueue(RUN_TASK, pk))
+                transaction.on_commit(lambda pk=pk: tasks.run_import.delay(pk))
         restarted.append(pk)
     if restarted:
         logger.warning("Imports %s of tenant %s had stalled and were started again", restarted, tenant_id)

@@ -12,13 +12,13 @@ import logging
 
 from celery import shared_task
 
-from . import services
-from .progress import ProgressWriter
+from crm.imports import services
+from crm.imports.progress import ProgressWriter
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name=services.CHECK_TASK, acks_late=True)
+@shared_task(acks_late=True)
 def check_import(job_id: int, token: str) -> str:
     """Classify every row of a large file after its columns were mapped (the preview's counts and rows)."""
     job = services.import_check(job_id=job_id, token=token, progress=ProgressWriter(job_id, token=token))
@@ -26,7 +26,7 @@ def check_import(job_id: int, token: str) -> str:
     return job.status if job else "skipped"
 
 
-@shared_task(name=services.RUN_TASK, acks_late=True)
+@shared_task(acks_late=True)
 def run_import(job_id: int) -> str:
     """Commit a large import in one transaction, its progress written outside it (progress.ProgressWriter)."""
     if not services.import_claim(job_id=job_id):

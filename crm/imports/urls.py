@@ -3,7 +3,7 @@ app's urls (`views.ImportUploadView.as_view(kind=…)`)."""
 
 from django.urls import path
 
-from . import views
+from crm.imports import views
 
 app_name = "imports"
 

@@ -25,15 +25,14 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.vary import vary_on_headers
 
+from crm.errors import DomainError
+from crm.imports import services
+from crm.imports.access import get_import_for_user, get_legacy_import_for_user
+from crm.imports.forms import ImportMappingForm, ImportUploadForm, PreviewFilterForm, ProgressPhaseForm
+from crm.imports.kind import ImportKind
+from crm.imports.models import ImportJob
 from crm.models import Role
-from crm.services import DomainError
-from crm.views import tenant_required
-
-from . import services
-from .access import get_import_for_user, get_legacy_import_for_user
-from .forms import ImportMappingForm, ImportUploadForm, PreviewFilterForm, ProgressPhaseForm
-from .kind import ImportKind
-from .models import ImportJob
+from crm.web import tenant_required
 
 ROWS_PER_PAGE = 50
 RECENT_JOBS = 10
@@ -119,7 +118,7 @@ class ImportUploadView(ImportView):
 
     def page(self, form: ImportUploadForm) -> HttpResponse:
         recent = ImportJob.objects.for_tenant(self.request.tenant).filter(kind=self.import_kind.key)
-        if not self.request.user.has_role(Role.ADMIN):
+        if not self.request.user.has_any_role(Role.ADMIN):
             recent = recent.filter(created_by=self.request.user)
         return self.render(
             "upload",

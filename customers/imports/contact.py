@@ -23,16 +23,23 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crm.errors import DomainError
 from crm.imports.kind import ImportKind, Row, RowStatus
 from crm.imports.models import ImportJob
 from crm.imports.reader import Target
 from crm.models import AuditEvent, User
-from crm.services import DomainError
-
-from .. import services
-from ..models import Contact, Customer, CustomerIdentifier
-from ..normalize import nfkc, normalize_company_name, normalize_credit_code
-from .customer import contact_cells
+from customers.imports.customer import contact_cells
+from customers.models import Contact, Customer, CustomerIdentifier
+from customers.normalize import nfkc, normalize_company_name, normalize_credit_code
+from customers.services.contact import clean_phone, contact_save
+from customers.services.identifier import (
+    KIND_LABELS,
+    DuplicateCustomer,
+    Identifier,
+    describe_holder,
+    duplicate_error,
+    identifiers_of,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +102,7 @@ class ContactRow(Row):
     # (identifier kind, normalized value) of the cells that tell the customer.
     lookups: list[tuple[str, str]] = field(default_factory=list)
     # The contact's own phones and email, checked against every live customer (防撞单).
-    identifiers: list[services.Identifier] = field(default_factory=list)
+    identifiers: list[Identifier] = field(default_factory=list)
     customer: Customer | None = None
 
     @property
@@ -155,7 +162,7 @@ class ContactKind(ImportKind):
             row.lookups.append((CustomerIdentifier.Kind.CREDIT_CODE, normalize_credit_code(row.get("credit_code"))))
         if row.get("customer_phone") and "customer_phone" not in errors:
             try:
-                phone = services.clean_phone(row.get("customer_phone"), self.tenant, "customer_phone")
+                phone = clean_phone(row.get("customer_phone"), self.tenant, "customer_phone")
             except DomainError as exc:
                 errors["customer_phone"] = exc.message
             else:
@@ -167,7 +174,7 @@ class ContactKind(ImportKind):
             row.status = RowStatus.INVALID
             return row
         row.contact = {"name": row.get("name"), **contact, "notes": row.get("notes")}
-        row.identifiers = services.identifiers_of({"kind": Customer.Kind.PERSON}, [row.contact])
+        row.identifiers = identifiers_of({"kind": Customer.Kind.PERSON}, [row.contact])
         return row
 
     def _identified(self, rows: list[ContactRow]) -> dict[tuple[str, str], Customer]:
@@ -199,7 +206,7 @@ class ContactKind(ImportKind):
     def _holder(self, customer: Customer) -> str:
         key = ("holder", customer.pk)
         if key not in self._holders:
-            self._holders[key] = services.describe_holder(customer, self.user)
+            self._holders[key] = describe_holder(customer, self.user)
         return self._holders[key]
 
     def _resolve(self, rows: list[ContactRow], identified: dict[tuple[str, str], Customer]) -> None:
@@ -272,13 +279,13 @@ class ContactKind(ImportKind):
                     row.refuse(
                         ident.field,
                         _("%(what)s already belongs to contact “%(name)s” of this customer.")
-                        % {"what": services.KIND_LABELS[ident.kind](), "name": contact["name"]},
+                        % {"what": KIND_LABELS[ident.kind](), "name": contact["name"]},
                         RowStatus.DUPLICATE,
                     )
                     return
             holder = identified.get((ident.kind, ident.value))
             if holder is not None and holder.pk != customer.pk:
-                row.refuse(ident.field, services.duplicate_error(ident, holder, self.user).message, RowStatus.DUPLICATE)
+                row.refuse(ident.field, duplicate_error(ident, holder, self.user).message, RowStatus.DUPLICATE)
                 return
         same_name = next((c for c in existing if _name_key(c["name"]) == name), None)
         if same_name is not None:
@@ -302,7 +309,7 @@ class ContactKind(ImportKind):
                 row.refuse(
                     ident.field,
                     _("%(what)s already appears in row %(row)d of this file.")
-                    % {"what": services.KIND_LABELS[ident.kind](), "row": earlier},
+                    % {"what": KIND_LABELS[ident.kind](), "row": earlier},
                     RowStatus.DUPLICATE,
                 )
                 return
@@ -315,7 +322,7 @@ class ContactKind(ImportKind):
     def create(self, rows: list[ContactRow]) -> list[ContactRow]:
         """Add a batch's contacts under a lock on their customers (those no longer editable, or gone to the bin
         meanwhile, are refused). The batch runs in a savepoint: if the identifier index refuses it (a phone taken
-        since the check), it is undone and redone row by row through services.contact_save, which names the
+        since the check), it is undone and redone row by row through customers.services.contact.contact_save, which names the
         holder."""
         ids = sorted({row.customer.pk for row in rows})
         locked = set(
@@ -339,15 +346,15 @@ class ContactKind(ImportKind):
             logger.info("Import %s: a batch met a concurrent duplicate; retrying it row by row", self.job.pk)
         for row in rows:
             try:
-                services.contact_save(acting_user=self.user, customer=row.customer, data=row.contact)
+                contact_save(acting_user=self.user, customer=row.customer, data=row.contact)
             except (DomainError, ValidationError, PermissionDenied) as exc:
-                status = RowStatus.DUPLICATE if isinstance(exc, services.DuplicateCustomer) else RowStatus.INVALID
+                status = RowStatus.DUPLICATE if isinstance(exc, DuplicateCustomer) else RowStatus.INVALID
                 row.refuse(getattr(exc, "field", None) or "name", getattr(exc, "message", "") or str(exc), status)
                 refused.append(row)
         return refused
 
     def bulk_create(self, rows: list[ContactRow]) -> None:
-        """The same writes as services.contact_save, for a batch: the contacts (the first one of a customer without
+        """The same writes as contact_save, for a batch: the contacts (the first one of a customer without
         a primary contact becomes its primary), their identifiers, one audit event each."""
         tenant, user, now = self.tenant, self.user, self.now
         with_primary = set(

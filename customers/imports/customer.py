@@ -4,7 +4,7 @@ Rules of a row (the same in the preview and again at commit):
 - invalid, with a reason per cell: no customer name; a phone `normalize_phone` rejects; an email Django's
   EmailValidator rejects; a birthday that is not a date, in the future or before 1900; a level that is not a code,
   name or alias of one of the tenant's levels; a value longer than its field; a malformed credit code;
-- duplicate (rejected): one of its identifiers (`services.identifiers_of`: normalized company name, credit code,
+- duplicate (rejected): one of its identifiers (`customers.services.identifier.identifiers_of`: normalized company name, credit code,
   phones, email) belongs to a live customer (`CustomerIdentifier`, the database's own 防撞单 index), or to a valid
   row earlier in the file;
 - valid otherwise. Only valid rows register their identifiers, so a row that repeats an invalid one is judged on
@@ -29,17 +29,27 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crm.access import assignable_users
+from crm.errors import DomainError
 from crm.imports.kind import ImportKind, Row, RowStatus
 from crm.imports.models import ImportJob
 from crm.imports.reader import Target, parse_date
 from crm.models import AuditEvent, Role, User
-from crm.services import DomainError
-
-from .. import services
-from ..assignment import CUSTOMER, Assigner, customer_attrs, notify_new_owners, rules_of
-from ..forms import assignable_owners
-from ..models import Contact, Customer, CustomerIdentifier, CustomerLevel, OwnershipEvent, Pool, credit_code_validator
-from ..normalize import nfkc, normalize_email, pinyin_forms
+from customers.models import (
+    Contact,
+    Customer,
+    CustomerIdentifier,
+    CustomerLevel,
+    OwnershipEvent,
+    Pool,
+    credit_code_validator,
+)
+from customers.normalize import nfkc, normalize_email, pinyin_forms
+from customers.services.assignment import CUSTOMER, Assigner, customer_attrs, notify_new_owners, rules_of
+from customers.services.contact import clean_phone
+from customers.services.customer import customer_create
+from customers.services.identifier import KIND_LABELS, DuplicateCustomer, Identifier, duplicate_error, identifiers_of
+from customers.services.tenant import default_pool
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +159,7 @@ def contact_cells(row: Row, tenant, today: dt.date) -> dict[str, Any]:
     for key in ("mobile", "phone"):
         if row.get(key) and key not in row.errors:
             try:
-                phones[key] = services.clean_phone(row.get(key), tenant, key)
+                phones[key] = clean_phone(row.get(key), tenant, key)
             except DomainError as exc:
                 row.errors[key] = exc.message
     email = ""
@@ -184,11 +194,11 @@ def contact_cells(row: Row, tenant, today: dt.date) -> dict[str, Any]:
 class CustomerRow(Row):
     customer: dict[str, Any] = field(default_factory=dict)
     contact: dict[str, Any] | None = None
-    identifiers: list[services.Identifier] = field(default_factory=list)
+    identifiers: list[Identifier] = field(default_factory=list)
 
 
 def may_choose_pool(user: User) -> bool:
-    return user.has_role(Role.ADMIN) or user.has_role(Role.MANAGER)
+    return user.has_any_role(Role.ADMIN, Role.MANAGER)
 
 
 class CustomerKind(ImportKind):
@@ -214,7 +224,7 @@ class CustomerKind(ImportKind):
 
     @classmethod
     def destinations(cls, user: User) -> list[tuple[str, Any]]:
-        owners = assignable_owners(user).order_by("full_name", "pk")
+        owners = assignable_users(user).order_by("full_name", "pk")
         choices = [(str(user.pk), _("Me (%(name)s)") % {"name": user.full_name or user.email})]
         choices += [(str(u.pk), u.full_name or u.email) for u in owners if u.pk != user.pk]
         if may_choose_pool(user):
@@ -233,7 +243,7 @@ class CustomerKind(ImportKind):
                 raise DomainError(_("Only managers and administrators import into the pool."), field="target")
             return {"owner": None, "by_rules": False}
         owner_id = int(destination) if destination and destination.isdigit() else user.pk
-        if not assignable_owners(user).filter(pk=owner_id).exists():
+        if not assignable_users(user).filter(pk=owner_id).exists():
             raise DomainError(_("You cannot import customers for this colleague."), field="target")
         return {"owner": owner_id, "by_rules": False}
 
@@ -263,9 +273,9 @@ class CustomerKind(ImportKind):
         if owner_id is None:
             if not may_choose_pool(self.user):
                 raise DomainError(_("Only managers and administrators import into the pool."))
-            self.pool = services.default_pool(self.tenant)
+            self.pool = default_pool(self.tenant)
             return
-        self.owner = assignable_owners(self.user).filter(pk=owner_id).first()
+        self.owner = assignable_users(self.user).filter(pk=owner_id).first()
         if self.owner is None:
             raise DomainError(_("The chosen owner can no longer receive customers from you; upload the file again."))
 
@@ -321,13 +331,13 @@ class CustomerKind(ImportKind):
         if row.get("contact") or any(row.get(key) for key in CONTACT_KEYS):
             # A phone or email without a contact name is kept (and dedup-protected) under the customer's name.
             row.contact = {"name": (row.get("contact") or name)[:100], **contact}
-        row.identifiers = services.identifiers_of(row.customer, [row.contact] if row.contact else [])
+        row.identifiers = identifiers_of(row.customer, [row.contact] if row.contact else [])
         return row
 
-    def _holder_message(self, ident: services.Identifier, holder: Customer) -> str:
+    def _holder_message(self, ident: Identifier, holder: Customer) -> str:
         key = (ident.kind, holder.pk)
         if key not in self._holder_messages:
-            self._holder_messages[key] = services.duplicate_error(ident, holder, self.user).message
+            self._holder_messages[key] = duplicate_error(ident, holder, self.user).message
         return self._holder_messages[key]
 
     def _taken(self, rows: list[CustomerRow]) -> dict[tuple[str, str], Customer]:
@@ -363,7 +373,7 @@ class CustomerKind(ImportKind):
                 ident = next((i for i in row.identifiers if (i.kind, i.value) in self.seen), None)
                 if ident is not None:
                     row.errors[ident.field] = _("%(what)s already appears in row %(row)d of this file.") % {
-                        "what": services.KIND_LABELS[ident.kind](),
+                        "what": KIND_LABELS[ident.kind](),
                         "row": self.seen[ident.kind, ident.value],
                     }
             if row.errors:
@@ -386,7 +396,7 @@ class CustomerKind(ImportKind):
             self.assigner = Assigner(
                 tenant=self.tenant, rules=[spec for _rule, spec in rules_of(self.tenant)], now=self.now, lock=True
             )
-        self.default_pool = self.pool or services.default_pool(self.tenant)
+        self.default_pool = self.pool or default_pool(self.tenant)
 
     def decide(self, row: CustomerRow):
         """The row's owner, home pool and ownership event (reason, note): the job's target, or the rules' choice."""
@@ -410,7 +420,7 @@ class CustomerKind(ImportKind):
     def create(self, rows: list[CustomerRow]) -> list[CustomerRow]:
         """Create a batch's valid rows; returns those refused meanwhile (a customer created by someone else since
         they were checked). The batch runs in a savepoint: if the identifier index refuses it, the batch is undone
-        and redone row by row through services.customer_create, which names the holder."""
+        and redone row by row through customers.services.customer.customer_create, which names the holder."""
         decisions: dict[int, tuple] = {}
         try:
             with transaction.atomic():
@@ -425,7 +435,7 @@ class CustomerKind(ImportKind):
         for row in rows:
             owner, pool, reason, note, decision = self.decide(row)
             try:
-                customer = services.customer_create(
+                customer = customer_create(
                     acting_user=self.user,
                     data=row.customer,
                     contact=row.contact,
@@ -443,7 +453,7 @@ class CustomerKind(ImportKind):
         return refused
 
     def bulk_create(self, rows: list[CustomerRow], decisions: dict[int, tuple]) -> list[CustomerRow]:
-        """The same writes as services.customer_create, for a batch: customers, primary contacts, identifiers (the
+        """The same writes as customer_create, for a batch: customers, primary contacts, identifiers (the
         unique index decides races), ownership events and one audit event per customer. Returns the rows the
         model's own validation refuses (a safety net: the row checks already cover its rules)."""
         tenant, user, now = self.tenant, self.user, self.now
@@ -531,5 +541,5 @@ def _refuse(row: CustomerRow, exc: Exception) -> CustomerRow:
         row.status = RowStatus.INVALID
     else:
         row.errors[getattr(exc, "field", None) or "name"] = getattr(exc, "message", str(exc))
-        row.status = RowStatus.DUPLICATE if isinstance(exc, services.DuplicateCustomer) else RowStatus.INVALID
+        row.status = RowStatus.DUPLICATE if isinstance(exc, DuplicateCustomer) else RowStatus.INVALID
     return row

@@ -16,9 +16,11 @@ from django.urls import reverse
 from crm.imports.models import ImportJob
 from crm.imports.services import import_map, import_start, import_upload
 from crm.models import AuditEvent
-from customers import services
 from customers.imports.contact import ContactKind
 from customers.models import Contact, Customer, CustomerIdentifier
+from customers.services.customer import customer_create
+from customers.services.tenant import default_pool, tenant_defaults
+from customers.services.transfer import customer_transfer
 
 UPLOAD = reverse("customers:contact_import")
 HEADERS = ["客户名称", "统一社会信用代码", "客户电话", "联系人", "职务", "手机", "邮箱"]
@@ -71,28 +73,26 @@ EXPECTED = {
 @pytest.fixture
 def world(world_a, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    services.tenant_defaults(tenant=world_a.tenant)
+    tenant_defaults(tenant=world_a.tenant)
     for user in (world_a.admin, world_a.rep1, world_a.rep2, world_a.agent):
         user.language = "en"
         user.save(update_fields=["language"])
-    world_a.yunfan = services.customer_create(
+    world_a.yunfan = customer_create(
         acting_user=world_a.rep1,
         data={"name": "杭州云帆科技有限公司", "credit_code": YUNFAN_CODE},
         contact={"name": "张三", "mobile": "13800000001"},
     )
-    world_a.xinghe = services.customer_create(
+    world_a.xinghe = customer_create(
         acting_user=world_a.rep2,
         data={"name": "北京星河贸易有限公司", "credit_code": XINGHE_CODE},
         contact={"name": "李四", "mobile": "13900000002"},
     )
-    world_a.wangwu = services.customer_create(
-        acting_user=world_a.rep1, data={"name": "王五", "kind": Customer.Kind.PERSON}
-    )
-    services.customer_create(
+    world_a.wangwu = customer_create(acting_user=world_a.rep1, data={"name": "王五", "kind": Customer.Kind.PERSON})
+    customer_create(
         acting_user=world_a.admin,
         data={"name": "公海客户有限公司"},
         owner=None,
-        to_pool=services.default_pool(world_a.tenant),
+        to_pool=default_pool(world_a.tenant),
     )
     return world_a
 
@@ -227,10 +227,8 @@ def test_a_customer_that_changes_hands_or_a_phone_taken_meanwhile_refuse_only_th
     original = ContactKind.create
 
     def meanwhile(kind, batch):
-        services.customer_transfer(
-            acting_user=world.admin, customers=[world.yunfan], to_owner=world.rep2, reason="调整"
-        )
-        services.customer_create(
+        customer_transfer(acting_user=world.admin, customers=[world.yunfan], to_owner=world.rep2, reason="调整")
+        customer_create(
             acting_user=world.rep2, data={"name": "抢号有限公司"}, contact={"name": "蒋", "mobile": "13700000008"}
         )
         return original(kind, batch)

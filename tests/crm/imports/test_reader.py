@@ -13,8 +13,8 @@ from crm.imports import reader
 from crm.imports.models import ImportJob
 from crm.imports.reader import ImportFileError, read_sheet
 from crm.imports.services import import_check, import_map, import_upload
-from customers import services
 from customers.imports.customer import CustomerKind
+from customers.services.tenant import tenant_defaults
 
 from .files import csv_bytes, with_dimension, with_far_row, without_dimension, xlsx_bytes
 
@@ -28,7 +28,7 @@ def rows(n, start=0):
 @pytest.fixture
 def admin(world_a, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    services.tenant_defaults(tenant=world_a.tenant)
+    tenant_defaults(tenant=world_a.tenant)
     world_a.admin.language = "en"
     world_a.admin.save(update_fields=["language"])
     return world_a.admin

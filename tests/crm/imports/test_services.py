@@ -16,18 +16,27 @@ from django.db import connections
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.imports import services as import_services
+from crm.errors import DomainError
+from crm.imports import tasks
 from crm.imports.models import ImportJob
-from crm.imports.services import import_check, import_map, import_start, import_upload, imports_recover
-from crm.imports.tasks import run_import
+from crm.imports.services import (
+    PREVIEW_CELL,
+    PREVIEW_ROWS,
+    import_check,
+    import_execute,
+    import_map,
+    import_start,
+    import_upload,
+    imports_recover,
+    tenants_with_stalled_imports,
+)
 from crm.imports.views import kind_templates
 from crm.locks import IMPORT_CHECK, IMPORT_JOB
 from crm.registry import registry
-from crm.services import DomainError
-from customers import services
 from customers.imports.contact import ContactKind
 from customers.imports.customer import CustomerKind
 from customers.models import Customer
+from customers.services.tenant import tenant_defaults
 from sales.imports import LeadKind
 
 from .files import csv_bytes
@@ -42,7 +51,7 @@ def rows(n):
 @pytest.fixture
 def world(world_a, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    services.tenant_defaults(tenant=world_a.tenant)
+    tenant_defaults(tenant=world_a.tenant)
     for user in (world_a.admin, world_a.rep1):
         user.language = "en"
         user.save(update_fields=["language"])
@@ -65,15 +74,15 @@ def test_the_preview_pages_read_no_file_and_run_a_bounded_number_of_queries(
     small = checked(world.rep1, csv_bytes(HEADERS, rows(3)))
     large = checked(world.rep1, csv_bytes(HEADERS, rows(1500)))
     assert (small.total_rows, large.total_rows, large.summary["valid"]) == (3, 1500, 1500)
-    assert len(large.preview["rows"]) == import_services.PREVIEW_ROWS
+    assert len(large.preview["rows"]) == PREVIEW_ROWS
     # A preview cell keeps the start of a long value.
-    assert len(large.preview["rows"][0]["values"]["notes"]) == import_services.PREVIEW_CELL
+    assert len(large.preview["rows"][0]["values"]["notes"]) == PREVIEW_CELL
 
     def no_reading(*args, **kwargs):
         raise AssertionError("a page read the file")
 
-    monkeypatch.setattr(import_services, "job_sheet", no_reading)
-    monkeypatch.setattr(import_services, "read_sheet", no_reading)
+    monkeypatch.setattr("crm.imports.services.job_sheet", no_reading)
+    monkeypatch.setattr("crm.imports.services.read_sheet", no_reading)
     for job in (small, large):
         for name in ("preview", "mapping", "detail", "progress"):
             with django_assert_max_num_queries(12):
@@ -135,8 +144,10 @@ def test_the_check_fails_when_the_uploader_can_no_longer_import(world, settings,
 
 @pytest.fixture
 def enqueued(monkeypatch):
+    """The tasks the services enqueue, recorded instead of sent."""
     calls = []
-    monkeypatch.setattr(import_services, "_enqueue", lambda task, *args: calls.append((task, *args)))
+    monkeypatch.setattr(tasks.run_import, "delay", lambda *args: calls.append(("run_import", *args)))
+    monkeypatch.setattr(tasks.check_import, "delay", lambda *args: calls.append(("check_import", *args)))
     return calls
 
 
@@ -197,15 +208,15 @@ def test_jobs_nobody_works_on_are_started_again(world, world_b, enqueued, django
     stale(live, "running")  # still running: its lock is held
     ImportJob.objects.filter(pk=fresh.pk).update(status="queued")  # just enqueued
     stale(elsewhere, "running")
-    assert set(import_services.tenants_with_stalled_imports()) == {world.tenant.pk, world_b.tenant.pk}
+    assert set(tenants_with_stalled_imports()) == {world.tenant.pk, world_b.tenant.pk}
     with HeldLock(live.pk), HeldLock(token="c" * 32), django_capture_on_commit_callbacks(execute=True):
         restarted = imports_recover(tenant_id=world.tenant.pk)
     assert sorted(restarted) == sorted([crashed.pk, lost.pk, unchecked.pk])
     assert sorted(enqueued) == sorted(
         [
-            (import_services.RUN_TASK, crashed.pk),
-            (import_services.RUN_TASK, lost.pk),
-            (import_services.CHECK_TASK, unchecked.pk, "t" * 32),
+            ("run_import", crashed.pk),
+            ("run_import", lost.pk),
+            ("check_import", unchecked.pk, "t" * 32),
         ]
     )
     # The next sweep leaves those to their restarted tasks for a while (they were touched); the live ones are taken
@@ -213,10 +224,10 @@ def test_jobs_nobody_works_on_are_started_again(world, world_b, enqueued, django
     with django_capture_on_commit_callbacks(execute=True):
         assert sorted(imports_recover(tenant_id=world.tenant.pk)) == sorted([live.pk, checking.pk])
     # The task a recovery enqueues finishes the crashed import (nothing of the lost run had been saved).
-    assert run_import(crashed.pk) == "done"
+    assert tasks.run_import(crashed.pk) == "done"
     crashed.refresh_from_db()
     assert crashed.created_count == 3 and Customer.objects.filter(name="第0号公司").count() == 1
-    assert run_import(crashed.pk) == "skipped"
+    assert tasks.run_import(crashed.pk) == "skipped"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -225,7 +236,7 @@ def test_a_running_import_is_not_run_twice(world):
     job = checked(admin, csv_bytes(HEADERS, rows(3)), destination=str(admin.pk))
     ImportJob.objects.filter(pk=job.pk).update(status="running")
     with HeldLock(job.pk):
-        assert import_services.import_execute(job_id=job.pk) is None  # another copy holds the job
+        assert import_execute(job_id=job.pk) is None  # another copy holds the job
     assert not Customer.objects.filter(tenant=world.tenant).exists()
     assert ImportJob.objects.get(pk=job.pk).status == "running"
 
