@@ -12,8 +12,9 @@ Where the work happens, so no web request holds a worker for long:
 
 Each step claims the job with a conditional UPDATE on its status and runs under a transaction-scoped advisory
 lock (`crm.locks.IMPORT_JOB` on the job for its commit, `IMPORT_CHECK` on the check's token for a check), so a
-double click, a redelivered task or two copies at once never run a step twice. A process that dies mid-step leaves nothing (its transaction rolls back and its lock goes with it);
-the job still says checking, queued or running, and `imports_recover` starts it again.
+double click, a redelivered task or two copies at once never run a step twice. A process that dies mid-step
+leaves nothing (its transaction rolls back and its lock goes with it); the job still says checking, queued or
+running, and `imports_recover` starts it again.
 """
 
 from __future__ import annotations
@@ -21,14 +22,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -37,6 +36,7 @@ from crm.imports import tasks
 from crm.imports.access import can_access_job
 from crm.imports.kind import ImportKind, Row, RowStatus
 from crm.imports.models import ImportJob
+from crm.imports.progress import ProgressWriter
 from crm.imports.reader import ImportFileError, Sheet, batched, check_upload_name, guess_mapping, read_sheet
 from crm.imports.rejected import RejectedRows, remove_file
 from crm.locks import IMPORT_CHECK, IMPORT_JOB
@@ -217,7 +217,7 @@ def _job_user(job: ImportJob) -> User | None:
     return user if user is not None and user.is_active else None
 
 
-def import_check(*, job_id: int, token: str, progress: Callable[..., None] | None = None) -> ImportJob | None:
+def import_check(*, job_id: int, token: str, progress: ProgressWriter | None = None) -> ImportJob | None:
     """Classify every row of a mapped job as its creator would see it and keep what the preview shows: the counts,
     the first rows and the first rejected ones with their reasons, the rejected-rows file, the number of rows.
 
@@ -270,7 +270,7 @@ def import_check(*, job_id: int, token: str, progress: Callable[..., None] | Non
         _fail(pending, _("The check failed (%(error)s).") % {"error": type(exc).__name__})
         raise
     finally:
-        if progress is not None and hasattr(progress, "close"):
+        if progress is not None:
             progress.close()
     previous = job.rejected_file.name or ""
     name = rejected.save(job)
@@ -330,7 +330,7 @@ def import_claim(*, job_id: int) -> bool:
     )
 
 
-def import_execute(*, job_id: int, progress: Callable[..., None] | None = None) -> ImportJob | None:
+def import_execute(*, job_id: int, progress: ProgressWriter | None = None) -> ImportJob | None:
     """Run a started import (status running) in ONE transaction: every row classified again, the importable ones
     created, the rejected ones written to a file to fix. On any error nothing is saved and the job says failed.
 
@@ -370,13 +370,13 @@ def import_execute(*, job_id: int, progress: Callable[..., None] | None = None) 
                 if previous and previous != written:
                     remove_file(previous)  # the preview's rejected rows, replaced by the commit's
     finally:
-        if progress is not None and hasattr(progress, "close"):
+        if progress is not None:
             progress.close()
     job.refresh_from_db()
     return job
 
 
-def _commit(job: ImportJob, kind: ImportKind, progress: Callable[..., None] | None) -> str:
+def _commit(job: ImportJob, kind: ImportKind, progress: ProgressWriter | None) -> str:
     kind.check_options()
     kind.prepare()
     rejected = RejectedRows(job.headers)
@@ -472,7 +472,7 @@ def imports_recover(*, tenant_id: int, now: dt.datetime | None = None) -> list[i
     `IMPORT_STALLED_AFTER_SECONDS` and its lock is free (a live check or commit holds it). Returns their ids."""
     now = now or timezone.now()
     stalled = ImportJob.objects.filter(
-        Q(tenant_id=tenant_id), status__in=UNFINISHED, updated_at__lt=now - stalled_after()
+        tenant_id=tenant_id, status__in=UNFINISHED, updated_at__lt=now - stalled_after()
     ).values_list("pk", "status", "check_token")
     restarted = []
     for pk, status, token in stalled:

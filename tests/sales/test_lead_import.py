@@ -104,6 +104,8 @@ def test_preview_then_commit_keeps_duplicates_and_rejects_only_invalid_rows(setu
     body = preview.content.decode()
     assert "an existing customer held by A 销售二" in body and "老客户有限公司" not in body
     assert "matches row 2 of this file" in body
+    # The lead kind's own templates override blocks of the shared ones: duplicates are imported, flagged.
+    assert "Duplicates (imported, flagged)" in body and "Import 5 leads" in body and "New lead</span>" in body
     rejected = c.get(reverse("imports:rejected", args=[job.pk])).content.decode("utf-8-sig")
     assert "坏电话" in rejected and "黄三" not in rejected
     assert not Lead.objects.filter(import_job=job).exists()  # nothing saved before the commit
