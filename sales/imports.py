@@ -50,7 +50,6 @@ TARGETS: tuple[Target, ...] = (
         gettext_lazy("Name"),
         ("姓名", "联系人", "联系人姓名", "客户姓名", "name", "full name", "contact", "contact name"),
         100,
-        required=True,
     ),
     Target(
         "company",
@@ -108,6 +107,9 @@ class LeadKind(ImportKind):
     description = gettext_lazy(
         "One lead per row, below a header row. Rows that match an existing lead or customer (phone, email or "
         "company) are imported and flagged as duplicates; their holders are told. Only invalid rows are rejected."
+    )
+    mapping_hint = gettext_lazy(
+        "Recognised headers are chosen for you; check them and choose a column for the name or the company at least."
     )
     targets = TARGETS
     audit_action = "lead.import"

@@ -80,6 +80,10 @@ class ImportKind:
     title: ClassVar[Any]
     # The upload page's first sentence: what one row of the file is.
     description: ClassVar[Any]
+    # The mapping page's advice: which columns must be chosen.
+    mapping_hint: ClassVar[Any] = gettext_lazy(
+        "Recognised headers are chosen for you; check them and choose the columns marked * at least."
+    )
     targets: ClassVar[tuple[Target, ...]]
     audit_action: ClassVar[str]
     list_url_name: ClassVar[str]

@@ -123,6 +123,10 @@ class ContactKind(ImportKind):
         "One contact per row, below a header row; each row names its customer by the customer's name, unified "
         "social credit code or a phone the customer already has."
     )
+    mapping_hint = gettext_lazy(
+        "Recognised headers are chosen for you; check them and choose a column for the contact's name and one that "
+        "tells the customer (its name, credit code or phone) at least."
+    )
     targets = TARGETS
     audit_action = "contact.import"
     list_url_name = "customers:list"

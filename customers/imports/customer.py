@@ -206,6 +206,9 @@ class CustomerKind(ImportKind):
     label = gettext_lazy("Customers")
     title = gettext_lazy("Import customers")
     description = gettext_lazy("One customer per row, below a header row.")
+    mapping_hint = gettext_lazy(
+        "Recognised headers are chosen for you; check them and choose a column for the customer name at least."
+    )
     targets = TARGETS
     audit_action = "customer.import"
     list_url_name = "customers:list"
