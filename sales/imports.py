@@ -19,7 +19,7 @@ from django.core.validators import validate_email
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext_lazy
 
 from crm.access import assignable_users
 from crm.errors import DomainError
@@ -119,8 +119,10 @@ class LeadKind(ImportKind):
     template_dir = "sales/leads/import"
     importable = (RowStatus.VALID, RowStatus.DUPLICATE)
     refusal = gettext_lazy("Only sales reps, managers and administrators import leads.")
-    result_text = gettext_lazy(
-        "%(created)d leads imported (%(duplicates)d flagged as duplicates), %(rejected)d rows rejected."
+    result_text = ngettext_lazy(
+        "%(created)d lead imported (%(duplicates)d flagged as duplicates), %(rejected)d rows rejected.",
+        "%(created)d leads imported (%(duplicates)d flagged as duplicates), %(rejected)d rows rejected.",
+        "created",
     )
 
     # --- whom for ------------------------------------------------------------------------------------------------

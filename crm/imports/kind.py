@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext_lazy
 
 from crm.errors import DomainError
 from crm.imports.reader import Target
@@ -97,8 +97,12 @@ class ImportKind:
     importable: ClassVar[tuple[str, ...]] = (RowStatus.VALID,)
     roles: ClassVar[tuple[str, ...]] = (Role.ADMIN, Role.MANAGER, Role.REP)
     refusal: ClassVar[Any] = gettext_lazy("You may not import these records.")
-    # "%(created)d … imported, %(rejected)d rows rejected." (also given %(duplicates)d).
-    result_text: ClassVar[Any] = gettext_lazy("%(created)d rows imported, %(rejected)d rows rejected.")
+    # "%(created)d … imported, %(rejected)d rows rejected." (also given %(duplicates)d), plural by "created".
+    result_text: ClassVar[Any] = ngettext_lazy(
+        "%(created)d row imported, %(rejected)d rows rejected.",
+        "%(created)d rows imported, %(rejected)d rows rejected.",
+        "created",
+    )
 
     # --- the kind ------------------------------------------------------------------------------------------------
 
@@ -152,7 +156,7 @@ class ImportKind:
 
     @classmethod
     def result_message(cls, job: ImportJob) -> str:
-        return str(cls.result_text) % {
+        return cls.result_text % {
             "created": job.created_count,
             "duplicates": job.duplicate_count,
             "rejected": job.rejected_count,

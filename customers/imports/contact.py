@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext_lazy
 
 from crm.errors import DomainError
 from crm.imports.kind import ImportKind, Row, RowStatus
@@ -134,7 +134,11 @@ class ContactKind(ImportKind):
     menu = "customers"
     order = 20
     refusal = gettext_lazy("Only sales reps, managers and administrators import contacts.")
-    result_text = gettext_lazy("%(created)d contacts imported, %(rejected)d rows rejected.")
+    result_text = ngettext_lazy(
+        "%(created)d contact imported, %(rejected)d rows rejected.",
+        "%(created)d contacts imported, %(rejected)d rows rejected.",
+        "created",
+    )
 
     @classmethod
     def check_mapping(cls, columns: dict[str, int]) -> None:

@@ -27,7 +27,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext_lazy
 
 from crm.access import assignable_users
 from crm.errors import DomainError
@@ -216,7 +216,11 @@ class CustomerKind(ImportKind):
     menu = "customers"
     order = 10
     refusal = gettext_lazy("Only sales reps, managers and administrators import customers.")
-    result_text = gettext_lazy("%(created)d customers imported, %(rejected)d rows rejected.")
+    result_text = ngettext_lazy(
+        "%(created)d customer imported, %(rejected)d rows rejected.",
+        "%(created)d customers imported, %(rejected)d rows rejected.",
+        "created",
+    )
 
     # --- whom for ------------------------------------------------------------------------------------------------
 
