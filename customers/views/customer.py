@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from crm.access import is_sales_user, require_sales_user
+from crm.access import require_sales_user
 from crm.errors import DomainError
 from crm.models import Role
 from crm.registry import registry
@@ -58,7 +58,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "customers": customers,
         "can_bulk": request.user.has_any_role(Role.ADMIN, Role.MANAGER),
         "is_admin": request.user.has_any_role(Role.ADMIN),
-        "can_import": is_sales_user(request.user),
+        # The import menu: the kinds of record this page's users may import (customers, contacts into them…).
+        "import_kinds": registry.import_kinds_for(request.user, menu="customers"),
     }
     template = "customers/partials/results.html" if request.htmx and not request.htmx.boosted else "customers/list.html"
     return render(request, template, context)

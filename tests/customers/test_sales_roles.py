@@ -7,9 +7,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from crm.errors import DomainError
+from crm.imports.models import ImportJob
+from crm.imports.services import import_upload
 from crm.models import Role
-from customers.importer import import_upload
-from customers.models import Customer, ImportJob, PoolTeam
+from customers.imports.customer import CustomerKind
+from customers.models import Customer, PoolTeam
 from customers.services.customer import customer_create
 from customers.services.pool import customer_assign, customer_claim
 from customers.services.tenant import default_pool
@@ -76,8 +78,9 @@ def test_nobody_gives_a_customer_to_an_agent(world_a, pooled):
     with pytest.raises(DomainError):
         import_upload(
             acting_user=world_a.admin,
+            kind=CustomerKind,
             uploaded=SimpleUploadedFile("c.csv", "名称\n导入公司\n".encode()),
-            owner=world_a.agent,
+            destination=str(world_a.agent.pk),
         )
     assert not ImportJob.objects.exists()
     assert set(Customer.objects.values_list("owner_id", flat=True)) == {None, world_a.rep1.pk}
