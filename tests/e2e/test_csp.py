@@ -39,7 +39,7 @@ def is_page(user, url: str) -> bool:
 
 
 def pages_by_user(world) -> dict[str, list[str]]:
-    samples, viewers, public = load_samples()
+    samples, viewers, public, _redirects = load_samples()
     pages: dict[str, list[str]] = {"anonymous": [], "admin": [], "rep1": [], "manager": [], "agent": []}
     for name, params in all_patterns():
         if name in SKIPPED:
