@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "crm",
+    "crm.workcalendar",
     "customers",
     "sales",
     "service",

@@ -48,6 +48,7 @@ urlpatterns = [
     path("notifications/read-all/", views.notification_read_all, name="notification_read_all"),
     path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
     path("settings/", include(settings_patterns)),
+    path("settings/calendar/", include("crm.workcalendar.urls")),
     path("settings/pools/", include("customers.urls_pool_settings")),
     path("settings/assignment/", include("customers.urls_assignment")),
     path("customers/", include("customers.urls")),
