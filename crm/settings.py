@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "axes",
     "crm",
     "crm.workcalendar",
+    "crm.approvals",
     "customers",
     "sales",
     "service",

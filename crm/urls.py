@@ -51,6 +51,7 @@ urlpatterns = [
     path("settings/calendar/", include("crm.workcalendar.urls")),
     path("settings/pools/", include("customers.urls_pool_settings")),
     path("settings/assignment/", include("customers.urls_assignment")),
+    path("approvals/", include("crm.approvals.urls")),
     path("customers/", include("customers.urls")),
     path("pool/", include("customers.urls_pool")),
     path("", include("sales.urls")),

@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -149,6 +150,20 @@ def set_language(request: HttpRequest) -> HttpResponse:
 # --- notifications -------------------------------------------------------------------------------------------
 
 
+def attach_notification_actions(request: HttpRequest, notifications) -> None:
+    """Give each notification the buttons an app registered for its key (e.g. approve/reject) as `actions_html`,
+    a bounded number of queries per registered kind."""
+    notifications = list(notifications)
+    for actions in registry.notification_actions_for(request.user):
+        mine = [n for n in notifications if n.key.startswith(actions.key_prefix)]
+        if not mine:
+            continue
+        contexts = actions.context(request, mine)
+        for n in mine:
+            if n.pk in contexts:
+                n.actions_html = render_to_string(actions.template, contexts[n.pk], request=request)
+
+
 def _unread_count(user: User) -> int:
     return Notification.objects.for_tenant(user.tenant).filter(recipient=user, read_at__isnull=True).count()
 
@@ -161,6 +176,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
     if only_unread:
         qs = qs.filter(read_at__isnull=True)
     page = paginate(request, qs)
+    attach_notification_actions(request, page)
     context = {"page": page, "only_unread": only_unread, "unread_count": _unread_count(request.user)}
     template = "crm/partials/notification_rows.html" if request.htmx else "crm/notifications.html"
     return render(request, template, context)
@@ -186,6 +202,7 @@ def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
     ):
         return redirect(notification.url)
     if request.htmx:
+        attach_notification_actions(request, [notification])
         return render(request, "crm/partials/notification_row.html", {"n": notification})
     return redirect("notifications")
 
