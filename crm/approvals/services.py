@@ -34,9 +34,9 @@ def _policy_for(kind: str, obj: Any) -> ApprovalPolicy:
     return policy
 
 
-def _object_of(request: ApprovalRequest) -> Any:
+def _object_of(request: ApprovalRequest) -> Any | None:
     model = request.content_type.model_class()
-    return model._base_manager.get(pk=request.object_id, tenant_id=request.tenant_id)
+    return model._base_manager.filter(pk=request.object_id, tenant_id=request.tenant_id).first()
 
 
 def _tell_deciders(request: ApprovalRequest, step: ApprovalStep) -> None:
@@ -147,6 +147,14 @@ def approval_decide(
             raise DomainError(_("%(name)s already decided this step.") % {"name": name})
         if not can_decide(acting_user, request):
             raise PermissionDenied(_("You may not decide this request."))
+        if _object_of(request) is None:
+            # The object was deleted meanwhile: nothing is left to approve, so the request closes unanswered.
+            ApprovalStep.objects.filter(
+                request=request, status__in=[ApprovalStep.Status.PENDING, ApprovalStep.Status.WAITING]
+            ).update(status=ApprovalStep.Status.CANCELLED, updated_at=now)
+            audit(tenant=acting_user.tenant, actor=acting_user, action="approval.orphaned", obj=request)
+            _finish(request, status=ApprovalRequest.Status.WITHDRAWN, by=None, at=now)
+            return request
         current = ApprovalStep.objects.get(request=request, order=step)
         current.status = ApprovalStep.Status.APPROVED if approve else ApprovalStep.Status.REJECTED
         current.decided_by, current.decided_at, current.comment = acting_user, now, comment
@@ -209,13 +217,17 @@ def approval_withdraw(*, acting_user: User, request_id: int) -> ApprovalRequest:
     return request
 
 
-def _finish(request: ApprovalRequest, *, status: str, by: User, at) -> None:
+def _finish(request: ApprovalRequest, *, status: str, by: User | None, at) -> None:
     request.status, request.decided_by, request.decided_at = status, by, at
     request.save(update_fields=["status", "decided_by", "decided_at", "updated_at"])
-    registry.approval_policy(request.kind).on_decided(request, _object_of(request))
+    obj = _object_of(request)
+    if obj is not None:
+        registry.approval_policy(request.kind).on_decided(request, obj)
 
 
 def _already_decided(request: ApprovalRequest) -> str:
+    if request.status == ApprovalRequest.Status.WITHDRAWN and request.decided_by_id is None:
+        return _("What this request was about no longer exists; the request is closed.")
     if request.status == ApprovalRequest.Status.WITHDRAWN:
         return _("%(name)s withdrew this request.") % {"name": request.requested_by.full_name}
     decider = request.decided_by.full_name if request.decided_by_id else _("someone")

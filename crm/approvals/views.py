@@ -80,6 +80,8 @@ def approval_decide(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "approvals/request/partials/decision.html", context)
     if error:
         messages.error(request, error)
+    elif approval.status == ApprovalRequest.Status.WITHDRAWN:
+        messages.warning(request, _("What this request was about no longer exists; the request is closed."))
     elif approval.status == ApprovalRequest.Status.PENDING:
         messages.success(request, _("Your approval is recorded; the request goes to the next step."))
     else:

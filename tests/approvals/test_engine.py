@@ -166,3 +166,17 @@ def test_selectors_fail_closed(world_a, outcomes):
     assert ApprovalRequest.objects.waiting_for(world_a.manager).count() == 1
     assert ApprovalRequest.objects.waiting_for(world_a.rep1).count() == 0
     assert ApprovalRequest.objects.visible_to(world_a.rep2).count() == 0
+
+
+@pytest.mark.django_db
+def test_a_request_whose_object_is_gone_closes_when_decided(world_a, outcomes):
+    request = submit(world_a, "8000")
+    ApprovalRequest.objects.filter(pk=request.pk).update(object_id=world_a.team1.pk + 100_000)
+    approval_decide(acting_user=world_a.manager, request_id=request.pk, step=1, approve=True)
+    request.refresh_from_db()
+    assert (request.status, request.decided_by) == ("withdrawn", None)
+    assert set(request.steps.values_list("status", flat=True)) == {"cancelled"}
+    assert outcomes == []
+    assert AuditEvent.objects.filter(action="approval.orphaned", object_id=str(request.pk)).exists()
+    with pytest.raises(DomainError, match="no longer exists"):
+        approval_decide(acting_user=world_a.admin, request_id=request.pk, step=1, approve=True)
