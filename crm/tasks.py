@@ -3,13 +3,13 @@
 from celery import shared_task
 from django.utils import timezone
 
-from . import services
 from .models import OutboundMessage
+from .services import notification
 
 
 @shared_task(acks_late=True)
 def deliver_message(message_id: int) -> str:
-    message = services.message_deliver(message_id=message_id)
+    message = notification.message_deliver(message_id=message_id)
     return message.status if message else "skipped"
 
 

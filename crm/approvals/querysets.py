@@ -19,13 +19,13 @@ class ApprovalRequestQuerySet(TenantQuerySet):
         if not _is_tenant_user(user):
             return self.none()
         qs = self.filter(tenant_id=user.tenant_id)
-        if user.has_role(Role.ADMIN):
+        if user.has_any_role(Role.ADMIN):
             return qs
         step = apps.get_model("approvals", "ApprovalStep")
         condition = Q(requested_by_id=user.pk) | Q(
             Exists(step.objects.filter(request=OuterRef("pk"), tenant_id=user.tenant_id, decided_by_id=user.pk))
         )
-        if user.has_role(Role.MANAGER):
+        if user.has_any_role(Role.MANAGER):
             condition |= Q(requested_by__team__in=Team.objects.managed_by(user).values("pk"))
         return qs.filter(condition)
 
@@ -35,9 +35,9 @@ class ApprovalRequestQuerySet(TenantQuerySet):
         if not _is_tenant_user(user):
             return self.none()
         qs = self.filter(tenant_id=user.tenant_id, status="pending").exclude(requested_by_id=user.pk)
-        if user.has_role(Role.ADMIN):
+        if user.has_any_role(Role.ADMIN):
             return qs
-        if not user.has_role(Role.MANAGER):
+        if not user.has_any_role(Role.MANAGER):
             return self.none()
         step = apps.get_model("approvals", "ApprovalStep")
         manager_step = step.objects.filter(

@@ -42,6 +42,6 @@ def step_recipients(*, requester: User, approver: str) -> list[User]:
     an "admin" step every administrator."""
     if approver == "manager":
         manager = nearest_manager(requester)
-        if manager is not None and manager.has_role(Role.MANAGER):
+        if manager is not None and manager.has_any_role(Role.MANAGER):
             return [manager]
     return list(step_deciders(requester=requester, approver="admin").order_by("pk"))

@@ -18,9 +18,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crm.errors import DomainError
 from crm.models import User
 from crm.registry import ApprovalPolicy, registry
-from crm.services import DomainError, audit, lazy_format, notify
+from crm.services.audit import audit
+from crm.services.notification import lazy_format, notify
 
 from .access import can_decide
 from .models import ApprovalRequest, ApprovalStep

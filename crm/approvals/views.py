@@ -10,9 +10,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from crm.errors import DomainError
 from crm.models import Role
-from crm.services import DomainError
-from crm.views import paginate, tenant_required
+from crm.web import paginate, tenant_required
 
 from . import access, services
 from .filters import ApprovalRequestFilter
@@ -27,7 +27,7 @@ def approval_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     data = request.GET.copy()
     if not data.get("box"):
-        data["box"] = "waiting" if user.has_role(Role.ADMIN) or user.has_role(Role.MANAGER) else "asked"
+        data["box"] = "waiting" if user.has_any_role(Role.ADMIN, Role.MANAGER) else "asked"
     base = ApprovalRequest.objects.visible_to(user).select_related("requested_by").prefetch_related("steps")
     filterset = ApprovalRequestFilter(data, queryset=base, user=user)
     qs = filterset.qs if filterset.is_valid() else base.none()

@@ -13,6 +13,6 @@ from .models import CalendarOverride
 
 def get_override_for_admin(user: User, pk: int) -> CalendarOverride:
     override = get_object_or_404(CalendarOverride.objects.for_tenant(user.tenant).select_related("tenant"), pk=pk)
-    if not user.has_role(Role.ADMIN):
+    if not user.has_any_role(Role.ADMIN):
         raise PermissionDenied(_("Only administrators of this company may change the working calendar."))
     return override

@@ -13,8 +13,10 @@ from django.db import IntegrityError, transaction
 from django.utils import formats
 from django.utils.translation import gettext as _
 
+from crm.access import require_tenant_admin
+from crm.errors import DomainError
 from crm.models import Tenant, User
-from crm.services import DomainError, audit, require_tenant_admin
+from crm.services.audit import audit
 
 from . import selectors
 from .models import CalendarOverride, WorkCalendar

@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from crm.services import DomainError
-from crm.views import admin_required, apply_domain_error, paginate, tenant_required
+from crm.errors import DomainError
+from crm.web import admin_required, apply_domain_error, paginate, tenant_required
 
 from . import access, selectors
 from .filters import CalendarOverrideFilter

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
+from crm.errors import DomainError
 from crm.models import Role
 from crm.registry import ApprovalPolicy, ApprovalStepRule, registry
-from crm.services import DomainError
 
 KIND = "test.budget"
 

@@ -11,8 +11,8 @@ from django.db import connection
 
 from crm.approvals.models import ApprovalRequest, ApprovalStep
 from crm.approvals.services import approval_decide, approval_submit
+from crm.errors import DomainError
 from crm.models import AuditEvent
-from crm.services import DomainError
 
 from ..conftest import build_world
 from .conftest import KIND

@@ -11,8 +11,8 @@ from django.core.exceptions import PermissionDenied
 
 from crm.approvals.models import ApprovalRequest, ApprovalStep
 from crm.approvals.services import approval_decide, approval_submit, approval_withdraw
+from crm.errors import DomainError
 from crm.models import AuditEvent, Notification
-from crm.services import DomainError
 
 from .conftest import KIND
 
