@@ -1,6 +1,6 @@
 """Reads of the working calendar: the tenant's local days, working days, and the business clock.
 
-One home for each: `local_today`, `local_midnight`, `local_datetime`, `is_working_day`, `add_business_minutes`,
+One home for each: `local_today`, `local_midnight`, `local_datetime`, `local_day_bounds`, `is_working_day`, `add_business_minutes`,
 `business_minutes_between`, `calendar_days` (the settings page's preview).
 
 How a day is decided, first rule that speaks wins: the tenant's override for that date; China's statutory
@@ -89,6 +89,11 @@ def local_datetime(tenant: Tenant, day: dt.date, at: dt.time = dt.time.min) -> d
 def local_midnight(tenant: Tenant, day: dt.date) -> dt.datetime:
     """The instant the tenant's local `day` begins."""
     return _local(tenant.tzinfo, day, dt.time.min)
+
+
+def local_day_bounds(tenant: Tenant, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) of the tenant's local `day` (23 or 25 hours long on a DST change)."""
+    return local_midnight(tenant, day), local_midnight(tenant, day + dt.timedelta(days=1))
 
 
 def _local(tz: dt.tzinfo, day: dt.date, at: dt.time) -> dt.datetime:
