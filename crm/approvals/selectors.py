@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from crm.access import manager_of
 from crm.models import Role, Team, User
 
 
@@ -26,22 +27,11 @@ def step_deciders(*, requester: User, approver: str) -> QuerySet[User]:
     return users.filter(pk__in=managers, roles__contains=[Role.MANAGER]) | admins
 
 
-def nearest_manager(user: User) -> User | None:
-    """The manager of the nearest team at or above the user's team that has an active manager other than them."""
-    ids = _ancestor_team_ids(user)
-    teams = {t.pk: t for t in Team.objects.filter(pk__in=ids).select_related("manager")}
-    for team_id in reversed(ids):
-        team = teams.get(team_id)
-        if team and team.manager_id and team.manager.is_active and team.manager_id != user.pk:
-            return team.manager
-    return None
-
-
 def step_recipients(*, requester: User, approver: str) -> list[User]:
     """Whom to notify when a step starts: for a "manager" step the nearest manager (else the administrators), for
     an "admin" step every administrator."""
     if approver == "manager":
-        manager = nearest_manager(requester)
+        manager = manager_of(requester)
         if manager is not None and manager.has_any_role(Role.MANAGER):
             return [manager]
     return list(step_deciders(requester=requester, approver="admin").order_by("pk"))

@@ -14,7 +14,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -46,14 +46,22 @@ def _tell_deciders(request: ApprovalRequest, step: ApprovalStep) -> None:
         notify(
             recipient=recipient,
             title=lazy_format(
-                gettext_lazy("%(name)s asks for your approval: %(title)s"),
+                gettext_lazy("%(name)s asks for your approval (%(kind)s): %(title)s"),
                 name=request.requested_by.full_name,
+                kind=registry.approval_policy(request.kind).label,
                 title=request.title,
             ),
             body=request.summary,
             url=reverse("approvals:detail", args=[request.pk]),
             key=f"approval:{request.pk}:step:{step.order}",
         )
+
+
+def _source_text(label: Any) -> str:
+    """A step's label as written in the code (English), so each reader sees it in their language
+    (`{% translate step.label %}`); labels built at run time are stored as they are."""
+    with translation.override(None):
+        return str(label)
 
 
 def approval_submit(
@@ -108,7 +116,7 @@ def approval_submit(
                         request=request,
                         order=order,
                         approver=rule.approver,
-                        label=str(rule.label)[:255],
+                        label=_source_text(rule.label)[:255],
                         status=ApprovalStep.Status.PENDING if order == 1 else ApprovalStep.Status.WAITING,
                     )
                     for order, rule in enumerate(rules, start=1)
@@ -188,7 +196,10 @@ def approval_decide(
         notify(
             recipient=request.requested_by,
             title=lazy_format(
-                gettext_lazy("Approved: %(title)s") if approve else gettext_lazy("Rejected: %(title)s"),
+                gettext_lazy("Approved (%(kind)s): %(title)s")
+                if approve
+                else gettext_lazy("Rejected (%(kind)s): %(title)s"),
+                kind=registry.approval_policy(request.kind).label,
                 title=request.title,
             ),
             body=comment,

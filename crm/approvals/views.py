@@ -6,19 +6,20 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from crm.errors import DomainError
 from crm.models import Role
-from crm.web import paginate, tenant_required
+from crm.web import next_url, paginate, tenant_required
 
 from . import access, services
 from .filters import ApprovalRequestFilter
 from .forms import DecisionForm
 from .models import ApprovalRequest, ApprovalStep
-from .widgets import decision_context
+from .widgets import decision_context, kind_labels
 
 
 @tenant_required
@@ -34,7 +35,11 @@ def approval_list(request: HttpRequest) -> HttpResponse:
     page = paginate(request, qs.order_by("-created_at", "-id"))
     ids = [a.pk for a in page]
     waiting = set(ApprovalRequest.objects.waiting_for(user).filter(pk__in=ids).values_list("pk", flat=True))
-    rows = [(a, decision_context(a, decidable=a.pk in waiting)) for a in page]
+    labels = kind_labels()
+    rows = []
+    for approval in page:
+        approval.kind_label = labels.get(approval.kind, approval.kind)
+        rows.append((approval, decision_context(approval, decidable=approval.pk in waiting)))
     context = {"filter": filterset, "page": page, "rows": rows}
     template = "approvals/request/partials/rows.html" if request.htmx else "approvals/request/list.html"
     return render(request, template, context)
@@ -48,6 +53,7 @@ def approval_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "approval": approval,
         "steps": steps,
         "can_withdraw": access.can_withdraw(request.user, approval),
+        "kind_label": kind_labels().get(approval.kind, approval.kind),
         "decision": decision_context(approval, decidable=access.can_decide(request.user, approval), htmx=False),
     }
     return render(request, "approvals/request/detail.html", context)
@@ -86,7 +92,7 @@ def approval_decide(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, _("Your approval is recorded; the request goes to the next step."))
     else:
         messages.success(request, _("Decision recorded: %(status)s.") % {"status": approval.get_status_display()})
-    return redirect("approvals:detail", pk=pk)
+    return redirect(next_url(request, reverse("approvals:detail", args=[pk])))
 
 
 @tenant_required

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+from crm.registry import registry
+
 from .forms import DecisionForm
 from .models import ApprovalRequest
 
 
-def decision_context(approval: ApprovalRequest, *, decidable: bool, error: str = "", htmx: bool = True) -> dict:
-    """The context of the decision partial (templates/approvals/request/partials/decision.html)."""
+def decision_context(
+    approval: ApprovalRequest, *, decidable: bool, error: str = "", htmx: bool = True, next: str = ""
+) -> dict:
+    """The context of the decision partial (templates/approvals/request/partials/decision.html). With `next`, the
+    buttons post a plain form and the decision returns to that page (e.g. an app's own list of its requests)."""
     return {
         "approval": approval,
         "decidable": decidable,
         "form": DecisionForm(initial={"step": approval.current_step}),
         "error": error,
-        "htmx": htmx,
+        "htmx": htmx and not next,
+        "next": next,
     }
+
+
+def kind_labels() -> dict[str, object]:
+    return {policy.key: policy.label for policy in registry.approval_policies()}
 
 
 def notification_decisions(request, notifications: list) -> dict[int, dict]:

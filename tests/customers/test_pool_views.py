@@ -1,6 +1,7 @@
 import pytest
 from django.urls import reverse
 
+from crm.approvals.models import ApprovalRequest
 from customers.models import Customer, ExtensionRequest, OwnershipEvent, Pool, PoolTeam
 from customers.services.customer import customer_create
 from customers.services.tenant import default_pool
@@ -135,19 +136,21 @@ def test_extension_request_from_at_risk_and_manager_approves(
     with django_capture_on_commit_callbacks(execute=False):
         rep.post(reverse("pool:extension_request", args=[customer.pk]), {"reason": "下周签约"})
     ext = ExtensionRequest.objects.get(customer=customer)
+    approval = ApprovalRequest.objects.get(kind="pool.extension", object_id=ext.pk)
+    decide = reverse("approvals:decide", args=[approval.pk])
     mgr = client_for(world_a.manager)
-    assert "快回落" in mgr.get(reverse("pool:extensions")).content.decode()
+    page = mgr.get(reverse("pool:extensions")).content.decode()
+    assert "快回落" in page and f'data-testid="approve-{approval.pk}"' in page
+    # Another rep neither sees nor decides it.
+    assert client_for(world_a.rep2).post(decide, {"step": 1, "decision": "reject"}).status_code == 404
     with django_capture_on_commit_callbacks(execute=False):
-        r = mgr.post(reverse("pool:extension_decide", args=[ext.pk]), {"approve": "1"}, HTTP_HX_REQUEST="true")
-    assert r.status_code == 200
+        r = mgr.post(decide, {"step": 1, "decision": "approve", "next": reverse("pool:extensions")})
+    assert r.status_code == 302 and r["Location"] == reverse("pool:extensions")
     customer.refresh_from_db()
     assert customer.extension_days == open_pool.extension_days
     assert OwnershipEvent.objects.filter(customer=customer, reason="extension").exists()
-    # Another rep cannot decide it.
-    assert (
-        client_for(world_a.rep2).post(reverse("pool:extension_decide", args=[ext.pk]), {"approve": "0"}).status_code
-        == 404
-    )
+    assert ExtensionRequest.objects.get(pk=ext.pk).status == "approved"
+    assert f"+{open_pool.extension_days}" in mgr.get(reverse("pool:extensions")).content.decode()
 
 
 @pytest.mark.django_db

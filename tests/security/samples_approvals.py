@@ -1,24 +1,17 @@
-"""Sample URL arguments for the approvals pages (see samples_crm.py for the contract)."""
+"""Sample URL arguments for the approvals pages (see samples_crm.py for the contract): a real consumer's request,
+the pool extension asked for by A's rep."""
 
-from django.contrib.contenttypes.models import ContentType
-
-from crm.approvals.models import ApprovalRequest, ApprovalStep
+from crm.approvals.models import ApprovalRequest
+from customers.models import Customer, ExtensionRequest
+from customers.services.extension import extension_request
 
 
 def _request(world):
-    request, created = ApprovalRequest.objects.get_or_create(
-        tenant=world.tenant,
-        kind="sample",
-        content_type=ContentType.objects.get_for_model(world.team1),
-        object_id=world.team1.pk,
-        status="pending",
-        defaults={"title": "MARKA approval", "summary": "MARKA details", "requested_by": world.rep1},
+    customer = Customer.objects.get(tenant=world.tenant, name="MARKA 云帆科技有限公司")
+    extension = ExtensionRequest.objects.filter(customer=customer).first() or extension_request(
+        acting_user=customer.owner, customer=customer, reason="MARKA reason"
     )
-    if created:
-        ApprovalStep.objects.create(
-            tenant=world.tenant, request=request, order=1, approver="manager", label="MARKA step", status="pending"
-        )
-    return {"pk": request.pk}
+    return {"pk": ApprovalRequest.objects.get(kind="pool.extension", object_id=extension.pk).pk}
 
 
 SAMPLES = {
