@@ -4,6 +4,7 @@ from django.urls import reverse
 from crm.approvals.models import ApprovalRequest
 from customers.models import Customer, ExtensionRequest, OwnershipEvent, Pool, PoolTeam
 from customers.services.customer import customer_create
+from customers.services.extension import extension_request
 from customers.services.tenant import default_pool
 
 
@@ -242,3 +243,17 @@ def test_extension_request_goes_back_only_within_this_site(world_a, client_for, 
     assert r.url == reverse("pool:at_risk")
     r = rep.post(url, {"reason": "again", "next": reverse("customers:detail", args=[customer.pk])})
     assert r.url == reverse("customers:detail", args=[customer.pk])
+
+
+@pytest.mark.django_db
+def test_the_extensions_page_runs_a_bounded_number_of_queries(
+    world_a, client_for, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        for i in range(15):
+            customer = customer_create(acting_user=world_a.rep1, data={"name": f"延期客户{i}"})
+            extension_request(acting_user=world_a.rep1, customer=customer, reason="下周签约")
+    c = client_for(world_a.manager)
+    with django_assert_max_num_queries(12):
+        body = c.get(reverse("pool:extensions")).content.decode()
+    assert body.count('data-testid="approve-') == 15

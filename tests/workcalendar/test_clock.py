@@ -23,6 +23,7 @@ from crm.workcalendar.selectors import (
     local_today,
 )
 from crm.workcalendar.services import calendar_override_add, calendar_override_remove, work_calendar_update
+from crm.workcalendar.signals import calendar_changed
 
 from ..factories import TenantFactory, UserFactory
 
@@ -240,3 +241,28 @@ def test_many_calls_cost_no_queries(shanghai, django_assert_max_num_queries, mon
         for i in range(2000):
             deadline = add_business_minutes(shanghai, start, i * 7)
             business_minutes_between(shanghai, start, deadline)
+
+
+def test_changes_are_announced_after_commit(shanghai, django_capture_on_commit_callbacks):
+    told = []
+
+    def receiver(sender, tenant, **kwargs):
+        told.append(tenant.pk)
+
+    calendar_changed.connect(receiver)
+    try:
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            calendar_override_add(
+                acting_user=_admin(shanghai),
+                tenant=shanghai,
+                first_day=dt.date(2026, 3, 7),
+                last_day=None,
+                is_working=True,
+                note="",
+            )
+        assert told == []  # nothing before the commit
+        for callback in callbacks:
+            callback()
+        assert told == [shanghai.pk]
+    finally:
+        calendar_changed.disconnect(receiver)
