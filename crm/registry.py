@@ -2,7 +2,8 @@
 
 Apps to the right of `crm` (customers, sales, service, marketing, reports) register what they show in shared
 places — navigation entries, settings pages, home-page widgets, customer-page panels, approval policies and
-notification buttons — from their `AppConfig.ready()`. `crm` and `customers` render whatever is registered, so nothing imports to the right and an
+notification buttons — and the kinds of record they import (`crm.imports.kind.ImportKind` subclasses) from their
+`AppConfig.ready()`. `crm` and `customers` render whatever is registered, so nothing imports to the right and an
 app that registered nothing shows nothing.
 """
 
@@ -123,6 +124,7 @@ class Registry:
             "customer_panel": {},
             "approval_policy": {},
             "notification_actions": {},
+            "import_kind": {},
         }
 
     def _add(self, kind: str, item: Any) -> Any:
@@ -158,6 +160,17 @@ class Registry:
     def approval_policies(self) -> list[ApprovalPolicy]:
         return sorted(self._items["approval_policy"].values(), key=lambda p: p.key)
 
+    def add_import_kind(self, kind: Any) -> Any:
+        """An import kind (a crm.imports.kind.ImportKind subclass), found by its `key` by the import pages and tasks."""
+        return self._add("import_kind", kind)
+
+    def import_kind(self, key: str) -> Any:
+        """The registered import kind of that key; LookupError when no app registered it."""
+        try:
+            return self._items["import_kind"][key]
+        except KeyError:
+            raise LookupError(f"No import kind {key!r} is registered.") from None
+
     def _for(self, kind: str, user: Any) -> list[Any]:
         items: Iterable[Any] = self._items[kind].values()
         return sorted((i for i in items if i.visible(user)), key=lambda i: (i.order, i.key))
@@ -176,6 +189,10 @@ class Registry:
 
     def notification_actions_for(self, user: Any) -> list[NotificationActions]:
         return self._for("notification_actions", user)
+
+    def import_kinds_for(self, user: Any, *, menu: str | None = None) -> list[Any]:
+        """The import kinds `user` may use, in order; only those offered in `menu` when given."""
+        return [k for k in self._for("import_kind", user) if menu is None or k.menu == menu]
 
 
 registry = Registry()

@@ -57,6 +57,7 @@ urlpatterns = [
     path("settings/", include(settings_patterns)),
     path("settings/calendar/", include("crm.workcalendar.urls")),
     path("approvals/", include("crm.approvals.urls")),
+    path("imports/", include("crm.imports.urls")),
     path("", include("customers.urls")),
     path("", include("sales.urls")),
     path("admin/", admin.site.urls),

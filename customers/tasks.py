@@ -5,7 +5,6 @@ import logging
 from celery import shared_task
 
 from crm.models import Tenant
-from customers import import_jobs  # noqa: F401  (registers the import tasks, which live beside the importer)
 from customers.services import export
 from customers.services.fallback import fallback_run, warn_run
 from customers.services.trash import purge_trash

@@ -17,8 +17,8 @@ from customers.services.customer import customer_create
 
 from ..conftest import build_world
 
-BEFORE = [("customers", "0004_assignment_rules")]
-AFTER = [("customers", "0005_extension_requests_on_approvals")]
+BEFORE = [("customers", "0006_delete_importjob")]
+AFTER = [("customers", "0007_extension_requests_on_approvals")]
 
 
 def migrate(targets):
