@@ -3,6 +3,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crm.forms import BoundedDateField
+
 from .models import CalendarOverride, Weekday, WorkCalendar
 
 TIME_INPUT = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
@@ -67,4 +69,4 @@ class CalendarOverrideForm(forms.Form):
 
 
 class PreviewForm(forms.Form):
-    start = forms.DateField(label=_("Preview from"), required=False, widget=DATE_INPUT)
+    start = BoundedDateField(label=_("Preview from"), required=False, widget=DATE_INPUT)
