@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy, pgettext
 
 from .models import AuditEvent, Notification, OutboundMessage, Role, Team, Tenant, User
 from .signals import tenant_created, user_deactivated
+from .tenancy import tenant_context
 
 logger = logging.getLogger(__name__)
 
@@ -162,7 +163,7 @@ def message_queue(
     if created:
         from .tasks import deliver_message
 
-        transaction.on_commit(lambda: deliver_message.delay(message.pk))
+        transaction.on_commit(lambda: deliver_message.delay(tenant_id, message.pk))
     return message
 
 
@@ -245,7 +246,8 @@ def tenant_create(
     actor: User | None = None,
 ) -> Tenant:
     """Create a tenant with its first administrator and default team; other apps add their defaults through the
-    `tenant_created` signal (e.g. the default pool)."""
+    `tenant_created` signal (e.g. the default pool). Runs in the new tenant's context, whoever calls it (sign-up,
+    an operator's command)."""
     email = admin_email.strip().lower()
     if Tenant.objects.filter(slug=slug).exists():
         raise DomainError(_("This address is already taken; choose another."), field="slug")
@@ -254,20 +256,21 @@ def tenant_create(
     try:
         with transaction.atomic():
             tenant = Tenant.objects.create(name=name, slug=slug, language=language, timezone=timezone_name)
-            with translation.override(language):
-                team_name = pgettext("default team name", "Sales")
-            team = Team.objects.create(tenant=tenant, name=team_name)
-            team.path = f"/{team.pk}/"
-            team.save(update_fields=["path"])
-            admin = User.objects.create_user(
-                email=email,
-                password=admin_password,
-                tenant=tenant,
-                full_name=admin_name or email.split("@")[0],
-                roles=[Role.ADMIN],
-            )
-            audit(tenant=tenant, actor=actor or admin, action="tenant.create", obj=tenant, details={"slug": slug})
-            tenant_created.send(sender=Tenant, tenant=tenant, admin=admin)
+            with tenant_context(tenant.pk):
+                with translation.override(language):
+                    team_name = pgettext("default team name", "Sales")
+                team = Team.objects.create(tenant=tenant, name=team_name)
+                team.path = f"/{team.pk}/"
+                team.save(update_fields=["path"])
+                admin = User.objects.create_user(
+                    email=email,
+                    password=admin_password,
+                    tenant=tenant,
+                    full_name=admin_name or email.split("@")[0],
+                    roles=[Role.ADMIN],
+                )
+                audit(tenant=tenant, actor=actor or admin, action="tenant.create", obj=tenant, details={"slug": slug})
+                tenant_created.send(sender=Tenant, tenant=tenant, admin=admin)
     except IntegrityError as exc:
         # Two sign-ups racing for the same slug or email: the database decides, the loser gets the same message.
         raise DomainError(_("This address or email was just taken; choose another.")) from exc

@@ -18,14 +18,15 @@ import logging
 from celery import shared_task
 
 from crm.models import Tenant
+from crm.tenancy import TenantTask
 
 from . import exporter, services
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=3)
-def run_export(self, job_id: int) -> str:
+@shared_task(bind=True, base=TenantTask, acks_late=True, max_retries=3)
+def run_export(self, tenant_id: int, job_id: int) -> str:
     job = exporter.export_run(job_id=job_id)
     if job is not None:
         return job.status
@@ -45,7 +46,7 @@ def purge_trash_dispatch() -> int:
     return len(tenant_ids)
 
 
-@shared_task(acks_late=True)
+@shared_task(base=TenantTask, acks_late=True)
 def purge_tenant_trash(tenant_id: int) -> dict[str, int]:
     """Remove one tenant's customers deleted more than services.TRASH_DAYS ago, and its expired export files."""
     tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()

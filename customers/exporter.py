@@ -386,7 +386,7 @@ def customer_export(*, acting_user: User, params: QueryDict, fmt: str, request: 
             job = ExportJob.objects.create(
                 tenant_id=acting_user.tenant_id, created_by=acting_user, format=fmt, query={"params": filters}
             )
-            transaction.on_commit(lambda: _enqueue(job.pk))
+            transaction.on_commit(lambda: _enqueue(job.tenant_id, job.pk))
             return ExportPlan(fmt=fmt, queryset=queryset, rows=count, job=job)
         _audit_export(acting_user, fmt=fmt, filters=filters, rows=count)
     return ExportPlan(fmt=fmt, queryset=queryset, rows=count)
@@ -402,10 +402,10 @@ def _audit_export(user: User, *, fmt: str, filters: dict, rows: int, job: Export
     )
 
 
-def _enqueue(job_id: int) -> None:
+def _enqueue(tenant_id: int, job_id: int) -> None:
     from .export_jobs import run_export
 
-    run_export.delay(job_id)
+    run_export.delay(tenant_id, job_id)
 
 
 def export_run(*, job_id: int) -> ExportJob | None:

@@ -11,22 +11,24 @@ import logging
 
 from celery import shared_task
 
+from crm.tenancy import TenantTask
+
 from . import importer
 from .models import ImportJob
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(acks_late=True)
-def check_import(job_id: int, token: str) -> str:
+@shared_task(base=TenantTask, acks_late=True)
+def check_import(tenant_id: int, job_id: int, token: str) -> str:
     """Classify every row of a large file after its columns were mapped (the preview's counts)."""
     job = importer.import_check(job_id=job_id, token=token, progress=importer.ProgressWriter(job_id))
     logger.info("Import %s checked for tenant %s", job_id, job.tenant_id if job else "-")
     return job.status if job else "skipped"
 
 
-@shared_task(acks_late=True)
-def run_import(job_id: int) -> str:
+@shared_task(base=TenantTask, acks_late=True)
+def run_import(tenant_id: int, job_id: int) -> str:
     """Commit a large import in one transaction, its progress written outside it (see importer.ProgressWriter)."""
     # Queued → running; a redelivered task (worker lost mid-import: the import's transaction rolled back) finds it
     # running and runs it again; a finished or failed job is left alone.

@@ -38,6 +38,7 @@ from django.utils.translation import gettext_lazy
 
 from crm.models import AuditEvent, Role, User
 from crm.services import DomainError, audit
+from crm.tenancy import context_sql, current_tenant_id
 
 from . import services
 from .models import (
@@ -709,7 +710,7 @@ def import_map(*, acting_user: User, job: ImportJob, columns: dict[str, int]) ->
         if job.total_rows > INLINE_MAX_ROWS:
             from .import_jobs import check_import
 
-            transaction.on_commit(lambda: check_import.delay(job.pk, token))
+            transaction.on_commit(lambda: check_import.delay(job.tenant_id, job.pk, token))
     if job.total_rows <= INLINE_MAX_ROWS:
         import_check(job_id=job.pk, token=token)
         job.refresh_from_db()
@@ -821,7 +822,8 @@ class ProgressWriter:
     autocommit. It is not registered in `django.db.connections`: no alias added at run time, no global state shared
     between tasks or threads, none of the connection signals that expect a registered alias, and it is closed when
     the job ends. It only runs a one-row UPDATE of `processed_rows`, which never waits on the import: the import's
-    transaction writes the job's row only in its very last statement.
+    transaction writes the job's row only in its very last statement. Being no Django connection, it sends the
+    tenant context itself, in the same round trip (crm/tenancy.py).
     """
 
     def __init__(self, job_id: int, *, every: int | None = None, table: str | None = None):
@@ -841,10 +843,8 @@ class ProgressWriter:
             self._conn = default.Database.connect(**default.get_connection_params())
             self._conn.autocommit = True
         with self._conn.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {self.table} SET processed_rows = %s WHERE id = %s",  # noqa: S608 - a model's table
-                [processed, self.job_id],
-            )
+            update = f"UPDATE {self.table} SET processed_rows = %s WHERE id = %s"  # noqa: S608 - a model's table
+            cursor.execute(context_sql(current_tenant_id()) + update, [processed, self.job_id])
 
     def close(self) -> None:
         if self._conn is not None:
@@ -1050,7 +1050,7 @@ def import_start(*, acting_user: User, job: ImportJob) -> ImportJob:
         if not inline:
             from .import_jobs import run_import
 
-            transaction.on_commit(lambda: run_import.delay(job.pk))
+            transaction.on_commit(lambda: run_import.delay(job.tenant_id, job.pk))
     if inline:
         import_execute(job_id=job.pk)
     job.refresh_from_db()

@@ -4,6 +4,7 @@ tenant's failure does not stop the others. Each per-tenant task calls an idempot
 from celery import shared_task
 
 from crm.models import Tenant
+from crm.tenancy import TenantTask
 
 from . import pool
 
@@ -16,7 +17,7 @@ def fallback_to_pool() -> int:
     return len(ids)
 
 
-@shared_task(acks_late=True)
+@shared_task(base=TenantTask, acks_late=True)
 def fallback_to_pool_for_tenant(tenant_id: int) -> int:
     tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
     if tenant is None:
@@ -32,7 +33,7 @@ def warn_before_fallback() -> int:
     return len(ids)
 
 
-@shared_task(acks_late=True)
+@shared_task(base=TenantTask, acks_late=True)
 def warn_before_fallback_for_tenant(tenant_id: int) -> dict:
     tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
     if tenant is None:

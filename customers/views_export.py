@@ -20,6 +20,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from crm.models import Role
 from crm.services import DomainError, audit
+from crm.tenancy import stream_in_context
 from crm.views import paginate, tenant_required
 
 from . import exporter, services
@@ -53,8 +54,10 @@ def _download(plan: exporter.ExportPlan, request: HttpRequest) -> HttpResponse:
         exporter.write_xlsx(plan.queryset, buffer, tz=tz)
         response = HttpResponse(buffer.getvalue(), content_type=exporter.CONTENT_TYPES["xlsx"])
     else:
+        # The rows are read while the response streams, after this view has returned: in the tenant's context.
         response = StreamingHttpResponse(
-            exporter.csv_chunks(plan.queryset, tz=tz), content_type=exporter.CONTENT_TYPES["csv"]
+            stream_in_context(exporter.csv_chunks(plan.queryset, tz=tz), request.tenant.pk),
+            content_type=exporter.CONTENT_TYPES["csv"],
         )
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     patch_cache_control(response, private=True, no_store=True)

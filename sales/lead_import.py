@@ -362,7 +362,7 @@ def lead_import_map(*, acting_user: User, job: LeadImport, columns: dict[str, in
         if job.total_rows > base.INLINE_MAX_ROWS:
             from .tasks import check_lead_import
 
-            transaction.on_commit(lambda: check_lead_import.delay(job.pk, token))
+            transaction.on_commit(lambda: check_lead_import.delay(job.tenant_id, job.pk, token))
     if job.total_rows <= base.INLINE_MAX_ROWS:
         lead_import_check(job_id=job.pk, token=token)
         job.refresh_from_db()
@@ -454,7 +454,7 @@ def lead_import_start(*, acting_user: User, job: LeadImport) -> LeadImport:
         if not inline:
             from .tasks import run_lead_import
 
-            transaction.on_commit(lambda: run_lead_import.delay(job.pk))
+            transaction.on_commit(lambda: run_lead_import.delay(job.tenant_id, job.pk))
     if inline:
         lead_import_execute(job_id=job.pk)
     job.refresh_from_db()

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from crm.models import Role, Team, Tenant, User
 from crm.services import DomainError, audit, notify
+from crm.tenancy import tenants_having
 from customers import services as customer_services
 from customers.models import Contact, Customer
 
@@ -268,13 +269,7 @@ def task_set_done(*, acting_user: User, task: Task, done: bool) -> Task:
 
 def tenants_with_due_reminders(now: datetime | None = None) -> list[int]:
     now = now or timezone.now()
-    return list(
-        Task.objects.pending_reminders(now)
-        .filter(tenant__is_active=True)
-        .order_by()
-        .values_list("tenant_id", flat=True)
-        .distinct()
-    )
+    return tenants_having(lambda: Task.objects.pending_reminders(now))
 
 
 def reminder_key(task: Task) -> str:

@@ -4,6 +4,8 @@ import logging
 
 from celery import shared_task
 
+from crm.tenancy import TenantTask
+
 from . import services
 
 logger = logging.getLogger(__name__)
@@ -19,13 +21,13 @@ def send_due_reminders() -> int:
     return len(tenant_ids)
 
 
-@shared_task(acks_late=True)
+@shared_task(base=TenantTask, acks_late=True)
 def send_tenant_reminders(tenant_id: int) -> int:
     """One tenant's due reminders. Idempotent: a rerun, or two copies at once, sends each reminder once."""
     return services.reminders_send_due(tenant_id=tenant_id)
 
 
-@shared_task(acks_late=True)
+@shared_task(base=TenantTask, acks_late=True)
 def recompute_lead_scores(tenant_id: int) -> int:
     """Rescore one tenant's leads after its scoring rules changed. Idempotent: a rerun gives the same scores."""
     from .leads import lead_scores_recompute
@@ -33,8 +35,8 @@ def recompute_lead_scores(tenant_id: int) -> int:
     return lead_scores_recompute(tenant_id=tenant_id)
 
 
-@shared_task(acks_late=True)
-def check_lead_import(job_id: int, token: str) -> str:
+@shared_task(base=TenantTask, acks_late=True)
+def check_lead_import(tenant_id: int, job_id: int, token: str) -> str:
     """Classify every row of a large lead file after its columns were mapped (the preview's counts)."""
     from . import lead_import
 
@@ -43,8 +45,8 @@ def check_lead_import(job_id: int, token: str) -> str:
     return job.status if job else "skipped"
 
 
-@shared_task(acks_late=True)
-def run_lead_import(job_id: int) -> str:
+@shared_task(base=TenantTask, acks_late=True)
+def run_lead_import(tenant_id: int, job_id: int) -> str:
     """Commit a large lead import in one transaction, its progress written outside it. A redelivered task finds
     the job running (the worker died: its transaction rolled back) and runs it again; a finished one is left."""
     from . import lead_import

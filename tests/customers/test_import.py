@@ -665,5 +665,5 @@ def test_a_large_file_runs_as_a_job_with_a_progress_bar_that_moves(celery_worker
     # Running the task again (redelivery) changes nothing.
     from customers.import_jobs import run_import
 
-    assert run_import(job.pk) == "skipped"
+    assert run_import(job.tenant_id, job.pk) == "skipped"
     assert Customer.objects.filter(tenant=world.tenant).count() == 298

@@ -242,5 +242,5 @@ def test_a_large_file_is_checked_and_imported_by_the_worker(celery_worker, media
     assert Lead.objects.get(name="重复").duplicate_of_lead == Lead.objects.get(name="大量0")
     from sales.tasks import run_lead_import
 
-    assert run_lead_import(job.pk) == "skipped"
+    assert run_lead_import(job.tenant_id, job.pk) == "skipped"
     assert Lead.objects.filter(tenant=world.tenant).count() == 59

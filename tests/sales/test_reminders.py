@@ -26,7 +26,9 @@ def deliver_now(monkeypatch):
     from crm import tasks as crm_tasks
     from crm.services import message_deliver
 
-    monkeypatch.setattr(crm_tasks.deliver_message, "delay", lambda message_id: message_deliver(message_id=message_id))
+    monkeypatch.setattr(
+        crm_tasks.deliver_message, "delay", lambda tenant_id, message_id: message_deliver(message_id=message_id)
+    )
 
 
 def due_task(user, title="回访提醒", minutes_ago=1, **kw):

@@ -1,0 +1,28 @@
+"""Row-level security on every tenant table of the app (crm/rls.py)."""
+
+from django.db import migrations
+
+from crm.rls import EnableRowLevelSecurity
+
+
+class Migration(migrations.Migration):
+    dependencies = [("sales", "0002_leads_pipelines")]
+
+    operations = [
+        EnableRowLevelSecurity("followup"),
+        EnableRowLevelSecurity("task"),
+        EnableRowLevelSecurity("appointment"),
+        EnableRowLevelSecurity("appointmentattendee"),
+        EnableRowLevelSecurity("appointmentcontact"),
+        EnableRowLevelSecurity("order"),
+        EnableRowLevelSecurity("orderline"),
+        EnableRowLevelSecurity("lead"),
+        EnableRowLevelSecurity("leadscoringrule"),
+        EnableRowLevelSecurity("leadwebform"),
+        EnableRowLevelSecurity("leadimport"),
+        EnableRowLevelSecurity("pipeline"),
+        EnableRowLevelSecurity("stage"),
+        EnableRowLevelSecurity("opportunity"),
+        EnableRowLevelSecurity("opportunityline"),
+        EnableRowLevelSecurity("stagechange"),
+    ]
