@@ -12,7 +12,7 @@ class CrmConfig(AppConfig):
 
         from . import rls, widgets
 
-        post_migrate.connect(rls.sync_app_role_after_migrate, sender=self, dispatch_uid="crm.rls.app_role")
+        post_migrate.connect(rls.sync_after_migrate, sender=self, dispatch_uid="crm.rls.after_migrate")
         from .registry import HomeWidget, NavEntry, SettingsPage, registry, roles_any
 
         registry.add_nav(NavEntry(key="home", label=_("Home"), url_name="home", order=0, active_prefix="home"))

@@ -21,6 +21,11 @@ A new tenant table gets its policy from its migration, next to its CreateModel:
 An operation in the migration (rather than a sweep after migrate) protects the table in the same transaction that
 creates it, shows in `sqlmigrate` and is reversed with the migration. tests/security/test_row_level_security.py
 fails for any table with `tenant_id` that lacks it, naming the line to add, unless the table is in OUTSIDE below.
+
+After every migrate (`sync_after_migrate`), two things follow the schema with no line of a new app's own: every
+reference between two protected tables gets a foreign key that includes the tenant (`tenant_references_sync`: the
+database refuses a row that points into another tenant, and the planner keeps its estimates under row-level
+security), and the app role gets its grants (`app_role_sync`).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, migrations
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import truncate_name
 from psycopg2 import sql
 
 POLICY_NAME = "tenant_isolation"
@@ -52,6 +58,8 @@ OUTSIDE = {
     "guardian_": "django-guardian's generic object permissions: unused; shares use the direct-foreign-key tables, "
     "which carry the tenant and are protected",
 }
+
+NAME_LENGTH = 63  # PostgreSQL's longest identifier
 
 # Tables the app role may read but not write: the schema's own catalog, written only by migrate.
 READ_ONLY_FOR_APP = ("django_migrations", "django_content_type", "auth_permission")
@@ -172,6 +180,91 @@ def app_role_sync(connection: BaseDatabaseWrapper, app: dict) -> None:
             cursor.execute(statement.as_string(cursor.connection))
 
 
-def sync_app_role_after_migrate(sender, using: str, **kwargs) -> None:
-    """post_migrate receiver (crm.apps): the app role follows every migrate, including the test database's."""
-    app_role_sync(connections[using], settings.DATABASE_APP)
+# Every foreign key between two protected tables, by (table, column, referenced table), and the composite ones
+# that tie it to the tenant: (tenant_id, column) → referenced (tenant_id, id).
+_REFERENCES_SQL = """
+    SELECT src.relname, a.attname, dst.relname
+    FROM pg_constraint c
+    JOIN pg_class src ON src.oid = c.conrelid
+    JOIN pg_class dst ON dst.oid = c.confrelid
+    JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+    JOIN pg_attribute r ON r.attrelid = c.confrelid AND r.attnum = c.confkey[1]
+    WHERE c.contype = 'f' AND cardinality(c.conkey) = 1 AND r.attname = 'id' AND a.attname <> 'tenant_id'
+      AND src.relnamespace = 'public'::regnamespace AND src.relrowsecurity AND dst.relrowsecurity
+"""
+_TENANT_REFERENCES_SQL = """
+    SELECT src.relname, a2.attname, dst.relname, c.conname
+    FROM pg_constraint c
+    JOIN pg_class src ON src.oid = c.conrelid
+    JOIN pg_class dst ON dst.oid = c.confrelid
+    JOIN pg_attribute a1 ON a1.attrelid = c.conrelid AND a1.attnum = c.conkey[1]
+    JOIN pg_attribute a2 ON a2.attrelid = c.conrelid AND a2.attnum = c.conkey[2]
+    JOIN pg_attribute r1 ON r1.attrelid = c.confrelid AND r1.attnum = c.confkey[1]
+    JOIN pg_attribute r2 ON r2.attrelid = c.confrelid AND r2.attnum = c.confkey[2]
+    WHERE c.contype = 'f' AND cardinality(c.conkey) = 2 AND src.relnamespace = 'public'::regnamespace
+      AND a1.attname = 'tenant_id' AND r1.attname = 'tenant_id' AND r2.attname = 'id'
+"""
+
+
+def tenant_references(connection: BaseDatabaseWrapper) -> tuple[set, dict]:
+    """(the references between protected tables, the composite tenant foreign keys that exist, by reference)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_REFERENCES_SQL)
+        wanted = set(cursor.fetchall())
+        cursor.execute(_TENANT_REFERENCES_SQL)
+        existing = {(table, column, target): name for table, column, target, name in cursor.fetchall()}
+    return wanted, existing
+
+
+def tenant_key_name(table: str, column: str) -> str:
+    """The tenant foreign key's name. It starts with a capital letter, so it sorts before the lower-case names
+    Django gives its own keys: the planner weighs a table's foreign keys in name order, and only the first that
+    matches a join counts (see tenant_references_sync)."""
+    return truncate_name(f"T_{table}_{column}", NAME_LENGTH)
+
+
+def tenant_references_sync(connection: BaseDatabaseWrapper) -> None:
+    """Tie every reference between two protected tables to the tenant: a foreign key on (tenant_id, column) to the
+    referenced table's (tenant_id, id), beside Django's own one on the column.
+
+    The database then refuses a row that points into another tenant. And the planner learns what row-level security
+    hides from it. With every joined table filtered by the tenant, it estimates a join of a tenant's customers to
+    their pools as if 1 pool in N (tenants) matched, and picks plans made for a few rows: at 51 tenants the customer
+    list sorted every customer before its LIMIT, 0.3 ms became about 300 ms. A foreign key that includes the tenant
+    lets it know each row has its match (PostgreSQL's foreign-key join estimate, which discounts the tenant filter
+    both sides share) — provided it meets that key before Django's key on the same column, hence the names.
+
+    Run after every migrate, so a new app's references are covered without a line of its own; indexes are built
+    concurrently and keys validated after being added, so a large table is not locked meanwhile.
+    """
+    wanted, existing = tenant_references(connection)
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for (table, column, target), name in existing.items():
+            if (table, column, target) not in wanted:  # the column's key was dropped or points elsewhere now
+                cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
+            elif name != tenant_key_name(table, column):
+                cursor.execute(
+                    f"ALTER TABLE {quote(table)} RENAME CONSTRAINT {quote(name)} TO {quote(tenant_key_name(table, column))}"
+                )
+        missing = sorted(wanted - set(existing))
+        for target in sorted({target for _, _, target in missing}):
+            index = truncate_name(f"{target}_tenant_id_id_uniq", NAME_LENGTH)
+            cursor.execute(
+                f"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {quote(index)} ON {quote(target)} (tenant_id, id)"
+            )
+        for table, column, target in missing:
+            name = quote(tenant_key_name(table, column))
+            cursor.execute(
+                f"ALTER TABLE {quote(table)} ADD CONSTRAINT {name} FOREIGN KEY (tenant_id, {quote(column)}) "
+                f"REFERENCES {quote(target)} (tenant_id, id) DEFERRABLE INITIALLY DEFERRED NOT VALID"
+            )
+            cursor.execute(f"ALTER TABLE {quote(table)} VALIDATE CONSTRAINT {name}")
+
+
+def sync_after_migrate(sender, using: str, **kwargs) -> None:
+    """post_migrate receiver (crm.apps), after every migrate, including the test database's: the tenant references
+    and the app role follow the schema."""
+    connection = connections[using]
+    tenant_references_sync(connection)
+    app_role_sync(connection, settings.DATABASE_APP)

@@ -457,13 +457,14 @@ def export_run(*, job_id: int) -> ExportJob | None:
         )
         job.refresh_from_db()
         _audit_export(user, fmt=job.format, filters=job.query.get("params", {}), rows=count, job=job)
-    notify(
-        recipient=user,
-        title=title,
-        url=reverse("customers:exports"),
-        key=f"export:{job.pk}",
-        email=False,
-    )
+        # In the same transaction: whoever sees the job done sees its notification too.
+        notify(
+            recipient=user,
+            title=title,
+            url=reverse("customers:exports"),
+            key=f"export:{job.pk}",
+            email=False,
+        )
     return job
 
 

@@ -7,6 +7,7 @@ behaviour tests run statements as the app role (tests/app_role.py) against rows 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import psycopg2
 import pytest
 from django.apps import apps
 from django.conf import settings
-from django.db import ProgrammingError, connection, connections, transaction
+from django.db import IntegrityError, ProgrammingError, connection, connections, transaction
 from django.test import Client
 
 from crm import rls
@@ -26,10 +27,11 @@ from crm.models import Notification, Team
 from crm.tenancy import TenantTask, context_sql, current_tenant_id, tenant_context
 from customers.importer import ProgressWriter
 from customers.models import Customer, ImportJob, Tag
-from customers.services import customer_create
+from customers.services import customer_create, default_pool
 
 from .. import app_role
 from ..conftest import build_world, wait_for
+from ..factories import TenantFactory
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -109,6 +111,53 @@ def test_every_other_table_is_outside_for_a_stated_reason():
     # The exceptions named in the design: the tenant table itself and the login's user table.
     assert rls.outside_reason("crm_tenant") and rls.outside_reason("crm_user")
     assert not tables()["crm_user"]["enabled"]
+
+
+@pytest.mark.django_db
+def test_every_reference_between_tenant_tables_carries_the_tenant():
+    wanted, existing = rls.tenant_references(connection)
+    assert ("customers_customer", "pool_id", "customers_pool") in wanted and len(wanted) > 40
+    missing = wanted - set(existing)
+    assert not missing, f"References without their tenant foreign key (crm.rls.tenant_references_sync): {missing}"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, array_agg(k.conname ORDER BY k.conname) FROM pg_constraint k "
+            "JOIN pg_class c ON c.oid = k.conrelid WHERE k.contype = 'f' AND c.relname = ANY(%s) GROUP BY c.relname",
+            [sorted({table for table, _, _ in wanted})],
+        )
+        keys_by_table = dict(cursor.fetchall())
+    for (table, column, _), name in existing.items():
+        assert name == rls.tenant_key_name(table, column)
+        # The planner weighs a table's foreign keys in name order: the tenant keys must come first.
+        tenant_keys = {n for (t, _, _), n in existing.items() if t == table}
+        first = keys_by_table[table][: len(tenant_keys)]
+        assert set(first) == tenant_keys, f"{table}: {keys_by_table[table]}"
+
+
+@pytest.mark.django_db
+def test_a_row_pointing_into_another_tenant_is_refused_even_to_the_owner(world_a, world_b):
+    b_pool = default_pool(world_b.tenant)
+    with pytest.raises(IntegrityError, match="T_customers_customer_pool_id"), transaction.atomic():
+        Customer.objects.create(tenant=world_a.tenant, name="stray", owner=world_a.rep1, pool=b_pool)
+        connection.check_constraints()
+
+
+@pytest.mark.django_db
+def test_the_planner_knows_a_tenants_rows_find_their_pool(world_a, world_b):
+    """Row-level security filters every joined table by the tenant; without the tenant foreign key the planner
+    would expect only 1 row in (number of tenants) to find its pool, and plan for a handful of rows."""
+    for prefix in "CDEFG":
+        tenant = TenantFactory(name=f"{prefix} 公司", slug=f"{prefix.lower()}-co")
+        default_pool(tenant)
+    pool = default_pool(world_a.tenant)
+    Customer.objects.bulk_create(
+        Customer(tenant=world_a.tenant, name=f"客户{i}", owner=world_a.rep1, pool=pool) for i in range(140)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE customers_customer; ANALYZE customers_pool")
+    with app_role.serving(), tenant_context(world_a.tenant.pk):
+        plan = json.loads(Customer.objects.filter(tenant=world_a.tenant).select_related("pool").explain(format="json"))
+    assert plan[0]["Plan"]["Plan Rows"] >= 100, plan[0]["Plan"]
 
 
 @pytest.mark.django_db
