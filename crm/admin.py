@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .models import AuditEvent, OutboundMessage, Team, Tenant, User
-from .services import audit
+from .services.audit import audit
 from .tenancy import OPERATOR_TENANT_SESSION_KEY, tenant_context
 
 

@@ -23,15 +23,15 @@ app.conf.beat_schedule = {
     # Public pool: customers nobody follows up fall back hourly; the warning ladder is checked hourly and acts once a
     # day per tenant, after 09:00 tenant-local time.
     "customers-fallback-to-pool": {
-        "task": "customers.pool_jobs.fallback_to_pool",
+        "task": "customers.tasks.fallback_to_pool",
         "schedule": crontab(minute=7),
     },
     "customers-purge-trash-nightly": {
-        "task": "customers.export_jobs.purge_trash_dispatch",
+        "task": "customers.tasks.purge_trash_dispatch",
         "schedule": crontab(hour=3, minute=30),
     },
     "customers-warn-before-fallback": {
-        "task": "customers.pool_jobs.warn_before_fallback",
+        "task": "customers.tasks.warn_before_fallback",
         "schedule": crontab(minute=17),
     },
 }

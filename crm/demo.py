@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 from faker import Faker
 
-from . import services
+from crm.services.tenant import tenant_create
+
 from .models import Role, Team, Tenant, User
 
 DEMO_PASSWORD = "crm-demo-pass"
@@ -40,7 +41,7 @@ def _user(tenant: Tenant, email: str, name: str, roles: list[str], team: Team | 
 def _tenant(name: str, slug: str, admin_email: str, admin_name: str) -> Tenant:
     tenant = Tenant.objects.filter(slug=slug).first()
     if tenant is None:
-        tenant = services.tenant_create(
+        tenant = tenant_create(
             name=name, slug=slug, admin_email=admin_email, admin_password=DEMO_PASSWORD, admin_name=admin_name
         )
     return tenant

@@ -104,3 +104,24 @@ class TenantSettingsForm(forms.ModelForm):
 class LanguageForm(forms.Form):
     language = forms.ChoiceField(choices=settings.LANGUAGES)
     next = forms.CharField(required=False)
+
+
+class QueryForm(forms.Form):
+    """Parses a page's query parameters. A value that does not parse falls back to its field's default, field by
+    field (as the list filters do), so odd input — a NUL byte, a date out of range, a wrong type — never reaches the
+    database and never answers 500."""
+
+    defaults: dict = {}
+
+    def value(self, name: str):
+        """The cleaned value of `name`, or its default when it is missing, empty or invalid."""
+        self.is_valid()
+        value = self.cleaned_data.get(name) if name not in self.errors else None
+        return value if value not in (None, "") else self.defaults.get(name, value)
+
+
+class SearchForm(QueryForm):
+    """A search box's `q`: stripped, at most 200 characters."""
+
+    q = forms.CharField(required=False, max_length=200)
+    defaults = {"q": ""}

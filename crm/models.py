@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import zoneinfo
 
 from django.conf import settings
@@ -58,6 +59,16 @@ class Tenant(models.Model):
     @property
     def tzinfo(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+
+def local_today(tenant: Tenant, now: datetime.datetime | None = None) -> datetime.date:
+    """The tenant's local calendar day at `now` (default: this moment)."""
+    return timezone.localtime(now or timezone.now(), tenant.tzinfo).date()
+
+
+def local_midnight(tenant: Tenant, day: datetime.date) -> datetime.datetime:
+    """The start of `day` in the tenant's time zone, as an aware datetime."""
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=tenant.tzinfo)
 
 
 class TenantQuerySet(models.QuerySet):
@@ -171,16 +182,13 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().clean()
         self.email = (self.email or "").strip().lower()
 
-    def has_role(self, role: str) -> bool:
-        return role in (self.roles or [])
+    def has_any_role(self, *roles: str) -> bool:
+        """Whether the user holds at least one of `roles`: `user.has_any_role(Role.ADMIN, Role.MANAGER)`."""
+        return not set(roles).isdisjoint(self.roles or [])
 
     @property
     def is_tenant_admin(self) -> bool:
-        return self.is_active and self.tenant_id is not None and self.has_role(Role.ADMIN)
-
-    @property
-    def is_manager(self) -> bool:
-        return self.has_role(Role.MANAGER)
+        return self.is_active and self.tenant_id is not None and self.has_any_role(Role.ADMIN)
 
     @property
     def effective_language(self) -> str:

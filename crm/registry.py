@@ -19,7 +19,7 @@ def roles_any(*roles: str) -> Predicate:
     """A predicate true for an active tenant user holding any of `roles`."""
 
     def check(user: Any) -> bool:
-        return bool(user.is_authenticated and user.tenant_id and set(user.roles or []) & set(roles))
+        return bool(user.is_authenticated and user.tenant_id and user.has_any_role(*roles))
 
     return check
 

@@ -3,14 +3,14 @@
 from celery import shared_task
 from django.utils import timezone
 
-from . import services
 from .models import OutboundMessage
+from .services import notification
 from .tenancy import TenantTask, tenants_having
 
 
 @shared_task(base=TenantTask, acks_late=True)
 def deliver_message(tenant_id: int, message_id: int) -> str:
-    message = services.message_deliver(message_id=message_id)
+    message = notification.message_deliver(message_id=message_id)
     return message.status if message else "skipped"
 
 

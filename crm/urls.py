@@ -2,31 +2,38 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import views
+from crm.views.account import set_language, signup
+from crm.views.audit import audit_log, message_log
+from crm.views.home import healthz, home
+from crm.views.notification import notification_bell, notification_list, notification_read, notification_read_all
+from crm.views.settings import settings_index, tenant_settings
+from crm.views.team import team_create_view, team_edit, team_list
+from crm.views.user import user_create_view, user_edit, user_list, user_set_active_view
+
 from .forms import LoginForm
 
 settings_patterns = (
     [
-        path("", views.settings_index, name="index"),
-        path("company/", views.tenant_settings, name="tenant"),
-        path("users/", views.user_list, name="users"),
-        path("users/new/", views.user_create, name="user_create"),
-        path("users/<int:pk>/", views.user_edit, name="user_edit"),
-        path("users/<int:pk>/active/", views.user_set_active, name="user_set_active"),
-        path("teams/", views.team_list, name="teams"),
-        path("teams/new/", views.team_create, name="team_create"),
-        path("teams/<int:pk>/", views.team_edit, name="team_edit"),
-        path("audit/", views.audit_log, name="audit"),
-        path("messages/", views.message_log, name="messages"),
+        path("", settings_index, name="index"),
+        path("company/", tenant_settings, name="tenant"),
+        path("users/", user_list, name="users"),
+        path("users/new/", user_create_view, name="user_create"),
+        path("users/<int:pk>/", user_edit, name="user_edit"),
+        path("users/<int:pk>/active/", user_set_active_view, name="user_set_active"),
+        path("teams/", team_list, name="teams"),
+        path("teams/new/", team_create_view, name="team_create"),
+        path("teams/<int:pk>/", team_edit, name="team_edit"),
+        path("audit/", audit_log, name="audit"),
+        path("messages/", message_log, name="messages"),
     ],
     "settings",
 )
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
-    path("signup/", views.signup, name="signup"),
-    path("language/", views.set_language, name="set_language"),
+    path("", home, name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("signup/", signup, name="signup"),
+    path("language/", set_language, name="set_language"),
     path(
         "login/",
         auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),
@@ -43,15 +50,12 @@ urlpatterns = [
         name="password_reset_confirm",
     ),
     path("password/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
-    path("notifications/", views.notification_list, name="notifications"),
-    path("notifications/bell/", views.notification_bell, name="notification_bell"),
-    path("notifications/read-all/", views.notification_read_all, name="notification_read_all"),
-    path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
+    path("notifications/", notification_list, name="notifications"),
+    path("notifications/bell/", notification_bell, name="notification_bell"),
+    path("notifications/read-all/", notification_read_all, name="notification_read_all"),
+    path("notifications/<int:pk>/read/", notification_read, name="notification_read"),
     path("settings/", include(settings_patterns)),
-    path("settings/pools/", include("customers.urls_pool_settings")),
-    path("settings/assignment/", include("customers.urls_assignment")),
-    path("customers/", include("customers.urls")),
-    path("pool/", include("customers.urls_pool")),
+    path("", include("customers.urls")),
     path("", include("sales.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -9,16 +9,17 @@ class CustomersConfig(AppConfig):
     def ready(self) -> None:
         from crm.registry import CustomerPanel, HomeWidget, NavEntry, SettingsPage, registry, roles_any
         from crm.signals import tenant_created, user_deactivated
-
-        from . import pool, services, views, widgets
+        from customers import widgets
+        from customers.services.pool import release_all_of
+        from customers.services.tenant import tenant_defaults
 
         def on_tenant_created(sender, tenant, **kwargs):
-            services.tenant_defaults(tenant=tenant)
+            tenant_defaults(tenant=tenant)
 
         tenant_created.connect(on_tenant_created, dispatch_uid="customers.tenant_defaults", weak=False)
 
         def on_user_deactivated(sender, user, acting_user=None, **kwargs):
-            pool.release_all_of(user=user, acting_user=acting_user)
+            release_all_of(user=user, acting_user=acting_user)
 
         user_deactivated.connect(on_user_deactivated, dispatch_uid="customers.release_deactivated", weak=False)
 
@@ -66,6 +67,6 @@ class CustomersConfig(AppConfig):
                 label=_("Ownership history"),
                 template="customers/panels/ownership.html",
                 order=900,
-                context=views.ownership_timeline_context,
+                context=widgets.ownership_timeline_context,
             )
         )

@@ -9,9 +9,9 @@ from django.utils import timezone
 from faker import Faker
 
 from crm.models import Role, Team, User
+from customers.forms.customer import INDUSTRIES, SOURCES
+from customers.services.tenant import default_pool, tenant_defaults
 
-from . import services
-from .forms import INDUSTRIES, SOURCES
 from .models import (
     Contact,
     Customer,
@@ -32,7 +32,7 @@ COMPANY_KINDS = ["科技", "贸易", "实业", "物流", "教育咨询", "医疗
 
 def seed_pool_rules(tenant) -> None:
     """Demo pool rules: 30 days without follow-up, level A 60 days, warnings 3 days ahead, sensible limits."""
-    pool = services.default_pool(tenant)
+    pool = default_pool(tenant)
     if pool.no_followup_days is None:
         pool.no_followup_days = 30
         pool.warn_days_before = 3
@@ -74,7 +74,7 @@ def seed_due_soon(tenant, reps, now) -> None:
 
 def seed_tenant(demo) -> None:
     tenant = demo.tenant
-    services.tenant_defaults(tenant=tenant)
+    tenant_defaults(tenant=tenant)
     seed_pool_rules(tenant)
     if Customer.objects.filter(tenant=tenant).exists():
         return
@@ -83,7 +83,7 @@ def seed_tenant(demo) -> None:
     Faker.seed(hash(tenant.slug) % 10_000)
     rng = random.Random(tenant.slug)
     reps = list(User.objects.for_tenant(tenant).with_role(Role.REP).order_by("email"))
-    pool = services.default_pool(tenant)
+    pool = default_pool(tenant)
     levels = list(CustomerLevel.objects.for_tenant(tenant).order_by("order"))
     tags = [Tag.objects.get_or_create(tenant=tenant, name=name)[0] for name in TAGS]
     now = timezone.now()

@@ -36,11 +36,17 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crm.access import assignable_users
+from crm.errors import DomainError
+from crm.locks import CUSTOMER_IMPORT_JOB
 from crm.models import AuditEvent, Role, User
-from crm.services import DomainError, audit
+from crm.services.audit import audit
 from crm.tenancy import context_sql, current_tenant_id
+from customers.services.contact import clean_phone
+from customers.services.customer import customer_create
+from customers.services.identifier import KIND_LABELS, DuplicateCustomer, Identifier, duplicate_error, identifiers_of
+from customers.services.tenant import default_pool
 
-from . import services
 from .models import (
     Contact,
     Customer,
@@ -62,8 +68,6 @@ PREVIEW_ROWS = 200
 BATCH_SIZE = 500
 ALLOWED_EXTENSIONS = (".csv", ".xlsx")
 REASON_HEADER = "错误原因/reason"
-# Namespace of the PostgreSQL advisory lock that keeps two copies of one import job from running at once.
-ADVISORY_LOCK_NAMESPACE = 7301
 
 
 class RowStatus:
@@ -363,7 +367,7 @@ class RowResult:
     errors: dict[str, str] = field(default_factory=dict)
     customer: dict[str, Any] = field(default_factory=dict)
     contact: dict[str, Any] | None = None
-    identifiers: list[services.Identifier] = field(default_factory=list)
+    identifiers: list[Identifier] = field(default_factory=list)
 
     @property
     def reason(self) -> str:
@@ -451,7 +455,7 @@ class RowClassifier:
         for key in ("mobile", "phone"):
             if get(key):
                 try:
-                    phones[key] = services.clean_phone(get(key), self.tenant, key)
+                    phones[key] = clean_phone(get(key), self.tenant, key)
                 except DomainError as exc:
                     errors[key] = exc.message
         email = ""
@@ -497,13 +501,13 @@ class RowClassifier:
                 "wechat": get("wechat"),
                 "birthday": birthday,
             }
-        row.identifiers = services.identifiers_of(row.customer, [row.contact] if row.contact else [])
+        row.identifiers = identifiers_of(row.customer, [row.contact] if row.contact else [])
         return row
 
-    def _holder_message(self, ident: services.Identifier, holder: Customer) -> str:
+    def _holder_message(self, ident: Identifier, holder: Customer) -> str:
         key = (ident.kind, holder.pk)
         if key not in self._holder_messages:
-            self._holder_messages[key] = services.duplicate_error(ident, holder, self.user).message
+            self._holder_messages[key] = duplicate_error(ident, holder, self.user).message
         return self._holder_messages[key]
 
     def _taken(self, rows: list[RowResult]) -> dict[tuple[str, str], Customer]:
@@ -540,7 +544,7 @@ class RowClassifier:
                 ident = next((i for i in row.identifiers if (i.kind, i.value) in self.seen), None)
                 if ident is not None:
                     row.errors[ident.field] = _("%(what)s already appears in row %(row)d of this file.") % {
-                        "what": services.KIND_LABELS[ident.kind](),
+                        "what": KIND_LABELS[ident.kind](),
                         "row": self.seen[ident.kind, ident.value],
                     }
             if row.errors:
@@ -572,9 +576,7 @@ IMPORT_ROLES = (Role.ADMIN, Role.MANAGER, Role.REP)
 
 
 def can_import(user: User) -> bool:
-    return bool(
-        user.is_authenticated and user.is_active and user.tenant_id and any(user.has_role(r) for r in IMPORT_ROLES)
-    )
+    return bool(user.is_authenticated and user.is_active and user.tenant_id and user.has_any_role(*IMPORT_ROLES))
 
 
 def require_import(user: User) -> None:
@@ -585,17 +587,15 @@ def require_import(user: User) -> None:
 def import_owners(user: User):
     """Whom `user` may import for: an admin any active colleague, a manager the members of their teams and
     themself, a rep only themself (reps import into their own holdings)."""
-    from .forms import assignable_owners
-
-    return assignable_owners(user)
+    return assignable_users(user)
 
 
 def may_choose_pool(user: User) -> bool:
-    return user.has_role(Role.ADMIN) or user.has_role(Role.MANAGER)
+    return user.has_any_role(Role.ADMIN, Role.MANAGER)
 
 
 def imports_by_rules(job: ImportJob) -> bool:
-    """The job gives each new customer an owner by the assignment rules (customers.assignment)."""
+    """The job gives each new customer an owner by the assignment rules (customers.services.assignment)."""
     return bool((job.mapping or {}).get("by_rules"))
 
 
@@ -610,7 +610,7 @@ def import_target(job: ImportJob, user: User) -> tuple[User | None, Pool | None]
     if owner_id is None:
         if not may_choose_pool(user):
             raise PermissionDenied(_("Only managers and administrators import into the pool."))
-        return None, services.default_pool(job.tenant)
+        return None, default_pool(job.tenant)
     owner = import_owners(user).filter(pk=owner_id).first()
     if owner is None:
         raise DomainError(_("The chosen owner can no longer receive customers from you; upload the file again."))
@@ -619,7 +619,7 @@ def import_target(job: ImportJob, user: User) -> tuple[User | None, Pool | None]
 
 def can_access_job(user: User, job: ImportJob) -> bool:
     """The person who uploaded it, and the tenant's administrators."""
-    return job.tenant_id == user.tenant_id and (job.created_by_id == user.pk or user.has_role(Role.ADMIN))
+    return job.tenant_id == user.tenant_id and (job.created_by_id == user.pk or user.has_any_role(Role.ADMIN))
 
 
 # --- upload, mapping, preview ------------------------------------------------------------------------------------
@@ -854,7 +854,7 @@ class ProgressWriter:
 
 def _try_lock(job_id: int) -> bool:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [ADVISORY_LOCK_NAMESPACE, job_id % 2_147_483_647])
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [CUSTOMER_IMPORT_JOB, job_id % 2_147_483_647])
         return bool(cursor.fetchone()[0])
 
 
@@ -877,7 +877,7 @@ class _Context:
         """The row's owner, home pool and ownership event (reason, note): the job's target, or the rules' choice."""
         if self.assigner is None:
             return self.owner, self.pool, OwnershipEvent.Reason.IMPORT, f"import #{self.job.pk}, row {row.number}", None
-        from .assignment import CUSTOMER, customer_attrs
+        from customers.services.assignment import CUSTOMER, customer_attrs
 
         decision = self.assigner.choose(CUSTOMER, customer_attrs(row.customer))
         if decision.owner is not None:
@@ -902,7 +902,7 @@ def _refuse(row: RowResult, exc: Exception) -> RowResult:
         row.status = RowStatus.INVALID
     else:
         row.errors[getattr(exc, "field", None) or "name"] = getattr(exc, "message", str(exc))
-        row.status = RowStatus.DUPLICATE if isinstance(exc, services.DuplicateCustomer) else RowStatus.INVALID
+        row.status = RowStatus.DUPLICATE if isinstance(exc, DuplicateCustomer) else RowStatus.INVALID
     return row
 
 
@@ -996,7 +996,7 @@ def _create_batch(ctx: _Context, rows: list[RowResult]) -> list[RowResult]:
     for row in rows:
         owner, pool, reason, note, decision = ctx.decide(row)
         try:
-            customer = services.customer_create(
+            customer = customer_create(
                 acting_user=ctx.user,
                 data=row.customer,
                 contact=row.contact,
@@ -1099,16 +1099,16 @@ def import_execute(*, job_id: int, progress: ProgressWriter | None = None) -> Im
 def _execute_locked(job: ImportJob, user: User, progress: ProgressWriter | None) -> str:
     require_import(user)
     owner, pool = import_target(job, user)
-    ctx = _Context(job=job, user=user, owner=owner, pool=pool or services.default_pool(job.tenant), now=timezone.now())
+    ctx = _Context(job=job, user=user, owner=owner, pool=pool or default_pool(job.tenant), now=timezone.now())
     if imports_by_rules(job):
-        from .assignment import Assigner, rules_of
+        from customers.services.assignment import Assigner, rules_of
 
         ctx.assigner = Assigner(
             tenant=job.tenant, rules=[spec for _rule, spec in rules_of(job.tenant)], now=ctx.now, lock=True
         )
     created, rejected, counts = _commit_rows(ctx, progress)
     if ctx.assigner is not None:
-        from .assignment import notify_new_owners
+        from customers.services.assignment import notify_new_owners
 
         ctx.assigner.flush()
         notify_new_owners(ctx.assigned, key=f"import-assigned:{job.pk}")

@@ -14,7 +14,7 @@ from guardian.models import UserObjectPermissionBase
 
 from crm.models import TenantModel, TenantQuerySet
 
-from .querysets import ContactQuerySet, CustomerQuerySet
+from .querysets import ContactQuerySet, CustomerQuerySet, PoolQuerySet
 
 credit_code_validator = RegexValidator(
     r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$",
@@ -73,6 +73,8 @@ class Pool(TenantModel):
     daily_view_limit = models.PositiveSmallIntegerField(
         _("pool customers a rep may open per day"), null=True, blank=True, validators=[MinValueValidator(1)]
     )
+
+    objects = PoolQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("pool")
@@ -387,6 +389,12 @@ class CustomerUserObjectPermission(UserObjectPermissionBase):
 
     class Meta(UserObjectPermissionBase.Meta):
         indexes = [models.Index(fields=["user", "content_object"], name="cust_share_user_idx")]
+
+    def save(self, *args, **kwargs):
+        # guardian's assign_perm creates rows knowing only user, permission and object: the tenant is the object's.
+        if self.tenant_id is None:
+            self.tenant_id = self.content_object.tenant_id
+        super().save(*args, **kwargs)
 
 
 class ImportJob(TenantModel):

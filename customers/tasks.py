@@ -1,3 +1,80 @@
 """Celery tasks of the customers app (thin: ids in, a service call, nothing swallowed)."""
 
-from . import export_jobs, import_jobs, pool_jobs  # noqa: F401  (registers their tasks with Celery's autodiscovery)
+import logging
+
+from celery import shared_task
+
+from crm.models import Tenant
+from crm.tenancy import TenantTask
+from customers import import_jobs  # noqa: F401  (registers the import tasks, which live beside the importer)
+from customers.services import export
+from customers.services.fallback import fallback_run, warn_run
+from customers.services.trash import purge_trash
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, base=TenantTask, acks_late=True, max_retries=3)
+def run_export(self, tenant_id: int, job_id: int) -> str:
+    job = export.export_run(job_id=job_id)
+    if job is not None:
+        return job.status
+    if export.export_is_running(job_id):
+        # Another copy holds the job — or held it and died with its worker (a redelivery after a lost worker
+        # lands here at once). Come back after the stale window: then either it is done, or this copy takes over.
+        raise self.retry(countdown=int(export.STALE_RUNNING.total_seconds()) + 60)
+    return "skipped"
+
+
+@shared_task
+def purge_trash_dispatch() -> int:
+    """Nightly: one purge task per active tenant."""
+    tenant_ids = list(Tenant.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
+    for tenant_id in tenant_ids:
+        purge_tenant_trash.delay(tenant_id)
+    return len(tenant_ids)
+
+
+@shared_task(base=TenantTask, acks_late=True)
+def purge_tenant_trash(tenant_id: int) -> dict[str, int]:
+    """Remove one tenant's customers deleted more than services.TRASH_DAYS ago, and its expired export files."""
+    tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
+    if tenant is None:
+        return {"customers": 0, "exports": 0}
+    purged = purge_trash(tenant=tenant)
+    expired = export.exports_expire(tenant=tenant)
+    if purged or expired:
+        logger.info("Tenant %s: purged %d customers, %d expired exports", tenant_id, purged, expired)
+    return {"customers": purged, "exports": expired}
+
+
+@shared_task
+def fallback_to_pool() -> int:
+    ids = list(Tenant.objects.filter(is_active=True).values_list("pk", flat=True))
+    for tenant_id in ids:
+        fallback_to_pool_for_tenant.delay(tenant_id)
+    return len(ids)
+
+
+@shared_task(base=TenantTask, acks_late=True)
+def fallback_to_pool_for_tenant(tenant_id: int) -> int:
+    tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
+    if tenant is None:
+        return 0
+    return fallback_run(tenant=tenant)
+
+
+@shared_task
+def warn_before_fallback() -> int:
+    ids = list(Tenant.objects.filter(is_active=True).values_list("pk", flat=True))
+    for tenant_id in ids:
+        warn_before_fallback_for_tenant.delay(tenant_id)
+    return len(ids)
+
+
+@shared_task(base=TenantTask, acks_late=True)
+def warn_before_fallback_for_tenant(tenant_id: int) -> dict:
+    tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
+    if tenant is None:
+        return {}
+    return warn_run(tenant=tenant)

@@ -1,22 +1,100 @@
+"""URLs of the customers app, mounted at the site root by crm/urls.py, in four namespaces: customers (/customers/),
+pool (/pool/), pool_settings (/settings/pools/) and assignment (/settings/assignment/)."""
+
 from django.urls import include, path
 
-from . import views
+from customers.views.assignment import (
+    rule_apply,
+    rule_create,
+    rule_delete_view,
+    rule_disable,
+    rule_edit,
+    rule_enable,
+    rule_list,
+    rule_move_view,
+    settings_update,
+)
+from customers.views.contact import contact_delete_view, contact_edit
+from customers.views.customer import (
+    customer_create_view,
+    customer_delete,
+    customer_detail,
+    customer_edit,
+    customer_list,
+)
+from customers.views.export import export, export_download, export_list
+from customers.views.extension import extension_decide_view, extension_request_view, extensions
+from customers.views.health import health_customers, pool_health_view
+from customers.views.merge import merge
+from customers.views.pool import assign, at_risk, claim, pool_customer, pool_list, release
+from customers.views.pool_settings import (
+    pool_settings_create,
+    pool_settings_edit,
+    pool_settings_list,
+    pool_settings_simulate,
+)
+from customers.views.share import customer_share_view, customer_unshare_view
+from customers.views.transfer import customer_move_pool, customer_transfer_view
+from customers.views.trash import restore, trash
 
-app_name = "customers"
+customer_patterns = [
+    path("", customer_list, name="list"),
+    path("new/", customer_create_view, name="create"),
+    path("transfer/", customer_transfer_view, name="transfer"),
+    path("move-pool/", customer_move_pool, name="move_pool"),
+    path("<int:pk>/", customer_detail, name="detail"),
+    path("<int:pk>/edit/", customer_edit, name="edit"),
+    path("<int:pk>/delete/", customer_delete, name="delete"),
+    path("<int:pk>/contacts/new/", contact_edit, name="contact_create"),
+    path("<int:pk>/contacts/<int:contact_pk>/", contact_edit, name="contact_edit"),
+    path("<int:pk>/contacts/<int:contact_pk>/delete/", contact_delete_view, name="contact_delete"),
+    path("<int:pk>/share/", customer_share_view, name="share"),
+    path("<int:pk>/share/<int:user_pk>/remove/", customer_unshare_view, name="unshare"),
+    path("", include("customers.urls_import")),
+    path("export/", export, name="export"),
+    path("exports/", export_list, name="exports"),
+    path("exports/<int:pk>/download/", export_download, name="export_download"),
+    path("trash/", trash, name="trash"),
+    path("trash/<int:pk>/restore/", restore, name="restore"),
+    path("<int:pk>/merge/", merge, name="merge"),
+]
+
+pool_patterns = [
+    path("", pool_list, name="list"),
+    path("<int:pk>/", pool_customer, name="customer"),
+    path("<int:pk>/claim/", claim, name="claim"),
+    path("assign/", assign, name="assign"),
+    path("at-risk/", at_risk, name="at_risk"),
+    path("health/", pool_health_view, name="health"),
+    path("health/customers/", health_customers, name="health_customers"),
+    path("extensions/", extensions, name="extensions"),
+    path("extensions/<int:pk>/decide/", extension_decide_view, name="extension_decide"),
+    path("customers/<int:pk>/release/", release, name="release"),
+    path("customers/<int:pk>/extension/", extension_request_view, name="extension_request"),
+]
+
+pool_settings_patterns = [
+    path("", pool_settings_list, name="list"),
+    path("new/", pool_settings_create, name="create"),
+    path("<int:pk>/", pool_settings_edit, name="edit"),
+    path("<int:pk>/simulate/", pool_settings_simulate, name="simulate"),
+]
+
+assignment_patterns = [
+    path("", rule_list, name="list"),
+    path("settings/", settings_update, name="settings"),
+    path("new/", rule_create, name="create"),
+    path("<int:pk>/", rule_edit, name="edit"),
+    path("<int:pk>/enable/", rule_enable, name="enable"),
+    path("<int:pk>/disable/", rule_disable, name="disable"),
+    path("<int:pk>/apply/", rule_apply, name="apply"),
+    path("<int:pk>/move/", rule_move_view, name="move"),
+    path("<int:pk>/delete/", rule_delete_view, name="delete"),
+]
 
 urlpatterns = [
-    path("", views.customer_list, name="list"),
-    path("new/", views.customer_create, name="create"),
-    path("transfer/", views.customer_transfer, name="transfer"),
-    path("move-pool/", views.customer_move_pool, name="move_pool"),
-    path("<int:pk>/", views.customer_detail, name="detail"),
-    path("<int:pk>/edit/", views.customer_edit, name="edit"),
-    path("<int:pk>/delete/", views.customer_delete, name="delete"),
-    path("<int:pk>/contacts/new/", views.contact_edit, name="contact_create"),
-    path("<int:pk>/contacts/<int:contact_pk>/", views.contact_edit, name="contact_edit"),
-    path("<int:pk>/contacts/<int:contact_pk>/delete/", views.contact_delete, name="contact_delete"),
-    path("<int:pk>/share/", views.customer_share, name="share"),
-    path("<int:pk>/share/<int:user_pk>/remove/", views.customer_unshare, name="unshare"),
-    path("", include("customers.urls_import")),
-    path("", include("customers.urls_export")),
+    path("settings/pools/", include((pool_settings_patterns, "pool_settings"))),
+    path("settings/assignment/", include((assignment_patterns, "assignment"))),
+    path("customers/", include((customer_patterns, "customers"))),
+    path("pool/", include((pool_patterns, "pool"))),
 ]

@@ -18,9 +18,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from crm.errors import DomainError
 from crm.models import Role
-from crm.services import DomainError
-from crm.views import tenant_required
+from crm.web import tenant_required
 
 from . import importer
 from .forms_import import ImportMappingForm, ImportUploadForm
@@ -83,7 +83,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         else:
             return redirect("customers:import_mapping", pk=job.pk)
     recent = ImportJob.objects.for_tenant(request.tenant).select_related("created_by")
-    if not request.user.has_role(Role.ADMIN):
+    if not request.user.has_any_role(Role.ADMIN):
         recent = recent.filter(created_by=request.user)
     context = {
         "form": form,

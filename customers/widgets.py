@@ -3,9 +3,10 @@
 from datetime import timedelta
 
 from django.db.models import Count, Q
+from django.http import HttpRequest
 from django.utils import timezone
 
-from .models import Customer
+from customers.models import Customer, OwnershipEvent
 
 STALE_DAYS = 30
 
@@ -21,3 +22,12 @@ def my_customers(request) -> dict:
     )
     longest = mine.order_by("last_followed_up_at", "pk").select_related("level")[:5]
     return {"counts": counts, "longest": longest, "stale_days": STALE_DAYS}
+
+
+def ownership_timeline_context(request: HttpRequest, customer: Customer) -> dict:
+    events = (
+        OwnershipEvent.objects.filter(tenant=customer.tenant, customer=customer)
+        .select_related("from_owner", "to_owner", "actor", "from_pool", "to_pool")
+        .order_by("-at", "-pk")[:100]
+    )
+    return {"events": events}

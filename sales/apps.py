@@ -9,12 +9,14 @@ class SalesConfig(AppConfig):
     def ready(self) -> None:
         from crm.registry import CustomerPanel, HomeWidget, NavEntry, SettingsPage, registry, roles_any
         from crm.signals import tenant_created
-        from customers.assignment import BacklogSource, register_backlog_source, register_load_counter
+        from customers.services.assignment import register_load_counter
+        from customers.services.assignment_backlog import BacklogSource, register_backlog_source
+        from sales import widgets
+        from sales.services.lead import open_leads_per_owner
+        from sales.services.lead_backlog import lead_backlog_apply, lead_backlog_items
+        from sales.services.pipeline import ensure_default_pipeline
 
-        from . import views, views_pipeline, widgets
-        from .leads import lead_backlog_apply, lead_backlog_items, open_leads_per_owner
-
-        # "Least loaded" counts open leads next to held customers (customers.assignment).
+        # "Least loaded" counts open leads next to held customers (customers.services.assignment).
         register_load_counter("sales.open_leads", open_leads_per_owner)
         # Unassigned leads show in the rules' dry run and are given out by "apply to the backlog".
         register_backlog_source(
@@ -22,8 +24,6 @@ class SalesConfig(AppConfig):
         )
 
         def on_tenant_created(sender, tenant, **kwargs):
-            from .pipelines import ensure_default_pipeline
-
             ensure_default_pipeline(tenant)
 
         tenant_created.connect(on_tenant_created, dispatch_uid="sales.default_pipeline", weak=False)
@@ -103,7 +103,7 @@ class SalesConfig(AppConfig):
                 key="my_tasks",
                 template="sales/widgets/my_tasks.html",
                 order=3,
-                context=views.home_tasks_context,
+                context=widgets.home_tasks_context,
                 width="col-lg-4",
             )
         )
@@ -124,7 +124,7 @@ class SalesConfig(AppConfig):
                 template="sales/panels/opportunities.html",
                 order=5,
                 visible=sellers,
-                context=views_pipeline.opportunities_panel_context,
+                context=widgets.opportunities_panel_context,
             )
         )
         registry.add_customer_panel(
@@ -133,7 +133,7 @@ class SalesConfig(AppConfig):
                 label=_("Follow-ups"),
                 template="sales/panels/followups.html",
                 order=10,
-                context=views.followup_panel_context,
+                context=widgets.followup_panel_context,
             )
         )
         registry.add_customer_panel(
@@ -142,7 +142,7 @@ class SalesConfig(AppConfig):
                 label=_("Upcoming tasks and appointments"),
                 template="sales/panels/upcoming.html",
                 order=20,
-                context=views.upcoming_panel_context,
+                context=widgets.upcoming_panel_context,
             )
         )
         registry.add_customer_panel(
@@ -151,6 +151,6 @@ class SalesConfig(AppConfig):
                 label=_("Orders"),
                 template="sales/panels/orders.html",
                 order=30,
-                context=views.orders_panel_context,
+                context=widgets.orders_panel_context,
             )
         )

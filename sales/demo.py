@@ -12,9 +12,10 @@ from decimal import Decimal
 from django.utils import timezone
 
 from crm.models import Role, User
-from customers import services as customer_services
 from customers.models import Contact, Customer
+from customers.services.customer import record_deal, record_follow_up
 
+from .demo_funnel import seed_funnel
 from .models import Appointment, AppointmentAttendee, AppointmentContact, FollowUp, Order, OrderLine, Task
 
 FOLLOW_UP_TEXTS = [
@@ -40,8 +41,6 @@ PLACES = ["客户公司会议室", "公司3楼会议室", "腾讯会议", "星�
 
 def seed_tenant(demo) -> None:
     seed_activities(demo)
-    from .demo_funnel import seed_funnel
-
     seed_funnel(demo)
 
 
@@ -279,10 +278,10 @@ def seed_activities(demo) -> None:
             follow_up.happened_at, latest_follow_up.get(follow_up.customer_id, follow_up.happened_at)
         )
     for customer_id, happened in latest_follow_up.items():
-        customer_services.record_follow_up(customer_id=customer_id, at=happened, tenant_id=tenant.pk)
+        record_follow_up(customer_id=customer_id, at=happened, tenant_id=tenant.pk)
     latest_deal: dict[int, datetime] = {}
     for order, _lines in orders:
         deal = timezone.make_aware(datetime.combine(order.ordered_on, time(12)), tz)
         latest_deal[order.customer_id] = max(deal, latest_deal.get(order.customer_id, deal))
     for customer_id, deal in latest_deal.items():
-        customer_services.record_deal(customer_id=customer_id, at=deal, tenant_id=tenant.pk)
+        record_deal(customer_id=customer_id, at=deal, tenant_id=tenant.pk)

@@ -1,7 +1,7 @@
 """Demo data of the sales funnel (called by sales.demo.seed_tenant): scoring rules, a published web form, leads in
 every status — duplicates of customers and of other leads among them —, the default "new business" pipeline and a
 "renewals" one, opportunities across their stages with a plausible stage history, some won with their orders (the
-customers' last deal moved through customers.services.record_deal). Bulk and idempotent."""
+customers' last deal moved through customers.services.customer.record_deal). Bulk and idempotent."""
 
 from __future__ import annotations
 
@@ -15,11 +15,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from crm.models import Role, User
-from customers import services as customer_services
 from customers.models import Contact, Customer
 from customers.normalize import normalize_company_name
+from customers.services.customer import record_deal
+from customers.services.identifier import Identifier, find_duplicate
+from sales.services.lead_scoring import score_leads
+from sales.services.pipeline import ensure_default_pipeline
 
-from .leads import score_leads
 from .models import (
     FollowUp,
     Lead,
@@ -34,7 +36,6 @@ from .models import (
     StageChange,
     StageKind,
 )
-from .pipelines import ensure_default_pipeline
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 GIVEN = [
@@ -267,8 +268,8 @@ def _link_duplicates(tenant, leads: list[Lead]) -> None:
     for lead in sorted(leads, key=lambda x: (x.created_at, x.pk)):
         keys = [("phone", lead.phone), ("email", lead.email), ("company", lead.company_key)]
         keys = [(k, v) for k, v in keys if v]
-        identifiers = [customer_services.Identifier(k, v, k) for k, v in keys]
-        hit = customer_services.find_duplicate(tenant, identifiers)
+        identifiers = [Identifier(k, v, k) for k, v in keys]
+        hit = find_duplicate(tenant, identifiers)
         earlier = next((seen[k] for k in keys if k in seen), None)
         if hit or earlier:
             lead.is_duplicate = True
@@ -397,4 +398,4 @@ def _opportunities(tenant, reps, admin, rng, now, today, pipelines) -> None:
     )
     for _opportunity, order, _lines in orders:
         deal = min(timezone.make_aware(datetime.combine(order.ordered_on, time(12)), tenant.tzinfo), now)
-        customer_services.record_deal(customer_id=order.customer_id, at=deal, tenant_id=tenant.pk)
+        record_deal(customer_id=order.customer_id, at=deal, tenant_id=tenant.pk)

@@ -13,7 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from crm.models import Role, Team, User
+from crm.access import assignable_users
+from crm.models import Role, User
+from customers.normalize import nfkc, normalize_email, normalize_phone
 
 from .models import FollowUp, LeadOrigin, LeadStatus, Pipeline, Stage, StageKind, order_currencies
 
@@ -23,18 +25,6 @@ def day_bounds(tenant, day) -> tuple[datetime, datetime]:
     start = timezone.make_aware(datetime.combine(day, time.min), tenant.tzinfo)
     end = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min), tenant.tzinfo)
     return start, end
-
-
-def people_for(user) -> User:
-    """Whose work `user` may filter by: themself, their teams' members (managers) or everyone (admins)."""
-    users = User.objects.for_tenant(user.tenant).filter(is_active=True)
-    if user.has_role(Role.ADMIN):
-        return users.order_by("full_name")
-    if user.has_role(Role.MANAGER):
-        return (users.filter(team__in=Team.objects.managed_by(user).values("pk")) | users.filter(pk=user.pk)).order_by(
-            "full_name"
-        )
-    return users.filter(pk=user.pk)
 
 
 class PersonChoiceFilter(django_filters.ModelChoiceFilter):
@@ -65,9 +55,9 @@ class TaskFilter(django_filters.FilterSet):
             data["status"] = "open"
         super().__init__(data, *args, request=request, **kwargs)
         self.tenant = request.tenant
-        people = people_for(request.user)
+        people = assignable_users(request.user).order_by("full_name")
         self.filters["assignee"].queryset = people
-        self.show_assignee = request.user.has_role(Role.ADMIN) or request.user.has_role(Role.MANAGER)
+        self.show_assignee = request.user.has_any_role(Role.ADMIN, Role.MANAGER)
         if not self.show_assignee:
             del self.filters["assignee"]
 
@@ -108,7 +98,7 @@ class FollowUpFilter(django_filters.FilterSet):
     def __init__(self, data=None, *args, request=None, **kwargs):
         super().__init__(data, *args, request=request, **kwargs)
         self.tenant = request.tenant
-        self.filters["author"].queryset = people_for(request.user)
+        self.filters["author"].queryset = assignable_users(request.user).order_by("full_name")
 
     def search(self, queryset, name, value):
         value = value.strip()
@@ -168,7 +158,6 @@ class OrderFilter(django_filters.FilterSet):
 def search_leads(queryset, value: str, tenant):
     """Phone exact or by its tail, email exact, name or company by prefix, and contains for three characters or
     more (trigram indexes)."""
-    from customers.normalize import nfkc, normalize_email, normalize_phone
 
     text = nfkc(value)
     if not text:
@@ -226,9 +215,9 @@ class LeadFilter(django_filters.FilterSet):
         super().__init__(data, *args, request=request, **kwargs)
         self.tenant = request.tenant
         user = request.user
-        self.is_manager = user.has_role(Role.ADMIN) or user.has_role(Role.MANAGER)
+        self.is_manager = user.has_any_role(Role.ADMIN, Role.MANAGER)
         if self.is_manager:
-            people = [(str(p.pk), p.full_name or p.email) for p in people_for(user)]
+            people = [(str(p.pk), p.full_name or p.email) for p in assignable_users(user).order_by("full_name")]
             self.filters["owner"].extra["choices"] = [
                 ("me", _("Me")),
                 ("unassigned", _("Nobody yet")),
@@ -252,7 +241,7 @@ class LeadFilter(django_filters.FilterSet):
             return queryset.filter(owner=self.request.user)
         if value == "unassigned":
             return queryset.filter(owner__isnull=True)
-        return queryset.filter(owner_id=int(value)) if str(value).isdigit() else queryset
+        return queryset.filter(owner_id=int(value)) if str(value).isascii() and str(value).isdigit() else queryset
 
     def filter_duplicates(self, queryset, name, value):
         return queryset.filter(is_duplicate=True) if value else queryset
@@ -327,8 +316,8 @@ class OpportunityFilter(django_filters.FilterSet):
         self.filters["pipeline"].queryset = Pipeline.objects.for_tenant(tenant)
         self.filters["stage"].queryset = Stage.objects.for_tenant(tenant).select_related("pipeline")
         user = request.user
-        if user.has_role(Role.ADMIN) or user.has_role(Role.MANAGER):
-            self.filters["owner"].queryset = people_for(user)
+        if user.has_any_role(Role.ADMIN, Role.MANAGER):
+            self.filters["owner"].queryset = assignable_users(user).order_by("full_name")
         else:
             del self.filters["owner"]
 

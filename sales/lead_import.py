@@ -25,19 +25,31 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crm.access import assignable_users
+from crm.errors import DomainError
+from crm.locks import LEAD_IMPORT_JOB
 from crm.models import AuditEvent, Role, User
-from crm.services import DomainError, audit
+from crm.services.audit import audit
 from customers import importer as base
-from customers import services as customer_services
 from customers.models import Customer, CustomerIdentifier
 from customers.normalize import normalize_company_name, normalize_email
+from customers.services.contact import clean_phone
+from customers.services.identifier import describe_holder
+from sales.access import is_lead_manager
+from sales.services.lead import _email_validator
+from sales.services.lead_duplicate import (
+    KIND_LABELS_LAZY,
+    DuplicateMatch,
+    describe_lead_holder,
+    lead_identifiers,
+    notify_duplicate_holders,
+)
+from sales.services.lead_scoring import score_leads
 
-from . import leads as lead_services
 from .models import Lead, LeadImport, LeadOrigin
 
 logger = logging.getLogger(__name__)
 
-LOCK_LEAD_IMPORT = 7411
 # Read through base.* at call time, so tests (and settings) may lower them.
 TARGETS: tuple[base.Target, ...] = (
     base.Target(
@@ -103,7 +115,7 @@ class LeadRow:
     errors: dict[str, str] = field(default_factory=dict)
     lead: dict[str, Any] = field(default_factory=dict)
     identifiers: list = field(default_factory=list)
-    match: lead_services.DuplicateMatch | None = None
+    match: DuplicateMatch | None = None
     # The earlier row of the file this one repeats (linked to the lead that row becomes).
     same_as_row: int | None = None
     note: str = ""
@@ -136,14 +148,14 @@ class LeadRowClassifier:
         phone = ""
         if values.get("phone") and "phone" not in errors:
             try:
-                phone = customer_services.clean_phone(values["phone"], self.tenant, "phone")
+                phone = clean_phone(values["phone"], self.tenant, "phone")
             except DomainError as exc:
                 errors["phone"] = exc.message
         email = ""
         if values.get("email") and "email" not in errors:
             email = normalize_email(values["email"])
             try:
-                lead_services._email_validator(email)
+                _email_validator(email)
             except ValidationError:
                 errors["email"] = _("“%(value)s” is not a valid email address.") % {"value": values["email"]}
         if not errors and not (phone or email or values.get("wechat")):
@@ -164,7 +176,7 @@ class LeadRowClassifier:
             "campaign": values.get("campaign", ""),
             "message": values.get("message", ""),
         }
-        row.identifiers = lead_services.lead_identifiers(row.lead)
+        row.identifiers = lead_identifiers(row.lead)
         return row
 
     def _customers_taken(self, rows: list[LeadRow]) -> dict[tuple[str, str], Customer]:
@@ -205,9 +217,9 @@ class LeadRowClassifier:
         key = (kind, type(holder).__name__, holder.pk)
         if key not in self._notes:
             if isinstance(holder, Customer):
-                described = customer_services.describe_holder(holder, self.user)
+                described = describe_holder(holder, self.user)
             else:
-                described = lead_services.describe_lead_holder(holder, self.user)
+                described = describe_lead_holder(holder, self.user)
             self._notes[key] = _("Its %(what)s matches %(holder)s.") % {"what": what, "holder": described}
         return self._notes[key]
 
@@ -223,12 +235,12 @@ class LeadRowClassifier:
             lead_key = next((k for k in keys if k in leads), None)
             if customer_key or lead_key:
                 kind = (customer_key or lead_key)[0]
-                row.match = lead_services.DuplicateMatch(
+                row.match = DuplicateMatch(
                     kind=kind,
                     customer=customers[customer_key] if customer_key else None,
                     lead=leads[lead_key] if lead_key else None,
                 )
-                what = str(lead_services.KIND_LABELS_LAZY[kind])
+                what = str(KIND_LABELS_LAZY[kind])
                 holder = row.match.customer or row.match.lead
                 row.note = self._note(kind, holder, what)
             else:
@@ -236,9 +248,9 @@ class LeadRowClassifier:
                 if earlier is not None:
                     kind = next(k for k in keys if k in self.seen)[0]
                     row.same_as_row = earlier
-                    row.match = lead_services.DuplicateMatch(kind=kind)
+                    row.match = DuplicateMatch(kind=kind)
                     row.note = _("Its %(what)s matches row %(row)d of this file.") % {
-                        "what": lead_services.KIND_LABELS_LAZY[kind],
+                        "what": KIND_LABELS_LAZY[kind],
                         "row": earlier,
                     }
             if row.match is not None:
@@ -271,7 +283,7 @@ def can_import(user: User) -> bool:
         user.is_authenticated
         and user.is_active
         and user.tenant_id
-        and any(user.has_role(r) for r in (Role.ADMIN, Role.MANAGER, Role.REP))
+        and user.has_any_role(Role.ADMIN, Role.MANAGER, Role.REP)
     )
 
 
@@ -282,17 +294,17 @@ def require_import(user: User) -> None:
 
 def can_access_job(user: User, job: LeadImport) -> bool:
     """The person who uploaded it, and the tenant's administrators."""
-    return job.tenant_id == user.tenant_id and (job.created_by_id == user.pk or user.has_role(Role.ADMIN))
+    return job.tenant_id == user.tenant_id and (job.created_by_id == user.pk or user.has_any_role(Role.ADMIN))
 
 
 def import_owner(job: LeadImport, user: User) -> User | None:
     """The owner the job imports for (None: unassigned), re-checked against what `user` may choose now."""
     owner_id = (job.mapping or {}).get("owner")
     if owner_id is None:
-        if not lead_services.is_lead_manager(user):
+        if not is_lead_manager(user):
             raise PermissionDenied(_("Only managers and administrators import leads for nobody yet."))
         return None
-    owner = lead_services.lead_owners(user).filter(pk=owner_id).first()
+    owner = assignable_users(user).filter(pk=owner_id).first()
     if owner is None:
         raise DomainError(_("The chosen owner can no longer receive leads from you; upload the file again."))
     return owner
@@ -308,9 +320,9 @@ def job_columns(job: LeadImport) -> dict[str, int]:
 def lead_import_upload(*, acting_user: User, uploaded, owner: User | None) -> LeadImport:
     """Check the file and keep it (where the worker reads it); `owner` None = unassigned (managers, admins)."""
     require_import(acting_user)
-    if owner is None and not lead_services.is_lead_manager(acting_user):
+    if owner is None and not is_lead_manager(acting_user):
         owner = acting_user
-    if owner is not None and not lead_services.lead_owners(acting_user).filter(pk=owner.pk).exists():
+    if owner is not None and not assignable_users(acting_user).filter(pk=owner.pk).exists():
         raise DomainError(_("You cannot import leads for this colleague."), field="owner")
     data, sheet, total = base.inspect_upload(uploaded)
     job = LeadImport(
@@ -463,7 +475,7 @@ def lead_import_start(*, acting_user: User, job: LeadImport) -> LeadImport:
 
 def _try_lock(job_id: int) -> bool:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [LOCK_LEAD_IMPORT, job_id % 2_147_483_647])
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [LEAD_IMPORT_JOB, job_id % 2_147_483_647])
         return bool(cursor.fetchone()[0])
 
 
@@ -537,7 +549,7 @@ def _create_batch(job: LeadImport, user: User, owner: User | None, rows: list[Le
             relink.append(lead)
     if relink:
         Lead.objects.bulk_update(relink, ["duplicate_of_lead"])
-    lead_services.score_leads(tenant_id=tenant.pk, lead_ids=[lead.pk for lead in new])
+    score_leads(tenant_id=tenant.pk, lead_ids=[lead.pk for lead in new])
     AuditEvent.objects.bulk_create(
         [
             AuditEvent(
@@ -563,7 +575,7 @@ def _create_batch(job: LeadImport, user: User, owner: User | None, rows: list[Le
     for row, lead in zip(rows, new, strict=True):
         # The holders of existing records hear of it; a repeat within the file is the importer's own business.
         if row.match is not None and (row.match.customer is not None or row.match.lead is not None):
-            lead_services.notify_duplicate_holders(lead)
+            notify_duplicate_holders(lead)
 
 
 def _commit_rows(job: LeadImport, user: User, owner: User | None, progress: Callable[..., None] | None):

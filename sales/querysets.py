@@ -16,11 +16,8 @@ from datetime import datetime
 from django.apps import apps
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Value, When
 
+from crm.access import is_tenant_user
 from crm.models import Role, Team, TenantQuerySet
-
-
-def _is_tenant_user(user) -> bool:
-    return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_active and user.tenant_id)
 
 
 def _visible_customers(user):
@@ -29,13 +26,13 @@ def _visible_customers(user):
 
 class TaskQuerySet(TenantQuerySet):
     def visible_to(self, user) -> TaskQuerySet:
-        if not _is_tenant_user(user):
+        if not is_tenant_user(user):
             return self.none()
         qs = self.filter(tenant_id=user.tenant_id)
-        if user.has_role(Role.ADMIN):
+        if user.has_any_role(Role.ADMIN):
             return qs
         condition = Q(assignee_id=user.pk)
-        if user.has_role(Role.MANAGER):
+        if user.has_any_role(Role.MANAGER):
             condition |= Q(assignee__team__in=Team.objects.managed_by(user).values("pk"))
         return qs.filter(condition)
 
@@ -57,16 +54,16 @@ class AppointmentQuerySet(TenantQuerySet):
         return self.filter(cancelled_at__isnull=True)
 
     def visible_to(self, user) -> AppointmentQuerySet:
-        if not _is_tenant_user(user):
+        if not is_tenant_user(user):
             return self.none()
         qs = self.filter(tenant_id=user.tenant_id)
-        if user.has_role(Role.ADMIN):
+        if user.has_any_role(Role.ADMIN):
             return qs
         attendee = apps.get_model("sales", "AppointmentAttendee").objects.filter(
             tenant_id=user.tenant_id, appointment=OuterRef("pk")
         )
         condition = Q(owner_id=user.pk) | Q(Exists(attendee.filter(user_id=user.pk)))
-        if user.has_role(Role.MANAGER):
+        if user.has_any_role(Role.MANAGER):
             managed = Team.objects.managed_by(user).values("pk")
             condition |= Q(owner__team__in=managed) | Q(Exists(attendee.filter(user__team__in=managed)))
         return qs.filter(condition)
@@ -86,7 +83,7 @@ class AppointmentQuerySet(TenantQuerySet):
 
 class FollowUpQuerySet(TenantQuerySet):
     def visible_to(self, user) -> FollowUpQuerySet:
-        if not _is_tenant_user(user):
+        if not is_tenant_user(user):
             return self.none()
         leads = apps.get_model("sales", "Lead").objects.visible_to(user).values("pk")
         opportunities = apps.get_model("sales", "Opportunity").objects.visible_to(user).values("pk")
@@ -97,7 +94,7 @@ class FollowUpQuerySet(TenantQuerySet):
 
 class OrderQuerySet(TenantQuerySet):
     def visible_to(self, user) -> OrderQuerySet:
-        if not _is_tenant_user(user):
+        if not is_tenant_user(user):
             return self.none()
         return self.filter(tenant_id=user.tenant_id, customer__in=_visible_customers(user))
 
@@ -109,13 +106,13 @@ class LeadQuerySet(TenantQuerySet):
     def visible_to(self, user) -> LeadQuerySet:
         """A lead's owner, the managers of the owner's team (recursively), admins; unassigned leads to managers and
         admins. One SQL query; fails closed."""
-        if not _is_tenant_user(user):
+        if not is_tenant_user(user):
             return self.none()
         qs = self.filter(tenant_id=user.tenant_id)
-        if user.has_role(Role.ADMIN):
+        if user.has_any_role(Role.ADMIN):
             return qs
         condition = Q(owner_id=user.pk)
-        if user.has_role(Role.MANAGER):
+        if user.has_any_role(Role.MANAGER):
             condition |= Q(owner__isnull=True) | Q(owner__team__in=Team.objects.managed_by(user).values("pk"))
         return qs.filter(condition)
 
@@ -129,13 +126,13 @@ class LeadQuerySet(TenantQuerySet):
 class OpportunityQuerySet(TenantQuerySet):
     def visible_to(self, user) -> OpportunityQuerySet:
         """An opportunity's owner, the managers of the owner's team (recursively) and admins. One SQL query."""
-        if not _is_tenant_user(user):
+        if not is_tenant_user(user):
             return self.none()
         qs = self.filter(tenant_id=user.tenant_id)
-        if user.has_role(Role.ADMIN):
+        if user.has_any_role(Role.ADMIN):
             return qs
         condition = Q(owner_id=user.pk)
-        if user.has_role(Role.MANAGER):
+        if user.has_any_role(Role.MANAGER):
             condition |= Q(owner__team__in=Team.objects.managed_by(user).values("pk"))
         return qs.filter(condition)
 

@@ -4,41 +4,77 @@ the web form."""
 
 from django.urls import path
 
-from . import views, views_lead_import, views_leads, views_pipeline, views_public
+from sales import views_lead_import
+from sales.views.appointment import appointment_cancel_view, appointment_create, appointment_detail, appointment_edit
+from sales.views.board import opportunity_board, opportunity_move_view
+from sales.views.calendar import calendar
+from sales.views.conversion import lead_convert_view
+from sales.views.followup import followup_create, followup_edit, followup_list
+from sales.views.lead import (
+    lead_assign_view,
+    lead_bulk_assign,
+    lead_create_view,
+    lead_detail,
+    lead_edit,
+    lead_followup,
+    lead_list,
+    lead_status,
+)
+from sales.views.lead_scoring import scoring_recompute, scoring_rule_delete_view, scoring_rule_edit, scoring_rules
+from sales.views.opportunity import (
+    opportunity_create_view,
+    opportunity_detail,
+    opportunity_edit,
+    opportunity_followup,
+    opportunity_list,
+)
+from sales.views.order import order_create_view, order_detail, order_list, order_void_view
+from sales.views.picker import contact_options, customer_options
+from sales.views.pipeline import (
+    pipeline_delete_view,
+    pipeline_edit,
+    pipeline_settings,
+    stage_delete,
+    stage_edit,
+    stage_move_view,
+)
+from sales.views.public import public_lead_form, public_lead_thanks
+from sales.views.task import task_create_view, task_detail, task_done, task_edit, task_list, task_reopen
+from sales.views.web_form import web_form_settings
 
 app_name = "sales"
 
 urlpatterns = [
-    path("tasks/", views.task_list, name="task_list"),
-    path("tasks/new/", views.task_create, name="task_create"),
-    path("tasks/<int:pk>/", views.task_detail, name="task_detail"),
-    path("tasks/<int:pk>/edit/", views.task_edit, name="task_edit"),
-    path("tasks/<int:pk>/done/", views.task_done, name="task_done"),
-    path("tasks/<int:pk>/reopen/", views.task_reopen, name="task_reopen"),
-    path("followups/", views.followup_list, name="followup_list"),
-    path("followups/customer/<int:customer_pk>/", views.followup_create, name="followup_create"),
-    path("followups/<int:pk>/edit/", views.followup_edit, name="followup_edit"),
-    path("calendar/", views.calendar, name="calendar"),
-    path("calendar/appointments/new/", views.appointment_create, name="appointment_create"),
-    path("calendar/appointments/<int:pk>/", views.appointment_detail, name="appointment_detail"),
-    path("calendar/appointments/<int:pk>/edit/", views.appointment_edit, name="appointment_edit"),
-    path("calendar/appointments/<int:pk>/cancel/", views.appointment_cancel, name="appointment_cancel"),
-    path("orders/", views.order_list, name="order_list"),
-    path("orders/new/", views.order_create, name="order_create"),
-    path("orders/<int:pk>/", views.order_detail, name="order_detail"),
-    path("orders/<int:pk>/void/", views.order_void, name="order_void"),
-    path("pickers/customers/", views.customer_options, name="customer_options"),
-    path("pickers/contacts/", views.contact_options, name="contact_options"),
+    path("tasks/", task_list, name="task_list"),
+    path("tasks/new/", task_create_view, name="task_create"),
+    path("tasks/<int:pk>/", task_detail, name="task_detail"),
+    path("tasks/<int:pk>/edit/", task_edit, name="task_edit"),
+    path("tasks/<int:pk>/done/", task_done, name="task_done"),
+    path("tasks/<int:pk>/reopen/", task_reopen, name="task_reopen"),
+    path("followups/", followup_list, name="followup_list"),
+    path("followups/customer/<int:customer_pk>/", followup_create, name="followup_create"),
+    path("followups/<int:pk>/edit/", followup_edit, name="followup_edit"),
+    path("calendar/", calendar, name="calendar"),
+    path("calendar/appointments/new/", appointment_create, name="appointment_create"),
+    path("calendar/appointments/<int:pk>/", appointment_detail, name="appointment_detail"),
+    path("calendar/appointments/<int:pk>/edit/", appointment_edit, name="appointment_edit"),
+    path("calendar/appointments/<int:pk>/cancel/", appointment_cancel_view, name="appointment_cancel"),
+    path("orders/", order_list, name="order_list"),
+    path("orders/new/", order_create_view, name="order_create"),
+    path("orders/<int:pk>/", order_detail, name="order_detail"),
+    path("orders/<int:pk>/void/", order_void_view, name="order_void"),
+    path("pickers/customers/", customer_options, name="customer_options"),
+    path("pickers/contacts/", contact_options, name="contact_options"),
     # Leads
-    path("leads/", views_leads.lead_list, name="lead_list"),
-    path("leads/new/", views_leads.lead_create, name="lead_create"),
-    path("leads/assign/", views_leads.lead_bulk_assign, name="lead_bulk_assign"),
-    path("leads/<int:pk>/", views_leads.lead_detail, name="lead_detail"),
-    path("leads/<int:pk>/edit/", views_leads.lead_edit, name="lead_edit"),
-    path("leads/<int:pk>/status/", views_leads.lead_status, name="lead_status"),
-    path("leads/<int:pk>/assign/", views_leads.lead_assign, name="lead_assign"),
-    path("leads/<int:pk>/convert/", views_leads.lead_convert, name="lead_convert"),
-    path("leads/<int:pk>/followups/", views_leads.lead_followup, name="lead_followup"),
+    path("leads/", lead_list, name="lead_list"),
+    path("leads/new/", lead_create_view, name="lead_create"),
+    path("leads/assign/", lead_bulk_assign, name="lead_bulk_assign"),
+    path("leads/<int:pk>/", lead_detail, name="lead_detail"),
+    path("leads/<int:pk>/edit/", lead_edit, name="lead_edit"),
+    path("leads/<int:pk>/status/", lead_status, name="lead_status"),
+    path("leads/<int:pk>/assign/", lead_assign_view, name="lead_assign"),
+    path("leads/<int:pk>/convert/", lead_convert_view, name="lead_convert"),
+    path("leads/<int:pk>/followups/", lead_followup, name="lead_followup"),
     path("leads/import/", views_lead_import.import_upload, name="lead_import"),
     path("leads/import/<int:pk>/", views_lead_import.import_detail, name="lead_import_detail"),
     path("leads/import/<int:pk>/mapping/", views_lead_import.import_mapping, name="lead_import_mapping"),
@@ -47,26 +83,26 @@ urlpatterns = [
     path("leads/import/<int:pk>/progress/", views_lead_import.import_progress, name="lead_import_progress"),
     path("leads/import/<int:pk>/rejected.csv", views_lead_import.import_rejected, name="lead_import_rejected"),
     # The public web form of a tenant (no login)
-    path("f/<slug:tenant>/lead/", views_public.public_lead_form, name="public_lead_form"),
-    path("f/<slug:tenant>/lead/thanks/", views_public.public_lead_thanks, name="public_lead_thanks"),
+    path("f/<slug:tenant>/lead/", public_lead_form, name="public_lead_form"),
+    path("f/<slug:tenant>/lead/thanks/", public_lead_thanks, name="public_lead_thanks"),
     # Opportunities
-    path("opportunities/", views_pipeline.opportunity_list, name="opportunity_list"),
-    path("opportunities/new/", views_pipeline.opportunity_create, name="opportunity_create"),
-    path("opportunities/board/", views_pipeline.opportunity_board, name="opportunity_board"),
-    path("opportunities/<int:pk>/", views_pipeline.opportunity_detail, name="opportunity_detail"),
-    path("opportunities/<int:pk>/edit/", views_pipeline.opportunity_edit, name="opportunity_edit"),
-    path("opportunities/<int:pk>/move/", views_pipeline.opportunity_move, name="opportunity_move"),
-    path("opportunities/<int:pk>/followups/", views_pipeline.opportunity_followup, name="opportunity_followup"),
+    path("opportunities/", opportunity_list, name="opportunity_list"),
+    path("opportunities/new/", opportunity_create_view, name="opportunity_create"),
+    path("opportunities/board/", opportunity_board, name="opportunity_board"),
+    path("opportunities/<int:pk>/", opportunity_detail, name="opportunity_detail"),
+    path("opportunities/<int:pk>/edit/", opportunity_edit, name="opportunity_edit"),
+    path("opportunities/<int:pk>/move/", opportunity_move_view, name="opportunity_move"),
+    path("opportunities/<int:pk>/followups/", opportunity_followup, name="opportunity_followup"),
     # Settings (admins)
-    path("settings/pipelines/", views_pipeline.pipeline_settings, name="pipeline_settings"),
-    path("settings/pipelines/<int:pk>/", views_pipeline.pipeline_edit, name="pipeline_edit"),
-    path("settings/pipelines/<int:pk>/delete/", views_pipeline.pipeline_delete, name="pipeline_delete"),
-    path("settings/pipelines/stages/<int:pk>/", views_pipeline.stage_edit, name="stage_edit"),
-    path("settings/pipelines/stages/<int:pk>/move/", views_pipeline.stage_move, name="stage_move"),
-    path("settings/pipelines/stages/<int:pk>/delete/", views_pipeline.stage_delete, name="stage_delete"),
-    path("settings/lead-scoring/", views_leads.scoring_rules, name="scoring_rules"),
-    path("settings/lead-scoring/recompute/", views_leads.scoring_recompute, name="scoring_recompute"),
-    path("settings/lead-scoring/<int:pk>/", views_leads.scoring_rule_edit, name="scoring_rule_edit"),
-    path("settings/lead-scoring/<int:pk>/delete/", views_leads.scoring_rule_delete, name="scoring_rule_delete"),
-    path("settings/lead-form/", views_leads.web_form_settings, name="web_form_settings"),
+    path("settings/pipelines/", pipeline_settings, name="pipeline_settings"),
+    path("settings/pipelines/<int:pk>/", pipeline_edit, name="pipeline_edit"),
+    path("settings/pipelines/<int:pk>/delete/", pipeline_delete_view, name="pipeline_delete"),
+    path("settings/pipelines/stages/<int:pk>/", stage_edit, name="stage_edit"),
+    path("settings/pipelines/stages/<int:pk>/move/", stage_move_view, name="stage_move"),
+    path("settings/pipelines/stages/<int:pk>/delete/", stage_delete, name="stage_delete"),
+    path("settings/lead-scoring/", scoring_rules, name="scoring_rules"),
+    path("settings/lead-scoring/recompute/", scoring_recompute, name="scoring_recompute"),
+    path("settings/lead-scoring/<int:pk>/", scoring_rule_edit, name="scoring_rule_edit"),
+    path("settings/lead-scoring/<int:pk>/delete/", scoring_rule_delete_view, name="scoring_rule_delete"),
+    path("settings/lead-form/", web_form_settings, name="web_form_settings"),
 ]

@@ -20,14 +20,15 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from crm.access import assignable_users
+from crm.errors import DomainError
 from crm.models import Role, User
-from crm.services import DomainError
-from crm.views import tenant_required
+from crm.web import tenant_required
 from customers import importer as base
 from customers.forms_import import ImportUploadForm
+from sales.access import is_lead_manager
 
 from . import lead_import
-from . import leads as lead_services
 from .models import LeadImport
 
 ROWS_PER_PAGE = 50
@@ -46,10 +47,10 @@ class LeadImportUploadForm(forms.Form):
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        owners = list(lead_services.lead_owners(user).order_by("full_name", "pk"))
+        owners = list(assignable_users(user).order_by("full_name", "pk"))
         choices = [(str(user.pk), _("Me (%(name)s)") % {"name": user.full_name or user.email})]
         choices += [(str(u.pk), u.full_name or u.email) for u in owners if u.pk != user.pk]
-        if lead_services.is_lead_manager(user):
+        if is_lead_manager(user):
             choices.append((UNASSIGNED, _("Nobody yet (hand out later)")))
         self.owners = {str(u.pk): u for u in owners}
         self.owners.setdefault(str(user.pk), user)
@@ -158,7 +159,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         else:
             return redirect("sales:lead_import_mapping", pk=job.pk)
     recent = LeadImport.objects.for_tenant(request.tenant).select_related("created_by")
-    if not request.user.has_role(Role.ADMIN):
+    if not request.user.has_any_role(Role.ADMIN):
         recent = recent.filter(created_by=request.user)
     context = {
         "form": form,

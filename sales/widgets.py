@@ -6,11 +6,24 @@ from datetime import timedelta
 
 from django.db.models import Count, Q, Sum
 from django.http import HttpRequest
+from django.utils import timezone
 
-from crm.models import Role
-
-from .models import Lead, Opportunity, StageKind
-from .services import local_today
+from crm.models import Role, local_today
+from customers.models import Customer
+from sales.access import can_edit_customer, followup_editable_by
+from sales.filters import day_bounds
+from sales.forms.followup import FollowUpForm
+from sales.models import (
+    Appointment,
+    FollowUp,
+    Lead,
+    Opportunity,
+    Order,
+    StageKind,
+    Task,
+)
+from sales.selectors.customer import mark_customer_visibility
+from sales.selectors.task import task_counts
 
 SOON_DAYS = 30
 
@@ -31,7 +44,7 @@ def my_pipeline(request: HttpRequest) -> dict:
     totals = list(closing.order_by().values("currency").annotate(total=Sum("amount")).order_by("currency"))
     # Managers and admins hand out the leads nobody holds yet.
     unassigned = None
-    if user.has_role(Role.ADMIN) or user.has_role(Role.MANAGER):
+    if user.has_any_role(Role.ADMIN, Role.MANAGER):
         unassigned = Lead.objects.visible_to(user).unassigned().open().count()
     return {
         "unassigned": unassigned,
@@ -42,3 +55,86 @@ def my_pipeline(request: HttpRequest) -> dict:
         "today": today,
         "soon_days": SOON_DAYS,
     }
+
+
+def followup_panel_context(request: HttpRequest, customer: Customer, form: FollowUpForm | None = None) -> dict:
+    """The customer page's follow-up panel: the timeline and, for those who may change the customer, the form."""
+    can_log = can_edit_customer(request, customer)
+    follow_ups = list(
+        FollowUp.objects.filter(tenant_id=customer.tenant_id, customer=customer)
+        .select_related("author", "contact")
+        .order_by("-happened_at", "-pk")[:20]
+    )
+    for follow_up in follow_ups:
+        follow_up.can_edit = followup_editable_by(request.user, follow_up)
+    if can_log and form is None:
+        form = FollowUpForm(customer=customer)
+    return {"customer": customer, "follow_ups": follow_ups, "form": form if can_log else None}
+
+
+def upcoming_panel_context(request: HttpRequest, customer: Customer) -> dict:
+    tasks = list(
+        Task.objects.visible_to(request.user)
+        .filter(customer=customer)
+        .open()
+        .select_related("assignee", "customer")
+        .order_by("due_at", "pk")[:10]
+    )
+    for task in tasks:
+        task.customer_visible = True
+    appointments = list(
+        Appointment.objects.visible_to(request.user)
+        .live()
+        .filter(customer=customer, end_at__gte=timezone.now())
+        .select_related("owner")
+        .order_by("start_at", "pk")[:5]
+    )
+    return {"customer": customer, "tasks": tasks, "appointments": appointments}
+
+
+def orders_panel_context(request: HttpRequest, customer: Customer) -> dict:
+    orders = Order.objects.filter(tenant_id=customer.tenant_id, customer=customer).valid()
+    return {
+        "customer": customer,
+        "orders": list(orders.order_by("-ordered_on", "-pk")[:10]),
+        "totals": list(orders.order_by().values("currency").annotate(total=Sum("amount"), count=Count("pk"))),
+        "can_record": can_edit_customer(request, customer),
+    }
+
+
+def home_tasks_context(request: HttpRequest) -> dict:
+    """The home widget: my overdue and today's open tasks, and today's appointments (3 queries)."""
+    user, tenant = request.user, request.tenant
+    today = timezone.localtime(timezone.now(), tenant.tzinfo).date()
+    today_start, today_end = day_bounds(tenant, today)
+    tasks = list(
+        Task.objects.visible_to(user)
+        .filter(assignee=user, due_at__lt=today_end)
+        .open()
+        .select_related("assignee", "customer")
+        .order_by("due_at", "pk")[:10]
+    )
+    mark_customer_visibility(user, tasks)
+    appointments = list(
+        Appointment.objects.visible_to(user)
+        .live()
+        .involving([user.pk])
+        .filter(start_at__lt=today_end, end_at__gt=today_start)
+        .select_related("customer")
+        .order_by("start_at", "pk")[:6]
+    )
+    return {"tasks": tasks, "appointments": appointments, "counts": task_counts(user, tenant)}
+
+
+def opportunities_panel_context(request: HttpRequest, customer: Customer) -> dict:
+    """The customer page's opportunities panel: those the user may see (one query) and a button to open one."""
+    opportunities = list(
+        Opportunity.objects.visible_to(request.user)
+        .filter(customer=customer)
+        .select_related("stage", "owner")
+        .order_by("-created_at", "-pk")[:10]
+    )
+    can_open = request.user.has_any_role(Role.ADMIN, Role.MANAGER, Role.REP) and (
+        Customer.objects.editable_by(request.user).filter(pk=customer.pk).exists()
+    )
+    return {"customer": customer, "opportunities": opportunities, "can_open": can_open}

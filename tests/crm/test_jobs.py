@@ -5,8 +5,8 @@ import pytest
 from django.core import mail
 from django.db import connection
 
-from crm import services
 from crm.models import OutboundMessage
+from crm.services.notification import MESSAGE_MAX_ATTEMPTS, message_deliver, notify
 
 from ..conftest import build_world, wait_for
 
@@ -14,7 +14,7 @@ from ..conftest import build_world, wait_for
 @pytest.mark.django_db(transaction=True)
 def test_notification_email_is_delivered_by_a_real_worker(celery_worker):
     world = build_world("J")
-    services.notify(recipient=world.rep1, title="回访提醒", body="给客户回个电话", url="/", key="job-test")
+    notify(recipient=world.rep1, title="回访提醒", body="给客户回个电话", url="/", key="job-test")
     assert wait_for(lambda: OutboundMessage.objects.filter(status="sent").exists()), "the worker did not deliver"
     message = OutboundMessage.objects.get()
     assert message.attempts == 1 and message.sent_at is not None
@@ -40,7 +40,7 @@ def test_two_deliverers_at_once_send_one_email():
         def deliver():
             try:
                 barrier.wait()
-                results.append(services.message_deliver(message_id=message.pk))
+                results.append(message_deliver(message_id=message.pk))
             finally:
                 connection.close()
 
@@ -60,17 +60,17 @@ def test_failed_delivery_is_retried_with_backoff_then_marked_failed(world_a, set
     message = OutboundMessage.objects.create(
         tenant=world_a.tenant, to_address="x@a.test", subject="s", body="b", key="f"
     )
-    services.message_deliver(message_id=message.pk)
+    message_deliver(message_id=message.pk)
     message.refresh_from_db()
     assert message.status == "queued" and message.attempts == 1 and "SMTP down" in message.last_error
     assert message.next_attempt_at > message.created_at
     # Not due yet: a second run does nothing.
-    assert services.message_deliver(message_id=message.pk) is None
-    for _ in range(services.MESSAGE_MAX_ATTEMPTS - 1):
+    assert message_deliver(message_id=message.pk) is None
+    for _ in range(MESSAGE_MAX_ATTEMPTS - 1):
         OutboundMessage.objects.filter(pk=message.pk).update(next_attempt_at=message.created_at)
-        services.message_deliver(message_id=message.pk)
+        message_deliver(message_id=message.pk)
     message.refresh_from_db()
-    assert message.status == "failed" and message.attempts == services.MESSAGE_MAX_ATTEMPTS
+    assert message.status == "failed" and message.attempts == MESSAGE_MAX_ATTEMPTS
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,8 +1,8 @@
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from crm import services
 from crm.models import AuditEvent, Team, User
+from crm.services.audit import audit
 
 from ..factories import TeamFactory, TenantFactory, UserFactory
 
@@ -29,7 +29,7 @@ def test_login_lookup_is_case_insensitive():
 
 @pytest.mark.django_db
 def test_audit_events_are_append_only_in_the_database(world_a):
-    event = services.audit(tenant=world_a.tenant, actor=world_a.admin, action="test.event", obj=world_a.rep1)
+    event = audit(tenant=world_a.tenant, actor=world_a.admin, action="test.event", obj=world_a.rep1)
     with pytest.raises(Exception, match="append-only"), transaction.atomic():
         AuditEvent.objects.filter(pk=event.pk).update(action="tampered")
     with pytest.raises(Exception, match="append-only"), transaction.atomic():

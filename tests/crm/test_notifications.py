@@ -2,8 +2,8 @@ import pytest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from crm import services
 from crm.models import Notification, OutboundMessage
+from crm.services.notification import lazy_format, notify
 
 from ..factories import NotificationFactory
 
@@ -11,8 +11,8 @@ from ..factories import NotificationFactory
 @pytest.mark.django_db
 def test_notify_writes_notification_and_email_once_per_key(world_a, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
-        n1 = services.notify(recipient=world_a.rep1, title="明天回访", body="客户张三", url="/", key="reminder:1")
-        n2 = services.notify(recipient=world_a.rep1, title="明天回访", body="客户张三", url="/", key="reminder:1")
+        n1 = notify(recipient=world_a.rep1, title="明天回访", body="客户张三", url="/", key="reminder:1")
+        n2 = notify(recipient=world_a.rep1, title="明天回访", body="客户张三", url="/", key="reminder:1")
     assert n1.pk == n2.pk
     assert Notification.objects.filter(recipient=world_a.rep1).count() == 1
     assert OutboundMessage.objects.filter(recipient=world_a.rep1).count() == 1
@@ -25,8 +25,8 @@ def test_notify_renders_in_the_recipients_language(world_a):
     world_a.rep1.save()
     world_a.rep2.language = "en"
     world_a.rep2.save()
-    services.notify(recipient=world_a.rep1, title=_("Notifications"), email=False)
-    services.notify(recipient=world_a.rep2, title=_("Notifications"), email=False)
+    notify(recipient=world_a.rep1, title=_("Notifications"), email=False)
+    notify(recipient=world_a.rep2, title=_("Notifications"), email=False)
     assert Notification.objects.get(recipient=world_a.rep2).title == "Notifications"
     assert Notification.objects.get(recipient=world_a.rep1).title == "通知"
 
@@ -81,8 +81,6 @@ def test_lazy_format_renders_in_the_recipients_language_whoever_triggers_it(worl
     world_a.rep1.language = "zh-hans"
     world_a.rep1.save()
     with translation.override("en"):  # e.g. a job running in English
-        services.notify(
-            recipient=world_a.rep1, title=services.lazy_format(_("User %(name)s saved."), name="王五"), email=False
-        )
+        notify(recipient=world_a.rep1, title=lazy_format(_("User %(name)s saved."), name="王五"), email=False)
     title = Notification.objects.get(recipient=world_a.rep1).title
     assert "王五" in title and "saved" not in title

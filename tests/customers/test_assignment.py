@@ -15,8 +15,9 @@ from django.db import connection, transaction
 from django.db.transaction import TransactionManagementError
 from django.urls import reverse
 
+from crm.errors import DomainError
 from crm.models import AuditEvent, Notification, Role
-from customers import assignment, importer, services
+from customers import importer
 from customers.models import (
     AssignmentCursor,
     AssignmentLog,
@@ -29,6 +30,11 @@ from customers.models import (
     Pool,
     Tag,
 )
+from customers.services.assignment import RuleSpec, _load_counters, choose_owner, register_load_counter
+from customers.services.assignment_backlog import backlog_apply, backlog_dry_run
+from customers.services.assignment_rule import rule_save, rule_set_active, settings_save
+from customers.services.customer import customer_create
+from customers.services.tenant import default_pool, tenant_defaults
 
 from ..conftest import build_world
 from ..factories import UserFactory
@@ -36,7 +42,7 @@ from .test_import import csv_bytes, row
 
 
 def make_rule(world, name="规则", *, team=None, method="round_robin", active=True, **values) -> AssignmentRule:
-    rule = assignment.rule_save(
+    rule = rule_save(
         acting_user=world.admin,
         tenant=world.tenant,
         name=name,
@@ -46,22 +52,20 @@ def make_rule(world, name="规则", *, team=None, method="round_robin", active=T
         **values,
     )
     if active:
-        assignment.rule_set_active(acting_user=world.admin, rule=rule, active=True)
+        rule_set_active(acting_user=world.admin, rule=rule, active=True)
     return rule
 
 
 def new_customer(world, name, *, tags=(), **data) -> Customer:
-    return services.customer_create(
-        acting_user=world.admin, data={"name": name, **data}, tags=tags, assign_by_rules=True
-    )
+    return customer_create(acting_user=world.admin, data={"name": name, **data}, tags=tags, assign_by_rules=True)
 
 
 def pooled(world, name, pool=None, **data) -> Customer:
-    return services.customer_create(
+    return customer_create(
         acting_user=world.admin,
         data={"name": name, **data},
         owner=None,
-        to_pool=pool or services.default_pool(world.tenant),
+        to_pool=pool or default_pool(world.tenant),
     )
 
 
@@ -84,7 +88,7 @@ def extra_reps(world, n, team=None):
 
 @pytest.mark.django_db
 def test_rules_match_on_source_region_industry_level_and_tag(world_a):
-    services.tenant_defaults(tenant=world_a.tenant)
+    tenant_defaults(tenant=world_a.tenant)
     level_a = CustomerLevel.objects.get(tenant=world_a.tenant, code="A")
     vip = Tag.objects.create(tenant=world_a.tenant, name="VIP")
     rule = make_rule(
@@ -95,17 +99,17 @@ def test_rules_match_on_source_region_industry_level_and_tag(world_a):
         levels=[level_a],
         tags=[vip],
     )
-    spec = assignment.RuleSpec.of(rule)
+    spec = RuleSpec.of(rule)
     good = {"source": "展会", "region": "浙江省", "industry": "it", "level": level_a.pk, "tags": [vip.pk]}
     assert spec.matches(good)
     assert spec.matches({**good, "source": "官网", "level": level_a})  # a level object works too
     for key, other in [("source", "电话"), ("region", "江苏省"), ("industry", "零售"), ("level", None), ("tags", [])]:
         assert not spec.matches({**good, key: other}), key
     # Conditions a rule does not set match anything.
-    catch_all = assignment.RuleSpec.of(make_rule(world_a, "兜底", active=False))
+    catch_all = RuleSpec.of(make_rule(world_a, "兜底", active=False))
     assert catch_all.matches({}) and not catch_all.has_conditions
     # applies_to
-    customers_only = assignment.RuleSpec.of(make_rule(world_a, "仅客户", applies_to="customers", active=False))
+    customers_only = RuleSpec.of(make_rule(world_a, "仅客户", applies_to="customers", active=False))
     assert customers_only.applies("customer") and not customers_only.applies("lead")
 
 
@@ -129,12 +133,12 @@ def test_round_robin_takes_turns_skipping_inactive_capped_and_quota_reps(world_a
     # A rep at the company's cap is skipped: reps[0] holds 3 now, reps[2] holds 3.
     world_a.tenant.max_customers_per_rep = 3
     world_a.tenant.save()
-    services.customer_create(acting_user=world_a.admin, data={"name": "占位"}, owner=reps[2])  # reps[2] at cap (4)
+    customer_create(acting_user=world_a.admin, data={"name": "占位"}, owner=reps[2])  # reps[2] at cap (4)
     world_a.admin.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=False):
         blocked = new_customer(world_a, "都满了")
     # Both are at the cap: the customer goes to the pool for unmatched customers (the default pool).
-    assert blocked.owner is None and blocked.pool == services.default_pool(world_a.tenant)
+    assert blocked.owner is None and blocked.pool == default_pool(world_a.tenant)
 
 
 @pytest.mark.django_db
@@ -149,23 +153,23 @@ def test_daily_quota_per_rep(world_a, django_capture_on_commit_callbacks):
 @pytest.mark.django_db
 def test_least_loaded_counts_customers_and_registered_loads(world_a, django_capture_on_commit_callbacks):
     for i in range(3):
-        services.customer_create(acting_user=world_a.admin, data={"name": f"一号的{i}"}, owner=world_a.rep1)
+        customer_create(acting_user=world_a.admin, data={"name": f"一号的{i}"}, owner=world_a.rep1)
     make_rule(world_a, "最空闲", method="least_loaded")
     with django_capture_on_commit_callbacks(execute=False):
         assert new_customer(world_a, "给最空闲").owner == world_a.rep2  # 0 < 3
         # Sales registers open leads as load: rep2 now carries 10 of them.
-        assignment.register_load_counter("test.leads", lambda tenant_id, ids: {world_a.rep2.pk: 10})
+        register_load_counter("test.leads", lambda tenant_id, ids: {world_a.rep2.pk: 10})
         try:
             assert new_customer(world_a, "按线索负载").owner == world_a.rep1  # 3 < 1 + 10
         finally:
-            assignment._load_counters.pop("test.leads")
+            _load_counters.pop("test.leads")
 
 
 @pytest.mark.django_db
 def test_unplaced_customers_go_to_the_overflow_or_the_unmatched_pool(world_a, django_capture_on_commit_callbacks):
     overflow = Pool.objects.create(tenant=world_a.tenant, name="满员池")
     unmatched = Pool.objects.create(tenant=world_a.tenant, name="未匹配池")
-    assignment.settings_save(acting_user=world_a.admin, tenant=world_a.tenant, unmatched_pool=unmatched)
+    settings_save(acting_user=world_a.admin, tenant=world_a.tenant, unmatched_pool=unmatched)
     make_rule(world_a, "官网一组", team=world_a.team1, sources=["官网"], daily_quota=1, overflow_pool=overflow)
     make_rule(world_a, "展会", team=world_a.team2, sources=["展会"], daily_quota=1)
     make_rule(world_a, "展会兜底", team=world_a.team1, sources=["展会"])
@@ -203,11 +207,9 @@ def test_assignment_writes_history_with_the_rules_name_and_notifies(world_a, dja
 def test_only_managers_and_admins_let_the_rules_choose(world_a):
     make_rule(world_a)
     with pytest.raises(PermissionDenied):
-        services.customer_create(acting_user=world_a.rep1, data={"name": "代选"}, assign_by_rules=True)
+        customer_create(acting_user=world_a.rep1, data={"name": "代选"}, assign_by_rules=True)
     with pytest.raises(ValueError):
-        services.customer_create(
-            acting_user=world_a.admin, data={"name": "冲突"}, owner=world_a.rep1, assign_by_rules=True
-        )
+        customer_create(acting_user=world_a.admin, data={"name": "冲突"}, owner=world_a.rep1, assign_by_rules=True)
     assert not Customer.objects.filter(tenant=world_a.tenant).exists()
 
 
@@ -216,16 +218,16 @@ def test_choose_owner_for_leads(world_a, world_b):
     make_rule(world_a, "客户规则", team=world_a.team1, applies_to="customers")
     leads_rule = make_rule(world_a, "线索规则", team=world_a.team2, applies_to="leads", sources=["抖音"])
     with transaction.atomic():
-        assert assignment.choose_owner(tenant=world_a.tenant, record_kind="lead", attrs={"source": "抖音"}) == (
+        assert choose_owner(tenant=world_a.tenant, record_kind="lead", attrs={"source": "抖音"}) == (
             world_a.rep2,
             leads_rule,
         )
-        assert assignment.choose_owner(tenant=world_a.tenant, record_kind="lead", attrs={"source": "官网"}) == (
+        assert choose_owner(tenant=world_a.tenant, record_kind="lead", attrs={"source": "官网"}) == (
             None,
             None,
         )
         # Another tenant's rules never apply.
-        assert assignment.choose_owner(tenant=world_b.tenant, record_kind="lead", attrs={"source": "抖音"}) == (
+        assert choose_owner(tenant=world_b.tenant, record_kind="lead", attrs={"source": "抖音"}) == (
             None,
             None,
         )
@@ -243,7 +245,7 @@ def _create_concurrently(world, names):
     def create(name):
         try:
             barrier.wait()
-            services.customer_create(acting_user=world.admin, data={"name": name}, assign_by_rules=True)
+            customer_create(acting_user=world.admin, data={"name": name}, assign_by_rules=True)
         except Exception as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
         finally:
@@ -267,7 +269,7 @@ def test_simultaneous_arrivals_are_shared_fairly(method, redis_test_db):
     make_rule(world, "公平", method=method)
     # Outside a transaction its locks would end at once: refused.
     with pytest.raises(TransactionManagementError):
-        assignment.choose_owner(tenant=world.tenant, record_kind="lead", attrs={})
+        choose_owner(tenant=world.tenant, record_kind="lead", attrs={})
     for round_ in range(6):
         _create_concurrently(world, [f"同时{round_}-{i}" for i in range(8)])
         held = Counter(
@@ -284,7 +286,7 @@ def test_simultaneous_arrivals_are_shared_fairly(method, redis_test_db):
 @pytest.mark.django_db
 def test_import_by_the_rules(world_a, settings, tmp_path, django_capture_on_commit_callbacks):
     settings.MEDIA_ROOT = tmp_path
-    services.tenant_defaults(tenant=world_a.tenant)
+    tenant_defaults(tenant=world_a.tenant)
     rule = make_rule(world_a, "展会导入", sources=["展会"])
     rows = [row(f"导入公司{i}有限公司", mobile=f"1350000{i:04d}") for i in range(4)]
     phone_row = row("电话来的有限公司", mobile="13500009999")
@@ -303,7 +305,7 @@ def test_import_by_the_rules(world_a, settings, tmp_path, django_capture_on_comm
     owners = Counter(imported.filter(source="展会").values_list("owner_id", flat=True))
     assert owners == {world_a.rep1.pk: 2, world_a.rep2.pk: 2}
     unmatched = imported.get(source="电话")
-    assert unmatched.owner is None and unmatched.pool == services.default_pool(world_a.tenant)
+    assert unmatched.owner is None and unmatched.pool == default_pool(world_a.tenant)
     events = OwnershipEvent.objects.filter(customer__in=imported)
     assert set(events.filter(reason="assign").values_list("note", flat=True)) == {rule.name}
     assert events.get(customer=unmatched).reason == "import"
@@ -364,7 +366,7 @@ def test_a_dry_run_changes_nothing(world_a, backlog, client_for, english, django
     rule = make_rule(world_a, "官网", sources=["官网"], active=False)
     c = client_for(world_a.admin)  # logging in writes last_login: before the fingerprint
     before = fingerprint()
-    plan = assignment.backlog_dry_run(tenant=world_a.tenant, rule=assignment.RuleSpec.of(rule))
+    plan = backlog_dry_run(tenant=world_a.tenant, rule=RuleSpec.of(rule))
     assert len(plan.assigned) == 4 and len(plan.left_to_earlier) == 2
     edit = reverse("assignment:edit", args=[rule.pk])
     form = {"name": "官网", "applies_to": "both", "sources": "官网", "team": world_a.sales.pk, "method": "round_robin"}
@@ -377,7 +379,7 @@ def test_a_dry_run_changes_nothing(world_a, backlog, client_for, english, django
     assert fingerprint() == before
     # …while a real assignment does change the fingerprint (the check is not blind).
     with django_capture_on_commit_callbacks(execute=False):
-        assignment.backlog_apply(acting_user=world_a.admin, rule=rule, ids={"customer": plan.ids_of("customer")})
+        backlog_apply(acting_user=world_a.admin, rule=rule, ids={"customer": plan.ids_of("customer")})
     assert fingerprint() != before
 
 
@@ -388,9 +390,9 @@ def test_dry_run_equals_apply_which_is_confirmed_audited_and_notifies_once(
     customers, _tag = backlog
     world_a.tenant.max_customers_per_rep = 2
     world_a.tenant.save()
-    services.customer_create(acting_user=world_a.admin, data={"name": "已有"}, owner=world_a.rep2)
+    customer_create(acting_user=world_a.admin, data={"name": "已有"}, owner=world_a.rep2)
     rule = make_rule(world_a, "官网回收", sources=["官网"], active=False)
-    plan = assignment.backlog_dry_run(tenant=world_a.tenant, rule=assignment.RuleSpec.of(rule))
+    plan = backlog_dry_run(tenant=world_a.tenant, rule=RuleSpec.of(rule))
     expected = {r.item.pk: r.owner.pk for r in plan.assigned}
     # rep1 takes 2 (the cap), rep2 1 (holds 1 already): 3 given, 3 of the 官网 customers stay.
     assert Counter(expected.values()) == {world_a.rep1.pk: 2, world_a.rep2.pk: 1}
@@ -426,13 +428,11 @@ def test_dry_run_equals_apply_which_is_confirmed_audited_and_notifies_once(
 def test_apply_skips_a_customer_claimed_meanwhile(world_a, backlog, django_capture_on_commit_callbacks):
     customers, _tag = backlog
     rule = make_rule(world_a, "电话", sources=["电话"], team=world_a.team1, active=False)
-    plan = assignment.backlog_dry_run(tenant=world_a.tenant, rule=assignment.RuleSpec.of(rule))
+    plan = backlog_dry_run(tenant=world_a.tenant, rule=RuleSpec.of(rule))
     assert len(plan.assigned) == 3
     Customer.objects.filter(pk=customers[6].pk).update(owner=world_a.rep2)  # a colleague was faster
     with django_capture_on_commit_callbacks(execute=False):
-        applied = assignment.backlog_apply(
-            acting_user=world_a.admin, rule=rule, ids={"customer": plan.ids_of("customer")}
-        )
+        applied = backlog_apply(acting_user=world_a.admin, rule=rule, ids={"customer": plan.ids_of("customer")})
     assert len(applied.assigned) == 2
     assert Customer.objects.get(pk=customers[6].pk).owner == world_a.rep2
     assert AssignmentLog.objects.filter(rule=rule).count() == 2
@@ -442,7 +442,7 @@ def test_apply_skips_a_customer_claimed_meanwhile(world_a, backlog, django_captu
 def test_dry_run_of_a_pool_and_of_unsaved_values(world_a, backlog, client_for, english):
     other = Pool.objects.create(tenant=world_a.tenant, name="华南")
     pooled(world_a, "华南客户", pool=other, source="官网")
-    spec = assignment.RuleSpec.build(
+    spec = RuleSpec.build(
         pk=None,
         name="",
         order=99,
@@ -454,9 +454,9 @@ def test_dry_run_of_a_pool_and_of_unsaved_values(world_a, backlog, client_for, e
         overflow_pool_id=None,
         sources=["官网"],
     )
-    everywhere = assignment.backlog_dry_run(tenant=world_a.tenant, rule=spec)
+    everywhere = backlog_dry_run(tenant=world_a.tenant, rule=spec)
     assert len(everywhere.assigned) == 7 and {r.owner for r in everywhere.assigned} == {world_a.rep2}
-    one_pool = assignment.backlog_dry_run(tenant=world_a.tenant, rule=spec, pool_id=other.pk)
+    one_pool = backlog_dry_run(tenant=world_a.tenant, rule=spec, pool_id=other.pk)
     assert [r.item.name for r in one_pool.assigned] == ["华南客户"]
     # The form's live dry run (htmx) answers the panel only, naming reps and customers.
     c = client_for(world_a.admin)
@@ -506,7 +506,7 @@ def test_admin_writes_reads_the_dry_run_and_enables_a_rule(world_a, backlog, cli
     assert rule.active
     assert AuditEvent.objects.filter(action="assignment.rule.enable", object_id=str(rule.pk)).exists()
     # The next new customer goes by it.
-    assert services.customer_create(
+    assert customer_create(
         acting_user=world_a.admin, data={"name": "新来的", "source": "官网"}, assign_by_rules=True
     ).owner in (world_a.rep1, world_a.rep2)
     listing = c.get(reverse("assignment:list"))
@@ -545,7 +545,7 @@ def test_another_tenants_team_level_or_pool_is_refused(world_a, world_b, client_
     b_level = CustomerLevel.objects.filter(tenant=world_b.tenant).first() or CustomerLevel.objects.create(
         tenant=world_b.tenant, code="Z", name="Z"
     )
-    b_pool = services.default_pool(world_b.tenant)
+    b_pool = default_pool(world_b.tenant)
     for overrides in ({"team": world_b.sales.pk}, {"levels": [b_level.pk]}, {"overflow_pool": b_pool.pk}):
         response = c.post(reverse("assignment:create"), rule_form(world_a, **overrides))
         assert response.status_code == 422, overrides
@@ -553,8 +553,8 @@ def test_another_tenants_team_level_or_pool_is_refused(world_a, world_b, client_
     assert duplicate.status_code == 422 and "A rule with this name already exists." in duplicate.content.decode()
     assert AssignmentRule.objects.filter(tenant=world_a.tenant).count() == 1
     # The service refuses the same, whatever calls it.
-    with pytest.raises(assignment.DomainError):
-        assignment.rule_save(
+    with pytest.raises(DomainError):
+        rule_save(
             acting_user=world_a.admin,
             tenant=world_a.tenant,
             name="越界",
@@ -621,7 +621,7 @@ def test_import_by_the_rules_gives_back_the_turn_of_a_row_refused_meanwhile(
     """A batch meets a concurrent duplicate: it is undone and redone row by row; the refused row's choice is given
     back, so the quota counts only customers really created."""
     settings.MEDIA_ROOT = tmp_path
-    services.tenant_defaults(tenant=world_a.tenant)
+    tenant_defaults(tenant=world_a.tenant)
     make_rule(world_a, "配额导入", daily_quota=2)
     rows = [row(f"竞争导入{i}有限公司", mobile=f"1370000{i:04d}") for i in range(4)]
     job = importer.import_upload(
@@ -631,7 +631,7 @@ def test_import_by_the_rules_gives_back_the_turn_of_a_row_refused_meanwhile(
     original = importer._create_batch
 
     def sneaky(ctx, batch):
-        services.customer_create(
+        customer_create(
             acting_user=world_a.rep2, data={"name": "抢先有限公司"}, contact={"name": "王五", "mobile": "13700000002"}
         )
         return original(ctx, batch)
@@ -652,7 +652,7 @@ def test_import_by_the_rules_gives_back_the_turn_of_a_row_refused_meanwhile(
 @pytest.mark.django_db
 def test_the_import_page_offers_the_rules_to_managers_only(world_a, settings, tmp_path, client_for):
     settings.MEDIA_ROOT = tmp_path
-    services.tenant_defaults(tenant=world_a.tenant)
+    tenant_defaults(tenant=world_a.tenant)
     data = csv_bytes([row("页面导入有限公司", mobile="13800001234")])
     world_a.manager.language = "en"
     world_a.manager.save(update_fields=["language"])

@@ -1,17 +1,25 @@
 import threading
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from guardian.shortcuts import get_perms
 
-from crm.services import DomainError
-from customers import services
-from customers.models import Contact, Customer, CustomerIdentifier, OwnershipEvent
+from crm.errors import DomainError
+from crm.models import User
+from customers.models import Contact, Customer, CustomerIdentifier, CustomerUserObjectPermission, OwnershipEvent
+from customers.services.contact import contact_save
+from customers.services.customer import customer_create, record_deal, record_follow_up
+from customers.services.identifier import DuplicateCustomer
+from customers.services.share import customer_share, customer_unshare
+from customers.services.tenant import default_pool
+from customers.services.trash import customer_restore, customer_trash
 
 
 def make(user, name, mobile="", email="", **data):
-    return services.customer_create(
+    return customer_create(
         acting_user=user,
         data={"name": name, **data},
         contact={"name": f"{name}联系人", "mobile": mobile, "email": email},
@@ -25,8 +33,8 @@ def make(user, name, mobile="", email="", **data):
 def test_visible_to_per_role(world_a, world_b):
     c1 = make(world_a.rep1, "一组客户", "13800000001")
     c2 = make(world_a.rep2, "二组客户", "13800000002")
-    pooled = services.customer_create(
-        acting_user=world_a.admin, data={"name": "公海客户"}, owner=None, to_pool=services.default_pool(world_a.tenant)
+    pooled = customer_create(
+        acting_user=world_a.admin, data={"name": "公海客户"}, owner=None, to_pool=default_pool(world_a.tenant)
     )
     other = make(world_b.rep1, "别家客户", "13800000003")
     assert set(Customer.objects.visible_to(world_a.rep1)) == {c1}
@@ -51,23 +59,53 @@ def test_sharing_read_then_edit_then_unshare(world_a, client_for):
     customer = make(world_a.rep1, "共享客户", "13800000011")
     rep2 = client_for(world_a.rep2)
     assert rep2.get(reverse("customers:detail", args=[customer.pk])).status_code == 404
-    services.customer_share(acting_user=world_a.rep1, customer=customer, with_user=world_a.rep2)
+    customer_share(acting_user=world_a.rep1, customer=customer, with_user=world_a.rep2)
     assert customer in Customer.objects.visible_to(world_a.rep2)
     assert [c.pk for c in rep2.get(reverse("customers:list")).context["customers"]] == [customer.pk]
     assert rep2.get(reverse("customers:edit", args=[customer.pk])).status_code == 403
-    services.customer_share(acting_user=world_a.rep1, customer=customer, with_user=world_a.rep2, can_change=True)
+    customer_share(acting_user=world_a.rep1, customer=customer, with_user=world_a.rep2, can_change=True)
     assert rep2.get(reverse("customers:edit", args=[customer.pk])).status_code == 200
-    services.customer_unshare(acting_user=world_a.rep1, customer=customer, with_user=world_a.rep2)
+    customer_unshare(acting_user=world_a.rep1, customer=customer, with_user=world_a.rep2)
     assert customer not in Customer.objects.visible_to(world_a.rep2)
+
+
+@pytest.mark.django_db
+def test_a_share_is_a_guardian_object_permission(world_a):
+    customer = make(world_a.rep1, "权限客户", "13800000013")
+    other = make(world_a.rep1, "没共享的客户", "13800000014")
+
+    def perms(user, obj):
+        # A fresh user object each time: Django and guardian cache permissions on the instance.
+        user = User.objects.get(pk=user.pk)
+        return user.has_perm("customers.view_customer", obj), user.has_perm("customers.change_customer", obj)
+
+    assert perms(world_a.rep2, customer) == (False, False)
+    customer_share(acting_user=world_a.rep1, customer=customer, with_user=world_a.rep2)
+    assert perms(world_a.rep2, customer) == (True, False)
+    customer_share(acting_user=world_a.rep1, customer=customer, with_user=world_a.rep2, can_change=True)
+    assert perms(world_a.rep2, customer) == (True, True)
+    assert perms(world_a.rep2, other) == (False, False)
+    assert set(get_perms(world_a.rep2, customer)) == {"change_customer", "view_customer"}
+    # The rows carry the customer's tenant, and visible_to/editable_by read them.
+    assert set(
+        CustomerUserObjectPermission.objects.filter(content_object=customer).values_list("tenant", flat=True)
+    ) == {world_a.tenant.pk}
+    assert customer in Customer.objects.editable_by(world_a.rep2)
+    # Back to read only, then nothing.
+    customer_share(acting_user=world_a.rep1, customer=customer, with_user=world_a.rep2)
+    assert perms(world_a.rep2, customer) == (True, False)
+    customer_unshare(acting_user=world_a.rep1, customer=customer, with_user=world_a.rep2)
+    assert perms(world_a.rep2, customer) == (False, False)
+    assert not CustomerUserObjectPermission.objects.filter(content_object=customer).exists()
 
 
 @pytest.mark.django_db
 def test_only_owner_manager_or_admin_share(world_a, world_b):
     customer = make(world_a.rep1, "客户甲", "13800000012")
-    with pytest.raises(Exception):
-        services.customer_share(acting_user=world_a.rep2, customer=customer, with_user=world_a.agent)
+    with pytest.raises(PermissionDenied):
+        customer_share(acting_user=world_a.rep2, customer=customer, with_user=world_a.agent)
     with pytest.raises(DomainError):
-        services.customer_share(acting_user=world_a.rep1, customer=customer, with_user=world_b.rep1)
+        customer_share(acting_user=world_a.rep1, customer=customer, with_user=world_b.rep1)
 
 
 # --- duplicates (防撞单) ----------------------------------------------------------------------------------------
@@ -83,23 +121,23 @@ def test_duplicate_company_phone_email_and_code_refused_with_holder(world_a):
         ({"name": "别的公司三", "credit_code": "91330100ma27xy8k1a"}, {}),
     ]
     for data, contact in cases:
-        with pytest.raises(services.DuplicateCustomer) as exc:
-            services.customer_create(acting_user=world_a.rep2, data=data, contact={"name": "李四", **contact})
+        with pytest.raises(DuplicateCustomer) as exc:
+            customer_create(acting_user=world_a.rep2, data=data, contact={"name": "李四", **contact})
         # rep2 may not see rep1's customer: told who holds it, not its name.
         assert world_a.rep1.full_name in exc.value.message
         assert "杭州云帆科技有限公司" not in exc.value.message
     assert Customer.objects.filter(tenant=world_a.tenant).count() == 1
     # The manager may see it, so the message names it.
-    with pytest.raises(services.DuplicateCustomer) as exc:
+    with pytest.raises(DuplicateCustomer) as exc:
         make(world_a.manager, "杭州云帆科技有限公司")
     assert "杭州云帆科技有限公司" in exc.value.message
 
 
 @pytest.mark.django_db
 def test_duplicate_in_pool_names_the_pool(world_a):
-    pool = services.default_pool(world_a.tenant)
-    services.customer_create(acting_user=world_a.admin, data={"name": "公海里的公司"}, owner=None, to_pool=pool)
-    with pytest.raises(services.DuplicateCustomer) as exc:
+    pool = default_pool(world_a.tenant)
+    customer_create(acting_user=world_a.admin, data={"name": "公海里的公司"}, owner=None, to_pool=pool)
+    with pytest.raises(DuplicateCustomer) as exc:
         make(world_a.rep1, "公海里的公司")
     assert pool.name in exc.value.message
 
@@ -115,19 +153,19 @@ def test_same_company_in_another_tenant_is_fine(world_a, world_b):
 def test_contact_phone_taken_by_another_customer_is_refused(world_a):
     make(world_a.rep1, "公司一", "13800000031")
     second = make(world_a.rep1, "公司二", "13800000032")
-    with pytest.raises(services.DuplicateCustomer):
-        services.contact_save(acting_user=world_a.rep1, customer=second, data={"name": "王五", "mobile": "13800000031"})
+    with pytest.raises(DuplicateCustomer):
+        contact_save(acting_user=world_a.rep1, customer=second, data={"name": "王五", "mobile": "13800000031"})
     assert Contact.objects.filter(customer=second).count() == 1
 
 
 @pytest.mark.django_db
 def test_restore_rechecks_identifiers(world_a):
     first = make(world_a.rep1, "回收站公司", "13800000041")
-    services.customer_trash(acting_user=world_a.rep1, customer=first)
+    customer_trash(acting_user=world_a.rep1, customer=first)
     assert not CustomerIdentifier.objects.filter(customer=first).exists()
     make(world_a.rep2, "回收站公司", "13800000042")  # the name is free again
-    with pytest.raises(services.DuplicateCustomer):
-        services.customer_restore(acting_user=world_a.rep1, customer=first)
+    with pytest.raises(DuplicateCustomer):
+        customer_restore(acting_user=world_a.rep1, customer=first)
     first.refresh_from_db()
     assert first.deleted_at is not None
 
@@ -146,7 +184,7 @@ def test_concurrent_creations_of_the_same_company_cannot_both_succeed():
                 barrier.wait()
                 make(user, f"并发公司{round_}", mobile)
                 outcomes.append("ok")
-            except services.DuplicateCustomer:
+            except DuplicateCustomer:
                 outcomes.append("dup")
             finally:
                 connection.close()
@@ -308,7 +346,7 @@ def test_list_filters_sort_and_htmx(world_a, client_for):
 @pytest.mark.django_db
 @pytest.mark.parametrize("rows", [50, 500])
 def test_list_query_count_is_fixed(world_a, client_for, django_assert_max_num_queries, rows):
-    pool = services.default_pool(world_a.tenant)
+    pool = default_pool(world_a.tenant)
     objs = [
         Customer(tenant=world_a.tenant, name=f"批量{i}", owner=world_a.rep1, pool=pool, owned_since=None)
         for i in range(rows)
@@ -333,7 +371,7 @@ def test_cross_tenant_and_other_rep_get_404(world_a, world_b, client_for):
 @pytest.mark.django_db
 def test_text_is_escaped_everywhere(world_a, client_for):
     payload = '"><img src=x onerror=alert(1)><script>alert(2)</script>'
-    customer = services.customer_create(
+    customer = customer_create(
         acting_user=world_a.rep1,
         data={"name": f"XSS{payload}", "notes": payload, "address": payload, "industry": "教育"},
         contact={"name": f"联系人{payload}", "mobile": "13800000111"},
@@ -389,14 +427,14 @@ def test_record_follow_up_and_deal_only_move_forward(world_a):
 
     customer = make(world_a.rep1, "事实公司", "13800000141")
     now = timezone.now()
-    services.record_follow_up(customer_id=customer.pk, at=now, tenant_id=world_a.tenant.pk)
-    services.record_follow_up(customer_id=customer.pk, at=now - timedelta(days=3), tenant_id=world_a.tenant.pk)
-    services.record_deal(customer_id=customer.pk, at=now - timedelta(days=1), tenant_id=world_a.tenant.pk)
+    record_follow_up(customer_id=customer.pk, at=now, tenant_id=world_a.tenant.pk)
+    record_follow_up(customer_id=customer.pk, at=now - timedelta(days=3), tenant_id=world_a.tenant.pk)
+    record_deal(customer_id=customer.pk, at=now - timedelta(days=1), tenant_id=world_a.tenant.pk)
     customer.refresh_from_db()
     assert customer.last_followed_up_at == now
     assert customer.last_deal_at == now - timedelta(days=1)
     # Another tenant's id changes nothing.
-    services.record_follow_up(customer_id=customer.pk, at=now + timedelta(days=1), tenant_id=world_a.tenant.pk + 999)
+    record_follow_up(customer_id=customer.pk, at=now + timedelta(days=1), tenant_id=world_a.tenant.pk + 999)
     customer.refresh_from_db()
     assert customer.last_followed_up_at == now
 

@@ -12,9 +12,18 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from crm.models import AuditEvent, Notification, Role
-from customers import exporter, services
-from customers.export_jobs import purge_tenant_trash, run_export
 from customers.models import Customer, ExportJob
+from customers.services.customer import customer_create
+from customers.services.export import (
+    COLUMNS,
+    CONTENT_TYPES,
+    EXPORT_KEEP_DAYS,
+    STALE_RUNNING,
+    csv_cell,
+    export_run,
+    neutralise,
+)
+from customers.tasks import purge_tenant_trash, run_export
 
 from ..conftest import build_world, wait_for
 from ..factories import UserFactory
@@ -24,7 +33,7 @@ EXPORT = reverse("customers:export")
 
 def make(user, name, mobile="", **data):
     contact = {"name": f"{name}联系人", "mobile": mobile} if mobile else None
-    return services.customer_create(acting_user=user, data={"name": name, **data}, contact=contact)
+    return customer_create(acting_user=user, data={"name": name, **data}, contact=contact)
 
 
 def post_export(client, fmt="csv", **params):
@@ -127,7 +136,8 @@ def test_each_export_is_an_audit_event_with_filters_and_row_count(world_a, clien
 @pytest.mark.django_db
 def test_confirmation_page_does_not_count_past_the_cap(world_a, client_for, settings, monkeypatch):
     settings.CUSTOMER_EXPORT_SYNC_LIMIT = 1
-    monkeypatch.setattr(exporter, "COUNT_CAP", 2)
+    monkeypatch.setattr("customers.selectors.export.COUNT_CAP", 2)
+    monkeypatch.setattr("customers.views.export.COUNT_CAP", 2)
     for i in range(4):
         make(world_a.rep1, f"客户{i}")
     r = client_for(world_a.admin).get(EXPORT)
@@ -157,7 +167,7 @@ def test_csv_has_bom_neutralised_formulas_and_phones_as_text(world_a, client_for
     raw, rows = read_csv(post_export(client_for(in_english(world_a.admin))))
     assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Excel reads the Chinese right
     header, row = rows[0], dict(zip(rows[0], rows[1], strict=True))
-    assert header[:3] == ["Name", "Type", "Status"] and len(header) == len(exporter.COLUMNS)
+    assert header[:3] == ["Name", "Type", "Status"] and len(header) == len(COLUMNS)
     assert row["Name"] == '\'=HYPERLINK("http://evil.test","点我")'
     assert row["Industry"] == "'+cmd|' /C calc'!A0"
     assert row["Region"] == "-2+3"  # - followed by a digit: a number, not a formula start
@@ -188,7 +198,7 @@ def test_csv_has_bom_neutralised_formulas_and_phones_as_text(world_a, client_for
     ],
 )
 def test_neutralise(value, expected):
-    assert exporter.neutralise(value) == expected
+    assert neutralise(value) == expected
 
 
 @pytest.mark.parametrize(
@@ -202,7 +212,7 @@ def test_neutralise(value, expected):
     ],
 )
 def test_long_digit_values_stay_text_in_csv(value, expected):
-    assert exporter.csv_cell(value) == expected
+    assert csv_cell(value) == expected
 
 
 @pytest.mark.django_db
@@ -212,7 +222,7 @@ def test_csv_headers_follow_the_users_language(world_a, client_for):
     world_a.admin.save()
     rows = read_csv(post_export(client_for(world_a.admin)))[1]
     with translation.override("zh-hans"):
-        assert rows[0] == [str(column.label) for column in exporter.COLUMNS]
+        assert rows[0] == [str(column.label) for column in COLUMNS]
         assert rows[1][1] == str(Customer.Kind.COMPANY.label)
 
 
@@ -221,7 +231,7 @@ def test_xlsx_cells_are_typed_for_excel(world_a, client_for):
     customer = make(world_a.rep1, "=cmd()", mobile="13812345678", credit_code="913301001234567890", is_key_account=True)
     Customer.objects.filter(pk=customer.pk).update(last_followed_up_at=datetime(2024, 5, 1, 1, 30, tzinfo=UTC))
     r = post_export(client_for(in_english(world_a.admin)), "xlsx")
-    assert r.status_code == 200 and r["Content-Type"] == exporter.CONTENT_TYPES["xlsx"]
+    assert r.status_code == 200 and r["Content-Type"] == CONTENT_TYPES["xlsx"]
     assert r["Content-Disposition"].endswith('.xlsx"')
     sheet = openpyxl.load_workbook(io.BytesIO(r.content)).active
     header = [c.value for c in sheet[1]]
@@ -305,13 +315,13 @@ def test_export_job_runs_once_and_writes_the_filtered_rows(world_a, media, djang
         tenant=world_a.tenant, created_by=world_a.manager, format="xlsx", query={"params": {"industry": ["软件"]}}
     )
     with django_capture_on_commit_callbacks(execute=False):
-        done = exporter.export_run(job_id=job.pk)
+        done = export_run(job_id=job.pk)
     assert done.status == ExportJob.Status.DONE and done.row_count == 1
     with done.file.open("rb") as fh:
         sheet = openpyxl.load_workbook(fh).active
     assert [row[0].value for row in sheet.iter_rows(min_row=2)] == ["软件客户"]
     # Idempotent: a redelivered task finds the job claimed and does nothing.
-    assert exporter.export_run(job_id=job.pk) is None
+    assert export_run(job_id=job.pk) is None
 
 
 @pytest.mark.django_db
@@ -319,7 +329,7 @@ def test_export_job_fails_cleanly_when_its_creator_may_no_longer_export(world_a,
     job = ExportJob.objects.create(tenant=world_a.tenant, created_by=world_a.manager, format="csv")
     world_a.manager.roles = [Role.REP]
     world_a.manager.save()
-    job = exporter.export_run(job_id=job.pk)
+    job = export_run(job_id=job.pk)
     assert job.status == ExportJob.Status.FAILED and job.error and not job.file
 
 
@@ -348,9 +358,7 @@ def test_old_exports_and_their_files_expire_with_the_nightly_task(world_a, media
     job.file.save("old.csv", io.BytesIO(b"x"), save=True)
     fresh = ExportJob.objects.create(tenant=world_a.tenant, created_by=world_a.admin, format="csv")
     path = job.file.path
-    ExportJob.objects.filter(pk=job.pk).update(
-        created_at=timezone.now() - timedelta(days=exporter.EXPORT_KEEP_DAYS + 1)
-    )
+    ExportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(days=EXPORT_KEEP_DAYS + 1))
     assert purge_tenant_trash(world_a.tenant.pk) == {"customers": 0, "exports": 1}
     assert list(ExportJob.objects.all()) == [fresh]
     assert not os.path.exists(path)
@@ -373,14 +381,12 @@ def test_a_redelivered_export_task_waits_for_the_running_copy_then_takes_over_a_
     monkeypatch.setattr(run_export, "retry", fake_retry)
     with pytest.raises(RuntimeError):
         run_export(job.tenant_id, job.pk)
-    assert retries[0]["countdown"] > exporter.STALE_RUNNING.total_seconds()
+    assert retries[0]["countdown"] > STALE_RUNNING.total_seconds()
     job.refresh_from_db()
     assert job.status == ExportJob.Status.RUNNING and not job.file
 
     # Its worker died long ago: the next copy takes the job over.
-    ExportJob.objects.filter(pk=job.pk).update(
-        updated_at=timezone.now() - exporter.STALE_RUNNING - timedelta(minutes=1)
-    )
+    ExportJob.objects.filter(pk=job.pk).update(updated_at=timezone.now() - STALE_RUNNING - timedelta(minutes=1))
     with django_capture_on_commit_callbacks(execute=False):
         assert run_export(job.tenant_id, job.pk) == ExportJob.Status.DONE
     assert run_export(job.tenant_id, job.pk) == "skipped"

@@ -10,21 +10,24 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.models import Role
-from customers import health, services
-from customers import pool as pool_services
+from crm.models import Role, local_today
 from customers.models import Customer, OwnershipEvent, Pool, PoolTeam
+from customers.selectors.health import Period, pool_health, pools_waiting
+from customers.services.customer import customer_create, record_deal
+from customers.services.fallback import fallback_run
+from customers.services.pool import customer_claim
+from customers.services.tenant import default_pool
 
 from ..factories import TeamFactory, UserFactory
 from .test_pool import owned, pool_for
 
 
 def waiting(world, name, days, pool=None):
-    customer = services.customer_create(
+    customer = customer_create(
         acting_user=world.admin,
         data={"name": name},
         owner=None,
-        to_pool=pool or services.default_pool(world.tenant),
+        to_pool=pool or default_pool(world.tenant),
     )
     OwnershipEvent.objects.filter(customer=customer).update(at=timezone.now() - dt.timedelta(days=days))
     return customer
@@ -32,18 +35,18 @@ def waiting(world, name, days, pool=None):
 
 def claimed(world, rep, name, *, days_ago=1, deal_after=None):
     (customer,) = [waiting(world, name, 60)]
-    pool_services.customer_claim(rep=rep, customer_id=customer.pk)
+    customer_claim(rep=rep, customer_id=customer.pk)
     at = timezone.now() - dt.timedelta(days=days_ago)
     OwnershipEvent.objects.filter(customer=customer, reason="claim").update(at=at)
     if deal_after is not None:
-        services.record_deal(customer_id=customer.pk, at=at + dt.timedelta(days=deal_after), tenant_id=world.tenant.pk)
+        record_deal(customer_id=customer.pk, at=at + dt.timedelta(days=deal_after), tenant_id=world.tenant.pk)
     return customer
 
 
 @pytest.fixture
 def north(world_a):
     """A second root team outside the sales manager's tree, with its own manager, rep and pool."""
-    services.default_pool(world_a.tenant)  # made first: the default pool opens to the root teams existing then
+    default_pool(world_a.tenant)  # made first: the default pool opens to the root teams existing then
     team = TeamFactory(tenant=world_a.tenant, name="华北部")
     boss = UserFactory(tenant=world_a.tenant, team=team, roles=[Role.MANAGER], full_name="华北经理")
     team.manager = boss
@@ -67,7 +70,7 @@ def test_waiting_buckets_and_the_customers_behind_them(world_a, client_for, nort
         for i in range(n):
             waiting(world_a, f"等了{days}天{i}", days)
     waiting(world_a, "华北等待", 5, pool=north[3])
-    rows = {r.pool: r for r in health.pools_waiting(world_a.manager, timezone.now())}
+    rows = {r.pool: r for r in pools_waiting(world_a.manager, timezone.now())}
     assert set(rows) == {pool}  # the north pool is not the sales manager's
     assert rows[pool].total == 10
     assert rows[pool].buckets == {"lt7": 3, "7to30": 2, "30to90": 1, "gt90": 4}
@@ -78,7 +81,7 @@ def test_waiting_buckets_and_the_customers_behind_them(world_a, client_for, nort
     assert page.status_code == 200
     assert f'href="/pool/health/customers/?metric=waiting&amp;pool={pool.pk}&amp;bucket=gt90"' in page.content.decode()
     # The admin sees both pools.
-    assert {r.pool for r in health.pools_waiting(world_a.admin, timezone.now())} == {pool, north[3]}
+    assert {r.pool for r in pools_waiting(world_a.admin, timezone.now())} == {pool, north[3]}
 
 
 @pytest.mark.django_db
@@ -87,7 +90,7 @@ def test_claims_fallbacks_and_claim_to_deal_per_rep(world_a, client_for, django_
     claimed(world_a, world_a.rep1, "成交了", days_ago=3, deal_after=1)
     claimed(world_a, world_a.rep1, "没成交", days_ago=3)
     early = claimed(world_a, world_a.rep1, "领取前成交", days_ago=5)
-    services.record_deal(
+    record_deal(
         customer_id=early.pk, at=timezone.now() - dt.timedelta(days=10), tenant_id=world_a.tenant.pk
     )  # a deal before the claim does not count
     claimed(world_a, world_a.rep2, "二号领取", days_ago=2, deal_after=1)
@@ -95,10 +98,10 @@ def test_claims_fallbacks_and_claim_to_deal_per_rep(world_a, client_for, django_
     for i in range(2):
         owned(world_a, world_a.rep1, f"过期{i}", owned_days_ago=60, followed_days_ago=40)
     with django_capture_on_commit_callbacks(execute=False):
-        assert pool_services.fallback_run(tenant=world_a.tenant) == 2
-    today = pool_services.local_today(world_a.tenant)
-    period = health.Period.of(world_a.tenant, today - dt.timedelta(days=29), today)
-    report = health.pool_health(world_a.admin, period)
+        assert fallback_run(tenant=world_a.tenant) == 2
+    today = local_today(world_a.tenant)
+    period = Period.of(world_a.tenant, today - dt.timedelta(days=29), today)
+    report = pool_health(world_a.admin, period)
     reps = {r.user: r for r in report.reps}
     one, two = reps[world_a.rep1], reps[world_a.rep2]
     assert (one.claims, one.claim_deals, one.claim_to_deal, one.fallbacks) == (3, 1, 33.3, 2)
@@ -124,8 +127,8 @@ def test_hoarding_near_the_cap_with_few_follow_ups(world_a, client_for):
         owned(world_a, world_a.rep1, f"囤积{i}", owned_days_ago=50, followed_days_ago=1 if i == 0 else 40)
         owned(world_a, world_a.rep2, f"勤快{i}", owned_days_ago=50, followed_days_ago=2)
     owned(world_a, world_a.manager, "经理自己的", owned_days_ago=50)
-    today = pool_services.local_today(world_a.tenant)
-    report = health.pool_health(world_a.admin, health.Period.of(world_a.tenant, today, today))
+    today = local_today(world_a.tenant)
+    report = pool_health(world_a.admin, Period.of(world_a.tenant, today, today))
     assert [r.user for r in report.near_cap] == [world_a.rep1, world_a.rep2]
     assert [r.user for r in report.hoarders] == [world_a.rep1]
     rep1 = next(r for r in report.reps if r.user == world_a.rep1)
@@ -142,7 +145,7 @@ def test_a_manager_sees_their_teams_only(world_a, client_for, north):
     team, boss, north_rep, north_pool = north
     claimed(world_a, world_a.rep1, "一组领取")
     north_customer = waiting(world_a, "华北客户", 3, pool=north_pool)
-    pool_services.customer_claim(rep=north_rep, customer_id=north_customer.pk)
+    customer_claim(rep=north_rep, customer_id=north_customer.pk)
     c = client_for(world_a.manager)
     report = c.get(reverse("pool:health")).context["report"]
     assert {r.user for r in report.reps} == {world_a.rep1, world_a.rep2}
@@ -167,7 +170,7 @@ def test_reps_agents_and_other_tenants_see_nothing(world_a, world_b, client_for)
     page = b.get(reverse("pool:health"))
     assert page.status_code == 200 and page.context["report"].totals.claims == 0
     assert "甲方领取" not in b.get(reverse("pool:health_customers"), {"metric": "claims"}).content.decode()
-    a_pool = services.default_pool(world_a.tenant)
+    a_pool = default_pool(world_a.tenant)
     assert b.get(reverse("pool:health_customers"), {"metric": "waiting", "pool": a_pool.pk}).status_code == 422
     assert b.get(reverse("pool:health_customers"), {"metric": "claims", "rep": world_a.rep1.pk}).status_code == 422
 

@@ -21,8 +21,10 @@ from django.db import connection
 from django.urls import reverse
 
 from crm.models import AuditEvent
-from customers import importer, services
+from customers import importer
 from customers.models import Contact, Customer, CustomerIdentifier, ImportJob, OwnershipEvent
+from customers.services.customer import customer_create
+from customers.services.tenant import tenant_defaults
 
 from ..conftest import build_world, wait_for
 
@@ -113,7 +115,7 @@ def media(settings, tmp_path):
 
 
 def setup_world(world):
-    services.tenant_defaults(tenant=world.tenant)  # default pool and levels A/B/C with their aliases
+    tenant_defaults(tenant=world.tenant)  # default pool and levels A/B/C with their aliases
     for user in (world.admin, world.manager, world.rep1, world.rep2, world.agent):
         user.language = "en"
         user.save(update_fields=["language"])
@@ -124,7 +126,7 @@ def setup_world(world):
 def world(world_a, media):
     setup_world(world_a)
     # The customer row 6 collides with (held by rep2, by phone).
-    services.customer_create(
+    customer_create(
         acting_user=world_a.rep2,
         data={"name": "深圳老客户有限公司"},
         contact={"name": "李四", "mobile": "13600001111"},
@@ -413,7 +415,7 @@ def test_row_that_became_a_duplicate_meanwhile_is_rejected_at_commit(world, clie
     job = upload_and_preview(client, "客户.csv", csv_bytes(SAMPLE_ROWS))
     assert job.summary["valid"] == 3
     # A colleague creates row 3's company between the preview and the commit.
-    services.customer_create(acting_user=world.rep2, data={"name": "北京星河贸易（有限公司）"})
+    customer_create(acting_user=world.rep2, data={"name": "北京星河贸易（有限公司）"})
     client.post(reverse("customers:import_commit", args=[job.pk]))
     job.refresh_from_db()
     assert job.status == "done" and job.created_count == 3 and job.rejected_count == 8
@@ -437,7 +439,7 @@ def test_a_race_on_the_identifier_index_rejects_the_row_not_the_import(world, mo
 
     def sneaky(ctx, rows):
         # Row 3's phone is taken after the rows were checked, before they are inserted.
-        services.customer_create(
+        customer_create(
             acting_user=world.rep2, data={"name": "抢先一步有限公司"}, contact={"name": "王五", "mobile": "13912345678"}
         )
         return original(ctx, rows)

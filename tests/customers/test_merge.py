@@ -5,10 +5,8 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
+from crm.errors import DomainError
 from crm.models import AuditEvent
-from crm.services import DomainError
-from customers import services
-from customers.merge import customer_merge, customer_merged
 from customers.models import (
     Contact,
     Customer,
@@ -18,11 +16,17 @@ from customers.models import (
     OwnershipEvent,
     Tag,
 )
+from customers.services.contact import contact_save
+from customers.services.customer import customer_create
+from customers.services.identifier import DuplicateCustomer
+from customers.services.merge import customer_merge, customer_merged
+from customers.services.share import customer_share
+from customers.services.trash import customer_trash
 
 
 def make(user, name, mobile="", **data):
     contact = {"name": f"{name}联系人", "mobile": mobile} if mobile else None
-    return services.customer_create(acting_user=user, data={"name": name, **data}, contact=contact)
+    return customer_create(acting_user=user, data={"name": name, **data}, contact=contact)
 
 
 def merge_url(customer):
@@ -38,7 +42,7 @@ def pair(world_a):
     merge = make(
         world_a.rep2, "云帆科技（杭州）", mobile="13912345678", industry="软件", credit_code="91330100MA27XY812X"
     )
-    services.contact_save(
+    contact_save(
         acting_user=world_a.rep2,
         customer=merge,
         data={"name": "王五", "email": "wang@yunfan.test", "is_primary": False},
@@ -50,8 +54,8 @@ def pair(world_a):
             CustomerTag(tenant=tenant, customer=merge, tag=hot),
         ]
     )
-    services.customer_share(acting_user=world_a.rep2, customer=merge, with_user=world_a.agent)
-    services.customer_share(acting_user=world_a.rep2, customer=merge, with_user=world_a.rep1)  # keep's owner
+    customer_share(acting_user=world_a.rep2, customer=merge, with_user=world_a.agent)
+    customer_share(acting_user=world_a.rep2, customer=merge, with_user=world_a.rep1)  # keep's owner
     return keep, merge, cold
 
 
@@ -124,7 +128,7 @@ def test_merge_moves_contacts_tags_history_shares_and_identifiers(world_a, pair)
 def test_merged_phone_is_now_refused_as_a_duplicate_of_keep(world_a, pair):
     keep, merge, _ = pair
     customer_merge(acting_user=world_a.admin, keep=keep, merge=merge)
-    with pytest.raises(services.DuplicateCustomer) as exc:
+    with pytest.raises(DuplicateCustomer) as exc:
         make(world_a.rep2, "另一家", mobile="13912345678")
     assert exc.value.holder.pk == keep.pk
 
@@ -158,7 +162,7 @@ def test_refusals_change_nothing(world_a, world_b, pair):
     assert snapshot(keep, merge, admins, foreign) == before
 
     # A customer already in the bin cannot be merged either.
-    services.customer_trash(acting_user=world_a.rep2, customer=merge)
+    customer_trash(acting_user=world_a.rep2, customer=merge)
     before = snapshot(keep, merge)
     with pytest.raises(DomainError):
         customer_merge(acting_user=world_a.manager, keep=keep, merge=merge)

@@ -5,18 +5,23 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from crm import services as crm_services
+from crm.errors import DomainError
 from crm.models import Notification, Role
-from customers import pool as pool_services
-from customers import services
+from crm.services.user import user_set_active
 from customers.models import Customer, ExtensionRequest, FallbackWarning, OwnershipEvent, Pool, PoolLevelRule, PoolTeam
+from customers.selectors.pool import fallback_due
+from customers.services.customer import customer_create
+from customers.services.extension import extension_decide, extension_request
+from customers.services.fallback import fallback_run, warn_run
+from customers.services.pool import ClaimRefused, customer_assign, customer_claim, customer_release, record_pool_view
+from customers.services.tenant import default_pool
 
 from ..conftest import build_world, wait_for
 from ..factories import UserFactory
 
 
 def pool_for(world, **rules) -> Pool:
-    pool = services.default_pool(world.tenant)
+    pool = default_pool(world.tenant)
     for key, value in rules.items():
         setattr(pool, key, value)
     pool.save()
@@ -25,15 +30,15 @@ def pool_for(world, **rules) -> Pool:
 
 
 def pooled(world, name, n=1):
-    pool = services.default_pool(world.tenant)
+    pool = default_pool(world.tenant)
     return [
-        services.customer_create(acting_user=world.admin, data={"name": f"{name}{i}"}, owner=None, to_pool=pool)
+        customer_create(acting_user=world.admin, data={"name": f"{name}{i}"}, owner=None, to_pool=pool)
         for i in range(n)
     ]
 
 
 def owned(world, rep, name, *, owned_days_ago=0, followed_days_ago=None, level=None, **data):
-    customer = services.customer_create(acting_user=rep, data={"name": name, "level": level, **data})
+    customer = customer_create(acting_user=rep, data={"name": name, "level": level, **data})
     now = timezone.now()
     Customer.objects.filter(pk=customer.pk).update(
         owned_since=now - dt.timedelta(days=owned_days_ago),
@@ -48,17 +53,17 @@ def owned(world, rep, name, *, owned_days_ago=0, followed_days_ago=None, level=N
 
 @pytest.mark.django_db
 def test_a_pool_is_visible_only_to_the_teams_it_names(world_a, world_b):
-    pool = services.default_pool(world_a.tenant)
+    pool = default_pool(world_a.tenant)
     PoolTeam.objects.filter(pool=pool).delete()
     other = Pool.objects.create(tenant=world_a.tenant, name="二组专用")
     PoolTeam.objects.create(tenant=world_a.tenant, pool=pool, team=world_a.sales)  # sub-teams see it too
     PoolTeam.objects.create(tenant=world_a.tenant, pool=other, team=world_a.team2)
-    assert set(pool_services.visible_pools(world_a.rep1)) == {pool}
-    assert set(pool_services.visible_pools(world_a.rep2)) == {pool, other}
-    assert set(pool_services.visible_pools(world_a.agent)) == set()
-    assert set(pool_services.visible_pools(world_a.manager)) == {pool, other}
-    assert set(pool_services.visible_pools(world_a.admin)) == {pool, other}
-    assert not pool_services.visible_pools(world_b.admin).filter(tenant=world_a.tenant).exists()
+    assert set(Pool.objects.visible_to(world_a.rep1)) == {pool}
+    assert set(Pool.objects.visible_to(world_a.rep2)) == {pool, other}
+    assert set(Pool.objects.visible_to(world_a.agent)) == set()
+    assert set(Pool.objects.visible_to(world_a.manager)) == {pool, other}
+    assert set(Pool.objects.visible_to(world_a.admin)) == {pool, other}
+    assert not Pool.objects.visible_to(world_b.admin).filter(tenant=world_a.tenant).exists()
 
 
 # --- claiming ------------------------------------------------------------------------------------------------
@@ -68,11 +73,11 @@ def test_a_pool_is_visible_only_to_the_teams_it_names(world_a, world_b):
 def test_claim_and_second_claimer_learns_who_got_it(world_a):
     pool_for(world_a)
     (customer,) = pooled(world_a, "公海客户")
-    pool_services.customer_claim(rep=world_a.rep1, customer_id=customer.pk)
+    customer_claim(rep=world_a.rep1, customer_id=customer.pk)
     customer.refresh_from_db()
     assert customer.owner == world_a.rep1 and customer.owned_since is not None
-    with pytest.raises(pool_services.ClaimRefused) as exc:
-        pool_services.customer_claim(rep=world_a.rep2, customer_id=customer.pk)
+    with pytest.raises(ClaimRefused) as exc:
+        customer_claim(rep=world_a.rep2, customer_id=customer.pk)
     assert world_a.rep1.full_name in exc.value.message
     assert OwnershipEvent.objects.filter(customer=customer, reason="claim").count() == 1
 
@@ -81,23 +86,23 @@ def test_claim_and_second_claimer_learns_who_got_it(world_a):
 def test_claim_rules_cap_daily_claims_and_cooldown(world_a):
     pool = pool_for(world_a, max_claims_per_day=2, reclaim_cooldown_days=7)
     customers = pooled(world_a, "规则", 4)
-    pool_services.customer_claim(rep=world_a.rep1, customer_id=customers[0].pk)
-    pool_services.customer_claim(rep=world_a.rep1, customer_id=customers[1].pk)
-    with pytest.raises(pool_services.ClaimRefused, match="claims"):
-        pool_services.customer_claim(rep=world_a.rep1, customer_id=customers[2].pk)
+    customer_claim(rep=world_a.rep1, customer_id=customers[0].pk)
+    customer_claim(rep=world_a.rep1, customer_id=customers[1].pk)
+    with pytest.raises(ClaimRefused, match="claims"):
+        customer_claim(rep=world_a.rep1, customer_id=customers[2].pk)
     # Cooldown: a released customer cannot be re-claimed by the same rep within the pool's days.
     pool.max_claims_per_day = None
     pool.save()
-    pool_services.customer_release(acting_user=world_a.rep1, customer=customers[0], reason="不合适")
-    with pytest.raises(pool_services.ClaimRefused, match="again from"):
-        pool_services.customer_claim(rep=world_a.rep1, customer_id=customers[0].pk)
-    pool_services.customer_claim(rep=world_a.rep2, customer_id=customers[0].pk)  # a colleague may
+    customer_release(acting_user=world_a.rep1, customer=customers[0], reason="不合适")
+    with pytest.raises(ClaimRefused, match="again from"):
+        customer_claim(rep=world_a.rep1, customer_id=customers[0].pk)
+    customer_claim(rep=world_a.rep2, customer_id=customers[0].pk)  # a colleague may
     # Holding cap (tenant-wide): rep1 still holds one customer.
     world_a.tenant.max_customers_per_rep = 1
     world_a.tenant.save()
     world_a.rep1.refresh_from_db()
-    with pytest.raises(pool_services.ClaimRefused, match="most one rep may hold"):
-        pool_services.customer_claim(rep=world_a.rep1, customer_id=customers[3].pk)
+    with pytest.raises(ClaimRefused, match="most one rep may hold"):
+        customer_claim(rep=world_a.rep1, customer_id=customers[3].pk)
 
 
 @pytest.mark.django_db
@@ -105,9 +110,9 @@ def test_cannot_claim_from_a_pool_you_do_not_see_or_another_tenant(world_a, worl
     (customer,) = pooled(world_a, "看不见")
     PoolTeam.objects.filter(pool=customer.pool).exclude(team=world_a.service_team).delete()  # only service sees it
     with pytest.raises(Customer.DoesNotExist):
-        pool_services.customer_claim(rep=world_a.rep1, customer_id=customer.pk)
+        customer_claim(rep=world_a.rep1, customer_id=customer.pk)
     with pytest.raises(Customer.DoesNotExist):
-        pool_services.customer_claim(rep=world_b.rep1, customer_id=customer.pk)
+        customer_claim(rep=world_b.rep1, customer_id=customer.pk)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -124,9 +129,9 @@ def test_sixteen_simultaneous_claimers_exactly_one_wins_each_round():
         def claim(rep, customer_id=customer.pk):
             try:
                 barrier.wait()
-                pool_services.customer_claim(rep=rep, customer_id=customer_id)
+                customer_claim(rep=rep, customer_id=customer_id)
                 winners.append(rep.pk)
-            except pool_services.ClaimRefused:
+            except ClaimRefused:
                 losers.append(rep.pk)
             finally:
                 connection.close()
@@ -156,8 +161,8 @@ def test_concurrent_claims_never_exceed_cap_or_daily_claims():
     def claim(customer_id):
         try:
             barrier.wait()
-            pool_services.customer_claim(rep=rep, customer_id=customer_id)
-        except pool_services.ClaimRefused:
+            customer_claim(rep=rep, customer_id=customer_id)
+        except ClaimRefused:
             pass
         finally:
             connection.close()
@@ -189,15 +194,15 @@ def test_fallback_due_follows_rules_levels_exemptions_and_extension(world_a):
     new_owner = owned(world_a, world_a.rep1, "刚领取", owned_days_ago=2, followed_days_ago=90)
     key = owned(world_a, world_a.rep1, "重点", owned_days_ago=100, followed_days_ago=90, is_key_account=True)
     never = owned(world_a, world_a.rep1, "从未跟进", owned_days_ago=45)
-    due = set(pool_services.fallback_due(pool))
+    due = set(fallback_due(pool))
     assert due == {stale, never}
     assert fresh not in due and level_a_customer not in due and new_owner not in due and key not in due
     # An approved extension postpones it.
     Customer.objects.filter(pk=stale.pk).update(extension_days=7)
-    assert stale not in set(pool_services.fallback_due(pool))
+    assert stale not in set(fallback_due(pool))
     # Looking ahead (the warnings): "十天" falls back in 20 days.
-    assert fresh in set(pool_services.fallback_due(pool, days_ahead=20))
-    assert fresh not in set(pool_services.fallback_due(pool, days_ahead=19))
+    assert fresh in set(fallback_due(pool, days_ahead=20))
+    assert fresh not in set(fallback_due(pool, days_ahead=19))
 
 
 @pytest.mark.django_db
@@ -211,8 +216,8 @@ def test_fallback_counts_tenant_local_days(world_a):
     Customer.objects.filter(pk=customer.pk).update(
         owned_since=now - dt.timedelta(days=10), last_followed_up_at=now - dt.timedelta(hours=1)
     )
-    assert customer in set(pool_services.fallback_due(pool, now=now))
-    assert customer not in set(pool_services.fallback_due(pool, now=now - dt.timedelta(hours=1)))
+    assert customer in set(fallback_due(pool, now=now))
+    assert customer not in set(fallback_due(pool, now=now - dt.timedelta(hours=1)))
 
 
 @pytest.mark.django_db
@@ -221,8 +226,8 @@ def test_fallback_run_moves_set_based_writes_events_and_one_digest(world_a, djan
     stale = [owned(world_a, world_a.rep1, f"过期{i}", owned_days_ago=60, followed_days_ago=40) for i in range(3)]
     keep = owned(world_a, world_a.rep1, "保留", owned_days_ago=60, followed_days_ago=5)
     with django_capture_on_commit_callbacks(execute=False):
-        assert pool_services.fallback_run(tenant=world_a.tenant) == 3
-        assert pool_services.fallback_run(tenant=world_a.tenant) == 0  # idempotent
+        assert fallback_run(tenant=world_a.tenant) == 3
+        assert fallback_run(tenant=world_a.tenant) == 0  # idempotent
     for customer in stale:
         customer.refresh_from_db()
         assert customer.owner is None and customer.pool == pool
@@ -244,7 +249,7 @@ def test_two_fallback_runs_at_once_move_each_customer_once():
     def run():
         try:
             barrier.wait()
-            results.append(pool_services.fallback_run(tenant=world.tenant))
+            results.append(fallback_run(tenant=world.tenant))
         finally:
             connection.close()
 
@@ -262,9 +267,9 @@ def test_two_fallback_runs_at_once_move_each_customer_once():
 def test_claim_racing_fallback_leaves_consistent_history(world_a):
     pool = pool_for(world_a, no_followup_days=30)
     customer = owned(world_a, world_a.rep1, "竞态", owned_days_ago=60, followed_days_ago=40)
-    pool_services.fallback_run(tenant=world_a.tenant)
-    pool_services.customer_claim(rep=world_a.rep2, customer_id=customer.pk)
-    assert pool_services.fallback_run(tenant=world_a.tenant) == 0  # a fresh claim restarts the clock
+    fallback_run(tenant=world_a.tenant)
+    customer_claim(rep=world_a.rep2, customer_id=customer.pk)
+    assert fallback_run(tenant=world_a.tenant) == 0  # a fresh claim restarts the clock
     reasons = list(
         OwnershipEvent.objects.filter(customer=customer).order_by("at", "pk").values_list("reason", flat=True)
     )
@@ -279,10 +284,10 @@ def test_warning_ladder_each_step_once_per_ownership(world_a, django_capture_on_
     early = owned(world_a, world_a.rep1, "五天后", owned_days_ago=60, followed_days_ago=26)
     last = owned(world_a, world_a.rep1, "明天", owned_days_ago=60, followed_days_ago=29)
     with django_capture_on_commit_callbacks(execute=False):
-        sent = pool_services.warn_run(tenant=world_a.tenant, force=True)
+        sent = warn_run(tenant=world_a.tenant, force=True)
         assert sent == {"early": 1, "last_day": 1}
         # Even forced past the once-a-day gate, each step is sent once per customer per ownership period.
-        assert pool_services.warn_run(tenant=world_a.tenant, force=True) == {"early": 0, "last_day": 0}
+        assert warn_run(tenant=world_a.tenant, force=True) == {"early": 0, "last_day": 0}
     assert FallbackWarning.objects.filter(customer=early, step="early").count() == 1
     assert FallbackWarning.objects.filter(customer=last, step="last_day").count() == 1
     # One digest for the rep, one for the manager (the last-day step only).
@@ -296,36 +301,36 @@ def test_extension_request_and_approval_postpone_once(world_a, django_capture_on
     pool = pool_for(world_a, no_followup_days=30, extension_days=10)
     customer = owned(world_a, world_a.rep1, "延期", owned_days_ago=60, followed_days_ago=29)
     with django_capture_on_commit_callbacks(execute=False):
-        request = pool_services.extension_request(acting_user=world_a.rep1, customer=customer, reason="下周签约")
-        with pytest.raises(crm_services.DomainError):
-            pool_services.extension_request(acting_user=world_a.rep1, customer=customer, reason="再来一次")
+        request = extension_request(acting_user=world_a.rep1, customer=customer, reason="下周签约")
+        with pytest.raises(DomainError):
+            extension_request(acting_user=world_a.rep1, customer=customer, reason="再来一次")
         with pytest.raises(Exception):
-            pool_services.extension_decide(acting_user=world_a.rep2, request=request, approve=True)
-        pool_services.extension_decide(acting_user=world_a.manager, request=request, approve=True)
+            extension_decide(acting_user=world_a.rep2, request=request, approve=True)
+        extension_decide(acting_user=world_a.manager, request=request, approve=True)
     customer.refresh_from_db()
     assert customer.extension_days == 10
     assert ExtensionRequest.objects.get(pk=request.pk).status == "approved"
     assert OwnershipEvent.objects.filter(customer=customer, reason="extension").count() == 1
-    assert customer not in set(pool_services.fallback_due(pool, days_ahead=5))
-    assert customer in set(pool_services.fallback_due(pool, days_ahead=11))
+    assert customer not in set(fallback_due(pool, days_ahead=5))
+    assert customer in set(fallback_due(pool, days_ahead=11))
 
 
 @pytest.mark.django_db
 def test_view_limit_counts_distinct_customers_per_day(world_a):
     pool_for(world_a, daily_view_limit=2)
     customers = pooled(world_a, "查看", 3)
-    assert pool_services.record_pool_view(user=world_a.rep1, customer=customers[0]) == 1
-    assert pool_services.record_pool_view(user=world_a.rep1, customer=customers[0]) == 1  # same one again
-    assert pool_services.record_pool_view(user=world_a.rep1, customer=customers[1]) == 0
-    with pytest.raises(pool_services.ClaimRefused):
-        pool_services.record_pool_view(user=world_a.rep1, customer=customers[2])
+    assert record_pool_view(user=world_a.rep1, customer=customers[0]) == 1
+    assert record_pool_view(user=world_a.rep1, customer=customers[0]) == 1  # same one again
+    assert record_pool_view(user=world_a.rep1, customer=customers[1]) == 0
+    with pytest.raises(ClaimRefused):
+        record_pool_view(user=world_a.rep1, customer=customers[2])
 
 
 @pytest.mark.django_db
 def test_deactivated_users_customers_go_to_the_receiving_pool(world_a, django_capture_on_commit_callbacks):
     receiver = Pool.objects.create(tenant=world_a.tenant, name="离职池", receives_deactivated=True)
     customer = owned(world_a, world_a.rep1, "离职客户")
-    crm_services.user_set_active(acting_user=world_a.admin, user=world_a.rep1, active=False)
+    user_set_active(acting_user=world_a.admin, user=world_a.rep1, active=False)
     customer.refresh_from_db()
     assert customer.owner is None and customer.pool == receiver
     assert OwnershipEvent.objects.filter(customer=customer, reason="release", to_pool=receiver).exists()
@@ -338,17 +343,15 @@ def test_manager_assigns_pool_customers_within_cap(world_a, django_capture_on_co
     world_a.tenant.max_customers_per_rep = 2
     world_a.tenant.save()
     world_a.rep1.refresh_from_db()
-    with pytest.raises(crm_services.DomainError):
-        pool_services.customer_assign(
-            acting_user=world_a.manager, customer_ids=[c.pk for c in customers], rep=world_a.rep1
-        )
+    with pytest.raises(DomainError):
+        customer_assign(acting_user=world_a.manager, customer_ids=[c.pk for c in customers], rep=world_a.rep1)
     assert not Customer.objects.filter(owner=world_a.rep1).exists()
     with django_capture_on_commit_callbacks(execute=False):
-        n = pool_services.customer_assign(acting_user=world_a.manager, customer_ids=[customers[0].pk], rep=world_a.rep1)
+        n = customer_assign(acting_user=world_a.manager, customer_ids=[customers[0].pk], rep=world_a.rep1)
     assert n == 1
     assert OwnershipEvent.objects.filter(reason="assign", to_owner=world_a.rep1, actor=world_a.manager).count() == 1
     with pytest.raises(Exception):
-        pool_services.customer_assign(acting_user=world_a.rep2, customer_ids=[customers[1].pk], rep=world_a.rep2)
+        customer_assign(acting_user=world_a.rep2, customer_ids=[customers[1].pk], rep=world_a.rep2)
 
 
 @pytest.mark.django_db
@@ -359,9 +362,9 @@ def test_warning_job_acts_once_a_day_after_nine_local(world_a, django_capture_on
     early_morning = timezone.localtime(timezone.now(), tz).replace(hour=7, minute=0)
     later = early_morning.replace(hour=10)
     with django_capture_on_commit_callbacks(execute=False):
-        assert pool_services.warn_run(tenant=world_a.tenant, now=early_morning) == {"early": 0, "last_day": 0}
-        assert pool_services.warn_run(tenant=world_a.tenant, now=later)["early"] == 1
-        assert pool_services.warn_run(tenant=world_a.tenant, now=later.replace(hour=11)) == {"early": 0, "last_day": 0}
+        assert warn_run(tenant=world_a.tenant, now=early_morning) == {"early": 0, "last_day": 0}
+        assert warn_run(tenant=world_a.tenant, now=later)["early"] == 1
+        assert warn_run(tenant=world_a.tenant, now=later.replace(hour=11)) == {"early": 0, "last_day": 0}
 
 
 @pytest.mark.django_db(transaction=True)
@@ -377,7 +380,7 @@ def test_claims_racing_the_fallback_job_leave_a_consistent_history():
         def run_job():
             try:
                 barrier.wait()
-                pool_services.fallback_run(tenant=world.tenant)
+                fallback_run(tenant=world.tenant)
             finally:
                 connection.close()
 
@@ -386,9 +389,9 @@ def test_claims_racing_the_fallback_job_leave_a_consistent_history():
                 barrier.wait()
                 for _ in range(200):
                     try:
-                        pool_services.customer_claim(rep=world.rep2, customer_id=customer_id)
+                        customer_claim(rep=world.rep2, customer_id=customer_id)
                         return
-                    except (Customer.DoesNotExist, pool_services.ClaimRefused):
+                    except (Customer.DoesNotExist, ClaimRefused):
                         continue
             finally:
                 connection.close()
@@ -416,7 +419,7 @@ def test_a_pool_with_only_level_rules_falls_back_too(world_a, django_capture_on_
     small = owned(world_a, world_a.rep1, "小客户", owned_days_ago=60, followed_days_ago=20, level=level_c)
     other = owned(world_a, world_a.rep1, "无级别", owned_days_ago=60, followed_days_ago=50)
     with django_capture_on_commit_callbacks(execute=False):
-        assert pool_services.fallback_run(tenant=world_a.tenant) == 1
+        assert fallback_run(tenant=world_a.tenant) == 1
     small.refresh_from_db()
     other.refresh_from_db()
     assert small.owner is None and other.owner == world_a.rep1
@@ -425,7 +428,7 @@ def test_a_pool_with_only_level_rules_falls_back_too(world_a, django_capture_on_
 @pytest.mark.django_db(transaction=True)
 def test_hourly_fallback_reaches_every_tenant_through_a_real_worker(celery_worker):
     """The dispatcher reads the tenant list; each tenant's run happens in its context, as the app role."""
-    from customers.pool_jobs import fallback_to_pool
+    from customers.tasks import fallback_to_pool
 
     stale = []
     for prefix in ("F", "G"):

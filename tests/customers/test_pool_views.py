@@ -1,24 +1,25 @@
 import pytest
 from django.urls import reverse
 
-from customers import services
 from customers.models import Customer, ExtensionRequest, OwnershipEvent, Pool, PoolTeam
+from customers.services.customer import customer_create
+from customers.services.tenant import default_pool
 
 
 @pytest.fixture
 def open_pool(world_a):
-    pool = services.default_pool(world_a.tenant)
+    pool = default_pool(world_a.tenant)
     PoolTeam.objects.get_or_create(tenant=world_a.tenant, pool=pool, team=world_a.sales)
     return pool
 
 
 def pooled(world, name, mobile="13800138000", email="secret.person@example.test"):
-    return services.customer_create(
+    return customer_create(
         acting_user=world.admin,
         data={"name": name},
         contact={"name": "联系人甲", "mobile": mobile, "email": email},
         owner=None,
-        to_pool=services.default_pool(world.tenant),
+        to_pool=default_pool(world.tenant),
     )
 
 
@@ -86,7 +87,7 @@ def test_pool_visible_only_to_named_teams_and_tenant(world_a, world_b, client_fo
 def test_release_with_reason_and_cooldown_message(world_a, client_for, open_pool):
     open_pool.reclaim_cooldown_days = 7
     open_pool.save()
-    customer = services.customer_create(acting_user=world_a.rep1, data={"name": "释放公司"})
+    customer = customer_create(acting_user=world_a.rep1, data={"name": "释放公司"})
     c = client_for(world_a.rep1)
     r = c.post(reverse("pool:release", args=[customer.pk]), {"reason": ""})
     assert r.status_code == 422
@@ -97,7 +98,7 @@ def test_release_with_reason_and_cooldown_message(world_a, client_for, open_pool
     r = c.post(reverse("pool:claim", args=[customer.pk]), HTTP_HX_REQUEST="true")
     assert "claim-error" in r.content.decode()
     # Only the owner releases.
-    other = services.customer_create(acting_user=world_a.rep2, data={"name": "别人的"})
+    other = customer_create(acting_user=world_a.rep2, data={"name": "别人的"})
     assert (
         client_for(world_a.manager).post(reverse("pool:release", args=[other.pk]), {"reason": "x"}).status_code == 403
     )
@@ -124,7 +125,7 @@ def test_extension_request_from_at_risk_and_manager_approves(
 
     open_pool.no_followup_days = 30
     open_pool.save()
-    customer = services.customer_create(acting_user=world_a.rep1, data={"name": "快回落"})
+    customer = customer_create(acting_user=world_a.rep1, data={"name": "快回落"})
     Customer.objects.filter(pk=customer.pk).update(
         owned_since=timezone.now() - dt.timedelta(days=60), last_followed_up_at=timezone.now() - dt.timedelta(days=29)
     )
@@ -153,7 +154,7 @@ def test_extension_request_from_at_risk_and_manager_approves(
 def test_admin_configures_pool_with_level_rules(world_a, client_for):
     from customers.models import CustomerLevel, PoolLevelRule
 
-    pool = services.default_pool(world_a.tenant)
+    pool = default_pool(world_a.tenant)
     level_a = CustomerLevel.objects.get(tenant=world_a.tenant, code="A")
     c = client_for(world_a.admin)
     data = {
@@ -199,7 +200,7 @@ def test_pool_list_query_count_is_fixed(world_a, client_for, open_pool, django_a
 @pytest.mark.django_db
 def test_pool_customers_never_reach_an_export(world_a, client_for, open_pool):
     pooled(world_a, "导出不到的公司", "13800138099", "hidden@example.test")
-    services.customer_create(
+    customer_create(
         acting_user=world_a.rep1, data={"name": "可导出的公司"}, contact={"name": "甲", "mobile": "13800138098"}
     )
     r = client_for(world_a.admin).post(reverse("customers:export"), {"format": "csv"})
@@ -211,8 +212,8 @@ def test_pool_customers_never_reach_an_export(world_a, client_for, open_pool):
 @pytest.mark.django_db
 def test_admin_moves_customers_between_pools(world_a, world_b, client_for):
     other = Pool.objects.create(tenant=world_a.tenant, name="大客户池")
-    mine = services.customer_create(acting_user=world_a.rep1, data={"name": "换池公司"})
-    theirs = services.customer_create(acting_user=world_b.rep1, data={"name": "别家换池"})
+    mine = customer_create(acting_user=world_a.rep1, data={"name": "换池公司"})
+    theirs = customer_create(acting_user=world_b.rep1, data={"name": "别家换池"})
     c = client_for(world_a.admin)
     r = c.post(reverse("customers:move_pool"), {"ids": f"{mine.pk},{theirs.pk}", "pool": other.pk})
     assert r.status_code == 302
@@ -220,7 +221,21 @@ def test_admin_moves_customers_between_pools(world_a, world_b, client_for):
     theirs.refresh_from_db()
     assert mine.pool == other and theirs.pool != other
     assert OwnershipEvent.objects.filter(customer=mine, to_pool=other).exists()
-    b_pool = services.default_pool(world_b.tenant)
+    b_pool = default_pool(world_b.tenant)
     r = c.post(reverse("customers:move_pool"), {"ids": str(mine.pk), "pool": b_pool.pk})
     assert r.status_code == 422
     assert client_for(world_a.manager).get(reverse("customers:move_pool")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_extension_request_goes_back_only_within_this_site(world_a, client_for, django_capture_on_commit_callbacks):
+    customer = customer_create(acting_user=world_a.rep1, data={"name": "想延期"})
+    rep = client_for(world_a.rep1)
+    url = reverse("pool:extension_request", args=[customer.pk])
+    with django_capture_on_commit_callbacks(execute=False):
+        r = rep.post(url, {"reason": "下周签约", "next": "https://evil.example/phish"})
+    assert r.status_code == 302 and r.url == reverse("pool:at_risk")
+    r = rep.post(url, {"reason": "again", "next": "//evil.example/phish"})
+    assert r.url == reverse("pool:at_risk")
+    r = rep.post(url, {"reason": "again", "next": reverse("customers:detail", args=[customer.pk])})
+    assert r.url == reverse("customers:detail", args=[customer.pk])

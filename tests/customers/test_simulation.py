@@ -10,10 +10,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from customers import pool as pool_services
-from customers import services
 from customers.models import Customer, CustomerLevel, FallbackWarning, OwnershipEvent, Pool, PoolLevelRule
-from customers.simulation import overrides_of, simulate
+from customers.selectors.simulation import overrides_of, simulate
+from customers.services.fallback import fallback_run, warn_run
+from customers.services.tenant import default_pool
 
 from .test_pool import owned, pool_for
 
@@ -97,8 +97,8 @@ def test_simulation_and_jobs_agree(world_a, client_for, django_capture_on_commit
     assert response.status_code == 302, response.context["form"].errors
     pool.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=False):
-        pool_services.warn_run(tenant=world_a.tenant, now=now, force=True)
-        moved = pool_services.fallback_run(tenant=world_a.tenant, now=now)
+        warn_run(tenant=world_a.tenant, now=now, force=True)
+        moved = fallback_run(tenant=world_a.tenant, now=now)
     sent = set(
         FallbackWarning.objects.filter(tenant=world_a.tenant)
         .exclude(customer=made["29天"])
@@ -117,7 +117,7 @@ def test_level_rules_alone_run_and_the_simulation_agrees_with_the_job(world_a, d
     sim = simulate(pool)
     assert sim.runs
     with django_capture_on_commit_callbacks(execute=False):
-        assert pool_services.fallback_run(tenant=world_a.tenant) == len(sim.due_ids)
+        assert fallback_run(tenant=world_a.tenant) == len(sim.due_ids)
     moved = set(OwnershipEvent.objects.filter(reason="fallback").values_list("customer_id", flat=True))
     assert moved == sim.due_ids
 
@@ -151,7 +151,7 @@ def test_simulation_on_the_pool_form_saves_nothing(world_a, client_for):
 
 @pytest.mark.django_db
 def test_simulation_is_for_admins_of_the_tenant(world_a, world_b, client_for):
-    pool = services.default_pool(world_a.tenant)
+    pool = default_pool(world_a.tenant)
     url = reverse("pool_settings:simulate", args=[pool.pk])
     assert client_for(world_a.manager).post(url, {}).status_code == 403
     assert client_for(world_a.rep1).post(url, {}).status_code == 403

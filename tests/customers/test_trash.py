@@ -8,9 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.models import AuditEvent
-from customers import services
-from customers.export_jobs import purge_tenant_trash, purge_trash_dispatch
 from customers.models import Contact, Customer, CustomerIdentifier, OwnershipEvent
+from customers.services.customer import customer_create
+from customers.services.trash import TRASH_DAYS, customer_trash
+from customers.tasks import purge_tenant_trash, purge_trash_dispatch
 
 from ..conftest import build_world, wait_for
 
@@ -19,12 +20,12 @@ TRASH = reverse("customers:trash")
 
 def make(user, name, mobile=""):
     contact = {"name": f"{name}联系人", "mobile": mobile} if mobile else None
-    return services.customer_create(acting_user=user, data={"name": name}, contact=contact)
+    return customer_create(acting_user=user, data={"name": name}, contact=contact)
 
 
 def trashed(user, name, mobile="", days_ago=0):
     customer = make(user, name, mobile)
-    services.customer_trash(acting_user=user, customer=customer)
+    customer_trash(acting_user=user, customer=customer)
     if days_ago:
         Customer.objects.filter(pk=customer.pk).update(deleted_at=timezone.now() - timedelta(days=days_ago))
     customer.refresh_from_db()
@@ -57,7 +58,7 @@ def test_bin_lists_what_each_user_may_restore(world_a, world_b, client_for):
 
     r = client_for(world_a.rep1).get(TRASH)
     row = r.context["page"][0]
-    assert row.deleted_by == world_a.rep1 and row.days_left == services.TRASH_DAYS - 10
+    assert row.deleted_by == world_a.rep1 and row.days_left == TRASH_DAYS - 10
     body = r.content.decode()
     assert mine.name in body and world_a.rep1.full_name in body and restore_url(mine) in body
 
@@ -134,7 +135,7 @@ def test_restore_is_post_only_and_scoped(world_a, world_b, client_for):
 
 @pytest.mark.django_db
 def test_restore_after_the_window_is_refused(world_a, client_for):
-    customer = trashed(world_a.rep1, "过期客户", days_ago=services.TRASH_DAYS + 1)
+    customer = trashed(world_a.rep1, "过期客户", days_ago=TRASH_DAYS + 1)
     world_a.rep1.language = "en"
     world_a.rep1.save(update_fields=["language"])
     c = client_for(world_a.rep1)
@@ -151,9 +152,9 @@ def test_restore_after_the_window_is_refused(world_a, client_for):
 
 @pytest.mark.django_db
 def test_purge_task_removes_only_what_is_older_than_the_window(world_a, world_b):
-    old = trashed(world_a.rep1, "过期客户", mobile="13812345678", days_ago=services.TRASH_DAYS + 1)
-    recent = trashed(world_a.rep1, "最近删除", days_ago=services.TRASH_DAYS - 1)
-    other_tenant = trashed(world_b.rep1, "别家过期客户", days_ago=services.TRASH_DAYS + 1)
+    old = trashed(world_a.rep1, "过期客户", mobile="13812345678", days_ago=TRASH_DAYS + 1)
+    recent = trashed(world_a.rep1, "最近删除", days_ago=TRASH_DAYS - 1)
+    other_tenant = trashed(world_b.rep1, "别家过期客户", days_ago=TRASH_DAYS + 1)
     live = make(world_a.rep1, "还活着的客户")
 
     assert purge_tenant_trash(world_a.tenant.pk) == {"customers": 1, "exports": 0}
@@ -173,8 +174,8 @@ def test_purge_task_removes_only_what_is_older_than_the_window(world_a, world_b)
 @pytest.mark.django_db(transaction=True)
 def test_nightly_dispatcher_purges_every_tenant_through_a_real_worker(celery_worker):
     a, b = build_world("P"), build_world("Q")
-    old_a = trashed(a.rep1, "P 过期客户", days_ago=services.TRASH_DAYS + 2)
-    old_b = trashed(b.rep1, "Q 过期客户", days_ago=services.TRASH_DAYS + 2)
+    old_a = trashed(a.rep1, "P 过期客户", days_ago=TRASH_DAYS + 2)
+    old_b = trashed(b.rep1, "Q 过期客户", days_ago=TRASH_DAYS + 2)
     keep = trashed(a.rep1, "P 最近删除", days_ago=1)
 
     assert purge_trash_dispatch.delay() is not None

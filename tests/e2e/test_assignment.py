@@ -6,10 +6,11 @@ from collections import Counter
 import pytest
 from playwright.sync_api import expect
 
-from crm import services
 from crm.models import Team, User
-from customers import services as customer_services
+from crm.services.tenant import tenant_create
 from customers.models import AssignmentRule, Customer, OwnershipEvent
+from customers.services.customer import customer_create
+from customers.services.tenant import default_pool
 
 pytestmark = [
     pytest.mark.e2e,
@@ -19,7 +20,7 @@ pytestmark = [
 
 
 def test_admin_reads_a_dry_run_then_enables_and_applies_the_rule(e2e_page, e2e_base_url):
-    tenant = services.tenant_create(
+    tenant = tenant_create(
         name="E2E 分配公司",
         slug="e2e-assign",
         admin_email="admin@e2ea.test",
@@ -34,11 +35,9 @@ def test_admin_reads_a_dry_run_then_enables_and_applies_the_rule(e2e_page, e2e_b
         )
         for i, name in enumerate(["王一", "李二"])
     ]
-    pool = customer_services.default_pool(tenant)
+    pool = default_pool(tenant)
     for i, source in enumerate(["官网", "官网", "官网", "电话"]):
-        customer_services.customer_create(
-            acting_user=admin, data={"name": f"待分配客户{i}", "source": source}, owner=None, to_pool=pool
-        )
+        customer_create(acting_user=admin, data={"name": f"待分配客户{i}", "source": source}, owner=None, to_pool=pool)
     page = e2e_page
     page.goto("/login/")
     page.fill("input[name=username]", "admin@e2ea.test")

@@ -3,8 +3,8 @@
 import pytest
 from playwright.sync_api import expect
 
-from crm import services
 from crm.models import User
+from crm.services.tenant import tenant_create
 
 pytestmark = [
     pytest.mark.e2e,
@@ -14,7 +14,7 @@ pytestmark = [
 
 
 def test_create_customer_duplicate_refusal_and_list_search(e2e_page, e2e_base_url):
-    tenant = services.tenant_create(
+    tenant = tenant_create(
         name="E2E 客户公司",
         slug="e2e-cust",
         admin_email="admin@e2ec.test",

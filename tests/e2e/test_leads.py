@@ -9,11 +9,15 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from crm import services
 from crm.models import User
+from crm.services.tenant import tenant_create
 from customers.models import Customer
-from sales import leads, pipelines
+from customers.services.customer import customer_create
 from sales.models import Lead, Opportunity, Order, Stage, StageChange
+from sales.services.lead_scoring import scoring_rule_save
+from sales.services.opportunity import opportunity_create
+from sales.services.pipeline import ensure_default_pipeline
+from sales.services.web_form import web_form_save
 
 pytestmark = [
     pytest.mark.e2e,
@@ -44,7 +48,7 @@ def drag(page, card, column):
 
 
 def setup_company(slug):
-    tenant = services.tenant_create(
+    tenant = tenant_create(
         name="E2E 线索公司", slug=slug, admin_email=f"admin@{slug}.test", admin_password="Adm1n-pass-e2e", language="en"
     )
     admin = User.objects.get(email=f"admin@{slug}.test")
@@ -57,7 +61,7 @@ def setup_company(slug):
 def test_a_visitor_becomes_a_customer_with_an_opportunity_won_on_the_board(e2e_new_page, e2e_base_url, settings):
     settings.LEAD_FORM_MIN_SECONDS = 1
     tenant, admin, rep = setup_company("e2e-lead")
-    leads.web_form_save(
+    web_form_save(
         acting_user=admin,
         is_enabled=True,
         title="Talk to our sales team",
@@ -68,8 +72,8 @@ def test_a_visitor_becomes_a_customer_with_an_opportunity_won_on_the_board(e2e_n
         owner=rep,
         source="web",
     )
-    leads.scoring_rule_save(acting_user=admin, field="source", condition="equals", value="web", points=20)
-    leads.scoring_rule_save(acting_user=admin, field="message", condition="contains", value="demo", points=15)
+    scoring_rule_save(acting_user=admin, field="source", condition="equals", value="web", points=20)
+    scoring_rule_save(acting_user=admin, field="message", condition="contains", value="demo", points=15)
 
     # A visitor, on a phone, with no account.
     visitor = e2e_new_page(viewport="phone", locale="en-US")
@@ -149,13 +153,12 @@ def test_a_visitor_becomes_a_customer_with_an_opportunity_won_on_the_board(e2e_n
 
 def test_a_refused_drag_goes_back_and_lost_asks_why(e2e_page, e2e_base_url):
     tenant, admin, rep = setup_company("e2e-board")
-    pipeline = pipelines.ensure_default_pipeline(tenant)
-    from customers import services as customer_services
+    pipeline = ensure_default_pipeline(tenant)
 
-    customer = customer_services.customer_create(
+    customer = customer_create(
         acting_user=rep, data={"name": "南京紫金电子有限公司"}, contact={"name": "赵六", "mobile": "13900001111"}
     )
-    free = pipelines.opportunity_create(
+    free = opportunity_create(
         acting_user=rep, customer=customer, name="待报价项目", pipeline=pipeline, amount=Decimal("0")
     )
     stages = list(Stage.objects.filter(pipeline=pipeline).ordered())

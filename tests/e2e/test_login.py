@@ -11,8 +11,8 @@ import pytest
 from django.utils import translation
 from playwright.sync_api import Page, expect
 
-from crm import services
 from crm.models import Tenant, User
+from crm.services.tenant import tenant_create
 
 pytestmark = [
     pytest.mark.e2e,
@@ -32,7 +32,7 @@ OTHER_BROWSER_LOCALE = {"en": "zh-CN", "zh-hans": "en-US"}
 
 
 def make_tenant_with_rep() -> tuple[Tenant, User]:
-    tenant = services.tenant_create(
+    tenant = tenant_create(
         name="E2E 公司",
         slug="e2e",
         admin_email=ADMIN_EMAIL,

@@ -6,11 +6,12 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from crm import services as crm_services
 from crm.models import Team, User
-from customers import pool as pool_services
-from customers import services
+from crm.services.tenant import tenant_create
 from customers.models import Customer
+from customers.services.customer import customer_create
+from customers.services.pool import customer_claim
+from customers.services.tenant import default_pool
 
 pytestmark = [
     pytest.mark.e2e,
@@ -22,7 +23,7 @@ PASSWORD = "Pool-e2e-pass-1"
 
 
 def make_company():
-    tenant = crm_services.tenant_create(
+    tenant = tenant_create(
         name="E2E 公海公司", slug="e2e-pool", admin_email="admin@e2ep.test", admin_password=PASSWORD, language="en"
     )
     sales = Team.objects.get(tenant=tenant, parent=None)  # the default pool is open to it
@@ -51,12 +52,12 @@ def log_in(page, base_url, email):
 def test_claim_race_message(e2e_page, e2e_base_url):
     tenant, _manager, rep1, rep2 = make_company()
     admin = User.objects.get(email="admin@e2ep.test")
-    customer = services.customer_create(
+    customer = customer_create(
         acting_user=admin,
         data={"name": "抢手公司"},
         contact={"name": "王总", "mobile": "13800138000"},
         owner=None,
-        to_pool=services.default_pool(tenant),
+        to_pool=default_pool(tenant),
     )
     page = e2e_page
     log_in(page, e2e_base_url, rep1.email)
@@ -66,7 +67,7 @@ def test_claim_race_message(e2e_page, e2e_base_url):
     expect(row).to_contain_text("138****8000")
     expect(row).not_to_contain_text("13800138000")
     # A colleague claims it while the page is open; the click then says who was faster, without a reload.
-    pool_services.customer_claim(rep=rep2, customer_id=customer.pk)
+    customer_claim(rep=rep2, customer_id=customer.pk)
     page.click(f"[data-testid=claim-{customer.pk}]")
     expect(page.locator("[data-testid=claim-error]")).to_contain_text("销售二")
     assert Customer.objects.get(pk=customer.pk).owner == rep2
@@ -74,11 +75,11 @@ def test_claim_race_message(e2e_page, e2e_base_url):
 
 def test_extension_request_and_approval(e2e_new_page, e2e_base_url):
     tenant, manager, rep1, _rep2 = make_company()
-    pool = services.default_pool(tenant)
+    pool = default_pool(tenant)
     pool.no_followup_days = 30
     pool.extension_days = 10
     pool.save()
-    customer = services.customer_create(acting_user=rep1, data={"name": "快到期公司"})
+    customer = customer_create(acting_user=rep1, data={"name": "快到期公司"})
     now = timezone.now()
     Customer.objects.filter(pk=customer.pk).update(
         owned_since=now - dt.timedelta(days=60), last_followed_up_at=now - dt.timedelta(days=29)

@@ -7,10 +7,11 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from crm import services
 from crm.models import User
-from customers import services as customer_services
+from crm.services.tenant import tenant_create
+from customers.services.customer import customer_create
 from sales.models import FollowUp, Task
+from sales.services.appointment import appointment_save
 
 pytestmark = [
     pytest.mark.e2e,
@@ -20,7 +21,7 @@ pytestmark = [
 
 
 def test_rep_logs_a_follow_up_and_plans_a_task_with_a_reminder(e2e_page, e2e_base_url):
-    tenant = services.tenant_create(
+    tenant = tenant_create(
         name="E2E 销售公司",
         slug="e2e-sales",
         admin_email="admin@e2es.test",
@@ -30,7 +31,7 @@ def test_rep_logs_a_follow_up_and_plans_a_task_with_a_reminder(e2e_page, e2e_bas
     rep = User.objects.create_user(
         email="rep@e2es.test", password="Rep-pass-e2e-1", tenant=tenant, full_name="王一", roles=["rep"]
     )
-    customer = customer_services.customer_create(
+    customer = customer_create(
         acting_user=rep, data={"name": "杭州云帆科技有限公司"}, contact={"name": "张三", "mobile": "13812345678"}
     )
     page = e2e_page
@@ -117,10 +118,9 @@ def test_rep_logs_a_follow_up_and_plans_a_task_with_a_reminder(e2e_page, e2e_bas
 def test_conflict_warning_on_the_calendar_at_phone_width(e2e_new_page, e2e_base_url):
     from datetime import datetime, time
 
-    from sales import services as sales_services
     from sales.models import Appointment
 
-    tenant = services.tenant_create(
+    tenant = tenant_create(
         name="E2E 日程公司",
         slug="e2e-cal",
         admin_email="admin@e2ecal.test",
@@ -132,7 +132,7 @@ def test_conflict_warning_on_the_calendar_at_phone_width(e2e_new_page, e2e_base_
     )
     day = timezone.localdate() + timedelta(days=1)
     start = timezone.make_aware(datetime.combine(day, time(10)))
-    sales_services.appointment_save(
+    appointment_save(
         acting_user=rep, title="拜访老客户", start_at=start, end_at=start + timedelta(hours=2), place="客户公司"
     )
     page = e2e_new_page(viewport="phone", locale="en-US")

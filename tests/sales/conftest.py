@@ -2,7 +2,7 @@
 
 import pytest
 
-from sales import pipelines
+from sales.services.pipeline import ensure_default_pipeline
 
 from .helpers import in_english
 
@@ -11,5 +11,5 @@ from .helpers import in_english
 def world(world_a):
     """Tenant A with English-reading users and its default pipeline (the funnel tests)."""
     in_english(world_a.admin, world_a.manager, world_a.rep1, world_a.rep2, world_a.agent)
-    pipelines.ensure_default_pipeline(world_a.tenant)
+    ensure_default_pipeline(world_a.tenant)
     return world_a

@@ -8,33 +8,35 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from sales import leads, pipelines
 from sales.models import Stage
+from sales.services.lead import UNSET, lead_create, lead_set_status
+from sales.services.opportunity import opportunity_create
+from sales.services.pipeline import ensure_default_pipeline
 
 from .helpers import make_customer
 
 
-def make_lead(user, name="张伟", owner=leads.UNSET, **data):
+def make_lead(user, name="张伟", owner=UNSET, **data):
     if not (data.get("phone") or data.get("email") or data.get("wechat")):
         data["wechat"] = f"wx_{abs(hash(name)) % 10**8}"
-    return leads.lead_create(acting_user=user, data={"name": name, **data}, owner=owner)
+    return lead_create(acting_user=user, data={"name": name, **data}, owner=owner)
 
 
-def qualified_lead(user, name="张伟", owner=leads.UNSET, **data):
+def qualified_lead(user, name="张伟", owner=UNSET, **data):
     lead = make_lead(user, name, owner=owner, **data)
-    return leads.lead_set_status(acting_user=user, lead=lead, status="qualified")
+    return lead_set_status(acting_user=user, lead=lead, status="qualified")
 
 
 def stages(tenant):
     """The default pipeline's stages in board order: open ones, then won, then lost."""
-    pipeline = pipelines.ensure_default_pipeline(tenant)
+    pipeline = ensure_default_pipeline(tenant)
     return pipeline, list(Stage.objects.filter(pipeline=pipeline).ordered())
 
 
 def make_opportunity(user, customer=None, *, amount="1000", name="年度合同", **extra):
     customer = customer or make_customer(user, f"{name}客户{abs(hash(name)) % 1000}有限公司")
-    pipeline = extra.pop("pipeline", None) or pipelines.ensure_default_pipeline(user.tenant)
-    return pipelines.opportunity_create(
+    pipeline = extra.pop("pipeline", None) or ensure_default_pipeline(user.tenant)
+    return opportunity_create(
         acting_user=user,
         customer=customer,
         name=name,

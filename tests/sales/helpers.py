@@ -8,14 +8,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from customers import services as customer_services
+from customers.services.customer import customer_create
 from sales.models import Task
 
 
 def make_customer(user, name, mobile=""):
-    return customer_services.customer_create(
-        acting_user=user, data={"name": name}, contact={"name": f"{name}联系人", "mobile": mobile}
-    )
+    return customer_create(acting_user=user, data={"name": name}, contact={"name": f"{name}联系人", "mobile": mobile})
 
 
 def local(dt: datetime) -> str:

@@ -9,11 +9,11 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from crm.errors import DomainError
 from crm.models import AuditEvent, Notification
-from crm.services import DomainError
 from customers.models import Contact
-from sales import services
 from sales.models import Appointment, AppointmentAttendee
+from sales.services.appointment import OverlapWarning, appointment_save
 
 from ..conftest import build_world
 from ..factories import TeamFactory, UserFactory
@@ -27,7 +27,7 @@ def slot(day_offset=1, hour=10, minutes=60):
 
 def book(user, title="拜访", *, day=1, hour=10, minutes=60, attendees=(), confirm=False, **kw):
     start, end = slot(day, hour, minutes)
-    return services.appointment_save(
+    return appointment_save(
         acting_user=user, title=title, start_at=start, end_at=end, attendees=attendees, confirm_overlap=confirm, **kw
     )
 
@@ -72,7 +72,7 @@ def test_touching_appointments_do_not_overlap(world_a):
 @pytest.mark.django_db
 def test_overlap_as_an_attendee_counts_and_hides_what_the_user_may_not_see(world_a):
     book(world_a.manager, "经理的会", hour=14, attendees=[world_a.rep2])
-    with pytest.raises(services.OverlapWarning) as exc:
+    with pytest.raises(OverlapWarning) as exc:
         book(world_a.rep1, "叫上销售二", hour=14, minutes=30, attendees=[world_a.rep2])
     (conflict,) = exc.value.conflicts
     assert conflict.person == world_a.rep2 and conflict.appointment.title == "经理的会"
@@ -134,7 +134,7 @@ def test_two_bookings_for_the_same_person_at_once_cannot_both_miss_each_other():
                 barrier.wait()
                 book(world.rep1, title, hour=hour)
                 outcomes.append("saved")
-            except services.OverlapWarning:
+            except OverlapWarning:
                 outcomes.append("warned")
             finally:
                 connection.close()
@@ -160,7 +160,7 @@ def test_end_before_start_is_refused_and_saves_nothing(world_a, client_for):
     response = client_for(world_a.rep1).post(reverse("sales:appointment_create"), data)
     assert response.status_code == 422 and "The end must be after the start." in response.content.decode()
     with pytest.raises(DomainError) as exc:
-        services.appointment_save(acting_user=world_a.rep1, title="x", start_at=start, end_at=start)
+        appointment_save(acting_user=world_a.rep1, title="x", start_at=start, end_at=start)
     assert exc.value.field == "end_at"
     assert not Appointment.objects.exists()
 

@@ -13,11 +13,12 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from crm.errors import DomainError
 from crm.models import AuditEvent
-from crm.services import DomainError
 from customers.models import Contact, Customer
-from sales import leads, pipelines
 from sales.models import Lead, Opportunity, StageChange
+from sales.services.conversion import OpportunityDraft, lead_convert
+from sales.services.pipeline import ensure_default_pipeline, pipeline_create
 
 from ..conftest import build_world
 from .funnel import make_lead, qualified_lead, stages
@@ -103,7 +104,7 @@ def test_only_a_qualified_lead_is_converted(world, client_for):
     lead = make_lead(world.rep1, "未合格", company="某公司", phone="13722223333")
     before = counts()
     with pytest.raises(DomainError) as refused:
-        leads.lead_convert(acting_user=world.rep1, lead=lead)
+        lead_convert(acting_user=world.rep1, lead=lead)
     assert "qualify it first" in refused.value.message
     response = client_for(world.rep1).post(convert_url(lead), form_data(world))
     assert response.status_code == 422 and "qualify it first" in response.content.decode()
@@ -136,7 +137,7 @@ def test_any_refusal_on_the_way_rolls_everything_back(world, client_for):
     response = c.post(convert_url(lead), form_data(world, opportunity_expected_close_date=yesterday))
     assert "The expected close date is in the past" in response.content.decode()
     # A stage of another pipeline.
-    other = pipelines.pipeline_create(acting_user=world.admin, name="续约")
+    other = pipeline_create(acting_user=world.admin, name="续约")
     foreign = other.stages.filter(kind="open").first()
     response = c.post(convert_url(lead), form_data(world, opportunity_stage=foreign.pk))
     assert response.status_code == 422 and "Choose a stage of the pipeline" in response.content.decode()
@@ -149,7 +150,7 @@ def test_any_refusal_on_the_way_rolls_everything_back(world, client_for):
 @pytest.mark.django_db
 def test_another_tenants_stage_is_refused(world, world_b, client_for):
     lead = qualified_lead(world.rep1, "跨租户", company="跨租户测试", phone="13755556666")
-    pipelines.ensure_default_pipeline(world_b.tenant)
+    ensure_default_pipeline(world_b.tenant)
     _pipeline_b, stages_b = stages(world_b.tenant)
     response = client_for(world.rep1).post(convert_url(lead), form_data(world, opportunity_stage=stages_b[0].pk))
     assert response.status_code == 422
@@ -169,7 +170,7 @@ def test_attaching_to_an_existing_customer_adds_or_reuses_its_contact(world, cli
     # The same person again (their phone is on the customer already): the contact is reused.
     again = qualified_lead(world.rep1, "海韵新人", phone="13777778888")
     assert again.duplicate_of_customer == customer
-    leads.lead_convert(acting_user=world.rep1, lead=again, customer=customer)
+    lead_convert(acting_user=world.rep1, lead=again, customer=customer)
     again.refresh_from_db()
     assert again.contact == lead.contact and Contact.objects.filter(customer=customer).count() == 2
 
@@ -181,7 +182,7 @@ def test_attaching_needs_a_customer_the_user_may_change(world, client_for):
     response = client_for(world.rep1).post(convert_url(lead), form_data(world, mode="existing", customer=theirs.pk))
     assert response.status_code == 422 and "Choose a customer you can see." in response.content.decode()
     with pytest.raises(DomainError) as refused:
-        leads.lead_convert(acting_user=world.rep1, lead=lead, customer=theirs)
+        lead_convert(acting_user=world.rep1, lead=lead, customer=theirs)
     assert refused.value.field == "customer"
     assert Contact.objects.filter(customer=theirs).count() == 1
 
@@ -189,10 +190,8 @@ def test_attaching_needs_a_customer_the_user_may_change(world, client_for):
 @pytest.mark.django_db
 def test_a_manager_converts_an_unassigned_lead_for_themself(world):
     lead = qualified_lead(world.manager, "无主合格", owner=None, company="无主合格有限公司", phone="13799990000")
-    draft = leads.OpportunityDraft(
-        name="试点项目", pipeline=stages(world.tenant)[0], amount=Decimal("8000"), currency="CNY"
-    )
-    lead = leads.lead_convert(acting_user=world.manager, lead=lead, opportunity=draft)
+    draft = OpportunityDraft(name="试点项目", pipeline=stages(world.tenant)[0], amount=Decimal("8000"), currency="CNY")
+    lead = lead_convert(acting_user=world.manager, lead=lead, opportunity=draft)
     assert lead.customer.owner == world.manager and lead.opportunity.owner == world.manager
 
 
@@ -208,7 +207,7 @@ def test_the_matched_customer_is_offered_for_attaching(world, client_for):
 @pytest.mark.django_db(transaction=True)
 def test_two_conversions_at_once_convert_once():
     world = build_world("V")
-    pipelines.ensure_default_pipeline(world.tenant)
+    ensure_default_pipeline(world.tenant)
     for round_ in range(3):
         lead = qualified_lead(
             world.rep1, f"并发转化{round_}", company=f"并发转化{round_}有限公司", phone=f"1351111000{round_}"
@@ -219,7 +218,7 @@ def test_two_conversions_at_once_convert_once():
         def convert():
             try:
                 barrier.wait()
-                leads.lead_convert(acting_user=world.rep1, lead=lead)
+                lead_convert(acting_user=world.rep1, lead=lead)
                 results.append("ok")
             except DomainError as exc:
                 results.append(exc.message)

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from customers import services as customer_services
+from customers.services.customer import customer_create
 from sales.models import Appointment, FollowUp, Order, Task
 
 from ..conftest import build_world
@@ -28,7 +28,7 @@ def worlds(db, django_capture_on_commit_callbacks):
     world_a = build_world("MARKA")
     world_b = build_world("B")
     with django_capture_on_commit_callbacks(execute=False):
-        customer_services.customer_create(
+        customer_create(
             acting_user=world_a.rep1,
             data={"name": "MARKA 云帆科技有限公司"},
             contact={"name": "MARKA 张三", "mobile": "13800138000"},

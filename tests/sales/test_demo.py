@@ -10,7 +10,7 @@ from django.utils import timezone
 from crm.models import Tenant
 from customers.models import Customer
 from sales.models import Appointment, FollowUp, Order, OrderLine, Task
-from sales.views import calendar_data
+from sales.selectors.calendar import calendar_data
 
 
 def counts():

@@ -8,12 +8,13 @@ from django.core.exceptions import PermissionDenied
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from crm.errors import DomainError
 from crm.models import AuditEvent
-from crm.services import DomainError
-from customers import services as customer_services
 from customers.models import Contact, Customer
-from sales import services
+from customers.services.share import customer_share
+from customers.services.transfer import customer_transfer
 from sales.models import FollowUp, Task
+from sales.services.followup import NextTask, followup_log, followup_update
 
 from .helpers import in_english, later, local, make_customer, queries_for
 
@@ -21,7 +22,7 @@ from .helpers import in_english, later, local, make_customer, queries_for
 def log(user, customer, **kw):
     kw.setdefault("kind", FollowUp.Kind.CALL)
     kw.setdefault("content", "电话沟通了采购计划")
-    return services.followup_log(acting_user=user, customer=customer, **kw)
+    return followup_log(acting_user=user, customer=customer, **kw)
 
 
 def form_data(**overrides):
@@ -63,7 +64,7 @@ def test_next_task_is_created_in_the_same_step(world_a):
         world_a.rep1,
         customer,
         next_step="明天回电",
-        next_task=services.NextTask(title="", due_at=due, remind_at=due - timedelta(minutes=15)),
+        next_task=NextTask(title="", due_at=due, remind_at=due - timedelta(minutes=15)),
     )
     task = Task.objects.get()
     assert task.title == "明天回电" and task.customer == customer and task.follow_up == follow_up
@@ -77,7 +78,7 @@ def test_a_bad_next_task_saves_nothing_at_all(world_a):
         log(
             world_a.rep1,
             customer,
-            next_task=services.NextTask(title="回电", due_at=later(days=1), remind_at=later(hours=-2)),
+            next_task=NextTask(title="回电", due_at=later(days=1), remind_at=later(hours=-2)),
         )
     assert exc.value.field == "next_task_remind_at"
     customer.refresh_from_db()
@@ -109,7 +110,7 @@ def test_only_those_who_may_change_the_customer_log(world_a, world_b):
         log(world_a.rep2, customer)  # cannot see it
     with pytest.raises(DomainError):
         log(world_b.admin, customer)  # another company's
-    customer_services.customer_share(acting_user=world_a.rep1, customer=customer, with_user=world_a.rep2)
+    customer_share(acting_user=world_a.rep1, customer=customer, with_user=world_a.rep2)
     with pytest.raises(PermissionDenied):
         log(world_a.rep2, customer)  # may see, not change
     log(world_a.manager, customer)  # the owner's manager may
@@ -120,7 +121,7 @@ def test_only_those_who_may_change_the_customer_log(world_a, world_b):
 def test_author_corrects_within_24_hours_audited_then_it_is_on_the_record(world_a):
     customer = make_customer(world_a.rep1, "修改客户")
     follow_up = log(world_a.rep1, customer, content="初稿")
-    services.followup_update(
+    followup_update(
         acting_user=world_a.rep1,
         follow_up=follow_up,
         kind="visit",
@@ -133,7 +134,7 @@ def test_author_corrects_within_24_hours_audited_then_it_is_on_the_record(world_
     event = AuditEvent.objects.get(action="followup.update")
     assert event.details["content"] == ["初稿", "上门拜访，见了采购经理"]
     with pytest.raises(PermissionDenied):
-        services.followup_update(
+        followup_update(
             acting_user=world_a.manager,
             follow_up=follow_up,
             kind="call",
@@ -144,7 +145,7 @@ def test_author_corrects_within_24_hours_audited_then_it_is_on_the_record(world_
     FollowUp.objects.filter(pk=follow_up.pk).update(created_at=timezone.now() - timedelta(hours=25))
     follow_up.refresh_from_db()
     with pytest.raises(DomainError):
-        services.followup_update(
+        followup_update(
             acting_user=world_a.rep1,
             follow_up=follow_up,
             kind="call",
@@ -261,7 +262,7 @@ def test_outsiders_get_404_and_view_only_users_403(world_a, world_b, client_for)
     url = reverse("sales:followup_create", args=[customer.pk])
     assert client_for(world_b.admin).post(url, form_data()).status_code == 404
     assert client_for(world_a.rep2).post(url, form_data()).status_code == 404
-    customer_services.customer_share(acting_user=world_a.rep1, customer=customer, with_user=world_a.rep2)
+    customer_share(acting_user=world_a.rep1, customer=customer, with_user=world_a.rep2)
     assert client_for(world_a.rep2).post(url, form_data()).status_code == 403
     assert not FollowUp.objects.exists()
 
@@ -318,9 +319,7 @@ def test_follow_up_list_is_scoped_paginated_and_runs_fixed_queries(world_a, clie
 def test_a_customer_leaving_the_rep_takes_its_follow_ups_along(world_a, client_for):
     customer = make_customer(world_a.rep1, "转走的客户")
     log(world_a.rep1, customer, content="转交前的跟进")
-    customer_services.customer_transfer(
-        acting_user=world_a.manager, customers=[customer], to_owner=world_a.rep2, reason="调岗"
-    )
+    customer_transfer(acting_user=world_a.manager, customers=[customer], to_owner=world_a.rep2, reason="调岗")
     assert not FollowUp.objects.visible_to(world_a.rep1).exists()
     assert FollowUp.objects.visible_to(world_a.rep2).count() == 1
     assert Customer.objects.get(pk=customer.pk).owner == world_a.rep2

@@ -17,6 +17,7 @@ from crm.models import AuditEvent, Notification
 from customers import importer as base
 from sales import lead_import
 from sales.models import Lead, LeadImport
+from sales.services.lead_scoring import scoring_rule_save
 
 from ..conftest import build_world, wait_for
 from .funnel import make_lead
@@ -132,9 +133,8 @@ def test_preview_then_commit_keeps_duplicates_and_rejects_only_invalid_rows(setu
 @pytest.mark.django_db
 def test_imported_leads_are_scored(setup, client_for):
     world, _customer, _old = setup
-    from sales import leads
 
-    leads.scoring_rule_save(acting_user=world.admin, field="source", condition="equals", value="展会", points=12)
+    scoring_rule_save(acting_user=world.admin, field="source", condition="equals", value="展会", points=12)
     c = client_for(world.rep1)
     upload(c, csv_bytes(ROWS[:2]))
     job = LeadImport.objects.get()

@@ -11,9 +11,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from crm.services import DomainError
-from sales import leads
+from crm.errors import DomainError
 from sales.models import Lead, LeadScoringRule
+from sales.services.conversion import lead_convert
+from sales.services.lead import lead_create
+from sales.services.lead_scoring import _rules_lock, score_breakdown, score_leads, scoring_rule_save
 
 from ..conftest import build_world
 from .funnel import make_lead, qualified_lead
@@ -23,7 +25,7 @@ RULES = reverse("sales:scoring_rules")
 
 
 def rule(user, field, condition, value, points):
-    return leads.scoring_rule_save(acting_user=user, field=field, condition=condition, value=value, points=points)[0]
+    return scoring_rule_save(acting_user=user, field=field, condition=condition, value=value, points=points)[0]
 
 
 @pytest.mark.django_db
@@ -46,7 +48,7 @@ def test_each_condition(world, field, condition, value, matching, other):
     hit = make_lead(world.rep1, "命中", **matching)
     miss = make_lead(world.rep1, "未命中", **other)
     assert (hit.score, miss.score) == (7, 0)
-    assert leads.score_breakdown(hit)[0].points == 7 and leads.score_breakdown(miss) == []
+    assert score_breakdown(hit)[0].points == 7 and score_breakdown(miss) == []
 
 
 @pytest.mark.django_db
@@ -56,7 +58,7 @@ def test_entered_through_matches_its_label_in_either_language(world):
     lead = make_lead(world.rep1, "手工")
     assert lead.score == 1
     assert Lead.objects.filter(pk=lead.pk).update(origin="web_form") == 1
-    leads.score_leads(tenant_id=world.tenant.pk, lead_ids=[lead.pk])
+    score_leads(tenant_id=world.tenant.pk, lead_ids=[lead.pk])
     lead.refresh_from_db()
     assert lead.score == 15
 
@@ -69,7 +71,7 @@ def test_a_score_is_the_sum_with_its_breakdown_and_negative_points(world, client
     rule(world.admin, "industry", "equals", "金融", 30)
     lead = make_lead(world.rep1, "陈一", source="展会", phone="13800002222", email="chen@qq.com")
     assert lead.score == 25
-    assert [r.pk for r in leads.score_breakdown(lead)] == [a.pk, b.pk, c.pk]
+    assert [r.pk for r in score_breakdown(lead)] == [a.pk, b.pk, c.pk]
     page = client_for(world.rep1).get(reverse("sales:lead_detail", args=[lead.pk])).content.decode()
     assert 'data-testid="score">25<' in page and "Source is “展会”" in page and "-5" in page
 
@@ -79,7 +81,7 @@ def test_changing_the_rules_rescores_every_lead_but_converted_ones_keep_theirs(w
     first = make_lead(world.rep1, "甲", source="官网")
     second = make_lead(world.rep2, "乙", source="展会")
     converted = qualified_lead(world.rep1, "丙", source="官网", company="丙公司")
-    leads.lead_convert(acting_user=world.rep1, lead=converted)
+    lead_convert(acting_user=world.rep1, lead=converted)
     assert first.score == second.score == 0
     c = client_for(world.admin)
     response = c.post(
@@ -129,7 +131,7 @@ def test_only_admins_change_the_rules(world, world_b, client_for):
         assert client_for(user).get(RULES).status_code == 403
         assert client_for(user).post(reverse("sales:scoring_rule_delete", args=[own.pk])).status_code == 403
     with pytest.raises(Exception):  # noqa: B017 - PermissionDenied
-        leads.scoring_rule_save(acting_user=world.rep1, field="phone", condition="is_set", value="", points=5)
+        scoring_rule_save(acting_user=world.rep1, field="phone", condition="is_set", value="", points=5)
     c = client_for(world_b.admin)
     assert c.get(reverse("sales:scoring_rule_edit", args=[own.pk])).status_code == 404
     assert c.post(reverse("sales:scoring_rule_delete", args=[own.pk])).status_code == 404
@@ -155,7 +157,7 @@ def test_the_settings_page_counts_matches_in_one_query(world, client_for, django
 @pytest.mark.django_db
 def test_rule_value_checks_in_the_service(world):
     with pytest.raises(DomainError) as refused:
-        leads.scoring_rule_save(acting_user=world.admin, field="nope", condition="equals", value="x", points=5)
+        scoring_rule_save(acting_user=world.admin, field="nope", condition="equals", value="x", points=5)
     assert refused.value.field == "field"
     rule_ = rule(world.admin, "company", "is_set", "ignored for this condition", 5)
     assert rule_.value == ""
@@ -169,8 +171,8 @@ def test_a_large_tenant_is_rescored_by_a_job(celery_worker, monkeypatch, client_
     world = build_world("S")
     for i in range(12):
         make_customer(world.rep1, f"大客户{i}号有限公司")  # a customer base, untouched by scoring
-        leads.lead_create(acting_user=world.rep1, data={"name": f"大量{i}", "wechat": f"wx{i}", "source": "展会"})
-    monkeypatch.setattr(leads, "RECOMPUTE_INLINE_MAX", 5)
+        lead_create(acting_user=world.rep1, data={"name": f"大量{i}", "wechat": f"wx{i}", "source": "展会"})
+    monkeypatch.setattr("sales.services.lead_scoring.RECOMPUTE_INLINE_MAX", 5)
     c = client_for(world.admin)
     response = c.post(
         RULES, {"field": "source", "condition": "equals", "value": "展会", "points": "9", "is_active": "on"}
@@ -196,13 +198,13 @@ def test_a_rule_change_during_an_import_is_told_to_retry_not_kept_waiting(monkey
     world = build_world("W")
     world.admin.language = "en"
     world.admin.save(update_fields=["language"])
-    monkeypatch.setattr(leads, "RULES_LOCK_TIMEOUT", "300ms")
+    monkeypatch.setattr("sales.services.lead_scoring.RULES_LOCK_TIMEOUT", "300ms")
     holding, release = threading.Event(), threading.Event()
 
     def an_import_scoring():
         try:
             with transaction.atomic():
-                leads._rules_lock(world.tenant.pk, shared=True)
+                _rules_lock(world.tenant.pk, shared=True)
                 holding.set()
                 release.wait(10)
         finally:
@@ -220,5 +222,5 @@ def test_a_rule_change_during_an_import_is_told_to_retry_not_kept_waiting(monkey
     finally:
         release.set()
         worker.join()
-    leads.scoring_rule_save(acting_user=world.admin, field="phone", condition="is_set", value="", points=5)
+    scoring_rule_save(acting_user=world.admin, field="phone", condition="is_set", value="", points=5)
     assert LeadScoringRule.objects.count() == 1

@@ -13,11 +13,17 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
+from crm.errors import DomainError
 from crm.models import AuditEvent, Notification
-from crm.services import DomainError
-from customers import services as customer_services
-from sales import leads
+from customers.services.assignment import RuleSpec
+from customers.services.assignment_backlog import backlog_apply, backlog_dry_run
+from customers.services.assignment_rule import rule_save
+from customers.services.customer import customer_create
+from customers.services.tenant import default_pool
 from sales.models import FollowUp, Lead, LeadWebForm
+from sales.services.lead import lead_create, lead_set_status, lead_update
+from sales.services.lead_duplicate import duplicate_notes
+from sales.services.web_form import lead_submit_web_form
 
 from ..conftest import build_world
 from .funnel import make_lead
@@ -137,16 +143,16 @@ def test_bad_input_gets_a_clear_error_and_saves_nothing(world, client_for, data,
 @pytest.mark.django_db
 def test_only_managers_leave_a_lead_unassigned_or_give_it_away(world):
     with pytest.raises(PermissionDenied):
-        leads.lead_create(acting_user=world.rep1, data={"name": "无主", "wechat": "wx1"}, owner=None)
+        lead_create(acting_user=world.rep1, data={"name": "无主", "wechat": "wx1"}, owner=None)
     with pytest.raises(DomainError) as refused:
-        leads.lead_create(acting_user=world.rep1, data={"name": "给别人", "wechat": "wx2"}, owner=world.rep2)
+        lead_create(acting_user=world.rep1, data={"name": "给别人", "wechat": "wx2"}, owner=world.rep2)
     assert refused.value.field == "owner"
-    lead = leads.lead_create(acting_user=world.manager, data={"name": "给二号", "wechat": "wx3"}, owner=world.rep2)
+    lead = lead_create(acting_user=world.manager, data={"name": "给二号", "wechat": "wx3"}, owner=world.rep2)
     assert lead.owner == world.rep2
     assert Notification.objects.filter(recipient=world.rep2, url=reverse("sales:lead_detail", args=[lead.pk])).exists()
     # A manager's choice stays within their teams: the service agent is not one of them.
     with pytest.raises(DomainError):
-        leads.lead_create(acting_user=world.manager, data={"name": "给客服", "wechat": "wx4"}, owner=world.agent)
+        lead_create(acting_user=world.manager, data={"name": "给客服", "wechat": "wx4"}, owner=world.agent)
     assert Lead.objects.count() == 1
 
 
@@ -212,7 +218,7 @@ def test_two_identical_leads_sent_at_once_are_both_kept_and_one_is_flagged():
         def submit():
             try:
                 barrier.wait()
-                leads.lead_submit_web_form(web_form=web_form, data={"name": "并发", "phone": "13512345678"})
+                lead_submit_web_form(web_form=web_form, data={"name": "并发", "phone": "13512345678"})
             except Exception as exc:  # noqa: BLE001 - reported below
                 errors.append(exc)
             finally:
@@ -235,10 +241,10 @@ def test_editing_a_lead_checks_its_identifiers_again(world):
     make_customer(world.rep2, "厦门鹭岛贸易有限公司", mobile="13522223333")
     lead = make_lead(world.rep1, "吴九", phone="13599998888")
     assert not lead.is_duplicate
-    lead = leads.lead_update(acting_user=world.rep1, lead=lead, data={"name": "吴九", "phone": "13522223333"})
+    lead = lead_update(acting_user=world.rep1, lead=lead, data={"name": "吴九", "phone": "13522223333"})
     assert lead.is_duplicate and lead.duplicate_of_customer.name == "厦门鹭岛贸易有限公司"
     assert Notification.objects.filter(recipient=world.rep2).count() == 1
-    lead = leads.lead_update(acting_user=world.rep1, lead=lead, data={"name": "吴九", "phone": "13599998888"})
+    lead = lead_update(acting_user=world.rep1, lead=lead, data={"name": "吴九", "phone": "13599998888"})
     assert not lead.is_duplicate and lead.duplicate_of_customer is None
 
 
@@ -261,7 +267,7 @@ def test_status_rules(world, client_for):
     lead.refresh_from_db()
     assert (lead.status, lead.disqualified_reason) == ("qualified", "")
     with pytest.raises(DomainError):
-        leads.lead_set_status(acting_user=world.rep1, lead=lead, status="converted")
+        lead_set_status(acting_user=world.rep1, lead=lead, status="converted")
     assert AuditEvent.objects.filter(action="lead.status", object_id=str(lead.pk)).count() == 2
 
 
@@ -326,16 +332,16 @@ def test_a_follow_up_on_a_new_lead_makes_it_contacted(world, client_for):
 
 @pytest.mark.django_db
 def test_duplicate_holder_description_never_names_an_invisible_customer(world):
-    customer = customer_services.customer_create(
+    customer = customer_create(
         acting_user=world.admin,
         data={"name": "公海里的公司"},
         contact={"name": "某人", "mobile": "13344445555"},
         owner=None,
-        to_pool=customer_services.default_pool(world.tenant),
+        to_pool=default_pool(world.tenant),
     )
     lead = make_lead(world.rep1, "公海来问", phone="13344445555")
     assert lead.duplicate_of_customer == customer
-    notes = leads.duplicate_notes(lead, world.rep1)
+    notes = duplicate_notes(lead, world.rep1)
     assert notes[0]["url"] == "" and "公海里的公司" not in notes[0]["text"]
     assert "in the pool" in notes[0]["text"]
     in_english(world.rep1)
@@ -343,13 +349,11 @@ def test_duplicate_holder_description_never_names_an_invisible_customer(world):
 
 @pytest.mark.django_db
 def test_unassigned_leads_are_in_the_rules_dry_run_and_the_backlog_apply(world, django_capture_on_commit_callbacks):
-    from customers import assignment
-
     from .funnel import make_lead
 
     lead = make_lead(world.manager, "待分配线索", owner=None, source="展会")
     other = make_lead(world.manager, "别的来源", owner=None, source="官网")
-    rule = assignment.rule_save(
+    rule = rule_save(
         acting_user=world.admin,
         tenant=world.tenant,
         name="展会线索",
@@ -358,13 +362,24 @@ def test_unassigned_leads_are_in_the_rules_dry_run_and_the_backlog_apply(world, 
         method="round_robin",
         sources=["展会"],
     )
-    plan = assignment.backlog_dry_run(tenant=world.tenant, rule=assignment.RuleSpec.of(rule))
+    plan = backlog_dry_run(tenant=world.tenant, rule=RuleSpec.of(rule))
     planned = {(row.item.kind, row.item.pk) for row in plan.assigned}
     assert ("lead", lead.pk) in planned and ("lead", other.pk) not in planned
     lead.refresh_from_db()
     assert lead.owner is None  # the dry run changed nothing
     with django_capture_on_commit_callbacks(execute=False):
-        assignment.backlog_apply(acting_user=world.admin, rule=rule, ids={"lead": [lead.pk]})
+        backlog_apply(acting_user=world.admin, rule=rule, ids={"lead": [lead.pk]})
     lead.refresh_from_db()
     other.refresh_from_db()
     assert lead.owner is not None and other.owner is None
+
+
+@pytest.mark.django_db
+def test_handing_out_leads_goes_back_only_within_this_site(world, client_for):
+    lead = make_lead(world.manager, "回到列表", owner=None)
+    c = client_for(world.manager)
+    for evil in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
+        r = c.post(reverse("sales:lead_bulk_assign"), {"owner": world.rep1.pk, "leads": [lead.pk], "back": evil})
+        assert r.status_code == 302 and r.url == LIST
+    r = c.post(reverse("sales:lead_bulk_assign"), {"owner": world.rep1.pk, "leads": [lead.pk], "back": LIST + "?q=x"})
+    assert r.url == LIST + "?q=x"

@@ -14,12 +14,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from crm.errors import DomainError
 from crm.models import AuditEvent
-from crm.services import DomainError
 from customers.models import Customer
-from sales import pipelines
-from sales import services as sales_services
 from sales.models import Opportunity, Order, OrderLine, StageChange
+from sales.services.opportunity import opportunity_create, opportunity_move, opportunity_update
+from sales.services.order import Line, order_void
+from sales.services.pipeline import pipeline_create
 
 from .funnel import make_opportunity, stages
 from .helpers import make_customer
@@ -108,10 +109,10 @@ def test_bad_input_is_refused_and_nothing_saved(world, changes, field, message):
         elif value == "won":
             value = ordered[-2]
         elif value == "other-pipeline":
-            value = pipelines.pipeline_create(acting_user=world.admin, name="别的").stages.filter(kind="open").first()
+            value = pipeline_create(acting_user=world.admin, name="别的").stages.filter(kind="open").first()
         values[key] = value
     with pytest.raises(DomainError) as refused:
-        pipelines.opportunity_create(**values)
+        opportunity_create(**values)
     assert refused.value.field == field and message in refused.value.message
     assert not Opportunity.objects.exists() and not StageChange.objects.exists()
 
@@ -123,7 +124,7 @@ def test_an_opportunity_needs_a_customer_the_user_may_change(world, world_b):
     pipeline, _ordered = stages(world.tenant)
     for customer in (theirs, other_tenant):
         with pytest.raises(DomainError) as refused:
-            pipelines.opportunity_create(acting_user=world.rep1, customer=customer, name="x", pipeline=pipeline)
+            opportunity_create(acting_user=world.rep1, customer=customer, name="x", pipeline=pipeline)
         assert refused.value.field == "customer"
     assert not Opportunity.objects.exists()
 
@@ -136,7 +137,7 @@ def test_every_move_is_recorded_and_the_probability_follows_the_stage(world):
     opportunity = make_opportunity(world.rep1, probability=5)
     _pipeline, ordered = stages(world.tenant)
     assert opportunity.probability == 5
-    moved = pipelines.opportunity_move(acting_user=world.manager, opportunity=opportunity, stage=ordered[2])
+    moved = opportunity_move(acting_user=world.manager, opportunity=opportunity, stage=ordered[2])
     assert (moved.stage, moved.probability_override, moved.probability) == (ordered[2], None, ordered[2].probability)
     history = list(StageChange.objects.filter(opportunity=opportunity).order_by("at", "pk"))
     assert [(c.from_stage, c.to_stage) for c in history] == [(None, ordered[0]), (ordered[0], ordered[2])]
@@ -150,15 +151,15 @@ def test_a_lost_stage_asks_its_reason(world):
     _pipeline, ordered = stages(world.tenant)
     lost = ordered[-1]
     with pytest.raises(DomainError) as refused:
-        pipelines.opportunity_move(acting_user=world.rep1, opportunity=opportunity, stage=lost, lost_reason="  ")
+        opportunity_move(acting_user=world.rep1, opportunity=opportunity, stage=lost, lost_reason="  ")
     assert refused.value.field == "lost_reason"
     opportunity.refresh_from_db()
     assert opportunity.status == "open" and StageChange.objects.count() == 1
-    moved = pipelines.opportunity_move(acting_user=world.rep1, opportunity=opportunity, stage=lost, lost_reason="价格")
+    moved = opportunity_move(acting_user=world.rep1, opportunity=opportunity, stage=lost, lost_reason="价格")
     assert (moved.status, moved.lost_reason, moved.closed_at is not None) == ("lost", "价格", True)
     assert StageChange.objects.filter(opportunity=opportunity).latest("at").note == "价格"
     # Reopened: the reason goes, the history stays.
-    moved = pipelines.opportunity_move(acting_user=world.rep1, opportunity=opportunity, stage=ordered[0])
+    moved = opportunity_move(acting_user=world.rep1, opportunity=opportunity, stage=ordered[0])
     assert (moved.status, moved.lost_reason, moved.closed_at) == ("open", "", None)
     assert StageChange.objects.filter(opportunity=opportunity).count() == 3
 
@@ -171,10 +172,10 @@ def test_winning_records_an_order_and_the_customers_last_deal(world, client_for)
         world.rep1,
         customer,
         amount="8000",
-        lines=[sales_services.Line(name="专业版", quantity=Decimal("2"), unit_price=Decimal("4000"))],
+        lines=[Line(name="专业版", quantity=Decimal("2"), unit_price=Decimal("4000"))],
     )
     assert customer.last_deal_at is None
-    won = pipelines.opportunity_move(acting_user=world.rep1, opportunity=opportunity, stage=ordered[-2])
+    won = opportunity_move(acting_user=world.rep1, opportunity=opportunity, stage=ordered[-2])
     order = won.order
     assert (won.status, order.customer, order.amount, order.currency) == ("won", customer, Decimal("8000"), "CNY")
     assert list(OrderLine.objects.filter(order=order).values_list("name", "quantity")) == [("专业版", Decimal("2"))]
@@ -186,11 +187,11 @@ def test_winning_records_an_order_and_the_customers_last_deal(world, client_for)
     assert reverse("sales:opportunity_detail", args=[opportunity.pk]) in page
     # A won opportunity whose order stands is not moved again…
     with pytest.raises(DomainError) as refused:
-        pipelines.opportunity_move(acting_user=world.rep1, opportunity=won, stage=ordered[0])
+        opportunity_move(acting_user=world.rep1, opportunity=won, stage=ordered[0])
     assert "void the order" in refused.value.message
     # …until the order is voided.
-    sales_services.order_void(acting_user=world.rep1, order=order, reason="录错了")
-    assert pipelines.opportunity_move(acting_user=world.rep1, opportunity=won, stage=ordered[0]).status == "open"
+    order_void(acting_user=world.rep1, order=order, reason="录错了")
+    assert opportunity_move(acting_user=world.rep1, opportunity=won, stage=ordered[0]).status == "open"
 
 
 @pytest.mark.django_db
@@ -198,7 +199,7 @@ def test_winning_without_an_amount_is_refused_and_saves_nothing(world):
     opportunity = make_opportunity(world.rep1, amount="0")
     _pipeline, ordered = stages(world.tenant)
     with pytest.raises(DomainError) as refused:
-        pipelines.opportunity_move(acting_user=world.rep1, opportunity=opportunity, stage=ordered[-2])
+        opportunity_move(acting_user=world.rep1, opportunity=opportunity, stage=ordered[-2])
     assert "Enter the amount" in refused.value.message
     opportunity.refresh_from_db()
     assert opportunity.status == "open" and not Order.objects.exists() and StageChange.objects.count() == 1
@@ -207,11 +208,11 @@ def test_winning_without_an_amount_is_refused_and_saves_nothing(world):
 @pytest.mark.django_db
 def test_a_stage_of_another_pipeline_or_tenant_is_refused(world, world_b):
     opportunity = make_opportunity(world.rep1)
-    other = pipelines.pipeline_create(acting_user=world.admin, name="续约")
+    other = pipeline_create(acting_user=world.admin, name="续约")
     _pipeline_b, stages_b = stages(world_b.tenant)
     for stage in (other.stages.filter(kind="open").first(), stages_b[1]):
         with pytest.raises(DomainError) as refused:
-            pipelines.opportunity_move(acting_user=world.rep1, opportunity=opportunity, stage=stage)
+            opportunity_move(acting_user=world.rep1, opportunity=opportunity, stage=stage)
         assert refused.value.field == "stage"
     opportunity.refresh_from_db()
     assert opportunity.stage.pipeline_id == opportunity.pipeline_id and StageChange.objects.count() == 1
@@ -253,9 +254,9 @@ def test_follow_ups_on_an_opportunity_count_for_its_customer(world, client_for):
 def test_a_won_opportunity_keeps_its_orders_amount(world, client_for):
     opportunity = make_opportunity(world.rep1, amount="500")
     _pipeline, ordered = stages(world.tenant)
-    pipelines.opportunity_move(acting_user=world.rep1, opportunity=opportunity, stage=ordered[-2])
+    opportunity_move(acting_user=world.rep1, opportunity=opportunity, stage=ordered[-2])
     with pytest.raises(DomainError):
-        pipelines.opportunity_update(
+        opportunity_update(
             acting_user=world.rep1,
             opportunity=opportunity,
             name="改名",
@@ -285,7 +286,7 @@ def _spread(user, count, start=0):
         opportunity = make_opportunity(user, customer, amount=str(100 * (i + 1)), name=f"机会{i}")
         target = ordered[i % len(ordered)]
         if target != opportunity.stage:
-            pipelines.opportunity_move(acting_user=user, opportunity=opportunity, stage=target, lost_reason="价格")
+            opportunity_move(acting_user=user, opportunity=opportunity, stage=target, lost_reason="价格")
         made.append(opportunity)
     return made
 

@@ -8,11 +8,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from crm.errors import DomainError
 from crm.models import AuditEvent
-from crm.services import DomainError
-from customers import services as customer_services
-from sales import services
+from customers.services.share import customer_share
 from sales.models import Order, OrderLine, order_currencies
+from sales.services.order import Line, order_create
 
 from .helpers import in_english, make_customer, queries_for
 
@@ -136,16 +136,14 @@ def test_service_checks_currency_amount_and_customer(world_a, world_b):
     today = timezone.localdate()
     kw = {"acting_user": world_a.rep1, "customer": customer, "ordered_on": today}
     with pytest.raises(DomainError) as exc:
-        services.order_create(**kw, currency="JPY", amount=Decimal("10"))
+        order_create(**kw, currency="JPY", amount=Decimal("10"))
     assert exc.value.field == "currency"
     with pytest.raises(DomainError):
-        services.order_create(**kw, currency="CNY", amount=Decimal("-1"))
+        order_create(**kw, currency="CNY", amount=Decimal("-1"))
     with pytest.raises(DomainError):
-        services.order_create(
-            **kw, currency="CNY", lines=[services.Line(name="x", quantity=Decimal("0"), unit_price=Decimal("1"))]
-        )
+        order_create(**kw, currency="CNY", lines=[Line(name="x", quantity=Decimal("0"), unit_price=Decimal("1"))])
     with pytest.raises(DomainError):
-        services.order_create(
+        order_create(
             acting_user=world_b.admin, customer=customer, ordered_on=today, currency="CNY", amount=Decimal("1")
         )
     assert not Order.objects.exists()
@@ -157,7 +155,7 @@ def test_currencies_follow_the_tenant(world_a):
     world_a.tenant.save()
     assert order_currencies(world_a.tenant)[0] == "USD" and "CNY" not in order_currencies(world_a.tenant)
     customer = make_customer(world_a.rep1, "美元客户")
-    order = services.order_create(
+    order = order_create(
         acting_user=world_a.rep1,
         customer=customer,
         ordered_on=timezone.localdate(),
@@ -166,7 +164,7 @@ def test_currencies_follow_the_tenant(world_a):
     )
     assert order.currency == "USD"
     with pytest.raises(DomainError):
-        services.order_create(
+        order_create(
             acting_user=world_a.rep1,
             customer=customer,
             ordered_on=timezone.localdate(),
@@ -194,12 +192,10 @@ def test_order_number_is_unique_per_company(world_a, world_b, client_for):
 def test_an_older_order_never_moves_last_deal_back(world_a):
     customer = make_customer(world_a.rep1, "历史订单客户")
     today = timezone.localdate()
-    services.order_create(
-        acting_user=world_a.rep1, customer=customer, ordered_on=today, currency="CNY", amount=Decimal("1")
-    )
+    order_create(acting_user=world_a.rep1, customer=customer, ordered_on=today, currency="CNY", amount=Decimal("1"))
     customer.refresh_from_db()
     latest = customer.last_deal_at
-    services.order_create(
+    order_create(
         acting_user=world_a.rep1,
         customer=customer,
         ordered_on=today - timedelta(days=100),
@@ -213,7 +209,7 @@ def test_an_older_order_never_moves_last_deal_back(world_a):
 @pytest.mark.django_db
 def test_void_keeps_the_order_with_reason_and_audit(world_a, world_b, client_for):
     customer = make_customer(world_a.rep1, "作废客户")
-    order = services.order_create(
+    order = order_create(
         acting_user=world_a.rep1,
         customer=customer,
         ordered_on=timezone.localdate(),
@@ -239,10 +235,10 @@ def test_void_keeps_the_order_with_reason_and_audit(world_a, world_b, client_for
 @pytest.mark.django_db
 def test_view_only_share_cannot_record_or_void(world_a, client_for):
     customer = make_customer(world_a.rep1, "只读客户")
-    customer_services.customer_share(acting_user=world_a.rep1, customer=customer, with_user=world_a.rep2)
+    customer_share(acting_user=world_a.rep1, customer=customer, with_user=world_a.rep2)
     response = client_for(world_a.rep2).post(reverse("sales:order_create"), order_form(customer))
     assert response.status_code == 422 and not Order.objects.exists()
-    order = services.order_create(
+    order = order_create(
         acting_user=world_a.rep1,
         customer=customer,
         ordered_on=timezone.localdate(),
@@ -261,9 +257,7 @@ def test_order_list_is_scoped_paginated_with_fixed_queries(world_a, world_b, cli
     foreign = make_customer(world_b.rep1, "别家列表客户")
     today = timezone.localdate()
     for user, customer in ((world_a.rep1, mine), (world_a.rep2, theirs), (world_b.rep1, foreign)):
-        services.order_create(
-            acting_user=user, customer=customer, ordered_on=today, currency="CNY", amount=Decimal("10")
-        )
+        order_create(acting_user=user, customer=customer, ordered_on=today, currency="CNY", amount=Decimal("10"))
     c = client_for(world_a.rep1)
     url = reverse("sales:order_list")
     body = c.get(url).content.decode()
@@ -274,7 +268,7 @@ def test_order_list_is_scoped_paginated_with_fixed_queries(world_a, world_b, cli
     }
     few = queries_for(lambda: c.get(url))
     for i in range(60):
-        services.order_create(
+        order_create(
             acting_user=world_a.rep1,
             customer=mine,
             ordered_on=today - timedelta(days=i),
@@ -292,7 +286,7 @@ def test_order_list_is_scoped_paginated_with_fixed_queries(world_a, world_b, cli
 @pytest.mark.django_db
 def test_customer_page_shows_its_orders(world_a, client_for):
     customer = make_customer(world_a.rep1, "面板订单客户")
-    services.order_create(
+    order_create(
         acting_user=world_a.rep1,
         customer=customer,
         ordered_on=timezone.localdate(),

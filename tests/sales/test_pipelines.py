@@ -8,10 +8,11 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from crm import services as crm_services
-from crm.services import DomainError
-from sales import pipelines
+from crm.errors import DomainError
+from crm.services.tenant import tenant_create
 from sales.models import Pipeline, Stage
+from sales.services.opportunity import opportunity_move
+from sales.services.pipeline import ensure_default_pipeline, pipeline_create, stage_remove
 
 from .funnel import make_opportunity, stages
 
@@ -20,13 +21,13 @@ SETTINGS = reverse("sales:pipeline_settings")
 
 @pytest.mark.django_db
 def test_a_new_company_starts_with_a_pipeline():
-    tenant = crm_services.tenant_create(
+    tenant = tenant_create(
         name="新公司", slug="new-co", admin_email="a@new.test", admin_password="x-Pass-123", language="en"
     )
     pipeline = Pipeline.objects.get(tenant=tenant)
     kinds = [s.kind for s in Stage.objects.filter(pipeline=pipeline).ordered()]
     assert kinds == ["open", "open", "open", "open", "won", "lost"]
-    assert pipelines.ensure_default_pipeline(tenant) == pipeline
+    assert ensure_default_pipeline(tenant) == pipeline
     assert Pipeline.objects.filter(tenant=tenant).count() == 1
 
 
@@ -88,13 +89,13 @@ def test_removing_stages(world, client_for):
     assert "1 opportunities are in this stage" in response.content.decode()
     assert Stage.objects.get(pk=first.pk).is_active
     # Once it has history but nobody in it, it is taken out of use (its history stays for the reports).
-    pipelines.opportunity_move(acting_user=world.rep1, opportunity=opportunity, stage=ordered[1])
+    opportunity_move(acting_user=world.rep1, opportunity=opportunity, stage=ordered[1])
     c.post(reverse("sales:stage_delete", args=[first.pk]))
     first.refresh_from_db()
     assert not first.is_active
     # Won and lost are never removed.
     with pytest.raises(DomainError):
-        pipelines.stage_remove(acting_user=world.admin, stage=ordered[-1])
+        stage_remove(acting_user=world.admin, stage=ordered[-1])
     c.post(reverse("sales:stage_delete", args=[first.pk]), {"restore": "1"})
     first.refresh_from_db()
     assert first.is_active
@@ -103,7 +104,7 @@ def test_removing_stages(world, client_for):
 @pytest.mark.django_db
 def test_a_pipeline_with_opportunities_is_taken_out_of_use_not_deleted(world, client_for):
     pipeline, _ordered = stages(world.tenant)
-    spare = pipelines.pipeline_create(acting_user=world.admin, name="备用")
+    spare = pipeline_create(acting_user=world.admin, name="备用")
     make_opportunity(world.rep1)
     c = client_for(world.admin)
     response = c.post(reverse("sales:pipeline_delete", args=[pipeline.pk]), follow=True)

@@ -13,8 +13,11 @@ from django.utils import timezone
 
 from crm.celery import app
 from crm.models import Notification, OutboundMessage
-from sales import services, tasks
+from crm.services.notification import message_deliver
+from sales import tasks
 from sales.models import Task
+from sales.services.reminder import reminders_send_due, tenants_with_due_reminders
+from sales.services.task import task_update
 
 from ..conftest import build_world, wait_for
 from .helpers import later, make_customer, make_task
@@ -23,11 +26,8 @@ from .helpers import later, make_customer, make_task
 @pytest.fixture
 def deliver_now(monkeypatch):
     """Deliver the after-commit email at once instead of through the broker (the worker test covers the broker)."""
-    from crm import tasks as crm_tasks
-    from crm.services import message_deliver
-
     monkeypatch.setattr(
-        crm_tasks.deliver_message, "delay", lambda tenant_id, message_id: message_deliver(message_id=message_id)
+        "crm.tasks.deliver_message.delay", lambda tenant_id, message_id: message_deliver(message_id=message_id)
     )
 
 
@@ -41,7 +41,7 @@ def test_a_due_reminder_gives_one_notification_and_one_email(world_a, django_cap
     customer = make_customer(world_a.rep1, "提醒里的客户")
     task = due_task(world_a.rep1, "给张总回电话", customer=customer, notes="带上报价单")
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.reminders_send_due(tenant_id=world_a.tenant.pk) == 1
+        assert reminders_send_due(tenant_id=world_a.tenant.pk) == 1
     note = Notification.objects.get(recipient=world_a.rep1)
     assert "给张总回电话" in note.title and "提醒里的客户" in note.body and "带上报价单" in note.body
     assert note.key == f"reminder:{task.pk}:{task.remind_at.isoformat()}"
@@ -61,7 +61,7 @@ def test_reminder_is_written_in_the_assignees_language(world_a):
     world_a.rep2.save()
     due_task(world_a.rep1, "Call back")
     due_task(world_a.rep2, "回电话")
-    services.reminders_send_due(tenant_id=world_a.tenant.pk)
+    reminders_send_due(tenant_id=world_a.tenant.pk)
     english = Notification.objects.get(recipient=world_a.rep1)
     chinese = Notification.objects.get(recipient=world_a.rep2)
     assert english.title == "Reminder: Call back" and english.body.startswith("Due ")
@@ -74,9 +74,9 @@ def test_running_again_sends_nothing_more(world_a, django_capture_on_commit_call
     due_task(world_a.rep1)
     due_task(world_a.rep2)
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.reminders_send_due(tenant_id=world_a.tenant.pk) == 2
+        assert reminders_send_due(tenant_id=world_a.tenant.pk) == 2
         for _ in range(3):
-            assert services.reminders_send_due(tenant_id=world_a.tenant.pk) == 0
+            assert reminders_send_due(tenant_id=world_a.tenant.pk) == 0
     assert Notification.objects.count() == 2 and OutboundMessage.objects.count() == 2 and len(mail.outbox) == 2
 
 
@@ -86,20 +86,20 @@ def test_future_done_and_unreminded_tasks_are_left_alone(world_a, world_b):
     make_task(world_a.rep1, "没有提醒", due=later(minutes=-5))
     due_task(world_a.rep1, "已完成", done_at=timezone.now(), done_by=world_a.rep1)
     due_task(world_b.rep1, "别家的提醒")
-    assert services.reminders_send_due(tenant_id=world_a.tenant.pk) == 0
+    assert reminders_send_due(tenant_id=world_a.tenant.pk) == 0
     assert not Notification.objects.filter(tenant=world_a.tenant).exists()
     # Inactive tenants are skipped entirely.
     world_b.tenant.is_active = False
     world_b.tenant.save()
-    assert services.reminders_send_due(tenant_id=world_b.tenant.pk) == 0
-    assert services.tenants_with_due_reminders() == []
+    assert reminders_send_due(tenant_id=world_b.tenant.pk) == 0
+    assert tenants_with_due_reminders() == []
 
 
 @pytest.mark.django_db
 def test_a_new_reminder_time_gives_a_new_reminder(world_a):
     task = due_task(world_a.rep1, minutes_ago=30)
-    services.reminders_send_due(tenant_id=world_a.tenant.pk)
-    services.task_update(
+    reminders_send_due(tenant_id=world_a.tenant.pk)
+    task_update(
         acting_user=world_a.rep1,
         task=task,
         title=task.title,
@@ -108,7 +108,7 @@ def test_a_new_reminder_time_gives_a_new_reminder(world_a):
         assignee=world_a.rep1,
         customer=None,
     )
-    assert services.reminders_send_due(tenant_id=world_a.tenant.pk) == 1
+    assert reminders_send_due(tenant_id=world_a.tenant.pk) == 1
     assert Notification.objects.filter(recipient=world_a.rep1).count() == 2
 
 
@@ -145,7 +145,7 @@ def test_two_workers_at_once_send_each_reminder_once():
         def run():
             try:
                 barrier.wait()
-                results.append(services.reminders_send_due(tenant_id=world.tenant.pk))
+                results.append(reminders_send_due(tenant_id=world.tenant.pk))
             except Exception as exc:  # noqa: BLE001 - reported below
                 errors.append(exc)
             finally:

@@ -7,11 +7,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from crm.errors import DomainError
 from crm.models import AuditEvent, Notification
-from crm.services import DomainError
-from customers import services as customer_services
-from sales import services
+from customers.services.transfer import customer_transfer
 from sales.models import Task
+from sales.services.reminder import reminders_send_due
+from sales.services.task import task_create, task_set_done, task_update
 
 from ..factories import UserFactory
 from .helpers import in_english, later, local, make_customer, make_task, put_at_midday, queries_for
@@ -123,42 +124,40 @@ def test_service_refuses_what_the_form_might_let_through(world_a, world_b):
     foreign = make_customer(world_b.rep1, "服务层别家")
     for customer in (hidden, foreign):
         with pytest.raises(DomainError) as exc:
-            services.task_create(acting_user=world_a.rep1, title="x", due_at=later(days=1), customer=customer)
+            task_create(acting_user=world_a.rep1, title="x", due_at=later(days=1), customer=customer)
         assert exc.value.field == "customer"
     with pytest.raises(DomainError) as exc:
-        services.task_create(acting_user=world_a.rep1, title="x", due_at=later(days=1), assignee=world_a.rep2)
+        task_create(acting_user=world_a.rep1, title="x", due_at=later(days=1), assignee=world_a.rep2)
     assert exc.value.field == "assignee"
     with pytest.raises(DomainError):
-        services.task_create(acting_user=world_a.manager, title="x", due_at=later(days=1), assignee=world_b.rep1)
+        task_create(acting_user=world_a.manager, title="x", due_at=later(days=1), assignee=world_b.rep1)
     assert not Task.objects.exists()
 
 
 @pytest.mark.django_db
 def test_manager_gives_a_task_to_a_team_member_who_is_notified(world_a):
-    task = services.task_create(
-        acting_user=world_a.manager, title="拜访大客户", due_at=later(days=2), assignee=world_a.rep2
-    )
+    task = task_create(acting_user=world_a.manager, title="拜访大客户", due_at=later(days=2), assignee=world_a.rep2)
     assert task.assignee == world_a.rep2
     note = Notification.objects.get(recipient=world_a.rep2)
     assert "拜访大客户" in note.title and note.url == reverse("sales:task_detail", args=[task.pk])
     # Admins may give tasks to anyone of the tenant, even outside the sales teams.
-    services.task_create(acting_user=world_a.admin, title="客服回访", due_at=later(days=2), assignee=world_a.agent)
+    task_create(acting_user=world_a.admin, title="客服回访", due_at=later(days=2), assignee=world_a.agent)
 
 
 @pytest.mark.django_db
 def test_changing_the_reminder_rearms_it_and_a_past_one_is_refused_only_when_changed(world_a):
     due = later(days=1)
-    task = services.task_create(acting_user=world_a.rep1, title="改提醒", due_at=due, remind_at=later(hours=1))
+    task = task_create(acting_user=world_a.rep1, title="改提醒", due_at=due, remind_at=later(hours=1))
     Task.objects.filter(pk=task.pk).update(reminder_sent_at=timezone.now(), remind_at=later(minutes=-5))
     task.refresh_from_db()
     common = {"acting_user": world_a.rep1, "task": task, "assignee": world_a.rep1, "customer": None}
     # Unchanged (already past) reminder: editing the title is fine and keeps it sent.
-    services.task_update(**common, title="新标题", due_at=due, remind_at=task.remind_at)
+    task_update(**common, title="新标题", due_at=due, remind_at=task.remind_at)
     task.refresh_from_db()
     assert task.title == "新标题" and task.reminder_sent_at is not None
     with pytest.raises(DomainError):
-        services.task_update(**common, title="新标题", due_at=due, remind_at=later(minutes=-30))
-    services.task_update(**common, title="新标题", due_at=due, remind_at=later(hours=3))
+        task_update(**common, title="新标题", due_at=due, remind_at=later(minutes=-30))
+    task_update(**common, title="新标题", due_at=due, remind_at=later(hours=3))
     task.refresh_from_db()
     assert task.reminder_sent_at is None
     assert AuditEvent.objects.filter(action="task.update", object_id=str(task.pk)).count() == 2
@@ -167,10 +166,8 @@ def test_changing_the_reminder_rearms_it_and_a_past_one_is_refused_only_when_cha
 @pytest.mark.django_db
 def test_edit_view_keeps_a_customer_link_the_user_no_longer_sees(world_a, client_for):
     customer = make_customer(world_a.rep1, "转走的任务客户")
-    task = services.task_create(acting_user=world_a.rep1, title="跟进", due_at=later(days=1), customer=customer)
-    customer_services.customer_transfer(
-        acting_user=world_a.manager, customers=[customer], to_owner=world_a.rep2, reason="调整"
-    )
+    task = task_create(acting_user=world_a.rep1, title="跟进", due_at=later(days=1), customer=customer)
+    customer_transfer(acting_user=world_a.manager, customers=[customer], to_owner=world_a.rep2, reason="调整")
     c = client_for(world_a.rep1)
     detail = c.get(reverse("sales:task_detail", args=[task.pk])).content.decode()
     assert "转走的任务客户" not in detail
@@ -212,8 +209,8 @@ def test_done_and_reopen_with_htmx(world_a, client_for):
 @pytest.mark.django_db
 def test_done_tasks_get_no_reminder(world_a):
     task = make_task(world_a.rep1, due=later(hours=1), remind=later(minutes=-1))
-    services.task_set_done(acting_user=world_a.rep1, task=task, done=True)
-    assert services.reminders_send_due(tenant_id=world_a.tenant.pk) == 0
+    task_set_done(acting_user=world_a.rep1, task=task, done=True)
+    assert reminders_send_due(tenant_id=world_a.tenant.pk) == 0
 
 
 # --- the list ------------------------------------------------------------------------------------------------

@@ -10,9 +10,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.models import Notification
-from sales import leads
-from sales.forms_leads import issue_token
+from customers.services.assignment_rule import rule_save, rule_set_active
+from sales.forms.web_form import issue_token
 from sales.models import Lead, LeadWebForm
+from sales.services.web_form import web_form_save
 
 from .funnel import make_lead
 from .helpers import make_customer
@@ -26,7 +27,7 @@ def web_form(world, settings):
     settings.LEAD_FORM_RATE_LIMIT = 3
     world.tenant.language = "en"
     world.tenant.save(update_fields=["language"])
-    return leads.web_form_save(
+    return web_form_save(
         acting_user=world.admin,
         is_enabled=True,
         title="Talk to our sales team",
@@ -154,7 +155,7 @@ def test_a_flood_from_one_address_is_held_off_without_losing_anyone_else(world, 
     assert Lead.objects.count() == 3
     # Another visitor is not affected, nor is this address on another company's form.
     assert post(world, ip="10.1.1.2", phone="13655550010").status_code == 302
-    form_b = leads.web_form_save(
+    form_b = web_form_save(
         acting_user=world_b.admin,
         is_enabled=True,
         title="B",
@@ -244,10 +245,9 @@ def test_the_owner_of_an_existing_lead_is_told_when_it_comes_back(world, web_for
 def test_without_an_owner_the_assignment_rules_choose_and_take_turns(
     world, web_form, django_capture_on_commit_callbacks
 ):
-    from customers import assignment
 
     LeadWebForm.objects.filter(pk=web_form.pk).update(owner=None)
-    rule = assignment.rule_save(
+    rule = rule_save(
         acting_user=world.admin,
         tenant=world.tenant,
         name="官网线索轮流",
@@ -256,7 +256,7 @@ def test_without_an_owner_the_assignment_rules_choose_and_take_turns(
         method="round_robin",
         sources=["官网表单"],
     )
-    assignment.rule_set_active(acting_user=world.admin, rule=rule, active=True)
+    rule_set_active(acting_user=world.admin, rule=rule, active=True)
     with django_capture_on_commit_callbacks(execute=False):
         post(world, ip="10.0.0.2", phone="13655550001", email="a1@x.test", name="甲")
         post(world, ip="10.0.0.3", phone="13655550002", email="a2@x.test", name="乙")

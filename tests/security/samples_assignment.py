@@ -1,14 +1,14 @@
 """Sample URL arguments for the assignment rules' pages and the pool-rule simulation (see samples_crm.py)."""
 
-from customers import assignment
 from customers.models import AssignmentRule, Pool
+from customers.services.assignment_rule import rule_save
 
 
 def _rule(world):
     """A saved rule of tenant A ("MARKA" in its name, so a leak shows). get_or_create: the sweep may delete it."""
     rule = AssignmentRule.objects.filter(tenant=world.tenant, name="MARKA rule").first()
     if rule is None:
-        rule = assignment.rule_save(
+        rule = rule_save(
             acting_user=world.admin,
             tenant=world.tenant,
             name="MARKA rule",

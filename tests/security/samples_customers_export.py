@@ -6,22 +6,23 @@ leaves a second customer in A's bin, so the bin page has something B must not se
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from customers import services
 from customers.models import Customer, ExportJob
+from customers.services.customer import customer_create
+from customers.services.trash import customer_trash
 
 SAMPLE_FILE = "exports/tests/sweep-sample.csv"
 
 
 def _customer(world, name: str) -> Customer:
     existing = Customer.objects.filter(tenant=world.tenant, name=name, deleted_at__isnull=True).first()
-    return existing or services.customer_create(acting_user=world.rep1, data={"name": name})
+    return existing or customer_create(acting_user=world.rep1, data={"name": name})
 
 
 def _trashed(world):
     keep_in_bin = _customer(world, "MARKA 回收站留存公司")
-    services.customer_trash(acting_user=world.rep1, customer=keep_in_bin)
+    customer_trash(acting_user=world.rep1, customer=keep_in_bin)
     customer = _customer(world, "MARKA 回收站公司")
-    services.customer_trash(acting_user=world.rep1, customer=customer)
+    customer_trash(acting_user=world.rep1, customer=customer)
     return {"pk": customer.pk}
 
 

@@ -16,9 +16,13 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from customers.models import Customer
-from sales import leads, pipelines
-from sales import services as sales_services
 from sales.models import Lead, LeadImport, LeadScoringRule, LeadWebForm, Opportunity, Pipeline, Stage
+from sales.services.followup import followup_log
+from sales.services.lead import lead_create, lead_set_status
+from sales.services.lead_scoring import scoring_rule_save
+from sales.services.opportunity import opportunity_create
+from sales.services.pipeline import ensure_default_pipeline, pipeline_create, stage_save
+from sales.services.web_form import web_form_save
 
 CUSTOMER = "MARKA 云帆科技有限公司"
 SAMPLE_CSV = "姓名,公司,手机\nMARKA 导入线索,MARKA 导入公司,13700137000\n,,12345\n".encode("utf-8-sig")
@@ -51,8 +55,8 @@ def plant(world) -> dict:
     tenant = world.tenant
     if not Lead.objects.filter(tenant=tenant, name="MARKA 线索").exists():
         customer = Customer.objects.get(tenant=tenant, name=CUSTOMER, deleted_at__isnull=True)
-        pipeline = pipelines.ensure_default_pipeline(tenant)
-        leads.web_form_save(
+        pipeline = ensure_default_pipeline(tenant)
+        web_form_save(
             acting_user=world.admin,
             is_enabled=True,
             title="Contact us",
@@ -63,20 +67,18 @@ def plant(world) -> dict:
             owner=world.rep1,
             source="web",
         )
-        leads.scoring_rule_save(acting_user=world.admin, field="source", condition="equals", value="MARKA", points=5)
-        leads.scoring_rule_save(acting_user=world.admin, field="phone", condition="is_set", value="", points=3)
-        lead = leads.lead_create(
+        scoring_rule_save(acting_user=world.admin, field="source", condition="equals", value="MARKA", points=5)
+        scoring_rule_save(acting_user=world.admin, field="phone", condition="is_set", value="", points=3)
+        lead = lead_create(
             acting_user=world.rep1,
             data={"name": "MARKA 线索", "company": "MARKA 线索公司", "phone": "13600136000", "source": "MARKA"},
         )
-        sales_services.followup_log(acting_user=world.rep1, lead=lead, kind="call", content="MARKA lead call")
+        followup_log(acting_user=world.rep1, lead=lead, kind="call", content="MARKA lead call")
         # The same person asking again: kept, flagged, linked.
-        leads.lead_create(acting_user=world.rep1, data={"name": "MARKA 重复", "phone": "13600136000"})
-        qualified = leads.lead_create(
-            acting_user=world.rep1, data={"name": "MARKA 合格", "email": "marka@qualified.test"}
-        )
-        leads.lead_set_status(acting_user=world.rep1, lead=qualified, status="qualified")
-        opportunity = pipelines.opportunity_create(
+        lead_create(acting_user=world.rep1, data={"name": "MARKA 重复", "phone": "13600136000"})
+        qualified = lead_create(acting_user=world.rep1, data={"name": "MARKA 合格", "email": "marka@qualified.test"})
+        lead_set_status(acting_user=world.rep1, lead=qualified, status="qualified")
+        opportunity = opportunity_create(
             acting_user=world.rep1,
             customer=customer,
             name="MARKA opportunity",
@@ -85,12 +87,10 @@ def plant(world) -> dict:
             currency=tenant.currency,
             expected_close_date=timezone.localdate() + timedelta(days=10),
         )
-        sales_services.followup_log(
-            acting_user=world.rep1, opportunity=opportunity, kind="call", content="MARKA opportunity call"
-        )
-        pipelines.pipeline_create(acting_user=world.admin, name="MARKA spare pipeline")
-        pipelines.stage_save(acting_user=world.admin, pipeline=pipeline, name="MARKA spare stage", probability=20)
-        leads.scoring_rule_save(acting_user=world.admin, field="email", condition="is_set", value="", points=1)
+        followup_log(acting_user=world.rep1, opportunity=opportunity, kind="call", content="MARKA opportunity call")
+        pipeline_create(acting_user=world.admin, name="MARKA spare pipeline")
+        stage_save(acting_user=world.admin, pipeline=pipeline, name="MARKA spare stage", probability=20)
+        scoring_rule_save(acting_user=world.admin, field="email", condition="is_set", value="", points=1)
     pipeline = Pipeline.objects.filter(tenant=tenant).exclude(name="MARKA spare pipeline").order_by("pk").first()
     return {
         "lead": Lead.objects.get(tenant=tenant, name="MARKA 线索"),

@@ -12,8 +12,11 @@ from decimal import Decimal
 from django.utils import timezone
 
 from customers.models import Customer
-from sales import services
 from sales.models import Appointment, FollowUp, Order, Task
+from sales.services.appointment import appointment_save
+from sales.services.followup import followup_log
+from sales.services.order import order_create
+from sales.services.task import task_create
 
 CUSTOMER = "MARKA 云帆科技有限公司"
 
@@ -24,10 +27,10 @@ def plant(world) -> dict:
     customer = Customer.objects.get(tenant=tenant, name=CUSTOMER, deleted_at__isnull=True)
     if not FollowUp.objects.filter(tenant=tenant, content="MARKA follow-up").exists():
         now = timezone.now()
-        services.followup_log(
+        followup_log(
             acting_user=world.rep1, customer=customer, kind="call", content="MARKA follow-up", next_step="MARKA next"
         )
-        services.task_create(
+        task_create(
             acting_user=world.rep1,
             title="MARKA task",
             due_at=now + timedelta(hours=2),
@@ -36,7 +39,7 @@ def plant(world) -> dict:
             notes="MARKA notes",
         )
         for title, hours in (("MARKA appointment", 1), ("MARKA appointment to cancel", 4)):
-            services.appointment_save(
+            appointment_save(
                 acting_user=world.rep1,
                 title=title,
                 start_at=now + timedelta(hours=hours),
@@ -46,7 +49,7 @@ def plant(world) -> dict:
                 attendees=[world.rep2],
             )
         for reference in ("MARKA-SO-1", "MARKA-SO-VOID"):
-            services.order_create(
+            order_create(
                 acting_user=world.rep1,
                 customer=customer,
                 ordered_on=timezone.localdate(),

@@ -27,7 +27,8 @@ from crm.models import Notification, Team
 from crm.tenancy import TenantTask, context_sql, current_tenant_id, tenant_context
 from customers.importer import ProgressWriter
 from customers.models import Customer, ImportJob, Tag
-from customers.services import customer_create, default_pool
+from customers.services.customer import customer_create
+from customers.services.tenant import default_pool
 
 from .. import app_role
 from ..conftest import build_world, wait_for
@@ -42,9 +43,9 @@ POLICY = "(tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), '':
 # context) and enqueue one task per tenant. Every other task is a TenantTask.
 DISPATCHERS = {
     "crm.tasks.redeliver_queued_messages": "asks each tenant in its context, enqueues redeliver_tenant_messages",
-    "customers.pool_jobs.fallback_to_pool": "reads the tenant list",
-    "customers.pool_jobs.warn_before_fallback": "reads the tenant list",
-    "customers.export_jobs.purge_trash_dispatch": "reads the tenant list",
+    "customers.tasks.fallback_to_pool": "reads the tenant list",
+    "customers.tasks.warn_before_fallback": "reads the tenant list",
+    "customers.tasks.purge_trash_dispatch": "reads the tenant list",
     "sales.tasks.send_due_reminders": "asks each tenant in its context, enqueues send_tenant_reminders",
 }
 

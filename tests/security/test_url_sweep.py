@@ -15,7 +15,10 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from crm import services
+from crm.services.audit import audit
+from crm.services.notification import notify
+from customers.services.customer import customer_create
+from customers.services.tenant import default_pool
 
 from ..conftest import build_world
 
@@ -58,33 +61,32 @@ def all_patterns():
 
 def plant_data(world):
     """Give tenant A rows of every kind the project has, so list pages have something to leak."""
-    from customers import services as customer_services
 
-    customer_services.customer_create(
+    customer_create(
         acting_user=world.rep1,
         data={"name": "MARKA 云帆科技有限公司", "industry": "MARKA-industry"},
         contact={"name": "MARKA 张三", "mobile": "13800138000", "email": "marka@marka.test"},
     )
-    customer_services.customer_create(
+    customer_create(
         acting_user=world.rep1,
         data={"name": "MARKA 可删除公司"},
         contact={"name": "MARKA 李四", "mobile": "13900139000"},
     )
-    customer_services.customer_create(
+    customer_create(
         acting_user=world.admin,
         data={"name": "MARKA claim me"},
         owner=None,
-        to_pool=customer_services.default_pool(world.tenant),
+        to_pool=default_pool(world.tenant),
     )
-    customer_services.customer_create(
+    customer_create(
         acting_user=world.admin,
         data={"name": "MARKA pool customer"},
         owner=None,
-        to_pool=customer_services.default_pool(world.tenant),
+        to_pool=default_pool(world.tenant),
     )
-    services.notify(recipient=world.rep1, title="MARKA notification", body="MARKA body", email=True)
-    services.notify(recipient=world.admin, title="MARKA admin notification", email=True)
-    services.audit(tenant=world.tenant, actor=world.admin, action="marka.test", obj=world.rep1, details={"m": "MARKA"})
+    notify(recipient=world.rep1, title="MARKA notification", body="MARKA body", email=True)
+    notify(recipient=world.admin, title="MARKA admin notification", email=True)
+    audit(tenant=world.tenant, actor=world.admin, action="marka.test", obj=world.rep1, details={"m": "MARKA"})
 
 
 def assert_no_marker(response, where):

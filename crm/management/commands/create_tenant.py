@@ -2,7 +2,8 @@ import secrets
 
 from django.core.management.base import BaseCommand, CommandError
 
-from crm import services
+from crm.errors import DomainError
+from crm.services.tenant import tenant_create
 
 
 class Command(BaseCommand):
@@ -20,7 +21,7 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         password = opts["admin_password"] or secrets.token_urlsafe(12)
         try:
-            tenant = services.tenant_create(
+            tenant = tenant_create(
                 name=opts["name"],
                 slug=opts["slug"],
                 admin_email=opts["admin_email"],
@@ -29,7 +30,7 @@ class Command(BaseCommand):
                 language=opts["language"],
                 timezone_name=opts["timezone"],
             )
-        except services.DomainError as exc:
+        except DomainError as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(self.style.SUCCESS(f"Created tenant {tenant.slug} (id {tenant.pk})."))
         self.stdout.write(f"Admin login: {opts['admin_email']}")

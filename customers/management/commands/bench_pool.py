@@ -13,10 +13,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from crm.models import Role, Team, Tenant, User
-from crm.services import tenant_create
-from customers import pool as pool_services
-from customers import services
+from crm.services.tenant import tenant_create
 from customers.models import Customer, OwnershipEvent
+from customers.selectors.pool import fallback_due
+from customers.services.fallback import fallback_run
+from customers.services.tenant import default_pool
 
 
 class Command(BaseCommand):
@@ -39,7 +40,7 @@ class Command(BaseCommand):
                 for i in range(reps)
             ]
         )
-        pool = services.default_pool(tenant)
+        pool = default_pool(tenant)
         pool.no_followup_days = 30
         pool.save()
         now = timezone.now()
@@ -65,7 +66,7 @@ class Command(BaseCommand):
             cursor.execute("ANALYZE customers_customer")
         self.stdout.write(f"seeded {customers:,} owned customers ({due:,} due) in {time.monotonic() - started:.1f}s")
 
-        due_qs = pool_services.fallback_due(pool, now=now).values("pk")
+        due_qs = fallback_due(pool, now=now).values("pk")
         sql, params = due_qs.query.sql_with_params()
         with transaction.atomic(), connection.cursor() as cursor:
             t0 = time.monotonic()
@@ -84,7 +85,7 @@ class Command(BaseCommand):
         )
 
         t0 = time.monotonic()
-        moved = pool_services.fallback_run(tenant=tenant, now=now)
+        moved = fallback_run(tenant=tenant, now=now)
         job_time = time.monotonic() - t0
         events = OwnershipEvent.objects.filter(tenant=tenant, reason="fallback").count()
         self.stdout.write(
@@ -93,5 +94,5 @@ class Command(BaseCommand):
             )
         )
         t0 = time.monotonic()
-        again = pool_services.fallback_run(tenant=tenant, now=now)
+        again = fallback_run(tenant=tenant, now=now)
         self.stdout.write(f"second run (idempotent): {again} moved in {(time.monotonic() - t0) * 1000:.0f} ms")

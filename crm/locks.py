@@ -1,0 +1,16 @@
+"""Every PostgreSQL advisory-lock id of the project, named, in one place.
+
+Advisory locks are taken in the two-key form `pg_advisory_xact_lock(namespace, key)`: the namespace below says what
+is locked, the key which one (a job id, a tenant id, a hash of a value). Two features never share a namespace, so a
+new lock takes the next free number here.
+"""
+
+# One customer import job runs at most once at a time (key: the job id).
+CUSTOMER_IMPORT_JOB = 7301
+
+# Leads with the same phone, email or company are written one at a time (key: hashtext of tenant + value).
+LEAD_IDENTIFIER = 7410
+# One lead import job runs at most once at a time (key: the job id).
+LEAD_IMPORT_JOB = 7411
+# A tenant's lead-scoring rules: recomputing holds it shared, editing a rule exclusively (key: the tenant id).
+LEAD_SCORING_RULES = 7412

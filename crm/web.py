@@ -1,0 +1,91 @@
+"""Shared web helpers of every app: login and role decorators, pagination (capped counts for big lists), the domain
+error on a form, the ids a bulk action was asked for."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest
+from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
+
+from crm.access import require_admin, safe_redirect_url
+from crm.errors import DomainError
+
+PAGE_SIZE = 50
+
+
+def tenant_required(view: Callable) -> Callable:
+    """Logged in as a user of an active tenant (operators use Django admin, not the CRM pages)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if request.tenant is None:
+            raise PermissionDenied(_("This page is for users of a company."))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def admin_required(view: Callable) -> Callable:
+    @tenant_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        require_admin(request.user)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def form_status(form) -> int:
+    """The status of a page that shows a form: 422 when it has errors (htmx is configured to swap 422), else 200."""
+    return 422 if form.errors else 200
+
+
+def next_url(request: HttpRequest, default: str) -> str:
+    """Where a `next=` parameter (posted or in the query) asks to go afterwards, if it stays on this site."""
+    return safe_redirect_url(request, request.POST.get("next") or request.GET.get("next"), default)
+
+
+def paginate(request: HttpRequest, queryset, per_page: int = PAGE_SIZE):
+    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+
+
+def apply_domain_error(form, error: DomainError) -> None:
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, error.message)
+
+
+COUNT_CAP = 10_000
+
+
+class CappedPaginator(Paginator):
+    """Counts at most COUNT_CAP + 1 rows: a list over a million customers shows "10,000+" instead of a full COUNT.
+    The count runs on `count_queryset` (the filtered rows without display annotations) when given."""
+
+    def __init__(self, object_list, per_page, *, count_queryset=None, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.count_queryset = count_queryset if count_queryset is not None else object_list
+
+    @cached_property
+    def count(self) -> int:
+        return self.count_queryset.order_by()[: COUNT_CAP + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.count > COUNT_CAP
+
+
+def selected_ids(request: HttpRequest, limit: int = 500) -> tuple[str, list[int]]:
+    """The record ids a bulk action was asked for — a confirmed form's "ids", the list's checked boxes, or ?ids= —
+    as the raw value and as sorted integers (at most `limit`; junk gives none). The caller scopes them."""
+    raw = request.POST.get("ids") or ",".join(request.POST.getlist("selected")) or request.GET.get("ids", "")
+    try:
+        return raw, sorted({int(x) for x in raw.split(",") if x.strip()})[:limit]
+    except ValueError:
+        return raw, []

@@ -1,0 +1,115 @@
+"""Forms of the public pool: release, assign, a pool's settings and rules, the rule simulation."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from crm.access import assignable_users
+from crm.models import Role, Team, User
+from customers.models import Pool, PoolLevelRule, PoolTeam
+
+
+class ReleaseForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Why release it?"), max_length=500, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class AssignForm(forms.Form):
+    rep = forms.ModelChoiceField(label=gettext_lazy("Assign to"), queryset=User.objects.none())
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["rep"].queryset = assignable_users(user).with_role(Role.REP)
+
+
+class PoolForm(forms.ModelForm):
+    teams = forms.ModelMultipleChoiceField(
+        label=gettext_lazy("Teams that see it (and their sub-teams)"),
+        queryset=Team.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    max_customers_per_rep = forms.IntegerField(
+        label=gettext_lazy("Customers one rep may hold (whole company)"), min_value=1, required=False
+    )
+
+    class Meta:
+        model = Pool
+        fields = [
+            "name",
+            "is_default",
+            "receives_deactivated",
+            "no_followup_days",
+            "no_deal_days",
+            "exempt_key_accounts",
+            "exempt_recent_deal_days",
+            "warn_days_before",
+            "extension_days",
+            "max_claims_per_day",
+            "reclaim_cooldown_days",
+            "daily_view_limit",
+        ]
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tenant = tenant
+        self.fields["teams"].queryset = Team.objects.for_tenant(tenant)
+        self.fields["max_customers_per_rep"].initial = tenant.max_customers_per_rep
+        if self.instance.pk:
+            self.fields["teams"].initial = list(
+                PoolTeam.objects.filter(pool=self.instance).values_list("team_id", flat=True)
+            )
+            if self.instance.is_default:
+                self.fields["is_default"].disabled = True
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if Pool.objects.for_tenant(self.tenant).filter(name=name).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(_("A pool with this name already exists."))
+        return name
+
+    def clean(self):
+        data = super().clean()
+        warn = data.get("warn_days_before")
+        rules = [d for d in (data.get("no_followup_days"), data.get("no_deal_days")) if d]
+        shortest = min(rules) if rules else 0
+        if warn and shortest and warn >= shortest:
+            self.add_error("warn_days_before", _("Warn fewer days ahead than the shortest rule gives."))
+        return data
+
+
+def level_rule_rows(levels, pool: Pool | None, data) -> list[dict]:
+    """One editable row per customer level: its own days without follow-up / without a deal, or empty."""
+    existing = {r.level_id: r for r in PoolLevelRule.objects.filter(pool=pool)} if pool else {}
+    rows = []
+    for level in levels:
+        row = {"level": level, "error": "", "followup": "", "deal": ""}
+        if data is not None:
+            for key, field in (("followup", f"level_{level.pk}_followup"), ("deal", f"level_{level.pk}_deal")):
+                raw = (data.get(field) or "").strip()
+                row[key] = raw
+                if raw and (not (raw.isascii() and raw.isdigit()) or int(raw) < 1 or int(raw) > 3650):
+                    row["error"] = _("Use a whole number of days between 1 and 3650, or leave it empty.")
+        elif level.pk in existing:
+            rule = existing[level.pk]
+            row["followup"] = rule.no_followup_days or ""
+            row["deal"] = rule.no_deal_days or ""
+        rows.append(row)
+    return rows
+
+
+SIMULATED_FIELDS = ["no_followup_days", "no_deal_days", "exempt_key_accounts", "exempt_recent_deal_days"]
+
+
+class PoolSimulationForm(forms.Form):
+    """The pool form's rule values, validated exactly as the pool form validates them, for the simulation: the
+    values on the screen, never saved."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields.update(forms.fields_for_model(Pool, fields=[*SIMULATED_FIELDS, "warn_days_before"]))
+        # An empty warning window in a half-typed form simulates no early warnings, rather than refusing to run.
+        self.fields["warn_days_before"].required = False

@@ -1,0 +1,189 @@
+"""The fallback job and its warning ladder: set-based, idempotent, one tenant at a time."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext_lazy
+from psycopg2.extras import execute_values
+
+from crm.models import Tenant, User, local_today
+from crm.services.audit import audit
+from crm.services.job import job_run_once_today
+from crm.services.notification import lazy_format, notify
+from customers.models import FallbackWarning
+from customers.selectors.pool import fallback_due, pools_with_rules
+from customers.services.extension import manager_of
+
+
+def fallback_run(*, tenant: Tenant, now: dt.datetime | None = None) -> int:
+    """Move every customer the predicate selects back to its home pool: per pool one UPDATE … RETURNING feeding a
+    bulk insert of OwnershipEvents (no Python loop over customers), then one digest per former owner.
+    Idempotent and safe concurrently: the UPDATE only takes rows still owned, skipping rows another run locked."""
+    now = now or timezone.now()
+    # One transaction for the moves, their events and the digests: a crash leaves all or nothing, so a retry
+    # neither moves a customer twice nor loses a digest.
+    with transaction.atomic():
+        return _fallback_run(tenant, now)
+
+
+def _fallback_run(tenant: Tenant, now: dt.datetime) -> int:
+    moved: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    total = 0
+    for pool in pools_with_rules(tenant):
+        due_sql, due_params = fallback_due(pool, now=now).values("pk").query.sql_with_params()
+        with connection.cursor() as cursor:
+            # due_sql is Django's own compiled SQL for the predicate, with its values passed as parameters.
+            cursor.execute(
+                f"""
+                WITH due AS (
+                    SELECT c.id, c.owner_id FROM customers_customer c
+                    WHERE c.id IN ({due_sql}) AND c.owner_id IS NOT NULL
+                    FOR UPDATE SKIP LOCKED
+                ), moved AS (
+                    UPDATE customers_customer c
+                    SET owner_id = NULL, owned_since = NULL, extension_days = 0, updated_at = %s
+                    FROM due WHERE c.id = due.id AND c.owner_id = due.owner_id
+                    RETURNING c.id, due.owner_id, c.name
+                ), events AS (
+                    INSERT INTO customers_ownershipevent
+                        (tenant_id, customer_id, from_owner_id, to_owner_id, from_pool_id, to_pool_id, reason,
+                         note, actor_id, at, created_at, updated_at, created_by_id)
+                    SELECT %s, moved.id, moved.owner_id, NULL, NULL, %s, 'fallback', '', NULL, %s, %s, %s, NULL
+                    FROM moved
+                    RETURNING customer_id
+                )
+                SELECT moved.id, moved.owner_id, moved.name FROM moved
+                """,  # noqa: S608
+                [*due_params, now, tenant.pk, pool.pk, now, now, now],
+            )
+            rows = cursor.fetchall()
+        for customer_id, owner_id, name in rows:
+            moved[owner_id].append((customer_id, name))
+        total += len(rows)
+    if total:
+        audit(tenant=tenant, actor=None, action="pool.fallback", details={"customers": total})
+    for owner in User.objects.filter(pk__in=list(moved)):
+        items = moved[owner.pk]
+        notify(
+            recipient=owner,
+            title=lazy_format(
+                ngettext_lazy(
+                    "%(count)d customer fell back to the pool", "%(count)d customers fell back to the pool", len(items)
+                ),
+                count=len(items),
+            ),
+            body="\n".join(name for _pk, name in items[:50]),
+            url=reverse("pool:list"),
+            key=f"fallback:{now:%Y%m%d%H%M}:{owner.pk}:{min(pk for pk, _n in items)}",
+        )
+    return total
+
+
+WARN_LOCAL_HOUR = 9
+
+
+def warn_run(*, tenant: Tenant, now: dt.datetime | None = None, force: bool = False) -> dict[str, int]:
+    """The warning ladder: the owner `warn_days_before` days ahead, then owner and manager one day ahead. Each step
+    is recorded once per customer per ownership period (a unique row), and each person gets one digest a day."""
+    now = now or timezone.now()
+    # The ladder rows and the digests commit together: a crashed run is retried whole, a finished one sends nothing
+    # more; a concurrent run waits on the unique rows and then skips them.
+    # Scheduled hourly; acts once a day per tenant, at the first run after 09:00 tenant-local time.
+    if not force and timezone.localtime(now, tenant.tzinfo).hour < WARN_LOCAL_HOUR:
+        return {"early": 0, "last_day": 0}
+    with transaction.atomic():
+        if not force and not job_run_once_today(
+            tenant=tenant, job="warn_before_fallback", day=local_today(tenant, now)
+        ):
+            return {"early": 0, "last_day": 0}
+        return _warn_run(tenant, now)
+
+
+def _warn_run(tenant: Tenant, now: dt.datetime) -> dict[str, int]:
+    today = local_today(tenant, now)
+    sent = {"early": 0, "last_day": 0}
+    digests: dict[tuple[int, str], list[tuple[int, str, str]]] = defaultdict(list)
+    for pool in pools_with_rules(tenant):
+        # The last-day step first; the early step takes what is due later within the warning window.
+        steps = [(FallbackWarning.Step.LAST_DAY, 1)]
+        if pool.warn_days_before and pool.warn_days_before > 1:
+            steps.append((FallbackWarning.Step.EARLY, pool.warn_days_before))
+        taken = set(fallback_due(pool, now=now).values_list("pk", flat=True))
+        for step, days in steps:
+            candidates = list(
+                fallback_due(pool, now=now, days_ahead=days)
+                .exclude(pk__in=taken)
+                .values_list("pk", "owner_id", "owned_since", "name")
+            )
+            taken.update(c[0] for c in candidates)
+            if not candidates:
+                continue
+            new_ids = _insert_warnings(tenant, step, today + dt.timedelta(days=days), candidates, now)
+            for pk, owner_id, _since, name in candidates:
+                if pk in new_ids:
+                    digests[(owner_id, step)].append((pk, name, step))
+                    sent[step] += 1
+    if not digests:
+        return sent
+    owners = {u.pk: u for u in User.objects.filter(pk__in={k[0] for k in digests}).select_related("team__manager")}
+    per_person: dict[int, list[tuple[int, str, str, str]]] = defaultdict(list)
+    for (owner_id, _step), items in digests.items():
+        owner = owners[owner_id]
+        for pk, name, st in items:
+            per_person[owner_id].append((pk, name, st, ""))
+            if st == FallbackWarning.Step.LAST_DAY:
+                manager = manager_of(owner)
+                if manager is not None and manager.pk != owner.pk:
+                    per_person[manager.pk].append((pk, name, st, owner.full_name))
+    people = {u.pk: u for u in User.objects.filter(pk__in=list(per_person), is_active=True)}
+    for person_id, items in per_person.items():
+        person = people.get(person_id)
+        if person is None:
+            continue
+        lines = []
+        with translation.override(person.effective_language):
+            for _pk, name, st, holder in items[:60]:
+                when = _("tomorrow") if st == FallbackWarning.Step.LAST_DAY else _("soon")
+                lines.append(f"{name} — {when}" + (f" ({holder})" if holder else ""))
+        notify(
+            recipient=person,
+            title=lazy_format(
+                ngettext_lazy(
+                    "%(count)d customer will fall back to the pool unless followed up",
+                    "%(count)d customers will fall back to the pool unless followed up",
+                    len(items),
+                ),
+                count=len(items),
+            ),
+            body="\n".join(lines),
+            url=reverse("pool:at_risk"),
+            key=f"fallback-warning:{today.isoformat()}:{person.pk}:{min(i[0] for i in items)}:{len(items)}",
+        )
+    return sent
+
+
+def _insert_warnings(tenant: Tenant, step: str, due_on: dt.date, candidates, now: dt.datetime) -> set[int]:
+    """Insert the step's rows, skipping those already there; return the customers this run inserted."""
+    with connection.cursor() as cursor:
+        rows = execute_values(
+            cursor.cursor,
+            """
+            INSERT INTO customers_fallbackwarning
+                (tenant_id, customer_id, owner_id, owned_since, step, due_on, created_at, updated_at, created_by_id)
+            VALUES %s
+            ON CONFLICT (tenant_id, customer_id, owned_since, step) DO NOTHING
+            RETURNING customer_id
+            """,
+            [
+                (tenant.pk, pk, owner_id, since, step, due_on, now, now, None)
+                for pk, owner_id, since, _name in candidates
+            ],
+            fetch=True,
+        )
+    return {row[0] for row in rows}

@@ -1,0 +1,300 @@
+"""The public pool (公海): claiming (race-free), releasing, assigning, moving customers to another home pool,
+counting masked views, and releasing a deactivated user's customers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext_lazy
+
+from crm.access import assignable_users
+from crm.errors import DomainError
+from crm.models import Role, User, local_midnight, local_today
+from crm.services.audit import audit
+from crm.services.notification import lazy_format, notify
+from customers.models import Customer, OwnershipEvent, Pool, PoolView
+
+
+class ClaimRefused(DomainError):
+    """A claim the rules or a faster colleague refused; the message says which."""
+
+
+def _claims_today(rep: User, pool: Pool, now: dt.datetime) -> int:
+    start = local_midnight(rep.tenant, local_today(rep.tenant, now))
+    return OwnershipEvent.objects.filter(
+        tenant_id=rep.tenant_id, reason=OwnershipEvent.Reason.CLAIM, to_owner=rep, from_pool=pool, at__gte=start
+    ).count()
+
+
+def _holdings(rep: User) -> int:
+    return Customer.objects.filter(tenant_id=rep.tenant_id, owner=rep, deleted_at__isnull=True).count()
+
+
+def _cooldown_until(rep: User, customer: Customer, pool: Pool, now: dt.datetime) -> dt.datetime | None:
+    if not pool.reclaim_cooldown_days:
+        return None
+    lost = (
+        OwnershipEvent.objects.filter(
+            tenant_id=rep.tenant_id,
+            customer=customer,
+            from_owner=rep,
+            reason__in=[OwnershipEvent.Reason.RELEASE, OwnershipEvent.Reason.FALLBACK],
+        )
+        .order_by("-at")
+        .values_list("at", flat=True)
+        .first()
+    )
+    if lost is None:
+        return None
+    until = lost + dt.timedelta(days=pool.reclaim_cooldown_days)
+    return until if until > now else None
+
+
+def check_can_take(rep: User, customer: Customer, pool: Pool, now: dt.datetime, *, count_claim: bool) -> None:
+    """The holding cap, the daily claims (for claims) and the re-claim cooldown; raise with the rule that stops it."""
+    cap = rep.tenant.max_customers_per_rep
+    if cap is not None and _holdings(rep) >= cap:
+        raise ClaimRefused(
+            _("%(name)s already holds %(cap)d customers, the most one rep may hold.")
+            % {"name": rep.full_name, "cap": cap}
+        )
+    if count_claim and pool.max_claims_per_day is not None and _claims_today(rep, pool, now) >= pool.max_claims_per_day:
+        raise ClaimRefused(
+            _("You have used today's %(count)d claims from this pool; try again tomorrow.")
+            % {"count": pool.max_claims_per_day}
+        )
+    until = _cooldown_until(rep, customer, pool, now)
+    if until is not None:
+        raise ClaimRefused(
+            _("You gave this customer up recently; you may claim it again from %(date)s.")
+            % {"date": timezone.localtime(until, rep.tenant.tzinfo).strftime("%Y-%m-%d %H:%M")}
+        )
+
+
+def _take(customer_id: int, rep: User, now: dt.datetime) -> bool:
+    """The conditional UPDATE: only an ownerless live customer changes hands; exactly one claimer wins."""
+    return bool(
+        Customer.objects.filter(
+            pk=customer_id, tenant_id=rep.tenant_id, owner__isnull=True, deleted_at__isnull=True
+        ).update(owner=rep, owned_since=now, extension_days=0, updated_at=now)
+    )
+
+
+def customer_claim(*, rep: User, customer_id: int, now: dt.datetime | None = None) -> Customer:
+    """A rep claims a pool customer. Atomic and race-free: the rep's row is locked while their limits are checked,
+    and the conditional UPDATE lets exactly one of many simultaneous claimers win; the others learn who did."""
+    now = now or timezone.now()
+    customer = Customer.objects.in_pools_for(rep).select_related("pool").filter(pk=customer_id).first()
+    if customer is None:
+        taken = (
+            Customer.objects.filter(pk=customer_id, tenant_id=rep.tenant_id, deleted_at__isnull=True)
+            .select_related("owner")
+            .first()
+        )
+        if taken is not None and taken.owner_id and Pool.objects.visible_to(rep).filter(pk=taken.pool_id).exists():
+            raise ClaimRefused(_("Too late: %(name)s claimed this customer first.") % {"name": taken.owner.full_name})
+        raise Customer.DoesNotExist
+    pool = customer.pool
+    with transaction.atomic():
+        # One rep's claims are serialized, so concurrent claims never exceed their cap or daily claims.
+        User.objects.select_for_update().get(pk=rep.pk)
+        check_can_take(rep, customer, pool, now, count_claim=True)
+        if not _take(customer.pk, rep, now):
+            holder = Customer.objects.select_related("owner").get(pk=customer.pk)
+            name = holder.owner.full_name if holder.owner else _("someone")
+            raise ClaimRefused(_("Too late: %(name)s claimed this customer first.") % {"name": name})
+        OwnershipEvent.objects.create(
+            tenant_id=rep.tenant_id,
+            customer_id=customer.pk,
+            to_owner=rep,
+            from_pool=pool,
+            reason=OwnershipEvent.Reason.CLAIM,
+            actor=rep,
+            at=now,
+        )
+        audit(tenant=rep.tenant, actor=rep, action="customer.claim", obj=customer)
+    customer.refresh_from_db()
+    return customer
+
+
+def customer_release(*, acting_user: User, customer: Customer, reason: str) -> Customer:
+    """The owner gives a customer back to its home pool, with a reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("Say why you release this customer."), field="reason")
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Customer.objects.select_for_update().filter(pk=customer.pk, deleted_at__isnull=True).first()
+        if locked is None or locked.owner_id != acting_user.pk:
+            raise PermissionDenied(_("Only the owner releases a customer to the pool."))
+        Customer.objects.filter(pk=locked.pk).update(owner=None, owned_since=None, extension_days=0, updated_at=now)
+        OwnershipEvent.objects.create(
+            tenant_id=locked.tenant_id,
+            customer=locked,
+            from_owner=acting_user,
+            to_pool=locked.pool,
+            reason=OwnershipEvent.Reason.RELEASE,
+            note=reason[:500],
+            actor=acting_user,
+            at=now,
+        )
+        audit(
+            tenant=locked.tenant, actor=acting_user, action="customer.release", obj=locked, details={"reason": reason}
+        )
+    locked.refresh_from_db()
+    return locked
+
+
+def customer_assign(*, acting_user: User, customer_ids: list[int], rep: User) -> int:
+    """A manager (or admin) hands pool customers to a rep of their team, within the rep's holding cap."""
+    if not acting_user.has_any_role(Role.ADMIN, Role.MANAGER):
+        raise PermissionDenied(_("Only managers and administrators assign pool customers."))
+    if rep.tenant_id != acting_user.tenant_id or not rep.is_active:
+        raise DomainError(_("Choose an active colleague."), field="rep")
+    if not assignable_users(acting_user).filter(pk=rep.pk).exists():
+        raise DomainError(_("Choose a rep of a team you manage."), field="rep")
+    now = timezone.now()
+    assigned = 0
+    with transaction.atomic():
+        User.objects.select_for_update().get(pk=rep.pk)
+        candidates = list(
+            Customer.objects.in_pools_for(acting_user).filter(pk__in=customer_ids).select_related("pool").order_by("pk")
+        )
+        if len(candidates) != len(set(customer_ids)):
+            raise DomainError(_("Some of these customers are no longer in a pool you see."))
+        cap = rep.tenant.max_customers_per_rep
+        if cap is not None and _holdings(rep) + len(candidates) > cap:
+            raise DomainError(
+                _("%(name)s would hold more than %(cap)d customers.") % {"name": rep.full_name, "cap": cap}, field="rep"
+            )
+        for customer in candidates:
+            if not _take(customer.pk, rep, now):
+                raise DomainError(_("%(name)s was claimed meanwhile; nothing was assigned.") % {"name": customer.name})
+            OwnershipEvent.objects.create(
+                tenant_id=rep.tenant_id,
+                customer=customer,
+                from_pool=customer.pool,
+                to_owner=rep,
+                reason=OwnershipEvent.Reason.ASSIGN,
+                actor=acting_user,
+                at=now,
+            )
+            assigned += 1
+        audit(
+            tenant=rep.tenant,
+            actor=acting_user,
+            action="customer.assign",
+            details={"customers": customer_ids, "rep": rep.pk},
+        )
+        notify(
+            recipient=rep,
+            title=lazy_format(
+                ngettext_lazy(
+                    "%(count)d pool customer was assigned to you",
+                    "%(count)d pool customers were assigned to you",
+                    assigned,
+                ),
+                count=assigned,
+            ),
+            body=", ".join(c.name for c in candidates[:20]),
+            url=reverse("customers:list") + f"?owner={rep.pk}",
+        )
+    return assigned
+
+
+def move_to_pool(*, acting_user: User, customer_ids: list[int], pool: Pool) -> int:
+    """Admins move customers (owned or not) to another home pool."""
+    if not acting_user.has_any_role(Role.ADMIN) or pool.tenant_id != acting_user.tenant_id:
+        raise PermissionDenied(_("Only administrators move customers between pools."))
+    with transaction.atomic():
+        rows = list(
+            Customer.objects.filter(tenant_id=acting_user.tenant_id, pk__in=customer_ids, deleted_at__isnull=True)
+            .exclude(pool=pool)
+            .select_for_update()
+            .values_list("pk", "pool_id")
+        )
+        Customer.objects.filter(pk__in=[pk for pk, _pool in rows]).update(pool=pool, updated_at=timezone.now())
+        OwnershipEvent.objects.bulk_create(
+            [
+                OwnershipEvent(
+                    tenant_id=acting_user.tenant_id,
+                    customer_id=pk,
+                    from_pool_id=old,
+                    to_pool=pool,
+                    reason=OwnershipEvent.Reason.TRANSFER,
+                    note=_("Home pool changed"),
+                    actor=acting_user,
+                )
+                for pk, old in rows
+            ]
+        )
+        audit(
+            tenant=acting_user.tenant,
+            actor=acting_user,
+            action="customer.move_pool",
+            obj=pool,
+            details={"customers": [r[0] for r in rows]},
+        )
+    return len(rows)
+
+
+def record_pool_view(*, user: User, customer: Customer, now: dt.datetime | None = None) -> int | None:
+    """Count an opening of a pool customer against the pool's daily view limit; return the views left today
+    (None without a limit). Re-opening the same customer the same day counts once. Raises when the limit is used."""
+    pool = customer.pool
+    day = local_today(user.tenant, now)
+    limit = pool.daily_view_limit
+    with transaction.atomic():
+        User.objects.select_for_update().get(pk=user.pk)
+        seen = PoolView.objects.filter(tenant_id=user.tenant_id, user=user, pool=pool, day=day)
+        already = seen.filter(customer=customer).exists()
+        used = seen.count()
+        if limit is not None and not already and used >= limit:
+            raise ClaimRefused(
+                _("You have opened %(limit)d pool customers today, the most this pool allows. Try again tomorrow.")
+                % {"limit": limit}
+            )
+        if not already:
+            PoolView.objects.create(tenant_id=user.tenant_id, user=user, customer=customer, pool=pool, day=day)
+            used += 1
+    return None if limit is None else max(limit - used, 0)
+
+
+def release_all_of(*, user: User, acting_user: User | None) -> int:
+    """A deactivated user's customers go to the pool chosen to receive them (else each one's home pool)."""
+    receiver = Pool.objects.filter(tenant_id=user.tenant_id, receives_deactivated=True).first()
+    now = timezone.now()
+    with transaction.atomic():
+        rows = list(
+            Customer.objects.filter(tenant_id=user.tenant_id, owner=user, deleted_at__isnull=True)
+            .select_for_update()
+            .values_list("pk", "pool_id")
+        )
+        if not rows:
+            return 0
+        ids = [pk for pk, _pool in rows]
+        update = {"owner": None, "owned_since": None, "extension_days": 0, "updated_at": now}
+        if receiver is not None:
+            update["pool"] = receiver
+        Customer.objects.filter(pk__in=ids).update(**update)
+        OwnershipEvent.objects.bulk_create(
+            [
+                OwnershipEvent(
+                    tenant_id=user.tenant_id,
+                    customer_id=pk,
+                    from_owner=user,
+                    to_pool_id=receiver.pk if receiver else pool_id,
+                    reason=OwnershipEvent.Reason.RELEASE,
+                    note=_("Owner deactivated"),
+                    actor=acting_user,
+                    at=now,
+                )
+                for pk, pool_id in rows
+            ]
+        )
+    return len(rows)

@@ -1,0 +1,60 @@
+"""Writes of pool settings (admins): a pool, the teams that see it, its rules per level."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from crm.errors import DomainError
+from crm.models import Role, User
+from crm.services.audit import audit
+from customers.forms.pool import PoolForm
+from customers.models import Pool, PoolLevelRule, PoolTeam
+
+
+def save_level_rules(*, form: PoolForm, rules: list[dict], acting_user: User) -> Pool:
+    tenant = form.tenant
+    if not acting_user.has_any_role(Role.ADMIN):
+        raise DomainError(_("Only administrators edit pools."))
+    try:
+        with transaction.atomic():
+            pool = form.save(commit=False)
+            pool.tenant = tenant
+            if pool.is_default:
+                Pool.objects.for_tenant(tenant).exclude(pk=pool.pk).filter(is_default=True).update(is_default=False)
+            if pool.receives_deactivated:
+                Pool.objects.for_tenant(tenant).exclude(pk=pool.pk).filter(receives_deactivated=True).update(
+                    receives_deactivated=False
+                )
+            pool.save()
+            PoolTeam.objects.filter(pool=pool).exclude(team__in=form.cleaned_data["teams"]).delete()
+            for team in form.cleaned_data["teams"]:
+                PoolTeam.objects.get_or_create(tenant=tenant, pool=pool, team=team)
+            PoolLevelRule.objects.filter(pool=pool).delete()
+            PoolLevelRule.objects.bulk_create(
+                [
+                    PoolLevelRule(
+                        tenant=tenant,
+                        pool=pool,
+                        level=row["level"],
+                        no_followup_days=int(row["followup"]) if row["followup"] else None,
+                        no_deal_days=int(row["deal"]) if row["deal"] else None,
+                    )
+                    for row in rules
+                    if row["followup"] or row["deal"]
+                ]
+            )
+            cap = form.cleaned_data.get("max_customers_per_rep")
+            if tenant.max_customers_per_rep != cap:
+                tenant.max_customers_per_rep = cap
+                tenant.save(update_fields=["max_customers_per_rep"])
+            audit(
+                tenant=tenant,
+                actor=acting_user,
+                action="pool.save",
+                obj=pool,
+                details={k: str(v) for k, v in form.cleaned_data.items() if k != "teams"},
+            )
+    except IntegrityError as exc:
+        raise DomainError(_("A pool with this name already exists.")) from exc
+    return pool

@@ -1,0 +1,57 @@
+"""Handing customers to another rep (managers within their teams, admins)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.errors import DomainError
+from crm.models import User
+from crm.services.audit import audit
+from customers.models import (
+    Customer,
+    OwnershipEvent,
+)
+from customers.services.customer import check_refs, record_ownership_event
+
+
+def customer_transfer(*, acting_user: User, customers: Iterable[Customer], to_owner: User, reason: str) -> int:
+    """Managers (within their teams) and admins hand customers to another rep, with a reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("Say why the customers change hands."), field="reason")
+    tenant = acting_user.tenant
+    check_refs(tenant, owner=to_owner)
+    ids = [c.pk for c in customers]
+    with transaction.atomic():
+        locked = list(Customer.objects.managed_by(acting_user).filter(pk__in=ids).select_for_update().order_by("pk"))
+        if len(locked) != len(set(ids)):
+            raise PermissionDenied(_("You may only transfer customers of your teams."))
+        now = timezone.now()
+        moved = 0
+        for customer in locked:
+            if customer.owner_id == to_owner.pk:
+                continue
+            previous = customer.owner
+            customer.owner, customer.owned_since = to_owner, now
+            customer.save(update_fields=["owner", "owned_since", "updated_at"])
+            record_ownership_event(
+                customer,
+                reason=OwnershipEvent.Reason.TRANSFER,
+                actor=acting_user,
+                from_owner=previous,
+                to_owner=to_owner,
+                note=reason,
+            )
+            moved += 1
+        audit(
+            tenant=tenant,
+            actor=acting_user,
+            action="customer.transfer",
+            details={"customers": ids, "to": to_owner.pk, "reason": reason},
+        )
+    return moved

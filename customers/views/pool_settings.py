@@ -1,0 +1,108 @@
+"""Settings → pools (admins), with the live simulation of their rules."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from crm.errors import DomainError
+from crm.models import Role
+from crm.web import admin_required, apply_domain_error, tenant_required
+from customers.forms.pool import PoolForm, PoolSimulationForm, level_rule_rows
+from customers.models import Customer, CustomerLevel, Pool
+from customers.selectors.simulation import overrides_of, simulate
+from customers.services.pool_settings import save_level_rules
+
+
+@admin_required
+def pool_settings_list(request: HttpRequest) -> HttpResponse:
+    pools = list(Pool.objects.for_tenant(request.tenant).prefetch_related("teams").order_by("-is_default", "name"))
+    counts = dict(
+        Customer.objects.filter(tenant=request.tenant, owner__isnull=True, deleted_at__isnull=True)
+        .values_list("pool")
+        .annotate(n=Count("pk"))
+    )
+    for p in pools:
+        p.waiting = counts.get(p.pk, 0)
+    return render(request, "customers/pool/settings_list.html", {"pools": pools})
+
+
+def _pool_form_page(request: HttpRequest, pool: Pool | None) -> HttpResponse:
+    tenant = request.tenant
+    levels = list(CustomerLevel.objects.for_tenant(tenant))
+    form = PoolForm(request.POST or None, instance=pool, tenant=tenant)
+    rules = level_rule_rows(levels, pool, request.POST if request.method == "POST" else None)
+    rule_errors = [r for r in rules if r["error"]]
+    if request.method == "POST" and form.is_valid() and not rule_errors:
+        try:
+            saved = save_level_rules(form=form, rules=rules, acting_user=request.user)
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            messages.success(request, _("Pool %(name)s saved.") % {"name": saved.name})
+            return redirect("pool_settings:list")
+    context = {"form": form, "pool": pool, "rules": rules}
+    if pool is not None:
+        context.update(_simulation_context(pool, levels, request.POST if request.method == "POST" else None))
+    return render(
+        request,
+        "customers/pool/settings_form.html",
+        context,
+        status=422 if form.errors or rule_errors else 200,
+    )
+
+
+def _simulation_context(pool: Pool, levels, data) -> dict:
+    """The simulation of the pool's rules: the saved ones (`data` None) or the values on the screen, unsaved."""
+    if data is None:
+        return {"sim": simulate(pool), "sim_errors": []}
+    form = PoolSimulationForm(data)
+    rows = level_rule_rows(levels, pool, data)
+    errors = [
+        f"{form.fields[name].label}: {' '.join(errs)}" for name, errs in form.errors.items() if name in form.fields
+    ]
+    errors += [f"{row['level']}: {row['error']}" for row in rows if row["error"]]
+    if errors:
+        return {"sim": None, "sim_errors": errors}
+    level_rules = {
+        row["level"].pk: (int(row["followup"]) if row["followup"] else None, int(row["deal"]) if row["deal"] else None)
+        for row in rows
+    }
+    overrides = overrides_of(form.cleaned_data, level_rules)
+    return {
+        "sim": simulate(pool, overrides=overrides, warn_days_before=form.cleaned_data.get("warn_days_before") or 0),
+        "sim_errors": [],
+    }
+
+
+@tenant_required
+@require_POST
+def pool_settings_simulate(request: HttpRequest, pk: int) -> HttpResponse:
+    """htmx: re-simulate the pool's rules with the values on the form, without saving anything."""
+    pool = get_object_or_404(Pool.objects.for_tenant(request.tenant).select_related("tenant"), pk=pk)
+    if not request.user.has_any_role(Role.ADMIN):
+        raise PermissionDenied(_("Only administrators of this company may open this page."))
+    levels = list(CustomerLevel.objects.for_tenant(request.tenant))
+    context = {"pool": pool, **_simulation_context(pool, levels, request.POST)}
+    return render(request, "customers/pool/partials/simulation.html", context)
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def pool_settings_create(request: HttpRequest) -> HttpResponse:
+    return _pool_form_page(request, None)
+
+
+@tenant_required
+@require_http_methods(["GET", "POST"])
+def pool_settings_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    # Another tenant's pool is 404 for everyone; then only admins may edit.
+    pool = get_object_or_404(Pool.objects.for_tenant(request.tenant), pk=pk)
+    if not request.user.has_any_role(Role.ADMIN):
+        raise PermissionDenied(_("Only administrators of this company may open this page."))
+    return _pool_form_page(request, pool)

@@ -1,0 +1,108 @@
+"""Widgets and fields the sales forms share: local date-times, the customer and user pickers."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from crm.forms import QueryForm
+from crm.models import User
+from customers.models import Customer
+from sales.models import Stage, StageKind
+
+DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format=DATETIME_FORMAT)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class SelectedOnlySelect(forms.Select):
+    """A select that renders only the empty and the selected option: the customer list may hold a million rows, so
+    the picker's options come from a search (htmx) instead of being rendered in full."""
+
+    def optgroups(self, name, value, attrs=None):
+        selected = {str(v) for v in value if v not in (None, "")}
+        groups = []
+        for index, (option_value, option_label) in enumerate(self.choices):
+            key = str(getattr(option_value, "value", option_value))
+            if key == "" or key in selected:
+                groups.append(
+                    (None, [self.create_option(name, option_value, option_label, key in selected, index)], index)
+                )
+        return groups
+
+
+class CustomerChoiceField(forms.ModelChoiceField):
+    """A customer the user can see; anything else gets the same message."""
+
+    default_error_messages = {"invalid_choice": _("Choose a customer you can see.")}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("queryset", Customer.objects.none())
+        kwargs.setdefault("widget", SelectedOnlySelect)
+        kwargs.setdefault("empty_label", _("— none —"))
+        super().__init__(**kwargs)
+
+
+class UserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: User) -> str:
+        return obj.full_name or obj.email
+
+
+class UserMultipleChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: User) -> str:
+        return obj.full_name or obj.email
+
+
+def stage_choices(tenant, *, open_only: bool = True) -> list:
+    """Stages grouped by pipeline (pipelines in use, stages in use), for a select with optgroups."""
+    stages = Stage.objects.filter(tenant=tenant, is_active=True, pipeline__is_active=True).select_related("pipeline")
+    if open_only:
+        stages = stages.filter(kind=StageKind.OPEN)
+    groups: dict[int, tuple[str, list]] = {}
+    for stage in stages.ordered().order_by("pipeline__position", "pipeline_id"):
+        groups.setdefault(stage.pipeline_id, (stage.pipeline.name, []))[1].append((str(stage.pk), stage.name))
+    return [(label, options) for label, options in groups.values()]
+
+
+class StageChoiceField(forms.ChoiceField):
+    """A stage of the tenant (the service checks it belongs to the chosen pipeline)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tenant = None
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return None
+        stage = Stage.objects.filter(tenant=self.tenant, pk=value).select_related("pipeline").first()
+        if stage is None:
+            raise forms.ValidationError(_("Choose a stage of the chosen pipeline."))
+        return stage
+
+    def valid_value(self, value):
+        # Any id the service can judge: a stage of another pipeline gets the service's message, not "invalid".
+        return str(value).isascii() and str(value).isdigit()
+
+
+class CustomerParamForm(QueryForm):
+    """The `customer=<id>` that pre-selects a customer (new task, order, appointment, the pickers): one of
+    `queryset` (the customers the user may see, or change), else none."""
+
+    customer = forms.ModelChoiceField(queryset=Customer.objects.none(), required=False)
+
+    def __init__(self, data, *, queryset):
+        super().__init__(data)
+        self.fields["customer"].queryset = queryset

@@ -1,0 +1,186 @@
+"""Orders (purchase history): recorded by hand or by a won opportunity, voided with a reason; each moves the
+customer's last deal (customers.services.customer.record_deal)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.access import require_tenant_user
+from crm.errors import DomainError
+from crm.models import Tenant, User, local_today
+from crm.services.audit import audit
+from customers.models import Customer
+from customers.services.customer import record_deal
+from sales.access import check_customer
+from sales.models import (
+    Order,
+    OrderLine,
+    order_currencies,
+)
+from sales.services.activity import required_text
+
+
+@dataclass(frozen=True)
+class Line:
+    name: str
+    quantity: Decimal
+    unit_price: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.quantity * self.unit_price
+
+
+def lines_amount(amount: Decimal | None, lines: Sequence[Line]) -> Decimal | None:
+    """Check product lines and reconcile them with an amount: with lines and no amount, their total; with both,
+    they must agree. Shared by orders and opportunities."""
+    for line in lines:
+        if not (line.name or "").strip():
+            raise DomainError(_("Every product line needs a product name."), field="lines")
+        if line.quantity is None or line.quantity <= 0:
+            raise DomainError(_("A product line's quantity must be greater than zero."), field="lines")
+        if line.unit_price is None or line.unit_price < 0:
+            raise DomainError(_("A product line's unit price cannot be negative."), field="lines")
+    if lines:
+        total = sum((line.total for line in lines), Decimal("0")).quantize(Decimal("0.01"))
+        if amount is None:
+            amount = total
+        elif amount != total:
+            raise DomainError(
+                _("The amount %(amount)s differs from the total of the product lines, %(total)s.")
+                % {"amount": f"{amount:.2f}", "total": f"{total:.2f}"},
+                field="amount",
+            )
+    return amount
+
+
+def _deal_time(ordered_on: date, tenant: Tenant) -> datetime:
+    """When the deal counts as made: noon of the order date in the tenant's time zone, never later than now."""
+    noon = timezone.make_aware(datetime.combine(ordered_on, time(12, 0)), tenant.tzinfo)
+    return min(noon, timezone.now())
+
+
+def order_create(
+    *,
+    acting_user: User,
+    customer: Customer,
+    ordered_on: date,
+    currency: str,
+    amount: Decimal | None = None,
+    lines: Sequence[Line] = (),
+    items_text: str = "",
+    reference: str = "",
+    notes: str = "",
+) -> Order:
+    """Record an order and move the customer's last deal forward (customers.services.customer.record_deal)."""
+    require_tenant_user(acting_user)
+    check_customer(acting_user, customer, for_change=True)
+    return order_record(
+        acting_user=acting_user,
+        customer=customer,
+        ordered_on=ordered_on,
+        currency=currency,
+        amount=amount,
+        lines=lines,
+        items_text=items_text,
+        reference=reference,
+        notes=notes,
+    )
+
+
+def order_record(
+    *,
+    acting_user: User,
+    customer: Customer,
+    ordered_on: date,
+    currency: str,
+    amount: Decimal | None = None,
+    lines: Sequence[Line] = (),
+    items_text: str = "",
+    reference: str = "",
+    notes: str = "",
+) -> Order:
+    """The order's rules and writes, for callers that checked the permission their own way (order_create: the
+    customer may be changed by the user; winning an opportunity: the opportunity may be moved by the user)."""
+    tenant = acting_user.tenant
+    if customer.tenant_id != tenant.pk:
+        raise DomainError(_("Choose a customer you can see."), field="customer")
+    if ordered_on is None:
+        raise DomainError(_("Enter the order date."), field="ordered_on")
+    if ordered_on > local_today(tenant):
+        raise DomainError(_("An order date cannot be in the future."), field="ordered_on")
+    allowed = order_currencies(tenant)
+    if currency not in allowed:
+        raise DomainError(
+            _("%(code)s is not a currency your company uses; choose one of %(allowed)s.")
+            % {"code": currency or "—", "allowed": ", ".join(allowed)},
+            field="currency",
+        )
+    amount = lines_amount(amount, lines)
+    if amount is None or amount <= 0:
+        raise DomainError(_("The amount must be greater than zero."), field="amount")
+    reference = (reference or "").strip()
+    if reference and Order.objects.for_tenant(tenant).filter(reference=reference).exists():
+        raise DomainError(_("An order with this number already exists."), field="reference")
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(
+                tenant=tenant,
+                customer=customer,
+                ordered_on=ordered_on,
+                amount=amount,
+                currency=currency,
+                reference=reference,
+                items_text=(items_text or "").strip(),
+                notes=notes or "",
+                created_by=acting_user,
+            )
+            OrderLine.objects.bulk_create(
+                [
+                    OrderLine(
+                        tenant=tenant,
+                        order=order,
+                        position=i,
+                        name=line.name.strip()[:200],
+                        quantity=line.quantity,
+                        unit_price=line.unit_price,
+                    )
+                    for i, line in enumerate(lines)
+                ]
+            )
+            record_deal(customer_id=customer.pk, at=_deal_time(ordered_on, tenant), tenant_id=customer.tenant_id)
+            audit(
+                tenant=tenant,
+                actor=acting_user,
+                action="order.create",
+                obj=order,
+                details={"customer": customer.pk, "amount": str(amount), "currency": currency, "lines": len(lines)},
+            )
+    except IntegrityError as exc:
+        # Two people entering the same order number at once: the unique constraint decides.
+        raise DomainError(_("An order with this number already exists."), field="reference") from exc
+    return order
+
+
+def order_void(*, acting_user: User, order: Order, reason: str) -> Order:
+    """Void a mistaken order (it stays, marked void, with who and why). The customer's last deal is not moved back:
+    record_deal only ever moves it forward."""
+    require_tenant_user(acting_user)
+    check_customer(acting_user, order.customer, for_change=True)
+    reason = required_text(reason, "reason", _("Say why the order is void."))
+    with transaction.atomic():
+        changed = Order.objects.filter(pk=order.pk, voided_at__isnull=True).update(
+            voided_at=timezone.now(), voided_by=acting_user, void_reason=reason[:300], updated_at=timezone.now()
+        )
+        order.refresh_from_db()
+        if not changed:
+            raise DomainError(_("This order is already void."))
+        audit(tenant=acting_user.tenant, actor=acting_user, action="order.void", obj=order, details={"reason": reason})
+    return order

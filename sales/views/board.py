@@ -1,0 +1,164 @@
+"""The kanban board of a pipeline: a card dragged to another column moves its opportunity."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import timedelta
+
+from django.contrib import messages
+from django.db.models import Count, F, Q, Sum, Window
+from django.db.models.functions import RowNumber
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from crm.access import assignable_users
+from crm.errors import DomainError
+from crm.models import Role
+from crm.web import tenant_required
+from sales.access import get_opportunity_for_user, require_sales
+from sales.forms.opportunity import BoardForm, OpportunityMoveForm
+from sales.models import Opportunity, Pipeline, Stage, StageKind
+from sales.services.opportunity import opportunity_move
+from sales.services.pipeline import ensure_default_pipeline
+
+CARDS_PER_COLUMN = 50
+
+
+# Won and lost columns show what closed recently; the list shows them all.
+CLOSED_SHOWN_DAYS = 30
+
+
+def board_context(request: HttpRequest, params) -> dict:
+    """The board of one pipeline for the user: columns with count and totals, and their first cards."""
+    user, tenant = request.user, request.tenant
+    pipelines = list(Pipeline.objects.for_tenant(tenant).filter(is_active=True).order_by("position", "pk"))
+    if not pipelines and ensure_default_pipeline(tenant).is_active:
+        pipelines = list(Pipeline.objects.for_tenant(tenant).filter(is_active=True).order_by("position", "pk"))
+    is_lead = user.has_any_role(Role.ADMIN, Role.MANAGER)
+    people = list(assignable_users(user).order_by("full_name")) if is_lead else []
+    form = BoardForm(params, pipelines=pipelines, people=people)
+    chosen, owner, q = form.value("pipeline"), form.value("owner"), form.value("q")
+    pipeline = next((p for p in pipelines if str(p.pk) == chosen), pipelines[0] if pipelines else None)
+    context = {
+        "pipelines": pipelines,
+        "pipeline": pipeline,
+        "people": people,
+        "owner": owner,
+        "q": q,
+        "columns": [],
+        "closed_days": CLOSED_SHOWN_DAYS,
+        "cards_per_column": CARDS_PER_COLUMN,
+    }
+    if pipeline is None:
+        return context
+    stages = list(Stage.objects.filter(pipeline=pipeline, is_active=True).ordered())
+    base = Opportunity.objects.visible_to(user).filter(pipeline=pipeline)
+    if owner == "me":
+        base = base.filter(owner=user)
+    elif owner:
+        base = base.filter(owner_id=int(owner))
+    if q:
+        base = base.filter(Q(name__icontains=q) | Q(customer__name__startswith=q))
+    since = timezone.now() - timedelta(days=CLOSED_SHOWN_DAYS)
+    base = base.filter(Q(status=StageKind.OPEN) | Q(closed_at__gte=since))
+    sums: dict[int, dict] = defaultdict(lambda: {"count": 0, "totals": []})
+    for row in (
+        base.order_by()
+        .values("stage_id", "currency")
+        .annotate(count=Count("pk"), total=Sum("amount"))
+        .order_by("currency")
+    ):
+        entry = sums[row["stage_id"]]
+        entry["count"] += row["count"]
+        entry["totals"].append({"currency": row["currency"], "total": row["total"]})
+    cards: dict[int, list[Opportunity]] = defaultdict(list)
+    ranked = (
+        base.select_related("customer", "owner")
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("stage_id")],
+                order_by=[F("stage_entered_at").desc(), F("pk").desc()],
+            )
+        )
+        .filter(rank__lte=CARDS_PER_COLUMN)
+        .order_by("stage_id", "rank")
+    )
+    for opportunity in ranked:
+        cards[opportunity.stage_id].append(opportunity)
+    for stage in stages:
+        for card in cards[stage.pk]:
+            card.stage = stage  # no query per card for its probability
+        context["columns"].append(
+            {
+                "stage": stage,
+                "count": sums[stage.pk]["count"],
+                "totals": sums[stage.pk]["totals"],
+                "cards": cards[stage.pk],
+                "more": max(sums[stage.pk]["count"] - len(cards[stage.pk]), 0),
+            }
+        )
+    return context
+
+
+@tenant_required
+@vary_on_headers("HX-Request")
+def opportunity_board(request: HttpRequest) -> HttpResponse:
+    require_sales(request.user)
+    context = board_context(request, request.GET)
+    template = (
+        "sales/opportunities/_board.html"
+        if request.htmx and not request.htmx.boosted
+        else "sales/opportunities/board.html"
+    )
+    return render(request, template, context)
+
+
+@tenant_required
+@require_POST
+@vary_on_headers("HX-Request")
+def opportunity_move_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move to another stage. From the board (htmx): the refreshed board, or 409 with the reason (the card goes
+    back). From the opportunity's page: back to it with a message."""
+    opportunity = get_opportunity_for_user(request.user, pk)
+    form = OpportunityMoveForm(request.POST, tenant=request.tenant)
+    error = ""
+    moved = None
+    if form.is_valid():
+        try:
+            moved = opportunity_move(
+                acting_user=request.user,
+                opportunity=opportunity,
+                stage=form.cleaned_data["stage"],
+                lost_reason=form.cleaned_data["lost_reason"],
+            )
+        except DomainError as exc:
+            error = exc.message
+    else:
+        error = next(iter(form.errors.get("stage", []) or form.errors.get("lost_reason", []) or [_("Choose a stage.")]))
+    if moved is not None:
+        if moved.status == StageKind.WON and moved.order_id:
+            note = _("“%(name)s” is won; its order is recorded.") % {"name": moved.name}
+            link = reverse("sales:order_detail", args=[moved.order_id])
+        else:
+            note = _("“%(name)s” moved to %(stage)s.") % {"name": moved.name, "stage": moved.stage.name}
+            link = ""
+    if request.htmx:
+        if error:
+            return HttpResponse(error, status=409, content_type="text/plain; charset=utf-8")
+        params = request.POST.copy()
+        params["pipeline"] = str(moved.pipeline_id)
+        response = render(request, "sales/opportunities/_board.html", board_context(request, params))
+        response["HX-Trigger"] = json.dumps({"board-saved": {"message": note, "url": link}})
+        return response
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, note)
+    return redirect("sales:opportunity_detail", pk=opportunity.pk)

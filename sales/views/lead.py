@@ -1,0 +1,261 @@
+"""Leads: the list (with bulk hand-out), create, edit, detail, status, hand out, follow-ups."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from crm.access import safe_redirect_url
+from crm.errors import DomainError
+from crm.web import PAGE_SIZE, CappedPaginator, apply_domain_error, form_status, tenant_required
+from customers.models import Customer
+from customers.normalize import format_phone
+from sales.access import followup_editable_by, get_lead_for_user, is_lead_manager, require_leads
+from sales.filters import LeadFilter
+from sales.forms.followup import FollowUpForm
+from sales.forms.lead import LeadAssignForm, LeadBulkAssignForm, LeadForm, LeadStatusForm
+from sales.models import FollowUp, Lead, LeadStatus, Opportunity
+from sales.services.followup import NextTask, followup_log
+from sales.services.lead import LEAD_FIELDS, lead_assign, lead_create, lead_set_status, lead_update
+from sales.services.lead_duplicate import duplicate_notes
+from sales.services.lead_scoring import score_breakdown
+
+
+@tenant_required
+@vary_on_headers("HX-Request")
+def lead_list(request: HttpRequest) -> HttpResponse:
+    """Fixed queries whatever the page size: the count (capped) and the page with its owners."""
+    require_leads(request.user)
+    base = Lead.objects.visible_to(request.user).select_related("owner")
+    filterset = LeadFilter(request.GET, queryset=base, request=request)
+    qs = filterset.qs
+    page = CappedPaginator(qs, PAGE_SIZE, count_queryset=qs).get_page(request.GET.get("page"))
+    leads = list(page)
+    for lead in leads:
+        lead.phone_display = format_phone(lead.phone)
+    is_manager = is_lead_manager(request.user)
+    context = {
+        "filter": filterset,
+        "page": page,
+        "leads": leads,
+        "can_assign": is_manager,
+        "assign_form": LeadAssignForm(user=request.user) if is_manager else None,
+    }
+    template = "sales/leads/_results.html" if request.htmx and not request.htmx.boosted else "sales/leads/list.html"
+    return render(request, template, context)
+
+
+@tenant_required
+@require_POST
+def lead_bulk_assign(request: HttpRequest) -> HttpResponse:
+    require_leads(request.user)
+    if not is_lead_manager(request.user):
+        raise PermissionDenied(_("Only managers and administrators assign leads."))
+    form = LeadBulkAssignForm(request.POST, user=request.user)
+    back = safe_redirect_url(request, request.POST.get("back"), reverse("sales:lead_list"))
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(back)
+    try:
+        moved = lead_assign(
+            acting_user=request.user, leads=form.cleaned_data["leads"], owner=form.cleaned_data["owner"]
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("%(count)d leads given to %(name)s.") % {"count": moved, "name": form.cleaned_data["owner"].full_name},
+        )
+    return redirect(back)
+
+
+@tenant_required
+@require_http_methods(["GET", "POST"])
+def lead_create_view(request: HttpRequest) -> HttpResponse:
+    require_leads(request.user)
+    form = LeadForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            lead = lead_create(acting_user=request.user, data=form.lead_data(), owner=form.chosen_owner())
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            if lead.is_duplicate:
+                messages.warning(request, _("Lead saved. It matches an existing record: see below."))
+            else:
+                messages.success(request, _("Lead saved."))
+            return redirect("sales:lead_detail", pk=lead.pk)
+    return render(request, "sales/leads/form.html", {"form": form, "creating": True}, status=form_status(form))
+
+
+@tenant_required
+@require_http_methods(["GET", "POST"])
+def lead_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = get_lead_for_user(request.user, pk)
+    if lead.is_converted:
+        messages.info(request, _("A converted lead stays as it was; change its customer instead."))
+        return redirect("sales:lead_detail", pk=lead.pk)
+    initial = {f: getattr(lead, f) for f in LEAD_FIELDS}
+    initial["phone"] = format_phone(lead.phone)
+    form = LeadForm(request.POST or None, user=request.user, creating=False, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            lead_update(acting_user=request.user, lead=lead, data=form.lead_data())
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            messages.success(request, _("Lead saved."))
+            return redirect("sales:lead_detail", pk=lead.pk)
+    return render(request, "sales/leads/form.html", {"form": form, "lead": lead}, status=form_status(form))
+
+
+def lead_followup_context(request: HttpRequest, lead: Lead, form: FollowUpForm | None = None) -> dict:
+    follow_ups = list(
+        FollowUp.objects.filter(tenant_id=lead.tenant_id, lead=lead)
+        .select_related("author")
+        .order_by("-happened_at", "-pk")[:50]
+    )
+    for follow_up in follow_ups:
+        follow_up.can_edit = followup_editable_by(request.user, follow_up)
+    if form is None and not lead.is_converted:
+        form = FollowUpForm(customer=None)
+    return {
+        "customer": None,
+        "follow_ups": follow_ups,
+        "form": None if lead.is_converted else form,
+        "post_url": reverse("sales:lead_followup", args=[lead.pk]),
+    }
+
+
+@tenant_required
+def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = get_lead_for_user(request.user, pk)
+    user = request.user
+    duplicates = list(
+        Lead.objects.visible_to(user)
+        .filter(duplicate_of_lead=lead)
+        .select_related("owner")
+        .order_by("-created_at")[:20]
+    )
+    context = {
+        "lead": lead,
+        "phone_display": format_phone(lead.phone),
+        "duplicate_notes": duplicate_notes(lead, user),
+        "breakdown": score_breakdown(lead),
+        "duplicates": duplicates,
+        "p": lead_followup_context(request, lead),
+        "status_form": LeadStatusForm(initial={"status": lead.status}),
+        "assign_form": LeadAssignForm(user=user, initial={"owner": lead.owner})
+        if is_lead_manager(user) and not lead.is_converted
+        else None,
+        "can_convert": lead.status == LeadStatus.QUALIFIED,
+        "customer_visible": bool(
+            lead.customer_id and Customer.objects.visible_to(user).filter(pk=lead.customer_id).exists()
+        ),
+        "opportunity_visible": bool(
+            lead.opportunity_id and Opportunity.objects.visible_to(user).filter(pk=lead.opportunity_id).exists()
+        ),
+    }
+    return render(request, "sales/leads/detail.html", context)
+
+
+@tenant_required
+@require_POST
+def lead_status(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = get_lead_for_user(request.user, pk)
+    form = LeadStatusForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a status."))
+        return redirect("sales:lead_detail", pk=lead.pk)
+    try:
+        lead = lead_set_status(
+            acting_user=request.user, lead=lead, status=form.cleaned_data["status"], reason=form.cleaned_data["reason"]
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The lead is now “%(status)s”.") % {"status": lead.get_status_display()})
+    return redirect("sales:lead_detail", pk=lead.pk)
+
+
+@tenant_required
+@require_POST
+def lead_assign_view(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = get_lead_for_user(request.user, pk)
+    if not is_lead_manager(request.user):
+        raise PermissionDenied(_("Only managers and administrators assign leads."))
+    form = LeadAssignForm(request.POST, user=request.user)
+    if not form.is_valid():
+        messages.error(request, _("Choose yourself or an active member of a team you manage."))
+        return redirect("sales:lead_detail", pk=lead.pk)
+    try:
+        lead_assign(acting_user=request.user, leads=[lead], owner=form.cleaned_data["owner"])
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Lead given to %(name)s.") % {"name": form.cleaned_data["owner"].full_name})
+    # The new owner may be outside what the manager sees no more: the list is the safe way back.
+    if not Lead.objects.visible_to(request.user).filter(pk=lead.pk).exists():
+        return redirect("sales:lead_list")
+    return redirect("sales:lead_detail", pk=lead.pk)
+
+
+@tenant_required
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def lead_followup(request: HttpRequest, pk: int) -> HttpResponse:
+    """Log a follow-up on a lead (htmx: the panel is swapped in place)."""
+    lead = get_lead_for_user(request.user, pk)
+    if request.method == "GET":
+        return render(request, "sales/partials/followup_panel.html", {"p": lead_followup_context(request, lead)})
+    form = FollowUpForm(request.POST, customer=None)
+    if form.is_valid():
+        data = form.cleaned_data
+        next_task = None
+        if data.get("create_next_task"):
+            next_task = NextTask(
+                title=data["next_task_title"] or data["next_step"] or str(lead),
+                due_at=data["next_task_due_at"],
+                remind_at=data["next_task_remind_at"],
+            )
+        try:
+            followup_log(
+                acting_user=request.user,
+                lead=lead,
+                kind=data["kind"],
+                content=data["content"],
+                outcome=data["outcome"],
+                happened_at=data["happened_at"],
+                next_step=data["next_step"],
+                next_task=next_task,
+            )
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            if not request.htmx:
+                messages.success(request, _("Follow-up logged."))
+                return redirect("sales:lead_detail", pk=lead.pk)
+            lead = get_lead_for_user(request.user, pk)
+            return render(
+                request,
+                "sales/partials/followup_panel.html",
+                {"p": lead_followup_context(request, lead), "logged": True},
+            )
+    if request.htmx:
+        return render(
+            request,
+            "sales/partials/followup_panel.html",
+            {"p": lead_followup_context(request, lead, form)},
+            status=422,
+        )
+    messages.error(request, _("The follow-up was not saved; check the form."))
+    return redirect("sales:lead_detail", pk=lead.pk)

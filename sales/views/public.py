@@ -1,0 +1,164 @@
+"""The public lead form of a tenant (no login): a honeypot, a signed fill-time token and a rate limit per
+address keep robots out."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods
+
+from crm.errors import DomainError
+from crm.models import Tenant
+from crm.tenancy import tenant_context
+from crm.web import apply_domain_error
+from sales.forms.web_form import HONEYPOT, PublicLeadForm, issue_token, read_token
+from sales.models import LeadWebForm
+from sales.services.web_form import lead_submit_web_form
+
+logger = logging.getLogger(__name__)
+
+
+# Defaults; settings.LEAD_FORM_MIN_SECONDS, LEAD_FORM_RATE_LIMIT and LEAD_FORM_RATE_WINDOW override them.
+MIN_SECONDS = 3
+
+
+MAX_AGE_SECONDS = 24 * 3600
+
+
+RATE_LIMIT = 10
+
+
+RATE_WINDOW = 600
+
+
+def _setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+def _web_form_or_404(slug: str) -> LeadWebForm:
+    """The company's enabled form. Call it in the company's context (`_tenant_id_or_404`): a visitor has none."""
+    web_form = (
+        LeadWebForm.objects.select_related("tenant", "owner")
+        .filter(tenant__slug=slug, tenant__is_active=True, is_enabled=True)
+        .first()
+    )
+    if web_form is None:
+        raise Http404
+    return web_form
+
+
+def _tenant_id_or_404(slug: str) -> int:
+    """The company named in the address: the anonymous visitor's requests are served in its context."""
+    tenant_id = Tenant.objects.filter(slug=slug, is_active=True).values_list("pk", flat=True).first()
+    if tenant_id is None:
+        raise Http404
+    return tenant_id
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The visitor's address, read from the headers the deployment trusts (the same list django-axes uses)."""
+    for header in _setting("AXES_IPWARE_META_PRECEDENCE_ORDER", ["REMOTE_ADDR"]):
+        value = request.META.get(header, "")
+        if value:
+            return value.split(",")[0].strip()[:64]
+    return "unknown"
+
+
+def _over_rate_limit(tenant_id: int, ip: str) -> bool:
+    """Count this submission for (tenant, address) in the current window; True past the limit."""
+    key = f"sales:leadform:{tenant_id}:{ip}"
+    window = int(_setting("LEAD_FORM_RATE_WINDOW", RATE_WINDOW))
+    cache.add(key, 0, timeout=window)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=window)
+        count = 1
+    return count > int(_setting("LEAD_FORM_RATE_LIMIT", RATE_LIMIT))
+
+
+def _language(request: HttpRequest, web_form: LeadWebForm) -> str:
+    """The visitor's chosen language (the language cookie), else the company's."""
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    if chosen in dict(settings.LANGUAGES):
+        return chosen
+    return web_form.tenant.language or settings.LANGUAGE_CODE
+
+
+def _render_form(request: HttpRequest, web_form: LeadWebForm, form: PublicLeadForm, status: int = 200) -> HttpResponse:
+    # Every rendering carries a fresh token: the fill time counts from when this form was shown.
+    context = {"web_form": web_form, "form": form, "token": issue_token(web_form.tenant_id), "honeypot": HONEYPOT}
+    return render(request, "sales/public/lead_form.html", context, status=status)
+
+
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def public_lead_form(request: HttpRequest, tenant: str) -> HttpResponse:
+    with tenant_context(_tenant_id_or_404(tenant)):
+        web_form = _web_form_or_404(tenant)
+        with translation.override(_language(request, web_form)):
+            response = _handle(request, web_form)
+            response.headers.setdefault("Content-Language", translation.get_language())
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _handle(request: HttpRequest, web_form: LeadWebForm) -> HttpResponse:
+    tenant_id = web_form.tenant_id
+    if request.method == "GET":
+        initial = {
+            "utm_campaign": request.GET.get("utm_campaign", "")[:100],
+            "utm_source": request.GET.get("utm_source", "")[:50],
+        }
+        return _render_form(request, web_form, PublicLeadForm(web_form=web_form, initial=initial))
+
+    form = PublicLeadForm(request.POST, web_form=web_form)
+    if _over_rate_limit(tenant_id, client_ip(request)):
+        logger.info("Lead form of tenant %s: rate limit reached for an address", tenant_id)
+        form.is_valid()
+        form.add_error(
+            None, _("Many messages came from your network just now. Please wait a few minutes and send again.")
+        )
+        return _render_form(request, web_form, form, status=429)
+    if request.POST.get(HONEYPOT, "").strip():
+        # Only a robot fills a field nobody sees: thank it, save nothing.
+        logger.info("Lead form of tenant %s: honeypot filled, submission dropped", tenant_id)
+        return redirect("sales:public_lead_thanks", tenant=web_form.tenant.slug)
+    shown_at = read_token(request.POST.get("ts", ""), tenant_id)
+    now = timezone.now().timestamp()
+    if shown_at is None or now - shown_at > MAX_AGE_SECONDS:
+        form.is_valid()
+        form.add_error(None, _("This form has expired. Please check your details and send it again."))
+        return _render_form(request, web_form, form, status=400)
+    if now - shown_at < float(_setting("LEAD_FORM_MIN_SECONDS", MIN_SECONDS)):
+        form.is_valid()
+        form.add_error(None, _("That was quick! Please check your details and send the form again."))
+        return _render_form(request, web_form, form, status=400)
+    if not form.is_valid():
+        return _render_form(request, web_form, form, status=422)
+    try:
+        lead_submit_web_form(
+            web_form=web_form,
+            data=form.lead_data(),
+            campaign=form.cleaned_data.get("utm_campaign", ""),
+            source=form.cleaned_data.get("utm_source", ""),
+        )
+    except DomainError as exc:
+        apply_domain_error(form, exc)
+        return _render_form(request, web_form, form, status=422)
+    return redirect("sales:public_lead_thanks", tenant=web_form.tenant.slug)
+
+
+@require_GET
+def public_lead_thanks(request: HttpRequest, tenant: str) -> HttpResponse:
+    with tenant_context(_tenant_id_or_404(tenant)):
+        web_form = _web_form_or_404(tenant)
+        with translation.override(_language(request, web_form)):
+            return render(request, "sales/public/thanks.html", {"web_form": web_form})
