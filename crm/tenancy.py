@@ -15,7 +15,7 @@ statement sent with no context sees no tenant rows.
 Who sets the context:
 - a web request: the logged-in user's tenant (crm.middleware.TenantMiddleware); an operator in Django admin: the
   company they chose there;
-- sign-up: the company being created (crm.services.tenant_create); the public lead form: the company named in its
+- sign-up: the company being created (crm.services.tenant.tenant_create); the public lead form: the company named in its
   address;
 - a Celery task: its `tenant_id` argument (`TenantTask`); dispatchers that only read the tenant list need none.
 """
