@@ -26,6 +26,11 @@ app.conf.beat_schedule = {
         "task": "customers.tasks.fallback_to_pool",
         "schedule": crontab(minute=7),
     },
+    # Imports whose process died or whose task was lost are started again (nothing of the lost run was saved).
+    "imports-recover": {
+        "task": "crm.imports.tasks.recover_imports",
+        "schedule": crontab(minute="*/5"),
+    },
     "customers-purge-trash-nightly": {
         "task": "customers.tasks.purge_trash_dispatch",
         "schedule": crontab(hour=3, minute=30),

@@ -5,12 +5,12 @@ is locked, the key which one (a job id, a tenant id, a hash of a value). Two fea
 new lock takes the next free number here.
 """
 
-# One customer import job runs at most once at a time (key: the job id).
-CUSTOMER_IMPORT_JOB = 7301
+# One import job's commit (crm.imports) runs in one copy at a time (key: the job id).
+IMPORT_JOB = 7301
+# One check of an import job's mapping runs in one copy at a time (key: hashtext of the check's token).
+IMPORT_CHECK = 7302
 
 # Leads with the same phone, email or company are written one at a time (key: hashtext of tenant + value).
 LEAD_IDENTIFIER = 7410
-# One lead import job runs at most once at a time (key: the job id).
-LEAD_IMPORT_JOB = 7411
 # A tenant's lead-scoring rules: recomputing holds it shared, editing a rule exclusively (key: the tenant id).
 LEAD_SCORING_RULES = 7412

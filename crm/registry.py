@@ -1,8 +1,8 @@
 """The contribution registry (DESIGN.md §1).
 
 Apps to the right of `crm` (customers, sales, service, marketing, reports) register what they show in shared
-places — navigation entries, settings pages, home-page widgets, customer-page panels — from their
-`AppConfig.ready()`. `crm` and `customers` render whatever is registered, so nothing imports to the right and an
+places — navigation entries, settings pages, home-page widgets, customer-page panels — and the kinds of record
+they import (`crm.imports.kind.ImportKind` subclasses) from their `AppConfig.ready()`. `crm` and `customers` render whatever is registered, so nothing imports to the right and an
 app that registered nothing shows nothing.
 """
 
@@ -73,7 +73,13 @@ class CustomerPanel:
 
 class Registry:
     def __init__(self) -> None:
-        self._items: dict[str, dict[str, Any]] = {"nav": {}, "settings": {}, "home": {}, "customer_panel": {}}
+        self._items: dict[str, dict[str, Any]] = {
+            "nav": {},
+            "settings": {},
+            "home": {},
+            "customer_panel": {},
+            "import_kind": {},
+        }
 
     def _add(self, kind: str, item: Any) -> Any:
         # Keyed, so ready() running twice (tests, autoreload) never duplicates an entry.
@@ -92,6 +98,17 @@ class Registry:
     def add_customer_panel(self, item: CustomerPanel) -> CustomerPanel:
         return self._add("customer_panel", item)
 
+    def add_import_kind(self, kind: Any) -> Any:
+        """An import kind (a crm.imports.kind.ImportKind subclass), found by its `key` by the import pages and tasks."""
+        return self._add("import_kind", kind)
+
+    def import_kind(self, key: str) -> Any:
+        """The registered import kind of that key; LookupError when no app registered it."""
+        try:
+            return self._items["import_kind"][key]
+        except KeyError:
+            raise LookupError(f"No import kind {key!r} is registered.") from None
+
     def _for(self, kind: str, user: Any) -> list[Any]:
         items: Iterable[Any] = self._items[kind].values()
         return sorted((i for i in items if i.visible(user)), key=lambda i: (i.order, i.key))
@@ -107,6 +124,10 @@ class Registry:
 
     def customer_panels_for(self, user: Any) -> list[CustomerPanel]:
         return self._for("customer_panel", user)
+
+    def import_kinds_for(self, user: Any, *, menu: str | None = None) -> list[Any]:
+        """The import kinds `user` may use, in order; only those offered in `menu` when given."""
+        return [k for k in self._for("import_kind", user) if menu is None or k.menu == menu]
 
 
 registry = Registry()

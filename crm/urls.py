@@ -55,6 +55,7 @@ urlpatterns = [
     path("notifications/read-all/", notification_read_all, name="notification_read_all"),
     path("notifications/<int:pk>/read/", notification_read, name="notification_read"),
     path("settings/", include(settings_patterns)),
+    path("imports/", include("crm.imports.urls")),
     path("", include("customers.urls")),
     path("", include("sales.urls")),
     path("admin/", admin.site.urls),

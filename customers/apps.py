@@ -10,6 +10,8 @@ class CustomersConfig(AppConfig):
         from crm.registry import CustomerPanel, HomeWidget, NavEntry, SettingsPage, registry, roles_any
         from crm.signals import tenant_created, user_deactivated
         from customers import widgets
+        from customers.imports.contact import ContactKind
+        from customers.imports.customer import CustomerKind
         from customers.services.pool import release_all_of
         from customers.services.tenant import tenant_defaults
 
@@ -22,6 +24,9 @@ class CustomersConfig(AppConfig):
             release_all_of(user=user, acting_user=acting_user)
 
         user_deactivated.connect(on_user_deactivated, dispatch_uid="customers.release_deactivated", weak=False)
+
+        registry.add_import_kind(CustomerKind)
+        registry.add_import_kind(ContactKind)
 
         registry.add_nav(NavEntry(key="customers", label=_("Customers"), url_name="customers:list", order=10))
         registry.add_nav(

@@ -397,37 +397,6 @@ class CustomerUserObjectPermission(UserObjectPermissionBase):
         super().save(*args, **kwargs)
 
 
-class ImportJob(TenantModel):
-    class Status(models.TextChoices):
-        UPLOADED = "uploaded", _("Uploaded")
-        PREVIEWED = "previewed", _("Previewed")
-        QUEUED = "queued", _("Queued")
-        RUNNING = "running", _("Running")
-        DONE = "done", _("Done")
-        FAILED = "failed", _("Failed")
-
-    file = models.FileField(_("file"), upload_to="imports/%Y/%m/")
-    original_name = models.CharField(_("file name"), max_length=255)
-    encoding = models.CharField(max_length=20, blank=True)
-    headers = models.JSONField(default=list, blank=True)
-    mapping = models.JSONField(default=dict, blank=True)
-    summary = models.JSONField(default=dict, blank=True)
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.UPLOADED)
-    total_rows = models.PositiveIntegerField(default=0)
-    processed_rows = models.PositiveIntegerField(default=0)
-    created_count = models.PositiveIntegerField(default=0)
-    rejected_count = models.PositiveIntegerField(default=0)
-    rejected_file = models.FileField(upload_to="imports/rejected/%Y/%m/", blank=True)
-    error = models.TextField(blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("import")
-        verbose_name_plural = _("imports")
-        ordering = ["-created_at"]
-        indexes = [models.Index(fields=["tenant", "-created_at"], name="import_tenant_idx")]
-
-
 class ExportJob(TenantModel):
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")

@@ -6,7 +6,6 @@ from celery import shared_task
 
 from crm.models import Tenant
 from crm.tenancy import TenantTask
-from customers import import_jobs  # noqa: F401  (registers the import tasks, which live beside the importer)
 from customers.services import export
 from customers.services.fallback import fallback_run, warn_run
 from customers.services.trash import purge_trash

@@ -3,6 +3,7 @@ pool (/pool/), pool_settings (/settings/pools/) and assignment (/settings/assign
 
 from django.urls import include, path
 
+from crm.imports.views import ImportUploadView, LegacyImportRedirectView
 from customers.views.assignment import (
     rule_apply,
     rule_create,
@@ -50,7 +51,17 @@ customer_patterns = [
     path("<int:pk>/contacts/<int:contact_pk>/delete/", contact_delete_view, name="contact_delete"),
     path("<int:pk>/share/", customer_share_view, name="share"),
     path("<int:pk>/share/<int:user_pk>/remove/", customer_unshare_view, name="unshare"),
-    path("", include("customers.urls_import")),
+    path("import/", ImportUploadView.as_view(kind="customer"), name="import"),
+    path("import/contacts/", ImportUploadView.as_view(kind="contact"), name="contact_import"),
+    # The customer import's own job pages before imports were one machine (crm.imports): bookmarks redirect.
+    path("import/<int:pk>/", LegacyImportRedirectView.as_view(kind="customer"), name="import_legacy"),
+    path("import/<int:pk>/<slug:step>/", LegacyImportRedirectView.as_view(kind="customer"), name="import_legacy_step"),
+    path(
+        "import/<int:pk>/rejected.csv",
+        LegacyImportRedirectView.as_view(kind="customer"),
+        {"step": "rejected"},
+        name="import_legacy_rejected",
+    ),
     path("export/", export, name="export"),
     path("exports/", export_list, name="exports"),
     path("exports/<int:pk>/download/", export_download, name="export_download"),

@@ -6,7 +6,6 @@ from .models import (
     Appointment,
     FollowUp,
     Lead,
-    LeadImport,
     LeadScoringRule,
     LeadWebForm,
     Opportunity,
@@ -89,13 +88,6 @@ class LeadWebFormAdmin(admin.ModelAdmin):
     list_display = ("id", "tenant", "title", "is_enabled", "owner")
     list_select_related = ("tenant", "owner")
     raw_id_fields = ("owner", "created_by")
-
-
-@admin.register(LeadImport)
-class LeadImportAdmin(admin.ModelAdmin):
-    list_display = ("id", "tenant", "original_name", "status", "total_rows", "created_count", "rejected_count")
-    list_select_related = ("tenant",)
-    raw_id_fields = ("created_by",)
 
 
 class StageInline(admin.TabularInline):

@@ -12,6 +12,7 @@ class SalesConfig(AppConfig):
         from customers.services.assignment import register_load_counter
         from customers.services.assignment_backlog import BacklogSource, register_backlog_source
         from sales import widgets
+        from sales.imports import LeadKind
         from sales.services.lead import open_leads_per_owner
         from sales.services.lead_backlog import lead_backlog_apply, lead_backlog_items
         from sales.services.pipeline import ensure_default_pipeline
@@ -27,6 +28,8 @@ class SalesConfig(AppConfig):
             ensure_default_pipeline(tenant)
 
         tenant_created.connect(on_tenant_created, dispatch_uid="sales.default_pipeline", weak=False)
+
+        registry.add_import_kind(LeadKind)
 
         sellers = roles_any("admin", "manager", "rep")
         registry.add_nav(

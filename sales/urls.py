@@ -4,7 +4,7 @@ the web form."""
 
 from django.urls import path
 
-from sales import views_lead_import
+from crm.imports.views import ImportUploadView, LegacyImportRedirectView
 from sales.views.appointment import appointment_cancel_view, appointment_create, appointment_detail, appointment_edit
 from sales.views.board import opportunity_board, opportunity_move_view
 from sales.views.calendar import calendar
@@ -75,13 +75,20 @@ urlpatterns = [
     path("leads/<int:pk>/assign/", lead_assign_view, name="lead_assign"),
     path("leads/<int:pk>/convert/", lead_convert_view, name="lead_convert"),
     path("leads/<int:pk>/followups/", lead_followup, name="lead_followup"),
-    path("leads/import/", views_lead_import.import_upload, name="lead_import"),
-    path("leads/import/<int:pk>/", views_lead_import.import_detail, name="lead_import_detail"),
-    path("leads/import/<int:pk>/mapping/", views_lead_import.import_mapping, name="lead_import_mapping"),
-    path("leads/import/<int:pk>/preview/", views_lead_import.import_preview, name="lead_import_preview"),
-    path("leads/import/<int:pk>/commit/", views_lead_import.import_commit, name="lead_import_commit"),
-    path("leads/import/<int:pk>/progress/", views_lead_import.import_progress, name="lead_import_progress"),
-    path("leads/import/<int:pk>/rejected.csv", views_lead_import.import_rejected, name="lead_import_rejected"),
+    path("leads/import/", ImportUploadView.as_view(kind="lead"), name="lead_import"),
+    # The lead import's own job pages before imports were one machine (crm.imports): bookmarks redirect.
+    path("leads/import/<int:pk>/", LegacyImportRedirectView.as_view(kind="lead"), name="lead_import_legacy"),
+    path(
+        "leads/import/<int:pk>/<slug:step>/",
+        LegacyImportRedirectView.as_view(kind="lead"),
+        name="lead_import_legacy_step",
+    ),
+    path(
+        "leads/import/<int:pk>/rejected.csv",
+        LegacyImportRedirectView.as_view(kind="lead"),
+        {"step": "rejected"},
+        name="lead_import_legacy_rejected",
+    ),
     # The public web form of a tenant (no login)
     path("f/<slug:tenant>/lead/", public_lead_form, name="public_lead_form"),
     path("f/<slug:tenant>/lead/thanks/", public_lead_thanks, name="public_lead_thanks"),

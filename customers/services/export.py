@@ -1,5 +1,17 @@
 """Exports of the customer list (CSV, XLSX): Excel-safe cells, streamed rows, direct download under a size limit
-and a background job above it; every export audited."""
+and a background job above it; every export audited.
+
+- CSV is UTF-8 with a BOM (Excel only recognises UTF-8 with it), one row per customer.
+- Phones and codes stay text: phones are written in their international form with spaces (+86 138 1234 5678);
+  any other long digit-only value (an all-digit credit code, a WeChat id of digits…) gets an invisible leading tab
+  in CSV so Excel neither shows 9.13E+17 nor drops leading zeros. In XLSX every text cell is a string cell with
+  number format "@".
+- Every cell a spreadsheet would evaluate (=, +, -, @, a tab or a line break first, unless it is a plain number)
+  is neutralised with a leading apostrophe by `crm.spreadsheet.neutralise` (CSV/formula injection): every cell
+  of the CSV, phones included ("'+86 138 1234 5678", which Excel would otherwise evaluate), and every text cell
+  of the XLSX but the phones, which the export formats itself from E.164 and a typed string cell never
+  evaluates.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +44,7 @@ from crm.errors import DomainError
 from crm.models import Tenant, User
 from crm.services.audit import audit
 from crm.services.notification import notify
+from crm.spreadsheet import neutralise
 from customers import tasks
 from customers.access import can_export, require_export
 from customers.models import Customer, ExportJob
@@ -52,7 +65,7 @@ class Column:
     key: str
     label: Any
     width: int = 14
-    kind: str = "text"  # "text" or "datetime"
+    kind: str = "text"  # "text", "phone" (formatted by the export from E.164) or "datetime"
 
 
 COLUMNS = [
@@ -68,7 +81,7 @@ COLUMNS = [
     Column("key_account", gettext_lazy("Key account"), 10),
     Column("credit_code", gettext_lazy("Unified social credit code"), 22),
     Column("contact_name", gettext_lazy("Primary contact"), 16),
-    Column("mobile", gettext_lazy("Mobile"), 20),
+    Column("mobile", gettext_lazy("Mobile"), 20, "phone"),
     Column("email", gettext_lazy("Email"), 26),
     Column("wechat", gettext_lazy("WeChat ID"), 16),
     Column("last_followed_up_at", gettext_lazy("Last follow-up"), 17, "datetime"),
@@ -100,21 +113,7 @@ VALUES = [
 ]
 
 
-_FORMULA_START = ("=", "@", "\t", "\r", "\n")
-
-
 _LONG_DIGITS = re.compile(r"^\+?\d{12,}$|^0\d+$")
-
-
-def neutralise(value: str) -> str:
-    """A leading apostrophe for a cell a spreadsheet would read as a formula (=, @, tab, CR, and + or - not
-    followed by a digit, so +8613812345678 and -5 stay as they are)."""
-    if not value:
-        return value
-    first = value[0]
-    if first in _FORMULA_START or (first in "+-" and not value[1:2].isdigit()):
-        return "'" + value
-    return value
 
 
 def csv_cell(value: Any) -> str:
@@ -253,7 +252,8 @@ def _xlsx_cell(sheet, column: Column, value: Any) -> WriteOnlyCell:
         cell = WriteOnlyCell(sheet, value=value)
         cell.number_format = "yyyy-mm-dd hh:mm"
         return cell
-    cell = WriteOnlyCell(sheet, value=neutralise(str(value)) if value not in (None, "") else None)
+    text = None if value in (None, "") else str(value) if column.kind == "phone" else neutralise(str(value))
+    cell = WriteOnlyCell(sheet, value=text)
     if cell.value is not None:
         # openpyxl reads a string starting with "=" as a formula; neutralise() already prevents that, and an
         # explicit string type makes sure nothing a user typed is ever evaluated.

@@ -57,7 +57,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "customers": customers,
         "can_bulk": request.user.has_any_role(Role.ADMIN, Role.MANAGER),
         "is_admin": request.user.has_any_role(Role.ADMIN),
-        "can_import": request.user.has_any_role(Role.REP, Role.MANAGER, Role.ADMIN),
+        # The import menu: the kinds of record this page's users may import (customers, contacts into them…).
+        "import_kinds": registry.import_kinds_for(request.user, menu="customers"),
     }
     template = "customers/partials/results.html" if request.htmx and not request.htmx.boosted else "customers/list.html"
     return render(request, template, context)

@@ -9,7 +9,6 @@ indexes that lead with the tenant). Workflows live in sales/services/.
 from sales.models.appointment import Appointment, AppointmentAttendee, AppointmentContact
 from sales.models.followup import FOLLOW_UP_EDIT_WINDOW, FollowUp, FollowUpKind, FollowUpOutcome
 from sales.models.lead import DuplicateKind, Lead, LeadOrigin, LeadStatus
-from sales.models.lead_import import LeadImport
 from sales.models.lead_scoring import (
     MAX_RULE_POINTS,
     VALUELESS_CONDITIONS,
@@ -44,7 +43,6 @@ __all__ = [
     "FollowUpKind",
     "FollowUpOutcome",
     "Lead",
-    "LeadImport",
     "LeadOrigin",
     "LeadScoringRule",
     "LeadStatus",

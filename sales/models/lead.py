@@ -89,7 +89,7 @@ class Lead(TenantModel):
         "sales.LeadWebForm", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
     )
     import_job = models.ForeignKey(
-        "sales.LeadImport", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+        "imports.ImportJob", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
     )
     # What the lead became (conversion): its customer (new or existing), contact and, optionally, opportunity.
     customer = models.ForeignKey(

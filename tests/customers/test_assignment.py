@@ -16,8 +16,10 @@ from django.db.transaction import TransactionManagementError
 from django.urls import reverse
 
 from crm.errors import DomainError
+from crm.imports.models import ImportJob
+from crm.imports.services import import_map, import_start, import_upload
 from crm.models import AuditEvent, Notification, Role
-from customers import importer
+from customers.imports.customer import CustomerKind
 from customers.models import (
     AssignmentCursor,
     AssignmentLog,
@@ -291,15 +293,15 @@ def test_import_by_the_rules(world_a, settings, tmp_path, django_capture_on_comm
     rows = [row(f"导入公司{i}有限公司", mobile=f"1350000{i:04d}") for i in range(4)]
     phone_row = row("电话来的有限公司", mobile="13500009999")
     phone_row[4] = "电话"  # the source column: no rule matches
-    job = importer.import_upload(
+    job = import_upload(
         acting_user=world_a.manager,
+        kind=CustomerKind,
         uploaded=SimpleUploadedFile("rules.csv", csv_bytes([*rows, phone_row])),
-        owner=None,
-        by_rules=True,
+        destination="rules",
     )
-    importer.import_map(acting_user=world_a.manager, job=job, columns=importer.job_columns(job))
+    import_map(acting_user=world_a.manager, job=job, columns=job.mapping)
     with django_capture_on_commit_callbacks(execute=False):
-        job = importer.import_start(acting_user=world_a.manager, job=job)
+        job = import_start(acting_user=world_a.manager, job=job)
     assert job.status == "done" and job.created_count == 5, job.error
     imported = Customer.objects.filter(tenant=world_a.tenant, created_by=world_a.manager)
     owners = Counter(imported.filter(source="展会").values_list("owner_id", flat=True))
@@ -315,9 +317,12 @@ def test_import_by_the_rules(world_a, settings, tmp_path, django_capture_on_comm
         assert note.body.count("展会导入") == 2
     assert AuditEvent.objects.get(action="customer.import").details["assigned"] == 4
     # A rep cannot import by the rules.
-    with pytest.raises(Exception, match="assignment rules"):
-        importer.import_upload(
-            acting_user=world_a.rep1, uploaded=SimpleUploadedFile("r.csv", csv_bytes(rows)), owner=None, by_rules=True
+    with pytest.raises(DomainError, match="assignment rules"):
+        import_upload(
+            acting_user=world_a.rep1,
+            kind=CustomerKind,
+            uploaded=SimpleUploadedFile("r.csv", csv_bytes(rows)),
+            destination="rules",
         )
 
 
@@ -624,21 +629,24 @@ def test_import_by_the_rules_gives_back_the_turn_of_a_row_refused_meanwhile(
     tenant_defaults(tenant=world_a.tenant)
     make_rule(world_a, "配额导入", daily_quota=2)
     rows = [row(f"竞争导入{i}有限公司", mobile=f"1370000{i:04d}") for i in range(4)]
-    job = importer.import_upload(
-        acting_user=world_a.admin, uploaded=SimpleUploadedFile("q.csv", csv_bytes(rows)), owner=None, by_rules=True
+    job = import_upload(
+        acting_user=world_a.admin,
+        kind=CustomerKind,
+        uploaded=SimpleUploadedFile("q.csv", csv_bytes(rows)),
+        destination="rules",
     )
-    importer.import_map(acting_user=world_a.admin, job=job, columns=importer.job_columns(job))
-    original = importer._create_batch
+    import_map(acting_user=world_a.admin, job=job, columns=job.mapping)
+    original = CustomerKind.create
 
-    def sneaky(ctx, batch):
+    def sneaky(kind, batch):
         customer_create(
             acting_user=world_a.rep2, data={"name": "抢先有限公司"}, contact={"name": "王五", "mobile": "13700000002"}
         )
-        return original(ctx, batch)
+        return original(kind, batch)
 
-    monkeypatch.setattr(importer, "_create_batch", sneaky)
+    monkeypatch.setattr(CustomerKind, "create", sneaky)
     with django_capture_on_commit_callbacks(execute=False):
-        job = importer.import_start(acting_user=world_a.admin, job=job)
+        job = import_start(acting_user=world_a.admin, job=job)
     assert job.status == "done" and job.created_count == 3 and job.rejected_count == 1, job.error
     imported = Customer.objects.filter(tenant=world_a.tenant, created_by=world_a.admin)
     assert imported.filter(owner__isnull=False).count() == 3
@@ -661,10 +669,10 @@ def test_the_import_page_offers_the_rules_to_managers_only(world_a, settings, tm
     assert "rules" in dict(form.fields["target"].choices)
     response = manager.post(reverse("customers:import"), {"file": SimpleUploadedFile("p.csv", data), "target": "rules"})
     assert response.status_code == 302
-    job = importer.ImportJob.objects.latest("pk")
-    assert importer.imports_by_rules(job) and job.mapping["owner"] is None
+    job = ImportJob.objects.latest("pk")
+    assert CustomerKind.by_rules(job) and job.options["owner"] is None
     mapping = manager.get(response["Location"])
-    assert mapping.context["owner_label"] == "owners chosen by the assignment rules"
+    assert mapping.context["destination"] == "owners chosen by the assignment rules"
     # A rep has nothing to choose: they import into their own holdings.
     rep_form = client_for(world_a.rep1).get(reverse("customers:import")).context["form"]
     assert "target" not in rep_form.fields

@@ -10,13 +10,15 @@ from customers.services.customer import customer_create
 from sales.models import Appointment, FollowUp, Order, Task
 
 from ..conftest import build_world
-from ..security import samples_leads
+from ..security import samples_imports, samples_leads
 from ..security.samples_sales import SAMPLES as ACTIVITY_SAMPLES
 from ..security.samples_sales import plant
 from ..security.test_url_sweep import all_patterns
 
 MARKER = "marka"
-SAMPLES = {**ACTIVITY_SAMPLES, **samples_leads.SAMPLES}
+# The lead import's old URLs (redirects to crm.imports' pages) are sales patterns too.
+LEAD_IMPORT_SAMPLES = {name: sample for name, sample in samples_imports.SAMPLES.items() if name.startswith("sales:")}
+SAMPLES = {**ACTIVITY_SAMPLES, **samples_leads.SAMPLES, **LEAD_IMPORT_SAMPLES}
 
 
 def sales_patterns():

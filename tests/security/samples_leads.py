@@ -1,9 +1,9 @@
-"""Sample URL arguments for the leads, lead import, web form, opportunity and pipeline pages of the sales app (see
-samples_crm.py for the contract).
+"""Sample URL arguments for the leads, web form, opportunity and pipeline pages of the sales app (see
+samples_crm.py for the contract; the lead import's pages are in samples_imports.py).
 
 The first sample asked for plants tenant A's funnel (idempotently, marked "MARKA"): a lead with a follow-up, a
 duplicate, a qualified lead, a scoring rule, a published web form, the default pipeline, an opportunity with its
-history, lead import jobs in every state. Destructive endpoints (deleting a pipeline, a stage, a rule) get rows of
+history. Destructive endpoints (deleting a pipeline, a stage, a rule) get rows of
 their own, so the viewer check does not spoil other samples. The public form shows only what the admin wrote for
 visitors (no company name, no address in the page), so no "MARKA" reaches an anonymous visitor.
 """
@@ -11,12 +11,10 @@ visitors (no company name, no address in the page), so no "MARKA" reaches an ano
 from datetime import timedelta
 from decimal import Decimal
 
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from customers.models import Customer
-from sales.models import Lead, LeadImport, LeadScoringRule, LeadWebForm, Opportunity, Pipeline, Stage
+from sales.models import Lead, LeadScoringRule, LeadWebForm, Opportunity, Pipeline, Stage
 from sales.services.followup import followup_log
 from sales.services.lead import lead_create, lead_set_status
 from sales.services.lead_scoring import scoring_rule_save
@@ -25,30 +23,6 @@ from sales.services.pipeline import ensure_default_pipeline, pipeline_create, st
 from sales.services.web_form import web_form_save
 
 CUSTOMER = "MARKA 云帆科技有限公司"
-SAMPLE_CSV = "姓名,公司,手机\nMARKA 导入线索,MARKA 导入公司,13700137000\n,,12345\n".encode("utf-8-sig")
-REJECTED_CSV = "姓名,公司,手机,错误原因/reason\n,,12345,MARKA missing name\n".encode("utf-8-sig")
-
-
-def _stored(name: str, content: bytes) -> str:
-    if not default_storage.exists(name):
-        default_storage.save(name, ContentFile(content))
-    return name
-
-
-def _job(world, status: str, **extra) -> LeadImport:
-    return LeadImport.objects.create(
-        tenant=world.tenant,
-        created_by=world.manager,
-        original_name="MARKA-线索.csv",
-        encoding="utf-8-sig",
-        headers=["姓名", "公司", "手机"],
-        mapping={"columns": {"name": 0, "company": 1, "phone": 2}, "owner": world.manager.pk},
-        summary={"valid": 1, "duplicate": 0, "invalid": 1},
-        status=status,
-        total_rows=2,
-        file=_stored("lead-imports/sweep/marka-sample.csv", SAMPLE_CSV),
-        **extra,
-    )
 
 
 def plant(world) -> dict:
@@ -115,23 +89,6 @@ def _pk(key):
     return lambda w: {"pk": plant(w)[key].pk}
 
 
-def _job_pk(status, **extra):
-    """A fresh import job of A in the state its page expects (the commit sample consumes its own)."""
-
-    def sample(world):
-        plant(world)
-        if status == LeadImport.Status.DONE:
-            extra.update(
-                processed_rows=2,
-                created_count=1,
-                rejected_count=1,
-                rejected_file=_stored("lead-imports/sweep/marka-rejected.csv", REJECTED_CSV),
-            )
-        return {"pk": _job(world, status, **extra).pk}
-
-    return sample
-
-
 SAMPLES = {
     "sales:lead_detail": _pk("lead"),
     "sales:lead_edit": _pk("lead"),
@@ -139,12 +96,6 @@ SAMPLES = {
     "sales:lead_assign": _pk("lead"),
     "sales:lead_convert": _pk("qualified"),
     "sales:lead_followup": _pk("lead"),
-    "sales:lead_import_detail": _job_pk(LeadImport.Status.DONE),
-    "sales:lead_import_mapping": _job_pk(LeadImport.Status.UPLOADED),
-    "sales:lead_import_preview": _job_pk(LeadImport.Status.PREVIEWED),
-    "sales:lead_import_commit": _job_pk(LeadImport.Status.PREVIEWED),
-    "sales:lead_import_progress": _job_pk(LeadImport.Status.RUNNING, processed_rows=1),
-    "sales:lead_import_rejected": _job_pk(LeadImport.Status.DONE),
     "sales:public_lead_form": lambda w: {"tenant": plant(w)["web_form"].tenant.slug},
     "sales:public_lead_thanks": lambda w: {"tenant": plant(w)["web_form"].tenant.slug},
     "sales:opportunity_detail": _pk("opportunity"),
@@ -160,9 +111,7 @@ SAMPLES = {
     "sales:scoring_rule_delete": _pk("spare_rule"),
 }
 
-VIEWERS = {
-    # The uploader (a manager) and admins open an import job; admins (the default viewer) open everything else.
-}
+VIEWERS: dict = {}
 
 PUBLIC = {
     "sales:public_lead_form": "the tenant's public lead form: visitors have no account (CSRF, honeypot, rate limit)",

@@ -23,10 +23,11 @@ from django.test import Client
 
 from crm import rls
 from crm.celery import app as celery_app
+from crm.imports.models import ImportJob
+from crm.imports.progress import ProgressWriter
 from crm.models import Notification, Team
 from crm.tenancy import TenantTask, context_sql, current_tenant_id, tenant_context
-from customers.importer import ProgressWriter
-from customers.models import Customer, ImportJob, Tag
+from customers.models import Customer, Tag
 from customers.services.customer import customer_create
 from customers.services.tenant import default_pool
 
@@ -43,6 +44,7 @@ POLICY = "(tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), '':
 # context) and enqueue one task per tenant. Every other task is a TenantTask.
 DISPATCHERS = {
     "crm.tasks.redeliver_queued_messages": "asks each tenant in its context, enqueues redeliver_tenant_messages",
+    "crm.imports.tasks.recover_imports": "asks each tenant in its context, enqueues recover_tenant_imports",
     "customers.tasks.fallback_to_pool": "reads the tenant list",
     "customers.tasks.warn_before_fallback": "reads the tenant list",
     "customers.tasks.purge_trash_dispatch": "reads the tenant list",
