@@ -53,6 +53,20 @@ def assignable_users(user: User) -> UserQuerySet:
     return users.filter(pk=user.pk)
 
 
+def manager_of(user: User) -> User | None:
+    """The manager of the nearest team at or above the user's team that has an active manager other than them
+    (whom to ask or to warn about the user's work)."""
+    if not user.team_id:
+        return None
+    ids = [int(x) for x in user.team.path.strip("/").split("/") if x]
+    teams = {t.pk: t for t in Team.objects.filter(pk__in=ids).select_related("manager")}
+    for team_id in reversed(ids):
+        team = teams.get(team_id)
+        if team and team.manager_id and team.manager.is_active and team.manager_id != user.pk:
+            return team.manager
+    return None
+
+
 def safe_redirect_url(request: HttpRequest, url: str | None, default: str) -> str:
     """`url` when it points into this site (a relative path or this host, over https when the request is), else
     `default`: a `next=` or `back=` parameter never sends a user to another site."""

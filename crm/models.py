@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import zoneinfo
 
 from django.conf import settings
@@ -59,16 +58,6 @@ class Tenant(models.Model):
     @property
     def tzinfo(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
-
-
-def local_today(tenant: Tenant, now: datetime.datetime | None = None) -> datetime.date:
-    """The tenant's local calendar day at `now` (default: this moment)."""
-    return timezone.localtime(now or timezone.now(), tenant.tzinfo).date()
-
-
-def local_midnight(tenant: Tenant, day: datetime.date) -> datetime.datetime:
-    """The start of `day` in the tenant's time zone, as an aware datetime."""
-    return datetime.datetime.combine(day, datetime.time.min, tzinfo=tenant.tzinfo)
 
 
 class TenantQuerySet(models.QuerySet):

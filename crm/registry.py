@@ -1,8 +1,9 @@
 """The contribution registry (DESIGN.md §1).
 
 Apps to the right of `crm` (customers, sales, service, marketing, reports) register what they show in shared
-places — navigation entries, settings pages, home-page widgets, customer-page panels — and the kinds of record
-they import (`crm.imports.kind.ImportKind` subclasses) from their `AppConfig.ready()`. `crm` and `customers` render whatever is registered, so nothing imports to the right and an
+places — navigation entries, settings pages, home-page widgets, customer-page panels, approval policies and
+notification buttons — and the kinds of record they import (`crm.imports.kind.ImportKind` subclasses) from their
+`AppConfig.ready()`. `crm` and `customers` render whatever is registered, so nothing imports to the right and an
 app that registered nothing shows nothing.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 Predicate = Callable[[Any], bool]
@@ -71,6 +73,48 @@ class CustomerPanel:
     context: Callable[[Any, Any], dict] = field(default=lambda request, customer: {})
 
 
+@dataclass(frozen=True)
+class ApprovalStepRule:
+    """One step of an approval: who decides ("manager": a manager of the requester's team or of a team above it;
+    "admin": an administrator), and the amount above which the step applies (None: always)."""
+
+    approver: str
+    label: Any
+    above: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class ApprovalPolicy:
+    """An app's kind of approval (crm.approvals runs it; crm never imports the app).
+
+    - `model`: the approved object's "app_label.modelname";
+    - `steps(tenant, obj)`: the tenant's step rules for this kind, in order (thresholds from the app's settings);
+    - `on_decided(request, obj)`: called inside the deciding transaction once the request is approved, rejected or
+      withdrawn (`request.status`); raising DomainError refuses the decision and nothing is saved;
+    - `url(obj)`: where the object is shown (linked from the request)."""
+
+    key: str
+    label: Any
+    model: str
+    steps: Callable[[Any, Any], list[ApprovalStepRule]]
+    on_decided: Callable[[Any, Any], None]
+    url: Callable[[Any], str] = field(default=lambda obj: "")
+
+
+@dataclass(frozen=True)
+class NotificationActions:
+    """Buttons shown on the notifications whose key starts with `key_prefix` (e.g. approve/reject).
+    `context(request, notifications)` returns {notification id: context} for the page's notifications of that
+    prefix, in a bounded number of queries; `template` renders one notification's buttons from its context."""
+
+    key: str
+    key_prefix: str
+    template: str
+    context: Callable[[Any, list], dict]
+    order: int = 100
+    visible: Predicate = any_tenant_user
+
+
 class Registry:
     def __init__(self) -> None:
         self._items: dict[str, dict[str, Any]] = {
@@ -78,6 +122,8 @@ class Registry:
             "settings": {},
             "home": {},
             "customer_panel": {},
+            "approval_policy": {},
+            "notification_actions": {},
             "import_kind": {},
         }
 
@@ -97,6 +143,22 @@ class Registry:
 
     def add_customer_panel(self, item: CustomerPanel) -> CustomerPanel:
         return self._add("customer_panel", item)
+
+    def add_approval_policy(self, item: ApprovalPolicy) -> ApprovalPolicy:
+        return self._add("approval_policy", item)
+
+    def add_notification_actions(self, item: NotificationActions) -> NotificationActions:
+        return self._add("notification_actions", item)
+
+    def approval_policy(self, key: str) -> ApprovalPolicy:
+        """The policy registered under `key`; LookupError if no app registered it."""
+        try:
+            return self._items["approval_policy"][key]
+        except KeyError as exc:
+            raise LookupError(f"No approval policy {key!r} is registered") from exc
+
+    def approval_policies(self) -> list[ApprovalPolicy]:
+        return sorted(self._items["approval_policy"].values(), key=lambda p: p.key)
 
     def add_import_kind(self, kind: Any) -> Any:
         """An import kind (a crm.imports.kind.ImportKind subclass), found by its `key` by the import pages and tasks."""
@@ -124,6 +186,9 @@ class Registry:
 
     def customer_panels_for(self, user: Any) -> list[CustomerPanel]:
         return self._for("customer_panel", user)
+
+    def notification_actions_for(self, user: Any) -> list[NotificationActions]:
+        return self._for("notification_actions", user)
 
     def import_kinds_for(self, user: Any, *, menu: str | None = None) -> list[Any]:
         """The import kinds `user` may use, in order; only those offered in `menu` when given."""

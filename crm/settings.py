@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "crm",
+    "crm.workcalendar",
+    "crm.approvals",
     "crm.imports",
     "customers",
     "sales",

@@ -55,6 +55,8 @@ urlpatterns = [
     path("notifications/read-all/", notification_read_all, name="notification_read_all"),
     path("notifications/<int:pk>/read/", notification_read, name="notification_read"),
     path("settings/", include(settings_patterns)),
+    path("settings/calendar/", include("crm.workcalendar.urls")),
+    path("approvals/", include("crm.approvals.urls")),
     path("imports/", include("crm.imports.urls")),
     path("", include("customers.urls")),
     path("", include("sales.urls")),

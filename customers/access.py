@@ -13,7 +13,6 @@ from customers.models import (
     AssignmentRule,
     Contact,
     Customer,
-    ExtensionRequest,
 )
 
 
@@ -57,12 +56,6 @@ def can_manage(user: User, customer: Customer) -> bool:
 def require_edit(user: User, customer: Customer) -> None:
     if not can_edit(user, customer):
         raise PermissionDenied(_("You may see this customer but not change it."))
-
-
-def can_decide(user: User, request: ExtensionRequest) -> bool:
-    if user.has_any_role(Role.ADMIN):
-        return True
-    return user.has_any_role(Role.MANAGER) and Customer.objects.managed_by(user).filter(pk=request.customer_id).exists()
 
 
 def may_merge(user: User) -> bool:

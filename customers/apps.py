@@ -12,6 +12,7 @@ class CustomersConfig(AppConfig):
         from customers import widgets
         from customers.imports.contact import ContactKind
         from customers.imports.customer import CustomerKind
+        from customers.services.extension import extension_policy
         from customers.services.pool import release_all_of
         from customers.services.tenant import tenant_defaults
 
@@ -25,6 +26,7 @@ class CustomersConfig(AppConfig):
 
         user_deactivated.connect(on_user_deactivated, dispatch_uid="customers.release_deactivated", weak=False)
 
+        registry.add_approval_policy(extension_policy())
         registry.add_import_kind(CustomerKind)
         registry.add_import_kind(ContactKind)
 

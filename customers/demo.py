@@ -10,6 +10,7 @@ from faker import Faker
 
 from crm.models import Role, Team, User
 from customers.forms.customer import INDUSTRIES, SOURCES
+from customers.services.extension import extension_request
 from customers.services.tenant import default_pool, tenant_defaults
 
 from .models import (
@@ -70,6 +71,19 @@ def seed_due_soon(tenant, reps, now) -> None:
                 owned_since=now - timedelta(days=90),
                 last_followed_up_at=now - timedelta(days=days, hours=2),
             )
+
+
+def seed_extension_requests(tenant, reps, now) -> None:
+    """The first two reps ask their manager for more time on a customer about to fall back: the manager finds the
+    requests waiting under Approvals."""
+    for rep in reps[:2]:
+        customer = (
+            Customer.objects.filter(tenant=tenant, owner=rep, last_followed_up_at__lt=now - timedelta(days=27))
+            .order_by("last_followed_up_at")
+            .first()
+        )
+        if customer is not None and not customer.extension_requests.exists():
+            extension_request(acting_user=rep, customer=customer, reason="客户下周签合同，需要多几天跟进。")
 
 
 def seed_tenant(demo) -> None:
@@ -163,3 +177,4 @@ def seed_tenant(demo) -> None:
     OwnershipEvent.objects.bulk_create(events, batch_size=1000)
     CustomerTag.objects.bulk_create(customer_tags, batch_size=1000)
     seed_due_soon(tenant, reps, now)
+    seed_extension_requests(tenant, reps, now)

@@ -456,22 +456,20 @@ class FallbackWarning(TenantModel):
 
 
 class ExtensionRequest(TenantModel):
-    """A rep asks to keep a customer longer; the manager approves or declines. Once per ownership period."""
+    """A rep asks to keep a customer longer; the manager approves or declines through the approvals engine (the
+    decision, who made it and when live on its approval request). Once per ownership period."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
         APPROVED = "approved", _("Approved")
         DECLINED = "declined", _("Declined")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="extension_requests")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     owned_since = models.DateTimeField()
     reason = models.CharField(_("reason"), max_length=500)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    decided_at = models.DateTimeField(null=True, blank=True)
     days = models.PositiveSmallIntegerField(default=0)
 
     class Meta:

@@ -24,7 +24,7 @@ from customers.views.customer import (
     customer_list,
 )
 from customers.views.export import export, export_download, export_list
-from customers.views.extension import extension_decide_view, extension_request_view, extensions
+from customers.views.extension import extension_request_view, extensions
 from customers.views.health import health_customers, pool_health_view
 from customers.views.merge import merge
 from customers.views.pool import assign, at_risk, claim, pool_customer, pool_list, release
@@ -79,7 +79,6 @@ pool_patterns = [
     path("health/", pool_health_view, name="health"),
     path("health/customers/", health_customers, name="health_customers"),
     path("extensions/", extensions, name="extensions"),
-    path("extensions/<int:pk>/decide/", extension_decide_view, name="extension_decide"),
     path("customers/<int:pk>/release/", release, name="release"),
     path("customers/<int:pk>/extension/", extension_request_view, name="extension_request"),
 ]

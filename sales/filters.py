@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
 
 import django_filters
 from django import forms
@@ -15,16 +14,10 @@ from django.utils.translation import pgettext_lazy
 
 from crm.access import assignable_users
 from crm.models import Role, User
+from crm.workcalendar.selectors import local_day_bounds, local_midnight, local_today
 from customers.normalize import nfkc, normalize_email, normalize_phone
 
 from .models import FollowUp, LeadOrigin, LeadStatus, Pipeline, Stage, StageKind, order_currencies
-
-
-def day_bounds(tenant, day) -> tuple[datetime, datetime]:
-    """[start, end) of a local day of the tenant, as aware datetimes."""
-    start = timezone.make_aware(datetime.combine(day, time.min), tenant.tzinfo)
-    end = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min), tenant.tzinfo)
-    return start, end
 
 
 class PersonChoiceFilter(django_filters.ModelChoiceFilter):
@@ -69,7 +62,7 @@ class TaskFilter(django_filters.FilterSet):
 
     def filter_status(self, queryset, name, value):
         now = timezone.now()
-        today_start, today_end = day_bounds(self.tenant, timezone.localtime(now, self.tenant.tzinfo).date())
+        today_start, today_end = local_day_bounds(self.tenant, local_today(self.tenant, now))
         if value == "overdue":
             return queryset.filter(done_at__isnull=True, due_at__lt=now).order_by("due_at", "pk")
         if value == "today":
@@ -109,7 +102,7 @@ class FollowUpFilter(django_filters.FilterSet):
         )
 
     def filter_since(self, queryset, name, value):
-        return queryset.filter(happened_at__gte=day_bounds(self.tenant, value)[0])
+        return queryset.filter(happened_at__gte=local_midnight(self.tenant, value))
 
 
 class OrderFilter(django_filters.FilterSet):

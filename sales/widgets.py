@@ -8,10 +8,10 @@ from django.db.models import Count, Q, Sum
 from django.http import HttpRequest
 from django.utils import timezone
 
-from crm.models import Role, local_today
+from crm.models import Role
+from crm.workcalendar.selectors import local_day_bounds, local_today
 from customers.models import Customer
 from sales.access import can_edit_customer, followup_editable_by
-from sales.filters import day_bounds
 from sales.forms.followup import FollowUpForm
 from sales.models import (
     Appointment,
@@ -105,8 +105,8 @@ def orders_panel_context(request: HttpRequest, customer: Customer) -> dict:
 def home_tasks_context(request: HttpRequest) -> dict:
     """The home widget: my overdue and today's open tasks, and today's appointments (3 queries)."""
     user, tenant = request.user, request.tenant
-    today = timezone.localtime(timezone.now(), tenant.tzinfo).date()
-    today_start, today_end = day_bounds(tenant, today)
+    today = local_today(tenant)
+    today_start, today_end = local_day_bounds(tenant, today)
     tasks = list(
         Task.objects.visible_to(user)
         .filter(assignee=user, due_at__lt=today_end)

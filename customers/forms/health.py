@@ -8,7 +8,8 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from crm.models import User, local_today
+from crm.models import User
+from crm.workcalendar.selectors import local_today
 from customers.models import Pool
 from customers.selectors.health import BUCKET_KEYS, METRICS, Period, people_in_scope
 

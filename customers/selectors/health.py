@@ -12,7 +12,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import Role, Team, User, local_midnight
+from crm.models import Role, Team, User
+from crm.workcalendar.selectors import local_midnight
 from customers.access import can_see_health
 from customers.models import Customer, OwnershipEvent, Pool
 

@@ -10,7 +10,8 @@ from django.db.models import DurationField, Exists, ExpressionWrapper, F, OuterR
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from crm.models import Tenant, local_midnight, local_today
+from crm.models import Tenant
+from crm.workcalendar.selectors import local_midnight, local_today
 from customers.models import Customer, Pool, PoolLevelRule
 
 ONE_DAY = dt.timedelta(days=1)

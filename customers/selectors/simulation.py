@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from crm.models import User, local_today
+from crm.models import User
+from crm.workcalendar.selectors import local_today
 from customers.models import Customer, FallbackWarning, Pool, PoolLevelRule
 from customers.selectors.pool import fallback_due
 

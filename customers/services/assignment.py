@@ -16,8 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import ngettext_lazy
 
-from crm.models import Role, Team, Tenant, User, local_today
+from crm.models import Role, Team, Tenant, User
 from crm.services.notification import lazy_format, notify
+from crm.workcalendar.selectors import local_today
 from customers.models import (
     AssignmentCursor,
     AssignmentLog,

@@ -12,13 +12,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext_lazy
 from psycopg2.extras import execute_values
 
-from crm.models import Tenant, User, local_today
+from crm.access import manager_of
+from crm.models import Tenant, User
 from crm.services.audit import audit
 from crm.services.job import job_run_once_today
 from crm.services.notification import lazy_format, notify
+from crm.workcalendar.selectors import local_today
 from customers.models import FallbackWarning
 from customers.selectors.pool import fallback_due, pools_with_rules
-from customers.services.extension import manager_of
 
 
 def fallback_run(*, tenant: Tenant, now: dt.datetime | None = None) -> int:

@@ -14,9 +14,10 @@ from django.utils.translation import ngettext_lazy
 
 from crm.access import assignable_users
 from crm.errors import DomainError
-from crm.models import Role, User, local_midnight, local_today
+from crm.models import Role, User
 from crm.services.audit import audit
 from crm.services.notification import lazy_format, notify
+from crm.workcalendar.selectors import local_midnight, local_today
 from customers.models import Customer, OwnershipEvent, Pool, PoolView
 
 

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm.access import safe_redirect_url
+from crm.approvals.models import ApprovalRequest
+from crm.approvals.widgets import decision_context
 from crm.errors import DomainError
 from crm.models import Role
 from crm.web import paginate, tenant_required
-from customers.access import can_decide, get_customer_for_user
+from customers.access import get_customer_for_user
 from customers.forms.extension import ExtensionRequestForm
 from customers.models import Customer, ExtensionRequest
-from customers.services.extension import extension_decide, extension_request
+from customers.services.extension import EXTENSION_KIND, extension_request
 
 
 @tenant_required
@@ -39,29 +41,33 @@ def extension_request_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @tenant_required
 def extensions(request: HttpRequest) -> HttpResponse:
+    """The extension requests of the customers a manager manages, each with its approval's one-click decision."""
     if not request.user.has_any_role(Role.ADMIN, Role.MANAGER):
         raise PermissionDenied(_("Only managers and administrators decide extensions."))
     scope = Customer.objects.managed_by(request.user).values("pk")
     qs = (
         ExtensionRequest.objects.for_tenant(request.tenant)
         .filter(customer__in=scope)
-        .select_related("customer", "requested_by", "decided_by")
+        .select_related("customer", "requested_by")
         .order_by("status", "-created_at")
     )
-    return render(request, "customers/pool/extensions.html", {"page": paginate(request, qs)})
-
-
-@tenant_required
-@require_POST
-def extension_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
-    ext = get_object_or_404(ExtensionRequest.objects.for_tenant(request.tenant).select_related("customer"), pk=pk)
-    if not can_decide(request.user, ext):
-        raise Http404
-    try:
-        ext = extension_decide(acting_user=request.user, request=ext, approve=request.POST.get("approve") == "1")
-    except DomainError as exc:
-        messages.error(request, exc.message)
-        ext.error = exc.message
-    if request.htmx:
-        return render(request, "customers/pool/partials/extension_row.html", {"r": ext})
-    return redirect("pool:extensions")
+    page = paginate(request, qs)
+    ids = [r.pk for r in page]
+    approvals = {
+        a.object_id: a
+        for a in ApprovalRequest.objects.for_tenant(request.tenant)
+        .filter(kind=EXTENSION_KIND, object_id__in=ids)
+        .select_related("decided_by")
+        .order_by("created_at", "pk")
+    }
+    waiting = set(
+        ApprovalRequest.objects.waiting_for(request.user)
+        .filter(pk__in=[a.pk for a in approvals.values()])
+        .values_list("pk", flat=True)
+    )
+    back = reverse("pool:extensions")
+    for r in page:
+        approval = approvals.get(r.pk)
+        if approval is not None:
+            r.decision = decision_context(approval, decidable=approval.pk in waiting, next=back)
+    return render(request, "customers/pool/extensions.html", {"page": page})

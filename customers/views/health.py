@@ -10,8 +10,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.models import local_today
 from crm.web import paginate, tenant_required
+from crm.workcalendar.selectors import local_today
 from customers.access import can_see_health
 from customers.forms.health import HealthDrillForm, HealthPeriodForm
 from customers.models import Customer, OwnershipEvent

@@ -9,7 +9,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from crm.models import User
-from sales.filters import day_bounds
+from crm.workcalendar.selectors import local_midnight
 from sales.models import (
     Appointment,
     AppointmentAttendee,
@@ -34,8 +34,8 @@ def calendar_data(*, user: User, tenant, people: list[User], start: date, end: d
     or days (appointments, their attendees, tasks)."""
     ids = [p.pk for p in people]
     by_id = {p.pk: p for p in people}
-    range_start = day_bounds(tenant, start)[0]
-    range_end = day_bounds(tenant, end)[0]
+    range_start = local_midnight(tenant, start)
+    range_end = local_midnight(tenant, end)
     appointments = list(
         Appointment.objects.visible_to(user)
         .live()

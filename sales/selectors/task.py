@@ -6,14 +6,14 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from crm.models import User
-from sales.filters import day_bounds
+from crm.workcalendar.selectors import local_day_bounds, local_today
 from sales.models import Task
 
 
 def task_counts(user: User, tenant) -> dict:
     """The user's own open tasks: overdue, due later today, upcoming (one aggregate query)."""
     now = timezone.now()
-    today_start, today_end = day_bounds(tenant, timezone.localtime(now, tenant.tzinfo).date())
+    today_start, today_end = local_day_bounds(tenant, local_today(tenant, now))
     return (
         Task.objects.visible_to(user)
         .filter(assignee=user)

@@ -15,8 +15,9 @@ from django.utils.translation import gettext as _
 
 from crm.access import assignable_users, require_tenant_user
 from crm.errors import DomainError
-from crm.models import Tenant, User, local_today
+from crm.models import Tenant, User
 from crm.services.audit import audit
+from crm.workcalendar.selectors import local_today
 from customers.models import Contact, Customer
 from sales.access import can_change_opportunity
 from sales.models import Opportunity, OpportunityLine, Order, Pipeline, Stage, StageChange, StageKind, order_currencies

@@ -14,8 +14,9 @@ from django.utils.translation import gettext as _
 
 from crm.access import require_tenant_user
 from crm.errors import DomainError
-from crm.models import Tenant, User, local_today
+from crm.models import Tenant, User
 from crm.services.audit import audit
+from crm.workcalendar.selectors import local_datetime, local_today
 from customers.models import Customer
 from customers.services.customer import record_deal
 from sales.access import check_customer
@@ -63,7 +64,7 @@ def lines_amount(amount: Decimal | None, lines: Sequence[Line]) -> Decimal | Non
 
 def _deal_time(ordered_on: date, tenant: Tenant) -> datetime:
     """When the deal counts as made: noon of the order date in the tenant's time zone, never later than now."""
-    noon = timezone.make_aware(datetime.combine(ordered_on, time(12, 0)), tenant.tzinfo)
+    noon = local_datetime(tenant, ordered_on, time(12, 0))
     return min(noon, timezone.now())
 
 

@@ -7,11 +7,11 @@ from datetime import date, timedelta
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 
 from crm.access import assignable_users
 from crm.models import Role
 from crm.web import tenant_required
+from crm.workcalendar.selectors import local_today
 from sales.forms.calendar import CalendarForm
 from sales.selectors.calendar import CalendarItem, calendar_data
 
@@ -38,7 +38,7 @@ def _shift(view: str, anchor: date, step: int) -> date:
 def calendar(request: HttpRequest) -> HttpResponse:
     """A person's (or, for a manager, a team's) appointments and tasks by week or by month."""
     user, tenant = request.user, request.tenant
-    today = timezone.localtime(timezone.now(), tenant.tzinfo).date()
+    today = local_today(tenant)
     is_lead = user.has_any_role(Role.MANAGER, Role.ADMIN)
     choices = list(assignable_users(user).order_by("full_name")) if is_lead else [user]
     form = CalendarForm(request.GET, today=today, people=choices, team=is_lead)

@@ -10,7 +10,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.models import Role, local_today
+from crm.models import Role
+from crm.workcalendar.selectors import local_today
 from customers.models import Customer, OwnershipEvent, Pool, PoolTeam
 from customers.selectors.health import Period, pool_health, pools_waiting
 from customers.services.customer import customer_create, record_deal

@@ -2,16 +2,19 @@ import datetime as dt
 import threading
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.utils import timezone
 
+from crm.approvals.models import ApprovalRequest
+from crm.approvals.services import approval_decide
 from crm.errors import DomainError
 from crm.models import Notification, Role
 from crm.services.user import user_set_active
 from customers.models import Customer, ExtensionRequest, FallbackWarning, OwnershipEvent, Pool, PoolLevelRule, PoolTeam
 from customers.selectors.pool import fallback_due
 from customers.services.customer import customer_create
-from customers.services.extension import extension_decide, extension_request
+from customers.services.extension import extension_request
 from customers.services.fallback import fallback_run, warn_run
 from customers.services.pool import ClaimRefused, customer_assign, customer_claim, customer_release, record_pool_view
 from customers.services.tenant import default_pool
@@ -304,9 +307,10 @@ def test_extension_request_and_approval_postpone_once(world_a, django_capture_on
         request = extension_request(acting_user=world_a.rep1, customer=customer, reason="下周签约")
         with pytest.raises(DomainError):
             extension_request(acting_user=world_a.rep1, customer=customer, reason="再来一次")
-        with pytest.raises(Exception):
-            extension_decide(acting_user=world_a.rep2, request=request, approve=True)
-        extension_decide(acting_user=world_a.manager, request=request, approve=True)
+        approval = ApprovalRequest.objects.get(kind="pool.extension", object_id=request.pk)
+        with pytest.raises(PermissionDenied):
+            approval_decide(acting_user=world_a.rep2, request_id=approval.pk, step=1, approve=True)
+        approval_decide(acting_user=world_a.manager, request_id=approval.pk, step=1, approve=True)
     customer.refresh_from_db()
     assert customer.extension_days == 10
     assert ExtensionRequest.objects.get(pk=request.pk).status == "approved"

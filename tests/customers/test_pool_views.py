@@ -1,8 +1,10 @@
 import pytest
 from django.urls import reverse
 
+from crm.approvals.models import ApprovalRequest
 from customers.models import Customer, ExtensionRequest, OwnershipEvent, Pool, PoolTeam
 from customers.services.customer import customer_create
+from customers.services.extension import extension_request
 from customers.services.tenant import default_pool
 
 
@@ -135,19 +137,21 @@ def test_extension_request_from_at_risk_and_manager_approves(
     with django_capture_on_commit_callbacks(execute=False):
         rep.post(reverse("pool:extension_request", args=[customer.pk]), {"reason": "下周签约"})
     ext = ExtensionRequest.objects.get(customer=customer)
+    approval = ApprovalRequest.objects.get(kind="pool.extension", object_id=ext.pk)
+    decide = reverse("approvals:decide", args=[approval.pk])
     mgr = client_for(world_a.manager)
-    assert "快回落" in mgr.get(reverse("pool:extensions")).content.decode()
+    page = mgr.get(reverse("pool:extensions")).content.decode()
+    assert "快回落" in page and f'data-testid="approve-{approval.pk}"' in page
+    # Another rep neither sees nor decides it.
+    assert client_for(world_a.rep2).post(decide, {"step": 1, "decision": "reject"}).status_code == 404
     with django_capture_on_commit_callbacks(execute=False):
-        r = mgr.post(reverse("pool:extension_decide", args=[ext.pk]), {"approve": "1"}, HTTP_HX_REQUEST="true")
-    assert r.status_code == 200
+        r = mgr.post(decide, {"step": 1, "decision": "approve", "next": reverse("pool:extensions")})
+    assert r.status_code == 302 and r["Location"] == reverse("pool:extensions")
     customer.refresh_from_db()
     assert customer.extension_days == open_pool.extension_days
     assert OwnershipEvent.objects.filter(customer=customer, reason="extension").exists()
-    # Another rep cannot decide it.
-    assert (
-        client_for(world_a.rep2).post(reverse("pool:extension_decide", args=[ext.pk]), {"approve": "0"}).status_code
-        == 404
-    )
+    assert ExtensionRequest.objects.get(pk=ext.pk).status == "approved"
+    assert f"+{open_pool.extension_days}" in mgr.get(reverse("pool:extensions")).content.decode()
 
 
 @pytest.mark.django_db
@@ -239,3 +243,17 @@ def test_extension_request_goes_back_only_within_this_site(world_a, client_for, 
     assert r.url == reverse("pool:at_risk")
     r = rep.post(url, {"reason": "again", "next": reverse("customers:detail", args=[customer.pk])})
     assert r.url == reverse("customers:detail", args=[customer.pk])
+
+
+@pytest.mark.django_db
+def test_the_extensions_page_runs_a_bounded_number_of_queries(
+    world_a, client_for, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        for i in range(15):
+            customer = customer_create(acting_user=world_a.rep1, data={"name": f"延期客户{i}"})
+            extension_request(acting_user=world_a.rep1, customer=customer, reason="下周签约")
+    c = client_for(world_a.manager)
+    with django_assert_max_num_queries(12):
+        body = c.get(reverse("pool:extensions")).content.decode()
+    assert body.count('data-testid="approve-') == 15

@@ -1,6 +1,6 @@
 """Sample URL arguments for the public pool's pages (see samples_crm.py for the contract)."""
 
-from customers.models import Customer, ExtensionRequest, Pool, PoolTeam
+from customers.models import Customer, Pool, PoolTeam
 
 
 def _pool_customer(world, name="MARKA pool customer"):
@@ -13,24 +13,12 @@ def _owned(world):
     return Customer.objects.get(tenant=world.tenant, name="MARKA 云帆科技有限公司")
 
 
-def _extension(world):
-    customer = _owned(world)
-    request, _created = ExtensionRequest.objects.get_or_create(
-        tenant=world.tenant,
-        customer=customer,
-        owned_since=customer.owned_since,
-        defaults={"requested_by": customer.owner, "reason": "MARKA reason"},
-    )
-    return {"pk": request.pk}
-
-
 SAMPLES = {
     "pool:customer": lambda w: {"pk": _pool_customer(w).pk},
     # Claiming is destructive: a customer of its own, claimed by A's rep in the sweep's final check.
     "pool:claim": lambda w: {"pk": _pool_customer(w, "MARKA claim me").pk},
     "pool:release": lambda w: {"pk": _owned(w).pk},
     "pool:extension_request": lambda w: {"pk": _owned(w).pk},
-    "pool:extension_decide": _extension,
     "pool_settings:edit": lambda w: {"pk": Pool.objects.get(tenant=w.tenant, is_default=True).pk},
 }
 
@@ -39,5 +27,4 @@ VIEWERS = {
     "pool:claim": "rep1",
     "pool:release": "rep1",
     "pool:extension_request": "rep1",
-    "pool:extension_decide": "manager",
 }

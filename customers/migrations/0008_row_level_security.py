@@ -6,7 +6,7 @@ from crm.rls import EnableRowLevelSecurity
 
 
 class Migration(migrations.Migration):
-    dependencies = [("customers", "0006_delete_importjob")]
+    dependencies = [("customers", "0007_extension_requests_on_approvals")]
 
     operations = [
         EnableRowLevelSecurity("customerlevel"),
