@@ -1,9 +1,29 @@
-"""Django admin is for the installation's operators (superusers) only; tenant admins use the CRM's settings."""
+"""Django admin is for the installation's operators (superusers) only; tenant admins use the CRM's settings.
 
-from django.contrib import admin
+Tenant tables show one company's rows at a time (row-level security, crm/rls.py): the operator picks the company
+with the "Show this company's data" action on the company list, and the company's audit log records it.
+"""
+
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .models import AuditEvent, OutboundMessage, Team, Tenant, User
+from .services.audit import audit
+from .tenancy import OPERATOR_TENANT_SESSION_KEY, tenant_context
+
+
+@admin.action(description=gettext_lazy("Show this company's data in the admin"))
+def show_company_data(modeladmin, request, queryset) -> None:
+    if queryset.count() != 1:
+        modeladmin.message_user(request, _("Choose exactly one company."), messages.ERROR)
+        return
+    tenant = queryset.get()
+    request.session[OPERATOR_TENANT_SESSION_KEY] = tenant.pk
+    with tenant_context(tenant.pk):
+        audit(tenant=tenant, actor=request.user, action="operator.show_data", obj=tenant)
+    modeladmin.message_user(request, _("The admin now shows the data of %(company)s.") % {"company": tenant.name})
 
 
 @admin.register(Tenant)
@@ -11,6 +31,7 @@ class TenantAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "language", "timezone", "is_active", "created_at"]
     search_fields = ["name", "slug"]
     list_filter = ["is_active", "language"]
+    actions = [show_company_data]
 
 
 @admin.register(User)

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.utils.translation import gettext_lazy as _
 
 
@@ -7,7 +8,11 @@ class CrmConfig(AppConfig):
     verbose_name = _("CRM core")
 
     def ready(self) -> None:
-        from . import widgets
+        from django.db.models.signals import post_migrate
+
+        from . import rls, widgets
+
+        post_migrate.connect(rls.sync_after_migrate, sender=self, dispatch_uid="crm.rls.after_migrate")
         from .registry import HomeWidget, NavEntry, SettingsPage, registry, roles_any
 
         registry.add_nav(NavEntry(key="home", label=_("Home"), url_name="home", order=0, active_prefix="home"))
@@ -97,3 +102,10 @@ class CrmConfig(AppConfig):
                 width="col-lg-6",
             )
         )
+
+
+class OperatorAdminConfig(admin_apps.AdminConfig):
+    """Django admin, with the operators' site that names the company whose data it shows (crm/admin_site.py)."""
+
+    default = False  # crm's own app is CrmConfig; INSTALLED_APPS names this one
+    default_site = "crm.admin_site.OperatorAdminSite"

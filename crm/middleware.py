@@ -10,9 +10,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
 from django.utils import timezone, translation
 
+from .tenancy import OPERATOR_TENANT_SESSION_KEY, tenant_context
+
 
 class TenantMiddleware:
-    """Sets request.tenant from the logged-in user and activates the tenant's time zone and the user's language.
+    """Sets request.tenant from the logged-in user, serves the request in that tenant's context (the database shows
+    only its rows, crm/tenancy.py) and activates the tenant's time zone and the user's language.
+
+    An operator (a superuser, who belongs to no tenant) is served in the context of the company chosen in Django
+    admin, or of none. Anonymous requests have no context: the pages that serve them set their own (sign-up, the
+    public lead form) or touch no tenant data (login, password reset).
 
     Language precedence (DESIGN.md §6, no URL prefix so links are the same in every language): the user's own
     setting, then the tenant's, then what LocaleMiddleware found (the language cookie or the browser).
@@ -23,6 +30,7 @@ class TenantMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.tenant = None
+        context_tenant_id = None
         user = request.user
         if user.is_authenticated and user.tenant_id is not None:
             tenant = user.tenant
@@ -31,13 +39,17 @@ class TenantMiddleware:
                 logout(request)
                 return self.get_response(request)
             request.tenant = tenant
+            context_tenant_id = tenant.pk
             language = user.language or tenant.language or settings.LANGUAGE_CODE
             translation.activate(language)
             request.LANGUAGE_CODE = translation.get_language()
             timezone.activate(zoneinfo.ZoneInfo(tenant.timezone))
         else:
+            if user.is_authenticated and user.is_superuser:
+                context_tenant_id = request.session.get(OPERATOR_TENANT_SESSION_KEY)
             timezone.deactivate()
-        response = self.get_response(request)
+        with tenant_context(context_tenant_id):
+            response = self.get_response(request)
         if request.tenant is not None:
             response.headers.setdefault("Content-Language", translation.get_language())
         # Leave no tenant's time zone behind on this thread for whatever it serves next.

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -23,7 +24,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "crm.apps.OperatorAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -85,11 +86,35 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/crm"),
-}
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# Two database roles (crm/rls.py). The owner (DATABASE_URL) owns the tables: it runs migrations and the operators'
+# manage.py commands. The web server, the Celery worker and beat connect as the app role (DATABASE_APP_URL), which
+# owns nothing and is held to row-level security; by default it is `crm_app` on the owner's database, no password
+# (local trust authentication). DATABASE_ROLE says which one this process is: manage.py sets `owner`, except for
+# runserver; everything else (gunicorn, celery) is `app`.
+DATABASE_OWNER = env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/crm")
+DATABASE_APP = (
+    env.db("DATABASE_APP_URL")
+    if env.str("DATABASE_APP_URL", default="")
+    else {**DATABASE_OWNER, "USER": "crm_app", "PASSWORD": ""}
+)
+DATABASE_ROLE = env.str("DATABASE_ROLE", default="app")
+if DATABASE_ROLE not in ("app", "owner"):
+    raise ImproperlyConfigured(f"DATABASE_ROLE must be 'app' or 'owner', not {DATABASE_ROLE!r}")
+
+
+def database(role_settings: dict) -> dict:
+    """A DATABASES entry for one of the two roles: every statement carries the tenant context (crm/database/), and
+    no server-side cursors, which a transaction-mode pooler (PgBouncer) cannot keep across transactions."""
+    return {
+        **role_settings,
+        "ENGINE": "crm.database",
+        "ATOMIC_REQUESTS": False,
+        "CONN_MAX_AGE": env.int("CONN_MAX_AGE", default=0),
+        "DISABLE_SERVER_SIDE_CURSORS": True,
+    }
+
+
+DATABASES = {"default": database(DATABASE_OWNER if DATABASE_ROLE == "owner" else DATABASE_APP)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")

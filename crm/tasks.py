@@ -5,12 +5,17 @@ from django.utils import timezone
 
 from .models import OutboundMessage
 from .services import notification, tenant
+from .tenancy import TenantTask, tenants_having
 
 
-@shared_task(acks_late=True)
-def deliver_message(message_id: int) -> str:
+@shared_task(base=TenantTask, acks_late=True)
+def deliver_message(tenant_id: int, message_id: int) -> str:
     message = notification.message_deliver(message_id=message_id)
     return message.status if message else "skipped"
+
+
+def _due_messages():
+    return OutboundMessage.objects.filter(status=OutboundMessage.Status.QUEUED, next_attempt_at__lte=timezone.now())
 
 
 @shared_task
@@ -22,19 +27,24 @@ def purge_unverified_signups() -> int:
     return len(ids)
 
 
-@shared_task(acks_late=True)
+@shared_task(base=TenantTask, acks_late=True)
 def purge_unverified_signup(tenant_id: int) -> bool:
     return tenant.tenant_purge_if_unverified(tenant_id=tenant_id)
 
 
 @shared_task
 def redeliver_queued_messages() -> int:
-    """Pick up queued messages whose after-commit enqueue was lost, or whose retry is due."""
-    ids = list(
-        OutboundMessage.objects.filter(
-            status=OutboundMessage.Status.QUEUED, next_attempt_at__lte=timezone.now()
-        ).values_list("pk", flat=True)[:1000]
-    )
+    """Every five minutes (beat): one redelivery run per tenant with queued messages that are due — those whose
+    after-commit enqueue was lost, or whose retry is due."""
+    tenant_ids = tenants_having(_due_messages)
+    for tenant_id in tenant_ids:
+        redeliver_tenant_messages.delay(tenant_id)
+    return len(tenant_ids)
+
+
+@shared_task(base=TenantTask)
+def redeliver_tenant_messages(tenant_id: int) -> int:
+    ids = list(_due_messages().filter(tenant_id=tenant_id).values_list("pk", flat=True)[:1000])
     for pk in ids:
-        deliver_message.delay(pk)
+        deliver_message.delay(tenant_id, pk)
     return len(ids)

@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 
 from crm.models import Tenant
+from crm.tenancy import TenantTask
 from customers.services import export
 from customers.services.fallback import fallback_run, warn_run
 from customers.services.trash import purge_trash
@@ -12,8 +13,8 @@ from customers.services.trash import purge_trash
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=3)
-def run_export(self, job_id: int) -> str:
+@shared_task(bind=True, base=TenantTask, acks_late=True, max_retries=3)
+def run_export(self, tenant_id: int, job_id: int) -> str:
     job = export.export_run(job_id=job_id)
     if job is not None:
         return job.status
@@ -33,7 +34,7 @@ def purge_trash_dispatch() -> int:
     return len(tenant_ids)
 
 
-@shared_task(acks_late=True)
+@shared_task(base=TenantTask, acks_late=True)
 def purge_tenant_trash(tenant_id: int) -> dict[str, int]:
     """Remove one tenant's customers deleted more than services.TRASH_DAYS ago, and its expired export files."""
     tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
@@ -54,7 +55,7 @@ def fallback_to_pool() -> int:
     return len(ids)
 
 
-@shared_task(acks_late=True)
+@shared_task(base=TenantTask, acks_late=True)
 def fallback_to_pool_for_tenant(tenant_id: int) -> int:
     tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
     if tenant is None:
@@ -70,7 +71,7 @@ def warn_before_fallback() -> int:
     return len(ids)
 
 
-@shared_task(acks_late=True)
+@shared_task(base=TenantTask, acks_late=True)
 def warn_before_fallback_for_tenant(tenant_id: int) -> dict:
     tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
     if tenant is None:

@@ -4,6 +4,7 @@ import logging
 
 from celery import shared_task
 
+from crm.tenancy import TenantTask
 from sales.services import lead_scoring
 from sales.services.reminder import reminders_send_due, tenants_with_due_reminders
 
@@ -20,13 +21,13 @@ def send_due_reminders() -> int:
     return len(tenant_ids)
 
 
-@shared_task(acks_late=True)
+@shared_task(base=TenantTask, acks_late=True)
 def send_tenant_reminders(tenant_id: int) -> int:
     """One tenant's due reminders. Idempotent: a rerun, or two copies at once, sends each reminder once."""
     return reminders_send_due(tenant_id=tenant_id)
 
 
-@shared_task(acks_late=True)
+@shared_task(base=TenantTask, acks_late=True)
 def recompute_lead_scores(tenant_id: int) -> int:
     """Rescore one tenant's leads after its scoring rules changed. Idempotent: a rerun gives the same scores."""
     return lead_scoring.lead_scores_recompute(tenant_id=tenant_id)

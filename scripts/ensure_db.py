@@ -1,4 +1,7 @@
-"""Create the PostgreSQL database named in DATABASE_URL if it does not exist yet."""
+"""Create the PostgreSQL database named in DATABASE_URL if it does not exist yet, as its owner (DATABASE_URL's role).
+
+The app role (DATABASE_APP_URL) is made by `migrate`, which creates it if missing and grants it what it needs
+(crm/rls.py), on this database and on the test database alike."""
 
 import os
 import sys
@@ -13,7 +16,7 @@ from psycopg2 import sql  # noqa: E402
 
 
 def main() -> None:
-    db = settings.DATABASES["default"]
+    db = settings.DATABASE_OWNER
     params = {"host": db.get("HOST") or None, "port": db.get("PORT") or None, "user": db.get("USER") or None}
     if db.get("PASSWORD"):
         params["password"] = db["PASSWORD"]

@@ -13,9 +13,28 @@ from django.utils import translation
 
 from crm.models import Role
 
+from . import app_role
 from .factories import TeamFactory, TenantFactory, UserFactory
 
 PASSWORD = "pw-123456"
+
+# Two database roles, as in production (crm/rls.py). The test database is created, migrated and filled by the owner
+# (DATABASE_URL, like an operator's commands): fixtures, factories and assertions run as the owner, which is not held
+# to row-level security, so they reach every tenant's rows. The code under test runs as the app role: while a request
+# is served (test client or live server, from request_started to request_finished) and while a real Celery worker
+# runs a task (task_prerun to task_postrun), the serving thread's connection is switched to the app role with
+# SET ROLE (tests/app_role.py). Row-level security, the app role's grants and the tenant context then apply exactly
+# as under gunicorn and the worker: a page or task that forgets its tenant context finds no rows and fails its test.
+# Services and tasks a test calls directly run as the owner. The owner must be allowed to SET ROLE to the app role
+# (a superuser, as locally).
+app_role.install()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item):
+    """Back to the owner before the database is cleaned up, even if a streamed response was never read to its end."""
+    app_role.leave()
+    yield
 
 
 @dataclass

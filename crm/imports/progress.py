@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import connections
 
 from crm.imports.models import ImportJob
+from crm.tenancy import context_sql, current_tenant_id
 
 
 class ProgressWriter:
@@ -17,7 +18,8 @@ class ProgressWriter:
     between tasks or threads, none of the connection signals that expect a registered alias, and it is closed when
     the job ends. It only runs a one-row UPDATE of `processed_rows` (and `updated_at`, which tells the recovery
     sweep the job is alive), which never waits on the import: the work's transaction writes the job's row only in
-    its very last statement.
+    its very last statement. Being no Django connection, it sends the tenant context itself, in the same round trip
+    (crm/tenancy.py).
     """
 
     def __init__(self, job_id: int, *, every: int = 1, token: str = ""):
@@ -42,7 +44,7 @@ class ProgressWriter:
             sql += " AND check_token = %s"
             params.append(self.token)
         with self._conn.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(context_sql(current_tenant_id()) + sql, params)
 
     def close(self) -> None:
         if self._conn is not None:

@@ -14,20 +14,21 @@ from celery import shared_task
 
 from crm.imports import services
 from crm.imports.progress import ProgressWriter
+from crm.tenancy import TenantTask
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(acks_late=True)
-def check_import(job_id: int, token: str) -> str:
+@shared_task(base=TenantTask, acks_late=True)
+def check_import(tenant_id: int, job_id: int, token: str) -> str:
     """Classify every row of a large file after its columns were mapped (the preview's counts and rows)."""
     job = services.import_check(job_id=job_id, token=token, progress=ProgressWriter(job_id, token=token))
     logger.info("Import %s checked for tenant %s", job_id, job.tenant_id if job else "-")
     return job.status if job else "skipped"
 
 
-@shared_task(acks_late=True)
-def run_import(job_id: int) -> str:
+@shared_task(base=TenantTask, acks_late=True)
+def run_import(tenant_id: int, job_id: int) -> str:
     """Commit a large import in one transaction, its progress written outside it (progress.ProgressWriter)."""
     if not services.import_claim(job_id=job_id):
         return "skipped"
@@ -55,7 +56,7 @@ def recover_imports() -> int:
     return len(tenant_ids)
 
 
-@shared_task(acks_late=True)
+@shared_task(base=TenantTask, acks_late=True)
 def recover_tenant_imports(tenant_id: int) -> int:
     """Start again one tenant's imports that nobody works on (their process died or their task was lost)."""
     return len(services.imports_recover(tenant_id=tenant_id))

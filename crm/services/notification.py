@@ -113,7 +113,7 @@ def message_queue(
             },
         )
     if created:
-        transaction.on_commit(lambda: tasks.deliver_message.delay(message.pk))
+        transaction.on_commit(lambda: tasks.deliver_message.delay(tenant_id, message.pk))
     return message
 
 

@@ -21,6 +21,7 @@ from crm.models import Role, Team, Tenant, User
 from crm.services import notification
 from crm.services.audit import audit
 from crm.signals import tenant_created
+from crm.tenancy import tenant_context
 
 logger = logging.getLogger(__name__)
 
@@ -40,9 +41,10 @@ def tenant_create(
     pending: bool = False,
 ) -> Tenant:
     """Create a tenant with its first administrator and default team; other apps add their defaults through the
-    `tenant_created` signal (e.g. the default pool). A `pending` tenant (a public sign-up) is created inactive,
-    awaiting verification, with an inactive administrator; its creation is audited once verified, since the audit
-    log is append-only and a pending tenant may be purged."""
+    `tenant_created` signal (e.g. the default pool). Runs in the new tenant's context, whoever calls it (sign-up,
+    an operator's command). A `pending` tenant (a public sign-up) is created inactive, awaiting verification, with
+    an inactive administrator; its creation is audited once verified, since the audit log is append-only and a
+    pending tenant may be purged."""
     email = admin_email.strip().lower()
     if Tenant.objects.filter(slug=slug).exists():
         raise DomainError(_("This address is already taken; choose another."), field="slug")
@@ -58,22 +60,25 @@ def tenant_create(
                 is_active=not pending,
                 awaiting_verification=pending,
             )
-            with translation.override(language):
-                team_name = pgettext("default team name", "Sales")
-            team = Team.objects.create(tenant=tenant, name=team_name)
-            team.path = f"/{team.pk}/"
-            team.save(update_fields=["path"])
-            admin = User.objects.create_user(
-                email=email,
-                password=admin_password,
-                tenant=tenant,
-                full_name=admin_name or email.split("@")[0],
-                roles=[Role.ADMIN],
-                is_active=not pending,
-            )
-            if not pending:
-                audit(tenant=tenant, actor=actor or admin, action="tenant.create", obj=tenant, details={"slug": slug})
-            tenant_created.send(sender=Tenant, tenant=tenant, admin=admin)
+            with tenant_context(tenant.pk):
+                with translation.override(language):
+                    team_name = pgettext("default team name", "Sales")
+                team = Team.objects.create(tenant=tenant, name=team_name)
+                team.path = f"/{team.pk}/"
+                team.save(update_fields=["path"])
+                admin = User.objects.create_user(
+                    email=email,
+                    password=admin_password,
+                    tenant=tenant,
+                    full_name=admin_name or email.split("@")[0],
+                    roles=[Role.ADMIN],
+                    is_active=not pending,
+                )
+                if not pending:
+                    audit(
+                        tenant=tenant, actor=actor or admin, action="tenant.create", obj=tenant, details={"slug": slug}
+                    )
+                tenant_created.send(sender=Tenant, tenant=tenant, admin=admin)
     except IntegrityError as exc:
         # Two sign-ups racing for the same slug or email: the database decides, the loser gets the same message.
         raise DomainError(_("This address or email was just taken; choose another.")) from exc
@@ -133,54 +138,56 @@ def tenant_sign_up(
         link = settings.SITE_URL + reverse(
             "signup_verify", args=[signing.dumps({"t": tenant.pk, "u": admin.pk}, salt=SIGNUP_SALT)]
         )
-        notification.message_queue(
-            tenant_id=tenant.pk,
-            recipient=admin,
-            to_address=email,
-            subject=notification.render_in_language(
-                notification.lazy_format(
-                    gettext_lazy("Confirm your email to open %(company)s's CRM"), company=tenant.name
-                ),
-                language,
-            ),
-            body=notification.render_in_language(
-                notification.lazy_format(
-                    gettext_lazy(
-                        "Open this link within %(days)d days to confirm your email and start using %(company)s's "
-                        "CRM: %(link)s\n\nIf you did not sign up, ignore this email: nothing will be kept."
+        with tenant_context(tenant.pk):
+            notification.message_queue(
+                tenant_id=tenant.pk,
+                recipient=admin,
+                to_address=email,
+                subject=notification.render_in_language(
+                    notification.lazy_format(
+                        gettext_lazy("Confirm your email to open %(company)s's CRM"), company=tenant.name
                     ),
-                    days=settings.SIGNUP_VERIFY_DAYS,
-                    company=tenant.name,
-                    link=link,
+                    language,
                 ),
-                language,
-            ),
-            key=f"signup-verify:{admin.pk}",
-        )
+                body=notification.render_in_language(
+                    notification.lazy_format(
+                        gettext_lazy(
+                            "Open this link within %(days)d days to confirm your email and start using %(company)s's "
+                            "CRM: %(link)s\n\nIf you did not sign up, ignore this email: nothing will be kept."
+                        ),
+                        days=settings.SIGNUP_VERIFY_DAYS,
+                        company=tenant.name,
+                        link=link,
+                    ),
+                    language,
+                ),
+                key=f"signup-verify:{admin.pk}",
+            )
     return tenant
 
 
 def _tell_of_attempt(user: User) -> None:
     """Someone signed up with the address of an existing account: its owner hears of it (at most once a day)."""
-    notification.message_queue(
-        tenant_id=user.tenant_id,
-        recipient=user,
-        to_address=user.email,
-        subject=notification.render_in_language(
-            gettext_lazy("Someone tried to sign up with your email"), user.effective_language
-        ),
-        body=notification.render_in_language(
-            notification.lazy_format(
-                gettext_lazy(
-                    "Someone tried to create a new company with this email address, which already has an account. "
-                    "If it was you, log in at %(link)s (or reset your password there). Otherwise ignore this email."
-                ),
-                link=settings.SITE_URL + reverse("login"),
+    with tenant_context(user.tenant_id):
+        notification.message_queue(
+            tenant_id=user.tenant_id,
+            recipient=user,
+            to_address=user.email,
+            subject=notification.render_in_language(
+                gettext_lazy("Someone tried to sign up with your email"), user.effective_language
             ),
-            user.effective_language,
-        ),
-        key=f"signup-attempt:{user.pk}:{timezone.now().date().isoformat()}",
-    )
+            body=notification.render_in_language(
+                notification.lazy_format(
+                    gettext_lazy(
+                        "Someone tried to create a new company with this email address, which already has an account. "
+                        "If it was you, log in at %(link)s (or reset your password there). Otherwise ignore this email."
+                    ),
+                    link=settings.SITE_URL + reverse("login"),
+                ),
+                user.effective_language,
+            ),
+            key=f"signup-attempt:{user.pk}:{timezone.now().date().isoformat()}",
+        )
 
 
 def tenant_verify_sign_up(*, token: str) -> tuple[User, bool]:
@@ -192,7 +199,7 @@ def tenant_verify_sign_up(*, token: str) -> tuple[User, bool]:
         tenant_id, user_id = int(data["t"]), int(data["u"])
     except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
         raise DomainError(_("This link is not valid or has expired. Sign up again.")) from exc
-    with transaction.atomic():
+    with transaction.atomic(), tenant_context(tenant_id):
         tenant = Tenant.objects.select_for_update().filter(pk=tenant_id).first()
         admin = User.objects.filter(pk=user_id, tenant_id=tenant_id).first()
         if tenant is None or admin is None:
@@ -244,6 +251,8 @@ def tenant_purge_unverified(*, now: dt.datetime | None = None) -> int:
 
 
 def _purge(tenant_id: int, *, reason: str) -> None:
-    """Delete a never-verified company with the rows that cascade from it (it wrote no audit rows)."""
-    Tenant.objects.filter(pk=tenant_id, awaiting_verification=True).delete()
+    """Delete a never-verified company with the rows that cascade from it (it wrote no audit rows), in its context so
+    that row-level security shows them."""
+    with tenant_context(tenant_id):
+        Tenant.objects.filter(pk=tenant_id, awaiting_verification=True).delete()
     logger.info("Unverified sign-up of tenant %s removed: %s", tenant_id, reason)

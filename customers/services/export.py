@@ -310,7 +310,7 @@ def customer_export(*, acting_user: User, params: QueryDict, fmt: str, request: 
             job = ExportJob.objects.create(
                 tenant_id=acting_user.tenant_id, created_by=acting_user, format=fmt, query={"params": filters}
             )
-            transaction.on_commit(lambda: _enqueue(job.pk))
+            transaction.on_commit(lambda: _enqueue(job.tenant_id, job.pk))
             return ExportPlan(fmt=fmt, queryset=queryset, rows=count, job=job)
         _audit_export(acting_user, fmt=fmt, filters=filters, rows=count)
     return ExportPlan(fmt=fmt, queryset=queryset, rows=count)
@@ -326,8 +326,8 @@ def _audit_export(user: User, *, fmt: str, filters: dict, rows: int, job: Export
     )
 
 
-def _enqueue(job_id: int) -> None:
-    tasks.run_export.delay(job_id)
+def _enqueue(tenant_id: int, job_id: int) -> None:
+    tasks.run_export.delay(tenant_id, job_id)
 
 
 def export_run(*, job_id: int) -> ExportJob | None:
@@ -379,13 +379,14 @@ def export_run(*, job_id: int) -> ExportJob | None:
         )
         job.refresh_from_db()
         _audit_export(user, fmt=job.format, filters=job.query.get("params", {}), rows=count, job=job)
-    notify(
-        recipient=user,
-        title=title,
-        url=reverse("customers:exports"),
-        key=f"export:{job.pk}",
-        email=False,
-    )
+        # In the same transaction: whoever sees the job done sees its notification too.
+        notify(
+            recipient=user,
+            title=title,
+            url=reverse("customers:exports"),
+            key=f"export:{job.pk}",
+            email=False,
+        )
     return job
 
 

@@ -17,6 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 from crm.errors import DomainError
 from crm.models import Role
 from crm.services.audit import audit
+from crm.tenancy import stream_in_context
 from crm.web import paginate, tenant_required
 from customers.access import require_export
 from customers.models import ExportJob
@@ -56,7 +57,10 @@ def _download(plan: ExportPlan, request: HttpRequest) -> HttpResponse:
         write_xlsx(plan.queryset, buffer, tz=tz)
         response = HttpResponse(buffer.getvalue(), content_type=CONTENT_TYPES["xlsx"])
     else:
-        response = StreamingHttpResponse(csv_chunks(plan.queryset, tz=tz), content_type=CONTENT_TYPES["csv"])
+        # The rows are read while the response streams, after this view has returned: in the tenant's context.
+        response = StreamingHttpResponse(
+            stream_in_context(csv_chunks(plan.queryset, tz=tz), request.tenant.pk), content_type=CONTENT_TYPES["csv"]
+        )
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     patch_cache_control(response, private=True, no_store=True)
     return response

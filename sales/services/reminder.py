@@ -11,6 +11,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from crm.services.notification import notify
+from crm.tenancy import tenants_having
 from sales.models import (
     Task,
 )
@@ -21,13 +22,7 @@ REMINDER_BATCH = 100
 
 def tenants_with_due_reminders(now: datetime | None = None) -> list[int]:
     now = now or timezone.now()
-    return list(
-        Task.objects.pending_reminders(now)
-        .filter(tenant__is_active=True)
-        .order_by()
-        .values_list("tenant_id", flat=True)
-        .distinct()
-    )
+    return tenants_having(lambda: Task.objects.pending_reminders(now))
 
 
 def reminder_key(task: Task) -> str:

@@ -15,6 +15,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.core import is_ratelimited
 
 from crm.errors import DomainError
+from crm.models import Tenant
+from crm.tenancy import tenant_context
 from crm.web import apply_domain_error
 from sales.forms.web_form import HONEYPOT, PublicLeadForm, issue_token, read_token
 from sales.models import LeadWebForm
@@ -35,6 +37,7 @@ def _setting(name: str, default):
 
 
 def _web_form_or_404(slug: str) -> LeadWebForm:
+    """The company's enabled form. Call it in the company's context (`_tenant_id_or_404`): a visitor has none."""
     web_form = (
         LeadWebForm.objects.select_related("tenant", "owner")
         .filter(tenant__slug=slug, tenant__is_active=True, is_enabled=True)
@@ -43,6 +46,14 @@ def _web_form_or_404(slug: str) -> LeadWebForm:
     if web_form is None:
         raise Http404
     return web_form
+
+
+def _tenant_id_or_404(slug: str) -> int:
+    """The company named in the address: the anonymous visitor's requests are served in its context."""
+    tenant_id = Tenant.objects.filter(slug=slug, is_active=True).values_list("pk", flat=True).first()
+    if tenant_id is None:
+        raise Http404
+    return tenant_id
 
 
 def _over_rate_limit(request: HttpRequest, tenant_id: int) -> bool:
@@ -70,10 +81,11 @@ def _render_form(request: HttpRequest, web_form: LeadWebForm, form: PublicLeadFo
 @csrf_protect
 @require_http_methods(["GET", "POST"])
 def public_lead_form(request: HttpRequest, tenant: str) -> HttpResponse:
-    web_form = _web_form_or_404(tenant)
-    with translation.override(_language(request, web_form)):
-        response = _handle(request, web_form)
-        response.headers.setdefault("Content-Language", translation.get_language())
+    with tenant_context(_tenant_id_or_404(tenant)):
+        web_form = _web_form_or_404(tenant)
+        with translation.override(_language(request, web_form)):
+            response = _handle(request, web_form)
+            response.headers.setdefault("Content-Language", translation.get_language())
     response["Cache-Control"] = "no-store"
     return response
 
@@ -126,7 +138,7 @@ def _handle(request: HttpRequest, web_form: LeadWebForm) -> HttpResponse:
 
 @require_GET
 def public_lead_thanks(request: HttpRequest, tenant: str) -> HttpResponse:
-    web_form = _web_form_or_404(tenant)
-    with translation.override(_language(request, web_form)):
-        response = render(request, "sales/public/thanks.html", {"web_form": web_form})
-    return response
+    with tenant_context(_tenant_id_or_404(tenant)):
+        web_form = _web_form_or_404(tenant)
+        with translation.override(_language(request, web_form)):
+            return render(request, "sales/public/thanks.html", {"web_form": web_form})

@@ -71,3 +71,16 @@ def test_failed_delivery_is_retried_with_backoff_then_marked_failed(world_a, set
         message_deliver(message_id=message.pk)
     message.refresh_from_db()
     assert message.status == "failed" and message.attempts == MESSAGE_MAX_ATTEMPTS
+
+
+@pytest.mark.django_db(transaction=True)
+def test_redelivery_sweep_reaches_every_tenant_through_a_real_worker(celery_worker):
+    """The sweep runs as the app role: it asks each tenant in its own context and delivers per tenant."""
+    from crm.tasks import redeliver_queued_messages
+
+    worlds = [build_world("R"), build_world("S")]
+    for world in worlds:
+        OutboundMessage.objects.create(tenant=world.tenant, to_address=world.rep1.email, subject="s", body="b", key="k")
+    redeliver_queued_messages.delay()
+    assert wait_for(lambda: OutboundMessage.objects.filter(status="sent").count() == 2), "not every tenant's message"
+    assert sorted(m.to for m in mail.outbox) == sorted([[w.rep1.email] for w in worlds])

@@ -359,7 +359,7 @@ def test_a_redelivered_export_task_waits_for_the_running_copy_then_takes_over_a_
 
     monkeypatch.setattr(run_export, "retry", fake_retry)
     with pytest.raises(RuntimeError):
-        run_export(job.pk)
+        run_export(job.tenant_id, job.pk)
     assert retries[0]["countdown"] > STALE_RUNNING.total_seconds()
     job.refresh_from_db()
     assert job.status == ExportJob.Status.RUNNING and not job.file
@@ -367,5 +367,5 @@ def test_a_redelivered_export_task_waits_for_the_running_copy_then_takes_over_a_
     # Its worker died long ago: the next copy takes the job over.
     ExportJob.objects.filter(pk=job.pk).update(updated_at=timezone.now() - STALE_RUNNING - timedelta(minutes=1))
     with django_capture_on_commit_callbacks(execute=False):
-        assert run_export(job.pk) == ExportJob.Status.DONE
-    assert run_export(job.pk) == "skipped"
+        assert run_export(job.tenant_id, job.pk) == ExportJob.Status.DONE
+    assert run_export(job.tenant_id, job.pk) == "skipped"

@@ -690,5 +690,5 @@ def test_a_large_file_runs_as_a_job_with_a_progress_bar_that_moves(
     assert b"hx-trigger" not in final.content and b'data-testid="import-done"' in final.content
     assert AuditEvent.objects.filter(action="customer.import", object_id=str(job.pk)).exists()
     # Running the task again (redelivery) changes nothing.
-    assert run_import(job.pk) == "skipped"
+    assert run_import(job.tenant_id, job.pk) == "skipped"
     assert Customer.objects.filter(tenant=world.tenant).count() == 298

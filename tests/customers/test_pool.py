@@ -19,7 +19,7 @@ from customers.services.fallback import fallback_run, warn_run
 from customers.services.pool import ClaimRefused, customer_assign, customer_claim, customer_release, record_pool_view
 from customers.services.tenant import default_pool
 
-from ..conftest import build_world
+from ..conftest import build_world, wait_for
 from ..factories import UserFactory
 
 
@@ -427,3 +427,18 @@ def test_a_pool_with_only_level_rules_falls_back_too(world_a, django_capture_on_
     small.refresh_from_db()
     other.refresh_from_db()
     assert small.owner is None and other.owner == world_a.rep1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_hourly_fallback_reaches_every_tenant_through_a_real_worker(celery_worker):
+    """The dispatcher reads the tenant list; each tenant's run happens in its context, as the app role."""
+    from customers.tasks import fallback_to_pool
+
+    stale = []
+    for prefix in ("F", "G"):
+        world = build_world(prefix)
+        pool_for(world, no_followup_days=30)
+        stale.append(owned(world, world.rep1, f"{prefix} 过期", owned_days_ago=60, followed_days_ago=40))
+    fallback_to_pool.delay()
+    assert wait_for(lambda: not Customer.objects.filter(pk__in=[c.pk for c in stale], owner__isnull=False).exists())
+    assert OwnershipEvent.objects.filter(customer__in=stale, reason="fallback").count() == 2

@@ -233,5 +233,5 @@ def test_a_large_file_is_checked_and_imported_by_the_worker(celery_worker, media
     assert job.status == "done", job.error
     assert (job.created_count, job.duplicate_count, job.rejected_count) == (59, 1, 1)
     assert Lead.objects.get(name="重复").duplicate_of_lead == Lead.objects.get(name="大量0")
-    assert run_import(job.pk) == "skipped"
+    assert run_import(job.tenant_id, job.pk) == "skipped"
     assert Lead.objects.filter(tenant=world.tenant).count() == 59

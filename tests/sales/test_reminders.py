@@ -26,7 +26,9 @@ from .helpers import later, make_customer, make_task
 @pytest.fixture
 def deliver_now(monkeypatch):
     """Deliver the after-commit email at once instead of through the broker (the worker test covers the broker)."""
-    monkeypatch.setattr("crm.tasks.deliver_message.delay", lambda message_id: message_deliver(message_id=message_id))
+    monkeypatch.setattr(
+        "crm.tasks.deliver_message.delay", lambda tenant_id, message_id: message_deliver(message_id=message_id)
+    )
 
 
 def due_task(user, title="回访提醒", minutes_ago=1, **kw):

@@ -214,9 +214,9 @@ def test_jobs_nobody_works_on_are_started_again(world, world_b, enqueued, django
     assert sorted(restarted) == sorted([crashed.pk, lost.pk, unchecked.pk])
     assert sorted(enqueued) == sorted(
         [
-            ("run_import", crashed.pk),
-            ("run_import", lost.pk),
-            ("check_import", unchecked.pk, "t" * 32),
+            ("run_import", world.tenant.pk, crashed.pk),
+            ("run_import", world.tenant.pk, lost.pk),
+            ("check_import", world.tenant.pk, unchecked.pk, "t" * 32),
         ]
     )
     # The next sweep leaves those to their restarted tasks for a while (they were touched); the live ones are taken
@@ -224,10 +224,10 @@ def test_jobs_nobody_works_on_are_started_again(world, world_b, enqueued, django
     with django_capture_on_commit_callbacks(execute=True):
         assert sorted(imports_recover(tenant_id=world.tenant.pk)) == sorted([live.pk, checking.pk])
     # The task a recovery enqueues finishes the crashed import (nothing of the lost run had been saved).
-    assert tasks.run_import(crashed.pk) == "done"
+    assert tasks.run_import(world.tenant.pk, crashed.pk) == "done"
     crashed.refresh_from_db()
     assert crashed.created_count == 3 and Customer.objects.filter(name="第0号公司").count() == 1
-    assert tasks.run_import(crashed.pk) == "skipped"
+    assert tasks.run_import(world.tenant.pk, crashed.pk) == "skipped"
 
 
 @pytest.mark.django_db(transaction=True)

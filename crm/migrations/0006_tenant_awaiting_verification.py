@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0004_jobrun'),
+        ('crm', '0005_row_level_security'),
     ]
 
     operations = [
