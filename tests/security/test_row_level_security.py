@@ -49,6 +49,7 @@ DISPATCHERS = {
     "customers.tasks.warn_before_fallback": "reads the tenant list",
     "customers.tasks.purge_trash_dispatch": "reads the tenant list",
     "sales.tasks.send_due_reminders": "asks each tenant in its context, enqueues send_tenant_reminders",
+    "crm.tasks.purge_unverified_signups": "reads the tenant list (pending sign-ups), enqueues purge_unverified_signup",
 }
 
 
