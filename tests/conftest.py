@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass
 
 import pytest
@@ -11,6 +12,7 @@ from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.utils import translation
 
+from crm import celery
 from crm.models import Role
 
 from . import app_role
@@ -128,6 +130,33 @@ def wait_for(predicate, timeout: float = 60.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+@celery.app.task(name="tests.settled")
+def settled(key: str, rounds: int) -> None:
+    """Queue marker: each round goes to the back of the queue again; the last one writes `key` to Redis."""
+    if rounds > 1:
+        settled.delay(key, rounds - 1)
+    else:
+        conn = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+        conn.set(key, "1", ex=600)
+        conn.close()
+
+
+def worker_settled(rounds: int = 3) -> bool:
+    """Wait until the real worker has run everything queued so far, and what that queued, `rounds` levels deep.
+
+    The test worker takes tasks one at a time from one FIFO queue, so a marker that has gone to the back of the
+    queue `rounds` times has come after every task queued before it and every task those queued in turn (a
+    dispatcher's per-tenant tasks, their deliveries). What a test then finds is final, without waiting for time.
+    """
+    key = f"tests:settled:{uuid.uuid4()}"
+    settled.delay(key, rounds)
+    conn = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    try:
+        return wait_for(lambda: conn.get(key) is not None)
+    finally:
+        conn.close()
 
 
 @pytest.fixture

@@ -1,5 +1,4 @@
 import threading
-import time
 
 import pytest
 from django.core import mail
@@ -8,7 +7,7 @@ from django.db import connection
 from crm.models import OutboundMessage
 from crm.services.notification import MESSAGE_MAX_ATTEMPTS, message_deliver, notify
 
-from ..conftest import build_world, wait_for
+from ..conftest import build_world, wait_for, worker_settled
 
 
 @pytest.mark.django_db(transaction=True)
@@ -23,7 +22,7 @@ def test_notification_email_is_delivered_by_a_real_worker(celery_worker):
     from crm.tasks import redeliver_queued_messages
 
     assert redeliver_queued_messages() == 0
-    time.sleep(0.5)
+    assert worker_settled()
     assert len(mail.outbox) == 1
 
 

@@ -2,7 +2,6 @@
 at once and however often the job runs; per-tenant fan-out; and the whole path through a real Celery worker."""
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -19,7 +18,7 @@ from sales.models import Task
 from sales.services.reminder import reminders_send_due, tenants_with_due_reminders
 from sales.services.task import task_update
 
-from ..conftest import build_world, wait_for
+from ..conftest import build_world, wait_for, worker_settled
 from .helpers import later, make_customer, make_task
 
 
@@ -185,7 +184,7 @@ def test_reminders_through_a_real_worker(celery_worker):
     for _ in range(3):
         tasks.send_due_reminders.delay()
     tasks.send_tenant_reminders.delay(world_a.tenant.pk)
-    time.sleep(2)
+    assert worker_settled()
     assert len(mail.outbox) == 2
     assert Notification.objects.count() == 2 and OutboundMessage.objects.count() == 2
     for task in (a, b):
