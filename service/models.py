@@ -10,6 +10,8 @@ so lists sort and filter by them with an index and the job reads only due ticket
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -64,6 +66,10 @@ class TicketCategory(TenantModel):
         return self.name
 
 
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
 class ServiceSettings(TenantModel):
     """A tenant's service-desk settings, one row, created on first use; `last_number` is the ticket counter."""
 
@@ -84,6 +90,8 @@ class ServiceSettings(TenantModel):
         validators=[MaxValueValidator(365)],
     )
     last_number = models.PositiveIntegerField(default=0, editable=False)
+    # What a mail provider sends with each message it posts to /inbound/email/<company>/ (X-Inbound-Secret).
+    inbound_secret = models.CharField(max_length=64, default=new_secret, editable=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant"], name="service_settings_one")]

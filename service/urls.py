@@ -1,6 +1,6 @@
 from django.urls import path
 
-from service.views import desk_settings, ticket
+from service.views import desk_settings, inbound, public, ticket
 
 app_name = "service"
 
@@ -16,6 +16,9 @@ urlpatterns = [
     path("tickets/<int:pk>/status/", ticket.ticket_status_view, name="ticket_status"),
     path("tickets/<int:pk>/edit/", ticket.ticket_edit, name="ticket_edit"),
     path("tickets/<int:pk>/assign/", ticket.ticket_assign_view, name="ticket_assign"),
+    path("f/<slug:tenant>/ticket/", public.public_ticket_form, name="public_ticket"),
+    path("f/<slug:tenant>/ticket/thanks/", public.public_ticket_thanks, name="public_ticket_thanks"),
+    path("inbound/email/<slug:tenant>/", inbound.inbound_email, name="inbound_email"),
     path("settings/service/", desk_settings.desk_settings, name="settings"),
     path("settings/service/desk/", desk_settings.desk_settings_save, name="settings_save"),
     path("settings/service/categories/", desk_settings.category_create, name="category_create"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -58,6 +59,9 @@ def _page(request: HttpRequest, **forms) -> dict:
             .order_by("order", "pk")
         ),
         "canned": list(CannedReply.objects.filter(tenant=tenant).order_by("title")),
+        "inbound_url": request.build_absolute_uri(reverse("service:inbound_email", args=[tenant.slug])),
+        "inbound_secret": found.inbound_secret,
+        "public_url": request.build_absolute_uri(reverse("service:public_ticket", args=[tenant.slug])),
     }
 
 

@@ -16,11 +16,8 @@ def plant(world) -> dict:
         customer = Customer.objects.get(tenant=tenant, name=CUSTOMER, deleted_at__isnull=True)
         category = TicketCategory.objects.create(tenant=tenant, name="MARKA category")
         SlaPolicy.objects.create(tenant=tenant, priority="normal", first_response_minutes=60, resolution_minutes=240)
-        SlaPolicy.objects.create(tenant=tenant, priority="low", first_response_minutes=60, resolution_minutes=240)
-        for name in ("MARKA rule", "MARKA rule to delete"):
-            DispatchRule.objects.create(tenant=tenant, name=name, team=world.service_team, keywords=["MARKA"])
-        for title in ("MARKA canned", "MARKA canned to delete"):
-            CannedReply.objects.create(tenant=tenant, title=title, body="MARKA body")
+        DispatchRule.objects.create(tenant=tenant, name="MARKA rule", team=world.service_team, keywords=["MARKA"])
+        CannedReply.objects.create(tenant=tenant, title="MARKA canned", body="MARKA body")
         ticket = ticket_create(
             tenant=tenant,
             acting_user=world.agent,
@@ -34,10 +31,20 @@ def plant(world) -> dict:
     return {
         "ticket": Ticket.objects.get(tenant=tenant, subject="MARKA ticket"),
         "category": TicketCategory.objects.get(tenant=tenant, name="MARKA category"),
-        "policy": SlaPolicy.objects.get(tenant=tenant, priority="low"),
+        # The delete endpoints' rows come back when a viewer check removed them.
+        "policy": SlaPolicy.objects.get_or_create(
+            tenant=tenant,
+            priority="low",
+            level=None,
+            defaults={"first_response_minutes": 60, "resolution_minutes": 240},
+        )[0],
         "rule": DispatchRule.objects.get(tenant=tenant, name="MARKA rule"),
-        "rule_to_delete": DispatchRule.objects.get(tenant=tenant, name="MARKA rule to delete"),
-        "canned_to_delete": CannedReply.objects.get(tenant=tenant, title="MARKA canned to delete"),
+        "rule_to_delete": DispatchRule.objects.get_or_create(
+            tenant=tenant, name="MARKA rule to delete", defaults={"team": world.service_team}
+        )[0],
+        "canned_to_delete": CannedReply.objects.get_or_create(
+            tenant=tenant, title="MARKA canned to delete", defaults={"body": "MARKA body"}
+        )[0],
     }
 
 
@@ -56,4 +63,13 @@ SAMPLES = {
     "service:rule_edit": _pk("rule"),
     "service:rule_delete": _pk("rule_to_delete"),
     "service:canned_delete": _pk("canned_to_delete"),
+    "service:inbound_email": lambda w: {"tenant": w.tenant.slug},
+    "service:public_ticket": lambda w: {"tenant": w.tenant.slug},
+    "service:public_ticket_thanks": lambda w: {"tenant": w.tenant.slug},
+}
+
+PUBLIC = {
+    "service:public_ticket": "the company's public ticket form (honeypot, fill-time token, rate limit)",
+    "service:public_ticket_thanks": "the thank-you page after the public ticket form",
+    "service:inbound_email": "mail providers post messages; the company's secret header is the credential",
 }
