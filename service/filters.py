@@ -124,5 +124,5 @@ class TicketFilter(django_filters.FilterSet):
 
     def sort_by(self, queryset, name, value):
         if value == "due":
-            return queryset.order_by(F("due_at").asc(nulls_last=True), "-pk")
+            return queryset.order_by(F("due_at").asc(nulls_last=True), "pk")
         return queryset.order_by(*SORTS.get(value, SORTS["-created"]))

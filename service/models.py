@@ -262,9 +262,10 @@ class Ticket(TenantModel):
             models.Index(fields=["tenant", "status", "created_at"], name="ticket_status_created_idx"),
             models.Index(fields=["tenant", "assignee", "status", "due_at"], name="ticket_assignee_due_idx"),
             models.Index(fields=["tenant", "team", "status", "due_at"], name="ticket_team_due_idx"),
+            # The desk's default list: unsolved tickets, the nearest deadline first (NULLS LAST, then the id).
             models.Index(
-                fields=["tenant", "due_at"],
-                condition=models.Q(status__in=["new", "open"]),
+                fields=["tenant", "due_at", "id"],
+                condition=models.Q(status__in=["new", "open", "pending"]),
                 name="ticket_open_due_idx",
             ),
             models.Index(

@@ -47,68 +47,79 @@ def _team_manager(ticket: Ticket) -> User | None:
     return None
 
 
-def _escalate_one(ticket_id: int, now: dt.datetime) -> int:
-    """Take the due steps of one ticket; 0 when another worker holds it or nothing is due any more."""
+def _take_steps(ticket: Ticket, done: set[tuple[str, str]], now: dt.datetime) -> int:
+    """Take the ticket's due steps not yet in `done` (the caller holds the ticket's row lock)."""
+    taken = 0
+    url = reverse("service:ticket_detail", args=[ticket.pk])
+    for target, step, at in sla.step_instants(ticket):
+        if at > now or (target, step) in done:
+            continue
+        Escalation.objects.create(tenant_id=ticket.tenant_id, ticket=ticket, target=target, step=step)
+        done.add((target, step))
+        taken += 1
+        label = TARGET_LABELS[target]
+        if step == Escalation.Step.AT_RISK:
+            if ticket.assignee_id and ticket.assignee.is_active:
+                due = (
+                    ticket.first_response_due_at
+                    if target == Escalation.Target.FIRST_RESPONSE
+                    else ticket.resolution_due_at
+                )
+                notify(
+                    recipient=ticket.assignee,
+                    title=lazy_format(
+                        _("%(number)s is at risk: %(target)s due %(due)s"),
+                        number=ticket.display_number,
+                        target=label,
+                        due=timezone.localtime(due, ticket.tenant.tzinfo).strftime("%Y-%m-%d %H:%M"),
+                    ),
+                    body=ticket.subject,
+                    url=url,
+                    key=f"ticket-escalation:{ticket.pk}:{target}:{step}",
+                )
+        else:
+            manager = _team_manager(ticket)
+            if manager is not None:
+                notify(
+                    recipient=manager,
+                    title=lazy_format(
+                        _("%(number)s breached its %(target)s target"), number=ticket.display_number, target=label
+                    ),
+                    body=ticket.subject,
+                    url=url,
+                    key=f"ticket-escalation:{ticket.pk}:{target}:{step}",
+                )
+            ticket_raise_priority(ticket=ticket, now=now)
+    return taken
+
+
+def _escalate_batch(ids: list[int], now: dt.datetime) -> int:
+    """One transaction for a batch: the due tickets no other worker holds are locked (skip locked), their steps
+    read in one query, taken, and their next escalation instant written; tickets another worker holds are its."""
     with transaction.atomic():
-        ticket = (
+        tickets = list(
             Ticket.objects.select_for_update(of=("self",), skip_locked=True)
             .select_related("tenant", "customer", "customer__owner", "assignee", "team", "team__manager")
-            .filter(pk=ticket_id, next_escalation_at__lte=now, status__in=[Status.NEW, Status.OPEN])
-            .first()
+            .filter(pk__in=ids, next_escalation_at__lte=now, status__in=[Status.NEW, Status.OPEN])
+            .order_by("pk")
         )
-        if ticket is None:
-            return 0
-        done = set(Escalation.objects.filter(ticket=ticket).values_list("target", "step"))
+        done: dict[int, set] = {t.pk: set() for t in tickets}
+        for ticket_id, target, step in Escalation.objects.filter(ticket_id__in=list(done)).values_list(
+            "ticket_id", "target", "step"
+        ):
+            done[ticket_id].add((target, step))
         taken = 0
-        url = reverse("service:ticket_detail", args=[ticket.pk])
-        for target, step, at in sla.step_instants(ticket):
-            if at > now or (target, step) in done:
-                continue
-            Escalation.objects.create(tenant_id=ticket.tenant_id, ticket=ticket, target=target, step=step)
-            done.add((target, step))
-            taken += 1
-            label = TARGET_LABELS[target]
-            if step == Escalation.Step.AT_RISK:
-                if ticket.assignee_id and ticket.assignee.is_active:
-                    notify(
-                        recipient=ticket.assignee,
-                        title=lazy_format(
-                            _("%(number)s is at risk: %(target)s due %(due)s"),
-                            number=ticket.display_number,
-                            target=label,
-                            due=timezone.localtime(
-                                ticket.first_response_due_at
-                                if target == Escalation.Target.FIRST_RESPONSE
-                                else ticket.resolution_due_at,
-                                ticket.tenant.tzinfo,
-                            ).strftime("%Y-%m-%d %H:%M"),
-                        ),
-                        body=ticket.subject,
-                        url=url,
-                        key=f"ticket-escalation:{ticket.pk}:{target}:{step}",
-                    )
-            else:
-                manager = _team_manager(ticket)
-                if manager is not None:
-                    notify(
-                        recipient=manager,
-                        title=lazy_format(
-                            _("%(number)s breached its %(target)s target"),
-                            number=ticket.display_number,
-                            target=label,
-                        ),
-                        body=ticket.subject,
-                        url=url,
-                        key=f"ticket-escalation:{ticket.pk}:{target}:{step}",
-                    )
-                ticket_raise_priority(ticket=ticket, now=now)
-        sla.recompute(ticket, done=done)
-        ticket.save(update_fields=[*sla.SLA_FIELDS, "priority", "updated_at"])
+        for ticket in tickets:
+            priority = ticket.priority
+            taken += _take_steps(ticket, done[ticket.pk], now)
+            sla.recompute(ticket, done=done[ticket.pk])
+            fields = [*sla.SLA_FIELDS, "updated_at"] + (["priority"] if ticket.priority != priority else [])
+            ticket.save(update_fields=fields)
     return taken
 
 
 def escalations_run(*, tenant_id: int, now: dt.datetime | None = None) -> int:
-    """One tenant's due escalation steps; returns how many steps were taken."""
+    """One tenant's due escalation steps, BATCH tickets a transaction; returns how many steps were taken."""
     now = now or timezone.now()
     taken = 0
     last = 0
@@ -116,8 +127,7 @@ def escalations_run(*, tenant_id: int, now: dt.datetime | None = None) -> int:
         ids = list(_due(tenant_id, now).filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:BATCH])
         if not ids:
             return taken
-        for ticket_id in ids:
-            taken += _escalate_one(ticket_id, now)
+        taken += _escalate_batch(ids, now)
         last = ids[-1]
 
 
