@@ -1,6 +1,7 @@
 """Thin Celery tasks of the service desk: they take ids and call services."""
 
 from celery import shared_task
+from django.utils.translation import gettext_lazy as _
 
 from crm.tenancy import TenantTask
 from service.services import escalation
@@ -15,13 +16,13 @@ def escalate_tickets() -> int:
     return len(tenant_ids)
 
 
-@shared_task(base=TenantTask, acks_late=True)
+@shared_task(base=TenantTask, acks_late=True, label=_("Ticket escalation"))
 def escalate_tenant_tickets(tenant_id: int) -> int:
     """One tenant's due escalations. Idempotent: each step once per ticket and target, whoever runs it."""
     return escalation.escalations_run(tenant_id=tenant_id)
 
 
-@shared_task(base=TenantTask, acks_late=True)
+@shared_task(base=TenantTask, acks_late=True, label=_("Ticket deadlines after a calendar change"))
 def recompute_deadlines(tenant_id: int) -> int:
     """After the tenant's working calendar changed: the running clocks' deadlines on the new calendar."""
     return escalation.deadlines_recompute(tenant_id=tenant_id)
