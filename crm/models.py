@@ -44,6 +44,8 @@ class Tenant(models.Model):
     phone_region = models.CharField(_("default phone region"), max_length=2, default="CN")
     # The public pool's tenant-wide cap on what one rep holds (DESIGN.md §4); empty means no cap.
     max_customers_per_rep = models.PositiveIntegerField(_("customers one rep may hold"), null=True, blank=True)
+    # Admins of this company log in with a second factor (an authenticator app's code); operators always do.
+    require_admin_two_factor = models.BooleanField(_("admins must use two-factor login"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     # Signed up, its email not verified yet: inactive, nobody logs in, purged after SIGNUP_VERIFY_DAYS.
     awaiting_verification = models.BooleanField(_("awaiting email verification"), default=False)

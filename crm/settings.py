@@ -37,6 +37,9 @@ INSTALLED_APPS = [
     "django_filters",
     "django_htmx",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "crm",
     "crm.workcalendar",
     "crm.approvals",
@@ -57,8 +60,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "crm.middleware.TenantMiddleware",
+    "crm.middleware.TwoFactorMiddleware",
     "crm.middleware.HtmxLoginRedirectMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -161,6 +166,10 @@ TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
 AXES_CLIENT_IP_CALLABLE = "crm.access.client_ip"
 # django-ratelimit's key="ip" reads the same resolver.
 RATELIMIT_IP_META_KEY = "crm.access.client_ip"
+
+# Two-factor login (django-otp): TOTP apps scan a QR code naming this issuer; a login waits this long for its code.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="CRM")
+TWO_FACTOR_LOGIN_SECONDS = env.int("TWO_FACTOR_LOGIN_SECONDS", default=300)
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]

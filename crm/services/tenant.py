@@ -87,7 +87,7 @@ def tenant_create(
 
 def tenant_update(*, acting_user: User, tenant: Tenant, **fields: Any) -> Tenant:
     require_tenant_admin(acting_user, tenant)
-    allowed = {"name", "timezone", "language", "currency", "phone_region"}
+    allowed = {"name", "timezone", "language", "currency", "phone_region", "require_admin_two_factor"}
     changes = {}
     with transaction.atomic():
         for name, value in fields.items():

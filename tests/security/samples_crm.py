@@ -38,4 +38,5 @@ PUBLIC = {
     "set_language": "anonymous visitors switch language on the login page (cookie only)",
     "healthz": "load-balancer health check, returns 'ok' and nothing else",
     "logout": "logging out needs no tenant check",
+    "login_verify": "the code step of a login: it serves only the login this session began with its password",
 }
