@@ -98,12 +98,24 @@ class TeamForm(forms.Form):
 class TenantSettingsForm(forms.ModelForm):
     class Meta:
         model = Tenant
-        fields = ["name", "timezone", "language", "currency", "phone_region", "require_admin_two_factor"]
+        fields = [
+            "name",
+            "timezone",
+            "language",
+            "currency",
+            "phone_region",
+            "require_admin_two_factor",
+            "daily_reveal_limit",
+        ]
         help_texts = {
             "require_admin_two_factor": _(
                 "Administrators then enter a code from an authenticator app after their password; those without "
                 "one set it up at their next page."
-            )
+            ),
+            "daily_reveal_limit": _(
+                "Phones and emails of customers a user does not own are masked until they click Reveal; each reveal "
+                "is logged. Leave empty for no cap."
+            ),
         }
 
 

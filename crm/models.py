@@ -46,6 +46,10 @@ class Tenant(models.Model):
     max_customers_per_rep = models.PositiveIntegerField(_("customers one rep may hold"), null=True, blank=True)
     # Admins of this company log in with a second factor (an authenticator app's code); operators always do.
     require_admin_two_factor = models.BooleanField(_("admins must use two-factor login"), default=False)
+    # 个人信息保护法: how many masked phones and emails of others' customers one user may reveal a day (empty: no cap).
+    daily_reveal_limit = models.PositiveIntegerField(
+        _("reveals of masked contact data per user a day"), null=True, blank=True, default=50
+    )
     is_active = models.BooleanField(_("active"), default=True)
     # Signed up, its email not verified yet: inactive, nobody logs in, purged after SIGNUP_VERIFY_DAYS.
     awaiting_verification = models.BooleanField(_("awaiting email verification"), default=False)
@@ -276,6 +280,8 @@ class AuditEvent(models.Model):
         ordering = ["-at", "-id"]
         indexes = [
             models.Index(fields=["tenant", "-at"], name="crm_audit_tenant_at_idx"),
+            # The privacy log lists exports and erasures by action, newest first.
+            models.Index(fields=["tenant", "action", "-at"], name="crm_audit_tenant_action_idx"),
             models.Index(fields=["tenant", "object_type", "object_id"], name="crm_audit_tenant_object_idx"),
         ]
 
