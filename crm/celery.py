@@ -11,6 +11,11 @@ app.autodiscover_tasks()
 
 # The schedule lives in code; each app's periodic jobs are listed here so beat has one place to read.
 app.conf.beat_schedule = {
+    # Task calls queued while Redis was down (crm.services.outbox) are sent once it answers again.
+    "crm-relay-outbox": {
+        "task": "crm.tasks.relay_outbox",
+        "schedule": crontab(),
+    },
     "crm-redeliver-queued-messages": {
         "task": "crm.tasks.redeliver_queued_messages",
         "schedule": crontab(minute="*/5"),

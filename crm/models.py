@@ -383,3 +383,27 @@ class JobRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} {self.day}"
+
+
+class OutboxTask(models.Model):
+    """A Celery task call, written in the transaction of the write that asks for it and sent to the broker after
+    that transaction commits (crm.services.outbox). While Redis is down the row waits; the relay (after every
+    commit, and every minute from beat) sends it once Redis answers again. It holds a task name and ids only."""
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=models.Q(sent_at__isnull=True), name="crm_outbox_pending_idx"
+            ),
+            models.Index(fields=["sent_at"], condition=models.Q(sent_at__isnull=False), name="crm_outbox_sent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task}{tuple(self.args)}"

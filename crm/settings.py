@@ -123,13 +123,19 @@ DATABASES = {"default": database(DATABASE_OWNER if DATABASE_ROLE == "owner" else
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# The cache fails open (crm/cache.py): with Redis down, pages render and writes save; it gives up on Redis fast.
+CACHE_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "crm.cache.TolerantRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="crm"),
+        "OPTIONS": CACHE_OPTIONS,
     }
 }
+# django-ratelimit lets a request through when the cache cannot count it (Redis down); login throttling does not
+# rest on the cache (django-axes keeps its counts in PostgreSQL), so lockouts still hold.
+RATELIMIT_FAIL_OPEN = True
 
 AUTH_USER_MODEL = "crm.User"
 AUTHENTICATION_BACKENDS = [
@@ -209,6 +215,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="crm")
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A publish that cannot reach Redis fails within seconds instead of hanging a page; the outbox keeps the call.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 
 # Imports (crm.imports): caps that keep any file from holding a process for long, each said in a clear error.
 IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_MB", default=20) * 1024 * 1024

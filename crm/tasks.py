@@ -4,7 +4,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from .models import OutboundMessage
-from .services import notification, tenant
+from .services import notification, outbox, tenant
 from .tenancy import TenantTask, tenants_having
 
 
@@ -23,7 +23,7 @@ def purge_unverified_signups() -> int:
     """Dispatcher: one purge task per sign-up whose verification window has passed."""
     ids = tenant.unverified_tenant_ids()
     for pk in ids:
-        purge_unverified_signup.delay(pk)
+        outbox.enqueue(purge_unverified_signup, pk)
     return len(ids)
 
 
@@ -38,7 +38,7 @@ def redeliver_queued_messages() -> int:
     after-commit enqueue was lost, or whose retry is due."""
     tenant_ids = tenants_having(_due_messages)
     for tenant_id in tenant_ids:
-        redeliver_tenant_messages.delay(tenant_id)
+        outbox.enqueue(redeliver_tenant_messages, tenant_id)
     return len(tenant_ids)
 
 
@@ -46,5 +46,11 @@ def redeliver_queued_messages() -> int:
 def redeliver_tenant_messages(tenant_id: int) -> int:
     ids = list(_due_messages().filter(tenant_id=tenant_id).values_list("pk", flat=True)[:1000])
     for pk in ids:
-        deliver_message.delay(tenant_id, pk)
+        outbox.enqueue(deliver_message, tenant_id, pk)
     return len(ids)
+
+
+@shared_task
+def relay_outbox() -> int:
+    """Every minute (beat): send the task calls that waited in the outbox while the broker was unreachable."""
+    return outbox.outbox_relay()

@@ -42,6 +42,7 @@ from openpyxl.utils import get_column_letter
 
 from crm.errors import DomainError
 from crm.models import Tenant, User
+from crm.services import outbox
 from crm.services.audit import audit
 from crm.services.notification import notify
 from crm.spreadsheet import neutralise
@@ -316,7 +317,7 @@ def customer_export(*, acting_user: User, params: QueryDict, fmt: str, request: 
             job = ExportJob.objects.create(
                 tenant_id=acting_user.tenant_id, created_by=acting_user, format=fmt, query={"params": filters}
             )
-            transaction.on_commit(lambda: _enqueue(job.tenant_id, job.pk))
+            _enqueue(job.tenant_id, job.pk)
             return ExportPlan(fmt=fmt, queryset=queryset, rows=count, job=job)
         _audit_export(acting_user, fmt=fmt, filters=filters, rows=count)
     return ExportPlan(fmt=fmt, queryset=queryset, rows=count)
@@ -333,7 +334,7 @@ def _audit_export(user: User, *, fmt: str, filters: dict, rows: int, job: Export
 
 
 def _enqueue(tenant_id: int, job_id: int) -> None:
-    tasks.run_export.delay(tenant_id, job_id)
+    outbox.enqueue(tasks.run_export, tenant_id, job_id)
 
 
 def export_run(*, job_id: int) -> ExportJob | None:
