@@ -11,6 +11,7 @@ from django.shortcuts import redirect, resolve_url
 from django.urls import Resolver404, resolve
 from django.utils import timezone, translation
 
+from .logs import log_user
 from .services.two_factor import two_factor_enabled, two_factor_required
 from .tenancy import OPERATOR_TENANT_SESSION_KEY, tenant_context
 
@@ -34,6 +35,7 @@ class TenantMiddleware:
         request.tenant = None
         context_tenant_id = None
         user = request.user
+        log_user(user.pk if user.is_authenticated else None)
         if user.is_authenticated and user.tenant_id is not None:
             tenant = user.tenant
             if not tenant.is_active:

@@ -4,7 +4,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from .models import OutboundMessage
-from .services import notification, outbox, tenant
+from .services import health, notification, outbox, tenant
 from .tenancy import TenantTask, tenants_having
 
 
@@ -54,3 +54,9 @@ def redeliver_tenant_messages(tenant_id: int) -> int:
 def relay_outbox() -> int:
     """Every minute (beat): send the task calls that waited in the outbox while the broker was unreachable."""
     return outbox.outbox_relay()
+
+
+@shared_task(ignore_result=True, expires=60)
+def heartbeat(source: str) -> None:
+    """Proves to the health check that a worker runs (and, scheduled by beat every minute, that beat does)."""
+    health.heartbeat_record(source)
