@@ -72,6 +72,8 @@ def _reset_broker_connections() -> None:
 
 @pytest.fixture
 def throwaway_redis(tmp_path, settings):
+    # Celery reads Django's settings live: the broker URL of the tests, before it is changed below.
+    previous = app.conf.broker_url
     server = ThrowawayRedis(tmp_path)
     server.start()
     settings.CACHES = {
@@ -83,7 +85,6 @@ def throwaway_redis(tmp_path, settings):
         }
     }
     settings.CELERY_BROKER_URL = server.url
-    previous = app.conf.broker_url
     app.conf.broker_url = server.url
     _reset_broker_connections()
     yield server
@@ -91,6 +92,7 @@ def throwaway_redis(tmp_path, settings):
         server.stop()
     app.conf.broker_url = previous
     _reset_broker_connections()
+    assert app.conf.broker_url == previous
 
 
 @pytest.mark.django_db(transaction=True)
