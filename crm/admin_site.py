@@ -6,6 +6,7 @@ company list (crm.admin), kept in the operator's session (crm.middleware.TenantM
 """
 
 from django.contrib import admin
+from django.contrib.auth.views import redirect_to_login
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -16,6 +17,14 @@ from .tenancy import OPERATOR_TENANT_SESSION_KEY
 class OperatorAdminSite(admin.AdminSite):
     site_header = gettext_lazy("CRM operators")
     site_title = gettext_lazy("CRM operators")
+
+    def has_permission(self, request):
+        # Operators always log in with a second factor (crm.services.two_factor).
+        return super().has_permission(request) and request.user.is_verified()
+
+    def login(self, request, extra_context=None):
+        # One login page for everyone, with its code step and its lockout; it comes back here afterwards.
+        return redirect_to_login(request.GET.get("next") or request.path.replace("login/", ""))
 
     def each_context(self, request):
         context = super().each_context(request)

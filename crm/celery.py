@@ -14,6 +14,11 @@ app.autodiscover_tasks()
 
 # The schedule lives in code; each app's periodic jobs are listed here so beat has one place to read.
 app.conf.beat_schedule = {
+    # Task calls queued while Redis was down (crm.services.outbox) are sent once it answers again.
+    "crm-relay-outbox": {
+        "task": "crm.tasks.relay_outbox",
+        "schedule": crontab(),
+    },
     # The health check's proof that beat and a worker run (/healthz reads the time it was last run).
     "crm-heartbeat": {
         "task": "crm.tasks.heartbeat",

@@ -98,7 +98,25 @@ class TeamForm(forms.Form):
 class TenantSettingsForm(forms.ModelForm):
     class Meta:
         model = Tenant
-        fields = ["name", "timezone", "language", "currency", "phone_region"]
+        fields = [
+            "name",
+            "timezone",
+            "language",
+            "currency",
+            "phone_region",
+            "require_admin_two_factor",
+            "daily_reveal_limit",
+        ]
+        help_texts = {
+            "require_admin_two_factor": _(
+                "Administrators then enter a code from an authenticator app after their password; those without "
+                "one set it up at their next page."
+            ),
+            "daily_reveal_limit": _(
+                "Phones and emails of customers a user does not own are masked until they click Reveal; each reveal "
+                "is logged. Leave empty for no cap."
+            ),
+        }
 
 
 class LanguageForm(forms.Form):
@@ -137,3 +155,15 @@ class SearchForm(QueryForm):
 
     q = forms.CharField(required=False, max_length=200)
     defaults = {"q": ""}
+
+
+class TwoFactorCodeForm(forms.Form):
+    """A code of the second factor: six digits from the authenticator app, or a recovery code."""
+
+    token = forms.CharField(
+        label=_("Code"),
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True, "spellcheck": "false"}
+        ),
+    )

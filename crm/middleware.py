@@ -7,10 +7,12 @@ import zoneinfo
 from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import resolve_url
+from django.shortcuts import redirect, resolve_url
+from django.urls import Resolver404, resolve
 from django.utils import timezone, translation
 
 from .logs import log_user
+from .services.two_factor import two_factor_enabled, two_factor_required
 from .tenancy import OPERATOR_TENANT_SESSION_KEY, tenant_context
 
 
@@ -75,3 +77,32 @@ class HtmxLoginRedirectMiddleware:
                 redirect["HX-Redirect"] = location
                 return redirect
         return response
+
+
+class TwoFactorMiddleware:
+    """A user who must use two-factor login (operators always, a company's admins when it requires it) reaches no
+    page until this session is verified: without an authenticator they are sent to set one up, with one to enter a
+    code. Logging out, switching language and the set-up itself stay open."""
+
+    OPEN_URL_NAMES = frozenset(
+        {"two_factor", "login_verify", "logout", "set_language", "healthz", "javascript-catalog"}
+    )
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if user.is_authenticated and not user.is_verified() and two_factor_required(user):
+            try:
+                url_name = resolve(request.path_info).url_name
+            except Resolver404:
+                url_name = None
+            if url_name not in self.OPEN_URL_NAMES:
+                target = resolve_url("login_verify" if two_factor_enabled(user) else "two_factor")
+                if getattr(request, "htmx", False):
+                    response = HttpResponse(status=204)
+                    response["HX-Redirect"] = target
+                    return response
+                return redirect(target)
+        return self.get_response(request)

@@ -44,6 +44,12 @@ class Tenant(models.Model):
     phone_region = models.CharField(_("default phone region"), max_length=2, default="CN")
     # The public pool's tenant-wide cap on what one rep holds (DESIGN.md §4); empty means no cap.
     max_customers_per_rep = models.PositiveIntegerField(_("customers one rep may hold"), null=True, blank=True)
+    # Admins of this company log in with a second factor (an authenticator app's code); operators always do.
+    require_admin_two_factor = models.BooleanField(_("admins must use two-factor login"), default=False)
+    # 个人信息保护法: how many masked phones and emails of others' customers one user may reveal a day (empty: no cap).
+    daily_reveal_limit = models.PositiveIntegerField(
+        _("reveals of masked contact data per user a day"), null=True, blank=True, default=50
+    )
     is_active = models.BooleanField(_("active"), default=True)
     # Signed up, its email not verified yet: inactive, nobody logs in, purged after SIGNUP_VERIFY_DAYS.
     awaiting_verification = models.BooleanField(_("awaiting email verification"), default=False)
@@ -274,6 +280,8 @@ class AuditEvent(models.Model):
         ordering = ["-at", "-id"]
         indexes = [
             models.Index(fields=["tenant", "-at"], name="crm_audit_tenant_at_idx"),
+            # The privacy log lists exports and erasures by action, newest first.
+            models.Index(fields=["tenant", "action", "-at"], name="crm_audit_tenant_action_idx"),
             models.Index(fields=["tenant", "object_type", "object_id"], name="crm_audit_tenant_object_idx"),
         ]
 
@@ -375,3 +383,27 @@ class JobRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} {self.day}"
+
+
+class OutboxTask(models.Model):
+    """A Celery task call, written in the transaction of the write that asks for it and sent to the broker after
+    that transaction commits (crm.services.outbox). While Redis is down the row waits; the relay (after every
+    commit, and every minute from beat) sends it once Redis answers again. It holds a task name and ids only."""
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=models.Q(sent_at__isnull=True), name="crm_outbox_pending_idx"
+            ),
+            models.Index(fields=["sent_at"], condition=models.Q(sent_at__isnull=False), name="crm_outbox_sent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task}{tuple(self.args)}"

@@ -55,6 +55,10 @@ OUTSIDE = {
     "auth_": "Django's permission and group catalog: the same for every tenant",
     "django_": "Django's own tables: migrations, content types, sessions, the operators' admin log",
     "axes_": "django-axes' login attempts, kept by email and address before any tenant is known",
+    "crm_outboxtask": "task calls waiting for the broker (a task name and ids, no tenant data): the relay sends every "
+    "tenant's in order, from beat, before any tenant context",
+    "otp_": "django-otp's two-factor devices and recovery codes: they belong to a user (crm_user is outside too), are "
+    "read at login before any tenant is known, and operators, who have no tenant, hold them as well",
     "guardian_": "django-guardian's generic object permissions: unused; shares use the direct-foreign-key tables, "
     "which carry the tenant and are protected",
 }

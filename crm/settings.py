@@ -37,6 +37,9 @@ INSTALLED_APPS = [
     "django_filters",
     "django_htmx",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "crm",
     "crm.workcalendar",
     "crm.approvals",
@@ -59,8 +62,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "crm.middleware.TenantMiddleware",
+    "crm.middleware.TwoFactorMiddleware",
     "crm.middleware.HtmxLoginRedirectMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -120,13 +125,19 @@ DATABASES = {"default": database(DATABASE_OWNER if DATABASE_ROLE == "owner" else
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# The cache fails open (crm/cache.py): with Redis down, pages render and writes save; it gives up on Redis fast.
+CACHE_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "crm.cache.TolerantRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="crm"),
+        "OPTIONS": CACHE_OPTIONS,
     }
 }
+# django-ratelimit lets a request through when the cache cannot count it (Redis down); login throttling does not
+# rest on the cache (django-axes keeps its counts in PostgreSQL), so lockouts still hold.
+RATELIMIT_FAIL_OPEN = True
 
 AUTH_USER_MODEL = "crm.User"
 AUTHENTICATION_BACKENDS = [
@@ -163,6 +174,10 @@ TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
 AXES_CLIENT_IP_CALLABLE = "crm.access.client_ip"
 # django-ratelimit's key="ip" reads the same resolver.
 RATELIMIT_IP_META_KEY = "crm.access.client_ip"
+
+# Two-factor login (django-otp): TOTP apps scan a QR code naming this issuer; a login waits this long for its code.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="CRM")
+TWO_FACTOR_LOGIN_SECONDS = env.int("TWO_FACTOR_LOGIN_SECONDS", default=300)
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
@@ -202,6 +217,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="crm")
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A publish that cannot reach Redis fails within seconds instead of hanging a page; the outbox keeps the call.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 
 # Imports (crm.imports): caps that keep any file from holding a process for long, each said in a clear error.
 IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_MB", default=20) * 1024 * 1024

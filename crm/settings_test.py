@@ -1,7 +1,7 @@
 """Test settings: the real PostgreSQL and Redis, with a Redis database and queue of the tests' own."""
 
 from .settings import *  # noqa: F403
-from .settings import DATABASE_OWNER, database, env
+from .settings import CACHE_OPTIONS, DATABASE_OWNER, database, env
 
 # The owner creates and fills the test database; the code under test runs as the app role (tests/conftest.py).
 DATABASES = {"default": database(DATABASE_OWNER)}
@@ -10,9 +10,10 @@ TEST_REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
 REDIS_URL = TEST_REDIS_URL
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "crm.cache.TolerantRedisCache",
         "LOCATION": TEST_REDIS_URL,
         "KEY_PREFIX": "crm-test",
+        "OPTIONS": CACHE_OPTIONS,
     }
 }
 CELERY_BROKER_URL = TEST_REDIS_URL

@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import OutboundMessage
-from .services import health, notification, tenant
+from .services import health, notification, outbox, tenant
 from .tenancy import TenantTask, tenants_having
 
 
@@ -24,7 +24,7 @@ def purge_unverified_signups() -> int:
     """Dispatcher: one purge task per sign-up whose verification window has passed."""
     ids = tenant.unverified_tenant_ids()
     for pk in ids:
-        purge_unverified_signup.delay(pk)
+        outbox.enqueue(purge_unverified_signup, pk)
     return len(ids)
 
 
@@ -39,7 +39,7 @@ def redeliver_queued_messages() -> int:
     after-commit enqueue was lost, or whose retry is due."""
     tenant_ids = tenants_having(_due_messages)
     for tenant_id in tenant_ids:
-        redeliver_tenant_messages.delay(tenant_id)
+        outbox.enqueue(redeliver_tenant_messages, tenant_id)
     return len(tenant_ids)
 
 
@@ -47,8 +47,14 @@ def redeliver_queued_messages() -> int:
 def redeliver_tenant_messages(tenant_id: int) -> int:
     ids = list(_due_messages().filter(tenant_id=tenant_id).values_list("pk", flat=True)[:1000])
     for pk in ids:
-        deliver_message.delay(tenant_id, pk)
+        outbox.enqueue(deliver_message, tenant_id, pk)
     return len(ids)
+
+
+@shared_task
+def relay_outbox() -> int:
+    """Every minute (beat): send the task calls that waited in the outbox while the broker was unreachable."""
+    return outbox.outbox_relay()
 
 
 @shared_task(ignore_result=True, expires=60)

@@ -9,9 +9,8 @@ from crm.views.home import home
 from crm.views.notification import notification_bell, notification_list, notification_read, notification_read_all
 from crm.views.settings import settings_index, tenant_settings
 from crm.views.team import team_create_view, team_edit, team_list
+from crm.views.two_factor import LoginView, login_verify, two_factor_view
 from crm.views.user import user_create_view, user_edit, user_list, user_set_active_view
-
-from .forms import LoginForm
 
 settings_patterns = (
     [
@@ -38,11 +37,9 @@ urlpatterns = [
     path("signup/", signup, name="signup"),
     path("signup/verify/<str:token>/", signup_verify, name="signup_verify"),
     path("language/", set_language, name="set_language"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("login/", LoginView.as_view(), name="login"),
+    path("login/code/", login_verify, name="login_verify"),
+    path("account/two-factor/", two_factor_view, name="two_factor"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),

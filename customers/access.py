@@ -63,6 +63,13 @@ def get_rule_for_admin(user: User, pk: int) -> AssignmentRule:
     return rule
 
 
+def sees_personal_data(user: User, customer: Customer) -> bool:
+    """Whether `user` sees the phones and emails of `customer`'s contacts unmasked: only on the customers they own
+    (个人信息保护法). Everyone else sees them masked until they reveal one, which is logged and capped
+    (customers.services.privacy)."""
+    return customer.owner_id is not None and customer.owner_id == user.pk
+
+
 def can_edit(user: User, customer: Customer) -> bool:
     return Customer.objects.editable_by(user).filter(pk=customer.pk).exists()
 

@@ -51,6 +51,15 @@ class CustomersConfig(AppConfig):
         )
         registry.add_settings_page(
             SettingsPage(
+                key="privacy",
+                label=_("Privacy log"),
+                description=_("Who revealed whose phone or email, who exported customers, which contacts were erased."),
+                url_name="privacy_log",
+                order=38,
+            )
+        )
+        registry.add_settings_page(
+            SettingsPage(
                 key="assignment",
                 label=_("Assignment rules"),
                 description=_("Which rep gets new customers and leads: ordered rules, each with a dry run first."),

@@ -9,6 +9,7 @@ from django.utils import timezone
 from faker import Faker
 
 from crm.models import Role, Team, User
+from crm.workcalendar.selectors import local_today
 from customers.forms.customer import INDUSTRIES, SOURCES
 from customers.services.extension import extension_request
 from customers.services.tenant import default_pool, tenant_defaults
@@ -20,6 +21,7 @@ from .models import (
     CustomerLevel,
     CustomerTag,
     OwnershipEvent,
+    PersonalDataReveal,
     PoolLevelRule,
     PoolTeam,
     Tag,
@@ -84,6 +86,33 @@ def seed_extension_requests(tenant, reps, now) -> None:
         )
         if customer is not None and not customer.extension_requests.exists():
             extension_request(acting_user=rep, customer=customer, reason="客户下周签合同，需要多几天跟进。")
+
+
+def seed_reveals(tenant, reps, now) -> None:
+    """The managers looked up a few of their reps' customers' phones and emails over the last days: the admin finds
+    them under Settings → Privacy log."""
+    managers = list(User.objects.for_tenant(tenant).with_role(Role.MANAGER).order_by("email"))
+    rng = random.Random(f"{tenant.slug}-reveals")
+    contacts = list(
+        Contact.objects.filter(tenant=tenant, customer__owner__in=reps).select_related("customer").order_by("pk")[:40]
+    )
+    reveals = []
+    for manager in managers:
+        for contact in rng.sample(contacts, k=min(6, len(contacts))):
+            at = now - timedelta(days=rng.randint(0, 3), hours=rng.randint(0, 8))
+            reveals.append(
+                PersonalDataReveal(
+                    tenant=tenant,
+                    created_by=manager,
+                    created_at=at,
+                    user=manager,
+                    customer=contact.customer,
+                    contact=contact,
+                    field=rng.choice(["mobile", "email"]),
+                    day=local_today(tenant, at),
+                )
+            )
+    PersonalDataReveal.objects.bulk_create(reveals)
 
 
 def seed_tenant(demo) -> None:
@@ -178,3 +207,4 @@ def seed_tenant(demo) -> None:
     CustomerTag.objects.bulk_create(customer_tags, batch_size=1000)
     seed_due_soon(tenant, reps, now)
     seed_extension_requests(tenant, reps, now)
+    seed_reveals(tenant, reps, now)

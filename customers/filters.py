@@ -35,9 +35,16 @@ SORT_CHOICES = [
 CREDIT_CODE_RE = re.compile(r"^[0-9A-Z]{18}$")
 
 
-def search_customers(queryset, value: str, tenant):
+# The masked form of a phone shows its last four digits (138****5678).
+SHOWN_PHONE_TAIL = 4
+
+
+def search_customers(queryset, value: str, tenant, user=None):
     """DESIGN.md §8's search contract: phone exact or suffix, email exact, credit code exact, names by prefix,
-    pinyin / initials prefix, and trigram (contains) for three characters or more; contact names by prefix."""
+    pinyin / initials prefix, and trigram (contains) for three characters or more; contact names by prefix.
+
+    Phones are masked on customers `user` does not own, so a tail longer than the digits the mask shows matches
+    only `user`'s own customers: trying one more digit at a time must not rebuild a masked number."""
     text = nfkc(value)
     if not text:
         return queryset
@@ -53,6 +60,8 @@ def search_customers(queryset, value: str, tenant):
             return queryset.filter(Exists(idents.filter(kind="phone", value=phone)))
         # A tail of a number ("5678"): prefix match on the reversed value, served by an index.
         reversed_digits = digits[::-1]
+        if len(digits) > SHOWN_PHONE_TAIL:
+            queryset = queryset.filter(owner=user) if user is not None else queryset.none()
         return queryset.filter(
             Exists(
                 idents.filter(kind="phone")
@@ -116,7 +125,7 @@ class CustomerFilter(django_filters.FilterSet):
         self.filters["pool"].queryset = Pool.objects.for_tenant(tenant)
 
     def search(self, queryset, name, value):
-        return search_customers(queryset, value, self.tenant)
+        return search_customers(queryset, value, self.tenant, self.request.user)
 
     def filter_tag(self, queryset, name, value):
         return queryset.filter(Exists(CustomerTag.objects.filter(customer=OuterRef("pk"), tag=value)))

@@ -281,6 +281,9 @@ class Contact(TenantModel):
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     is_primary = models.BooleanField(_("primary contact"), default=False)
     notes = models.TextField(_("notes"), blank=True)
+    # Erased on the person's request (个人信息保护法): the personal fields were anonymised, irreversibly; the
+    # contact stays so the business records pointing at it (follow-ups, orders, tickets) keep their link.
+    erased_at = models.DateTimeField(_("erased"), null=True, blank=True, editable=False)
 
     objects = ContactQuerySet.as_manager()
 
@@ -604,3 +607,29 @@ class AssignmentLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.record_kind}:{self.record_id} → {self.user_id} ({self.day})"
+
+
+class PersonalDataReveal(TenantModel):
+    """A user revealed a masked phone or email of a contact of a customer they do not own (个人信息保护法): who,
+    whose, which field, when. The reveals of a (tenant-local) day count against the tenant's daily cap."""
+
+    class Field(models.TextChoices):
+        MOBILE = "mobile", _("mobile")
+        PHONE = "phone", _("other phone")
+        EMAIL = "email", _("email")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    field = models.CharField(_("field"), max_length=10, choices=Field.choices)
+    day = models.DateField(_("day"))
+
+    class Meta:
+        verbose_name = _("personal data reveal")
+        verbose_name_plural = _("personal data reveals")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["tenant", "user", "day"], name="reveal_user_day_idx"),
+            models.Index(fields=["tenant", "-created_at"], name="reveal_tenant_created_idx"),
+            models.Index(fields=["tenant", "contact"], name="reveal_contact_idx"),
+        ]

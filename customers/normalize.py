@@ -84,6 +84,14 @@ def mask_email(email: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
+def mask(kind: str, value: str) -> str:
+    """A personal field as shown to those who may not see it (the pool, others' customers, exports): phones like
+    138****5678, emails like z***@example.com. One helper for every place that masks."""
+    if not value:
+        return ""
+    return mask_email(value) if kind == "email" else mask_phone(value)
+
+
 def normalize_email(value: str) -> str:
     return nfkc(value).lower()
 

@@ -6,6 +6,7 @@ from celery import shared_task
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import Tenant
+from crm.services import outbox
 from crm.tenancy import TenantTask
 from customers.services import export
 from customers.services.fallback import fallback_run, warn_run
@@ -31,7 +32,7 @@ def purge_trash_dispatch() -> int:
     """Nightly: one purge task per active tenant."""
     tenant_ids = list(Tenant.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
     for tenant_id in tenant_ids:
-        purge_tenant_trash.delay(tenant_id)
+        outbox.enqueue(purge_tenant_trash, tenant_id)
     return len(tenant_ids)
 
 
@@ -52,7 +53,7 @@ def purge_tenant_trash(tenant_id: int) -> dict[str, int]:
 def fallback_to_pool() -> int:
     ids = list(Tenant.objects.filter(is_active=True).values_list("pk", flat=True))
     for tenant_id in ids:
-        fallback_to_pool_for_tenant.delay(tenant_id)
+        outbox.enqueue(fallback_to_pool_for_tenant, tenant_id)
     return len(ids)
 
 
@@ -68,7 +69,7 @@ def fallback_to_pool_for_tenant(tenant_id: int) -> int:
 def warn_before_fallback() -> int:
     ids = list(Tenant.objects.filter(is_active=True).values_list("pk", flat=True))
     for tenant_id in ids:
-        warn_before_fallback_for_tenant.delay(tenant_id)
+        outbox.enqueue(warn_before_fallback_for_tenant, tenant_id)
     return len(ids)
 
 

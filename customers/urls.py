@@ -34,6 +34,7 @@ from customers.views.pool_settings import (
     pool_settings_list,
     pool_settings_simulate,
 )
+from customers.views.privacy import contact_erase_view, contact_personal_data_view, contact_reveal, privacy_log
 from customers.views.share import customer_share_view, customer_unshare_view
 from customers.views.transfer import customer_move_pool, customer_transfer_view
 from customers.views.trash import restore, trash
@@ -49,6 +50,13 @@ customer_patterns = [
     path("<int:pk>/contacts/new/", contact_edit, name="contact_create"),
     path("<int:pk>/contacts/<int:contact_pk>/", contact_edit, name="contact_edit"),
     path("<int:pk>/contacts/<int:contact_pk>/delete/", contact_delete_view, name="contact_delete"),
+    path("<int:pk>/contacts/<int:contact_pk>/reveal/", contact_reveal, name="contact_reveal"),
+    path(
+        "<int:pk>/contacts/<int:contact_pk>/personal-data/",
+        contact_personal_data_view,
+        name="contact_personal_data",
+    ),
+    path("<int:pk>/contacts/<int:contact_pk>/erase/", contact_erase_view, name="contact_erase"),
     path("<int:pk>/share/", customer_share_view, name="share"),
     path("<int:pk>/share/<int:user_pk>/remove/", customer_unshare_view, name="unshare"),
     path("import/", ImportUploadView.as_view(kind="customer"), name="import"),
@@ -103,6 +111,7 @@ assignment_patterns = [
 ]
 
 urlpatterns = [
+    path("settings/privacy/", privacy_log, name="privacy_log"),
     path("settings/pools/", include((pool_settings_patterns, "pool_settings"))),
     path("settings/assignment/", include((assignment_patterns, "assignment"))),
     path("customers/", include((customer_patterns, "customers"))),

@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 from django.utils.translation import gettext_lazy as _
 
+from crm.services import outbox
 from crm.tenancy import TenantTask
 from sales.services import lead_scoring
 from sales.services.reminder import reminders_send_due, tenants_with_due_reminders
@@ -18,7 +19,7 @@ def send_due_reminders() -> int:
     on many workers and one tenant's failure does not hold up the others."""
     tenant_ids = tenants_with_due_reminders()
     for tenant_id in tenant_ids:
-        send_tenant_reminders.delay(tenant_id)
+        outbox.enqueue(send_tenant_reminders, tenant_id)
     return len(tenant_ids)
 
 

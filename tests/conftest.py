@@ -112,6 +112,20 @@ def client_for(client):
     return make
 
 
+def two_factor_login(client, user):
+    """Log `client` in as `user` with a confirmed authenticator, the session verified as after the code step
+    (operators' pages need it)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return device
+
+
 @pytest.fixture
 def redis_test_db():
     """The tests' own Redis database, flushed so no earlier test or `make run` worker leaves anything behind."""

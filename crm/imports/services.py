@@ -42,6 +42,7 @@ from crm.imports.rejected import RejectedRows, remove_file
 from crm.locks import IMPORT_CHECK, IMPORT_JOB
 from crm.models import User
 from crm.registry import registry
+from crm.services import outbox
 from crm.services.audit import audit
 from crm.tenancy import tenants_having
 
@@ -193,7 +194,7 @@ def import_map(*, acting_user: User, job: ImportJob, columns: dict[str, int]) ->
             ]
         )
         if is_large(job):
-            transaction.on_commit(lambda: tasks.check_import.delay(job.tenant_id, job.pk, token))
+            outbox.enqueue(tasks.check_import, job.tenant_id, job.pk, token)
     if not is_large(job):
         import_check(job_id=job.pk, token=token)
         job.refresh_from_db()
@@ -314,7 +315,7 @@ def import_start(*, acting_user: User, job: ImportJob) -> ImportJob:
         if not won:
             raise DomainError(_("This import has already been started."))
         if not inline:
-            transaction.on_commit(lambda: tasks.run_import.delay(job.tenant_id, job.pk))
+            outbox.enqueue(tasks.run_import, job.tenant_id, job.pk)
     if inline:
         import_execute(job_id=job.pk)
     job.refresh_from_db()
@@ -479,9 +480,9 @@ def imports_recover(*, tenant_id: int, now: dt.datetime | None = None) -> list[i
             if not ImportJob.objects.filter(pk=pk, status=status).update(updated_at=now):
                 continue
             if status == ImportJob.Status.CHECKING:
-                transaction.on_commit(lambda pk=pk, token=token: tasks.check_import.delay(tenant_id, pk, token))
+                outbox.enqueue(tasks.check_import, tenant_id, pk, token)
             else:
-                transaction.on_commit(lambda pk=pk: tasks.run_import.delay(tenant_id, pk))
+                outbox.enqueue(tasks.run_import, tenant_id, pk)
         restarted.append(pk)
     if restarted:
         logger.warning("Imports %s of tenant %s had stalled and were started again", restarted, tenant_id)

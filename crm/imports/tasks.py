@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.imports import services
 from crm.imports.progress import ProgressWriter
+from crm.services import outbox
 from crm.tenancy import TenantTask
 
 logger = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ def recover_imports() -> int:
     """Every few minutes (beat): one recovery task per tenant with a check or commit that has stopped moving."""
     tenant_ids = services.tenants_with_stalled_imports()
     for tenant_id in tenant_ids:
-        recover_tenant_imports.delay(tenant_id)
+        outbox.enqueue(recover_tenant_imports, tenant_id)
     return len(tenant_ids)
 
 

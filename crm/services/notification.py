@@ -17,6 +17,7 @@ from django.utils.module_loading import import_string
 
 from crm import tasks
 from crm.models import Notification, OutboundMessage, User
+from crm.services import outbox
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ def message_queue(
             },
         )
     if created:
-        transaction.on_commit(lambda: tasks.deliver_message.delay(tenant_id, message.pk))
+        outbox.enqueue(tasks.deliver_message, tenant_id, message.pk)
     return message
 
 

@@ -87,7 +87,15 @@ def tenant_create(
 
 def tenant_update(*, acting_user: User, tenant: Tenant, **fields: Any) -> Tenant:
     require_tenant_admin(acting_user, tenant)
-    allowed = {"name", "timezone", "language", "currency", "phone_region"}
+    allowed = {
+        "name",
+        "timezone",
+        "language",
+        "currency",
+        "phone_region",
+        "require_admin_two_factor",
+        "daily_reveal_limit",
+    }
     changes = {}
     with transaction.atomic():
         for name, value in fields.items():

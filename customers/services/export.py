@@ -42,13 +42,14 @@ from openpyxl.utils import get_column_letter
 
 from crm.errors import DomainError
 from crm.models import Tenant, User
+from crm.services import outbox
 from crm.services.audit import audit
 from crm.services.notification import notify
 from crm.spreadsheet import neutralise
 from customers import tasks
 from customers.access import can_export, require_export
 from customers.models import Customer, ExportJob
-from customers.normalize import format_phone
+from customers.normalize import format_phone, mask
 from customers.selectors.export import count_capped, filter_params, filtered_customers, params_querydict, sync_limit
 
 logger = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ VALUES = [
     "industry",
     "region",
     "source",
+    "owner_id",
     "owner__full_name",
     "owner__email",
     "pool__name",
@@ -168,9 +170,14 @@ def _local(value: datetime | None, tz: zoneinfo.ZoneInfo) -> datetime | None:
     return value.astimezone(tz).replace(tzinfo=None) if value else None
 
 
-def rows(queryset: QuerySet[Customer], *, tz: zoneinfo.ZoneInfo, labels: Labels) -> Iterator[list[Any]]:
-    """The export's data rows as Python values (str, naive local datetime or None), streamed from the database."""
+def rows(queryset: QuerySet[Customer], *, tz: zoneinfo.ZoneInfo, labels: Labels, viewer_id: int) -> Iterator[list[Any]]:
+    """The export's data rows as Python values (str, naive local datetime or None), streamed from the database.
+    Phones and emails are masked on the customers the exporting user (`viewer_id`) does not own, as on the pages
+    (customers.access.sees_personal_data): an export is no way around the reveal log."""
     for r in export_queryset(queryset).iterator(chunk_size=CHUNK_SIZE):
+        own = r["owner_id"] is not None and r["owner_id"] == viewer_id
+        mobile = r["primary_contact__mobile"] or ""
+        email = r["primary_contact__email"] or ""
         yield [
             r["name"],
             labels.kinds.get(r["kind"], r["kind"]),
@@ -184,8 +191,8 @@ def rows(queryset: QuerySet[Customer], *, tz: zoneinfo.ZoneInfo, labels: Labels)
             labels.yes if r["is_key_account"] else labels.no,
             r["credit_code"],
             r["primary_contact__name"] or "",
-            format_phone(r["primary_contact__mobile"] or ""),
-            r["primary_contact__email"] or "",
+            format_phone(mobile) if own else mask("mobile", mobile),
+            email if own else mask("email", email),
             r["primary_contact__wechat"] or "",
             _local(r["last_followed_up_at"], tz),
             _local(r["created_at"], tz),
@@ -199,7 +206,7 @@ class _Echo:
         return value
 
 
-def csv_chunks(queryset: QuerySet[Customer], *, tz: zoneinfo.ZoneInfo) -> Iterator[str]:
+def csv_chunks(queryset: QuerySet[Customer], *, tz: zoneinfo.ZoneInfo, viewer_id: int) -> Iterator[str]:
     """The CSV as text chunks: the BOM, the header, then one chunk per row. Labels are read now, in the caller's
     language; the rows are read when the chunks are consumed."""
     labels = Labels.current()
@@ -208,22 +215,22 @@ def csv_chunks(queryset: QuerySet[Customer], *, tz: zoneinfo.ZoneInfo) -> Iterat
 
     def generate() -> Iterator[str]:
         yield "\ufeff" + header
-        for row in rows(queryset, tz=tz, labels=labels):
+        for row in rows(queryset, tz=tz, labels=labels, viewer_id=viewer_id):
             yield writer.writerow([csv_cell(v) for v in row])
 
     return generate()
 
 
-def write_csv(queryset: QuerySet[Customer], out: IO[bytes], *, tz: zoneinfo.ZoneInfo) -> int:
+def write_csv(queryset: QuerySet[Customer], out: IO[bytes], *, tz: zoneinfo.ZoneInfo, viewer_id: int) -> int:
     """Write the CSV (UTF-8 with BOM) to a binary file; returns the number of data rows."""
     count = -1
-    for chunk in csv_chunks(queryset, tz=tz):
+    for chunk in csv_chunks(queryset, tz=tz, viewer_id=viewer_id):
         out.write(chunk.encode("utf-8"))
         count += 1
     return count
 
 
-def write_xlsx(queryset: QuerySet[Customer], out: IO[bytes], *, tz: zoneinfo.ZoneInfo) -> int:
+def write_xlsx(queryset: QuerySet[Customer], out: IO[bytes], *, tz: zoneinfo.ZoneInfo, viewer_id: int) -> int:
     """Write the XLSX (write-only workbook: memory stays flat however many rows); returns the number of data
     rows. Text cells are strings with number format "@", dates are real dates in the tenant's time zone."""
     labels = Labels.current()
@@ -240,7 +247,7 @@ def write_xlsx(queryset: QuerySet[Customer], out: IO[bytes], *, tz: zoneinfo.Zon
         header.append(cell)
     sheet.append(header)
     count = 0
-    for row in rows(queryset, tz=tz, labels=labels):
+    for row in rows(queryset, tz=tz, labels=labels, viewer_id=viewer_id):
         sheet.append([_xlsx_cell(sheet, column, value) for column, value in zip(COLUMNS, row, strict=True)])
         count += 1
     workbook.save(out)
@@ -262,10 +269,10 @@ def _xlsx_cell(sheet, column: Column, value: Any) -> WriteOnlyCell:
     return cell
 
 
-def write(fmt: str, queryset: QuerySet[Customer], out: IO[bytes], *, tz: zoneinfo.ZoneInfo) -> int:
+def write(fmt: str, queryset: QuerySet[Customer], out: IO[bytes], *, tz: zoneinfo.ZoneInfo, viewer_id: int) -> int:
     if fmt == "xlsx":
-        return write_xlsx(queryset, out, tz=tz)
-    return write_csv(queryset, out, tz=tz)
+        return write_xlsx(queryset, out, tz=tz, viewer_id=viewer_id)
+    return write_csv(queryset, out, tz=tz, viewer_id=viewer_id)
 
 
 CONTENT_TYPES = {
@@ -310,7 +317,7 @@ def customer_export(*, acting_user: User, params: QueryDict, fmt: str, request: 
             job = ExportJob.objects.create(
                 tenant_id=acting_user.tenant_id, created_by=acting_user, format=fmt, query={"params": filters}
             )
-            transaction.on_commit(lambda: _enqueue(job.tenant_id, job.pk))
+            _enqueue(job.tenant_id, job.pk)
             return ExportPlan(fmt=fmt, queryset=queryset, rows=count, job=job)
         _audit_export(acting_user, fmt=fmt, filters=filters, rows=count)
     return ExportPlan(fmt=fmt, queryset=queryset, rows=count)
@@ -327,7 +334,7 @@ def _audit_export(user: User, *, fmt: str, filters: dict, rows: int, job: Export
 
 
 def _enqueue(tenant_id: int, job_id: int) -> None:
-    tasks.run_export.delay(tenant_id, job_id)
+    outbox.enqueue(tasks.run_export, tenant_id, job_id)
 
 
 def export_run(*, job_id: int) -> ExportJob | None:
@@ -350,7 +357,7 @@ def export_run(*, job_id: int) -> ExportJob | None:
                 raise DomainError(_("The person who asked for this export may no longer export customers."))
             queryset = filtered_customers(user=user, params=params_querydict(job.query.get("params", {})))
             with tempfile.TemporaryFile() as tmp:
-                count = write(job.format, queryset, tmp, tz=job.tenant.tzinfo)
+                count = write(job.format, queryset, tmp, tz=job.tenant.tzinfo, viewer_id=user.pk)
                 tmp.seek(0)
                 job.file.save(f"customers-{job.pk}-{secrets.token_hex(8)}.{job.format}", File(tmp), save=False)
             title = ngettext(

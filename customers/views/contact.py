@@ -13,6 +13,7 @@ from crm.web import apply_domain_error, tenant_required
 from customers.access import get_contact_for_user, get_customer_for_user
 from customers.forms.contact import ContactForm
 from customers.services.contact import contact_delete, contact_save
+from customers.services.privacy import REVEAL_FIELDS, RevealRefused, personal_data_reveal
 
 
 @tenant_required
@@ -20,6 +21,14 @@ from customers.services.contact import contact_delete, contact_save
 def contact_edit(request: HttpRequest, pk: int, contact_pk: int | None = None) -> HttpResponse:
     customer = get_customer_for_user(request.user, pk, for_change=True)
     contact = get_contact_for_user(request.user, customer, contact_pk) if contact_pk else None
+    if contact is not None and request.method == "GET":
+        # The form shows the phones and email: on a customer one does not own, opening it reveals them (logged and
+        # counted like the Reveal buttons).
+        try:
+            personal_data_reveal(user=request.user, contact=contact, fields=REVEAL_FIELDS)
+        except RevealRefused as exc:
+            messages.error(request, exc.message)
+            return redirect("customers:detail", pk=customer.pk)
     form = ContactForm(request.POST or None, instance=contact)
     if request.method == "POST" and form.is_valid():
         data = {f: form.cleaned_data[f] for f in ContactForm.Meta.fields}

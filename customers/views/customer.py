@@ -15,13 +15,13 @@ from crm.errors import DomainError
 from crm.models import Role
 from crm.registry import registry
 from crm.web import PAGE_SIZE, CappedPaginator, apply_domain_error, tenant_required
-from customers.access import can_edit, can_manage, get_customer_for_user
+from customers.access import can_edit, can_manage, get_customer_for_user, sees_personal_data
 from customers.filters import CustomerFilter
 from customers.forms.contact import ContactForm
 from customers.forms.customer import CustomerForm, NewCustomerForm
 from customers.forms.share import ShareForm
 from customers.models import Contact, Customer, CustomerTag, CustomerUserObjectPermission, Tag
-from customers.normalize import format_phone
+from customers.normalize import format_phone, mask
 from customers.services.customer import customer_create, customer_update
 from customers.services.identifier import DuplicateCustomer
 from customers.services.trash import TRASH_DAYS, customer_trash
@@ -32,6 +32,7 @@ def primary_contact_annotations():
     return {
         "primary_name": Subquery(primary.values("name")[:1]),
         "primary_mobile": Subquery(primary.values("mobile")[:1]),
+        "primary_contact_id": Subquery(primary.values("pk")[:1]),
     }
 
 
@@ -51,7 +52,13 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         tags_by_customer.setdefault(row.customer_id, []).append(row.tag)
     for customer in customers:
         customer.tag_list = tags_by_customer.get(customer.pk, [])
-        customer.primary_mobile_display = format_phone(customer.primary_mobile or "")
+        if sees_personal_data(request.user, customer):
+            customer.primary_mobile_display = format_phone(customer.primary_mobile or "")
+        elif customer.primary_mobile:
+            # Masked on others' customers; the unmasked number never reaches the template.
+            customer.primary_masked = mask("mobile", customer.primary_mobile)
+            customer.primary_contact = Contact(pk=customer.primary_contact_id)
+        customer.primary_mobile = None
     context = {
         "filter": filterset,
         "page": page,
@@ -102,9 +109,15 @@ def customer_create_view(request: HttpRequest) -> HttpResponse:
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     customer = get_customer_for_user(request.user, pk)
     contacts = list(Contact.objects.filter(customer=customer).order_by("-is_primary", "name", "pk"))
+    sees = sees_personal_data(request.user, customer)
     for contact in contacts:
-        contact.mobile_display = format_phone(contact.mobile)
-        contact.phone_display = format_phone(contact.phone)
+        if sees:
+            contact.mobile_display = format_phone(contact.mobile)
+            contact.phone_display = format_phone(contact.phone)
+        else:
+            # Masked outside one's own customers (个人信息保护法): the values never reach the template.
+            contact.masked = {f: mask(f, getattr(contact, f)) for f in ("mobile", "phone", "email")}
+            contact.mobile = contact.phone = contact.email = ""
     tags = Tag.objects.filter(pk__in=CustomerTag.objects.filter(customer=customer).values("tag_id"))
     user = request.user
     may_edit = can_edit(user, customer)
@@ -137,6 +150,8 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "share_form": ShareForm(customer=customer) if can_share else None,
             "contact_form": ContactForm() if may_edit else None,
             "panels": panels,
+            "sees_personal_data": sees,
+            "is_admin": user.has_any_role(Role.ADMIN),
         },
     )
 

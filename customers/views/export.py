@@ -54,12 +54,13 @@ def _download(plan: ExportPlan, request: HttpRequest) -> HttpResponse:
     name = filename(plan.fmt, tz=tz, now=timezone.now())
     if plan.fmt == "xlsx":
         buffer = io.BytesIO()
-        write_xlsx(plan.queryset, buffer, tz=tz)
+        write_xlsx(plan.queryset, buffer, tz=tz, viewer_id=request.user.pk)
         response = HttpResponse(buffer.getvalue(), content_type=CONTENT_TYPES["xlsx"])
     else:
         # The rows are read while the response streams, after this view has returned: in the tenant's context.
         response = StreamingHttpResponse(
-            stream_in_context(csv_chunks(plan.queryset, tz=tz), request.tenant.pk), content_type=CONTENT_TYPES["csv"]
+            stream_in_context(csv_chunks(plan.queryset, tz=tz, viewer_id=request.user.pk), request.tenant.pk),
+            content_type=CONTENT_TYPES["csv"],
         )
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     patch_cache_control(response, private=True, no_store=True)

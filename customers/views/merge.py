@@ -118,7 +118,7 @@ def merge(request: HttpRequest, pk: int) -> HttpResponse:
     candidates = []
     if query and other is None:
         candidates = list(
-            search_customers(candidates_qs.exclude(pk=keep.pk), query, request.tenant)
+            search_customers(candidates_qs.exclude(pk=keep.pk), query, request.tenant, request.user)
             .select_related("owner")
             .order_by("name", "pk")[:20]
         )

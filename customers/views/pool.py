@@ -21,7 +21,7 @@ from customers.filters import PoolCustomerFilter
 from customers.forms.extension import ExtensionRequestForm
 from customers.forms.pool import AssignForm, ReleaseForm
 from customers.models import Contact, Customer, ExtensionRequest, OwnershipEvent, Pool
-from customers.normalize import mask_email, mask_phone
+from customers.normalize import mask
 from customers.selectors.pool import fallback_due, pools_with_rules
 from customers.services.pool import ClaimRefused, customer_assign, customer_claim, customer_release, record_pool_view
 
@@ -43,8 +43,8 @@ def _decorate(customers: list[Customer]) -> None:
     reasons = dict(OwnershipEvent.Reason.choices)
     now = timezone.now()
     for c in customers:
-        c.masked_mobile = mask_phone(c.primary_mobile or "")
-        c.masked_email = mask_email(c.primary_email or "")
+        c.masked_mobile = mask("mobile", c.primary_mobile or "")
+        c.masked_email = mask("email", c.primary_email or "")
         c.primary_mobile = c.primary_email = None
         c.days_in_pool = (now - c.pooled_at).days if c.pooled_at else None
         c.pooled_reason_label = reasons.get(c.pooled_reason, "")
@@ -92,8 +92,8 @@ def pool_customer(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "name": c.name,
             "title": c.title,
-            "mobile": mask_phone(c.mobile),
-            "email": mask_email(c.email),
+            "mobile": mask("mobile", c.mobile),
+            "email": mask("email", c.email),
             "is_primary": c.is_primary,
         }
         for c in contacts

@@ -19,6 +19,7 @@ from crm.access import require_admin
 from crm.errors import DomainError
 from crm.locks import LEAD_SCORING_RULES
 from crm.models import Tenant, User
+from crm.services import outbox
 from crm.services.audit import audit
 from sales import tasks
 from sales.models import (
@@ -166,7 +167,7 @@ def _after_rules_changed(tenant: Tenant) -> str:
         lead_scores_recompute(tenant_id=tenant.pk)
         return "done"
 
-    transaction.on_commit(lambda: tasks.recompute_lead_scores.delay(tenant.pk))
+    outbox.enqueue(tasks.recompute_lead_scores, tenant.pk)
     return "queued"
 
 

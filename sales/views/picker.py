@@ -21,7 +21,9 @@ def customer_options(request: HttpRequest) -> HttpResponse:
     base = Customer.objects.editable_by(request.user) if editable else Customer.objects.visible_to(request.user)
     # The picker's search box is named customer_search (so it never clashes with a form's own fields).
     text = SearchForm({"q": request.GET.get("customer_search") or request.GET.get("q") or ""}).value("q")
-    customers = list(search_customers(base, text, request.tenant).order_by("name", "pk")[:20]) if text else []
+    customers = (
+        list(search_customers(base, text, request.tenant, request.user).order_by("name", "pk")[:20]) if text else []
+    )
     # The picker's own select is sent along (hx-include): keep the current choice as an option.
     current = CustomerParamForm(request.GET, queryset=base).value("customer")
     return render(

@@ -6,12 +6,14 @@ from django.test import Client
 
 from crm.models import AuditEvent, User
 
+from ..conftest import two_factor_login
+
 
 @pytest.fixture
 def operator_client(db):
     operator = User.objects.create_superuser(email="ops@example.test", password="pw-123456", full_name="Ops")
     client = Client()
-    client.force_login(operator)
+    two_factor_login(client, operator)
     client.operator = operator
     return client
 

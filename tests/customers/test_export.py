@@ -148,8 +148,9 @@ def test_confirmation_page_does_not_count_past_the_cap(world_a, client_for, sett
 
 @pytest.mark.django_db
 def test_csv_has_bom_neutralised_formulas_and_phones_as_text(world_a, client_for):
+    # The admin's own customer: its phone and email are exported unmasked.
     customer = make(
-        world_a.rep1,
+        world_a.admin,
         '=HYPERLINK("http://evil.test","点我")',
         mobile="13812345678",
         industry="+cmd|' /C calc'!A0",
@@ -175,7 +176,7 @@ def test_csv_has_bom_neutralised_formulas_and_phones_as_text(world_a, client_for
     assert row["Mobile"] == "'+86 138 1234 5678"  # a spreadsheet would evaluate "+86 138…": kept text
     assert row["Unified social credit code"] == "\t913301001234567890"  # all digits: kept text by a leading tab
     assert row["Primary contact"].endswith("联系人") and row["Email"] == "li@a.test"
-    assert row["Owner"] == world_a.rep1.full_name and row["Pool"] and row["Key account"] == "No"
+    assert row["Owner"] == world_a.admin.full_name and row["Pool"] and row["Key account"] == "No"
     assert row["Last follow-up"] == "2024-05-01 09:30"  # tenant-local (Asia/Shanghai)
     assert row["Type"] == "Company" and row["Status"] == "Potential"
 
@@ -207,7 +208,9 @@ def test_csv_headers_follow_the_users_language(world_a, client_for):
 
 @pytest.mark.django_db
 def test_xlsx_cells_are_typed_for_excel(world_a, client_for):
-    customer = make(world_a.rep1, "=cmd()", mobile="13812345678", credit_code="913301001234567890", is_key_account=True)
+    customer = make(
+        world_a.admin, "=cmd()", mobile="13812345678", credit_code="913301001234567890", is_key_account=True
+    )
     Customer.objects.filter(pk=customer.pk).update(last_followed_up_at=datetime(2024, 5, 1, 1, 30, tzinfo=UTC))
     r = post_export(client_for(in_english(world_a.admin)), "xlsx")
     assert r.status_code == 200 and r["Content-Type"] == CONTENT_TYPES["xlsx"]
@@ -369,3 +372,20 @@ def test_a_redelivered_export_task_waits_for_the_running_copy_then_takes_over_a_
     with django_capture_on_commit_callbacks(execute=False):
         assert run_export(job.tenant_id, job.pk) == ExportJob.Status.DONE
     assert run_export(job.tenant_id, job.pk) == "skipped"
+
+
+@pytest.mark.django_db
+def test_phones_and_emails_of_customers_one_does_not_own_are_masked(world_a, client_for):
+    mine = make(world_a.manager, "经理自己的客户", mobile="13912345678")
+    theirs = make(world_a.rep1, "一组的客户", mobile="13812345678")
+    for customer, email in ((mine, "wang@a.test"), (theirs, "li@a.test")):
+        customer.contacts.update(email=email)
+    _raw, rows = read_csv(post_export(client_for(in_english(world_a.manager))))
+    by_name = {row[0]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
+    assert by_name["经理自己的客户"]["Mobile"] == "'+86 139 1234 5678"
+    assert by_name["经理自己的客户"]["Email"] == "wang@a.test"
+    assert by_name["一组的客户"]["Mobile"] == "138****5678"
+    assert by_name["一组的客户"]["Email"] == "l***@a.test"
+    # The export is on record: who, which filters, how many rows.
+    event = AuditEvent.objects.get(action="customer.export", actor=world_a.manager)
+    assert event.details["rows"] == 2

@@ -8,7 +8,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from crm.models import Tenant
-from customers.models import Customer
+from customers.models import Customer, PersonalDataReveal
 from sales.models import Appointment, FollowUp, Order, OrderLine, Task
 from sales.selectors.calendar import calendar_data
 
@@ -45,3 +45,6 @@ def test_seed_demo_is_idempotent_and_covers_the_daily_work(capsys):
     items = [item for cell in data["cells"].values() for item in cell if item.is_appointment]
     assert any(item.conflict for item in items)
     assert Appointment.objects.filter(tenant=demo, attendee_links__isnull=False).exists()
+    # The privacy log shows managers' reveals of their reps' customers' phones and emails.
+    reveals = PersonalDataReveal.objects.filter(tenant=demo)
+    assert reveals.exists() and all(r.customer.owner_id != r.user_id for r in reveals.select_related("customer"))

@@ -40,4 +40,5 @@ PUBLIC = {
     "healthz_ready": "load balancers' readiness check: whether the database answers, no tenant data",
     "healthz_live": "liveness probe: answers without touching anything",
     "logout": "logging out needs no tenant check",
+    "login_verify": "the code step of a login: it serves only the login this session began with its password",
 }

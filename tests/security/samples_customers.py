@@ -25,6 +25,9 @@ SAMPLES = {
     "customers:contact_create": lambda w: {"pk": _customer(w).pk},
     "customers:contact_edit": _contact,
     "customers:contact_delete": lambda w: _contact(w, "MARKA 可删除公司"),
+    "customers:contact_reveal": _contact,
+    "customers:contact_personal_data": _contact,
+    "customers:contact_erase": _contact,
     "customers:share": lambda w: {"pk": _customer(w).pk},
     "customers:unshare": lambda w: {"pk": _customer(w).pk, "user_pk": w.rep2.pk},
 }

@@ -146,8 +146,11 @@ def test_the_check_fails_when_the_uploader_can_no_longer_import(world, settings,
 def enqueued(monkeypatch):
     """The tasks the services enqueue, recorded instead of sent."""
     calls = []
-    monkeypatch.setattr(tasks.run_import, "delay", lambda *args: calls.append(("run_import", *args)))
-    monkeypatch.setattr(tasks.check_import, "delay", lambda *args: calls.append(("check_import", *args)))
+    # The outbox sends its calls with apply_async (crm.services.outbox).
+    monkeypatch.setattr(tasks.run_import, "apply_async", lambda args, **options: calls.append(("run_import", *args)))
+    monkeypatch.setattr(
+        tasks.check_import, "apply_async", lambda args, **options: calls.append(("check_import", *args))
+    )
     return calls
 
 

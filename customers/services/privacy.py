@@ -1,0 +1,163 @@
+"""Personal data of contacts (个人信息保护法): reveals of masked phones and emails, a contact's data exported on
+request, and its erasure.
+
+Outside the customers a user owns, phones and emails are masked (customers.normalize.mask). Revealing one is a
+write: logged (who, whose, which field, when) and capped per user per tenant-local day by the tenant's
+`daily_reveal_limit`, like the pool's daily views. An admin can export a contact's personal data (JSON or CSV) and
+erase it: the contact stays, with every business record that points at it, but its personal fields are blanked,
+for good.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.access import require_admin
+from crm.errors import DomainError
+from crm.models import User
+from crm.services.audit import audit
+from crm.workcalendar.selectors import local_today
+from customers.access import lock_customer_for_change, sees_personal_data
+from customers.models import Contact, PersonalDataReveal
+from customers.normalize import format_phone
+from customers.services.identifier import sync_identifiers
+
+REVEAL_FIELDS = tuple(PersonalDataReveal.Field.values)
+ERASED_NAME = "—"
+
+
+class RevealRefused(DomainError):
+    """The day's cap of reveals is used up, or there is nothing left to reveal."""
+
+
+def display_value(contact: Contact, field: str) -> str:
+    value = getattr(contact, field) or ""
+    return format_phone(value) if field in ("mobile", "phone") else value
+
+
+def reveals_left_today(user: User) -> int | None:
+    limit = user.tenant.daily_reveal_limit
+    if limit is None:
+        return None
+    used = (
+        PersonalDataReveal.objects.filter(tenant_id=user.tenant_id, user=user, day=local_today(user.tenant))
+        .values("contact_id", "field")
+        .distinct()
+        .count()
+    )
+    return max(limit - used, 0)
+
+
+def personal_data_reveal(*, user: User, contact: Contact, fields: Iterable[str]) -> dict[str, str]:
+    """The unmasked values of `fields` of `contact` (whose customer the caller got through get_customer_for_user).
+    On a customer the user does not own, each reveal is logged, and each field of a contact first revealed today
+    counts once against the day's cap; over it, RevealRefused with nothing revealed or logged."""
+    fields = [f for f in fields if f in REVEAL_FIELDS]
+    customer = contact.customer
+    if sees_personal_data(user, customer):
+        return {f: display_value(contact, f) for f in fields}
+    fields = [f for f in fields if getattr(contact, f)]
+    if not fields:
+        return {}
+    tenant = user.tenant
+    day = local_today(tenant)
+    limit = tenant.daily_reveal_limit
+    with transaction.atomic():
+        # One user's reveals one at a time, so two tabs cannot both take the last one.
+        User.objects.select_for_update().get(pk=user.pk)
+        today = PersonalDataReveal.objects.filter(tenant_id=tenant.pk, user=user, day=day)
+        already = set(today.filter(contact=contact).values_list("field", flat=True))
+        new = [f for f in fields if f not in already]
+        if limit is not None and new:
+            used = today.values("contact_id", "field").distinct().count()
+            if used + len(new) > limit:
+                raise RevealRefused(
+                    _(
+                        "You have revealed %(limit)d phones and emails today, the most your company allows. "
+                        "Try again tomorrow, or ask the customer's owner."
+                    )
+                    % {"limit": limit}
+                )
+        PersonalDataReveal.objects.bulk_create(
+            [
+                PersonalDataReveal(
+                    tenant_id=tenant.pk,
+                    created_by=user,
+                    user=user,
+                    customer=customer,
+                    contact=contact,
+                    field=f,
+                    day=day,
+                )
+                for f in fields
+            ]
+        )
+    return {f: display_value(contact, f) for f in fields}
+
+
+PERSONAL_FIELDS = ("name", "title", "mobile", "phone", "email", "wechat", "birthday", "notes")
+
+
+def contact_personal_data(*, acting_user: User, contact: Contact) -> dict[str, Any]:
+    """Everything the CRM keeps about the person, for their access request: the contact's fields, whose contact it
+    is, and who revealed its masked data when. Admins only; audited as an export."""
+    require_admin(acting_user)
+    reveals = (
+        PersonalDataReveal.objects.filter(tenant_id=acting_user.tenant_id, contact=contact)
+        .select_related("user")
+        .order_by("created_at", "pk")
+    )
+    data = {
+        "contact_id": contact.pk,
+        "customer": contact.customer.name,
+        **{f: getattr(contact, f) for f in PERSONAL_FIELDS},
+        "birthday": contact.birthday.isoformat() if contact.birthday else None,
+        "created_at": contact.created_at.isoformat(),
+        "updated_at": contact.updated_at.isoformat(),
+        "erased_at": contact.erased_at.isoformat() if contact.erased_at else None,
+        "reveals": [
+            {"user": r.user.full_name or r.user.email, "field": r.field, "at": r.created_at.isoformat()}
+            for r in reveals
+        ],
+    }
+    audit(
+        tenant=acting_user.tenant,
+        actor=acting_user,
+        action="contact.personal_data_export",
+        obj=contact,
+        details={"customer": contact.customer_id, "rows": 1},
+    )
+    return data
+
+
+def contact_erase(*, acting_user: User, contact: Contact) -> Contact:
+    """Erase the person's data on their request: name, title, phones, email, WeChat id, birthday and notes are
+    blanked and the customer's identifiers follow, so the number or address no longer blocks anyone. The contact
+    and everything pointing at it stay. Admins only; irreversible; audited without the erased values."""
+    require_admin(acting_user)
+    with transaction.atomic():
+        customer = lock_customer_for_change(acting_user, contact.customer_id)
+        locked = Contact.objects.select_for_update().filter(pk=contact.pk, customer=customer).first()
+        if locked is None:
+            raise DomainError(_("This contact no longer belongs to this customer."))
+        if locked.erased_at is not None:
+            raise DomainError(_("This contact's personal data was already erased."))
+        locked.name = ERASED_NAME
+        locked.title = locked.mobile = locked.phone = locked.email = locked.wechat = locked.notes = ""
+        locked.birthday = None
+        locked.erased_at = timezone.now()
+        locked.save()
+        sync_identifiers(customer, acting_user)
+        audit(
+            tenant=acting_user.tenant,
+            actor=acting_user,
+            action="contact.erase",
+            obj=locked,
+            details={"customer": customer.pk, "contact": locked.pk},
+        )
+    return locked
