@@ -8,11 +8,12 @@ class ServiceConfig(AppConfig):
 
     def ready(self) -> None:
         from crm.registry import CustomerPanel, NavEntry, SettingsPage, registry, roles_any
+        from crm.services import outbox
         from crm.workcalendar.signals import calendar_changed
         from service import tasks, widgets
 
         def on_calendar_changed(sender, tenant, **kwargs):
-            tasks.recompute_deadlines.delay(tenant.pk)
+            outbox.enqueue(tasks.recompute_deadlines, tenant.pk)
 
         calendar_changed.connect(on_calendar_changed, dispatch_uid="service.recompute_deadlines", weak=False)
 

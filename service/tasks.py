@@ -3,6 +3,7 @@
 from celery import shared_task
 from django.utils.translation import gettext_lazy as _
 
+from crm.services import outbox
 from crm.tenancy import TenantTask
 from service.services import escalation
 
@@ -12,7 +13,7 @@ def escalate_tickets() -> int:
     """Every few minutes (beat): one escalation run per tenant with due steps."""
     tenant_ids = escalation.tenants_with_due_escalations()
     for tenant_id in tenant_ids:
-        escalate_tenant_tickets.delay(tenant_id)
+        outbox.enqueue(escalate_tenant_tickets, tenant_id)
     return len(tenant_ids)
 
 

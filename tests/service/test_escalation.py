@@ -65,14 +65,16 @@ def test_at_risk_then_breached_each_once(desk):
 
 
 @pytest.mark.django_db
-def test_dispatcher_fans_out_one_task_per_tenant(desk, world_b, monkeypatch):
+def test_dispatcher_fans_out_one_task_per_tenant(desk, world_b, monkeypatch, django_capture_on_commit_callbacks):
     world, customer, contact = desk
     make_ticket(world, customer, contact, now=at(2026, 3, 9, 9, 0))
     assert tenants_with_due_escalations(at(2026, 3, 9, 9, 0)) == []
     assert tenants_with_due_escalations(at(2026, 3, 9, 10, 0)) == [world.tenant.pk]
     sent = []
-    monkeypatch.setattr(tasks.escalate_tenant_tickets, "delay", lambda tenant_id: sent.append(tenant_id))
-    assert tasks.escalate_tickets() == 1 and sent == [world.tenant.pk]
+    monkeypatch.setattr(tasks.escalate_tenant_tickets, "apply_async", lambda args, **options: sent.append(args[0]))
+    with django_capture_on_commit_callbacks(execute=True):  # the outbox sends after commit
+        assert tasks.escalate_tickets() == 1
+    assert sent == [world.tenant.pk]
 
 
 def test_beat_runs_the_job_every_five_minutes():

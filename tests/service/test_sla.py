@@ -90,7 +90,7 @@ def test_a_company_holiday_moves_the_running_deadlines(desk, django_capture_on_c
     assert ticket.resolution_due_at == at(2026, 3, 9, 12, 0)
     ran = []
     monkeypatch.setattr(
-        tasks.recompute_deadlines, "delay", lambda tenant_id: ran.append(tasks.recompute_deadlines(tenant_id))
+        tasks.recompute_deadlines, "apply_async", lambda args, **options: ran.append(tasks.recompute_deadlines(*args))
     )
     with django_capture_on_commit_callbacks(execute=True):
         calendar_override_add(

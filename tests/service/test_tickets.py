@@ -20,8 +20,9 @@ def desk(world_a):
 
 @pytest.fixture
 def deliver_now(monkeypatch):
+    # The outbox sends its calls with apply_async (crm.services.outbox).
     monkeypatch.setattr(
-        "crm.tasks.deliver_message.delay", lambda tenant_id, message_id: message_deliver(message_id=message_id)
+        "crm.tasks.deliver_message.apply_async", lambda args, **options: message_deliver(message_id=args[1])
     )
 
 
