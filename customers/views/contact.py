@@ -22,7 +22,7 @@ def contact_edit(request: HttpRequest, pk: int, contact_pk: int | None = None) -
     contact = get_contact_for_user(request.user, customer, contact_pk) if contact_pk else None
     form = ContactForm(request.POST or None, instance=contact)
     if request.method == "POST" and form.is_valid():
-        data = {f: form.cleaned_data[f] for f in ContactForm.Meta.fields}
+        data = {f: form.cleaned_data[f] for f in [*ContactForm.Meta.fields, "marketing_consent"]}
         if contact is not None:
             contact.refresh_from_db()
         try:
