@@ -7,8 +7,14 @@ class MarketingConfig(AppConfig):
     verbose_name = _("Marketing")
 
     def ready(self) -> None:
-        from crm.registry import CustomerPanel, NavEntry, registry, roles_any
+        from crm.registry import CustomerPanel, NavEntry, OrderExtension, registry, roles_any
         from marketing import widgets
+        from marketing.services import coupon
+
+        # The order form takes a care coupon's code; sales never imports marketing.
+        registry.add_order_extension(
+            OrderExtension(key="care_coupon", fields=coupon.coupon_fields, apply=coupon.apply_to_order)
+        )
 
         registry.add_nav(
             NavEntry(

@@ -156,6 +156,9 @@ class Coupon(TenantModel):
     redeemed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    order = models.OneToOneField(
+        "sales.Order", on_delete=models.SET_NULL, null=True, blank=True, related_name="coupon", verbose_name=_("order")
+    )
     order_amount = models.DecimalField(_("order amount"), max_digits=14, decimal_places=2, null=True, blank=True)
 
     class Meta:
