@@ -59,6 +59,10 @@ class CareCampaign(TenantModel):
         validators=[MaxValueValidator(23)],
         help_text=_("Local time of the company; greetings go out at the first run after this hour."),
     )
+    # Whose contacts: every customer's (empty), or the customers the customer list's filters pick — the same
+    # FilterSet (customers.filters.CustomerFilter: level, tag, region, industry, status, owner) — and the owner's
+    # team (with the teams under it), e.g. {"level": 3, "tag": 7, "region": "上海", "team": 2}.
+    audience = models.JSONField(_("audience"), default=dict, blank=True)
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices, default=Channel.EMAIL)
     email_subject = models.CharField(_("email subject"), max_length=200, blank=True, help_text=PLACEHOLDER_HELP)
     email_body = models.TextField(_("email text"), blank=True, help_text=PLACEHOLDER_HELP)

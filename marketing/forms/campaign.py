@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from crm.forms import BoundedDateField, QueryForm
+from crm.models import Team
 from crm.services.notification import placeholder_errors
+from customers.models import CustomerLevel, Tag
 from marketing.models import CareCampaign, Greeting
 from marketing.selectors.occasion import LUNAR_HOLIDAYS, statutory_holiday_choices
 from marketing.services.greeting import PLACEHOLDERS
@@ -35,6 +38,10 @@ class CampaignForm(forms.ModelForm):
             "holiday",
             "send_on",
             "send_hour",
+            "audience_level",
+            "audience_tag",
+            "audience_region",
+            "audience_team",
             "channel",
             "email_subject",
             "email_body",
@@ -50,8 +57,36 @@ class CampaignForm(forms.ModelForm):
             "sms_body": forms.Textarea(attrs={"rows": 2}),
         }
 
-    def __init__(self, *args, **kwargs):
+    audience_level = forms.ModelChoiceField(label=_("Audience: customer level"), queryset=None, required=False)
+    audience_tag = forms.ModelChoiceField(label=_("Audience: tag"), queryset=None, required=False)
+    audience_region = forms.CharField(label=_("Audience: region"), max_length=50, required=False)
+    audience_team = forms.ModelChoiceField(
+        label=_("Audience: owner's team"),
+        queryset=None,
+        required=False,
+        help_text=_("Empty filters: every customer's contacts. The count below updates as you choose."),
+    )
+
+    def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
+        self.tenant = tenant
+        live = {
+            "hx-get": reverse_lazy("marketing:audience_count"),
+            "hx-trigger": "change",
+            "hx-target": "#audience-count",
+            "hx-include": "[data-audience]",
+            "data-audience": "",
+        }
+        for name, queryset in (
+            ("audience_level", CustomerLevel.objects.for_tenant(tenant).order_by("order", "code")),
+            ("audience_tag", Tag.objects.for_tenant(tenant).order_by("name")),
+            ("audience_team", Team.objects.filter(tenant=tenant).order_by("path")),
+        ):
+            self.fields[name].queryset = queryset
+        for name in AUDIENCE_FIELDS:
+            self.fields[name].widget.attrs.update(live)
+        audience = self.instance.audience or {}
+        self.initial.update({f"audience_{k}": audience.get(k) for k in ("level", "tag", "region", "team")})
         self.fields["holiday"] = forms.ChoiceField(
             label=_("Public holiday"), required=False, choices=[("", "—"), *statutory_holiday_choices()]
         )
@@ -64,6 +99,7 @@ class CampaignForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        cleaned["audience"] = audience_of(cleaned)
         kind = cleaned.get("kind")
         if kind == CareCampaign.Kind.HOLIDAY:
             self._clean_holiday(cleaned)
@@ -114,6 +150,35 @@ class CampaignForm(forms.ModelForm):
             dt.date(2000, month, day)  # a leap year: 29 February is a valid holiday date
         except ValueError:
             self.add_error("day", _("There is no such date."))
+
+
+AUDIENCE_FIELDS = ("audience_level", "audience_tag", "audience_region", "audience_team")
+
+
+def audience_of(cleaned: dict) -> dict:
+    """The campaign's audience (CareCampaign.audience) from the form's cleaned audience fields."""
+    audience = {
+        "level": cleaned.get("audience_level").pk if cleaned.get("audience_level") else None,
+        "tag": cleaned.get("audience_tag").pk if cleaned.get("audience_tag") else None,
+        "region": (cleaned.get("audience_region") or "").strip() or None,
+        "team": cleaned.get("audience_team").pk if cleaned.get("audience_team") else None,
+    }
+    return {k: v for k, v in audience.items() if v is not None}
+
+
+class AudienceForm(forms.Form):
+    """The live count's query: the campaign form's audience fields, scoped to the tenant."""
+
+    audience_level = forms.ModelChoiceField(queryset=None, required=False)
+    audience_tag = forms.ModelChoiceField(queryset=None, required=False)
+    audience_region = forms.CharField(max_length=50, required=False)
+    audience_team = forms.ModelChoiceField(queryset=None, required=False)
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["audience_level"].queryset = CustomerLevel.objects.for_tenant(tenant)
+        self.fields["audience_tag"].queryset = Tag.objects.for_tenant(tenant)
+        self.fields["audience_team"].queryset = Team.objects.filter(tenant=tenant)
 
 
 class PreviewForm(QueryForm):

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Sum, Value, When
 
-from crm.models import OutboundMessage, Role
+from crm.models import OutboundMessage, Role, Team
+from customers.filters import CustomerFilter
 from customers.models import Contact, Customer
 from marketing.models import CareCampaign, Coupon, Greeting
 from marketing.selectors.occasion import gregorian_birthdays_on, holiday_on, lunar_day
@@ -29,17 +31,49 @@ def campaign_channels(campaign: CareCampaign) -> list[str]:
     return [channel for channel in order if has_text[channel]]
 
 
-def _audience(tenant_id: int) -> QuerySet:
-    # Contacts of live customers; `birthday IS NOT NULL`-style conditions are added per part.
-    return Contact.objects.filter(tenant_id=tenant_id, customer__deleted_at__isnull=True).order_by()
+AUDIENCE_FILTERS = ("level", "tag", "region", "industry", "status", "owner")
 
 
-def birthday_parts(tenant_id: int, day: dt.date) -> list[DuePart]:
+def audience_customers(tenant, audience: dict) -> QuerySet:
+    """The live customers a campaign's audience picks: the customer list's own FilterSet over the tenant's customers
+    (a value the tenant no longer has, e.g. a deleted tag, picks nobody rather than everybody), and the owner's team
+    with the teams under it."""
+    customers = Customer.objects.filter(tenant_id=tenant.pk, deleted_at__isnull=True)
+    data = {k: audience[k] for k in AUDIENCE_FILTERS if audience.get(k) not in (None, "")}
+    if data:
+        filterset = CustomerFilter(data=data, queryset=customers, request=SimpleNamespace(tenant=tenant))
+        if not filterset.is_valid():
+            return customers.none()
+        customers = filterset.qs
+    if audience.get("team"):
+        team = Team.objects.filter(tenant_id=tenant.pk, pk=audience["team"]).first()
+        if team is None:
+            return customers.none()
+        customers = customers.filter(owner__team__path__startswith=team.path)
+    return customers.order_by()
+
+
+def _audience(tenant, audience: dict | None = None) -> QuerySet:
+    # Contacts of live customers (of the audience, when it has filters); the occasion's conditions come per part.
+    contacts = Contact.objects.filter(tenant_id=tenant.pk, customer__deleted_at__isnull=True)
+    if audience:
+        contacts = contacts.filter(customer__in=audience_customers(tenant, audience).values("pk"))
+    return contacts.order_by()
+
+
+def audience_counts(tenant, audience: dict) -> dict[str, int]:
+    """The live count on the campaign form: contacts in the audience, and how many of them may be messaged."""
+    return _audience(tenant, audience).aggregate(
+        total=Count("pk"), reachable=Count("pk", filter=Q(marketing_consent=True, unsubscribed_at__isnull=True))
+    )
+
+
+def birthday_parts(tenant, day: dt.date, audience: dict | None = None) -> list[DuePart]:
     """Today's birthdays, Gregorian and lunar, each over its index (customers.Contact's contact_birthday_md_idx and
     contact_lunar_birthday_idx). A contact with both is greeted on the one it prefers."""
     month, days = gregorian_birthdays_on(day)
     gregorian = (
-        _audience(tenant_id)
+        _audience(tenant, audience)
         .filter(birthday__isnull=False, birthday__month=month, birthday__day__in=days)
         .exclude(lunar_birthday_month__isnull=False, prefers_lunar_birthday=True)
     )
@@ -50,7 +84,7 @@ def birthday_parts(tenant_id: int, day: dt.date) -> list[DuePart]:
     elif not lunar.leap_born_here:
         lunar_q &= Q(lunar_birthday_leap=False)
     lunar_contacts = (
-        _audience(tenant_id)
+        _audience(tenant, audience)
         .filter(lunar_birthday_month__isnull=False)
         .filter(lunar_q)
         .filter(Q(birthday__isnull=True) | Q(prefers_lunar_birthday=True))
@@ -61,11 +95,11 @@ def birthday_parts(tenant_id: int, day: dt.date) -> list[DuePart]:
 def due_parts(campaign: CareCampaign, day: dt.date) -> list[DuePart]:
     """The contacts `campaign` greets on the tenant-local `day` (empty when its occasion is another day)."""
     if campaign.kind == CareCampaign.Kind.BIRTHDAY:
-        return birthday_parts(campaign.tenant_id, day)
+        return birthday_parts(campaign.tenant, day, campaign.audience)
     occasion = holiday_on(campaign, day)
     if not occasion.due:
         return []
-    return [DuePart(_audience(campaign.tenant_id), occasion.year)]
+    return [DuePart(_audience(campaign.tenant, campaign.audience), occasion.year)]
 
 
 def greeting_status(channels: list[str]) -> Case:

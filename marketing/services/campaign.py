@@ -28,6 +28,7 @@ CAMPAIGN_FIELDS = [
     "holiday",
     "send_on",
     "send_hour",
+    "audience",
     "channel",
     "email_subject",
     "email_body",

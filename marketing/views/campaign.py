@@ -15,9 +15,10 @@ from crm.web import apply_domain_error, form_status, paginate, tenant_required
 from crm.workcalendar.selectors import local_today
 from customers.models import Contact
 from marketing.access import get_campaign_for_user, require_care
-from marketing.forms.campaign import CampaignForm, LogFilterForm, PreviewForm
+from marketing.forms.campaign import AudienceForm, CampaignForm, LogFilterForm, PreviewForm, audience_of
 from marketing.models import CareCampaign, Greeting
 from marketing.selectors.care import (
+    audience_counts,
     campaign_channels,
     campaigns_with_figures,
     contacts_visible_for_preview,
@@ -51,7 +52,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
 
 
 def _save(request: HttpRequest, campaign: CareCampaign | None, initial: dict | None = None) -> HttpResponse:
-    form = CampaignForm(request.POST or None, instance=campaign, initial=initial)
+    form = CampaignForm(request.POST or None, instance=campaign, initial=initial, tenant=request.tenant)
     if request.method == "POST" and form.is_valid():
         data = {k: form.cleaned_data.get(k) for k in CAMPAIGN_FIELDS}
         try:
@@ -61,7 +62,25 @@ def _save(request: HttpRequest, campaign: CareCampaign | None, initial: dict | N
         else:
             messages.success(request, _("Campaign saved."))
             return redirect("marketing:campaign_detail", pk=campaign.pk)
-    return render(request, "marketing/care/form.html", {"form": form, "campaign": campaign}, status=form_status(form))
+    audience = form.instance.audience if not form.is_bound else {}
+    if form.is_bound:
+        audience_form = AudienceForm(request.POST, tenant=request.tenant)
+        audience = audience_of(audience_form.cleaned_data) if audience_form.is_valid() else {}
+    context = {"form": form, "campaign": campaign, "counts": audience_counts(request.tenant, audience)}
+    return render(request, "marketing/care/form.html", context, status=form_status(form))
+
+
+@tenant_required
+def audience_count(request: HttpRequest) -> HttpResponse:
+    """The campaign form's live count (htmx): contacts in the chosen audience, and those who may be messaged."""
+    require_care(request.user)
+    form = AudienceForm(request.GET, tenant=request.tenant)
+    audience = audience_of(form.cleaned_data) if form.is_valid() else {}
+    response = render(
+        request, "marketing/care/audience_count.html", {"counts": audience_counts(request.tenant, audience)}
+    )
+    response["Vary"] = "HX-Request"
+    return response
 
 
 @tenant_required

@@ -33,7 +33,7 @@ def test_seed_demo_shows_customer_care(client, capsys):
     assert set(CareCampaign.objects.filter(tenant=demo).values_list("kind", flat=True)) == {"birthday", "holiday"}
     today = local_today(demo)
     for day in (today, today + dt.timedelta(days=1)):
-        due = [list(part.contacts) for part in birthday_parts(demo.pk, day)]
+        due = [list(part.contacts) for part in birthday_parts(demo, day)]
         assert len(due[0]) >= 3 and len(due[1]) >= 1, day
         lunar = lunar_day(day)
         assert due[1][0].lunar_birthday_month == lunar.month
