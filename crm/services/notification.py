@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 
 MESSAGE_MAX_ATTEMPTS = 5
+# Messages of a bulk job delivered by one task.
+DELIVERY_BATCH = 50
 
 
 class LazyFormat:
@@ -128,8 +130,10 @@ def messages_queue_bulk(*, tenant_id: int, messages: list[OutboundMessage]) -> l
         message.tenant_id = tenant_id
     created = OutboundMessage.objects.bulk_create(messages, batch_size=1000)
     ids = [m.pk for m in created]
-    if ids:
-        transaction.on_commit(lambda: [tasks.deliver_message.delay(tenant_id, pk) for pk in ids])
+    batches = [ids[i : i + DELIVERY_BATCH] for i in range(0, len(ids), DELIVERY_BATCH)]
+    if batches:
+        # One delivery task per batch, not per message: enqueueing thousands one by one costs seconds.
+        transaction.on_commit(lambda: [tasks.deliver_messages.delay(tenant_id, batch) for batch in batches])
     return created
 
 

@@ -19,3 +19,7 @@ def deliver_now(monkeypatch):
         "crm.tasks.deliver_message.delay",
         lambda tenant_id, message_id: notification.message_deliver(message_id=message_id),
     )
+    monkeypatch.setattr(
+        "crm.tasks.deliver_messages.delay",
+        lambda tenant_id, message_ids: [notification.message_deliver(message_id=pk) for pk in message_ids],
+    )
