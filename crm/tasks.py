@@ -2,19 +2,20 @@
 
 from celery import shared_task
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .models import OutboundMessage
-from .services import notification, tenant
+from .services import health, notification, tenant
 from .tenancy import TenantTask, tenants_having
 
 
-@shared_task(base=TenantTask, acks_late=True)
+@shared_task(base=TenantTask, acks_late=True, label=_("Sending an email"))
 def deliver_message(tenant_id: int, message_id: int) -> str:
     message = notification.message_deliver(message_id=message_id)
     return message.status if message else "skipped"
 
 
-@shared_task(base=TenantTask, acks_late=True)
+@shared_task(base=TenantTask, acks_late=True, label=_("Sending a batch of messages"))
 def deliver_messages(tenant_id: int, message_ids: list[int]) -> int:
     """Deliver a batch of a job's messages, one after the other (each claimed by its own conditional UPDATE, so a
     redelivered batch sends nothing twice). Returns how many this run sent."""
@@ -38,7 +39,7 @@ def purge_unverified_signups() -> int:
     return len(ids)
 
 
-@shared_task(base=TenantTask, acks_late=True)
+@shared_task(base=TenantTask, acks_late=True, label=_("Removing an unverified sign-up"))
 def purge_unverified_signup(tenant_id: int) -> bool:
     return tenant.tenant_purge_if_unverified(tenant_id=tenant_id)
 
@@ -53,9 +54,15 @@ def redeliver_queued_messages() -> int:
     return len(tenant_ids)
 
 
-@shared_task(base=TenantTask)
+@shared_task(base=TenantTask, label=_("Retrying unsent emails"))
 def redeliver_tenant_messages(tenant_id: int) -> int:
     ids = list(_due_messages().filter(tenant_id=tenant_id).values_list("pk", flat=True)[:1000])
     for pk in ids:
         deliver_message.delay(tenant_id, pk)
     return len(ids)
+
+
+@shared_task(ignore_result=True, expires=60)
+def heartbeat(source: str) -> None:
+    """Proves to the health check that a worker runs (and, scheduled by beat every minute, that beat does)."""
+    health.heartbeat_record(source)

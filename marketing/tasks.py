@@ -1,6 +1,7 @@
 """Thin Celery tasks of the marketing app: they take ids and call services."""
 
 from celery import shared_task
+from django.utils.translation import gettext_lazy as _
 
 from crm.tenancy import TenantTask, tenants_having
 from marketing.models import CareCampaign
@@ -17,7 +18,7 @@ def send_care_greetings() -> int:
     return len(tenant_ids)
 
 
-@shared_task(base=TenantTask, acks_late=True)
+@shared_task(base=TenantTask, acks_late=True, label=_("Care greetings"))
 def send_tenant_care_greetings(tenant_id: int) -> dict[str, int]:
     """One tenant's greetings due today (its local day). Idempotent: a rerun, or two copies at once, greets each
     contact once per occasion and issues one coupon."""
