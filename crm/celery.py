@@ -63,6 +63,12 @@ app.conf.beat_schedule = {
         "task": "service.tasks.escalate_tickets",
         "schedule": crontab(minute="*/5"),
     },
+    # Customer care: birthday, holiday and one-off greetings, hourly; each tenant's campaigns go out at their send
+    # hour in the tenant's local time (a greeting is unique per campaign, contact and year).
+    "marketing-send-care-greetings": {
+        "task": "marketing.tasks.send_care_greetings",
+        "schedule": crontab(minute=3),
+    },
 }
 
 

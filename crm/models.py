@@ -346,6 +346,8 @@ class OutboundMessage(TenantModel):
     to_address = models.CharField(_("to"), max_length=254)
     subject = models.CharField(_("subject"), max_length=255, blank=True)
     body = models.TextField(_("body"))
+    # Extra email headers, e.g. List-Unsubscribe on marketing mail.
+    headers = models.JSONField(default=dict, blank=True)
     key = models.CharField(max_length=200)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -115,9 +115,26 @@ class NotificationActions:
     visible: Predicate = any_tenant_user
 
 
+@dataclass(frozen=True)
+class OrderExtension:
+    """Fields a higher app adds to the order form, and what it does with them when the order is recorded (e.g. a
+    coupon code redeemed by marketing, which sales never imports).
+
+    - `fields()`: {name: form field} added to the order form (names unique across extensions);
+    - `apply(acting_user=, order=, data=)`: called inside the order's transaction once the order row exists, with the
+      cleaned values of its fields; raising DomainError (its `field` one of the extension's fields) refuses the whole
+      order and nothing is saved."""
+
+    key: str
+    fields: Callable[[], dict[str, Any]]
+    apply: Callable[..., None]
+    order: int = 100
+
+
 class Registry:
     def __init__(self) -> None:
         self._items: dict[str, dict[str, Any]] = {
+            "order_extension": {},
             "nav": {},
             "settings": {},
             "home": {},
@@ -159,6 +176,12 @@ class Registry:
 
     def approval_policies(self) -> list[ApprovalPolicy]:
         return sorted(self._items["approval_policy"].values(), key=lambda p: p.key)
+
+    def add_order_extension(self, item: OrderExtension) -> OrderExtension:
+        return self._add("order_extension", item)
+
+    def order_extensions(self) -> list[OrderExtension]:
+        return sorted(self._items["order_extension"].values(), key=lambda i: (i.order, i.key))
 
     def add_import_kind(self, kind: Any) -> Any:
         """An import kind (a crm.imports.kind.ImportKind subclass), found by its `key` by the import pages and tasks."""

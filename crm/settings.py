@@ -207,6 +207,8 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CRM <noreply@crm.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# SMS goes through a small backend interface (a class with send(to=, body=)); the default writes to the log.
+SMS_BACKEND = env.str("SMS_BACKEND", default="crm.services.notification.LogSmsBackend")
 
 # Celery: at-least-once delivery; tasks are idempotent, so a redelivered task changes nothing more.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)

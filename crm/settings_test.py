@@ -24,6 +24,7 @@ STORAGES = {
 }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+SMS_BACKEND = "crm.services.notification.LocmemSmsBackend"
 SITE_URL = "http://testserver"
 DEBUG = False
 LOGGING = {

@@ -15,6 +15,17 @@ def deliver_message(tenant_id: int, message_id: int) -> str:
     return message.status if message else "skipped"
 
 
+@shared_task(base=TenantTask, acks_late=True, label=_("Sending a batch of messages"))
+def deliver_messages(tenant_id: int, message_ids: list[int]) -> int:
+    """Deliver a batch of a job's messages, one after the other (each claimed by its own conditional UPDATE, so a
+    redelivered batch sends nothing twice). Returns how many this run sent."""
+    sent = 0
+    for message_id in message_ids:
+        message = notification.message_deliver(message_id=message_id)
+        sent += bool(message and message.status == OutboundMessage.Status.SENT)
+    return sent
+
+
 def _due_messages():
     return OutboundMessage.objects.filter(status=OutboundMessage.Status.QUEUED, next_attempt_at__lte=timezone.now())
 

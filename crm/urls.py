@@ -63,5 +63,6 @@ urlpatterns = [
     path("", include("customers.urls")),
     path("", include("sales.urls")),
     path("", include("service.urls")),
+    path("", include("marketing.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models.functions import Reverse
+from django.db.models.functions import ExtractDay, ExtractMonth, Reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import UserObjectPermissionBase
@@ -278,7 +278,39 @@ class Contact(TenantModel):
     phone = models.CharField(_("other phone"), max_length=20, blank=True, help_text=phone_hint)
     email = models.EmailField(_("email"), blank=True)
     wechat = models.CharField(_("WeChat ID"), max_length=64, blank=True)
-    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    birthday = models.DateField(
+        _("birthday"),
+        null=True,
+        blank=True,
+        help_text=_("Born on 29 February: greeted on 28 February in years without a 29 February."),
+    )
+    # 农历生日: a lunar month and day, and whether that month is the year's leap month (闰月).
+    lunar_birthday_month = models.PositiveSmallIntegerField(
+        _("lunar birthday: month"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(12)]
+    )
+    lunar_birthday_day = models.PositiveSmallIntegerField(
+        _("lunar birthday: day"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(30)],
+        help_text=_("A 30th is greeted on the 29th in a lunar month of 29 days."),
+    )
+    lunar_birthday_leap = models.BooleanField(
+        _("leap month (闰月)"),
+        default=False,
+        help_text=_("Born in a leap month: greeted in the ordinary month of that number in years without it."),
+    )
+    prefers_lunar_birthday = models.BooleanField(
+        _("greet on the lunar birthday"),
+        default=False,
+        help_text=_("When both birthdays are known, greet on the lunar one (a contact is greeted once a year)."),
+    )
+    # Marketing consent (greetings, coupons): who may be messaged at all, and since when.
+    marketing_consent = models.BooleanField(_("marketing consent"), default=False)
+    consent_at = models.DateTimeField(_("consent given"), null=True, blank=True)
+    consent_source = models.CharField(_("consent source"), max_length=100, blank=True)
+    unsubscribed_at = models.DateTimeField(_("unsubscribed"), null=True, blank=True)
+    unsubscribe_source = models.CharField(_("unsubscribe source"), max_length=100, blank=True)
     is_primary = models.BooleanField(_("primary contact"), default=False)
     notes = models.TextField(_("notes"), blank=True)
     # Erased on the person's request (个人信息保护法): the personal fields were anonymised, irreversibly; the
@@ -295,10 +327,36 @@ class Contact(TenantModel):
             models.UniqueConstraint(
                 fields=["customer"], condition=models.Q(is_primary=True), name="customers_contact_one_primary"
             ),
+            # A lunar birthday is a month and a day together, or neither.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(lunar_birthday_month__isnull=True, lunar_birthday_day__isnull=True)
+                    | models.Q(
+                        lunar_birthday_month__gte=1,
+                        lunar_birthday_month__lte=12,
+                        lunar_birthday_day__gte=1,
+                        lunar_birthday_day__lte=30,
+                    )
+                ),
+                name="customers_contact_lunar_birthday",
+            ),
         ]
         indexes = [
             models.Index(fields=["tenant", "customer"], name="contact_customer_idx"),
             models.Index(fields=["tenant", "name"], name="contact_name_idx"),
+            # The greeting job's set-based selection of today's birthdays (marketing.selectors.care).
+            models.Index(
+                models.F("tenant"),
+                ExtractMonth("birthday"),
+                ExtractDay("birthday"),
+                condition=models.Q(birthday__isnull=False),
+                name="contact_birthday_md_idx",
+            ),
+            models.Index(
+                fields=["tenant", "lunar_birthday_month", "lunar_birthday_day"],
+                condition=models.Q(lunar_birthday_month__isnull=False),
+                name="contact_lunar_birthday_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -124,3 +124,46 @@ def pinyin_forms(name: str) -> tuple[str, str]:
         s[0] for s in lazy_pinyin(text, style=Style.FIRST_LETTER, errors=lambda chars: list(chars)) if s.strip()
     )
     return full[:600], _NON_WORD.sub("", initials.lower())[:200]
+
+
+_LUNAR_MONTHS = {"正": 1, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+_LUNAR_MONTHS.update({"十一": 11, "冬": 11, "十二": 12, "腊": 12})
+_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_LUNAR_NUMERIC = re.compile(r"^(?:农历|阴历|L)?\s*(闰)?\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$", re.IGNORECASE)
+_LUNAR_WORDS = re.compile(r"^(?:农历|阴历)?\s*(闰)?\s*(正|一|二|三|四|五|六|七|八|九|十|十一|十二|冬|腊)月\s*(.+)$")
+
+
+def _lunar_day_words(text: str) -> int | None:
+    """初一…初十, 十一…十九, 二十, 廿一…廿九, 三十 (and 二十一… spelled out)."""
+    text = text.removesuffix("日")
+    if text.startswith("初") and text[1:] in _DIGITS:
+        return _DIGITS[text[1:]]
+    if text == "初十" or text == "十":
+        return 10
+    if text == "二十":
+        return 20
+    if text == "三十":
+        return 30
+    for prefix, tens in (("十", 10), ("廿", 20), ("二十", 20)):
+        if text.startswith(prefix) and text[len(prefix) :] in _DIGITS:
+            return tens + _DIGITS[text[len(prefix) :]]
+    return None
+
+
+def parse_lunar_birthday(value: str) -> tuple[int, int, bool] | None:
+    """(month, day, leap) of a lunar birthday written as 八月十五, 农历闰四月初八, 腊月廿三, 8-15, 闰4/8 or L8.15; None when
+    it is not one (month 1–12, day 1–30)."""
+    text = nfkc(value).strip().replace(" ", "")
+    match = _LUNAR_NUMERIC.match(text)
+    if match:
+        leap, month, day = bool(match.group(1)), int(match.group(2)), int(match.group(3))
+    else:
+        match = _LUNAR_WORDS.match(text)
+        if not match:
+            return None
+        leap, month, day = bool(match.group(1)), _LUNAR_MONTHS[match.group(2)], _lunar_day_words(match.group(3))
+        if day is None:
+            return None
+    if not (1 <= month <= 12 and 1 <= day <= 30):
+        return None
+    return month, day, leap

@@ -1,14 +1,17 @@
 """Notifications and outgoing messages: notify() in the recipient's language, messages written as rows and
-delivered by a task after commit (queued → sending → sent or failed)."""
+delivered by a task after commit (queued → sending → sent or failed), SMS through a pluggable backend
+(settings.SMS_BACKEND), and user-written message templates rendered in a sandbox (`render_placeholders`)."""
 
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone, translation
@@ -23,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 
 MESSAGE_MAX_ATTEMPTS = 5
+# Messages of a bulk job delivered by one task.
+DELIVERY_BATCH = 50
 
 
 class LazyFormat:
@@ -118,19 +123,82 @@ def message_queue(
     return message
 
 
+def messages_queue_bulk(*, tenant_id: int, messages: list[OutboundMessage]) -> list[OutboundMessage]:
+    """Write many new outgoing messages (each under its own unique key) in one statement per batch, in the caller's
+    transaction, and deliver each after that transaction commits. For jobs that queue thousands at once; a key
+    already taken raises IntegrityError, so the caller must own the keys (e.g. rows it has just inserted)."""
+    for message in messages:
+        message.tenant_id = tenant_id
+    created = OutboundMessage.objects.bulk_create(messages, batch_size=1000)
+    ids = [m.pk for m in created]
+    batches = [ids[i : i + DELIVERY_BATCH] for i in range(0, len(ids), DELIVERY_BATCH)]
+    # One delivery task per batch, not per message: enqueueing thousands one by one costs seconds.
+    for batch in batches:
+        outbox.enqueue(tasks.deliver_messages, tenant_id, batch)
+    return created
+
+
 class LogSmsBackend:
-    """Default SMS backend: writes the message to the log. Replace through settings.SMS_BACKEND."""
+    """Default SMS backend: writes the message to the log (the message row keeps it too). Replace through
+    settings.SMS_BACKEND."""
 
     def send(self, *, to: str, body: str) -> None:
         logger.info("SMS to %s: %s", to, body)
 
 
+# What LocmemSmsBackend sent, like django.core.mail.outbox (tests and development).
+sms_outbox: list[dict[str, str]] = []
+
+
+class LocmemSmsBackend:
+    """SMS backend for tests: appends each message to `sms_outbox`."""
+
+    def send(self, *, to: str, body: str) -> None:
+        sms_outbox.append({"to": to, "body": body})
+
+
+def sms_backend():
+    return import_string(getattr(settings, "SMS_BACKEND", "crm.services.notification.LogSmsBackend"))()
+
+
 def _send(message: OutboundMessage) -> None:
     if message.channel == OutboundMessage.Channel.SMS:
-        backend = import_string(getattr(settings, "SMS_BACKEND", "crm.services.notification.LogSmsBackend"))()
-        backend.send(to=message.to_address, body=message.body)
+        sms_backend().send(to=message.to_address, body=message.body)
     else:
-        send_mail(message.subject, message.body, settings.DEFAULT_FROM_EMAIL, [message.to_address])
+        EmailMessage(
+            message.subject,
+            message.body,
+            settings.DEFAULT_FROM_EMAIL,
+            [message.to_address],
+            headers=message.headers or None,
+        ).send()
+
+
+# --- user-written templates ----------------------------------------------------------------------------------
+
+PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+TEMPLATE_SYNTAX = re.compile(r"\{%|%\}|\{#|#\}")
+
+
+def placeholder_errors(template: str, allowed: Iterable[str]) -> list[str]:
+    """What is wrong with a user-written template: placeholders not in `allowed` and any template-tag syntax."""
+    allowed = set(allowed)
+    errors = sorted({name for name in PLACEHOLDER.findall(template) if name not in allowed})
+    if TEMPLATE_SYNTAX.search(template):
+        errors.append("{% %}")
+    return errors
+
+
+def render_placeholders(template: str, values: Mapping[str, object]) -> str:
+    """Render a user-written template in a sandbox: `{{ name }}` is replaced by values[name] when `name` is one of
+    the given names, and left as typed otherwise. No template engine runs: no tags, filters, attribute walking or
+    method calls, whatever the text says. The result is plain text (emails and SMS are sent as text)."""
+
+    def replace(match: re.Match) -> str:
+        name = match.group(1)
+        return str(values[name]) if name in values else match.group(0)
+
+    return PLACEHOLDER.sub(replace, template)
 
 
 def message_deliver(*, message_id: int) -> OutboundMessage | None:

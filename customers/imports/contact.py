@@ -81,6 +81,11 @@ TARGETS: tuple[Target, ...] = (
     Target(
         "birthday", gettext_lazy("Birthday"), ("生日", "出生日期", "birthday", "date of birth", "birth date", "dob")
     ),
+    Target(
+        "lunar_birthday",
+        gettext_lazy("Lunar birthday"),
+        ("农历生日", "阴历生日", "lunar birthday", "chinese birthday"),
+    ),
     Target("notes", gettext_lazy("Notes"), ("备注", "说明", "notes", "note", "remark", "remarks", "comments")),
 )
 # The cells that tell the customer, in the order a refusal names them.

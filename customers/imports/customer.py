@@ -44,7 +44,7 @@ from customers.models import (
     Pool,
     credit_code_validator,
 )
-from customers.normalize import nfkc, normalize_email, pinyin_forms
+from customers.normalize import nfkc, normalize_email, parse_lunar_birthday, pinyin_forms
 from customers.services.assignment import CUSTOMER, Assigner, customer_attrs, notify_new_owners, rules_of
 from customers.services.contact import clean_phone
 from customers.services.customer import customer_create
@@ -133,10 +133,15 @@ TARGETS: tuple[Target, ...] = (
     Target(
         "birthday", gettext_lazy("Birthday"), ("生日", "出生日期", "birthday", "date of birth", "birth date", "dob")
     ),
+    Target(
+        "lunar_birthday",
+        gettext_lazy("Lunar birthday"),
+        ("农历生日", "阴历生日", "lunar birthday", "chinese birthday"),
+    ),
     Target("notes", gettext_lazy("Notes"), ("备注", "说明", "notes", "note", "remark", "remarks", "comments")),
 )
 # The cells that make a contact of a row (with the contact's name).
-CONTACT_KEYS = ("title", "mobile", "phone", "email", "wechat", "birthday")
+CONTACT_KEYS = ("title", "mobile", "phone", "email", "wechat", "birthday", "lunar_birthday")
 
 _email_validator = EmailValidator()
 
@@ -180,7 +185,14 @@ def contact_cells(row: Row, tenant, today: dt.date) -> dict[str, Any]:
             row.errors["birthday"] = _("A birthday cannot be in the future.")
         elif birthday.year < 1900:
             row.errors["birthday"] = _("A birthday before 1900 is not plausible.")
-    return {
+    lunar = None
+    if row.get("lunar_birthday"):
+        lunar = parse_lunar_birthday(row.get("lunar_birthday"))
+        if lunar is None:
+            row.errors["lunar_birthday"] = _(
+                "“%(value)s” is not a lunar birthday; write it like 八月十五, 闰四月初八 or 8-15."
+            ) % {"value": row.get("lunar_birthday")}
+    cells = {
         "title": row.get("title"),
         "mobile": phones.get("mobile", ""),
         "phone": phones.get("phone", ""),
@@ -188,6 +200,15 @@ def contact_cells(row: Row, tenant, today: dt.date) -> dict[str, Any]:
         "wechat": row.get("wechat"),
         "birthday": birthday,
     }
+    if lunar is not None:
+        # A lunar birthday given in an import is the one the contact is greeted on.
+        cells.update(
+            lunar_birthday_month=lunar[0],
+            lunar_birthday_day=lunar[1],
+            lunar_birthday_leap=lunar[2],
+            prefers_lunar_birthday=True,
+        )
+    return cells
 
 
 @dataclass

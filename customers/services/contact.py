@@ -23,7 +23,21 @@ from customers.normalize import (
 )
 from customers.services.identifier import sync_identifiers
 
-CONTACT_FIELDS = ["name", "title", "mobile", "phone", "email", "wechat", "birthday", "is_primary", "notes"]
+CONTACT_FIELDS = [
+    "name",
+    "title",
+    "mobile",
+    "phone",
+    "email",
+    "wechat",
+    "birthday",
+    "lunar_birthday_month",
+    "lunar_birthday_day",
+    "lunar_birthday_leap",
+    "prefers_lunar_birthday",
+    "is_primary",
+    "notes",
+]
 
 
 def clean_phone(value: str, tenant: Tenant, field: str) -> str:
@@ -46,15 +60,60 @@ def clean_contact(data: dict[str, Any], tenant: Tenant) -> dict[str, Any]:
     birthday = cleaned.get("birthday")
     if birthday and birthday > timezone.localdate():
         raise DomainError(_("A birthday cannot be in the future."), field="birthday")
+    lunar_month, lunar_day = cleaned.get("lunar_birthday_month"), cleaned.get("lunar_birthday_day")
+    if (lunar_month is None) != (lunar_day is None):
+        raise DomainError(_("A lunar birthday needs both its month and its day."), field="lunar_birthday_day")
+    if lunar_month is not None and not (1 <= lunar_month <= 12 and 1 <= lunar_day <= 30):
+        raise DomainError(_("A lunar month is 1 to 12 and a lunar day 1 to 30."), field="lunar_birthday_day")
+    if lunar_month is None:
+        cleaned["lunar_birthday_leap"] = False
+        cleaned["prefers_lunar_birthday"] = False
     return cleaned
+
+
+def _apply_consent(contact: Contact, consent: bool | None, acting_user: User) -> None:
+    """The contact form's marketing consent: given (again) now by the user, or withdrawn."""
+    if consent is None or consent == (contact.marketing_consent and contact.unsubscribed_at is None):
+        return
+    if consent:
+        contact.marketing_consent = True
+        contact.consent_at = timezone.now()
+        contact.consent_source = _("Contact form (%(user)s)") % {"user": acting_user}
+        contact.unsubscribed_at = None
+        contact.unsubscribe_source = ""
+    else:
+        contact.marketing_consent = False
+        contact.consent_at = timezone.now()
+        contact.consent_source = _("Withdrawn on the contact form (%(user)s)") % {"user": acting_user}
+
+
+def contact_unsubscribe(*, tenant_id: int, contact_id: int, source: str) -> bool:
+    """Record that a contact wants no more marketing messages (the one-click link in a greeting; no login).
+    A conditional update: a second click changes nothing. Returns whether this call unsubscribed the contact."""
+    with transaction.atomic():
+        changed = Contact.objects.filter(tenant_id=tenant_id, pk=contact_id, unsubscribed_at__isnull=True).update(
+            unsubscribed_at=timezone.now(), unsubscribe_source=source[:100], updated_at=timezone.now()
+        )
+        if changed:
+            contact = Contact.objects.get(pk=contact_id)
+            audit(
+                tenant=contact.tenant,
+                actor=None,
+                action="contact.unsubscribe",
+                obj=contact,
+                details={"source": source[:100]},
+            )
+    return bool(changed)
 
 
 def contact_save(
     *, acting_user: User, customer: Customer, data: dict[str, Any], contact: Contact | None = None
 ) -> Contact:
-    """Add or change a contact; its phones and email are checked against every other live customer."""
+    """Add or change a contact; its phones and email are checked against every other live customer. A
+    `marketing_consent` in `data` records consent given or withdrawn, with the date and the user as its source."""
     tenant = customer.tenant
     cleaned = clean_contact(data, tenant)
+    consent = data.get("marketing_consent")
     with transaction.atomic():
         customer = lock_customer_for_change(acting_user, customer.pk)
         if cleaned.get("is_primary"):
@@ -68,13 +127,16 @@ def contact_save(
         ):
             cleaned["is_primary"] = True  # the only contact is the primary one
         if contact is None:
-            contact = Contact.objects.create(tenant=tenant, customer=customer, created_by=acting_user, **cleaned)
+            contact = Contact(tenant=tenant, customer=customer, created_by=acting_user, **cleaned)
+            _apply_consent(contact, consent, acting_user)
+            contact.save()
             action = "contact.create"
         else:
             if contact.customer_id != customer.pk:
                 raise PermissionDenied
             for key, value in cleaned.items():
                 setattr(contact, key, value)
+            _apply_consent(contact, consent, acting_user)
             contact.save()
             action = "contact.update"
         sync_identifiers(customer, acting_user)

@@ -31,7 +31,7 @@ def contact_edit(request: HttpRequest, pk: int, contact_pk: int | None = None) -
             return redirect("customers:detail", pk=customer.pk)
     form = ContactForm(request.POST or None, instance=contact)
     if request.method == "POST" and form.is_valid():
-        data = {f: form.cleaned_data[f] for f in ContactForm.Meta.fields}
+        data = {f: form.cleaned_data[f] for f in [*ContactForm.Meta.fields, "marketing_consent"]}
         if contact is not None:
             contact.refresh_from_db()
         try:

@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import User
+from crm.registry import registry
 from customers.models import Customer
 from sales.forms.fields import CustomerChoiceField, DateInput
 from sales.models import order_currencies
@@ -35,10 +36,23 @@ class OrderForm(forms.Form):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
+        # Fields other apps add (crm.registry.OrderExtension), e.g. a coupon code.
+        self.extension_names: list[str] = []
+        for extension in registry.order_extensions():
+            for name, field in extension.fields().items():
+                self.fields[name] = field
+                self.extension_names.append(name)
         self.fields["customer"].queryset = Customer.objects.editable_by(user)
         self.fields["currency"].choices = [(c, c) for c in order_currencies(user.tenant)]
         self.fields["currency"].initial = user.tenant.currency
         self.fields["currency"].error_messages["invalid_choice"] = _("%(value)s is not a currency your company uses.")
+
+    @property
+    def extension_fields(self) -> list:
+        return [self[name] for name in self.extension_names]
+
+    def extension_data(self) -> dict:
+        return {name: self.cleaned_data.get(name) for name in self.extension_names}
 
     def clean_amount(self):
         amount = self.cleaned_data.get("amount")

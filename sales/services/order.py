@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from crm.access import require_tenant_user
 from crm.errors import DomainError
 from crm.models import Tenant, User
+from crm.registry import registry
 from crm.services.audit import audit
 from crm.workcalendar.selectors import local_datetime, local_today
 from customers.models import Customer
@@ -79,8 +80,11 @@ def order_create(
     items_text: str = "",
     reference: str = "",
     notes: str = "",
+    extension_data: dict | None = None,
 ) -> Order:
-    """Record an order and move the customer's last deal forward (customers.services.customer.record_deal)."""
+    """Record an order and move the customer's last deal forward (customers.services.customer.record_deal).
+    `extension_data` holds the values of the fields other apps add to the order form (crm.registry.OrderExtension):
+    each extension applies them in the order's transaction, and a refusal leaves no order."""
     require_tenant_user(acting_user)
     check_customer(acting_user, customer, for_change=True)
     return order_record(
@@ -93,6 +97,7 @@ def order_create(
         items_text=items_text,
         reference=reference,
         notes=notes,
+        extension_data=extension_data,
     )
 
 
@@ -107,6 +112,7 @@ def order_record(
     items_text: str = "",
     reference: str = "",
     notes: str = "",
+    extension_data: dict | None = None,
 ) -> Order:
     """The order's rules and writes, for callers that checked the permission their own way (order_create: the
     customer may be changed by the user; winning an opportunity: the opportunity may be moved by the user)."""
@@ -164,6 +170,9 @@ def order_record(
                 obj=order,
                 details={"customer": customer.pk, "amount": str(amount), "currency": currency, "lines": len(lines)},
             )
+            if extension_data:
+                for extension in registry.order_extensions():
+                    extension.apply(acting_user=acting_user, order=order, data=extension_data)
     except IntegrityError as exc:
         # Two people entering the same order number at once: the unique constraint decides.
         raise DomainError(_("An order with this number already exists."), field="reference") from exc

@@ -73,6 +73,7 @@ def order_create_view(request: HttpRequest) -> HttpResponse:
                 items_text=data["items_text"],
                 reference=data["reference"],
                 notes=data["notes"],
+                extension_data=form.extension_data(),
             )
         except DomainError as exc:
             apply_domain_error(form, exc)

@@ -251,3 +251,25 @@ def test_only_sales_roles_import_contacts_and_the_customer_list_offers_it(world,
     assert reverse("customers:contact_import") in page and reverse("customers:import") in page
     assert "Import contacts into existing customers" in page
     assert 'data-testid="import-menu"' not in client_for(world.agent).get(reverse("customers:list")).content.decode()
+
+
+def test_a_lunar_birthday_column_is_read_and_a_bad_one_refused(world, client_for):
+    client = client_for(world.rep1)
+    headers = ["客户名称", "联系人", "生日", "农历生日"]
+    rows = [
+        ["杭州云帆科技", "农历甲", "", "八月十五"],  # 2 valid
+        ["杭州云帆科技", "农历乙", "1988-05-01", "闰四月初八"],  # 3 valid: both, greeted on the lunar one
+        ["杭州云帆科技", "农历丙", "", "十三月初一"],  # 4 invalid: no 13th month
+    ]
+    response = client.post(UPLOAD, {"file": SimpleUploadedFile("农历.csv", csv_bytes(rows, headers))})
+    job = ImportJob.objects.latest("pk")
+    data = {t.key: str(job.mapping[t.key]) if t.key in job.mapping else "" for t in ContactKind.targets}
+    assert job.mapping["lunar_birthday"] == 3
+    client.post(reverse("imports:mapping", args=[job.pk]), data)
+    assert statuses(client, job) == {2: "valid", 3: "valid", 4: "invalid"}
+    assert response.status_code == 302
+    client.post(reverse("imports:commit", args=[job.pk]))
+    jia, yi = Contact.objects.get(name="农历甲"), Contact.objects.get(name="农历乙")
+    assert (jia.lunar_birthday_month, jia.lunar_birthday_day, jia.lunar_birthday_leap) == (8, 15, False)
+    assert (yi.lunar_birthday_month, yi.lunar_birthday_day, yi.lunar_birthday_leap) == (4, 8, True)
+    assert yi.prefers_lunar_birthday and yi.birthday.isoformat() == "1988-05-01"

@@ -1,0 +1,210 @@
+"""Demo data of customer care: the birthday campaign with its coupon, a Gregorian (元旦), a lunar (中秋) and a
+public-holiday (春节) campaign; contacts' marketing consent (most agreed at a trade fair or on the web form, a few
+unsubscribed); birthdays today and tomorrow in the tenant's local date (one of each lunar); and last week's
+greetings, delivered, with their coupons (one redeemed on an order). Idempotent and bulk."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from crm.models import OutboundMessage
+from crm.workcalendar.selectors import local_today
+from customers.models import Contact
+from marketing.models import CareCampaign, Coupon, Greeting
+from marketing.selectors.occasion import lunar_day
+from marketing.services.greeting import coupon_code
+from sales.models import Order
+
+CONSENT_SOURCES = ["2026 上海工博会登记表", "官网表单勾选", "销售拜访时口头同意（已录音）", "微信公众号关注"]
+
+BIRTHDAY = {
+    "name": "生日祝福",
+    "kind": CareCampaign.Kind.BIRTHDAY,
+    "send_hour": 9,
+    "channel": CareCampaign.Channel.EMAIL,
+    "email_subject": "{{ contact.name }}，祝您生日快乐！",
+    "email_body": (
+        "尊敬的{{ contact.name }}：\n\n值此生日之际，{{ customer.name }}的老朋友{{ owner.name }}祝您生日快乐、"
+        "万事顺意！\n\n送上一张生日优惠券：{{ coupon.code }}（满 500 元减 50 元，{{ coupon.expires }} 前有效），"
+        "下单时告诉我们即可使用。"
+    ),
+    "sms_body": "{{ contact.name }}您好，{{ owner.name }}祝您生日快乐！生日券{{ coupon.code }}满500减50，{{ coupon.expires }}前有效。",
+    "coupon_kind": CareCampaign.CouponKind.AMOUNT,
+    "coupon_value": Decimal("50"),
+    "coupon_min_order": Decimal("500"),
+    "coupon_valid_days": 30,
+}
+HOLIDAYS = [
+    {
+        "name": "中秋问候",
+        "kind": CareCampaign.Kind.HOLIDAY,
+        "date_kind": CareCampaign.DateKind.LUNAR,
+        "month": 8,
+        "day": 15,
+        "send_hour": 10,
+        "channel": CareCampaign.Channel.SMS,
+        "email_subject": "中秋快乐",
+        "email_body": "{{ contact.name }}：月圆人团圆，{{ owner.name }}祝您和家人中秋快乐！",
+        "sms_body": "{{ contact.name }}，月圆人团圆，{{ owner.name }}祝您中秋快乐！",
+    },
+    {
+        "name": "元旦回馈",
+        "kind": CareCampaign.Kind.HOLIDAY,
+        "date_kind": CareCampaign.DateKind.GREGORIAN,
+        "month": 1,
+        "day": 1,
+        "send_hour": 9,
+        "email_subject": "新年快乐，送您一张 9 折券",
+        "email_body": "{{ contact.name }}：感谢一年来的支持！新年券 {{ coupon.code }} 享 9 折，{{ coupon.expires }} 前有效。",
+        "coupon_kind": CareCampaign.CouponKind.PERCENT,
+        "coupon_value": Decimal("10"),
+        "coupon_valid_days": 31,
+    },
+    {
+        "name": "春节拜年",
+        "kind": CareCampaign.Kind.HOLIDAY,
+        "date_kind": CareCampaign.DateKind.STATUTORY,
+        "holiday": "Spring Festival",
+        "send_hour": 9,
+        "email_subject": "给您拜年了",
+        "email_body": "{{ contact.name }}：{{ owner.name }}给您拜年，祝新春大吉！",
+    },
+]
+
+
+def seed_tenant(demo) -> None:
+    tenant = demo.tenant
+    if CareCampaign.objects.filter(tenant=tenant).exists():
+        return
+    rng = random.Random(f"care-{tenant.slug}")
+    now = timezone.now()
+    birthday = CareCampaign.objects.create(tenant=tenant, **BIRTHDAY)
+    for values in HOLIDAYS:
+        CareCampaign.objects.create(tenant=tenant, **values)
+
+    contacts = list(Contact.objects.filter(tenant=tenant, customer__deleted_at__isnull=True).order_by("pk"))
+    for contact in contacts:
+        roll = rng.random()
+        if roll < 0.75:
+            contact.marketing_consent = True
+            contact.consent_at = now - timedelta(days=rng.randint(10, 400))
+            contact.consent_source = rng.choice(CONSENT_SOURCES)
+        elif roll < 0.8:
+            contact.marketing_consent = True
+            contact.consent_at = now - timedelta(days=rng.randint(200, 400))
+            contact.consent_source = rng.choice(CONSENT_SOURCES)
+            contact.unsubscribed_at = now - timedelta(days=rng.randint(1, 100))
+            contact.unsubscribe_source = "unsubscribe link"
+    # Birthdays today and tomorrow (the tenant's local days), a lunar one on each; and last week's birthdays, the
+    # first of them a customer who ordered since (its coupon shows redeemed).
+    today = local_today(tenant)
+    consenting = [c for c in contacts if c.marketing_consent and c.unsubscribed_at is None]
+    ordered = set(
+        Order.objects.filter(tenant=tenant, amount__gte=birthday.coupon_min_order).values_list("customer_id", flat=True)
+    )
+    buyer = next((c for c in consenting if c.customer_id in ordered), None)
+    others = [c for c in consenting if c is not buyer]
+    picks = iter(rng.sample(others, k=min(len(others), 16)))
+    for offset in (0, 1):
+        day = today + timedelta(days=offset)
+        for _ in range(3):
+            contact = next(picks, None)
+            if contact is not None:
+                contact.birthday = _born(day, rng)
+        contact = next(picks, None)
+        if contact is not None:
+            lunar = lunar_day(day)
+            contact.lunar_birthday_month, contact.lunar_birthday_day = lunar.month, lunar.day
+            contact.lunar_birthday_leap = lunar.leap
+            contact.prefers_lunar_birthday = True
+    last_week = []
+    for offset in range(2, 8):
+        contact = buyer if offset == 2 and buyer is not None else next(picks, None)
+        if contact is not None:
+            contact.birthday = _born(today - timedelta(days=offset), rng)
+            last_week.append((contact, today - timedelta(days=offset)))
+    Contact.objects.bulk_update(
+        contacts,
+        [
+            "marketing_consent",
+            "consent_at",
+            "consent_source",
+            "unsubscribed_at",
+            "unsubscribe_source",
+            "birthday",
+            "lunar_birthday_month",
+            "lunar_birthday_day",
+            "lunar_birthday_leap",
+            "prefers_lunar_birthday",
+        ],
+        batch_size=500,
+    )
+    _past_greetings(birthday, last_week, rng)
+
+
+def _born(day, rng):
+    year = rng.randint(1965, 1998)
+    if (day.month, day.day) == (2, 29):
+        year = 1992
+    return day.replace(year=year)
+
+
+def _past_greetings(campaign: CareCampaign, greeted, rng) -> None:
+    """Last week's birthday greetings, as the job left them: delivered emails with coupons; one coupon redeemed."""
+    tenant = campaign.tenant
+    for contact, day in greeted:
+        sent_at = timezone.now() - timedelta(days=(local_today(tenant) - day).days, hours=rng.randint(0, 3))
+        greeting = Greeting.objects.create(
+            tenant=tenant,
+            campaign=campaign,
+            contact=contact,
+            customer_id=contact.customer_id,
+            year=day.year,
+            occasion=day,
+            status=Greeting.Status.QUEUED,
+            channel="email" if contact.email else "sms",
+            created_at=sent_at,
+        )
+        coupon = Coupon.objects.create(
+            tenant=tenant,
+            campaign=campaign,
+            greeting=greeting,
+            customer_id=contact.customer_id,
+            code=coupon_code(),
+            kind=campaign.coupon_kind,
+            value=campaign.coupon_value,
+            min_order=campaign.coupon_min_order,
+            expires_on=day + timedelta(days=campaign.coupon_valid_days),
+            created_at=sent_at,
+        )
+        message = OutboundMessage.objects.create(
+            tenant=tenant,
+            channel=greeting.channel,
+            to_address=contact.email or contact.mobile,
+            subject=f"{contact.name}，祝您生日快乐！" if greeting.channel == "email" else "",
+            body=f"尊敬的{contact.name}：祝您生日快乐！生日券 {coupon.code} 满 500 元减 50 元。",
+            key=f"greeting:{greeting.pk}",
+            status=OutboundMessage.Status.SENT,
+            attempts=1,
+            sent_at=sent_at,
+        )
+        Greeting.objects.filter(pk=greeting.pk).update(message=message)
+    redeemable = (
+        Coupon.objects.filter(campaign=campaign, customer__orders__amount__gte=campaign.coupon_min_order)
+        .order_by("pk")
+        .first()
+    )
+    if redeemable is not None:
+        order = (
+            Order.objects.filter(customer_id=redeemable.customer_id, amount__gte=campaign.coupon_min_order)
+            .order_by("-ordered_on")
+            .first()
+        )
+        redeemable.redeemed_at = timezone.now() - timedelta(days=1)
+        redeemable.order = order
+        redeemable.order_amount = order.amount
+        redeemable.save(update_fields=["redeemed_at", "order", "order_amount"])

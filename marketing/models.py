@@ -1,0 +1,175 @@
+"""Customer care: care campaigns (birthday, holiday, one-off), the greetings they send and the coupons those carry."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import TenantModel
+
+PLACEHOLDER_HELP = _(
+    "Placeholders: {{ contact.name }}, {{ customer.name }}, {{ coupon.code }}, {{ coupon.expires }}, "
+    "{{ owner.name }}. Nothing else is allowed: no template tags, no other variables."
+)
+
+
+class CareCampaign(TenantModel):
+    """A care campaign: who is greeted when, through which channel, with which message and coupon."""
+
+    class Kind(models.TextChoices):
+        BIRTHDAY = "birthday", _("Birthday")
+        HOLIDAY = "holiday", _("Holiday")
+        ONE_OFF = "one_off", _("One-off")
+
+    class DateKind(models.TextChoices):
+        GREGORIAN = "gregorian", _("A Gregorian date every year")
+        LUNAR = "lunar", _("A lunar date every year")
+        STATUTORY = "statutory", _("The first day of a public holiday (China's official calendar)")
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("Email, else SMS")
+        SMS = "sms", _("SMS, else email")
+
+    class CouponKind(models.TextChoices):
+        NONE = "", _("No coupon")
+        AMOUNT = "amount", _("Amount off")
+        PERCENT = "percent", _("Percentage off")
+
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.BIRTHDAY)
+    is_active = models.BooleanField(_("active"), default=True)
+    # Holidays: a Gregorian or lunar month and day, or one of China's public holidays by its calendar name.
+    date_kind = models.CharField(
+        _("date"), max_length=10, choices=DateKind.choices, default=DateKind.GREGORIAN, blank=True
+    )
+    month = models.PositiveSmallIntegerField(
+        _("month"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(12)]
+    )
+    day = models.PositiveSmallIntegerField(
+        _("day"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(31)]
+    )
+    holiday = models.CharField(_("public holiday"), max_length=40, blank=True)
+    # One-off campaigns: the local date they go out on.
+    send_on = models.DateField(_("send on"), null=True, blank=True)
+    send_hour = models.PositiveSmallIntegerField(
+        _("send hour"),
+        default=9,
+        validators=[MaxValueValidator(23)],
+        help_text=_("Local time of the company; greetings go out at the first run after this hour."),
+    )
+    # Whose contacts: every customer's (empty), or the customers the customer list's filters pick — the same
+    # FilterSet (customers.filters.CustomerFilter: level, tag, region, industry, status, owner) — and the owner's
+    # team (with the teams under it), e.g. {"level": 3, "tag": 7, "region": "上海", "team": 2}.
+    audience = models.JSONField(_("audience"), default=dict, blank=True)
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices, default=Channel.EMAIL)
+    email_subject = models.CharField(_("email subject"), max_length=200, blank=True, help_text=PLACEHOLDER_HELP)
+    email_body = models.TextField(_("email text"), blank=True, help_text=PLACEHOLDER_HELP)
+    sms_body = models.CharField(_("SMS text"), max_length=300, blank=True, help_text=PLACEHOLDER_HELP)
+    coupon_kind = models.CharField(_("coupon"), max_length=8, choices=CouponKind.choices, default="", blank=True)
+    coupon_value = models.DecimalField(
+        _("coupon value"), max_digits=12, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    coupon_min_order = models.DecimalField(
+        _("minimum order"), max_digits=12, decimal_places=2, default=0, validators=[MinValueValidator(0)]
+    )
+    coupon_valid_days = models.PositiveSmallIntegerField(
+        _("coupon valid for (days)"), default=30, validators=[MinValueValidator(1), MaxValueValidator(366)]
+    )
+
+    class Meta:
+        verbose_name = _("care campaign")
+        verbose_name_plural = _("care campaigns")
+        ordering = ["kind", "name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="marketing_campaign_unique_name"),
+            # Birthdays are always on: one birthday campaign per company.
+            models.UniqueConstraint(
+                fields=["tenant"], condition=models.Q(kind="birthday"), name="marketing_one_birthday_campaign"
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "is_active", "kind"], name="campaign_active_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Greeting(TenantModel):
+    """One greeting of one contact for one occasion. Unique on (campaign, contact, year): however often the job
+    runs, a contact is greeted once per occasion. `year` is the occasion's year: the lunar year for a lunar
+    birthday, else the Gregorian one. Contacts that may not be messaged get a skipped row with the reason."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Sent to the outbox")
+        NO_CONSENT = "no_consent", _("Skipped: no marketing consent")
+        UNSUBSCRIBED = "unsubscribed", _("Skipped: unsubscribed")
+        NO_ADDRESS = "no_address", _("Skipped: no email or mobile")
+
+    campaign = models.ForeignKey(
+        CareCampaign, on_delete=models.CASCADE, related_name="greetings", verbose_name=_("campaign")
+    )
+    contact = models.ForeignKey(
+        "customers.Contact", on_delete=models.CASCADE, related_name="greetings", verbose_name=_("contact")
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="greetings", verbose_name=_("customer")
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    occasion = models.DateField(_("date"))
+    status = models.CharField(_("status"), max_length=14, choices=Status.choices)
+    channel = models.CharField(_("channel"), max_length=8, blank=True)
+    message = models.ForeignKey(
+        "crm.OutboundMessage", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("greeting")
+        verbose_name_plural = _("greetings")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "campaign", "contact", "year"], name="marketing_greeting_once_a_year"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "-created_at"], name="greeting_log_idx"),
+            models.Index(fields=["tenant", "campaign", "status"], name="greeting_campaign_idx"),
+            models.Index(fields=["tenant", "customer"], name="greeting_customer_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} → {self.contact} ({self.year})"
+
+
+class Coupon(TenantModel):
+    """A coupon carried by one greeting: a unique, unguessable code per company, redeemed once on an order."""
+
+    class Kind(models.TextChoices):
+        AMOUNT = "amount", _("Amount off")
+        PERCENT = "percent", _("Percentage off")
+
+    campaign = models.ForeignKey(CareCampaign, on_delete=models.CASCADE, related_name="coupons")
+    greeting = models.OneToOneField(Greeting, on_delete=models.CASCADE, related_name="coupon")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="coupons")
+    code = models.CharField(_("code"), max_length=20)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    value = models.DecimalField(_("value"), max_digits=12, decimal_places=2)
+    min_order = models.DecimalField(_("minimum order"), max_digits=12, decimal_places=2, default=0)
+    expires_on = models.DateField(_("expires"))
+    redeemed_at = models.DateTimeField(_("redeemed"), null=True, blank=True)
+    redeemed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    order = models.OneToOneField(
+        "sales.Order", on_delete=models.SET_NULL, null=True, blank=True, related_name="coupon", verbose_name=_("order")
+    )
+    order_amount = models.DecimalField(_("order amount"), max_digits=14, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("coupon")
+        verbose_name_plural = _("coupons")
+        constraints = [models.UniqueConstraint(fields=["tenant", "code"], name="marketing_coupon_unique_code")]
+        indexes = [models.Index(fields=["tenant", "customer"], name="coupon_customer_idx")]
+
+    def __str__(self) -> str:
+        return self.code

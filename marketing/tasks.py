@@ -1,0 +1,26 @@
+"""Thin Celery tasks of the marketing app: they take ids and call services."""
+
+from celery import shared_task
+from django.utils.translation import gettext_lazy as _
+
+from crm.services import outbox
+from crm.tenancy import TenantTask, tenants_having
+from marketing.models import CareCampaign
+from marketing.services.greeting import greetings_run
+
+
+@shared_task
+def send_care_greetings() -> int:
+    """Hourly (beat): one greeting run per tenant with an active care campaign, so tenants run in parallel on many
+    workers and one tenant's failure does not hold up the others."""
+    tenant_ids = tenants_having(lambda: CareCampaign.objects.filter(is_active=True))
+    for tenant_id in tenant_ids:
+        outbox.enqueue(send_tenant_care_greetings, tenant_id)
+    return len(tenant_ids)
+
+
+@shared_task(base=TenantTask, acks_late=True, label=_("Care greetings"))
+def send_tenant_care_greetings(tenant_id: int) -> dict[str, int]:
+    """One tenant's greetings due today (its local day). Idempotent: a rerun, or two copies at once, greets each
+    contact once per occasion and issues one coupon."""
+    return greetings_run(tenant_id=tenant_id)
