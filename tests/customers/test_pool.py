@@ -361,7 +361,7 @@ def test_manager_assigns_pool_customers_within_cap(world_a, django_capture_on_co
         n = customer_assign(acting_user=world_a.manager, customer_ids=[customers[0].pk], rep=world_a.rep1)
     assert n == 1
     assert OwnershipEvent.objects.filter(reason="assign", to_owner=world_a.rep1, actor=world_a.manager).count() == 1
-    with pytest.raises(Exception):
+    with pytest.raises(PermissionDenied):
         customer_assign(acting_user=world_a.rep2, customer_ids=[customers[1].pk], rep=world_a.rep2)
 
 
