@@ -5,6 +5,7 @@ open to anyone by design and shows none of A's data either."""
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from customers.services.customer import customer_create
 from sales.models import Appointment, FollowUp, Order, Task
@@ -86,7 +87,10 @@ def test_a_sees_its_own_rows(worlds, client_for):
     assert "MARKA task" in c.get(reverse("sales:task_list")).content.decode()
     assert "MARKA follow-up" in c.get(reverse("sales:followup_list")).content.decode()
     assert "MARKA-SO-1" in c.get(reverse("sales:order_list")).content.decode()
-    assert "MARKA appointment" in c.get(reverse("sales:calendar")).content.decode()
+    # The calendar on the appointment's own day: planted an hour from now, late in the evening it falls on the
+    # tenant's next day (and on a Sunday evening in the next week).
+    day = timezone.localtime(rows["appointment"].start_at, world_a.tenant.tzinfo).date()
+    assert "MARKA appointment" in c.get(reverse("sales:calendar"), {"date": day.isoformat()}).content.decode()
     assert (
         "MARKA appointment"
         in c.get(reverse("sales:appointment_detail", args=[rows["appointment"].pk])).content.decode()
