@@ -66,3 +66,4 @@ bench: venv services
 	DATABASE_URL=$(BENCH_DB) $(PY) manage.py migrate --noinput -v0
 	DATABASE_URL=$(BENCH_DB) EMAIL_URL=dummymail:// CELERY_BROKER_URL=memory:// $(PY) manage.py bench_pool
 	DATABASE_URL=$(BENCH_DB) $(PY) manage.py bench_calendar
+	DATABASE_URL=$(BENCH_DB) EMAIL_URL=dummymail:// CELERY_BROKER_URL=memory:// $(PY) manage.py bench_tickets

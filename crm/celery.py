@@ -53,6 +53,11 @@ app.conf.beat_schedule = {
         "task": "customers.tasks.warn_before_fallback",
         "schedule": crontab(minute=17),
     },
+    # Service desk: SLA escalation (at risk → the assignee; breached → the team manager, priority one step up).
+    "service-escalate-tickets": {
+        "task": "service.tasks.escalate_tickets",
+        "schedule": crontab(minute="*/5"),
+    },
 }
 
 

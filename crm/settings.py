@@ -221,6 +221,10 @@ SIGNUP_RATE = env.str("SIGNUP_RATE", default="5/h")
 # Rate limits (django-ratelimit, per client address): "count/period", e.g. "10/10m".
 LEAD_FORM_RATE = env.str("LEAD_FORM_RATE", default="10/10m")
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
+# The domain of the Message-IDs of ticket replies (the service desk threads the customer's mail on them).
+SERVICE_MAIL_DOMAIN = env.str("SERVICE_MAIL_DOMAIN", default="crm.local")
+# Messages one sender may send into a company's service desk per hour (more are dropped: mail loops, floods).
+SERVICE_INBOUND_PER_SENDER = env.int("SERVICE_INBOUND_PER_SENDER", default=20)
 
 # Security: driven by the environment so production is strict and local http still works.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)

@@ -65,5 +65,6 @@ urlpatterns = [
     path("imports/", include("crm.imports.urls")),
     path("", include("customers.urls")),
     path("", include("sales.urls")),
+    path("", include("service.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -5,3 +5,42 @@ from django.utils.translation import gettext_lazy as _
 class ServiceConfig(AppConfig):
     name = "service"
     verbose_name = _("Service")
+
+    def ready(self) -> None:
+        from crm.registry import CustomerPanel, NavEntry, SettingsPage, registry, roles_any
+        from crm.workcalendar.signals import calendar_changed
+        from service import tasks, widgets
+
+        def on_calendar_changed(sender, tenant, **kwargs):
+            tasks.recompute_deadlines.delay(tenant.pk)
+
+        calendar_changed.connect(on_calendar_changed, dispatch_uid="service.recompute_deadlines", weak=False)
+
+        registry.add_nav(
+            NavEntry(
+                key="tickets",
+                label=_("Service desk"),
+                url_name="service:ticket_list",
+                order=50,
+                visible=roles_any("admin", "manager", "agent"),
+                active_prefix="service:",
+            )
+        )
+        registry.add_settings_page(
+            SettingsPage(
+                key="service_desk",
+                label=_("Service desk"),
+                description=_("Ticket categories, SLA targets, dispatch rules (with a dry run) and canned replies."),
+                url_name="service:settings",
+                order=60,
+            )
+        )
+        registry.add_customer_panel(
+            CustomerPanel(
+                key="tickets",
+                label=_("Tickets"),
+                template="service/panels/tickets.html",
+                order=25,
+                context=widgets.tickets_panel_context,
+            )
+        )

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from django import forms
-from django.core import signing
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.antirobot import HONEYPOT
 from crm.models import User
 from sales.forms.fields import UserChoiceField
 from sales.models import (
@@ -68,12 +67,6 @@ class WebFormSettingsForm(forms.Form):
         self.fields["fields_"].widget.attrs["data-testid"] = "form-fields"
 
 
-TOKEN_SALT = "sales.public-lead-form"
-
-
-HONEYPOT = "homepage"
-
-
 PUBLIC_FIELDS = {
     WebFormField.NAME: lambda: forms.CharField(label=_("Your name"), max_length=100),
     WebFormField.COMPANY: lambda: forms.CharField(label=_("Company"), max_length=200),
@@ -91,26 +84,6 @@ PUBLIC_FIELDS = {
         label=_("How can we help?"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4})
     ),
 }
-
-
-def issue_token(tenant_id: int, at: float | None = None) -> str:
-    """A signed note of when the form was shown, and for which tenant: the minimum fill time is measured from it."""
-    stamp = timezone.now().timestamp() if at is None else at
-    return signing.dumps({"t": tenant_id, "at": round(stamp, 3)}, salt=TOKEN_SALT)
-
-
-def read_token(token: str, tenant_id: int) -> float | None:
-    """When the form was shown, or None for a missing, forged or other tenant's token."""
-    try:
-        payload = signing.loads(token or "", salt=TOKEN_SALT)
-    except signing.BadSignature:
-        return None
-    if not isinstance(payload, dict) or payload.get("t") != tenant_id:
-        return None
-    try:
-        return float(payload["at"])
-    except (KeyError, TypeError, ValueError):
-        return None
 
 
 class PublicLeadForm(forms.Form):

@@ -14,11 +14,12 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.core import is_ratelimited
 
+from crm.antirobot import HONEYPOT, issue_token, read_token
 from crm.errors import DomainError
 from crm.models import Tenant
 from crm.tenancy import tenant_context
 from crm.web import apply_domain_error
-from sales.forms.web_form import HONEYPOT, PublicLeadForm, issue_token, read_token
+from sales.forms.web_form import PublicLeadForm
 from sales.models import LeadWebForm
 from sales.services.web_form import lead_submit_web_form
 

@@ -54,7 +54,7 @@ def pages_by_user(world) -> dict[str, list[str]]:
             pages["admin"].append(url)
             pages["rep1"].append(url)
     pages["manager"] += [reverse("customers:list"), reverse("pool:health"), reverse("pool:extensions")]
-    pages["agent"].append(reverse("home"))
+    pages["agent"] += [reverse("home"), reverse("service:ticket_list"), reverse("service:ticket_create")]
     return {
         who: [url for url in urls if is_page(None if who == "anonymous" else getattr(world, who), url)]
         for who, urls in pages.items()

@@ -9,9 +9,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from crm.antirobot import issue_token
 from crm.models import Notification
 from customers.services.assignment_rule import rule_save, rule_set_active
-from sales.forms.web_form import issue_token
 from sales.models import Lead, LeadWebForm
 from sales.services.web_form import web_form_save
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.access import client_ip
-from sales.forms.web_form import issue_token
+from crm.antirobot import issue_token
 from sales.models import Lead
 from sales.services.web_form import web_form_save
 

@@ -1,0 +1,57 @@
+"""Reads of tickets: one `visible_to(user)` for every page, job-free and failing closed.
+
+- admins: every ticket of the tenant;
+- agents: tickets of their team and the teams under it, tickets assigned to them, and (to take work) tickets
+  no team holds yet;
+- managers: tickets of the teams they manage (recursively) or assigned to their members;
+- reps (read only): the tickets of the customers they may see (`Customer.objects.visible_to`).
+"""
+
+from __future__ import annotations
+
+from django.apps import apps
+from django.db.models import Exists, OuterRef, Q
+
+from crm.access import is_tenant_user
+from crm.models import Role, Team, TenantQuerySet
+
+
+class TicketQuerySet(TenantQuerySet):
+    def visible_to(self, user) -> TicketQuerySet:
+        if not is_tenant_user(user):
+            return self.none()
+        qs = self.filter(tenant_id=user.tenant_id)
+        if user.has_any_role(Role.ADMIN):
+            return qs
+        condition = Q(pk__in=[])
+        if user.has_any_role(Role.AGENT):
+            condition |= Q(assignee_id=user.pk) | Q(team__isnull=True)
+            if user.team_id:
+                condition |= Q(team__path__startswith=user.team.path)
+        if user.has_any_role(Role.MANAGER):
+            managed = Team.objects.managed_by(user).values("pk")
+            condition |= Q(team__in=managed) | Q(assignee__team__in=managed)
+        if user.has_any_role(Role.REP, Role.MANAGER):
+            customers = apps.get_model("customers", "Customer").objects.visible_to(user)
+            condition |= Q(Exists(customers.filter(pk=OuterRef("customer_id"))))
+        return qs.filter(condition)
+
+    def workable_by(self, user) -> TicketQuerySet:
+        """The visible tickets `user` may change: everything visible except what a rep sees through a customer."""
+        if not is_tenant_user(user):
+            return self.none()
+        qs = self.filter(tenant_id=user.tenant_id)
+        if user.has_any_role(Role.ADMIN):
+            return qs
+        condition = Q(pk__in=[])
+        if user.has_any_role(Role.AGENT):
+            condition |= Q(assignee_id=user.pk) | Q(team__isnull=True)
+            if user.team_id:
+                condition |= Q(team__path__startswith=user.team.path)
+        if user.has_any_role(Role.MANAGER):
+            managed = Team.objects.managed_by(user).values("pk")
+            condition |= Q(team__in=managed) | Q(assignee__team__in=managed)
+        return qs.filter(condition)
+
+    def open(self) -> TicketQuerySet:
+        return self.filter(status__in=["new", "open", "pending"])

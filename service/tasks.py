@@ -1,0 +1,28 @@
+"""Thin Celery tasks of the service desk: they take ids and call services."""
+
+from celery import shared_task
+from django.utils.translation import gettext_lazy as _
+
+from crm.tenancy import TenantTask
+from service.services import escalation
+
+
+@shared_task
+def escalate_tickets() -> int:
+    """Every few minutes (beat): one escalation run per tenant with due steps."""
+    tenant_ids = escalation.tenants_with_due_escalations()
+    for tenant_id in tenant_ids:
+        escalate_tenant_tickets.delay(tenant_id)
+    return len(tenant_ids)
+
+
+@shared_task(base=TenantTask, acks_late=True, label=_("Ticket escalation"))
+def escalate_tenant_tickets(tenant_id: int) -> int:
+    """One tenant's due escalations. Idempotent: each step once per ticket and target, whoever runs it."""
+    return escalation.escalations_run(tenant_id=tenant_id)
+
+
+@shared_task(base=TenantTask, acks_late=True, label=_("Ticket deadlines after a calendar change"))
+def recompute_deadlines(tenant_id: int) -> int:
+    """After the tenant's working calendar changed: the running clocks' deadlines on the new calendar."""
+    return escalation.deadlines_recompute(tenant_id=tenant_id)

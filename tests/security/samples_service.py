@@ -1,0 +1,75 @@
+"""Sample URL arguments for the service desk's patterns (see samples_crm.py for the contract).
+
+Every sample first plants tenant A's service rows (idempotently, marked "MARKA"): a ticket with a reply and a note,
+a category, SLA policies, dispatch rules and canned replies; destructive endpoints get rows of their own."""
+
+from customers.models import Customer
+from service.models import CannedReply, DispatchRule, SlaPolicy, Ticket, TicketCategory
+from service.services.ticket import ticket_create, ticket_reply
+
+CUSTOMER = "MARKA 云帆科技有限公司"
+
+
+def plant(world) -> dict:
+    tenant = world.tenant
+    if not Ticket.objects.filter(tenant=tenant, subject="MARKA ticket").exists():
+        customer = Customer.objects.get(tenant=tenant, name=CUSTOMER, deleted_at__isnull=True)
+        category = TicketCategory.objects.create(tenant=tenant, name="MARKA category")
+        SlaPolicy.objects.create(tenant=tenant, priority="normal", first_response_minutes=60, resolution_minutes=240)
+        DispatchRule.objects.create(tenant=tenant, name="MARKA rule", team=world.service_team, keywords=["MARKA"])
+        CannedReply.objects.create(tenant=tenant, title="MARKA canned", body="MARKA body")
+        ticket = ticket_create(
+            tenant=tenant,
+            acting_user=world.agent,
+            customer=customer,
+            subject="MARKA ticket",
+            description="MARKA description",
+            category=category,
+        )
+        ticket_reply(acting_user=world.agent, ticket=ticket, body="MARKA reply", public=True)
+        ticket_reply(acting_user=world.agent, ticket=ticket, body="MARKA note", public=False)
+    return {
+        "ticket": Ticket.objects.get(tenant=tenant, subject="MARKA ticket"),
+        "category": TicketCategory.objects.get(tenant=tenant, name="MARKA category"),
+        # The delete endpoints' rows come back when a viewer check removed them.
+        "policy": SlaPolicy.objects.get_or_create(
+            tenant=tenant,
+            priority="low",
+            level=None,
+            defaults={"first_response_minutes": 60, "resolution_minutes": 240},
+        )[0],
+        "rule": DispatchRule.objects.get(tenant=tenant, name="MARKA rule"),
+        "rule_to_delete": DispatchRule.objects.get_or_create(
+            tenant=tenant, name="MARKA rule to delete", defaults={"team": world.service_team}
+        )[0],
+        "canned_to_delete": CannedReply.objects.get_or_create(
+            tenant=tenant, title="MARKA canned to delete", defaults={"body": "MARKA body"}
+        )[0],
+    }
+
+
+def _pk(key):
+    return lambda w: {"pk": plant(w)[key].pk}
+
+
+SAMPLES = {
+    "service:ticket_detail": _pk("ticket"),
+    "service:ticket_reply": _pk("ticket"),
+    "service:ticket_status": _pk("ticket"),
+    "service:ticket_edit": _pk("ticket"),
+    "service:ticket_assign": _pk("ticket"),
+    "service:category_toggle": _pk("category"),
+    "service:sla_delete": _pk("policy"),
+    "service:rule_edit": _pk("rule"),
+    "service:rule_delete": _pk("rule_to_delete"),
+    "service:canned_delete": _pk("canned_to_delete"),
+    "service:inbound_email": lambda w: {"tenant": w.tenant.slug},
+    "service:public_ticket": lambda w: {"tenant": w.tenant.slug},
+    "service:public_ticket_thanks": lambda w: {"tenant": w.tenant.slug},
+}
+
+PUBLIC = {
+    "service:public_ticket": "the company's public ticket form (honeypot, fill-time token, rate limit)",
+    "service:public_ticket_thanks": "the thank-you page after the public ticket form",
+    "service:inbound_email": "mail providers post messages; the company's secret header is the credential",
+}

@@ -1,0 +1,26 @@
+"""The service desk's demo data: tickets in every state with running timers for agent@demo.local; idempotent."""
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from crm.models import Tenant, User
+from service.models import Status, Ticket, TicketMessage
+from service.services.sla import timer_state
+
+
+@pytest.mark.django_db
+def test_seed_demo_gives_the_agent_tickets_in_every_state(capsys):
+    call_command("seed_demo")
+    call_command("seed_demo")
+    capsys.readouterr()
+    demo = Tenant.objects.get(slug="demo")
+    tickets = list(Ticket.objects.filter(tenant=demo))
+    assert len(tickets) == 14
+    assert {t.status for t in tickets} == set(Status.values)
+    now = timezone.now()
+    assert {"on_track", "at_risk", "breached", "paused"} <= {timer_state(t, now) for t in tickets}
+    agent = User.objects.get(email="agent@demo.local")
+    assert Ticket.objects.visible_to(agent).filter(assignee=agent).count() >= 5
+    assert TicketMessage.objects.filter(tenant=demo, kind="note").exists()
+    assert not Ticket.objects.filter(tenant=Tenant.objects.get(slug="acme")).exists()
