@@ -17,8 +17,9 @@ def counts():
 def test_seed_demo_gives_a_funnel_to_look_at(capsys):
     with CaptureQueriesContext(connection) as queries:
         call_command("seed_demo")
-    # Fast on any machine means set-based: a bounded number of statements (about 700 today), never a clock.
-    assert len(queries) < 1000, len(queries)
+    # Fast on any machine means set-based: a bounded number of statements (about 1,600 today, service desk
+    # included), never a clock.
+    assert len(queries) < 2500, len(queries)
     first = counts()
     assert all(first), first
     call_command("seed_demo")
