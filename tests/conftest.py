@@ -10,6 +10,7 @@ import pytest
 import redis
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
+from django.db import connection
 from django.utils import translation
 
 from crm import celery
@@ -144,6 +145,22 @@ def wait_for(predicate, timeout: float = 60.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def sessions_waiting_for_a_lock() -> int:
+    """How many other sessions on the test database wait for a lock (a row lock, a table lock) right now."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
+
+
+def wait_until_blocked(count: int = 1) -> bool:
+    """Wait until `count` other sessions are blocked on a lock: a test that holds a row lock in one thread knows
+    the other thread has reached it (and not merely started) before letting go."""
+    return wait_for(lambda: sessions_waiting_for_a_lock() >= count)
 
 
 @celery.app.task(name="tests.settled")

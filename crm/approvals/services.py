@@ -142,13 +142,14 @@ def approval_decide(
     approves the request; a rejection rejects it. A step someone else decided meanwhile is refused, never taken for
     the next one. Raises ApprovalRequest.DoesNotExist for a request outside the user's tenant."""
     comment = (comment or "").strip()
-    now = timezone.now()
     with transaction.atomic():
         request = (
             ApprovalRequest.objects.select_for_update(of=("self",))
             .select_related("requested_by", "content_type")
             .get(pk=request_id, tenant_id=acting_user.tenant_id)
         )
+        # Stamped under the request's lock: a step is never dated before the step decided ahead of it.
+        now = timezone.now()
         if not request.is_pending:
             raise DomainError(_already_decided(request))
         if request.current_step != step:
@@ -211,13 +212,13 @@ def approval_decide(
 
 def approval_withdraw(*, acting_user: User, request_id: int) -> ApprovalRequest:
     """The requester takes back a pending request; the steps still open are no longer needed."""
-    now = timezone.now()
     with transaction.atomic():
         request = (
             ApprovalRequest.objects.select_for_update(of=("self",))
             .select_related("requested_by", "content_type")
             .get(pk=request_id, tenant_id=acting_user.tenant_id)
         )
+        now = timezone.now()
         if request.requested_by_id != acting_user.pk:
             raise PermissionDenied(_("Only the requester withdraws a request."))
         if not request.is_pending:

@@ -60,7 +60,8 @@ class BacklogSource:
     items(tenant, *, rule, pool_id, ids, limit) -> (items matching the rule's conditions, oldest first, at most
     `limit`; how many match in all). `ids`, when given, restricts to those records (the ones a dry run showed).
     apply(*, tenant, acting_user, rule, planned, now) -> the (item, rep) pairs actually given (a record taken
-    meanwhile is skipped); runs inside the caller's transaction and writes the kind's own history.
+    meanwhile is skipped); runs inside the caller's transaction and writes the kind's own history, stamped at
+    `now`, or when `now` is None at the moment it holds the records' rows.
     """
 
     kind: str
@@ -140,6 +141,15 @@ def customer_backlog_apply(
     for item, rep in planned:
         by_rep[rep.pk].append(item)
         reps[rep.pk] = rep
+    # The planned customers still in a pool are locked (in id order) before anything is stamped, so an
+    # assignment is never dated before the release or fall-back that put its customer in the pool.
+    list(
+        Customer.objects.select_for_update()
+        .filter(tenant=tenant, pk__in=[item.pk for item, _rep in planned], owner__isnull=True, deleted_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    now = now or timezone.now()
     applied: list[tuple[BacklogItem, User]] = []
     for rep_id in sorted(by_rep):
         items = {i.pk: i for i in by_rep[rep_id]}
@@ -315,12 +325,12 @@ def backlog_apply(
     hands, every new owner gets one digest, and one audit event records it all."""
     tenant = rule.tenant
     require_tenant_admin(acting_user, tenant)
-    now = now or timezone.now()
     with transaction.atomic():
         rule = AssignmentRule.objects.select_for_update().filter(pk=rule.pk, tenant=tenant).first()
         if rule is None:
             raise DomainError(_("This rule no longer exists."))
         spec = RuleSpec.of(rule)
+        # The engine decides as of now; each source stamps its records once it holds their rows (or at `now`).
         assigner = Assigner(tenant=tenant, rules=[spec], now=now, lock=True)
         assigner.prepare()
         plan = _plan(tenant, spec, assigner, pool_id=pool_id, ids=ids, limit=BACKLOG_LIMIT)

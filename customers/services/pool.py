@@ -88,9 +88,10 @@ def _take(customer_id: int, rep: User, now: dt.datetime) -> bool:
 
 def customer_claim(*, rep: User, customer_id: int, now: dt.datetime | None = None) -> Customer:
     """A rep claims a pool customer. Atomic and race-free: the rep's row is locked while their limits are checked,
-    and the conditional UPDATE lets exactly one of many simultaneous claimers win; the others learn who did."""
+    and the customer's row is locked before anything is decided, so exactly one of many simultaneous claimers wins
+    and the others learn who did. The claim is stamped once both locks are held (unless `now` is given), so it is
+    never dated before the fall-back or release that put the customer in the pool."""
     require_sales_user(rep)
-    now = now or timezone.now()
     customer = Customer.objects.in_pools_for(rep).select_related("pool").filter(pk=customer_id).first()
     if customer is None:
         taken = (
@@ -105,11 +106,18 @@ def customer_claim(*, rep: User, customer_id: int, now: dt.datetime | None = Non
     with transaction.atomic():
         # One rep's claims are serialized, so concurrent claims never exceed their cap or daily claims.
         User.objects.select_for_update().get(pk=rep.pk)
-        check_can_take(rep, customer, pool, now, count_claim=True)
-        if not _take(customer.pk, rep, now):
-            holder = Customer.objects.select_related("owner").get(pk=customer.pk)
-            name = holder.owner.full_name if holder.owner else _("someone")
+        locked = (
+            Customer.objects.select_for_update(of=("self",))
+            .select_related("owner")
+            .filter(pk=customer.pk, tenant_id=rep.tenant_id, deleted_at__isnull=True)
+            .first()
+        )
+        if locked is None or locked.owner_id is not None:
+            name = locked.owner.full_name if locked is not None and locked.owner else _("someone")
             raise ClaimRefused(_("Too late: %(name)s claimed this customer first.") % {"name": name})
+        now = now or timezone.now()
+        check_can_take(rep, customer, pool, now, count_claim=True)
+        _take(customer.pk, rep, now)
         OwnershipEvent.objects.create(
             tenant_id=rep.tenant_id,
             customer_id=customer.pk,
@@ -129,11 +137,12 @@ def customer_release(*, acting_user: User, customer: Customer, reason: str) -> C
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_("Say why you release this customer."), field="reason")
-    now = timezone.now()
     with transaction.atomic():
         locked = Customer.objects.select_for_update().filter(pk=customer.pk, deleted_at__isnull=True).first()
         if locked is None or locked.owner_id != acting_user.pk:
             raise PermissionDenied(_("Only the owner releases a customer to the pool."))
+        # Stamped under the row lock: after whatever event the customer's history recorded before it.
+        now = timezone.now()
         Customer.objects.filter(pk=locked.pk).update(owner=None, owned_since=None, extension_days=0, updated_at=now)
         OwnershipEvent.objects.create(
             tenant_id=locked.tenant_id,
@@ -160,15 +169,20 @@ def customer_assign(*, acting_user: User, customer_ids: list[int], rep: User) ->
         raise DomainError(_("Choose an active colleague."), field="rep")
     if not sales_assignable_users(acting_user).filter(pk=rep.pk).exists():
         raise DomainError(_("Choose a rep of a team you manage."), field="rep")
-    now = timezone.now()
     assigned = 0
     with transaction.atomic():
         User.objects.select_for_update().get(pk=rep.pk)
         candidates = list(
-            Customer.objects.in_pools_for(acting_user).filter(pk__in=customer_ids).select_related("pool").order_by("pk")
+            Customer.objects.in_pools_for(acting_user)
+            .filter(pk__in=customer_ids)
+            .select_related("pool")
+            .select_for_update(of=("self",))
+            .order_by("pk")
         )
         if len(candidates) != len(set(customer_ids)):
             raise DomainError(_("Some of these customers are no longer in a pool you see."))
+        # Stamped once the customers' rows are locked, so no assignment is dated before the event that pooled it.
+        now = timezone.now()
         cap = rep.tenant.max_customers_per_rep
         if cap is not None and _holdings(rep) + len(candidates) > cap:
             raise DomainError(
@@ -270,7 +284,6 @@ def record_pool_view(*, user: User, customer: Customer, now: dt.datetime | None 
 def release_all_of(*, user: User, acting_user: User | None) -> int:
     """A deactivated user's customers go to the pool chosen to receive them (else each one's home pool)."""
     receiver = Pool.objects.filter(tenant_id=user.tenant_id, receives_deactivated=True).first()
-    now = timezone.now()
     with transaction.atomic():
         rows = list(
             Customer.objects.filter(tenant_id=user.tenant_id, owner=user, deleted_at__isnull=True)
@@ -279,6 +292,7 @@ def release_all_of(*, user: User, acting_user: User | None) -> int:
         )
         if not rows:
             return 0
+        now = timezone.now()
         ids = [pk for pk, _pool in rows]
         update = {"owner": None, "owned_since": None, "extension_days": 0, "updated_at": now}
         if receiver is not None:

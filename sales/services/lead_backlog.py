@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
+from django.utils import timezone
 
 from crm.models import Tenant, User
 from crm.services.audit import audit
@@ -59,6 +60,7 @@ def lead_backlog_apply(*, tenant: Tenant, acting_user: User, rule, planned, now)
         by_rep.setdefault(rep.pk, {})[item.pk] = item
         reps[rep.pk] = rep
     applied = []
+    now = now or timezone.now()
     for rep_id in sorted(by_rep):
         items = by_rep[rep_id]
         taken = list(

@@ -1,5 +1,5 @@
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, InternalError, connection, transaction
 
 from crm.models import AuditEvent, Team, User
 from crm.services.audit import audit
@@ -30,9 +30,9 @@ def test_login_lookup_is_case_insensitive():
 @pytest.mark.django_db
 def test_audit_events_are_append_only_in_the_database(world_a):
     event = audit(tenant=world_a.tenant, actor=world_a.admin, action="test.event", obj=world_a.rep1)
-    with pytest.raises(Exception, match="append-only"), transaction.atomic():
+    with pytest.raises(InternalError, match="append-only"), transaction.atomic():
         AuditEvent.objects.filter(pk=event.pk).update(action="tampered")
-    with pytest.raises(Exception, match="append-only"), transaction.atomic():
+    with pytest.raises(InternalError, match="append-only"), transaction.atomic():
         with connection.cursor() as cur:
             cur.execute("DELETE FROM crm_auditevent WHERE id = %s", [event.pk])
     assert AuditEvent.objects.get(pk=event.pk).action == "test.event"

@@ -12,15 +12,7 @@ from customers.services.contact import contact_delete, contact_save
 from customers.services.customer import customer_create, customer_update
 from customers.services.merge import customer_merge
 from customers.services.trash import customer_trash
-from tests.conftest import wait_for
-
-
-def someone_waits_for_a_lock() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
-        )
-        return cursor.fetchone()[0] > 0
+from tests.conftest import wait_until_blocked
 
 
 def race(write, edit) -> dict:
@@ -52,7 +44,7 @@ def race(write, edit) -> dict:
         thread.start()
     try:
         assert written.wait(timeout=60)
-        assert wait_for(someone_waits_for_a_lock), "the edit never waited for the row lock"
+        assert wait_until_blocked(), "the edit never waited for the row lock"
     finally:
         release.set()
         for thread in threads:

@@ -3,7 +3,7 @@ import threading
 
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from crm.approvals.models import ApprovalRequest
@@ -16,10 +16,17 @@ from customers.selectors.pool import fallback_due
 from customers.services.customer import customer_create
 from customers.services.extension import extension_request
 from customers.services.fallback import fallback_run, warn_run
-from customers.services.pool import ClaimRefused, customer_assign, customer_claim, customer_release, record_pool_view
+from customers.services.pool import (
+    ClaimRefused,
+    customer_assign,
+    customer_claim,
+    customer_release,
+    move_to_pool,
+    record_pool_view,
+)
 from customers.services.tenant import default_pool
 
-from ..conftest import build_world, wait_for
+from ..conftest import build_world, wait_for, wait_until_blocked
 from ..factories import UserFactory
 
 
@@ -354,7 +361,7 @@ def test_manager_assigns_pool_customers_within_cap(world_a, django_capture_on_co
         n = customer_assign(acting_user=world_a.manager, customer_ids=[customers[0].pk], rep=world_a.rep1)
     assert n == 1
     assert OwnershipEvent.objects.filter(reason="assign", to_owner=world_a.rep1, actor=world_a.manager).count() == 1
-    with pytest.raises(Exception):
+    with pytest.raises(PermissionDenied):
         customer_assign(acting_user=world_a.rep2, customer_ids=[customers[1].pk], rep=world_a.rep2)
 
 
@@ -411,6 +418,51 @@ def test_claims_racing_the_fallback_job_leave_a_consistent_history():
         customer.refresh_from_db()
         assert reasons in (["create", "fallback", "claim"], ["create", "fallback"]), reasons
         assert customer.owner_id == (world.rep2.pk if reasons[-1] == "claim" else None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_that_waits_for_the_row_lock_is_dated_after_the_event_that_held_it():
+    """An admin's move of a pool customer holds its row; a rep's claim arriving meanwhile waits for it and is stamped
+    only once it holds the row itself, so the history reads transfer → claim, never the other way round."""
+    world = build_world("W")
+    pool_for(world)
+    other = Pool.objects.create(tenant=world.tenant, name="华南公海")
+    PoolTeam.objects.create(tenant=world.tenant, pool=other, team=world.sales)
+    (customer,) = pooled(world, "锁等待")
+    locked, go = threading.Event(), threading.Event()
+
+    def admin_moves():
+        try:
+            with transaction.atomic():
+                Customer.objects.select_for_update().get(pk=customer.pk)
+                locked.set()
+                go.wait()
+                move_to_pool(acting_user=world.admin, customer_ids=[customer.pk], pool=other)
+        finally:
+            connection.close()
+
+    def rep_claims():
+        try:
+            customer_claim(rep=world.rep2, customer_id=customer.pk)
+        finally:
+            connection.close()
+
+    mover = threading.Thread(target=admin_moves)
+    mover.start()
+    assert locked.wait(60)
+    claimer = threading.Thread(target=rep_claims)
+    claimer.start()
+    blocked = wait_until_blocked()
+    go.set()
+    mover.join()
+    claimer.join()
+    assert blocked
+    events = list(
+        OwnershipEvent.objects.filter(customer=customer).order_by("at", "pk").values_list("reason", "at", "pk")
+    )
+    assert [e[0] for e in events] == ["create", "transfer", "claim"], events
+    transfer, claim = events[1], events[2]
+    assert claim[1] >= transfer[1] and claim[2] > transfer[2]
 
 
 @pytest.mark.django_db

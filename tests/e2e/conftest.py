@@ -38,8 +38,10 @@ E2E_VIEWPORTS = {
     },
 }
 
-# Playwright's own waits are short: every page here is local and small, so a test takes seconds, not minutes.
-E2E_TIMEOUT_MS = 10_000
+# How long Playwright waits for a state before the test fails. Every wait is for a state (an element, a URL, a
+# text), never for time, so this only bounds a broken test; it is generous because a machine whose cores are all
+# busy (other test runs, a build) serves a page many times slower than an idle one.
+E2E_TIMEOUT_MS = 30_000
 
 
 @pytest.fixture(scope="session")

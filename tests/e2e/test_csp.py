@@ -106,8 +106,8 @@ def test_sortablejs_and_chartjs_run_under_the_policy(e2e_new_page, redis_test_db
     page.add_init_script(WATCH)
     log_in(page, world.manager.email)
     page.goto(reverse("sales:opportunity_board"))
-    # The board's columns are SortableJS lists (board.js creates them).
-    assert page.evaluate(
+    # The board's columns become SortableJS lists once board.js has run: wait for that, not for the load event.
+    page.wait_for_function(
         "typeof Sortable === 'function' && document.querySelectorAll('.board-cards[data-sortable]').length > 0"
     )
     page.add_script_tag(url="/static/vendor/chartjs/chart.umd.min.js")

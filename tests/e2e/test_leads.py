@@ -37,9 +37,12 @@ def drag(page, card, column):
     """Drag a card by its lower edge (not its link) onto a column's card list, the way a mouse does."""
     testid = card.get_attribute("data-testid")
     card.scroll_into_view_if_needed()
+    # Hovering waits until the card is stable: a card Sortable is still animating back into place is not grabbed
+    # by where it was a moment ago.
+    size = card.bounding_box()
+    card.hover(position={"x": size["width"] / 2, "y": size["height"] - 6})
     box = card.bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] - 6
-    page.mouse.move(x, y)
     page.mouse.down()
     page.mouse.move(x + 8, y + 8, steps=4)
     target = column.locator(".board-cards").bounding_box()
@@ -182,7 +185,8 @@ def test_a_refused_drag_goes_back_and_lost_asks_why(e2e_page, e2e_base_url):
     # Lost asks why; cancelling puts the card back and saves nothing.
     drag(page, card, page.locator(f"[data-testid=column-{lost.pk}]"))
     modal = page.locator("#lost-modal")
-    expect(modal).to_be_visible()
+    # Fully open before it is answered: Bootstrap ignores a close asked for while the modal still fades in.
+    expect(modal).to_have_attribute("data-state", "shown")
     modal.locator("[data-bs-dismiss=modal]").last.click()
     expect(modal).to_be_hidden()
     expect(first_column.locator(f"[data-testid=card-{free.pk}]")).to_be_visible()
@@ -190,7 +194,7 @@ def test_a_refused_drag_goes_back_and_lost_asks_why(e2e_page, e2e_base_url):
     assert free.status == "open"
 
     drag(page, page.locator(f"[data-testid=card-{free.pk}]"), page.locator(f"[data-testid=column-{lost.pk}]"))
-    expect(modal).to_be_visible()
+    expect(modal).to_have_attribute("data-state", "shown")
     modal.locator("[data-testid=lost-submit]").click()  # no reason yet: the form says so
     expect(modal.locator(".invalid-feedback")).to_be_visible()
     modal.locator("[data-testid=lost-reason]").fill("选择了竞品")

@@ -90,7 +90,7 @@ def test_extension_request_and_approval(e2e_new_page, e2e_base_url):
     expect(page.locator("[data-testid=at-risk-table]")).to_contain_text("快到期公司")
     page.fill(f"[data-testid=extension-reason-{customer.pk}]", "客户下周签合同")
     page.click(f"[data-testid=extension-ask-{customer.pk}]")
-    expect(page.locator("[data-testid=messages]")).to_be_visible()
+    expect(page.locator("[data-testid=messages]")).to_contain_text("Your manager was asked to extend 快到期公司.")
 
     manager_page = e2e_new_page()
     log_in(manager_page, e2e_base_url, manager.email)

@@ -5,11 +5,13 @@ from crm.approvals.models import ApprovalRequest
 from customers.models import Customer, ExtensionRequest
 from customers.services.extension import extension_request
 
+from .marks import named
+
 
 def _request(world):
-    customer = Customer.objects.get(tenant=world.tenant, name="MARKA 云帆科技有限公司")
+    customer = Customer.objects.get(tenant=world.tenant, name=named(world, "MARKA 云帆科技有限公司"))
     extension = ExtensionRequest.objects.filter(customer=customer).first() or extension_request(
-        acting_user=customer.owner, customer=customer, reason="MARKA reason"
+        acting_user=customer.owner, customer=customer, reason=named(world, "MARKA reason")
     )
     return {"pk": ApprovalRequest.objects.get(kind="pool.extension", object_id=extension.pk).pk}
 

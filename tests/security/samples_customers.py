@@ -5,9 +5,11 @@ told 404 does not remove the samples other patterns use."""
 
 from customers.models import Contact, Customer
 
+from .marks import named
+
 
 def _customer(world, name="MARKA 云帆科技有限公司"):
-    return Customer.objects.get(tenant=world.tenant, name=name, deleted_at__isnull=True)
+    return Customer.objects.get(tenant=world.tenant, name=named(world, name), deleted_at__isnull=True)
 
 
 def _contact(world, name="MARKA 云帆科技有限公司"):

@@ -10,10 +10,13 @@ from customers.models import Customer, ExportJob
 from customers.services.customer import customer_create
 from customers.services.trash import customer_trash
 
+from .marks import named
+
 SAMPLE_FILE = "exports/tests/sweep-sample.csv"
 
 
 def _customer(world, name: str) -> Customer:
+    name = named(world, name)
     existing = Customer.objects.filter(tenant=world.tenant, name=name, deleted_at__isnull=True).first()
     return existing or customer_create(acting_user=world.rep1, data={"name": name})
 

@@ -7,11 +7,14 @@ the POST-only commit, a redirect; for an old URL, a redirect to a page that answ
 """
 
 import itertools
+import json
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from crm.imports.models import ImportJob
+
+from .marks import named
 
 SAMPLE_CSV = "客户名称,手机\nMARKA 导入样本公司,13800138000\n,12345\n".encode("utf-8-sig")
 REJECTED_CSV = "客户名称,手机,错误原因/reason\n,12345,MARKA missing name\n".encode("utf-8-sig")
@@ -27,33 +30,34 @@ PREVIEW = {
 _legacy_ids = itertools.count(9001)
 
 
-def _stored(name: str, content: bytes) -> str:
-    # One fixed file per kind, reused by every run: the sweep leaves no growing pile in media storage.
+def _stored(world, name: str, content: bytes) -> str:
+    # One fixed file per kind and tenant, reused by every run: the sweep leaves no growing pile in media storage.
+    name, content = named(world, name).lower(), named(world, content.decode("utf-8-sig")).encode("utf-8-sig")
     if not default_storage.exists(name):
         default_storage.save(name, ContentFile(content))
     return name
 
 
-def _job(world, status: str, kind: str = "customer", **extra) -> ImportJob:
+def _job(world, status: str, kind: str = "customer", rejected: str = "rejected", **extra) -> ImportJob:
     if status in (ImportJob.Status.DONE, ImportJob.Status.PREVIEWED):
-        extra.setdefault("rejected_file", _stored("imports/sweep/marka-rejected.csv", REJECTED_CSV))
+        extra.setdefault("rejected_file", _stored(world, f"imports/sweep/MARKA-{rejected}.csv", REJECTED_CSV))
     if status == ImportJob.Status.DONE:
         extra.update(processed_rows=2, created_count=1, rejected_count=1)
     return ImportJob.objects.create(
         tenant=world.tenant,
         created_by=world.manager,
         kind=kind,
-        original_name="MARKA-导入.csv",
+        original_name=named(world, "MARKA-导入.csv"),
         encoding="utf-8-sig",
         headers=["客户名称", "手机"],
-        samples=[["MARKA 导入样本公司", "13800138000"]],
+        samples=[[named(world, "MARKA 导入样本公司"), "13800138000"]],
         mapping={"name": 0, "mobile": 1} if kind == "customer" else {"name": 0, "phone": 1},
         options={"owner": world.manager.pk},
         summary={"valid": 1, "duplicate": 0, "invalid": 1, "invalid_by_field": {"name": 1}},
-        preview=PREVIEW,
+        preview=json.loads(named(world, json.dumps(PREVIEW, ensure_ascii=False))),
         status=status,
         total_rows=2,
-        file=_stored("imports/sweep/marka-sample.csv", SAMPLE_CSV),
+        file=_stored(world, "imports/sweep/MARKA-sample.csv", SAMPLE_CSV),
         **extra,
     )
 
@@ -74,7 +78,8 @@ SAMPLES = {
     "imports:detail": _pk(ImportJob.Status.DONE),
     "imports:mapping": _pk(ImportJob.Status.UPLOADED),
     "imports:preview": _pk(ImportJob.Status.PREVIEWED),
-    "imports:commit": _pk(ImportJob.Status.PREVIEWED),
+    # Committing replaces the job's rejected-rows file: a file of its own, so the other samples keep theirs.
+    "imports:commit": _pk(ImportJob.Status.PREVIEWED, rejected="rejected-committed"),
     "imports:progress": _pk(ImportJob.Status.RUNNING, processed_rows=1),
     "imports:rejected": _pk(ImportJob.Status.DONE),
     "customers:import_legacy": _legacy("customer", ImportJob.Status.DONE),

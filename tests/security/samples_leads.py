@@ -22,13 +22,15 @@ from sales.services.opportunity import opportunity_create
 from sales.services.pipeline import ensure_default_pipeline, pipeline_create, stage_save
 from sales.services.web_form import web_form_save
 
+from .marks import named
+
 CUSTOMER = "MARKA 云帆科技有限公司"
 
 
 def plant(world) -> dict:
     tenant = world.tenant
-    if not Lead.objects.filter(tenant=tenant, name="MARKA 线索").exists():
-        customer = Customer.objects.get(tenant=tenant, name=CUSTOMER, deleted_at__isnull=True)
+    if not Lead.objects.filter(tenant=tenant, name=named(world, "MARKA 线索")).exists():
+        customer = Customer.objects.get(tenant=tenant, name=named(world, CUSTOMER), deleted_at__isnull=True)
         pipeline = ensure_default_pipeline(tenant)
         web_form_save(
             acting_user=world.admin,
@@ -41,42 +43,56 @@ def plant(world) -> dict:
             owner=world.rep1,
             source="web",
         )
-        scoring_rule_save(acting_user=world.admin, field="source", condition="equals", value="MARKA", points=5)
+        scoring_rule_save(
+            acting_user=world.admin, field="source", condition="equals", value=named(world, "MARKA"), points=5
+        )
         scoring_rule_save(acting_user=world.admin, field="phone", condition="is_set", value="", points=3)
         lead = lead_create(
             acting_user=world.rep1,
-            data={"name": "MARKA 线索", "company": "MARKA 线索公司", "phone": "13600136000", "source": "MARKA"},
+            data={
+                "name": named(world, "MARKA 线索"),
+                "company": named(world, "MARKA 线索公司"),
+                "phone": "13600136000",
+                "source": named(world, "MARKA"),
+            },
         )
-        followup_log(acting_user=world.rep1, lead=lead, kind="call", content="MARKA lead call")
+        followup_log(acting_user=world.rep1, lead=lead, kind="call", content=named(world, "MARKA lead call"))
         # The same person asking again: kept, flagged, linked.
-        lead_create(acting_user=world.rep1, data={"name": "MARKA 重复", "phone": "13600136000"})
-        qualified = lead_create(acting_user=world.rep1, data={"name": "MARKA 合格", "email": "marka@qualified.test"})
+        lead_create(acting_user=world.rep1, data={"name": named(world, "MARKA 重复"), "phone": "13600136000"})
+        qualified = lead_create(
+            acting_user=world.rep1,
+            data={"name": named(world, "MARKA 合格"), "email": named(world, "MARKA").lower() + "@qualified.test"},
+        )
         lead_set_status(acting_user=world.rep1, lead=qualified, status="qualified")
         opportunity = opportunity_create(
             acting_user=world.rep1,
             customer=customer,
-            name="MARKA opportunity",
+            name=named(world, "MARKA opportunity"),
             pipeline=pipeline,
             amount=Decimal("1000"),
             currency=tenant.currency,
             expected_close_date=timezone.localdate() + timedelta(days=10),
         )
-        followup_log(acting_user=world.rep1, opportunity=opportunity, kind="call", content="MARKA opportunity call")
-        pipeline_create(acting_user=world.admin, name="MARKA spare pipeline")
-        stage_save(acting_user=world.admin, pipeline=pipeline, name="MARKA spare stage", probability=20)
+        followup_log(
+            acting_user=world.rep1, opportunity=opportunity, kind="call", content=named(world, "MARKA opportunity call")
+        )
+        pipeline_create(acting_user=world.admin, name=named(world, "MARKA spare pipeline"))
+        stage_save(acting_user=world.admin, pipeline=pipeline, name=named(world, "MARKA spare stage"), probability=20)
         scoring_rule_save(acting_user=world.admin, field="email", condition="is_set", value="", points=1)
-    pipeline = Pipeline.objects.filter(tenant=tenant).exclude(name="MARKA spare pipeline").order_by("pk").first()
+    pipeline = (
+        Pipeline.objects.filter(tenant=tenant).exclude(name=named(world, "MARKA spare pipeline")).order_by("pk").first()
+    )
     return {
-        "lead": Lead.objects.get(tenant=tenant, name="MARKA 线索"),
-        "qualified": Lead.objects.get(tenant=tenant, name="MARKA 合格"),
-        "opportunity": Opportunity.objects.get(tenant=tenant, name="MARKA opportunity"),
+        "lead": Lead.objects.get(tenant=tenant, name=named(world, "MARKA 线索")),
+        "qualified": Lead.objects.get(tenant=tenant, name=named(world, "MARKA 合格")),
+        "opportunity": Opportunity.objects.get(tenant=tenant, name=named(world, "MARKA opportunity")),
         "pipeline": pipeline,
-        "spare_pipeline": Pipeline.objects.filter(tenant=tenant, name="MARKA spare pipeline").first()
-        or Pipeline.objects.create(tenant=tenant, name="MARKA spare pipeline", position=9),
+        "spare_pipeline": Pipeline.objects.filter(tenant=tenant, name=named(world, "MARKA spare pipeline")).first()
+        or Pipeline.objects.create(tenant=tenant, name=named(world, "MARKA spare pipeline"), position=9),
         "stage": Stage.objects.filter(pipeline=pipeline, kind="open").order_by("position", "pk").first(),
-        "spare_stage": Stage.objects.filter(tenant=tenant, name="MARKA spare stage").first()
+        "spare_stage": Stage.objects.filter(tenant=tenant, name=named(world, "MARKA spare stage")).first()
         or Stage.objects.create(
-            tenant=tenant, pipeline=pipeline, name="MARKA spare stage", probability=20, position=20
+            tenant=tenant, pipeline=pipeline, name=named(world, "MARKA spare stage"), probability=20, position=20
         ),
         "rule": LeadScoringRule.objects.filter(tenant=tenant, field="source").first(),
         "spare_rule": LeadScoringRule.objects.filter(tenant=tenant, field="email").first()

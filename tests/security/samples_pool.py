@@ -2,15 +2,17 @@
 
 from customers.models import Customer, Pool, PoolTeam
 
+from .marks import named
+
 
 def _pool_customer(world, name="MARKA pool customer"):
     pool = Pool.objects.get(tenant=world.tenant, is_default=True)
     PoolTeam.objects.get_or_create(tenant=world.tenant, pool=pool, team=world.sales)
-    return Customer.objects.get(tenant=world.tenant, name=name)
+    return Customer.objects.get(tenant=world.tenant, name=named(world, name))
 
 
 def _owned(world):
-    return Customer.objects.get(tenant=world.tenant, name="MARKA 云帆科技有限公司")
+    return Customer.objects.get(tenant=world.tenant, name=named(world, "MARKA 云帆科技有限公司"))
 
 
 SAMPLES = {

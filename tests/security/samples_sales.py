@@ -18,37 +18,43 @@ from sales.services.followup import followup_log
 from sales.services.order import order_create
 from sales.services.task import task_create
 
+from .marks import named
+
 CUSTOMER = "MARKA 云帆科技有限公司"
 
 
 def plant(world) -> dict:
     """Tenant A's sales rows (once per world), returned by name."""
     tenant = world.tenant
-    customer = Customer.objects.get(tenant=tenant, name=CUSTOMER, deleted_at__isnull=True)
-    if not FollowUp.objects.filter(tenant=tenant, content="MARKA follow-up").exists():
+    customer = Customer.objects.get(tenant=tenant, name=named(world, CUSTOMER), deleted_at__isnull=True)
+    if not FollowUp.objects.filter(tenant=tenant, content=named(world, "MARKA follow-up")).exists():
         now = timezone.now()
         followup_log(
-            acting_user=world.rep1, customer=customer, kind="call", content="MARKA follow-up", next_step="MARKA next"
+            acting_user=world.rep1,
+            customer=customer,
+            kind="call",
+            content=named(world, "MARKA follow-up"),
+            next_step=named(world, "MARKA next"),
         )
         task_create(
             acting_user=world.rep1,
-            title="MARKA task",
+            title=named(world, "MARKA task"),
             due_at=now + timedelta(hours=2),
             remind_at=now + timedelta(hours=1),
             customer=customer,
-            notes="MARKA notes",
+            notes=named(world, "MARKA notes"),
         )
-        for title, hours in (("MARKA appointment", 1), ("MARKA appointment to cancel", 4)):
+        for title, hours in ((named(world, "MARKA appointment"), 1), (named(world, "MARKA appointment to cancel"), 4)):
             appointment_save(
                 acting_user=world.rep1,
                 title=title,
                 start_at=now + timedelta(hours=hours),
                 end_at=now + timedelta(hours=hours + 1),
-                place="MARKA place",
+                place=named(world, "MARKA place"),
                 customer=customer,
                 attendees=[world.rep2],
             )
-        for reference in ("MARKA-SO-1", "MARKA-SO-VOID"):
+        for reference in (named(world, "MARKA-SO-1"), named(world, "MARKA-SO-VOID")):
             order_create(
                 acting_user=world.rep1,
                 customer=customer,
@@ -56,16 +62,18 @@ def plant(world) -> dict:
                 currency=tenant.currency,
                 amount=Decimal("88.00"),
                 reference=reference,
-                items_text="MARKA items",
+                items_text=named(world, "MARKA items"),
             )
     return {
         "customer": customer,
-        "follow_up": FollowUp.objects.get(tenant=tenant, content="MARKA follow-up"),
-        "task": Task.objects.get(tenant=tenant, title="MARKA task"),
-        "appointment": Appointment.objects.get(tenant=tenant, title="MARKA appointment"),
-        "appointment_to_cancel": Appointment.objects.get(tenant=tenant, title="MARKA appointment to cancel"),
-        "order": Order.objects.get(tenant=tenant, reference="MARKA-SO-1"),
-        "order_to_void": Order.objects.get(tenant=tenant, reference="MARKA-SO-VOID"),
+        "follow_up": FollowUp.objects.get(tenant=tenant, content=named(world, "MARKA follow-up")),
+        "task": Task.objects.get(tenant=tenant, title=named(world, "MARKA task")),
+        "appointment": Appointment.objects.get(tenant=tenant, title=named(world, "MARKA appointment")),
+        "appointment_to_cancel": Appointment.objects.get(
+            tenant=tenant, title=named(world, "MARKA appointment to cancel")
+        ),
+        "order": Order.objects.get(tenant=tenant, reference=named(world, "MARKA-SO-1")),
+        "order_to_void": Order.objects.get(tenant=tenant, reference=named(world, "MARKA-SO-VOID")),
     }
 
 

@@ -1,36 +1,40 @@
 """Sample URL arguments for the service desk's patterns (see samples_crm.py for the contract).
 
-Every sample first plants tenant A's service rows (idempotently, marked "MARKA"): a ticket with a reply and a note,
+Every sample first plants the tenant's service rows (idempotently, marked with its marker, tests/security/marks.py): a ticket with a reply and a note,
 a category, SLA policies, dispatch rules and canned replies; destructive endpoints get rows of their own."""
 
 from customers.models import Customer
 from service.models import CannedReply, DispatchRule, SlaPolicy, Ticket, TicketCategory
 from service.services.ticket import ticket_create, ticket_reply
 
+from .marks import named
+
 CUSTOMER = "MARKA 云帆科技有限公司"
 
 
 def plant(world) -> dict:
     tenant = world.tenant
-    if not Ticket.objects.filter(tenant=tenant, subject="MARKA ticket").exists():
-        customer = Customer.objects.get(tenant=tenant, name=CUSTOMER, deleted_at__isnull=True)
-        category = TicketCategory.objects.create(tenant=tenant, name="MARKA category")
+    if not Ticket.objects.filter(tenant=tenant, subject=named(world, "MARKA ticket")).exists():
+        customer = Customer.objects.get(tenant=tenant, name=named(world, CUSTOMER), deleted_at__isnull=True)
+        category = TicketCategory.objects.create(tenant=tenant, name=named(world, "MARKA category"))
         SlaPolicy.objects.create(tenant=tenant, priority="normal", first_response_minutes=60, resolution_minutes=240)
-        DispatchRule.objects.create(tenant=tenant, name="MARKA rule", team=world.service_team, keywords=["MARKA"])
-        CannedReply.objects.create(tenant=tenant, title="MARKA canned", body="MARKA body")
+        DispatchRule.objects.create(
+            tenant=tenant, name=named(world, "MARKA rule"), team=world.service_team, keywords=[named(world, "MARKA")]
+        )
+        CannedReply.objects.create(tenant=tenant, title=named(world, "MARKA canned"), body=named(world, "MARKA body"))
         ticket = ticket_create(
             tenant=tenant,
             acting_user=world.agent,
             customer=customer,
-            subject="MARKA ticket",
-            description="MARKA description",
+            subject=named(world, "MARKA ticket"),
+            description=named(world, "MARKA description"),
             category=category,
         )
-        ticket_reply(acting_user=world.agent, ticket=ticket, body="MARKA reply", public=True)
-        ticket_reply(acting_user=world.agent, ticket=ticket, body="MARKA note", public=False)
+        ticket_reply(acting_user=world.agent, ticket=ticket, body=named(world, "MARKA reply"), public=True)
+        ticket_reply(acting_user=world.agent, ticket=ticket, body=named(world, "MARKA note"), public=False)
     return {
-        "ticket": Ticket.objects.get(tenant=tenant, subject="MARKA ticket"),
-        "category": TicketCategory.objects.get(tenant=tenant, name="MARKA category"),
+        "ticket": Ticket.objects.get(tenant=tenant, subject=named(world, "MARKA ticket")),
+        "category": TicketCategory.objects.get(tenant=tenant, name=named(world, "MARKA category")),
         # The delete endpoints' rows come back when a viewer check removed them.
         "policy": SlaPolicy.objects.get_or_create(
             tenant=tenant,
@@ -38,12 +42,12 @@ def plant(world) -> dict:
             level=None,
             defaults={"first_response_minutes": 60, "resolution_minutes": 240},
         )[0],
-        "rule": DispatchRule.objects.get(tenant=tenant, name="MARKA rule"),
+        "rule": DispatchRule.objects.get(tenant=tenant, name=named(world, "MARKA rule")),
         "rule_to_delete": DispatchRule.objects.get_or_create(
-            tenant=tenant, name="MARKA rule to delete", defaults={"team": world.service_team}
+            tenant=tenant, name=named(world, "MARKA rule to delete"), defaults={"team": world.service_team}
         )[0],
         "canned_to_delete": CannedReply.objects.get_or_create(
-            tenant=tenant, title="MARKA canned to delete", defaults={"body": "MARKA body"}
+            tenant=tenant, title=named(world, "MARKA canned to delete"), defaults={"body": named(world, "MARKA body")}
         )[0],
     }
 

@@ -135,7 +135,12 @@
       bootstrap.Modal.getOrCreateInstance(modal).hide();
       if (waiting) save(waiting.move, waiting.stageId, reason.value.trim());
     });
+    // The modal says when it is fully open or closed (Bootstrap ignores a close asked for while it still opens),
+    // so whoever drives it — a browser test too — can wait for that state instead of for time.
+    modal.addEventListener("shown.bs.modal", function () { modal.dataset.state = "shown"; });
+    modal.addEventListener("hide.bs.modal", function () { modal.dataset.state = "hiding"; });
     modal.addEventListener("hidden.bs.modal", function () {
+      modal.dataset.state = "hidden";
       if (asking) {
         putBack(asking.move);
         asking = null;
