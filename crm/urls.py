@@ -61,5 +61,6 @@ urlpatterns = [
     path("imports/", include("crm.imports.urls")),
     path("", include("customers.urls")),
     path("", include("sales.urls")),
+    path("reports/", include("reports.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -50,6 +50,7 @@ DISPATCHERS = {
     "customers.tasks.purge_trash_dispatch": "reads the tenant list",
     "sales.tasks.send_due_reminders": "asks each tenant in its context, enqueues send_tenant_reminders",
     "crm.tasks.purge_unverified_signups": "reads the tenant list (pending sign-ups), enqueues purge_unverified_signup",
+    "reports.tasks.send_scheduled_reports": "asks each tenant in its context, enqueues send_tenant_reports",
 }
 
 
@@ -369,7 +370,9 @@ def test_the_import_progress_writer_sends_the_context_on_its_own_connection(monk
 def test_every_task_runs_for_one_tenant_or_is_a_dispatcher():
     celery_app.loader.import_default_modules()  # what a worker does at start: every app's tasks module
     ours = {
-        name: task for name, task in celery_app.tasks.items() if name.split(".")[0] in ("crm", "customers", "sales")
+        name: task
+        for name, task in celery_app.tasks.items()
+        if name.split(".")[0] in ("crm", "customers", "sales", "reports")
     }
     assert set(DISPATCHERS) <= set(ours)
     for name, task in ours.items():
