@@ -15,4 +15,4 @@ def month_target(request: HttpRequest) -> dict:
     start, end = preset_bounds("month", local_today(user.tenant))
     scope = ReportScope.of(user, preset="month", start=start, end=end)
     month = forecast(scope).total()
-    return {"w": {"month": month, "start": start, "currency": scope.currency}}
+    return {"month": month, "start": start, "currency": scope.currency}

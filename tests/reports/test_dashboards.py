@@ -214,3 +214,17 @@ def test_pdf_of_every_dashboard_has_chinese_text(funnel_world, client_for, monke
         # The tenant's name and the Chinese stage names are set in Noto Sans CJK SC.
         assert b"Noto-Sans-CJK-SC" in body
         assert response["Content-Disposition"].startswith(f'attachment; filename="{dashboard}-')
+
+
+def test_managers_and_admins_find_reports_in_the_navigation_and_a_home_widget(world, client_for):
+    _pipeline, _open, won, _lost = stages(world.tenant)
+    deal(world.rep1, "本月赢单", amount="30000", path=[won])
+    month = month_start(scope_for(world.rep1, "month").period.start)
+    SalesTarget.objects.create(tenant=world.tenant, user=world.rep1, month=month, amount=Decimal("60000"))
+    home = client_for(world.manager).get(reverse("home")).content.decode()
+    assert f'href="{reverse("reports:funnel")}"' in home
+    assert 'data-testid="widget-month-target"' in home
+    assert "50.0% attained" in home
+    rep_home = client_for(world.rep1).get(reverse("home")).content.decode()
+    assert 'data-testid="widget-month-target"' not in rep_home
+    assert f'href="{reverse("reports:funnel")}"' not in rep_home
