@@ -2,6 +2,7 @@ from django.urls import path
 
 from reports.views.dashboard import (
     activity_view,
+    dashboard_export_view,
     dashboard_pdf_view,
     forecast_view,
     funnel_view,
@@ -22,6 +23,7 @@ urlpatterns = [
     path("activity/", activity_view, name="activity"),
     path("records/", records_view, name="records"),
     path("pdf/", dashboard_pdf_view, name="pdf"),
+    path("export/", dashboard_export_view, name="export"),
     path("targets/", targets_view, name="targets"),
     path("subscriptions/", subscription_list, name="subscriptions"),
     path("subscriptions/<int:pk>/delete/", subscription_delete_view, name="subscription_delete"),

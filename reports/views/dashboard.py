@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 from crm.forms import QueryForm
 from crm.web import paginate, tenant_required
 from crm.workcalendar.selectors import local_today
+from reports import exports
 from reports.access import get_rep_for_user, require_reports
 from reports.forms.filters import ReportFilterForm
 from reports.models import Dashboard
@@ -83,6 +84,25 @@ def dashboard_pdf_view(request: HttpRequest) -> HttpResponse:
         return _render_dashboard(request, dashboard)
     response = HttpResponse(dashboard_pdf(data, user=request.user), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{pdf_filename(data)}"'
+    return response
+
+
+@tenant_required
+def dashboard_export_view(request: HttpRequest) -> HttpResponse:
+    """The dashboard's tables as CSV or XLSX (`format`), with the page's filters."""
+    require_reports(request.user)
+    dashboard, fmt = request.GET.get("dashboard", ""), request.GET.get("format", "csv")
+    if dashboard not in TEMPLATES or fmt not in exports.CONTENT_TYPES:
+        raise Http404
+    data = dashboard_data(request.user, dashboard, request.GET)
+    if data.bad_ids:
+        raise Http404
+    if data.report is None:
+        return _render_dashboard(request, dashboard)
+    body = exports.write_xlsx(data) if fmt == "xlsx" else exports.write_csv(data)
+    response = HttpResponse(body, content_type=exports.CONTENT_TYPES[fmt])
+    filename = pdf_filename(data).removesuffix(".pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
     return response
 
 

@@ -3,8 +3,10 @@ sees whose figures; every figure's drill-down; bounded queries with many rows.""
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 
+import openpyxl
 import pytest
 from django.urls import reverse
 
@@ -228,3 +230,32 @@ def test_managers_and_admins_find_reports_in_the_navigation_and_a_home_widget(wo
     rep_home = client_for(world.rep1).get(reverse("home")).content.decode()
     assert 'data-testid="widget-month-target"' not in rep_home
     assert f'href="{reverse("reports:funnel")}"' not in rep_home
+
+
+def test_every_dashboard_exports_its_tables_as_csv_and_xlsx_safe_for_spreadsheets(world, client_for):
+    _pipeline, open_stages, _won, lost = stages(world.tenant)
+    deal(world.rep1, "公式单", path=[open_stages[1], lost], lost_reason='=HYPERLINK("http://x")')
+    c = client_for(world.manager)
+    for dashboard in ("funnel", "forecast", "team", "activity"):
+        response = c.get(reverse("reports:export"), {"dashboard": dashboard, "format": "csv", "period": "quarter"})
+        assert response.status_code == 200
+        text = response.content.decode("utf-8")
+        assert text.startswith("\ufeff")
+        xlsx = c.get(reverse("reports:export"), {"dashboard": dashboard, "format": "xlsx", "period": "quarter"})
+        assert xlsx.status_code == 200 and xlsx.content.startswith(b"PK")
+    funnel_csv = c.get(reverse("reports:export"), {"dashboard": "funnel", "format": "csv", "period": "quarter"})
+    assert "'=HYPERLINK" in funnel_csv.content.decode("utf-8")
+    workbook = openpyxl.load_workbook(
+        io.BytesIO(
+            c.get(reverse("reports:export"), {"dashboard": "funnel", "format": "xlsx", "period": "quarter"}).content
+        )
+    )
+    reasons = workbook.worksheets[1]
+    assert reasons.cell(row=2, column=1).value.startswith("'=")
+    assert c.get(reverse("reports:export"), {"dashboard": "funnel", "rep": 999999}).status_code == 404
+    assert (
+        client_for(world.rep1)
+        .get(reverse("reports:export"), {"dashboard": "team", "format": "csv", "rep": world.rep2.pk})
+        .status_code
+        == 404
+    )
