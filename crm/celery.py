@@ -2,6 +2,9 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import task_postrun, task_prerun
+
+from crm import logs
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 
@@ -11,6 +14,12 @@ app.autodiscover_tasks()
 
 # The schedule lives in code; each app's periodic jobs are listed here so beat has one place to read.
 app.conf.beat_schedule = {
+    # The health check's proof that beat and a worker run (/healthz reads the time it was last run).
+    "crm-heartbeat": {
+        "task": "crm.tasks.heartbeat",
+        "schedule": crontab(),
+        "args": ("beat",),
+    },
     "crm-redeliver-queued-messages": {
         "task": "crm.tasks.redeliver_queued_messages",
         "schedule": crontab(minute="*/5"),
@@ -50,3 +59,13 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=17),
     },
 }
+
+
+@task_prerun.connect
+def _log_task_started(task_id=None, **kwargs):
+    logs.task_started(task_id)
+
+
+@task_postrun.connect
+def _log_task_finished(**kwargs):
+    logs.task_finished()

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
 from django.utils import timezone, translation
 
+from .logs import log_user
 from .tenancy import OPERATOR_TENANT_SESSION_KEY, tenant_context
 
 
@@ -32,6 +33,7 @@ class TenantMiddleware:
         request.tenant = None
         context_tenant_id = None
         user = request.user
+        log_user(user.pk if user.is_authenticated else None)
         if user.is_authenticated and user.tenant_id is not None:
             tenant = user.tenant
             if not tenant.is_active:

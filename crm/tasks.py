@@ -4,7 +4,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from .models import OutboundMessage
-from .services import notification, tenant
+from .services import health, notification, tenant
 from .tenancy import TenantTask, tenants_having
 
 
@@ -48,3 +48,9 @@ def redeliver_tenant_messages(tenant_id: int) -> int:
     for pk in ids:
         deliver_message.delay(tenant_id, pk)
     return len(ids)
+
+
+@shared_task(ignore_result=True, expires=60)
+def heartbeat(source: str) -> None:
+    """Proves to the health check that a worker runs (and, scheduled by beat every minute, that beat does)."""
+    health.heartbeat_record(source)

@@ -4,7 +4,8 @@ from django.urls import include, path
 
 from crm.views.account import set_language, signup, signup_verify
 from crm.views.audit import audit_log, message_log
-from crm.views.home import healthz, home
+from crm.views.health import healthz, healthz_live, healthz_ready
+from crm.views.home import home
 from crm.views.notification import notification_bell, notification_list, notification_read, notification_read_all
 from crm.views.settings import settings_index, tenant_settings
 from crm.views.team import team_create_view, team_edit, team_list
@@ -32,6 +33,8 @@ settings_patterns = (
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("healthz/ready", healthz_ready, name="healthz_ready"),
+    path("healthz/live", healthz_live, name="healthz_live"),
     path("signup/", signup, name="signup"),
     path("signup/verify/<str:token>/", signup_verify, name="signup_verify"),
     path("language/", set_language, name="set_language"),

@@ -1,4 +1,4 @@
-"""The home page (widgets registered by the apps) and the health check."""
+"""The home page: the widgets the apps register."""
 
 from __future__ import annotations
 
@@ -15,7 +15,3 @@ def home(request: HttpRequest) -> HttpResponse:
     for widget in registry.home_widgets_for(request.user):
         widgets.append({"widget": widget, "context": widget.context(request)})
     return render(request, "crm/home.html", {"widgets": widgets})
-
-
-def healthz(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("ok", content_type="text/plain")

@@ -25,7 +25,7 @@ document.addEventListener("securitypolicyviolation", function (e) {
 });
 """
 # Not pages to look at: leaving, switching language (POST), the health check.
-SKIPPED = {"logout", "set_language", "healthz"}
+SKIPPED = {"logout", "set_language", "healthz", "healthz_ready", "healthz_live"}
 
 
 def is_page(user, url: str) -> bool:

@@ -36,6 +36,8 @@ PUBLIC = {
     "password_reset_confirm": "reached from the emailed link; the token is the credential",
     "password_reset_complete": "static confirmation page",
     "set_language": "anonymous visitors switch language on the login page (cookie only)",
-    "healthz": "load-balancer health check, returns 'ok' and nothing else",
+    "healthz": "monitors' health check: the state of the database, Redis, worker and beat, no tenant data",
+    "healthz_ready": "load balancers' readiness check: whether the database answers, no tenant data",
+    "healthz_live": "liveness probe: answers without touching anything",
     "logout": "logging out needs no tenant check",
 }
