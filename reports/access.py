@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -34,8 +35,11 @@ def get_rep_for_user(user, pk: int) -> User:
 
 
 def get_subscription_for_user(user, pk: int) -> ReportSubscription:
+    """A subscription its recipient, or whoever set it up for them, may end."""
     require_reports(user)
-    return get_object_or_404(ReportSubscription.objects.filter(tenant_id=user.tenant_id, user=user), pk=pk)
+    return get_object_or_404(
+        ReportSubscription.objects.filter(tenant_id=user.tenant_id).filter(Q(user=user) | Q(created_by=user)), pk=pk
+    )
 
 
 def get_delivery_for_user(user, pk: int) -> ReportDelivery:

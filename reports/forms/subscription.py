@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crm.models import Team
 from reports.models import Dashboard, ReportSubscription
 
 
@@ -16,7 +17,19 @@ class SubscriptionForm(forms.Form):
         label=_("At (local hour)"), coerce=int, choices=[(h, f"{h:02d}:00") for h in range(24)], initial=8
     )
 
-    def __init__(self, *args, **kwargs):
+    team = forms.ModelChoiceField(
+        label=_("For the managers of"),
+        queryset=Team.objects.none(),
+        required=False,
+        empty_label=_("me"),
+        help_text=_("Administrators may subscribe every manager of a team and of the teams under it."),
+    )
+
+    def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        if user.is_tenant_admin:
+            self.fields["team"].queryset = Team.objects.filter(tenant_id=user.tenant_id).order_by("path")
+        else:
+            del self.fields["team"]
         for field in self.fields.values():
             field.widget.attrs.setdefault("class", "form-select")

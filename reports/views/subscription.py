@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -20,7 +21,7 @@ from reports.services.subscription import subscription_create, subscription_dele
 def subscription_list(request: HttpRequest) -> HttpResponse:
     require_reports(request.user)
     if request.method == "POST":
-        form = SubscriptionForm(request.POST)
+        form = SubscriptionForm(request.POST, user=request.user)
         if form.is_valid():
             try:
                 subscription_create(acting_user=request.user, **form.cleaned_data)
@@ -31,17 +32,21 @@ def subscription_list(request: HttpRequest) -> HttpResponse:
                 return redirect("reports:subscriptions")
     else:
         form = SubscriptionForm(
-            initial={"dashboard": request.GET.get("dashboard", "funnel"), "filters": request.GET.get("filters", "")}
+            initial={"dashboard": request.GET.get("dashboard", "funnel"), "filters": request.GET.get("filters", "")},
+            user=request.user,
         )
     subscriptions = (
-        ReportSubscription.objects.filter(tenant_id=request.user.tenant_id, user=request.user)
+        ReportSubscription.objects.filter(tenant_id=request.user.tenant_id)
+        .filter(Q(user=request.user) | Q(created_by=request.user))
+        .select_related("user")
         .prefetch_related("deliveries")
         .order_by("dashboard", "pk")
     )
     rows = []
     for subscription in subscriptions:
         latest = max(subscription.deliveries.all(), key=lambda d: d.created_at, default=None)
-        rows.append({"subscription": subscription, "latest": latest})
+        mine = subscription.user_id == request.user.pk
+        rows.append({"subscription": subscription, "latest": latest if mine else None, "mine": mine})
     status = 422 if form.errors else 200
     return render(
         request, "reports/subscriptions.html", {"form": form, "rows": rows, "dashboard": "subscriptions"}, status=status

@@ -139,3 +139,44 @@ def test_the_beat_job_through_a_real_worker_sends_once(world_a, celery_worker):
     assert worker_settled()
     assert ReportDelivery.objects.filter(tenant=world_a.tenant).count() == 1
     assert report_messages(world_a.tenant).count() == 1
+
+
+@pytest.mark.django_db
+def test_an_admin_subscribes_the_managers_of_a_team(world, client_for, django_capture_on_commit_callbacks):
+    c = client_for(world.admin)
+    response = c.post(
+        reverse("reports:subscriptions"),
+        {
+            "dashboard": "forecast",
+            "filters": "period=month",
+            "frequency": "monthly",
+            "hour": "9",
+            "team": world.sales.pk,
+        },
+    )
+    assert response.status_code == 302
+    subscription = ReportSubscription.objects.get()
+    assert subscription.user == world.manager and subscription.created_by == world.admin
+    with django_capture_on_commit_callbacks(execute=False):
+        assert deliveries_send_due(tenant_id=world.tenant.pk, now=dt.datetime(2026, 12, 1, 10, tzinfo=SHANGHAI)) == 1
+    assert report_messages(world.tenant).get().to_address == world.manager.email
+    # A team without a manager is refused with a reason; a manager cannot subscribe others.
+    refused = c.post(
+        reverse("reports:subscriptions"),
+        {"dashboard": "team", "frequency": "weekly", "hour": "8", "team": world.service_team.pk},
+    )
+    assert refused.status_code == 422
+    assert "no active manager" in refused.content.decode()
+    client_for(world.manager).post(
+        reverse("reports:subscriptions"),
+        {"dashboard": "team", "frequency": "weekly", "hour": "8", "team": world.sales.pk},
+    )
+    assert list(ReportSubscription.objects.filter(dashboard="team").values_list("user", flat=True)) == [
+        world.manager.pk
+    ]
+    # The admin may end what they set up; the manager may end their own.
+    assert (
+        client_for(world.rep1).post(reverse("reports:subscription_delete", args=[subscription.pk])).status_code == 404
+    )
+    assert c.post(reverse("reports:subscription_delete", args=[subscription.pk])).status_code == 302
+    assert not ReportSubscription.objects.filter(pk=subscription.pk).exists()
