@@ -9,6 +9,9 @@ class ReportsConfig(AppConfig):
     def ready(self) -> None:
         from crm.registry import HomeWidget, NavEntry, registry, roles_any
         from reports import widgets
+        from reports.imports import TargetKind
+
+        registry.add_import_kind(TargetKind)
 
         leaders = roles_any("admin", "manager")
         registry.add_nav(

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from crm.imports.views import ImportUploadView
 from reports.views.dashboard import (
     activity_view,
     dashboard_export_view,
@@ -25,6 +26,7 @@ urlpatterns = [
     path("pdf/", dashboard_pdf_view, name="pdf"),
     path("export/", dashboard_export_view, name="export"),
     path("targets/", targets_view, name="targets"),
+    path("targets/import/", ImportUploadView.as_view(kind="target"), name="target_import"),
     path("subscriptions/", subscription_list, name="subscriptions"),
     path("subscriptions/<int:pk>/delete/", subscription_delete_view, name="subscription_delete"),
     path("deliveries/<int:pk>/pdf/", delivery_pdf, name="delivery_pdf"),

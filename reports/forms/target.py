@@ -32,6 +32,29 @@ def cell_name(kind: str, pk: int, month: dt.date) -> str:
     return f"cell-{kind}-{pk}-{month:%Y-%m}"
 
 
+def parse_amount(text: str) -> tuple[Decimal | None, str]:
+    """(amount, "") or (None, error) from what a person typed; empty is (None, "")."""
+    text = text.strip().replace(",", "").replace("，", "").replace("¥", "").replace("￥", "")
+    if not text:
+        return None, ""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None, _("Enter an amount, e.g. 50000.")
+    if not value.is_finite() or value < 0 or value > MAX_AMOUNT:
+        return None, _("Enter an amount between 0 and 999,999,999,999.")
+    return value.quantize(Decimal("0.01")), ""
+
+
+def parse_count(text: str) -> tuple[int | None, str]:
+    text = text.strip()
+    if not text:
+        return None, ""
+    if not text.isdigit() or int(text) > 1_000_000:
+        return None, _("Enter a whole number of customers.")
+    return int(text), ""
+
+
 def parse_cells(post, *, field: str, year: int) -> tuple[dict, dict]:
     """({(kind, id, month): value or None}, {cell name: error}) from the posted grid. Only cells of `year` count."""
     values, errors = {}, {}
@@ -42,23 +65,9 @@ def parse_cells(post, *, field: str, year: int) -> tuple[dict, dict]:
         kind, pk, y, m = match.group(1), int(match.group(2)), int(match.group(3)), int(match.group(4))
         if y != year or not 1 <= m <= 12:
             continue
-        text = raw.strip().replace(",", "").replace("，", "")
-        value = None
-        if text:
-            if field == "amount":
-                try:
-                    value = Decimal(text)
-                except InvalidOperation:
-                    errors[name] = _("Enter an amount, e.g. 50000.")
-                    continue
-                if not value.is_finite() or value < 0 or value > MAX_AMOUNT:
-                    errors[name] = _("Enter an amount between 0 and 999,999,999,999.")
-                    continue
-                value = value.quantize(Decimal("0.01"))
-            else:
-                if not text.isdigit() or int(text) > 1_000_000:
-                    errors[name] = _("Enter a whole number of customers.")
-                    continue
-                value = int(text)
+        value, error = parse_amount(raw) if field == "amount" else parse_count(raw)
+        if error:
+            errors[name] = error
+            continue
         values[(kind, pk, dt.date(y, m, 1))] = value
     return values, errors
