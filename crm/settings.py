@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "crm",
     "crm.workcalendar",
     "crm.approvals",
+    "crm.jobs",
     "crm.imports",
     "customers",
     "sales",

@@ -2,13 +2,14 @@
 
 from celery import shared_task
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .models import OutboundMessage
 from .services import health, notification, tenant
 from .tenancy import TenantTask, tenants_having
 
 
-@shared_task(base=TenantTask, acks_late=True)
+@shared_task(base=TenantTask, acks_late=True, label=_("Sending an email"))
 def deliver_message(tenant_id: int, message_id: int) -> str:
     message = notification.message_deliver(message_id=message_id)
     return message.status if message else "skipped"
@@ -27,7 +28,7 @@ def purge_unverified_signups() -> int:
     return len(ids)
 
 
-@shared_task(base=TenantTask, acks_late=True)
+@shared_task(base=TenantTask, acks_late=True, label=_("Removing an unverified sign-up"))
 def purge_unverified_signup(tenant_id: int) -> bool:
     return tenant.tenant_purge_if_unverified(tenant_id=tenant_id)
 
@@ -42,7 +43,7 @@ def redeliver_queued_messages() -> int:
     return len(tenant_ids)
 
 
-@shared_task(base=TenantTask)
+@shared_task(base=TenantTask, label=_("Retrying unsent emails"))
 def redeliver_tenant_messages(tenant_id: int) -> int:
     ids = list(_due_messages().filter(tenant_id=tenant_id).values_list("pk", flat=True)[:1000])
     for pk in ids:

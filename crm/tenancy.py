@@ -103,7 +103,8 @@ def tenants_having(rows: Callable[[], QuerySet]) -> list[int]:
 
 class TenantTask(Task):
     """Base of every Celery task that works on one tenant's data: the run happens in the context of the task's
-    `tenant_id` argument. A task of this base without that argument fails loudly rather than run with no context."""
+    `tenant_id` argument. A task of this base without that argument fails loudly rather than run with no context.
+    Each run is recorded for the tenant's admins (Settings → Background jobs, crm/jobs/)."""
 
     abstract = True
 
@@ -114,5 +115,19 @@ class TenantTask(Task):
             arguments = {}
         if arguments.get("tenant_id") is None:
             raise TypeError(f"{self.name} runs for one tenant: call it with its tenant_id")
-        with tenant_context(arguments["tenant_id"]):
-            return super().__call__(*args, **kwargs)
+        # Not at the top: the database backend imports this module before models can load.
+        from django.utils import timezone
+
+        from crm.jobs.services import task_run_finished, task_run_started
+
+        tenant_id = int(arguments["tenant_id"])
+        with tenant_context(tenant_id):
+            started_at = timezone.now()
+            task_run_started(tenant_id=tenant_id, task=self.name, at=started_at)
+            try:
+                result = super().__call__(*args, **kwargs)
+            except BaseException as error:
+                task_run_finished(tenant_id=tenant_id, task=self.name, started_at=started_at, error=error)
+                raise
+            task_run_finished(tenant_id=tenant_id, task=self.name, started_at=started_at, result=result)
+            return result

@@ -60,6 +60,7 @@ urlpatterns = [
     path("notifications/<int:pk>/read/", notification_read, name="notification_read"),
     path("settings/", include(settings_patterns)),
     path("settings/calendar/", include("crm.workcalendar.urls")),
+    path("settings/jobs/", include("crm.jobs.urls")),
     path("approvals/", include("crm.approvals.urls")),
     path("imports/", include("crm.imports.urls")),
     path("", include("customers.urls")),

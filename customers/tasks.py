@@ -3,6 +3,7 @@
 import logging
 
 from celery import shared_task
+from django.utils.translation import gettext_lazy as _
 
 from crm.models import Tenant
 from crm.tenancy import TenantTask
@@ -13,7 +14,7 @@ from customers.services.trash import purge_trash
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, base=TenantTask, acks_late=True, max_retries=3)
+@shared_task(bind=True, base=TenantTask, acks_late=True, max_retries=3, label=_("Customer export"))
 def run_export(self, tenant_id: int, job_id: int) -> str:
     job = export.export_run(job_id=job_id)
     if job is not None:
@@ -34,7 +35,7 @@ def purge_trash_dispatch() -> int:
     return len(tenant_ids)
 
 
-@shared_task(base=TenantTask, acks_late=True)
+@shared_task(base=TenantTask, acks_late=True, label=_("Emptying the bin of old customers"))
 def purge_tenant_trash(tenant_id: int) -> dict[str, int]:
     """Remove one tenant's customers deleted more than services.TRASH_DAYS ago, and its expired export files."""
     tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
@@ -55,7 +56,7 @@ def fallback_to_pool() -> int:
     return len(ids)
 
 
-@shared_task(base=TenantTask, acks_late=True)
+@shared_task(base=TenantTask, acks_late=True, label=_("Customers falling back to the pool"))
 def fallback_to_pool_for_tenant(tenant_id: int) -> int:
     tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
     if tenant is None:
@@ -71,7 +72,7 @@ def warn_before_fallback() -> int:
     return len(ids)
 
 
-@shared_task(base=TenantTask, acks_late=True)
+@shared_task(base=TenantTask, acks_late=True, label=_("Warnings before the fallback to the pool"))
 def warn_before_fallback_for_tenant(tenant_id: int) -> dict:
     tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
     if tenant is None:

@@ -3,6 +3,7 @@
 import logging
 
 from celery import shared_task
+from django.utils.translation import gettext_lazy as _
 
 from crm.tenancy import TenantTask
 from sales.services import lead_scoring
@@ -21,13 +22,13 @@ def send_due_reminders() -> int:
     return len(tenant_ids)
 
 
-@shared_task(base=TenantTask, acks_late=True)
+@shared_task(base=TenantTask, acks_late=True, label=_("Task reminders"))
 def send_tenant_reminders(tenant_id: int) -> int:
     """One tenant's due reminders. Idempotent: a rerun, or two copies at once, sends each reminder once."""
     return reminders_send_due(tenant_id=tenant_id)
 
 
-@shared_task(base=TenantTask, acks_late=True)
+@shared_task(base=TenantTask, acks_late=True, label=_("Recomputing lead scores"))
 def recompute_lead_scores(tenant_id: int) -> int:
     """Rescore one tenant's leads after its scoring rules changed. Idempotent: a rerun gives the same scores."""
     return lead_scoring.lead_scores_recompute(tenant_id=tenant_id)

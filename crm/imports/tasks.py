@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.utils.translation import gettext_lazy as _
 
 from crm.imports import services
 from crm.imports.progress import ProgressWriter
@@ -19,7 +20,7 @@ from crm.tenancy import TenantTask
 logger = logging.getLogger(__name__)
 
 
-@shared_task(base=TenantTask, acks_late=True)
+@shared_task(base=TenantTask, acks_late=True, label=_("Import: checking a file"))
 def check_import(tenant_id: int, job_id: int, token: str) -> str:
     """Classify every row of a large file after its columns were mapped (the preview's counts and rows)."""
     job = services.import_check(job_id=job_id, token=token, progress=ProgressWriter(job_id, token=token))
@@ -27,7 +28,7 @@ def check_import(tenant_id: int, job_id: int, token: str) -> str:
     return job.status if job else "skipped"
 
 
-@shared_task(base=TenantTask, acks_late=True)
+@shared_task(base=TenantTask, acks_late=True, label=_("Import: saving the rows"))
 def run_import(tenant_id: int, job_id: int) -> str:
     """Commit a large import in one transaction, its progress written outside it (progress.ProgressWriter)."""
     if not services.import_claim(job_id=job_id):
@@ -56,7 +57,7 @@ def recover_imports() -> int:
     return len(tenant_ids)
 
 
-@shared_task(base=TenantTask, acks_late=True)
+@shared_task(base=TenantTask, acks_late=True, label=_("Import: restarting stalled imports"))
 def recover_tenant_imports(tenant_id: int) -> int:
     """Start again one tenant's imports that nobody works on (their process died or their task was lost)."""
     return len(services.imports_recover(tenant_id=tenant_id))

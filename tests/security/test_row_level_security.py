@@ -386,7 +386,9 @@ def test_every_task_runs_for_one_tenant_or_is_a_dispatcher():
             assert isinstance(task, TenantTask), f"{name}: use base=TenantTask with a tenant_id argument"
 
 
+@pytest.mark.django_db  # each run is recorded for the tenant's admins (crm/jobs)
 def test_a_tenant_task_runs_in_its_tenants_context_and_refuses_to_run_without_one():
+    a, b = build_world("R").tenant.pk, build_world("S").tenant.pk
     seen = []
 
     @celery_app.task(base=TenantTask, name="tests.rls.probe")
@@ -394,15 +396,15 @@ def test_a_tenant_task_runs_in_its_tenants_context_and_refuses_to_run_without_on
         seen.append((current_tenant_id(), value))
 
     try:
-        probe(7, "positional")
-        probe(value="keyword", tenant_id=8)
+        probe(a, "positional")
+        probe(value="keyword", tenant_id=b)
         with pytest.raises(TypeError, match="tenant_id"):
             probe(value="none")
         with pytest.raises(TypeError, match="tenant_id"):
             probe(None, "none")
     finally:
         celery_app.tasks.unregister("tests.rls.probe")
-    assert seen == [(7, "positional"), (8, "keyword")]
+    assert seen == [(a, "positional"), (b, "keyword")]
     assert current_tenant_id() is None
 
 
