@@ -1,6 +1,7 @@
 """Thin Celery tasks of the reports app: the scheduled reports, one task per tenant."""
 
 from celery import shared_task
+from django.utils.translation import gettext_lazy as _
 
 from crm.tenancy import TenantTask, tenants_having
 from reports.models import ReportSubscription
@@ -20,6 +21,6 @@ def send_scheduled_reports() -> int:
     return len(tenant_ids)
 
 
-@shared_task(base=TenantTask, acks_late=True)
+@shared_task(base=TenantTask, acks_late=True, label=_("Sending scheduled reports"))
 def send_tenant_reports(tenant_id: int) -> int:
     return delivery.deliveries_send_due(tenant_id=tenant_id)
