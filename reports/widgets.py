@@ -1,12 +1,12 @@
 """The managers' home-page widget: this month's won amount against the team's target, the weighted pipeline still
-expected, and the funnel's win rate this quarter (a bounded number of queries)."""
+expected to close in it (two queries)."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest
 
 from crm.workcalendar.selectors import local_today
-from reports.selectors.forecast import forecast
+from reports.selectors.forecast import month_summary
 from reports.selectors.scope import ReportScope, preset_bounds
 
 
@@ -14,5 +14,5 @@ def month_target(request: HttpRequest) -> dict:
     user = request.user
     start, end = preset_bounds("month", local_today(user.tenant))
     scope = ReportScope.of(user, preset="month", start=start, end=end)
-    month = forecast(scope).total()
+    month = month_summary(scope)
     return {"month": month, "start": start, "currency": scope.currency}

@@ -202,3 +202,27 @@ def new_customers_by_month(scope: ReportScope, start_at: dt.datetime, end_at: dt
         .values_list("month")
         .annotate(n=Count("pk"))
     )
+
+
+def month_summary(scope: ReportScope) -> MonthRow:
+    """The month of the scope's start in two queries (the home widget): won so far, the weighted pipeline expected
+    to close in it, and its target."""
+    first = scope.period.start.replace(day=1)
+    after = add_months(first, 1)
+    start_at, end_at = local_midnight(scope.tenant, first), local_midnight(scope.tenant, after)
+    figures = (
+        scope.opportunities()
+        .filter(currency=scope.currency)
+        .aggregate(
+            won=Sum("amount", filter=Q(status=StageKind.WON, closed_at__gte=start_at, closed_at__lt=end_at)),
+            weighted=Sum(
+                weighted_expression(),
+                filter=Q(status=StageKind.OPEN, expected_close_date__gte=first, expected_close_date__lt=after),
+            ),
+        )
+    )
+    row = MonthRow(month=first, won=figures["won"] or ZERO, weighted=figures["weighted"] or ZERO)
+    targets, _source = targets_by_month(scope, [first])
+    if first in targets:
+        row.target, row.target_customers = targets[first]
+    return row
