@@ -54,6 +54,11 @@ app.conf.beat_schedule = {
         "task": "crm.tasks.purge_unverified_signups",
         "schedule": crontab(hour=4, minute=10),
     },
+    # Reports: subscribed dashboards as PDFs, weekly or monthly at each subscriber's local hour (once per period).
+    "reports-send-scheduled": {
+        "task": "reports.tasks.send_scheduled_reports",
+        "schedule": crontab(minute=5),
+    },
     "customers-warn-before-fallback": {
         "task": "customers.tasks.warn_before_fallback",
         "schedule": crontab(minute=17),

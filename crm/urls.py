@@ -64,5 +64,6 @@ urlpatterns = [
     path("", include("sales.urls")),
     path("", include("service.urls")),
     path("", include("marketing.urls")),
+    path("reports/", include("reports.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -5,3 +5,32 @@ from django.utils.translation import gettext_lazy as _
 class ReportsConfig(AppConfig):
     name = "reports"
     verbose_name = _("Reports")
+
+    def ready(self) -> None:
+        from crm.registry import HomeWidget, NavEntry, registry, roles_any
+        from reports import widgets
+        from reports.imports import TargetKind
+
+        registry.add_import_kind(TargetKind)
+
+        leaders = roles_any("admin", "manager")
+        registry.add_nav(
+            NavEntry(
+                key="reports",
+                label=_("Reports"),
+                url_name="reports:funnel",
+                order=60,
+                visible=leaders,
+                active_prefix="reports:",
+            )
+        )
+        registry.add_home_widget(
+            HomeWidget(
+                key="month_target",
+                template="reports/widgets/month_target.html",
+                order=4,
+                visible=leaders,
+                context=widgets.month_target,
+                width="col-lg-4",
+            )
+        )

@@ -103,6 +103,9 @@ class Opportunity(TenantModel):
                 fields=["tenant", "owner", "status", "expected_close_date"], name="sales_opp_owner_status_idx"
             ),
             models.Index(fields=["tenant", "name"], name="sales_opp_name_idx"),
+            # Reports: the funnel's cohort (created in a period, per pipeline) and deals closed in a period.
+            models.Index(fields=["tenant", "pipeline", "created_at"], name="sales_opp_pipeline_created_idx"),
+            models.Index(fields=["tenant", "status", "closed_at"], name="sales_opp_closed_idx"),
         ]
 
     def __str__(self) -> str:

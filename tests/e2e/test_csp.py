@@ -54,6 +54,15 @@ def pages_by_user(world) -> dict[str, list[str]]:
             pages["admin"].append(url)
             pages["rep1"].append(url)
     pages["manager"] += [reverse("customers:list"), reverse("pool:health"), reverse("pool:extensions")]
+    pages["manager"] += [
+        reverse("reports:funnel"),
+        reverse("reports:forecast"),
+        reverse("reports:team"),
+        reverse("reports:activity"),
+        reverse("reports:targets"),
+        reverse("reports:subscriptions"),
+        reverse("home"),
+    ]
     pages["agent"] += [reverse("home"), reverse("service:ticket_list"), reverse("service:ticket_create")]
     return {
         who: [url for url in urls if is_page(None if who == "anonymous" else getattr(world, who), url)]

@@ -1,0 +1,128 @@
+"""Sales targets, report subscriptions and the deliveries of scheduled reports."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import TenantModel
+
+
+class SalesTarget(TenantModel):
+    """A month's target of one rep or one team: an amount in the tenant's currency and, optionally, a number of new
+    customers. `month` is the first day of the month."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="sales_targets",
+        verbose_name=_("rep"),
+    )
+    team = models.ForeignKey(
+        "crm.Team",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="sales_targets",
+        verbose_name=_("team"),
+    )
+    month = models.DateField(_("month"))
+    amount = models.DecimalField(_("target amount"), max_digits=14, decimal_places=2)
+    new_customers = models.PositiveIntegerField(_("new customers"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sales target")
+        verbose_name_plural = _("sales targets")
+        ordering = ["month", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(user__isnull=False) & models.Q(team__isnull=True))
+                | (models.Q(user__isnull=True) & models.Q(team__isnull=False)),
+                name="reports_target_user_xor_team",
+            ),
+            models.CheckConstraint(condition=models.Q(amount__gte=Decimal("0")), name="reports_target_amount"),
+            models.CheckConstraint(condition=models.Q(month__day=1), name="reports_target_first_of_month"),
+            models.UniqueConstraint(
+                fields=["tenant", "user", "month"], condition=models.Q(user__isnull=False), name="reports_target_user"
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "team", "month"], condition=models.Q(team__isnull=False), name="reports_target_team"
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "month"], name="reports_target_month_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user or self.team} {self.month:%Y-%m}: {self.amount}"
+
+
+class Dashboard(models.TextChoices):
+    FUNNEL = "funnel", _("Funnel")
+    FORECAST = "forecast", _("Forecast")
+    TEAM = "team", _("Team performance")
+    ACTIVITY = "activity", _("Activity")
+
+
+class ReportSubscription(TenantModel):
+    """A user receives a dashboard as a PDF, with the filters they chose, every week (on Monday) or every month (on
+    the 1st), at a local hour of the tenant's time zone."""
+
+    class Frequency(models.TextChoices):
+        WEEKLY = "weekly", _("Every Monday")
+        MONTHLY = "monthly", _("On the 1st of every month")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="report_subscriptions", verbose_name=_("to")
+    )
+    dashboard = models.CharField(_("dashboard"), max_length=10, choices=Dashboard.choices)
+    # The dashboard's query string (period preset, team, rep, pipeline), as the page's URL carries it.
+    filters = models.CharField(_("filters"), max_length=500, blank=True)
+    frequency = models.CharField(_("how often"), max_length=8, choices=Frequency.choices, default=Frequency.WEEKLY)
+    hour = models.PositiveSmallIntegerField(_("at (local hour)"), default=8)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("report subscription")
+        verbose_name_plural = _("report subscriptions")
+        ordering = ["dashboard", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(hour__lte=23), name="reports_subscription_hour"),
+            models.CheckConstraint(condition=models.Q(dashboard__in=Dashboard.values), name="reports_sub_dashboard"),
+            models.CheckConstraint(
+                condition=models.Q(frequency__in=["weekly", "monthly"]), name="reports_subscription_frequency"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "user"], name="reports_sub_user_idx"),
+            models.Index(fields=["tenant", "is_active"], name="reports_sub_active_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_dashboard_display()} → {self.user}"
+
+
+class ReportDelivery(TenantModel):
+    """One sending of a subscription for one period ("2026-W48", "2026-11"): the unique row that makes the send
+    happen once however often the job runs, and the PDF the email links to."""
+
+    subscription = models.ForeignKey(ReportSubscription, on_delete=models.CASCADE, related_name="deliveries")
+    period_key = models.CharField(max_length=16)
+    pdf = models.BinaryField(editable=False)
+    filename = models.CharField(max_length=120)
+
+    class Meta:
+        verbose_name = _("report delivery")
+        verbose_name_plural = _("report deliveries")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "subscription", "period_key"], name="reports_delivery_once_per_period"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id} {self.period_key}"

@@ -1,0 +1,228 @@
+"""The forecast: open opportunities by expected close month, unweighted and weighted (amount × win probability),
+commit (probability at or above COMMIT_PROBABILITY) and best case (every open one); what was won in each month; the
+targets of the people in scope; attainment so far and the gap. Amounts in the tenant's currency; one grouped query
+per figure, whatever the row count."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Case, Count, DecimalField, ExpressionWrapper, F, Q, Sum, When
+from django.db.models.functions import Coalesce, TruncMonth
+from django.utils.translation import gettext as _
+
+from crm.workcalendar.selectors import local_midnight
+from customers.models import OwnershipEvent
+from reports.models import SalesTarget
+from reports.selectors.scope import ReportScope, add_months, months_between
+from sales.models import StageKind
+
+COMMIT_PROBABILITY = 70
+
+ZERO = Decimal("0")
+
+
+def probability_expression():
+    return Coalesce(F("probability_override"), F("stage__probability"))
+
+
+def weighted_expression():
+    return ExpressionWrapper(
+        F("amount") * probability_expression() / Decimal(100),
+        output_field=DecimalField(max_digits=16, decimal_places=2),
+    )
+
+
+@dataclass
+class MonthRow:
+    month: dt.date
+    open_count: int = 0
+    unweighted: Decimal = ZERO
+    weighted: Decimal = ZERO
+    commit: Decimal = ZERO
+    won: Decimal = ZERO
+    won_count: int = 0
+    target: Decimal | None = None
+    target_customers: int | None = None
+    new_customers: int = 0
+
+    @property
+    def best_case(self) -> Decimal:
+        return self.won + self.unweighted
+
+    @property
+    def expected(self) -> Decimal:
+        return self.won + self.weighted
+
+    @property
+    def attainment(self) -> float | None:
+        return round(100 * float(self.won) / float(self.target), 1) if self.target else None
+
+    @property
+    def gap(self) -> Decimal | None:
+        return max(self.target - self.won, ZERO) if self.target is not None else None
+
+
+@dataclass
+class Forecast:
+    months: list[MonthRow] = field(default_factory=list)
+    overdue_count: int = 0
+    overdue_amount: Decimal = ZERO
+    undated_count: int = 0
+    other_currencies: int = 0
+    target_source: str = "people"
+
+    def total(self) -> MonthRow:
+        total = MonthRow(month=None)
+        for row in self.months:
+            total.open_count += row.open_count
+            total.unweighted += row.unweighted
+            total.weighted += row.weighted
+            total.commit += row.commit
+            total.won += row.won
+            total.won_count += row.won_count
+            total.new_customers += row.new_customers
+            if row.target is not None:
+                total.target = (total.target or ZERO) + row.target
+            if row.target_customers is not None:
+                total.target_customers = (total.target_customers or 0) + row.target_customers
+        return total
+
+    def chart(self) -> dict:
+        return {
+            "labels": [row.month.strftime("%Y-%m") for row in self.months],
+            "won": [float(row.won) for row in self.months],
+            "weighted": [float(row.weighted) for row in self.months],
+            "unweighted": [float(row.unweighted) for row in self.months],
+            "target": [float(row.target) if row.target is not None else None for row in self.months],
+            "names": {"won": str(_("Won")), "weighted": str(_("Weighted")), "target": str(_("Target"))},
+        }
+
+
+def targets_by_month(scope: ReportScope, months: list[dt.date]) -> tuple[dict, str]:
+    """{month: (amount, new customers)} of the scope's targets, and where they come from: the team's own target when
+    a team is chosen and has one for the month, else the sum of the targets of the people in scope."""
+    people_targets = (
+        SalesTarget.objects.filter(
+            tenant_id=scope.user.tenant_id, user__in=scope.people_ids(), month__in=months, user__isnull=False
+        )
+        .order_by()
+        .values_list("month")
+        .annotate(amount=Sum("amount"), customers=Sum("new_customers"), n=Count("pk"))
+    )
+    result = {month: (amount, customers) for month, amount, customers, _n in people_targets}
+    source = "people"
+    if scope.team is not None and scope.rep is None:
+        team_targets = SalesTarget.objects.filter(
+            tenant_id=scope.user.tenant_id, team_id=scope.team.pk, month__in=months
+        ).values_list("month", "amount", "new_customers")
+        for month, amount, customers in team_targets:
+            result[month] = (amount, customers)
+            source = "team"
+    return result, source
+
+
+def forecast(scope: ReportScope) -> Forecast:
+    tenant = scope.tenant
+    months = months_between(scope.period.start, scope.period.end)
+    rows = {m: MonthRow(month=m) for m in months}
+    result = Forecast(months=list(rows.values()))
+    first, after = months[0], add_months(months[-1], 1)
+    opportunities = scope.opportunities()
+    in_currency = opportunities.filter(currency=scope.currency)
+    open_rows = (
+        in_currency.filter(status=StageKind.OPEN, expected_close_date__gte=first, expected_close_date__lt=after)
+        .annotate(month=TruncMonth("expected_close_date"))
+        .order_by()
+        .values_list("month")
+        .annotate(
+            n=Count("pk"),
+            unweighted=Sum("amount"),
+            weighted=Sum(weighted_expression()),
+            commit=Sum(
+                Case(
+                    When(Q(probability_override__gte=COMMIT_PROBABILITY), then=F("amount")),
+                    When(
+                        Q(probability_override__isnull=True, stage__probability__gte=COMMIT_PROBABILITY),
+                        then=F("amount"),
+                    ),
+                    default=ZERO,
+                    output_field=DecimalField(max_digits=16, decimal_places=2),
+                )
+            ),
+        )
+    )
+    for month, n, unweighted, weighted, commit in open_rows:
+        row = rows[month]
+        row.open_count, row.unweighted, row.weighted, row.commit = (
+            n,
+            unweighted or ZERO,
+            weighted or ZERO,
+            commit or ZERO,
+        )
+    start_at, end_at = local_midnight(tenant, first), local_midnight(tenant, after)
+    won_rows = (
+        in_currency.filter(status=StageKind.WON, closed_at__gte=start_at, closed_at__lt=end_at)
+        .annotate(month=TruncMonth("closed_at", tzinfo=tenant.tzinfo))
+        .order_by()
+        .values_list("month")
+        .annotate(n=Count("pk"), amount=Sum("amount"))
+    )
+    for month, n, amount in won_rows:
+        row = rows[month.date()]
+        row.won_count, row.won = n, amount or ZERO
+    overdue = in_currency.filter(status=StageKind.OPEN, expected_close_date__lt=first).aggregate(
+        n=Count("pk"), amount=Sum("amount")
+    )
+    result.overdue_count, result.overdue_amount = overdue["n"], overdue["amount"] or ZERO
+    result.undated_count = opportunities.filter(status=StageKind.OPEN, expected_close_date__isnull=True).count()
+    result.other_currencies = opportunities.filter(status=StageKind.OPEN).exclude(currency=scope.currency).count()
+    targets, result.target_source = targets_by_month(scope, months)
+    for month, (amount, customers) in targets.items():
+        rows[month].target, rows[month].target_customers = amount, customers
+    for month, n in new_customers_by_month(scope, start_at, end_at):
+        rows[month.date()].new_customers = n
+    return result
+
+
+def new_customers_by_month(scope: ReportScope, start_at: dt.datetime, end_at: dt.datetime):
+    """Customers entered (created for, or imported to) the people in scope, per tenant-local month."""
+    return (
+        OwnershipEvent.objects.filter(
+            tenant_id=scope.user.tenant_id,
+            reason__in=[OwnershipEvent.Reason.CREATE, OwnershipEvent.Reason.IMPORT],
+            to_owner__in=scope.people_ids(),
+            at__gte=start_at,
+            at__lt=end_at,
+        )
+        .annotate(month=TruncMonth("at", tzinfo=scope.tenant.tzinfo))
+        .order_by()
+        .values_list("month")
+        .annotate(n=Count("pk"))
+    )
+
+
+def month_summary(scope: ReportScope) -> MonthRow:
+    """The month of the scope's start in two queries (the home widget): won so far, the weighted pipeline expected
+    to close in it, and its target."""
+    first = scope.period.start.replace(day=1)
+    after = add_months(first, 1)
+    start_at, end_at = local_midnight(scope.tenant, first), local_midnight(scope.tenant, after)
+    figures = (
+        scope.opportunities()
+        .filter(currency=scope.currency)
+        .aggregate(
+            won=Sum("amount", filter=Q(status=StageKind.WON, closed_at__gte=start_at, closed_at__lt=end_at)),
+            weighted=Sum(
+                weighted_expression(),
+                filter=Q(status=StageKind.OPEN, expected_close_date__gte=first, expected_close_date__lt=after),
+            ),
+        )
+    )
+    row = MonthRow(month=first, won=figures["won"] or ZERO, weighted=figures["weighted"] or ZERO)
+    targets, _source = targets_by_month(scope, [first])
+    if first in targets:
+        row.target, row.target_customers = targets[first]
+    return row

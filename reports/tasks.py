@@ -1,0 +1,27 @@
+"""Thin Celery tasks of the reports app: the scheduled reports, one task per tenant."""
+
+from celery import shared_task
+from django.utils.translation import gettext_lazy as _
+
+from crm.services import outbox
+from crm.tenancy import TenantTask, tenants_having
+from reports.models import ReportSubscription
+from reports.services import delivery
+
+
+def _active_subscriptions():
+    return ReportSubscription.objects.filter(is_active=True)
+
+
+@shared_task
+def send_scheduled_reports() -> int:
+    """Hourly (beat): one run per tenant that has active report subscriptions."""
+    tenant_ids = tenants_having(_active_subscriptions)
+    for tenant_id in tenant_ids:
+        outbox.enqueue(send_tenant_reports, tenant_id)
+    return len(tenant_ids)
+
+
+@shared_task(base=TenantTask, acks_late=True, label=_("Sending scheduled reports"))
+def send_tenant_reports(tenant_id: int) -> int:
+    return delivery.deliveries_send_due(tenant_id=tenant_id)

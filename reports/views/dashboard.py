@@ -1,0 +1,173 @@
+"""The dashboards (funnel, forecast, team performance, activity), one rep's trend, the records behind each figure,
+and each dashboard as a PDF."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy
+
+from crm.forms import QueryForm
+from crm.web import paginate, tenant_required
+from crm.workcalendar.selectors import local_today
+from reports import exports
+from reports.access import get_rep_for_user, require_reports
+from reports.forms.filters import ReportFilterForm
+from reports.models import Dashboard
+from reports.pdf import dashboard_pdf, pdf_filename
+from reports.selectors.dashboard import ID_FIELDS, dashboard_data
+from reports.selectors.forecast import COMMIT_PROBABILITY
+from reports.selectors.performance import rep_trend
+from reports.selectors.records import METRICS, records
+from reports.selectors.scope import ReportScope, preset_bounds
+from sales.models import Stage
+
+TEMPLATES = {
+    Dashboard.FUNNEL: "reports/funnel.html",
+    Dashboard.FORECAST: "reports/forecast.html",
+    Dashboard.TEAM: "reports/team.html",
+    Dashboard.ACTIVITY: "reports/activity.html",
+}
+
+
+def _render_dashboard(request: HttpRequest, dashboard: str) -> HttpResponse:
+    require_reports(request.user)
+    data = dashboard_data(request.user, dashboard, request.GET)
+    if data.bad_ids:
+        raise Http404
+    context = {
+        "data": data,
+        "form": data.form,
+        "scope": data.scope,
+        "report": data.report,
+        "dashboard": dashboard,
+        "dashboards": Dashboard.choices,
+        "commit_probability": COMMIT_PROBABILITY,
+    }
+    return render(request, TEMPLATES[dashboard], context, status=422 if data.report is None else 200)
+
+
+@tenant_required
+def funnel_view(request: HttpRequest) -> HttpResponse:
+    return _render_dashboard(request, Dashboard.FUNNEL)
+
+
+@tenant_required
+def forecast_view(request: HttpRequest) -> HttpResponse:
+    return _render_dashboard(request, Dashboard.FORECAST)
+
+
+@tenant_required
+def team_view(request: HttpRequest) -> HttpResponse:
+    return _render_dashboard(request, Dashboard.TEAM)
+
+
+@tenant_required
+def activity_view(request: HttpRequest) -> HttpResponse:
+    return _render_dashboard(request, Dashboard.ACTIVITY)
+
+
+@tenant_required
+def dashboard_pdf_view(request: HttpRequest) -> HttpResponse:
+    """The dashboard named by `dashboard` (with the page's filters) as a PDF download."""
+    require_reports(request.user)
+    dashboard = request.GET.get("dashboard", "")
+    if dashboard not in TEMPLATES:
+        raise Http404
+    data = dashboard_data(request.user, dashboard, request.GET)
+    if data.bad_ids:
+        raise Http404
+    if data.report is None:
+        return _render_dashboard(request, dashboard)
+    response = HttpResponse(dashboard_pdf(data, user=request.user), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{pdf_filename(data)}"'
+    return response
+
+
+@tenant_required
+def dashboard_export_view(request: HttpRequest) -> HttpResponse:
+    """The dashboard's tables as CSV or XLSX (`format`), with the page's filters."""
+    require_reports(request.user)
+    dashboard, fmt = request.GET.get("dashboard", ""), request.GET.get("format", "csv")
+    if dashboard not in TEMPLATES or fmt not in exports.CONTENT_TYPES:
+        raise Http404
+    data = dashboard_data(request.user, dashboard, request.GET)
+    if data.bad_ids:
+        raise Http404
+    if data.report is None:
+        return _render_dashboard(request, dashboard)
+    body = exports.write_xlsx(data) if fmt == "xlsx" else exports.write_csv(data)
+    response = HttpResponse(body, content_type=exports.CONTENT_TYPES[fmt])
+    filename = pdf_filename(data).removesuffix(".pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
+    return response
+
+
+@tenant_required
+def rep_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """One person's last twelve months: won amount and deals, follow-ups, new customers."""
+    rep = get_rep_for_user(request.user, pk)
+    today = local_today(request.user.tenant)
+    start, end = preset_bounds("last_12", today)
+    scope = ReportScope.of(request.user, preset="last_12", start=start, end=end)
+    trend = rep_trend(scope, rep)
+    chart = {
+        "labels": [row.month.strftime("%Y-%m") for row in trend],
+        "values": [float(row.won_amount) for row in trend],
+    }
+    context = {"rep": rep, "trend": trend, "chart": chart, "scope": scope, "dashboard": "team"}
+    return render(request, "reports/rep.html", context)
+
+
+class RecordsForm(QueryForm):
+    metric = forms.ChoiceField(choices=[(k, v[0]) for k, v in METRICS.items()])
+    stage = forms.ModelChoiceField(queryset=Stage.objects.none(), required=False)
+    month = forms.DateField(required=False, input_formats=["%Y-%m", "%Y-%m-%d"])
+    reason = forms.CharField(required=False, max_length=300, label=gettext_lazy("Reason"))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["stage"].queryset = Stage.objects.filter(tenant_id=user.tenant_id)
+
+
+@tenant_required
+def records_view(request: HttpRequest) -> HttpResponse:
+    """The records behind one figure, with the dashboard's filters: only what the figure counted for this user."""
+    require_reports(request.user)
+    form = RecordsForm(request.GET, user=request.user)
+    if not form.is_valid():
+        if "stage" in form.errors:
+            raise Http404
+        return render(request, "reports/records.html", {"form": form, "page": None}, status=422)
+    filters = ReportFilterForm(request.GET, user=request.user)
+    if not filters.is_valid():
+        if any(name in filters.errors for name in ID_FIELDS):
+            raise Http404
+        return render(request, "reports/records.html", {"form": filters, "page": None}, status=422)
+    scope = filters.scope()
+    metric = form.cleaned_data["metric"]
+    month = form.cleaned_data.get("month")
+    qs = records(
+        scope,
+        metric,
+        stage=form.cleaned_data.get("stage"),
+        month=month.replace(day=1) if isinstance(month, dt.date) else None,
+        reason=form.cleaned_data.get("reason") or "",
+    )
+    label, kind = METRICS[metric]
+    context = {
+        "form": form,
+        "page": paginate(request, qs),
+        "metric": metric,
+        "label": label,
+        "kind": kind,
+        "scope": scope,
+        "stage": form.cleaned_data.get("stage"),
+        "month": month,
+        "reason": form.cleaned_data.get("reason"),
+        "dashboard": "records",
+    }
+    return render(request, "reports/records.html", context)
