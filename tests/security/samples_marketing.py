@@ -2,12 +2,18 @@
 
 from marketing.models import CareCampaign
 
+from .marks import named
+
 
 def _campaign(world) -> dict:
     campaign, _created = CareCampaign.objects.get_or_create(
         tenant=world.tenant,
-        name="MARKA 生日祝福",
-        defaults={"kind": "birthday", "email_subject": "MARKA subject", "email_body": "MARKA {{ contact.name }}"},
+        name=named(world, "MARKA 生日祝福"),
+        defaults={
+            "kind": "birthday",
+            "email_subject": named(world, "MARKA subject"),
+            "email_body": named(world, "MARKA {{ contact.name }}"),
+        },
     )
     return {"pk": campaign.pk}
 

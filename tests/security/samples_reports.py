@@ -3,6 +3,8 @@ page, and an administrator's report subscription with one delivered PDF (planted
 
 from reports.models import ReportDelivery, ReportSubscription
 
+from .marks import named
+
 
 def _subscription(world) -> ReportSubscription:
     subscription, _created = ReportSubscription.objects.get_or_create(
@@ -17,7 +19,7 @@ def _delivery(world) -> dict:
         tenant=world.tenant,
         subscription=subscription,
         period_key="2026-W01",
-        defaults={"pdf": b"%PDF-1.7 MARKA", "filename": "funnel-marka.pdf"},
+        defaults={"pdf": named(world, "%PDF-1.7 MARKA").encode(), "filename": named(world, "funnel-MARKA.pdf")},
     )
     return {"pk": delivery.pk}
 
