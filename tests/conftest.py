@@ -143,7 +143,7 @@ def wait_for(predicate, timeout: float = 60.0) -> bool:
     while time.monotonic() < deadline:
         if predicate():
             return True
-        time.sleep(0.05)
+        time.sleep(0.05)  # the interval between two looks at the state, not a wait for time
     return False
 
 
