@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
 
 import pytest  # noqa: E402
-from playwright.sync_api import Browser, Page, Route, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright  # noqa: E402
 
 E2E_CHROMIUM = "/usr/bin/chromium"
 E2E_CHROMIUM_ARGS = [
@@ -42,6 +42,8 @@ E2E_VIEWPORTS = {
 # text), never for time, so this only bounds a broken test; it is generous because a machine whose cores are all
 # busy (other test runs, a build) serves a page many times slower than an idle one.
 E2E_TIMEOUT_MS = 30_000
+# The same bound for every `expect(...)` assertion (Playwright's own default is 5 s).
+expect.set_options(timeout=E2E_TIMEOUT_MS)
 
 
 @pytest.fixture(scope="session")

@@ -75,6 +75,9 @@ def test_dispatch_rule_dry_run_then_an_agent_creates_and_replies(e2e_new_page, e
     log_in(page, "agent@e2esv.test", "Agent-pass-e2e-1")
     page.goto("/tickets/")
     page.click("[data-testid=new-ticket]")
+    # The search sends its request through htmx, which binds once the new page has loaded: type only then.
+    expect(page.locator("[data-testid=ticket-form]")).to_be_visible()
+    page.wait_for_load_state("load")
     page.fill("[data-testid=customer-search]", "杭州云帆")
     expect(page.locator("[data-testid=customer-select]")).to_have_value(str(customer.pk))
     expect(page.locator("select[name=contact] option", has_text="张三")).to_have_count(1)
