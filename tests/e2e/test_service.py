@@ -88,6 +88,8 @@ def test_dispatch_rule_dry_run_then_an_agent_creates_and_replies(e2e_new_page, e
     expect(page.locator("[data-testid=ticket-title]")).to_contain_text("打印机无法连接网络")
     expect(page.locator("[data-testid=ticket-assignee]")).to_have_text("陈静")
     expect(page.locator("[data-testid=sla-timer]").first).to_be_visible()
+    # The canned-reply listener (static/js/service/ticket.js) is attached once the ticket page has loaded.
+    page.wait_for_load_state("load")
 
     # A public reply from a canned reply, then pending the customer: the timer pauses.
     page.select_option("[data-testid=canned]", label="已收到")
