@@ -360,6 +360,14 @@ def _opportunities(tenant, reps, admin, rng, now, today, pipelines) -> None:
                 created_at=closed,
             )
             orders.append((opportunity, order, lines))
+    funnel_rows_save(
+        tenant=tenant, orders=orders, opportunities=opportunities, lines_by=lines_by, histories=histories, now=now
+    )
+
+
+def funnel_rows_save(*, tenant, orders, opportunities, lines_by, histories, now) -> None:
+    """Write a demo funnel's rows in bulk: the won deals' orders and lines, the opportunities and their lines, each
+    opportunity's stage history, and the customers' last deal dates."""
     Order.objects.bulk_create([o for _opp, o, _l in orders])
     OrderLine.objects.bulk_create(
         [

@@ -6,17 +6,16 @@ moves. Bulk and idempotent: rows are marked by their notes and a second run adds
 from __future__ import annotations
 
 import random
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from django.utils import timezone
 
 from crm.models import Role, User
 from customers.models import Customer
-from customers.services.customer import record_deal
 
-from .demo_funnel import LOST_REASONS, PRODUCTS
-from .models import Opportunity, OpportunityLine, Order, OrderLine, Pipeline, Stage, StageChange, StageKind
+from .demo_funnel import LOST_REASONS, PRODUCTS, funnel_rows_save
+from .models import Opportunity, Order, Pipeline, Stage, StageKind
 
 MARK = "演示历史数据"
 
@@ -97,42 +96,6 @@ def seed_history(demo) -> None:
                         created_at=closed,
                     )
                     orders.append((opportunity, order, lines))
-    Order.objects.bulk_create([o for _opp, o, _l in orders])
-    OrderLine.objects.bulk_create(
-        [
-            OrderLine(tenant=tenant, order=o, position=i, name=n, quantity=q, unit_price=p)
-            for _opp, o, lines in orders
-            for i, (n, q, p) in enumerate(lines)
-        ]
+    funnel_rows_save(
+        tenant=tenant, orders=orders, opportunities=opportunities, lines_by=lines_by, histories=histories, now=now
     )
-    for opportunity, order, _lines in orders:
-        opportunity.order = order
-    Opportunity.objects.bulk_create(opportunities)
-    OpportunityLine.objects.bulk_create(
-        [
-            OpportunityLine(tenant=tenant, opportunity=o, position=i, name=n, quantity=q, unit_price=p)
-            for o, lines in zip(opportunities, lines_by, strict=True)
-            for i, (n, q, p) in enumerate(lines)
-        ]
-    )
-    StageChange.objects.bulk_create(
-        [
-            StageChange(
-                tenant=tenant,
-                opportunity=o,
-                pipeline_id=o.pipeline_id,
-                from_stage=previous,
-                to_stage=stage,
-                at=at,
-                by_id=o.owner_id,
-                amount=o.amount,
-                currency=o.currency,
-                note=o.lost_reason if stage.kind == StageKind.LOST else "",
-            )
-            for o, history in zip(opportunities, histories, strict=True)
-            for previous, stage, at in history
-        ]
-    )
-    for _opportunity, order, _lines in orders:
-        deal = min(timezone.make_aware(datetime.combine(order.ordered_on, time(12)), tenant.tzinfo), now)
-        record_deal(customer_id=order.customer_id, at=deal, tenant_id=tenant.pk)
