@@ -191,6 +191,11 @@ class ImportKind:
         """Judge a batch of consecutive rows (after every earlier batch of the same pass), in file order."""
         raise NotImplementedError
 
+    def notices(self) -> list[str]:
+        """After the check's last batch: sentences the preview shows above its rows (say, why some rows will be
+        refused that no single cell explains)."""
+        return []
+
     def prepare(self) -> None:
         """Before the first batch of the commit, inside its transaction (after check_options)."""
 

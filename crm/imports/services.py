@@ -262,6 +262,7 @@ def import_check(*, job_id: int, token: str, progress: ProgressWriter | None = N
                 total += len(batch)
                 if progress is not None:
                     progress(total)
+            notices = classifier.notices()
     except DomainError as exc:
         rejected.close()
         _fail(pending, exc.message)
@@ -278,7 +279,7 @@ def import_check(*, job_id: int, token: str, progress: ProgressWriter | None = N
     name = rejected.save(job)
     won = pending.update(
         status=ImportJob.Status.PREVIEWED,
-        summary={**counts, "invalid_by_field": by_field},
+        summary={**counts, "invalid_by_field": by_field, **({"notices": notices} if notices else {})},
         preview={"rows": shown, "problems": problems},
         total_rows=total,
         processed_rows=0,

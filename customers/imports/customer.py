@@ -27,7 +27,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext_lazy
+from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy
 
 from crm.access import sales_assignable_users
 from crm.errors import DomainError
@@ -48,6 +48,7 @@ from customers.normalize import nfkc, normalize_email, parse_lunar_birthday, pin
 from customers.services.assignment import CUSTOMER, Assigner, customer_attrs, notify_new_owners, rules_of
 from customers.services.contact import clean_phone
 from customers.services.customer import customer_create
+from customers.services.holdings import holdings_check, holdings_of, holdings_room, room_left
 from customers.services.identifier import KIND_LABELS, DuplicateCustomer, Identifier, duplicate_error, identifiers_of
 from customers.services.tenant import default_pool
 
@@ -318,6 +319,10 @@ class CustomerKind(ImportKind):
         self._holder_messages: dict[tuple[str, int], str] = {}
         self.owner: User | None = None
         self.pool: Pool | None = None
+        # The holdings cap of the rep the job imports for: rows past the room they have left are refused.
+        self.room: int | None = None
+        self.room_known = False
+        self.over_cap = 0
 
     def clean(self, number: int, cells: list[str]) -> CustomerRow:
         """One row, no database: the per-cell rules."""
@@ -409,12 +414,71 @@ class CustomerKind(ImportKind):
             else:
                 for ident in row.identifiers:
                     self.seen[(ident.kind, ident.value)] = row.number
+                self._take_room(row)
         return results
+
+    def _cap_owner(self) -> User | None:
+        """The rep every row goes to (a job for one owner), whose holdings cap the rows count against."""
+        owner_id = (self.job.options or {}).get("owner")
+        if self.by_rules(self.job) or owner_id is None:
+            return None
+        if self.owner is not None and self.owner.pk == owner_id:
+            return self.owner
+        return self.tenant.users.filter(pk=owner_id).first()
+
+    def _take_room(self, row: CustomerRow) -> None:
+        """A valid row takes one place of the owner's room under the cap; past it, the row is refused with why."""
+        if not self.room_known:
+            self.room_known = True
+            self.cap_owner = self._cap_owner()
+            if self.cap_owner is not None:
+                # At commit, prepare() has locked the owner's row: the room cannot shrink until the import commits.
+                self.held = holdings_of(self.tenant.pk, [self.cap_owner.pk]).get(self.cap_owner.pk, 0)
+                self.room = self.room_at_start = room_left(self.tenant, self.held)
+        if self.room is None:
+            return
+        if self.room > 0:
+            self.room -= 1
+            return
+        self.over_cap += 1
+        row.refuse("owner", self._over_cap_message())
+        row.note = row.errors["owner"]
+
+    def _over_cap_message(self) -> str:
+        return _("Over the holdings cap: %(name)s may hold at most %(cap)d customers.") % {
+            "name": self.cap_owner.full_name or self.cap_owner.email,
+            "cap": self.tenant.max_customers_per_rep,
+        }
+
+    def notices(self) -> list[str]:
+        if not self.over_cap:
+            return []
+        name = self.cap_owner.full_name or self.cap_owner.email
+        cap = self.tenant.max_customers_per_rep
+        return [
+            ngettext(
+                "%(count)d row will be refused: %(name)s holds %(held)d customers and may hold at most %(cap)d, "
+                "so only %(room)d more fit.",
+                "%(count)d rows will be refused: %(name)s holds %(held)d customers and may hold at most %(cap)d, "
+                "so only %(room)d more fit.",
+                self.over_cap,
+            )
+            % {
+                "count": self.over_cap,
+                "name": name,
+                "held": self.held,
+                "cap": cap,
+                "room": self.room_at_start,
+            }
+        ]
 
     # --- creating ----------------------------------------------------------------------------------------------------
 
     def prepare(self) -> None:
         self.now = timezone.now()
+        if self.owner is not None:
+            # The owner's row stays locked until the import commits, as a claim or an assignment locks it.
+            holdings_room(self.owner, lock=True)
         self.pools: dict[int, Pool] = {}
         # Importing by the assignment rules: the engine (its locks held until the import commits) and, per new owner,
         # what they were given (for one digest each).
@@ -498,6 +562,9 @@ class CustomerKind(ImportKind):
             customer.owner, customer.owned_since, customer.pool = owner, now if owner else None, pool
             customers.append(customer)
             kept.append(row)
+        if self.assigner is None and self.owner is not None:
+            # A safety net: the rows were counted against the owner's room when classified.
+            holdings_check(rep=self.owner, adding=len(customers))
         Customer.objects.bulk_create(customers)
         contacts, identifiers, events, audits = [], [], [], []
         for row, customer in zip(kept, customers, strict=True):

@@ -26,10 +26,10 @@ from customers.models import (
     AssignmentRuleLevel,
     AssignmentRuleTag,
     AssignmentSettings,
-    Customer,
     Pool,
 )
 from customers.normalize import nfkc
+from customers.services.holdings import fits, holdings_of
 from customers.services.tenant import default_pool
 
 CUSTOMER = "customer"
@@ -64,20 +64,7 @@ def register_load_counter(key: str, counter: LoadCounter) -> None:
     _load_counters[key] = counter
 
 
-def held_customers(tenant_id: int, user_ids: list[int]) -> dict[int, int]:
-    """Live customers each user holds: what the tenant's cap (max_customers_per_rep) limits."""
-    if not user_ids:
-        return {}
-    rows = (
-        Customer.objects.filter(tenant_id=tenant_id, owner_id__in=user_ids, deleted_at__isnull=True)
-        .order_by()
-        .values_list("owner_id")
-        .annotate(n=Count("pk"))
-    )
-    return dict(rows)
-
-
-register_load_counter("customers.held", held_customers)
+register_load_counter("customers.held", holdings_of)
 
 
 def loads_of(tenant_id: int, user_ids: list[int]) -> dict[int, int]:
@@ -309,7 +296,7 @@ class Assigner:
             ]
             self.cursor[rule] = by_rule.get(rule.pk)
         user_ids = [u.pk for u in reps]
-        self.holdings = {pk: 0 for pk in user_ids} | held_customers(tenant.pk, user_ids)
+        self.holdings = {pk: 0 for pk in user_ids} | holdings_of(tenant.pk, user_ids)
         self.load = loads_of(tenant.pk, user_ids)
         if saved:
             used = (
@@ -323,7 +310,7 @@ class Assigner:
                 self.used[by_pk[rule_id]][user_id] = n
 
     def eligible(self, rule: RuleSpec, user: User) -> bool:
-        if self.cap is not None and self.holdings.get(user.pk, 0) >= self.cap:
+        if not fits(self.tenant, self.holdings.get(user.pk, 0)):
             return False
         return rule.daily_quota is None or self.used[rule][user.pk] < rule.daily_quota
 

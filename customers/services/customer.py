@@ -32,6 +32,7 @@ from customers.normalize import (
 )
 from customers.services.assignment import CUSTOMER, Assigner, customer_attrs, notify_new_owners, rules_of
 from customers.services.contact import clean_contact
+from customers.services.holdings import holdings_check
 from customers.services.identifier import sync_identifiers
 from customers.services.tenant import default_pool
 
@@ -154,6 +155,8 @@ def customer_create(
                 to_pool = Pool.objects.get(tenant=tenant, pk=decision.pool_id)
             elif decision.rule is not None:
                 reason, note = OwnershipEvent.Reason.ASSIGN, decision.rule.name
+        if owner is not None:
+            holdings_check(rep=owner)
         customer = Customer(
             tenant=tenant,
             created_by=acting_user,

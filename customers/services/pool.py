@@ -19,6 +19,7 @@ from crm.services.audit import audit
 from crm.services.notification import lazy_format, notify
 from crm.workcalendar.selectors import local_midnight, local_today
 from customers.models import Customer, OwnershipEvent, Pool, PoolView
+from customers.services.holdings import HoldingsCapReached, holdings_check
 
 
 class ClaimRefused(DomainError):
@@ -30,10 +31,6 @@ def _claims_today(rep: User, pool: Pool, now: dt.datetime) -> int:
     return OwnershipEvent.objects.filter(
         tenant_id=rep.tenant_id, reason=OwnershipEvent.Reason.CLAIM, to_owner=rep, from_pool=pool, at__gte=start
     ).count()
-
-
-def _holdings(rep: User) -> int:
-    return Customer.objects.filter(tenant_id=rep.tenant_id, owner=rep, deleted_at__isnull=True).count()
 
 
 def _cooldown_until(rep: User, customer: Customer, pool: Pool, now: dt.datetime) -> dt.datetime | None:
@@ -58,12 +55,10 @@ def _cooldown_until(rep: User, customer: Customer, pool: Pool, now: dt.datetime)
 
 def check_can_take(rep: User, customer: Customer, pool: Pool, now: dt.datetime, *, count_claim: bool) -> None:
     """The holding cap, the daily claims (for claims) and the re-claim cooldown; raise with the rule that stops it."""
-    cap = rep.tenant.max_customers_per_rep
-    if cap is not None and _holdings(rep) >= cap:
-        raise ClaimRefused(
-            _("%(name)s already holds %(cap)d customers, the most one rep may hold.")
-            % {"name": rep.full_name, "cap": cap}
-        )
+    try:
+        holdings_check(rep=rep)
+    except HoldingsCapReached as exc:
+        raise ClaimRefused(exc.message) from exc
     if count_claim and pool.max_claims_per_day is not None and _claims_today(rep, pool, now) >= pool.max_claims_per_day:
         raise ClaimRefused(
             _("You have used today's %(count)d claims from this pool; try again tomorrow.")
@@ -183,11 +178,7 @@ def customer_assign(*, acting_user: User, customer_ids: list[int], rep: User) ->
             raise DomainError(_("Some of these customers are no longer in a pool you see."))
         # Stamped once the customers' rows are locked, so no assignment is dated before the event that pooled it.
         now = timezone.now()
-        cap = rep.tenant.max_customers_per_rep
-        if cap is not None and _holdings(rep) + len(candidates) > cap:
-            raise DomainError(
-                _("%(name)s would hold more than %(cap)d customers.") % {"name": rep.full_name, "cap": cap}, field="rep"
-            )
+        holdings_check(rep=rep, adding=len(candidates), field="rep")
         for customer in candidates:
             if not _take(customer.pk, rep, now):
                 raise DomainError(_("%(name)s was claimed meanwhile; nothing was assigned.") % {"name": customer.name})

@@ -17,6 +17,7 @@ from customers.models import (
     OwnershipEvent,
 )
 from customers.services.customer import check_owner, check_refs, record_ownership_event
+from customers.services.holdings import holdings_check
 
 
 def customer_transfer(*, acting_user: User, customers: Iterable[Customer], to_owner: User, reason: str) -> int:
@@ -32,6 +33,7 @@ def customer_transfer(*, acting_user: User, customers: Iterable[Customer], to_ow
         locked = list(Customer.objects.managed_by(acting_user).filter(pk__in=ids).select_for_update().order_by("pk"))
         if len(locked) != len(set(ids)):
             raise PermissionDenied(_("You may only transfer customers of your teams."))
+        holdings_check(rep=to_owner, adding=sum(1 for c in locked if c.owner_id != to_owner.pk), field="to_owner")
         now = timezone.now()
         moved = 0
         for customer in locked:

@@ -17,6 +17,7 @@ from customers.models import (
     OwnershipEvent,
 )
 from customers.services.customer import record_ownership_event
+from customers.services.holdings import holdings_check
 from customers.services.identifier import sync_identifiers
 
 TRASH_DAYS = 30
@@ -57,6 +58,8 @@ def customer_restore(*, acting_user: User, customer: Customer) -> Customer:
                 _("This customer was deleted more than %(days)d days ago and can no longer be restored.")
                 % {"days": TRASH_DAYS}
             )
+        if customer.owner is not None:
+            holdings_check(rep=customer.owner)
         customer.deleted_at, customer.deleted_by = None, None
         customer.save(update_fields=["deleted_at", "deleted_by", "updated_at"])
         sync_identifiers(customer, acting_user)

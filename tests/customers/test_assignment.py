@@ -135,7 +135,6 @@ def test_round_robin_takes_turns_skipping_inactive_capped_and_quota_reps(world_a
     # A rep at the company's cap is skipped: reps[0] holds 3 now, reps[2] holds 3.
     world_a.tenant.max_customers_per_rep = 3
     world_a.tenant.save()
-    customer_create(acting_user=world_a.admin, data={"name": "占位"}, owner=reps[2])  # reps[2] at cap (4)
     world_a.admin.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=False):
         blocked = new_customer(world_a, "都满了")
