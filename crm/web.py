@@ -57,8 +57,8 @@ def paginate(request: HttpRequest, queryset, per_page: int = PAGE_SIZE):
 
 
 def apply_domain_error(form, error: DomainError) -> None:
-    field = error.field if error.field in form.fields else None
-    form.add_error(field, error.message)
+    for field, message in error.errors:
+        form.add_error(field if field in form.fields else None, message)
 
 
 COUNT_CAP = 10_000

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-import phonenumbers
 from pypinyin import Style, lazy_pinyin
+
+# Phones are normalized in crm (users have phones too); customers' code imports them from here as before.
+from crm.phones import format_phone, normalize_phone  # noqa: F401
 
 # Legal-form suffixes folded away when comparing company names ("杭州云帆科技有限公司" = "杭州云帆科技").
 COMPANY_SUFFIXES = [
@@ -33,38 +35,6 @@ _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 def nfkc(value: str) -> str:
     """Full-width digits and letters to half-width, compatibility forms folded (１３８ → 138)."""
     return unicodedata.normalize("NFKC", value or "").strip()
-
-
-def normalize_phone(value: str, region: str = "CN") -> str | None:
-    """E.164 of a valid phone number (+8613812345678), or None when it is not one.
-
-    Accepts what offices type: spaces, dashes, full-width digits, +86 / 86 / 0086 prefixes."""
-    raw = nfkc(value)
-    if not raw:
-        return None
-    digits = re.sub(r"[^\d+]", "", raw)
-    if digits.startswith("00"):
-        digits = "+" + digits[2:]
-    # "8613812345678": an 86 country code written without the plus.
-    if region == "CN" and not digits.startswith("+") and digits.startswith("86") and len(digits) == 13:
-        digits = "+" + digits
-    try:
-        number = phonenumbers.parse(digits, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def format_phone(e164: str) -> str:
-    """A stored E.164 number for display (+86 138 1234 5678)."""
-    if not e164:
-        return ""
-    try:
-        return phonenumbers.format_number(phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    except phonenumbers.NumberParseException:
-        return e164
 
 
 def mask_phone(e164: str) -> str:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from crm.access import require_tenant_admin
 from crm.errors import DomainError
 from crm.models import Role, Team, Tenant, User
+from crm.phones import normalize_phone
 from crm.services.audit import audit
 from crm.services.notification import lazy_format, message_queue, render_in_language
 from crm.services.team import check_team
@@ -25,6 +26,17 @@ def _clean_roles(roles: list[str]) -> list[str]:
     if len(valid) != len(set(roles)) or not valid:
         raise DomainError(_("Choose at least one valid role."), field="roles")
     return valid
+
+
+def clean_user_phone(phone: str, tenant: Tenant) -> str:
+    """A user's phone, validated and stored as a customer's phone is (E.164), or empty."""
+    phone = (phone or "").strip()
+    if not phone:
+        return ""
+    normalized = normalize_phone(phone, tenant.phone_region or "CN")
+    if normalized is None:
+        raise DomainError(_("“%(value)s” is not a valid phone number.") % {"value": phone}, field="phone")
+    return normalized
 
 
 def password_set_link(user: User) -> str:
@@ -49,6 +61,7 @@ def user_create(
     check_team(tenant, team)
     email = email.strip().lower()
     roles = _clean_roles(roles)
+    phone = clean_user_phone(phone, tenant)
     if User.objects.filter(email__iexact=email).exists():
         raise DomainError(_("A user with this email already exists."), field="email")
     try:
@@ -107,6 +120,7 @@ def user_update(
     require_tenant_admin(acting_user, tenant)
     check_team(tenant, team)
     roles = _clean_roles(roles)
+    phone = clean_user_phone(phone, tenant)
     with transaction.atomic():
         # Lock the tenant's admins so two admins demoting each other cannot leave the tenant with none.
         list(User.objects.for_tenant(tenant).with_role(Role.ADMIN).select_for_update().order_by("pk"))

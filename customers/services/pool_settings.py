@@ -12,10 +12,26 @@ from customers.forms.pool import PoolForm
 from customers.models import Pool, PoolLevelRule, PoolTeam
 
 
+def check_warning_window(data: dict, rules: list[dict]) -> None:
+    """The early warning comes before the shortest rule of the pool, its levels' own rules included: a warning
+    99 days ahead of a 30-day rule would warn of a fall-back before the customer was even held."""
+    warn = data.get("warn_days_before")
+    days = [data.get("no_followup_days"), data.get("no_deal_days")]
+    days += [int(row[key]) for row in rules for key in ("followup", "deal") if row.get(key) and not row.get("error")]
+    days = [d for d in days if d]
+    if warn and days and warn >= min(days):
+        raise DomainError(
+            _("Warn fewer days ahead than the shortest rule gives (%(days)d days, level rules included).")
+            % {"days": min(days)},
+            field="warn_days_before",
+        )
+
+
 def save_level_rules(*, form: PoolForm, rules: list[dict], acting_user: User) -> Pool:
     tenant = form.tenant
     if not acting_user.has_any_role(Role.ADMIN):
         raise DomainError(_("Only administrators edit pools."))
+    check_warning_window(form.cleaned_data, rules)
     try:
         with transaction.atomic():
             pool = form.save(commit=False)

@@ -50,7 +50,12 @@ class FollowUpForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if self.editing or not data.get("create_next_task"):
+        if self.editing:
+            return data
+        if not data.get("create_next_task") and any(data.get(name) for name in self.NEXT_TASK_FIELDS):
+            # A next task's title or date typed in means "create it": what the user typed is never dropped.
+            data["create_next_task"] = True
+        if not data.get("create_next_task"):
             return data
         if not (data.get("next_task_title") or data.get("next_step")):
             self.add_error("next_task_title", _("Give the task a title, or fill in the next step."))

@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from crm.access import sales_assignable_users
+from crm.errors import DomainError
 from crm.models import User
 from customers.forms.customer import INDUSTRIES, SOURCES
 from sales.access import is_lead_manager
@@ -13,7 +14,7 @@ from sales.forms.fields import UserChoiceField
 from sales.models import (
     Lead,
 )
-from sales.services.lead import SETTABLE_STATUSES
+from sales.services.lead import SETTABLE_STATUSES, clean_lead_data
 
 UNASSIGNED = "none"
 
@@ -54,6 +55,19 @@ class LeadForm(forms.Form):
         choices.append((UNASSIGNED, _("Nobody yet (hand out later)")))
         self.fields["owner"].choices = choices
         self.fields["owner"].initial = str(user.pk)
+
+    def clean(self):
+        """Every refusal at once: the service's rules (phone, email, a way to reach the lead) are checked here too,
+        so a missing name and a bad phone are both said on the first submit."""
+        data = super().clean()
+        typed = {name: data[name] if name in data else self.data.get(name, "") for name in self.fields}
+        try:
+            clean_lead_data(self.user.tenant, typed)
+        except DomainError as exc:
+            for field, message in exc.errors:
+                if field not in self.errors:
+                    self.add_error(field if field in self.fields else None, message)
+        return data
 
     def lead_data(self) -> dict:
         return {k: v for k, v in self.cleaned_data.items() if k != "owner"}

@@ -83,28 +83,37 @@ def open_leads_per_owner(tenant_id: int, user_ids: list[int]) -> dict[int, int]:
 
 
 def clean_lead_data(tenant: Tenant, data: dict[str, Any], *, require_reach: bool = True) -> dict[str, Any]:
-    """The lead's values, trimmed and normalized (phone E.164, email lowercased), or DomainError naming the field."""
+    """The lead's values, trimmed and normalized (phone E.164, email lowercased), or one DomainError naming every
+    field that refuses them (a form shows them all at once)."""
     values: dict[str, Any] = {}
+    errors: list[tuple[str, str]] = []
     for field, limit in LEAD_TEXT_FIELDS.items():
         value = str(data.get(field) or "").strip()
         if len(value) > limit:
-            raise DomainError(_("Too long: at most %(max)d characters.") % {"max": limit}, field=field)
+            errors.append((field, _("Too long: at most %(max)d characters.") % {"max": limit}))
         values[field] = value
     if not values["name"]:
-        raise DomainError(_("Enter the lead's name."), field="name")
-    values["phone"] = clean_phone(str(data.get("phone") or "").strip(), tenant, "phone")
+        errors.append(("name", _("Enter the lead's name.")))
+    try:
+        values["phone"] = clean_phone(str(data.get("phone") or "").strip(), tenant, "phone")
+    except DomainError as exc:
+        errors.append(("phone", exc.message))
+        values["phone"] = None
     email = normalize_email(str(data.get("email") or ""))
     if email:
         try:
             _email_validator(email)
-        except ValidationError as exc:
-            raise DomainError(
-                _("“%(value)s” is not a valid email address.") % {"value": data.get("email")}, field="email"
-            ) from exc
+        except ValidationError:
+            errors.append(("email", _("“%(value)s” is not a valid email address.") % {"value": data.get("email")}))
+            email = None
     values["email"] = email
     values["message"] = str(data.get("message") or "").strip()[:MESSAGE_MAX_LENGTH]
-    if require_reach and not (values["phone"] or values["email"] or values["wechat"]):
-        raise DomainError(_("Give a phone number, an email or a WeChat ID, so the lead can be reached."), field="phone")
+    # A phone or email refused above is said as such, not as "no way to reach the lead".
+    typed = [str(data.get(key) or "").strip() for key in ("phone", "email")]
+    if require_reach and not (any(typed) or values["wechat"]):
+        errors.append(("phone", _("Give a phone number, an email or a WeChat ID, so the lead can be reached.")))
+    if errors:
+        raise DomainError.of(errors)
     return values
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -22,10 +22,21 @@ from sales.models import (
 )
 from sales.services.activity import format_local, notify_in_app, required_text, this_minute
 
+# A task due further ahead than this is a mistyped year (2099), not a plan: refused with a question.
+MAX_YEARS_AHEAD = 2
 
-def _check_schedule(*, due_at: datetime, remind_at: datetime | None, remind_changed: bool) -> None:
+
+def _check_schedule(
+    *, due_at: datetime, remind_at: datetime | None, remind_changed: bool, due_changed: bool = True
+) -> None:
     if due_at is None:
         raise DomainError(_("Enter when the task is due."), field="due_at")
+    if due_changed and due_at > this_minute() + timedelta(days=366 * MAX_YEARS_AHEAD):
+        raise DomainError(
+            _("Due more than %(years)d years ahead: is the year right? Choose a nearer date.")
+            % {"years": MAX_YEARS_AHEAD},
+            field="due_at",
+        )
     if remind_at is None:
         return
     if remind_changed and remind_at < this_minute():
@@ -117,7 +128,9 @@ def task_update(
         if (customer.pk if customer else None) != task.customer_id:
             # An unchanged link stays even if the customer was since transferred; a new one must be visible.
             check_customer(acting_user, customer)
-        _check_schedule(due_at=due_at, remind_at=remind_at, remind_changed=remind_changed)
+        _check_schedule(
+            due_at=due_at, remind_at=remind_at, remind_changed=remind_changed, due_changed=due_at != task.due_at
+        )
         before = _task_snapshot(task)
         new_assignee = assignee.pk != task.assignee_id
         task.title, task.due_at, task.remind_at, task.assignee, task.customer, task.notes = (
