@@ -14,6 +14,7 @@ from crm.models import User
 
 from .models import Contact, Customer, CustomerIdentifier, CustomerLevel, CustomerTag, Pool, Tag
 from .normalize import nfkc, normalize_credit_code, normalize_email, normalize_phone
+from .selectors.pool import with_fallback_at
 
 SORTS = {
     "name": ("name", "pk"),
@@ -31,6 +32,7 @@ SORT_CHOICES = [
     ("-name", _("Name Z→A")),
     ("-last_followed_up", _("Recently followed up")),
     ("last_followed_up", _("Longest without follow-up")),
+    ("fallback", _("Falls back soonest")),
 ]
 CREDIT_CODE_RE = re.compile(r"^[0-9A-Z]{18}$")
 
@@ -131,6 +133,9 @@ class CustomerFilter(django_filters.FilterSet):
         return queryset.filter(Exists(CustomerTag.objects.filter(customer=OuterRef("pk"), tag=value)))
 
     def sort_by(self, queryset, name, value):
+        if value == "fallback":
+            # The day the fallback job takes it back, computed as the job decides (customers.selectors.pool).
+            return with_fallback_at(queryset, self.tenant).order_by(F("fallback_at").asc(nulls_last=True), "pk")
         return queryset.order_by(*SORTS.get(value, SORTS["-created"]))
 
     @property

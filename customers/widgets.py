@@ -6,9 +6,14 @@ from django.db.models import Count, Q
 from django.http import HttpRequest
 from django.utils import timezone
 
+from crm.workcalendar.selectors import local_midnight, local_today
 from customers.models import Customer, OwnershipEvent
+from customers.selectors.pool import with_fallback_at
 
 STALE_DAYS = 30
+# "Falling back this week": the next seven local days, at most this many shown.
+FALLBACK_WEEK_DAYS = 7
+FALLBACK_SHOWN = 5
 
 
 def my_customers(request) -> dict:
@@ -21,7 +26,19 @@ def my_customers(request) -> dict:
         key=Count("pk", filter=Q(is_key_account=True)),
     )
     longest = mine.order_by("last_followed_up_at", "pk").select_related("level")[:5]
-    return {"counts": counts, "longest": longest, "stale_days": STALE_DAYS}
+    # Falling back within the week: the fallback job's own arithmetic (customers.selectors.pool), soonest first.
+    tenant = request.tenant
+    week_end = local_midnight(tenant, local_today(tenant) + timedelta(days=FALLBACK_WEEK_DAYS))
+    falling = list(
+        with_fallback_at(mine, tenant).filter(fallback_at__lt=week_end).order_by("fallback_at", "pk")[:FALLBACK_SHOWN]
+    )
+    return {
+        "counts": counts,
+        "longest": longest,
+        "stale_days": STALE_DAYS,
+        "falling_back": falling,
+        "fallback_week_days": FALLBACK_WEEK_DAYS,
+    }
 
 
 def ownership_timeline_context(request: HttpRequest, customer: Customer) -> dict:

@@ -6,13 +6,27 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import DurationField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Value
-from django.db.models.functions import Coalesce, Greatest
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db.models import (
+    Case,
+    DateTimeField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest, JSONObject, Least
 from django.utils import timezone
 
 from crm.models import Tenant
 from crm.workcalendar.selectors import local_midnight, local_today
-from customers.models import Customer, Pool, PoolLevelRule
+from customers.models import Customer, ExtensionRequest, Pool, PoolLevelRule
 
 ONE_DAY = dt.timedelta(days=1)
 
@@ -105,3 +119,108 @@ def fallback_due(
     if exempt_deal_days:
         qs = qs.exclude(last_deal_at__gte=now - dt.timedelta(days=exempt_deal_days))
     return qs
+
+
+def _days_case(pools: list[Pool], rules: dict[int, Rules], clock: str) -> Case:
+    """The rule's days for each row's pool and level on one clock ("followup" or "deal"), as `_clock_condition`
+    chooses them: the level's own rule, else the pool's default (NULL: no rule on this clock)."""
+    whens = []
+    for pool in pools:
+        by_level = getattr(rules[pool.pk], f"{clock}_by_level")
+        default = getattr(rules[pool.pk], f"{clock}_default")
+        whens += [When(pool_id=pool.pk, level_id=level_id, then=Value(days)) for level_id, days in by_level.items()]
+        if default:
+            whens.append(When(pool_id=pool.pk, then=Value(default)))
+    return Case(*whens, default=Value(None), output_field=IntegerField())
+
+
+def with_fallback_at(queryset: QuerySet[Customer], tenant: Tenant) -> QuerySet[Customer]:
+    """Annotate `fallback_at`: the moment from which `fallback_due` counts an owned customer as due, so the local
+    day of `fallback_at` is the day the job returns it to its pool (NULL: never, as things stand — in a pool, no
+    rule, or an exempt key account). A recent deal that exempts it postpones it to the exemption's end.
+
+    The same arithmetic as THE predicate: a clock that started at C with an extension of E days and a rule of N
+    days is due on the local day of C + E + N days. One query for the tenant's pools and their level rules; the
+    annotation is plain SQL, so the customer list sorts by it."""
+    # The pools with their level rules, in one query.
+    pools = list(
+        Pool.objects.filter(tenant=tenant)
+        .annotate(
+            level_rule_rows=ArrayAgg(
+                JSONObject(
+                    level="level_rules__level_id", f="level_rules__no_followup_days", d="level_rules__no_deal_days"
+                ),
+                filter=Q(level_rules__isnull=False),
+                default=Value([]),
+            )
+        )
+        .order_by("pk")
+    )
+    rules = {
+        p.pk: Rules.of(p, {"level_rules": {r["level"]: (r["f"], r["d"]) for r in p.level_rule_rows}}) for p in pools
+    }
+
+    def due(clock_field: str, clock: str):
+        days = ExpressionWrapper(
+            (F("extension_days") + _days_case(pools, rules, clock)) * Value(ONE_DAY), output_field=DurationField()
+        )
+        return ExpressionWrapper(F(clock_field) + days, output_field=DateTimeField())
+
+    exempt_key = [p.pk for p in pools if p.exempt_key_accounts]
+    exemption_end = Value(None, output_field=DateTimeField())
+    deal_exemptions = [
+        When(pool_id=p.pk, then=F("last_deal_at") + Value(dt.timedelta(days=p.exempt_recent_deal_days)))
+        for p in pools
+        if p.exempt_recent_deal_days
+    ]
+    if deal_exemptions:
+        exemption_end = Case(*deal_exemptions, default=Value(None), output_field=DateTimeField())
+    return queryset.annotate(
+        _fb_followup_clock=Greatest("owned_since", Coalesce("last_followed_up_at", "owned_since")),
+        _fb_deal_clock=Greatest("owned_since", Coalesce("last_deal_at", "owned_since")),
+    ).annotate(
+        fallback_at=Case(
+            When(Q(owner__isnull=True) | Q(deleted_at__isnull=False), then=Value(None)),
+            When(is_key_account=True, pool_id__in=exempt_key, then=Value(None)),
+            default=Greatest(
+                Least(due("_fb_followup_clock", "followup"), due("_fb_deal_clock", "deal")),
+                exemption_end,
+            ),
+            output_field=DateTimeField(),
+        )
+    )
+
+
+def fallback_day(customer: Customer) -> dt.date | None:
+    """The tenant-local day an annotated customer (`with_fallback_at`) falls back on, or None."""
+    at = getattr(customer, "fallback_at", None)
+    return timezone.localtime(at, customer.tenant.tzinfo).date() if at else None
+
+
+def fallback_of(customer: Customer) -> dt.date | None:
+    """The local day one customer falls back on (None: never, as things stand). Two queries."""
+    if customer.owner_id is None:
+        return None
+    at = (
+        with_fallback_at(Customer.objects.filter(pk=customer.pk), customer.tenant)
+        .values_list("fallback_at", flat=True)
+        .first()
+    )
+    return timezone.localtime(at, customer.tenant.tzinfo).date() if at else None
+
+
+def mark_extension_state(customers: list[Customer]) -> None:
+    """Set `extension_pending` (a request waits for a decision) and `extension_asked` (one was asked while the
+    current owner holds it; only one may be) on each customer, for the request-extension button. One query."""
+    asked: dict[tuple[int, dt.datetime], bool] = {}
+    rows = ExtensionRequest.objects.filter(customer__in=[c.pk for c in customers]).values_list(
+        "customer_id", "owned_since", "status"
+    )
+    pending = set()
+    for customer_id, owned_since, status in rows:
+        asked[(customer_id, owned_since)] = True
+        if status == ExtensionRequest.Status.PENDING:
+            pending.add(customer_id)
+    for c in customers:
+        c.extension_pending = c.pk in pending
+        c.extension_asked = (c.pk, c.owned_since) in asked

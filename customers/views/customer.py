@@ -19,9 +19,11 @@ from customers.access import can_edit, can_manage, get_customer_for_user, sees_p
 from customers.filters import CustomerFilter
 from customers.forms.contact import ContactForm
 from customers.forms.customer import CustomerForm, NewCustomerForm
+from customers.forms.extension import ExtensionRequestForm
 from customers.forms.share import ShareForm
 from customers.models import Contact, Customer, CustomerTag, CustomerUserObjectPermission, Tag
 from customers.normalize import format_phone, mask
+from customers.selectors.pool import fallback_of, mark_extension_state, with_fallback_at
 from customers.services.customer import customer_create, customer_update
 from customers.services.identifier import DuplicateCustomer
 from customers.services.trash import TRASH_DAYS, customer_trash
@@ -44,6 +46,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     # Invalid filter values (e.g. another tenant's owner id) are ignored field by field and shown on the form.
     filtered = filterset.qs
     qs = filtered.annotate(**primary_contact_annotations())
+    if "fallback_at" not in qs.query.annotations:
+        qs = with_fallback_at(qs, request.tenant)
     page = CappedPaginator(qs, PAGE_SIZE, count_queryset=filtered).get_page(request.GET.get("page"))
     customers = list(page)
     tag_rows = CustomerTag.objects.filter(customer__in=[c.pk for c in customers]).select_related("tag")
@@ -54,6 +58,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         customer.tag_list = tags_by_customer.get(customer.pk, [])
         if sees_personal_data(request.user, customer):
             customer.primary_mobile_display = format_phone(customer.primary_mobile or "")
+            customer.primary_tel = customer.primary_mobile
         elif customer.primary_mobile:
             # Masked on others' customers; the unmasked number never reaches the template.
             customer.primary_masked = mask("mobile", customer.primary_mobile)
@@ -136,6 +141,9 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     panels = [
         {"panel": panel, "context": panel.context(request, customer)} for panel in registry.customer_panels_for(user)
     ]
+    fallback = fallback_of(customer)
+    if fallback is not None:
+        mark_extension_state([customer])
     return render(
         request,
         "customers/detail.html",
@@ -152,6 +160,8 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "panels": panels,
             "sees_personal_data": sees,
             "is_admin": user.has_any_role(Role.ADMIN),
+            "fallback_day": fallback,
+            "request_form": ExtensionRequestForm() if fallback is not None and customer.owner_id == user.pk else None,
         },
     )
 

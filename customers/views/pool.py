@@ -20,9 +20,9 @@ from customers.access import get_customer_for_user, get_pool_customer_for_user
 from customers.filters import PoolCustomerFilter
 from customers.forms.extension import ExtensionRequestForm
 from customers.forms.pool import AssignForm, ReleaseForm
-from customers.models import Contact, Customer, ExtensionRequest, OwnershipEvent, Pool
+from customers.models import Contact, Customer, OwnershipEvent, Pool
 from customers.normalize import mask
-from customers.selectors.pool import fallback_due, pools_with_rules
+from customers.selectors.pool import fallback_due, mark_extension_state, pools_with_rules, with_fallback_at
 from customers.services.pool import ClaimRefused, customer_assign, customer_claim, customer_release, record_pool_view
 
 
@@ -197,18 +197,12 @@ def at_risk(request: HttpRequest) -> HttpResponse:
     for pool in pools_with_rules(request.tenant):
         horizon = max(pool.warn_days_before, 1)
         due_ids = fallback_due(pool, days_ahead=horizon).filter(pk__in=scope.values("pk")).values("pk")
-        for customer in Customer.objects.filter(pk__in=due_ids).select_related("owner", "level", "pool")[:200]:
-            rows.append(customer)
-    pending = set(
-        ExtensionRequest.objects.filter(customer__in=[c.pk for c in rows], status="pending").values_list(
-            "customer_id", flat=True
+        rows += list(
+            with_fallback_at(Customer.objects.filter(pk__in=due_ids), request.tenant).select_related(
+                "owner", "level", "pool"
+            )[:200]
         )
-    )
-    asked = set(
-        ExtensionRequest.objects.filter(customer__in=[c.pk for c in rows]).values_list("customer_id", "owned_since")
-    )
-    for c in rows:
-        c.extension_pending = c.pk in pending
-        c.extension_asked = (c.pk, c.owned_since) in asked
-    rows.sort(key=lambda c: c.last_followed_up_at or c.owned_since or timezone.now())
+    mark_extension_state(rows)
+    # Soonest first: the day the job will take it back, as the job's own predicate computes it.
+    rows.sort(key=lambda c: (c.fallback_at or timezone.now(), c.pk))
     return render(request, "customers/pool/at_risk.html", {"customers": rows, "request_form": ExtensionRequestForm()})
