@@ -17,8 +17,9 @@ from crm.errors import DomainError
 from crm.models import Role, User
 from crm.services.audit import audit
 from crm.services.notification import lazy_format, notify
-from crm.workcalendar.selectors import local_midnight, local_today
+from crm.workcalendar.selectors import local_today
 from customers.models import Customer, OwnershipEvent, Pool, PoolView
+from customers.selectors.pool import claims_today
 from customers.services.holdings import HoldingsCapReached, holdings_check
 
 
@@ -27,10 +28,7 @@ class ClaimRefused(DomainError):
 
 
 def _claims_today(rep: User, pool: Pool, now: dt.datetime) -> int:
-    start = local_midnight(rep.tenant, local_today(rep.tenant, now))
-    return OwnershipEvent.objects.filter(
-        tenant_id=rep.tenant_id, reason=OwnershipEvent.Reason.CLAIM, to_owner=rep, from_pool=pool, at__gte=start
-    ).count()
+    return claims_today(rep, [pool.pk], now).get(pool.pk, 0)
 
 
 def _cooldown_until(rep: User, customer: Customer, pool: Pool, now: dt.datetime) -> dt.datetime | None:

@@ -21,8 +21,8 @@ from customers.filters import PoolCustomerFilter
 from customers.forms.extension import ExtensionRequestForm
 from customers.forms.pool import AssignForm, ReleaseForm
 from customers.models import Contact, Customer, OwnershipEvent, Pool
-from customers.normalize import mask
-from customers.selectors.pool import fallback_due, mark_extension_state, pools_with_rules, with_fallback_at
+from customers.normalize import format_phone, mask
+from customers.selectors.pool import claims_left, fallback_due, mark_extension_state, pools_with_rules, with_fallback_at
 from customers.services.pool import ClaimRefused, customer_assign, customer_claim, customer_release, record_pool_view
 
 
@@ -63,12 +63,18 @@ def pool_list(request: HttpRequest) -> HttpResponse:
     )
     customers = list(page)
     _decorate(customers)
+    pools = list(Pool.objects.visible_to(request.user))
+    left = claims_left(request.user, pools)
+    used_up = {c.pool.pk for c in left if c.left == 0}
+    for c in customers:
+        c.claims_used_up = c.pool_id in used_up
     context = {
         "filter": filterset,
         "page": page,
         "customers": customers,
         "can_assign": request.user.has_any_role(Role.ADMIN, Role.MANAGER),
-        "pools": Pool.objects.visible_to(request.user),
+        "pools": pools,
+        "claims_left": left,
     }
     template = (
         "customers/pool/partials/results.html"
@@ -106,7 +112,13 @@ def pool_customer(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "customers/pool/customer.html",
-        {"customer": customer, "contacts": masked, "views_left": views_left, "p": {"events": events}},
+        {
+            "customer": customer,
+            "contacts": masked,
+            "views_left": views_left,
+            "p": {"events": events},
+            "claims_left": claims_left(request.user, [customer.pool]),
+        },
     )
 
 
@@ -125,7 +137,17 @@ def claim(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
         return redirect("pool:list")
     if request.htmx:
-        return render(request, "customers/pool/partials/claim_result.html", {"customer": customer, "pk": pk})
+        # The row shows the phone at once (now the rep's customer); the counter of claims left is swapped too.
+        primary = Contact.objects.filter(customer=customer).order_by("-is_primary", "pk").first()
+        context = {
+            "customer": customer,
+            "pk": pk,
+            "primary": primary,
+            "primary_mobile_display": format_phone(primary.mobile) if primary else "",
+            "claims_left": claims_left(request.user, list(Pool.objects.visible_to(request.user))),
+            "oob": True,
+        }
+        return render(request, "customers/pool/partials/claim_result.html", context)
     messages.success(request, _("%(name)s is now yours.") % {"name": customer.name})
     return redirect("customers:detail", pk=customer.pk)
 
