@@ -66,3 +66,16 @@ def query_transform(context, **kwargs) -> str:
 @register.filter
 def startswith(value: str, prefix: str) -> bool:
     return bool(prefix) and str(value).startswith(str(prefix))
+
+
+@register.filter
+def active_filters(form) -> int:
+    """How many of a list's filters are set (the sort is not a filter): the phone's "Filter (2)" button."""
+    data = form.data
+    count = 0
+    for name in form.fields:
+        if name in ("sort", "page"):
+            continue
+        values = data.getlist(name) if hasattr(data, "getlist") else [data.get(name)]
+        count += any(v not in (None, "") for v in values)
+    return count

@@ -37,3 +37,17 @@ htmx.onLoad(function (root) {
     el.style.paddingLeft = (Number(el.dataset.indent) || 0) + "rem";
   });
 });
+
+// data-open-details="#followup-panel details": a link that opens a <details> form (and scrolls to it), such as the
+// phone's action bar's "Follow-up".
+document.addEventListener("click", function (event) {
+  const link = event.target.closest("[data-open-details]");
+  if (!link) return;
+  const details = document.querySelector(link.dataset.openDetails);
+  if (!details) return;
+  event.preventDefault();
+  details.open = true;
+  details.scrollIntoView({ block: "start" });
+  const first = details.querySelector("textarea, input:not([type=hidden]), select");
+  if (first) first.focus({ preventScroll: true });
+});
