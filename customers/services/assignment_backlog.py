@@ -36,6 +36,7 @@ from customers.services.assignment import (
     notify_new_owners,
     rules_of,
 )
+from customers.services.holdings import holdings_check
 
 # A dry run and a backlog apply look at this many matching records at most (the oldest first).
 BACKLOG_LIMIT = 1000
@@ -153,6 +154,8 @@ def customer_backlog_apply(
     applied: list[tuple[BacklogItem, User]] = []
     for rep_id in sorted(by_rep):
         items = {i.pk: i for i in by_rep[rep_id]}
+        # The plan kept each rep within the cap; the one check says so again, with the rep's row locked.
+        holdings_check(rep=reps[rep_id], adding=len(items), field="rule")
         with connection.cursor() as cursor:
             cursor.execute(
                 """
