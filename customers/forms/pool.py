@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy
 
 from crm.access import assignable_users
 from crm.models import Role, Team, User
+from customers.forms.holdings import RepWithHoldingsField
 from customers.models import Pool, PoolLevelRule, PoolTeam
 
 
@@ -18,7 +19,7 @@ class ReleaseForm(forms.Form):
 
 
 class AssignForm(forms.Form):
-    rep = forms.ModelChoiceField(label=gettext_lazy("Assign to"), queryset=User.objects.none())
+    rep = RepWithHoldingsField(label=gettext_lazy("Assign to"), queryset=User.objects.none())
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

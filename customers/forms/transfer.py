@@ -7,11 +7,12 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.access import sales_assignable_users
 from crm.models import Role, User
+from customers.forms.holdings import RepWithHoldingsField
 from customers.models import Pool
 
 
 class TransferForm(forms.Form):
-    to_owner = forms.ModelChoiceField(label=_("New owner"), queryset=User.objects.none())
+    to_owner = RepWithHoldingsField(label=_("New owner"), queryset=User.objects.none())
     reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
     ids = forms.CharField(widget=forms.HiddenInput)
 

@@ -165,3 +165,27 @@ def test_import_for_a_rep_at_the_cap_creates_nothing(world_a, client_for, media)
     # Into the pool nothing counts against anyone's cap.
     job = upload_and_preview(client, "客户.csv", csv_bytes(rows), target="pool")
     assert job.summary["valid"] == 3 and "notices" not in job.summary
+
+
+# --- the pickers -------------------------------------------------------------------------------------------------------
+
+
+def test_the_assign_and_transfer_pickers_show_holdings_against_the_cap(
+    world_a, client_for, django_assert_max_num_queries
+):
+    pool_for(world_a)
+    (waiting,) = pooled(world_a, "待分配")
+    own(world_a, world_a.rep1, 2)
+    cap(world_a, 2)
+    world_a.manager.language = "en"
+    world_a.manager.save(update_fields=["language"])
+    c = client_for(world_a.manager)
+    with django_assert_max_num_queries(12):
+        body = c.post(reverse("pool:assign"), {"selected": [waiting.pk]}).content.decode()
+    assert f"{world_a.rep1.full_name} — holds 2 of 2 (full)" in body
+    mine = own(world_a, world_a.rep2, 1, "转")
+    body = c.get(reverse("customers:transfer"), {"ids": mine[0].pk}).content.decode()
+    assert f"{world_a.rep2.full_name} — holds 1 of 2" in body
+    # The lists offer select-all for their bulk actions.
+    assert 'data-select-all="selected"' in c.get(reverse("pool:list")).content.decode()
+    assert 'data-select-all="selected"' in c.get(reverse("customers:list")).content.decode()

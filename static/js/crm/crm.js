@@ -51,3 +51,14 @@ document.addEventListener("click", function (event) {
   const first = details.querySelector("textarea, input:not([type=hidden]), select");
   if (first) first.focus({ preventScroll: true });
 });
+
+// data-select-all="selected": a header checkbox that ticks every checkbox named "selected" of its form (a list's
+// bulk actions: assign, transfer, hand out).
+document.addEventListener("change", function (event) {
+  const box = event.target.closest("[data-select-all]");
+  if (!box) return;
+  const scope = box.closest("table") || box.form || document;
+  scope.querySelectorAll('input[type=checkbox][name="' + box.dataset.selectAll + '"]').forEach(function (other) {
+    other.checked = box.checked;
+  });
+});
