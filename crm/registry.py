@@ -131,6 +131,25 @@ class OrderExtension:
     order: int = 100
 
 
+@dataclass(frozen=True)
+class SearchHit:
+    title: str
+    url: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class SearchSource:
+    """One group of the top bar's search (customers, contacts, leads, opportunities): `search(user, text, limit)`
+    returns at most `limit` SearchHits the user may see, in a bounded number of queries."""
+
+    key: str
+    label: Any
+    search: Callable[[Any, str, int], list[SearchHit]]
+    order: int = 100
+    visible: Predicate = any_tenant_user
+
+
 class Registry:
     def __init__(self) -> None:
         self._items: dict[str, dict[str, Any]] = {
@@ -142,6 +161,7 @@ class Registry:
             "approval_policy": {},
             "notification_actions": {},
             "import_kind": {},
+            "search": {},
         }
 
     def _add(self, kind: str, item: Any) -> Any:
@@ -193,6 +213,12 @@ class Registry:
             return self._items["import_kind"][key]
         except KeyError:
             raise LookupError(f"No import kind {key!r} is registered.") from None
+
+    def add_search_source(self, item: SearchSource) -> SearchSource:
+        return self._add("search", item)
+
+    def search_sources_for(self, user: Any) -> list[SearchSource]:
+        return self._for("search", user)
 
     def _for(self, kind: str, user: Any) -> list[Any]:
         items: Iterable[Any] = self._items[kind].values()

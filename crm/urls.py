@@ -7,6 +7,7 @@ from crm.views.audit import audit_log, message_log
 from crm.views.health import healthz, healthz_live, healthz_ready
 from crm.views.home import home
 from crm.views.notification import notification_bell, notification_list, notification_read, notification_read_all
+from crm.views.search import global_search
 from crm.views.settings import settings_index, tenant_settings
 from crm.views.team import team_create_view, team_edit, team_list
 from crm.views.two_factor import LoginView, login_verify, two_factor_view
@@ -52,6 +53,7 @@ urlpatterns = [
     ),
     path("password/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("notifications/", notification_list, name="notifications"),
+    path("search/", global_search, name="search"),
     path("notifications/bell/", notification_bell, name="notification_bell"),
     path("notifications/read-all/", notification_read_all, name="notification_read_all"),
     path("notifications/<int:pk>/read/", notification_read, name="notification_read"),

@@ -7,11 +7,13 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self) -> None:
-        from crm.registry import CustomerPanel, HomeWidget, NavEntry, SettingsPage, registry, roles_any
+        from crm.access import SALES_ROLES
+        from crm.registry import CustomerPanel, HomeWidget, NavEntry, SearchSource, SettingsPage, registry, roles_any
         from crm.signals import tenant_created, user_deactivated
         from customers import widgets
         from customers.imports.contact import ContactKind
         from customers.imports.customer import CustomerKind
+        from customers.selectors.search import contact_hits, customer_hits
         from customers.services.extension import extension_policy
         from customers.services.pool import release_all_of
         from customers.services.tenant import tenant_defaults
@@ -84,5 +86,15 @@ class CustomersConfig(AppConfig):
                 template="customers/panels/ownership.html",
                 order=900,
                 context=widgets.ownership_timeline_context,
+            )
+        )
+        registry.add_search_source(
+            SearchSource(
+                key="customers", label=_("Customers"), search=customer_hits, order=10, visible=roles_any(*SALES_ROLES)
+            )
+        )
+        registry.add_search_source(
+            SearchSource(
+                key="contacts", label=_("Contacts"), search=contact_hits, order=20, visible=roles_any(*SALES_ROLES)
             )
         )

@@ -7,12 +7,14 @@ class SalesConfig(AppConfig):
     verbose_name = _("Sales")
 
     def ready(self) -> None:
-        from crm.registry import CustomerPanel, HomeWidget, NavEntry, SettingsPage, registry, roles_any
+        from crm.access import SALES_ROLES
+        from crm.registry import CustomerPanel, HomeWidget, NavEntry, SearchSource, SettingsPage, registry, roles_any
         from crm.signals import tenant_created
         from customers.services.assignment import register_load_counter
         from customers.services.assignment_backlog import BacklogSource, register_backlog_source
         from sales import widgets
         from sales.imports import LeadKind
+        from sales.selectors.search import lead_hits, opportunity_hits
         from sales.services.lead import open_leads_per_owner
         from sales.services.lead_backlog import lead_backlog_apply, lead_backlog_items
         from sales.services.pipeline import ensure_default_pipeline
@@ -155,5 +157,17 @@ class SalesConfig(AppConfig):
                 template="sales/panels/orders.html",
                 order=30,
                 context=widgets.orders_panel_context,
+            )
+        )
+        registry.add_search_source(
+            SearchSource(key="leads", label=_("Leads"), search=lead_hits, order=30, visible=roles_any(*SALES_ROLES))
+        )
+        registry.add_search_source(
+            SearchSource(
+                key="opportunities",
+                label=_("Opportunities"),
+                search=opportunity_hits,
+                order=40,
+                visible=roles_any(*SALES_ROLES),
             )
         )

@@ -111,3 +111,18 @@ def test_the_import_preview_says_what_the_cap_refuses(e2e_page, e2e_base_url, se
     page.click("[data-testid=import-commit]")
     expect(page.locator("[data-testid=import-done]")).to_contain_text("2 customers imported, 2 rows rejected.")
     assert Customer.objects.filter(owner=rep).count() == 3
+
+
+def test_slash_focuses_the_top_bar_search_and_results_are_grouped(e2e_page, e2e_base_url):
+    tenant, rep = make_rep("e2e-find")
+    customer_create(acting_user=rep, data={"name": "杭州云帆科技有限公司"}, contact={"name": "张三"})
+    page = e2e_page
+    log_in(page, e2e_base_url, rep.email)
+    page.wait_for_load_state("load")
+    page.keyboard.press("/")
+    expect(page.locator("[data-testid=global-search]")).to_be_focused()
+    page.keyboard.type("hzyf")
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-testid=search-group-customers]")).to_contain_text("杭州云帆科技有限公司")
+    page.click("[data-testid=search-hit]")
+    expect(page.locator("[data-testid=customer-name]")).to_have_text("杭州云帆科技有限公司")

@@ -62,3 +62,14 @@ document.addEventListener("change", function (event) {
     other.checked = box.checked;
   });
 });
+
+// "/" focuses the top bar's search (as on GitHub), unless one is typing in a field already.
+document.addEventListener("keydown", function (event) {
+  if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+  const target = event.target;
+  if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
+  const box = document.querySelector("[data-global-search]");
+  if (!box) return;
+  event.preventDefault();
+  box.focus();
+});
