@@ -139,10 +139,18 @@ def _task_toggle(request: HttpRequest, pk: int, done: bool) -> HttpResponse:
     if request.htmx:
         task = get_task_for_user(request.user, pk)
         mark_customer_visibility(request.user, [task])
+        # The page's counters follow out of band: the task list's or the home widget's, whichever holds the task.
+        counters = request.POST.get("counters") if request.POST.get("counters") in ("list", "widget") else ""
         return render(
             request,
-            "sales/partials/task_item.html",
-            {"t": task, "show_assignee": request.POST.get("show_assignee") == "1"},
+            "sales/partials/task_toggled.html",
+            {
+                "t": task,
+                "show_assignee": request.POST.get("show_assignee") == "1",
+                "counters": counters,
+                "counts": task_counts(request.user, request.tenant) if counters else None,
+                "oob": True,
+            },
         )
     if done:
         messages.success(request, _("Task “%(title)s” done.") % {"title": task.title})
