@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "crm.approvals",
     "crm.jobs",
     "crm.imports",
+    "crm.savedviews",
     "customers",
     "sales",
     "service",

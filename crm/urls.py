@@ -62,6 +62,7 @@ urlpatterns = [
     path("settings/jobs/", include("crm.jobs.urls")),
     path("approvals/", include("crm.approvals.urls")),
     path("imports/", include("crm.imports.urls")),
+    path("views/", include("crm.savedviews.urls")),
     path("", include("customers.urls")),
     path("", include("sales.urls")),
     path("", include("service.urls")),

@@ -88,7 +88,7 @@ def test_the_list_runs_a_fixed_number_of_queries(world, client_for, django_asser
     with django_assert_max_num_queries(few):
         response = c.get(LIST, {"status": "all"})
     assert response.content.decode().count('data-testid="lead-row"') == 50
-    assert few <= 12, few
+    assert few <= 13, few  # 12, and the saved views menu
 
 
 @pytest.mark.django_db
