@@ -1,18 +1,27 @@
-"""The daily reveal cap and sales writes under real concurrency: real threads on their own connections, released
+"""The daily reveal cap, and sales writes racing a transfer, under real concurrency: real threads on their own connections, released
 together by a barrier, against the real database."""
 
 import threading
+from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.core.exceptions import PermissionDenied
+from django.db import connection, transaction
+from django.utils import timezone
 
 from crm.errors import DomainError
 from crm.models import Role
 from customers.models import PersonalDataReveal
 from customers.services.customer import customer_create
 from customers.services.privacy import RevealRefused, personal_data_reveal
+from customers.services.transfer import customer_transfer
+from sales.models import FollowUp, Opportunity, Order
+from sales.services.followup import followup_log
+from sales.services.opportunity import opportunity_create
+from sales.services.order import order_create
+from sales.services.pipeline import ensure_default_pipeline
 
-from ..conftest import build_world
+from ..conftest import build_world, wait_until_blocked
 from ..factories import UserFactory
 
 
@@ -89,3 +98,74 @@ def test_a_second_users_reveals_do_not_wait_for_or_count_against_the_first():
     )
     assert errors == []
     assert PersonalDataReveal.objects.count() == 2
+
+
+# --- sales writes against a transfer -------------------------------------------------------------------------
+
+
+def _log_follow_up(rep, customer):
+    followup_log(acting_user=rep, kind="call", content="电话沟通", customer=customer)
+
+
+def _create_order(rep, customer):
+    order_create(
+        acting_user=rep,
+        customer=customer,
+        ordered_on=timezone.localdate(),
+        currency=rep.tenant.currency,
+        amount=Decimal("100"),
+    )
+
+
+def _create_opportunity(rep, customer):
+    opportunity_create(
+        acting_user=rep, customer=customer, name="并发商机", pipeline=ensure_default_pipeline(rep.tenant)
+    )
+
+
+@pytest.mark.parametrize("write", [_log_follow_up, _create_order, _create_opportunity])
+@pytest.mark.django_db(transaction=True)
+def test_a_sales_write_racing_a_transfer_waits_for_it_and_is_refused(write):
+    world = build_world("X")
+    customer = customer_create(acting_user=world.rep1, data={"name": "转移中客户"})
+    rep1 = world.rep1
+    rep1.refresh_from_db()
+    moved, go = threading.Event(), threading.Event()
+    outcome = []
+
+    def transfer():
+        try:
+            with transaction.atomic():
+                customer_transfer(acting_user=world.manager, customers=[customer], to_owner=world.rep2, reason="调岗")
+                moved.set()
+                assert go.wait(60)
+        finally:
+            moved.set()
+            connection.close()
+
+    def sales_write():
+        try:
+            assert moved.wait(60)
+            write(rep1, customer)
+            outcome.append("written")
+        except PermissionDenied:
+            outcome.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=transfer), threading.Thread(target=sales_write)]
+    for t in threads:
+        t.start()
+    # The write reaches the customer's row while the transfer holds it, and waits.
+    blocked = wait_until_blocked(1)
+    go.set()
+    for t in threads:
+        t.join()
+    assert blocked
+    assert outcome == ["refused"]
+    customer.refresh_from_db()
+    assert customer.owner_id == world.rep2.pk
+    assert not FollowUp.objects.filter(customer=customer).exists()
+    assert not Order.objects.filter(customer=customer).exists()
+    assert not Opportunity.objects.filter(customer=customer).exists()
+    assert customer.last_followed_up_at is None and customer.last_deal_at is None
