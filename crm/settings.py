@@ -239,6 +239,9 @@ SIGNUP_VERIFY_DAYS = env.int("SIGNUP_VERIFY_DAYS", default=3)
 SIGNUP_RATE = env.str("SIGNUP_RATE", default="5/h")
 # Rate limits (django-ratelimit, per client address): "count/period", e.g. "10/10m".
 LEAD_FORM_RATE = env.str("LEAD_FORM_RATE", default="10/10m")
+# Per user: searches by a whole phone number, email or credit code that match customers the user does not own
+# (their phones and emails are masked); past it, such searches match only the user's own customers.
+EXACT_SEARCH_RATE = env.str("EXACT_SEARCH_RATE", default="30/h")
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 # The domain of the Message-IDs of ticket replies (the service desk threads the customer's mail on them).
 SERVICE_MAIL_DOMAIN = env.str("SERVICE_MAIL_DOMAIN", default="crm.local")
