@@ -131,6 +131,19 @@ class OrderExtension:
     order: int = 100
 
 
+@dataclass(frozen=True)
+class PersonalDataEraser:
+    """What a higher app erases when a person's data is erased on their request (个人信息保护法), which the app
+    that erases (customers) never imports: `erase(acting_user=, contact=, customer=, scrub=)` runs inside the
+    erasure's transaction, after the contact is blanked and with its customer locked; `scrub` is the erasure's
+    PersonalValues (`scrub.text(value)` replaces the person's name, phones, emails and WeChat id with "—";
+    `scrub.values` are the distinctive ones). Raising refuses the whole erasure."""
+
+    key: str
+    erase: Callable[..., None]
+    order: int = 100
+
+
 class Registry:
     def __init__(self) -> None:
         self._items: dict[str, dict[str, Any]] = {
@@ -142,6 +155,7 @@ class Registry:
             "approval_policy": {},
             "notification_actions": {},
             "import_kind": {},
+            "personal_data_eraser": {},
         }
 
     def _add(self, kind: str, item: Any) -> Any:
@@ -193,6 +207,12 @@ class Registry:
             return self._items["import_kind"][key]
         except KeyError:
             raise LookupError(f"No import kind {key!r} is registered.") from None
+
+    def add_personal_data_eraser(self, item: PersonalDataEraser) -> PersonalDataEraser:
+        return self._add("personal_data_eraser", item)
+
+    def personal_data_erasers(self) -> list[PersonalDataEraser]:
+        return sorted(self._items["personal_data_eraser"].values(), key=lambda i: (i.order, i.key))
 
     def _for(self, kind: str, user: Any) -> list[Any]:
         items: Iterable[Any] = self._items[kind].values()

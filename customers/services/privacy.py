@@ -20,10 +20,17 @@ from django.utils.translation import gettext as _
 from crm.access import require_admin
 from crm.errors import DomainError
 from crm.models import User
+from crm.registry import registry
 from crm.services.audit import audit
+from crm.services.erasure import (
+    PersonalValues,
+    audit_events_scrub,
+    notifications_scrub,
+    outbound_messages_scrub,
+)
 from crm.workcalendar.selectors import local_today
 from customers.access import lock_customer_for_change, sees_personal_data
-from customers.models import Contact, PersonalDataReveal
+from customers.models import Contact, Customer, PersonalDataReveal
 from customers.normalize import format_phone
 from customers.services.identifier import sync_identifiers
 
@@ -136,9 +143,19 @@ def contact_personal_data(*, acting_user: User, contact: Contact) -> dict[str, A
 
 
 def contact_erase(*, acting_user: User, contact: Contact) -> Contact:
-    """Erase the person's data on their request: name, title, phones, email, WeChat id, birthday and notes are
-    blanked and the customer's identifiers follow, so the number or address no longer blocks anyone. The contact
-    and everything pointing at it stay. Admins only; irreversible; audited without the erased values."""
+    """Erase the person's data on their request, everywhere it was written down, in one transaction:
+
+    - the contact: name, title, phones, email, WeChat id, birthdays and notes blanked; the customer's identifiers
+      follow, so the number or address no longer blocks anyone;
+    - a person-type customer (the customer is the person): its name, address, website and notes;
+    - what other apps keep about the person (crm.registry.PersonalDataEraser: the leads converted into the contact,
+      follow-up text…);
+    - outgoing messages to the person (address, subject and body; unsent ones are never sent) and the person's
+      values in other messages and notifications;
+    - the audit trail: the rows about the erased records lose their description and the person's values in their
+      details, and every row mentioning a phone, email or WeChat id of theirs has it replaced.
+
+    The contact and everything pointing at it stay. Admins only; irreversible; audited without the erased values."""
     require_admin(acting_user)
     with transaction.atomic():
         customer = lock_customer_for_change(acting_user, contact.customer_id)
@@ -147,12 +164,33 @@ def contact_erase(*, acting_user: User, contact: Contact) -> Contact:
             raise DomainError(_("This contact no longer belongs to this customer."))
         if locked.erased_at is not None:
             raise DomainError(_("This contact's personal data was already erased."))
+        person = customer.kind == Customer.Kind.PERSON
+        scrub = PersonalValues(
+            names=[locked.name, customer.name] if person else [locked.name],
+            phones=[locked.mobile, locked.phone],
+            emails=[locked.email],
+            wechats=[locked.wechat],
+        )
+        erased_objects: list[tuple[str, object]] = [(Contact._meta.label_lower, locked.pk)]
         locked.name = ERASED_NAME
         locked.title = locked.mobile = locked.phone = locked.email = locked.wechat = locked.notes = ""
         locked.birthday = None
+        locked.lunar_birthday_month = locked.lunar_birthday_day = None
+        locked.lunar_birthday_leap = locked.prefers_lunar_birthday = False
         locked.erased_at = timezone.now()
         locked.save()
+        if person:
+            customer.name = ERASED_NAME
+            customer.name_pinyin = customer.name_initials = ""
+            customer.address = customer.website = customer.notes = ""
+            customer.save(update_fields=["name", "name_pinyin", "name_initials", "address", "website", "notes"])
+            erased_objects.append((Customer._meta.label_lower, customer.pk))
         sync_identifiers(customer, acting_user)
+        for eraser in registry.personal_data_erasers():
+            erased_objects += eraser.erase(acting_user=acting_user, contact=locked, customer=customer, scrub=scrub)
+        outbound_messages_scrub(tenant=acting_user.tenant, scrub=scrub)
+        notifications_scrub(tenant=acting_user.tenant, scrub=scrub)
+        audit_events_scrub(tenant=acting_user.tenant, objects=erased_objects, scrub=scrub)
         audit(
             tenant=acting_user.tenant,
             actor=acting_user,
