@@ -53,7 +53,7 @@ def reveals_left_today(user: User) -> int | None:
         return None
     used = (
         PersonalDataReveal.objects.filter(tenant_id=user.tenant_id, user=user, day=local_today(user.tenant))
-        .values("contact_id", "field")
+        .values("contact_id", "lead_id", "field")
         .distinct()
         .count()
     )
@@ -71,6 +71,21 @@ def personal_data_reveal(*, user: User, contact: Contact, fields: Iterable[str])
     fields = [f for f in fields if getattr(contact, f)]
     if not fields:
         return {}
+    reveals_log(user=user, fields=fields, customer=customer, contact=contact)
+    return {f: display_value(contact, f) for f in fields}
+
+
+def reveals_log(
+    *,
+    user: User,
+    fields: list[str],
+    customer: Customer | None = None,
+    contact: Contact | None = None,
+    lead_id: int | None = None,
+) -> None:
+    """Log the reveal of `fields` of a contact (with its customer) or of a lead, within the day's cap: each field of a
+    record first revealed today counts once; over the cap, RevealRefused with nothing logged. The one log and the
+    one cap of every masked record (contacts here, leads from sales)."""
     tenant = user.tenant
     day = local_today(tenant)
     limit = tenant.daily_reveal_limit
@@ -78,10 +93,11 @@ def personal_data_reveal(*, user: User, contact: Contact, fields: Iterable[str])
         # One user's reveals one at a time, so two tabs cannot both take the last one.
         User.objects.select_for_update().get(pk=user.pk)
         today = PersonalDataReveal.objects.filter(tenant_id=tenant.pk, user=user, day=day)
-        already = set(today.filter(contact=contact).values_list("field", flat=True))
+        mine = today.filter(contact=contact) if contact is not None else today.filter(lead_id=lead_id)
+        already = set(mine.values_list("field", flat=True))
         new = [f for f in fields if f not in already]
         if limit is not None and new:
-            used = today.values("contact_id", "field").distinct().count()
+            used = today.values("contact_id", "lead_id", "field").distinct().count()
             if used + len(new) > limit:
                 raise RevealRefused(
                     _(
@@ -98,13 +114,13 @@ def personal_data_reveal(*, user: User, contact: Contact, fields: Iterable[str])
                     user=user,
                     customer=customer,
                     contact=contact,
+                    lead_id=lead_id,
                     field=f,
                     day=day,
                 )
                 for f in fields
             ]
         )
-    return {f: display_value(contact, f) for f in fields}
 
 
 PERSONAL_FIELDS = ("name", "title", "mobile", "phone", "email", "wechat", "birthday", "notes")

@@ -225,3 +225,18 @@ def test_whole_number_searches_on_others_customers_are_rate_limited_per_user(
     # The owner's searches of their own customers are never counted.
     for _ in range(3):
         assert customer.name in client_for(world_a.rep1).get(url, {"q": MOBILE}).content.decode()
+
+
+@pytest.mark.django_db
+def test_wechat_ids_are_masked_and_revealed_like_phones(world_a, rep_customer, client_for):
+    customer, contact = rep_customer
+    contact.wechat = "wx_zhangwei88"
+    contact.save()
+    detail = reverse("customers:detail", args=[customer.pk])
+    assert "wx_zhangwei88" in client_for(world_a.rep1).get(detail).content.decode()
+    manager = client_for(world_a.manager)
+    html = manager.get(detail).content.decode()
+    assert "wx_zhangwei88" not in html and "wx***88" in html and "reveal-wechat" in html
+    response = reveal(manager, customer, contact, "wechat")
+    assert "wx_zhangwei88" in response.content.decode()
+    assert PersonalDataReveal.objects.get().field == "wechat"
