@@ -84,3 +84,23 @@ def test_opening_someone_elses_lead_form_counts_as_a_reveal(world, lead, client_
 def test_another_tenants_lead_reveal_is_404(world, world_b, lead, client_for):
     assert reveal(client_for(world_b.admin), lead, "phone").status_code == 404
     assert not PersonalDataReveal.objects.exists()
+
+
+def found(client, q):
+    return client.get(reverse("sales:lead_list"), {"q": q}).content.decode()
+
+
+@pytest.mark.django_db
+def test_searching_others_leads_by_masked_values_is_limited(world, lead, client_for, settings, redis_test_db):
+    settings.EXACT_SEARCH_RATE = "2/h"
+    manager = client_for(world.manager)
+    assert "王芳" in found(manager, "5678")  # the digits the mask shows
+    assert "王芳" not in found(manager, "45678")  # one more: only one's own leads
+    assert "王芳" in found(client_for(world.rep1), "45678")
+    for _ in range(2):
+        html = found(manager, PHONE)
+        assert "王芳" in html and "exact-search-limited" not in html
+    html = found(manager, EMAIL)
+    assert "王芳" not in html and "For now such searches match only your own leads" in html
+    for _ in range(3):
+        assert "王芳" in found(client_for(world.rep1), PHONE)
