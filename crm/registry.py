@@ -132,15 +132,20 @@ class OrderExtension:
 
 
 @dataclass(frozen=True)
-class PersonalDataEraser:
-    """What a higher app erases when a person's data is erased on their request (个人信息保护法), which the app
-    that erases (customers) never imports: `erase(acting_user=, contact=, customer=, scrub=)` runs inside the
-    erasure's transaction, after the contact is blanked and with its customer locked; `scrub` is the erasure's
-    PersonalValues (`scrub.text(value)` replaces the person's name, phones, emails and WeChat id with "—";
-    `scrub.values` are the distinctive ones). Raising refuses the whole erasure."""
+class PersonalDataHolder:
+    """What a higher app keeps about a person, exported and erased on their request (个人信息保护法) by customers,
+    which never imports it.
+
+    - `export(acting_user=, contact=, customer=)`: {section: [records as plain dicts]} added to the person's data;
+    - `erase(acting_user=, contact=, customer=, scrub=)`: runs inside the erasure's transaction, after the contact
+      is blanked (its values are in `scrub`) with its customer locked; `scrub` is the erasure's
+      crm.services.erasure.PersonalValues (`scrub.text(value)` replaces the person's name, phones, emails and WeChat
+      id with "—"). Returns the (model label, pk) of the records about the person, whose audit rows are scrubbed
+      too. Raising refuses the whole erasure."""
 
     key: str
-    erase: Callable[..., None]
+    erase: Callable[..., list]
+    export: Callable[..., dict[str, list[dict[str, Any]]]] | None = None
     order: int = 100
 
 
@@ -155,7 +160,7 @@ class Registry:
             "approval_policy": {},
             "notification_actions": {},
             "import_kind": {},
-            "personal_data_eraser": {},
+            "personal_data_holder": {},
         }
 
     def _add(self, kind: str, item: Any) -> Any:
@@ -208,11 +213,11 @@ class Registry:
         except KeyError:
             raise LookupError(f"No import kind {key!r} is registered.") from None
 
-    def add_personal_data_eraser(self, item: PersonalDataEraser) -> PersonalDataEraser:
-        return self._add("personal_data_eraser", item)
+    def add_personal_data_holder(self, item: PersonalDataHolder) -> PersonalDataHolder:
+        return self._add("personal_data_holder", item)
 
-    def personal_data_erasers(self) -> list[PersonalDataEraser]:
-        return sorted(self._items["personal_data_eraser"].values(), key=lambda i: (i.order, i.key))
+    def personal_data_holders(self) -> list[PersonalDataHolder]:
+        return sorted(self._items["personal_data_holder"].values(), key=lambda i: (i.order, i.key))
 
     def _for(self, kind: str, user: Any) -> list[Any]:
         items: Iterable[Any] = self._items[kind].values()

@@ -11,7 +11,7 @@ class SalesConfig(AppConfig):
             CustomerPanel,
             HomeWidget,
             NavEntry,
-            PersonalDataEraser,
+            PersonalDataHolder,
             SettingsPage,
             registry,
             roles_any,
@@ -21,7 +21,7 @@ class SalesConfig(AppConfig):
         from customers.services.assignment_backlog import BacklogSource, register_backlog_source
         from sales import widgets
         from sales.imports import LeadKind
-        from sales.services.erasure import sales_personal_data_erase
+        from sales.services.erasure import sales_personal_data_erase, sales_personal_data_export
         from sales.services.lead import open_leads_per_owner
         from sales.services.lead_backlog import lead_backlog_apply, lead_backlog_items
         from sales.services.pipeline import ensure_default_pipeline
@@ -39,7 +39,9 @@ class SalesConfig(AppConfig):
         tenant_created.connect(on_tenant_created, dispatch_uid="sales.default_pipeline", weak=False)
 
         registry.add_import_kind(LeadKind)
-        registry.add_personal_data_eraser(PersonalDataEraser(key="sales", erase=sales_personal_data_erase))
+        registry.add_personal_data_holder(
+            PersonalDataHolder(key="sales", erase=sales_personal_data_erase, export=sales_personal_data_export)
+        )
 
         sellers = roles_any("admin", "manager", "rep")
         registry.add_nav(

@@ -128,14 +128,16 @@ PERSONAL_FIELDS = ("name", "title", "mobile", "phone", "email", "wechat", "birth
 
 def contact_personal_data(*, acting_user: User, contact: Contact) -> dict[str, Any]:
     """Everything the CRM keeps about the person, for their access request: the contact's fields, whose contact it
-    is, and who revealed its masked data when. Admins only; audited as an export."""
+    is, who revealed its masked data when, and what other apps keep about them (crm.registry.PersonalDataHolder:
+    the leads they came in as, the follow-ups with them). Admins only; audited as an export."""
     require_admin(acting_user)
     reveals = (
         PersonalDataReveal.objects.filter(tenant_id=acting_user.tenant_id, contact=contact)
         .select_related("user")
         .order_by("created_at", "pk")
     )
-    data = {
+    customer = contact.customer
+    data: dict[str, Any] = {
         "contact_id": contact.pk,
         "customer": contact.customer.name,
         **{f: getattr(contact, f) for f in PERSONAL_FIELDS},
@@ -148,6 +150,9 @@ def contact_personal_data(*, acting_user: User, contact: Contact) -> dict[str, A
             for r in reveals
         ],
     }
+    for holder in registry.personal_data_holders():
+        if holder.export is not None:
+            data.update(holder.export(acting_user=acting_user, contact=contact, customer=customer))
     audit(
         tenant=acting_user.tenant,
         actor=acting_user,
@@ -164,7 +169,7 @@ def contact_erase(*, acting_user: User, contact: Contact) -> Contact:
     - the contact: name, title, phones, email, WeChat id, birthdays and notes blanked; the customer's identifiers
       follow, so the number or address no longer blocks anyone;
     - a person-type customer (the customer is the person): its name, address, website and notes;
-    - what other apps keep about the person (crm.registry.PersonalDataEraser: the leads converted into the contact,
+    - what other apps keep about the person (crm.registry.PersonalDataHolder: the leads converted into the contact,
       follow-up text…);
     - outgoing messages to the person (address, subject and body; unsent ones are never sent) and the person's
       values in other messages and notifications;
@@ -202,8 +207,8 @@ def contact_erase(*, acting_user: User, contact: Contact) -> Contact:
             customer.save(update_fields=["name", "name_pinyin", "name_initials", "address", "website", "notes"])
             erased_objects.append((Customer._meta.label_lower, customer.pk))
         sync_identifiers(customer, acting_user)
-        for eraser in registry.personal_data_erasers():
-            erased_objects += eraser.erase(acting_user=acting_user, contact=locked, customer=customer, scrub=scrub)
+        for holder in registry.personal_data_holders():
+            erased_objects += holder.erase(acting_user=acting_user, contact=locked, customer=customer, scrub=scrub)
         outbound_messages_scrub(tenant=acting_user.tenant, scrub=scrub)
         notifications_scrub(tenant=acting_user.tenant, scrub=scrub)
         audit_events_scrub(tenant=acting_user.tenant, objects=erased_objects, scrub=scrub)

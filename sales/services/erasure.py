@@ -1,7 +1,7 @@
-"""What sales keeps about a person whose data is erased on their request (个人信息保护法): the leads they came in
+"""What sales keeps about a person, exported and erased on their request (个人信息保护法): the leads they came in
 as, the follow-ups that tell what was said with them, and the text of tasks, appointments, opportunities and orders.
-Registered as a crm.registry.PersonalDataEraser; customers.services.privacy.contact_erase calls it inside its
-transaction."""
+Registered as a crm.registry.PersonalDataHolder; customers.services.privacy.contact_personal_data and contact_erase
+(inside its transaction) call it."""
 
 from __future__ import annotations
 
@@ -44,6 +44,51 @@ def _scrub_rows(queryset, about: Q, fields: tuple[str, ...], scrub: PersonalValu
     if changed:
         queryset.model.objects.bulk_update(changed, list(fields))
     return about_ids
+
+
+def sales_personal_data_export(*, acting_user: User, contact: Contact, customer: Customer) -> dict[str, list[dict]]:
+    """What sales keeps about the person, for their access request: the leads they came in as (or with their phone
+    or email) and the follow-ups with them, on those leads or on a person-type customer."""
+    tenant_id = acting_user.tenant_id
+    person = customer.kind == Customer.Kind.PERSON
+    scrub = PersonalValues(
+        names=[contact.name], phones=[contact.mobile, contact.phone], emails=[contact.email], wechats=[contact.wechat]
+    )
+    leads = list(
+        Lead.objects.filter(tenant_id=tenant_id)
+        .filter(_person_leads(contact, customer, scrub, person))
+        .order_by("created_at", "pk")
+    )
+    about = Q(contact=contact) | Q(lead__in=[lead.pk for lead in leads])
+    if person:
+        about |= Q(customer=customer)
+    follow_ups = FollowUp.objects.filter(tenant_id=tenant_id).filter(about).order_by("happened_at", "pk")
+    return {
+        "leads": [
+            {
+                "id": lead.pk,
+                "name": lead.name,
+                "company": lead.company,
+                "title": lead.title,
+                "phone": lead.phone,
+                "email": lead.email,
+                "wechat": lead.wechat,
+                "message": lead.message,
+                "created_at": lead.created_at.isoformat(),
+            }
+            for lead in leads
+        ],
+        "follow_ups": [
+            {
+                "id": f.pk,
+                "at": f.happened_at.isoformat(),
+                "kind": f.kind,
+                "content": f.content,
+                "next_step": f.next_step,
+            }
+            for f in follow_ups
+        ],
+    }
 
 
 def sales_personal_data_erase(

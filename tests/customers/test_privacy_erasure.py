@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.models import AuditEvent, Notification, OutboundMessage
-from crm.registry import PersonalDataEraser, registry
+from crm.registry import PersonalDataHolder, registry
 from crm.services.audit import audit
 from customers.models import Contact, Customer
 from customers.services.customer import customer_create
@@ -179,12 +179,12 @@ def test_an_erasure_that_fails_anywhere_erases_nothing(world_a, planted):
     def refuse(**kwargs):
         raise DatabaseError("refused")
 
-    registry.add_personal_data_eraser(PersonalDataEraser(key="zz-refuses", erase=refuse, order=999))
+    registry.add_personal_data_holder(PersonalDataHolder(key="zz-refuses", erase=refuse, order=999))
     try:
         with pytest.raises(DatabaseError, match="refused"):
             contact_erase(acting_user=world_a.admin, contact=contact)
     finally:
-        registry._items["personal_data_eraser"].pop("zz-refuses")
+        registry._items["personal_data_holder"].pop("zz-refuses")
     assert all(trace in tenant_text(world_a.tenant) for trace in TRACES)
     assert Contact.objects.get(pk=contact.pk).erased_at is None
 
@@ -203,3 +203,15 @@ def test_the_audit_trail_stays_append_only_outside_an_erasure(world_a, planted):
         with connection.cursor() as cursor:
             cursor.execute("SELECT set_config('app.audit_erasure', 'on', true)")
         AuditEvent.objects.filter(pk=event.pk).delete()
+
+
+@pytest.mark.django_db
+def test_the_persons_data_download_holds_their_leads_and_follow_ups(world_a, planted, client_for):
+    person, contact, _company, lead = planted
+    url = reverse("customers:contact_personal_data", args=[person.pk, contact.pk])
+    data = client_for(world_a.admin).get(url).json()
+    assert [item["id"] for item in data["leads"]] == [lead.pk]
+    assert data["leads"][0]["wechat"] == WECHAT
+    assert [item["next_step"] for item in data["follow_ups"]] == [f"给{NAME}发报价"]
+    text = client_for(world_a.admin).get(url, {"format": "csv"}).content.decode()
+    assert f"leads,id={lead.pk}; name={NAME}" in text and "follow_ups,id=" in text
