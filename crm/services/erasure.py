@@ -97,6 +97,24 @@ class PersonalValues:
         return condition
 
 
+def rows_scrub(queryset, about: Q, fields: tuple[str, ...], scrub: PersonalValues) -> set[Any]:
+    """Replace the person's values in `fields` of the rows about them (names too) or mentioning a distinctive one;
+    the ids of the rows about them."""
+    about_ids = set(queryset.filter(about).values_list("pk", flat=True))
+    changed = []
+    for row in queryset.filter(about | scrub.mentioned(*fields)).select_for_update(of=("self",)):
+        with_name = row.pk in about_ids
+        before = [getattr(row, f) for f in fields]
+        for name in fields:
+            # Required text (a follow-up's content, a task's title) keeps at least the erasure mark.
+            setattr(row, name, scrub.text(getattr(row, name), with_name=with_name) or getattr(row, name))
+        if [getattr(row, f) for f in fields] != before:
+            changed.append(row)
+    if changed:
+        queryset.model.objects.bulk_update(changed, list(fields))
+    return about_ids
+
+
 def audit_events_scrub(*, tenant: Tenant, objects: Iterable[tuple[str, Any]], scrub: PersonalValues) -> int:
     """Scrub the person's values from the tenant's audit rows: the rows about `objects` ((model label, pk) of the
     records erased: their description and details, the name included) and every row whose description or details

@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import Q
 
 from crm.models import User
-from crm.services.erasure import ERASED, PersonalValues
+from crm.services.erasure import ERASED, PersonalValues, rows_scrub
 from customers.models import Contact, Customer
 from sales.models import Appointment, FollowUp, Lead, Opportunity, Order, Task
 
@@ -26,24 +26,6 @@ def _person_leads(contact: Contact, customer: Customer, scrub: PersonalValues, p
     if emails:
         condition |= Q(email__in=emails)
     return condition
-
-
-def _scrub_rows(queryset, about: Q, fields: tuple[str, ...], scrub: PersonalValues) -> set[Any]:
-    """Replace the person's values in `fields` of the rows about them (names too) or mentioning a distinctive one;
-    the ids of the rows about them."""
-    about_ids = set(queryset.filter(about).values_list("pk", flat=True))
-    changed = []
-    for row in queryset.filter(about | scrub.mentioned(*fields)).select_for_update(of=("self",)):
-        with_name = row.pk in about_ids
-        before = [getattr(row, f) for f in fields]
-        for name in fields:
-            # Required text (a follow-up's content, a task's title) keeps at least the erasure mark.
-            setattr(row, name, scrub.text(getattr(row, name), with_name=with_name) or getattr(row, name))
-        if [getattr(row, f) for f in fields] != before:
-            changed.append(row)
-    if changed:
-        queryset.model.objects.bulk_update(changed, list(fields))
-    return about_ids
 
 
 def sales_personal_data_export(*, acting_user: User, contact: Contact, customer: Customer) -> dict[str, list[dict]]:
@@ -122,7 +104,7 @@ def sales_personal_data_erase(
     lead_ids = [lead.pk for lead in leads]
     of_customer = Q(customer=customer) if person else Q(pk__in=[])
     erased: list[tuple[str, Any]] = [(Lead._meta.label_lower, pk) for pk in lead_ids]
-    follow_ups = _scrub_rows(
+    follow_ups = rows_scrub(
         FollowUp.objects.filter(tenant_id=tenant_id),
         Q(contact=contact) | Q(lead_id__in=lead_ids) | of_customer,
         ("content", "next_step"),
@@ -136,6 +118,6 @@ def sales_personal_data_erase(
         (Order, ("items_text", "notes")),
     ):
         about = of_customer | (Q(contact=contact) if model is Opportunity else Q(pk__in=[]))
-        rows = _scrub_rows(model.objects.filter(tenant_id=tenant_id), about, fields, scrub)
+        rows = rows_scrub(model.objects.filter(tenant_id=tenant_id), about, fields, scrub)
         erased += [(model._meta.label_lower, pk) for pk in rows]
     return erased

@@ -17,6 +17,8 @@ from sales.models import FollowUp, Lead, Opportunity
 from sales.services.followup import followup_log
 from sales.services.opportunity import opportunity_create
 from sales.services.pipeline import ensure_default_pipeline
+from service.models import Ticket, TicketMessage
+from service.services.ticket import ticket_create
 
 NAME, MOBILE, EMAIL, WECHAT = "欧阳娜娜", "13812345678", "ouyang.nana@example.test", "wx_ouyang_nana"
 TRACES = (NAME, MOBILE, "138 1234 5678", "1234 5678", EMAIL, WECHAT)
@@ -39,6 +41,10 @@ def tenant_text(tenant) -> str:
         parts += [row.name, row.notes]
     for row in Customer.objects.filter(tenant=tenant):
         parts += [row.name, row.name_pinyin, row.name_initials, row.notes, row.address]
+    for row in Ticket.objects.filter(tenant=tenant):
+        parts += [row.subject, row.description]
+    for row in TicketMessage.objects.filter(tenant=tenant):
+        parts += [row.body]
     for row in Contact.objects.filter(tenant=tenant):
         parts += [row.name, row.mobile, row.phone, row.email, row.wechat, row.notes]
     return "\n".join(parts)
@@ -122,6 +128,14 @@ def planted(world_a):
         status="sent",
     )
     Notification.objects.create(tenant=world_a.tenant, recipient=rep, title="新线索", body=f"邮箱 {EMAIL}")
+    ticket_create(
+        tenant=world_a.tenant,
+        acting_user=world_a.agent,
+        customer=person,
+        contact=contact,
+        subject=f"{NAME}的热水器坏了",
+        description=f"{NAME}来电 {MOBILE}，请回电",
+    )
     audit(tenant=world_a.tenant, actor=rep, action="contact.update", obj=contact, details={"name": [NAME, NAME]})
     audit(tenant=world_a.tenant, actor=rep, action="export", details={"q": MOBILE, "rows": 1})
     return person, contact, company, lead
@@ -150,6 +164,8 @@ def test_erasure_leaves_no_trace_of_the_person_and_keeps_the_records(world_a, pl
     assert FollowUp.objects.filter(customer=person).get().content == "—说手机 — 随时可以打，微信 —"
     assert FollowUp.objects.filter(customer=company).get().content == "张伟介绍了他的朋友，电话 —，邮箱 —"
     assert Opportunity.objects.get(customer=person).name == "—的装修"
+    ticket = Ticket.objects.get(customer=person)
+    assert (ticket.subject, ticket.description) == ("—的热水器坏了", "—来电 —，请回电")
     to_person = OutboundMessage.objects.exclude(key="to-rep")
     assert {(m.to_address, m.body, m.status) for m in to_person} == {("—", "—", "failed")}
     assert OutboundMessage.objects.get(key="to-rep").status == "sent"
@@ -213,5 +229,6 @@ def test_the_persons_data_download_holds_their_leads_and_follow_ups(world_a, pla
     assert [item["id"] for item in data["leads"]] == [lead.pk]
     assert data["leads"][0]["wechat"] == WECHAT
     assert [item["next_step"] for item in data["follow_ups"]] == [f"给{NAME}发报价"]
+    assert [item["subject"] for item in data["tickets"]] == [f"{NAME}的热水器坏了"]
     text = client_for(world_a.admin).get(url, {"format": "csv"}).content.decode()
     assert f"leads,id={lead.pk}; name={NAME}" in text and "follow_ups,id=" in text
