@@ -242,6 +242,9 @@ LEAD_FORM_RATE = env.str("LEAD_FORM_RATE", default="10/10m")
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 # The domain of the Message-IDs of ticket replies (the service desk threads the customer's mail on them).
 SERVICE_MAIL_DOMAIN = env.str("SERVICE_MAIL_DOMAIN", default="crm.local")
+# The address whose mail reaches the desk (a pipe alias into receive_email); replies carry it, with the ticket's
+# token (support+<token>@…), as their Reply-To. Empty: no Reply-To, the threading headers alone.
+SERVICE_REPLY_ADDRESS = env.str("SERVICE_REPLY_ADDRESS", default="")
 # Messages one sender may send into a company's service desk per hour (more are dropped: mail loops, floods).
 SERVICE_INBOUND_PER_SENDER = env.int("SERVICE_INBOUND_PER_SENDER", default=20)
 

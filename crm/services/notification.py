@@ -104,8 +104,10 @@ def message_queue(
     subject: str = "",
     recipient: User | None = None,
     channel: str = OutboundMessage.Channel.EMAIL,
+    headers: dict[str, str] | None = None,
 ) -> OutboundMessage:
-    """Write an outgoing message under its unique key (once) and deliver it after the transaction commits."""
+    """Write an outgoing message under its unique key (once) and deliver it after the transaction commits.
+    `headers`: extra email headers (e.g. Message-ID, In-Reply-To and References that thread a conversation)."""
     with transaction.atomic():
         message, created = OutboundMessage.objects.get_or_create(
             tenant_id=tenant_id,
@@ -116,6 +118,7 @@ def message_queue(
                 "subject": subject,
                 "body": body,
                 "recipient": recipient,
+                "headers": headers or {},
             },
         )
     if created:

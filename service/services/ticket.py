@@ -39,6 +39,8 @@ from service.services import sla
 from service.services.dispatch import Dispatcher, service_settings, ticket_attrs
 
 MAX_TAGS = 10
+# Message-IDs a reply's References header carries at most.
+MAX_REFERENCES = 20
 
 
 def _url(ticket: Ticket) -> str:
@@ -244,6 +246,36 @@ def _reply_subject(ticket: Ticket) -> str:
     return f"[{ticket.display_number}] {ticket.subject}"
 
 
+def reply_address(ticket: Ticket) -> str:
+    """The address the customer's mail client answers to: SERVICE_REPLY_ADDRESS with the ticket's token
+    (support+<token>@…), which threads the answer even when the client drops the References; "" when the
+    installation has no address whose mail reaches the desk."""
+    local, _at, domain = settings.SERVICE_REPLY_ADDRESS.partition("@")
+    return f"{local}+{ticket.reply_token}@{domain}" if local and domain else ""
+
+
+def thread_headers(ticket: Ticket, message: TicketMessage) -> dict[str, str]:
+    """Message-ID, In-Reply-To and References of a public reply, so the customer's mail client keeps the ticket's
+    mails in one thread: it answers the latest message of the conversation before it, and refers to the earlier
+    ones (the oldest first, the References header capped as RFC 5322 allows)."""
+    earlier = list(
+        TicketMessage.objects.filter(tenant_id=ticket.tenant_id, ticket=ticket, pk__lt=message.pk)
+        .exclude(message_id="")
+        .order_by("created_at", "pk")
+        .values_list("message_id", flat=True)
+    )
+    headers = {"Message-ID": message.message_id}
+    if earlier:
+        # The first message and the latest ones: a long thread keeps its root and its recent parents.
+        references = earlier if len(earlier) <= MAX_REFERENCES else [earlier[0], *earlier[-(MAX_REFERENCES - 1) :]]
+        headers["In-Reply-To"] = earlier[-1]
+        headers["References"] = " ".join(references)
+    address = reply_address(ticket)
+    if address:
+        headers["Reply-To"] = address
+    return headers
+
+
 def ticket_reply(
     *,
     acting_user: User,
@@ -291,6 +323,7 @@ def ticket_reply(
                     subject=_reply_subject(ticket),
                     body=body,
                     key=f"ticket-reply:{message.pk}",
+                    headers=thread_headers(ticket, message),
                 )
         if status is not None:
             _move(ticket, status, now)
