@@ -24,6 +24,7 @@ urlpatterns = [
     path("settings/service/categories/", desk_settings.category_create, name="category_create"),
     path("settings/service/categories/<int:pk>/toggle/", desk_settings.category_toggle, name="category_toggle"),
     path("settings/service/sla/", desk_settings.sla_policy_create, name="sla_create"),
+    path("settings/service/sla/<int:pk>/", desk_settings.sla_policy_edit, name="sla_edit"),
     path("settings/service/sla/<int:pk>/delete/", desk_settings.sla_policy_remove, name="sla_delete"),
     path("settings/service/rules/new/", desk_settings.dispatch_rule_edit, name="rule_create"),
     path("settings/service/rules/<int:pk>/", desk_settings.dispatch_rule_edit, name="rule_edit"),

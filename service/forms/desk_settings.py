@@ -42,6 +42,14 @@ class SlaPolicyForm(forms.Form):
     resolution_minutes = forms.IntegerField(
         label=_("Resolution within (business minutes)"), min_value=1, max_value=1_000_000
     )
+    apply_to_open = forms.BooleanField(
+        label=_("Apply to open tickets too"),
+        required=False,
+        help_text=_(
+            "Unsolved tickets of this priority move their deadlines to the new targets, keeping the business time "
+            "they have used. Otherwise only new tickets and priority changes use it."
+        ),
+    )
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)

@@ -16,7 +16,7 @@ from crm.access import manager_of
 from crm.models import User
 from crm.services.notification import lazy_format, notify
 from crm.tenancy import tenants_having
-from service.models import Escalation, Status, Ticket
+from service.models import OPEN_STATUSES, Escalation, Status, Ticket
 from service.services import sla
 from service.services.ticket import ticket_raise_priority
 
@@ -131,28 +131,34 @@ def escalations_run(*, tenant_id: int, now: dt.datetime | None = None) -> int:
         last = ids[-1]
 
 
-def deadlines_recompute(*, tenant_id: int) -> int:
-    """The working calendar changed: every running clock's deadlines again, on the new calendar (the business time
-    used before the running segment is kept). Each ticket under its row lock; tickets another worker holds are
-    skipped and keep their own recompute."""
+def deadlines_recompute(*, tenant_id: int, priority: str = "", now: dt.datetime | None = None) -> int:
+    """Move the deadlines of the tenant's unsolved tickets, keeping the business time used and the paused time
+    excluded. Without `priority`: the working calendar changed, so every running clock's deadlines are computed
+    again on the new calendar. With `priority`: that priority's SLA policies changed, so each unsolved ticket of
+    that priority (paused ones too) takes its policy's targets anew. Each ticket under its row lock; tickets
+    another worker holds are skipped and keep their own recompute."""
+    now = now or timezone.now()
+    if priority:
+        scope = Ticket.objects.filter(tenant_id=tenant_id, priority=priority, status__in=OPEN_STATUSES)
+    else:
+        scope = Ticket.objects.filter(tenant_id=tenant_id, sla_since__isnull=False)
     count = 0
     last = 0
     while True:
-        ids = list(
-            Ticket.objects.filter(tenant_id=tenant_id, sla_since__isnull=False, pk__gt=last)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:BATCH]
-        )
+        ids = list(scope.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:BATCH])
         if not ids:
             return count
         with transaction.atomic():
             tickets = list(
-                Ticket.objects.select_for_update(of=("self",), skip_locked=True)
-                .select_related("tenant")
-                .filter(pk__in=ids, sla_since__isnull=False)
+                scope.select_for_update(of=("self",), skip_locked=True)
+                .select_related("tenant", "customer")
+                .filter(pk__in=ids)
             )
             for ticket in tickets:
-                sla.recompute(ticket)
+                if priority:
+                    sla.apply_policy(ticket, now, level_id=ticket.customer.level_id)
+                else:
+                    sla.recompute(ticket)
                 ticket.save(update_fields=sla.SLA_FIELDS)
             count += len(tickets)
         last = ids[-1]

@@ -63,6 +63,7 @@ SAMPLES = {
     "service:ticket_edit": _pk("ticket"),
     "service:ticket_assign": _pk("ticket"),
     "service:category_toggle": _pk("category"),
+    "service:sla_edit": _pk("policy"),
     "service:sla_delete": _pk("policy"),
     "service:rule_edit": _pk("rule"),
     "service:rule_delete": _pk("rule_to_delete"),
