@@ -247,6 +247,14 @@ SERVICE_MAIL_DOMAIN = env.str("SERVICE_MAIL_DOMAIN", default="crm.local")
 SERVICE_REPLY_ADDRESS = env.str("SERVICE_REPLY_ADDRESS", default="")
 # Messages one sender may send into a company's service desk per hour (more are dropped: mail loops, floods).
 SERVICE_INBOUND_PER_SENDER = env.int("SERVICE_INBOUND_PER_SENDER", default=20)
+# Ticket attachments: the largest file, how many files one message may carry, and the file types allowed (by name
+# ending; the content must match the type where it has a known signature).
+SERVICE_ATTACHMENT_MAX_BYTES = env.int("SERVICE_ATTACHMENT_MAX_MB", default=10) * 1024 * 1024
+SERVICE_ATTACHMENT_MAX_FILES = env.int("SERVICE_ATTACHMENT_MAX_FILES", default=5)
+SERVICE_ATTACHMENT_TYPES = env.list(
+    "SERVICE_ATTACHMENT_TYPES",
+    default=["pdf", "png", "jpg", "jpeg", "gif", "webp", "txt", "log", "csv", "docx", "xlsx", "pptx", "zip"],
+)
 
 # Security: driven by the environment so production is strict and local http still works.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)

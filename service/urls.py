@@ -1,6 +1,6 @@
 from django.urls import path
 
-from service.views import desk_settings, inbound, public, ticket
+from service.views import attachment, desk_settings, inbound, public, ticket
 
 app_name = "service"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("tickets/away/", ticket.presence_view, name="presence"),
     path("tickets/pickers/customers/", ticket.customer_options, name="customer_options"),
     path("tickets/pickers/contacts/", ticket.contact_options, name="contact_options"),
+    path("tickets/files/<int:pk>/", attachment.attachment_download, name="attachment"),
     path("tickets/<int:pk>/", ticket.ticket_detail, name="ticket_detail"),
     path("tickets/<int:pk>/reply/", ticket.ticket_reply_view, name="ticket_reply"),
     path("tickets/<int:pk>/status/", ticket.ticket_status_view, name="ticket_status"),

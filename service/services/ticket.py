@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.core.files import File
 from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
@@ -36,6 +37,7 @@ from service.models import (
     TicketMessage,
 )
 from service.services import sla
+from service.services.attachment import attachments_check, attachments_store
 from service.services.dispatch import Dispatcher, service_settings, ticket_attrs
 
 MAX_TAGS = 10
@@ -121,10 +123,12 @@ def ticket_create(
     tags: Iterable[str] = (),
     assignee: User | None = None,
     message_id: str = "",
+    files: Iterable[File] = (),
     now: dt.datetime | None = None,
 ) -> Ticket:
     """A new ticket. `acting_user` None: it came from the public form or by email. Without an assignee the
-    dispatch rules choose its team and agent. The SLA clock starts at once."""
+    dispatch rules choose its team and agent. The SLA clock starts at once. `files` are checked (all or none)
+    and attached to the customer's message, or to the ticket when an agent opened it."""
     now = now or timezone.now()
     subject = (subject or "").strip()
     if not subject:
@@ -142,6 +146,7 @@ def ticket_create(
             raise DomainError(_("Choose an agent you may give tickets to."), field="assignee")
     _check_refs(tenant.pk, customer, contact, category)
     tags = clean_tags(tags)
+    checked = attachments_check(files)
     with transaction.atomic():
         ticket = Ticket(
             tenant=tenant,
@@ -181,8 +186,9 @@ def ticket_create(
             ticket.dispatch_rule = decision.rule
         sla.start(ticket, now, level_id=customer.level_id)
         ticket.save()
+        first = None
         if description and acting_user is None:
-            TicketMessage.objects.create(
+            first = TicketMessage.objects.create(
                 tenant=tenant,
                 ticket=ticket,
                 kind=TicketMessage.Kind.CUSTOMER,
@@ -190,6 +196,7 @@ def ticket_create(
                 message_id=message_id[:255],
                 created_at=now,
             )
+        attachments_store(ticket=ticket, message=first, files=checked, acting_user=acting_user)
         audit(
             tenant=tenant,
             actor=acting_user,
@@ -201,6 +208,7 @@ def ticket_create(
                 "team": ticket.team_id,
                 "assignee": ticket.assignee_id,
                 "rule": ticket.dispatch_rule_id,
+                "files": len(checked),
             },
         )
         _notify_assignee(ticket, acting_user)
@@ -283,6 +291,7 @@ def ticket_reply(
     body: str,
     public: bool,
     status: str | None = None,
+    files: Iterable[File] = (),
     now: dt.datetime | None = None,
 ) -> TicketMessage:
     """An agent's public reply (emailed to the contact; the first one stops the first-response clock) or internal
@@ -294,6 +303,7 @@ def ticket_reply(
         raise DomainError(_("Write a message."), field="body")
     if status is not None and status not in Status.values:
         raise DomainError(_("Choose a status."), field="status")
+    checked = attachments_check(files)
     with transaction.atomic():
         ticket = _lock(ticket)
         if ticket.status == Status.CLOSED:
@@ -307,6 +317,7 @@ def ticket_reply(
             created_by=acting_user,
             created_at=now,
         )
+        attachments_store(ticket=ticket, message=message, files=checked, acting_user=acting_user)
         if public:
             sla.responded(ticket, now)
             if ticket.status == Status.NEW:
@@ -334,18 +345,19 @@ def ticket_reply(
             actor=acting_user,
             action="ticket.reply" if public else "ticket.note",
             obj=ticket,
-            details={"message": message.pk, "status": ticket.status},
+            details={"message": message.pk, "status": ticket.status, "files": len(checked)},
         )
     return message
 
 
 def ticket_customer_message(
-    *, ticket: Ticket, body: str, message_id: str = "", now: dt.datetime | None = None
+    *, ticket: Ticket, body: str, message_id: str = "", files: Iterable[File] = (), now: dt.datetime | None = None
 ) -> TicketMessage:
     """The customer wrote again (email or form): added to the conversation; a ticket pending the customer opens
     again (its clock resumes), a resolved one reopens within the tenant's reopen days; a closed one stays closed
     and the agent sees the message."""
     now = now or timezone.now()
+    checked = attachments_check(files)
     with transaction.atomic():
         ticket = _lock(ticket)
         message = TicketMessage.objects.create(
@@ -356,6 +368,7 @@ def ticket_customer_message(
             message_id=message_id[:255],
             created_at=now,
         )
+        attachments_store(ticket=ticket, message=message, files=checked, acting_user=None)
         reopen_days = service_settings(ticket.tenant_id).reopen_days
         old = ticket.status
         if old == Status.PENDING:

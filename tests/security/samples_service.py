@@ -1,10 +1,12 @@
 """Sample URL arguments for the service desk's patterns (see samples_crm.py for the contract).
 
-Every sample first plants the tenant's service rows (idempotently, marked with its marker, tests/security/marks.py): a ticket with a reply and a note,
+Every sample first plants the tenant's service rows (idempotently, marked with its marker, tests/security/marks.py): a ticket with a reply (with a file) and a note,
 a category, SLA policies, dispatch rules and canned replies; destructive endpoints get rows of their own."""
 
+from django.core.files.base import ContentFile
+
 from customers.models import Customer
-from service.models import CannedReply, DispatchRule, SlaPolicy, Ticket, TicketCategory
+from service.models import CannedReply, DispatchRule, SlaPolicy, Ticket, TicketAttachment, TicketCategory
 from service.services.ticket import ticket_create, ticket_reply
 
 from .marks import named
@@ -30,10 +32,17 @@ def plant(world) -> dict:
             description=named(world, "MARKA description"),
             category=category,
         )
-        ticket_reply(acting_user=world.agent, ticket=ticket, body=named(world, "MARKA reply"), public=True)
+        ticket_reply(
+            acting_user=world.agent,
+            ticket=ticket,
+            body=named(world, "MARKA reply"),
+            public=True,
+            files=[ContentFile(named(world, "MARKA file").encode(), name=named(world, "MARKA file.txt"))],
+        )
         ticket_reply(acting_user=world.agent, ticket=ticket, body=named(world, "MARKA note"), public=False)
     return {
         "ticket": Ticket.objects.get(tenant=tenant, subject=named(world, "MARKA ticket")),
+        "attachment": TicketAttachment.objects.get(tenant=tenant, ticket__subject=named(world, "MARKA ticket")),
         "category": TicketCategory.objects.get(tenant=tenant, name=named(world, "MARKA category")),
         # The delete endpoints' rows come back when a viewer check removed them.
         "policy": SlaPolicy.objects.get_or_create(
@@ -58,6 +67,7 @@ def _pk(key):
 
 SAMPLES = {
     "service:ticket_detail": _pk("ticket"),
+    "service:attachment": _pk("attachment"),
     "service:ticket_reply": _pk("ticket"),
     "service:ticket_status": _pk("ticket"),
     "service:ticket_edit": _pk("ticket"),
