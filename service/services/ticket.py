@@ -23,11 +23,10 @@ from crm.access import is_tenant_user
 from crm.errors import DomainError
 from crm.models import Team, Tenant, User
 from crm.services.audit import audit
-from crm.services.notification import lazy_format, message_queue, notify
+from crm.services.notification import Note, lazy_format, message_queue, notify
 from customers.models import Contact, Customer
 from service.access import assignable_agents, require_work, ticket_customers
 from service.models import (
-    PRIORITY_ORDER,
     Channel,
     Priority,
     ServiceSettings,
@@ -91,12 +90,12 @@ def _notify_assignee(ticket: Ticket, acting_user: User | None) -> None:
     )
 
 
-def _notify_owner_if_urgent(ticket: Ticket) -> None:
-    """The rep who owns the customer hears of its urgent tickets (once per ticket)."""
+def urgent_owner_note(ticket: Ticket) -> Note | None:
+    """What the rep who owns the customer hears of an urgent ticket (once per ticket), or None."""
     owner = ticket.customer.owner
     if ticket.priority != Priority.URGENT or owner is None or not owner.is_active:
-        return
-    notify(
+        return None
+    return Note(
         recipient=owner,
         title=lazy_format(
             gettext_lazy("Urgent ticket %(number)s for your customer %(customer)s"),
@@ -107,6 +106,12 @@ def _notify_owner_if_urgent(ticket: Ticket) -> None:
         url=_url(ticket),
         key=f"ticket-urgent:{ticket.pk}",
     )
+
+
+def _notify_owner_if_urgent(ticket: Ticket) -> None:
+    note = urgent_owner_note(ticket)
+    if note is not None:
+        notify(recipient=note.recipient, title=note.title, body=note.body, url=note.url, key=note.key)
 
 
 def ticket_create(
@@ -455,25 +460,6 @@ def ticket_update(
             details={"before": before, "priority": priority, "category": ticket.category_id},
         )
     return ticket
-
-
-def ticket_raise_priority(*, ticket: Ticket, now: dt.datetime) -> bool:
-    """One step up (the escalation job, on a breach, holding the ticket's lock): False when already urgent."""
-    index = PRIORITY_ORDER.index(ticket.priority)
-    if index + 1 >= len(PRIORITY_ORDER):
-        return False
-    old = ticket.priority
-    ticket.priority = PRIORITY_ORDER[index + 1]
-    sla.apply_policy(ticket, now, level_id=ticket.customer.level_id)
-    audit(
-        tenant=ticket.tenant,
-        actor=None,
-        action="ticket.escalate_priority",
-        obj=ticket,
-        details={"from": old, "to": ticket.priority},
-    )
-    _notify_owner_if_urgent(ticket)
-    return True
 
 
 def tickets_assign(*, acting_user: User, tickets: list[Ticket], assignee: User | None, team: Team | None = None) -> int:
