@@ -31,6 +31,7 @@ urlpatterns = [
     path("settings/service/rules/<int:pk>/", desk_settings.dispatch_rule_edit, name="rule_edit"),
     path("settings/service/rules/<int:pk>/delete/", desk_settings.dispatch_rule_remove, name="rule_delete"),
     path("settings/service/rules/dry-run/", desk_settings.dispatch_dry_run_view, name="dry_run"),
+    path("settings/service/rules/dry-run/apply/", desk_settings.dispatch_apply_view, name="dry_run_apply"),
     path("settings/service/canned/", desk_settings.canned_reply_create, name="canned_create"),
     path("settings/service/canned/<int:pk>/delete/", desk_settings.canned_reply_remove, name="canned_delete"),
 ]

@@ -9,6 +9,7 @@ from crm.models import Team
 from customers.models import CustomerLevel
 from service.forms.ticket import TagsField
 from service.models import Channel, DispatchRule, Priority, TicketCategory
+from service.services.dispatch import plan_decode
 
 
 class DeskSettingsForm(forms.Form):
@@ -97,3 +98,15 @@ class DispatchRuleForm(forms.Form):
 class CannedReplyForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=100)
     body = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+
+
+class DispatchPlanForm(forms.Form):
+    """The plan a dispatch dry run showed, posted back to apply it."""
+
+    plan = forms.CharField(max_length=20000, required=False)
+
+    def clean_plan(self):
+        try:
+            return plan_decode(self.cleaned_data["plan"])
+        except ValueError as exc:
+            raise forms.ValidationError(_("Run the dry run again.")) from exc

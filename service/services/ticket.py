@@ -19,10 +19,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm.access import is_tenant_user
+from crm.access import is_tenant_user, require_admin
 from crm.errors import DomainError
 from crm.models import Team, Tenant, User
-from crm.services.audit import audit
+from crm.services.audit import audit, audit_many
 from crm.services.notification import Note, lazy_format, message_queue, notify
 from customers.models import Contact, Customer
 from service.access import assignable_agents, require_work, ticket_customers
@@ -37,7 +37,15 @@ from service.models import (
 )
 from service.services import sla
 from service.services.attachment import attachments_check, attachments_store
-from service.services.dispatch import Dispatcher, service_settings, ticket_attrs
+from service.services.dispatch import (
+    Dispatcher,
+    Planned,
+    attrs_of,
+    plan_of,
+    service_settings,
+    ticket_attrs,
+    waiting_tickets,
+)
 
 MAX_TAGS = 10
 # Message-IDs a reply's References header carries at most.
@@ -496,6 +504,43 @@ def tickets_assign(*, acting_user: User, tickets: list[Ticket], assignee: User |
             _notify_assignee(ticket, acting_user)
             changed += 1
     return changed
+
+
+def tickets_dispatch_apply(*, acting_user: User, plan: list[Planned]) -> int:
+    """Apply a dispatch dry run: exactly what it showed, or nothing. Under the rules' and the waiting tickets'
+    locks the same Dispatcher decides again; when the tickets waiting or any decision differ from the plan (a
+    ticket was taken, a rule or an agent's presence changed), it refuses and nothing is written. Otherwise each
+    ticket goes to its team and agent, the round-robin positions move, and each change is audited and its agent
+    told. Returns how many tickets got an agent or a team."""
+    require_admin(acting_user)
+    tenant = acting_user.tenant
+    if not plan:
+        raise DomainError(_("The dry run placed no ticket."))
+    with transaction.atomic():
+        dispatcher = Dispatcher(tenant=tenant, lock=True)
+        rows = [(t, dispatcher.choose(attrs_of(t))) for t in waiting_tickets(tenant, lock=True)]
+        if plan_of(rows) != plan:
+            raise DomainError(_("Tickets or rules changed since the dry run. Look at the dry run again."))
+        dispatcher.flush()
+        changed: list[tuple[Ticket, dict]] = []
+        now = timezone.now()
+        for ticket, decision in rows:
+            old = (ticket.team_id, ticket.assignee_id)
+            ticket.team = decision.team
+            ticket.assignee = decision.agent
+            ticket.dispatch_rule = decision.rule
+            if decision.agent is not None and ticket.status == Status.NEW:
+                ticket.status = Status.OPEN
+            if (ticket.team_id, ticket.assignee_id) == old:
+                continue
+            ticket.updated_at = now
+            ticket.save(update_fields=["team", "assignee", "dispatch_rule", "status", "updated_at"])
+            changed.append(
+                (ticket, {"team": ticket.team_id, "to": ticket.assignee_id, "rule": ticket.dispatch_rule_id})
+            )
+            _notify_assignee(ticket, acting_user)
+        audit_many(tenant=tenant, actor=acting_user, action="ticket.dispatch", entries=changed)
+    return len(changed)
 
 
 def tickets_close(*, acting_user: User, tickets: list[Ticket]) -> int:

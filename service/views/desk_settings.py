@@ -20,6 +20,7 @@ from service.forms.desk_settings import (
     CannedReplyForm,
     CategoryForm,
     DeskSettingsForm,
+    DispatchPlanForm,
     DispatchRuleForm,
     SlaPolicyForm,
 )
@@ -34,7 +35,8 @@ from service.services.desk_settings import (
     sla_policy_delete,
     sla_policy_save,
 )
-from service.services.dispatch import dispatch_dry_run, service_settings
+from service.services.dispatch import dispatch_dry_run, plan_encode, plan_of, service_settings
+from service.services.ticket import tickets_dispatch_apply
 
 
 def _page(request: HttpRequest, **forms) -> dict:
@@ -220,9 +222,26 @@ def dispatch_rule_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 @admin_required
 def dispatch_dry_run_view(request: HttpRequest) -> HttpResponse:
-    """Where the current unassigned open tickets would go under the enabled rules; nothing is changed."""
+    """Where the current unassigned open tickets would go under the enabled rules; nothing is changed. The page
+    carries the plan, so "Apply" gives exactly what it shows."""
     rows = dispatch_dry_run(tenant=request.tenant)
-    return render(request, "service/settings/dry_run.html", {"rows": rows})
+    return render(request, "service/settings/dry_run.html", {"rows": rows, "plan": plan_encode(plan_of(rows))})
+
+
+@admin_required
+@require_POST
+def dispatch_apply_view(request: HttpRequest) -> HttpResponse:
+    form = DispatchPlanForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.errors["plan"][0])
+        return redirect("service:dry_run")
+    try:
+        count = tickets_dispatch_apply(acting_user=request.user, plan=form.cleaned_data["plan"])
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("service:dry_run")
+    messages.success(request, _("%(count)d tickets dispatched.") % {"count": count})
+    return redirect("service:ticket_list")
 
 
 @admin_required
