@@ -51,6 +51,12 @@ def plant(world) -> dict:
             level=None,
             defaults={"first_response_minutes": 60, "resolution_minutes": 240},
         )[0],
+        "policy_to_edit": SlaPolicy.objects.get_or_create(
+            tenant=tenant,
+            priority="high",
+            level=None,
+            defaults={"first_response_minutes": 30, "resolution_minutes": 120},
+        )[0],
         "rule": DispatchRule.objects.get(tenant=tenant, name=named(world, "MARKA rule")),
         "rule_to_delete": DispatchRule.objects.get_or_create(
             tenant=tenant, name=named(world, "MARKA rule to delete"), defaults={"team": world.service_team}
@@ -73,7 +79,7 @@ SAMPLES = {
     "service:ticket_edit": _pk("ticket"),
     "service:ticket_assign": _pk("ticket"),
     "service:category_toggle": _pk("category"),
-    "service:sla_edit": _pk("policy"),
+    "service:sla_edit": _pk("policy_to_edit"),
     "service:sla_delete": _pk("policy"),
     "service:rule_edit": _pk("rule"),
     "service:rule_delete": _pk("rule_to_delete"),
