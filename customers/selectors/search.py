@@ -15,7 +15,7 @@ from customers.models import Contact, Customer
 from customers.normalize import nfkc, normalize_email, normalize_phone
 
 
-def _reveals_personal_data(text: str) -> bool:
+def reveals_personal_data(text: str) -> bool:
     """A search by email, or by more phone digits than a masked number shows."""
     if "@" in text:
         return True
@@ -26,7 +26,7 @@ def _reveals_personal_data(text: str) -> bool:
 def customer_hits(user: User, text: str, limit: int) -> list[SearchHit]:
     """Customers by name, pinyin or initials, contact name, phone (tail) or email: the customer list's search."""
     customers = Customer.objects.visible_to(user)
-    if _reveals_personal_data(nfkc(text)):
+    if reveals_personal_data(nfkc(text)):
         customers = customers.filter(owner=user)
     rows = search_customers(customers, text, user.tenant, user).select_related("owner").order_by("name", "pk")[:limit]
     return [
@@ -45,7 +45,7 @@ def contact_hits(user: User, text: str, limit: int) -> list[SearchHit]:
     contacts = Contact.objects.visible_to(user).filter(erased_at__isnull=True)
     if "@" in text:
         contacts = contacts.filter(customer__owner=user, email=normalize_email(text))
-    elif _reveals_personal_data(text):
+    elif reveals_personal_data(text):
         phone = normalize_phone(text, user.tenant.phone_region or "CN")
         contacts = contacts.filter(customer__owner=user)
         if phone:

@@ -8,13 +8,19 @@ from django.urls import reverse
 from crm.models import User
 from crm.registry import SearchHit
 from customers.normalize import nfkc
+from customers.selectors.search import reveals_personal_data
 from sales.filters import search_leads
 from sales.models import Lead, Opportunity
 
 
 def lead_hits(user: User, text: str, limit: int) -> list[SearchHit]:
-    """Leads by name or company, phone (or its tail) or email: the lead list's search."""
-    rows = search_leads(Lead.objects.visible_to(user), text, user.tenant).order_by("name", "pk")[:limit]
+    """Leads by name or company, phone (or its tail) or email: the lead list's search, with phones and emails
+    matched only on the user's own leads (beyond the tail a mask shows)."""
+    leads = Lead.objects.visible_to(user)
+    if reveals_personal_data(nfkc(text)):
+        # Phones and emails are masked on others' leads: matched only on the user's own.
+        leads = leads.filter(owner=user)
+    rows = search_leads(leads, text, user.tenant, user).order_by("name", "pk")[:limit]
     return [
         SearchHit(title=lead.name, url=reverse("sales:lead_detail", args=[lead.pk]), detail=lead.company)
         for lead in rows
