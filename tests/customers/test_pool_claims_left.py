@@ -18,6 +18,9 @@ pytestmark = pytest.mark.django_db
 def test_claims_left_count_and_buttons(world_a, client_for, open_pool, django_assert_max_num_queries):  # noqa: F811
     open_pool.max_claims_per_day = 2
     open_pool.save(update_fields=["max_claims_per_day"])
+    for user in (world_a.rep1, world_a.rep2):
+        user.language = "en"
+        user.save(update_fields=["language"])
     customers = [pooled(world_a, f"领取{i}", f"1380014{i:04d}", f"c{i}@x.test") for i in range(4)]
     c = client_for(world_a.rep1)
     with django_assert_max_num_queries(15):
