@@ -9,6 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Length, Lower, Substr
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -283,6 +284,20 @@ class AuditEvent(models.Model):
             # The privacy log lists exports and erasures by action, newest first.
             models.Index(fields=["tenant", "action", "-at"], name="crm_audit_tenant_action_idx"),
             models.Index(fields=["tenant", "object_type", "object_id"], name="crm_audit_tenant_object_idx"),
+            # The audit log lists every event but the per-object rows of an import, newest first...
+            models.Index(
+                models.F("tenant"),
+                models.F("at").desc(),
+                name="crm_audit_tenant_log_idx",
+                condition=~models.Q(details__has_key="import"),
+            ),
+            # ... and lists those rows when the import's event is expanded.
+            models.Index(
+                models.F("tenant"),
+                KeyTransform("import", "details"),
+                name="crm_audit_tenant_import_idx",
+                condition=models.Q(details__has_key="import"),
+            ),
         ]
 
     def __str__(self) -> str:

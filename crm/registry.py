@@ -131,6 +131,42 @@ class OrderExtension:
     order: int = 100
 
 
+@dataclass(frozen=True)
+class AuditKind:
+    """A kind of object the audit log names: `key` is the first part of its actions ("customer" for
+    "customer.transfer"), `label` names the kind in the log's filter, `model` ("customers.customer") and
+    `url_name` (reversed with the object's id) link an event's object and the objects a bulk event lists."""
+
+    key: str
+    label: Any
+    model: str = ""
+    url_name: str = ""
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class AuditAction:
+    """How the audit log says one action in the reader's language.
+
+    `sentence` is a lazy translated string formatted with: `actor` (the actor's full name), `object` (the event's
+    object, linked), `count` (how many objects a bulk action touched — the length of `details[items]` — or the
+    number in `details[count]`), `user` (the user named by `details[user]`, e.g. the new owner) and `text` (the
+    plain value of `details[text]`, e.g. a reason). Use `ngettext_lazy(..., "count")` for sentences with a count.
+    `items_kind` is the AuditKind key of the ids listed in `details[items]` (shown when the event is expanded);
+    `children` marks a batch (an import) whose per-object events name it in `details["import"]`: expanding it lists
+    them."""
+
+    key: str
+    sentence: Any
+    label: Any = ""
+    items: str = ""
+    items_kind: str = ""
+    count: str = ""
+    user: str = ""
+    text: str = ""
+    children: bool = False
+
+
 class Registry:
     def __init__(self) -> None:
         self._items: dict[str, dict[str, Any]] = {
@@ -142,6 +178,8 @@ class Registry:
             "approval_policy": {},
             "notification_actions": {},
             "import_kind": {},
+            "audit_kind": {},
+            "audit_action": {},
         }
 
     def _add(self, kind: str, item: Any) -> Any:
@@ -193,6 +231,24 @@ class Registry:
             return self._items["import_kind"][key]
         except KeyError:
             raise LookupError(f"No import kind {key!r} is registered.") from None
+
+    def add_audit_kind(self, item: AuditKind) -> AuditKind:
+        return self._add("audit_kind", item)
+
+    def add_audit_action(self, item: AuditAction) -> AuditAction:
+        return self._add("audit_action", item)
+
+    def audit_kinds(self) -> list[AuditKind]:
+        return sorted(self._items["audit_kind"].values(), key=lambda i: (i.order, i.key))
+
+    def audit_kind(self, key: str) -> AuditKind | None:
+        return self._items["audit_kind"].get(key)
+
+    def audit_actions(self) -> list[AuditAction]:
+        return sorted(self._items["audit_action"].values(), key=lambda i: i.key)
+
+    def audit_action(self, key: str) -> AuditAction | None:
+        return self._items["audit_action"].get(key)
 
     def _for(self, kind: str, user: Any) -> list[Any]:
         items: Iterable[Any] = self._items[kind].values()
