@@ -1,6 +1,8 @@
 from django import forms, template
 from django.urls import NoReverseMatch, reverse
 
+from crm.money import format_money
+
 register = template.Library()
 
 
@@ -66,3 +68,15 @@ def query_transform(context, **kwargs) -> str:
 @register.filter
 def startswith(value: str, prefix: str) -> bool:
     return bool(prefix) and str(value).startswith(str(prefix))
+
+
+@register.filter
+def money(amount, currency="CNY") -> str:
+    """An amount with its currency's symbol and thousands separators, in the reader's language (crm.money)."""
+    return format_money(amount, currency)
+
+
+@register.filter
+def money_whole(amount, currency="CNY") -> str:
+    """As `money`, rounded to whole units (totals, report figures)."""
+    return format_money(amount, currency, decimals=0)
