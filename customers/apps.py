@@ -61,6 +61,15 @@ class CustomersConfig(AppConfig):
         )
         registry.add_settings_page(
             SettingsPage(
+                key="customer_catalog",
+                label=_("Customer levels and tags"),
+                description=_("The levels customers are graded by (with the aliases imports know) and their tags."),
+                url_name="customer_catalog",
+                order=32,
+            )
+        )
+        registry.add_settings_page(
+            SettingsPage(
                 key="assignment",
                 label=_("Assignment rules"),
                 description=_("Which rep gets new customers and leads: ordered rules, each with a dry run first."),
@@ -93,6 +102,10 @@ class CustomersConfig(AppConfig):
         registry.add_audit_kind(AuditKind("customer", _("Customers"), "customers.customer", "customers:detail", 10))
         registry.add_audit_kind(AuditKind("contact", _("Contacts"), "customers.contact", order=11))
         registry.add_audit_kind(AuditKind("pool", _("Public pool"), "customers.pool", order=12))
+        registry.add_audit_kind(
+            AuditKind("level", _("Customer levels"), "customers.customerlevel", "level_edit", order=13)
+        )
+        registry.add_audit_kind(AuditKind("tag", _("Tags"), "customers.tag", "tag_edit", order=14))
         for action in (
             AuditAction("customer.create", _("%(actor)s created the customer %(object)s"), _("Customer created")),
             AuditAction("customer.update", _("%(actor)s changed the customer %(object)s"), _("Customer changed")),
@@ -181,6 +194,12 @@ class CustomersConfig(AppConfig):
                 _("Customers fell back to the pool"),
                 count="customers",
             ),
+            AuditAction("level.create", _("%(actor)s added the customer level %(object)s"), _("Level added")),
+            AuditAction("level.update", _("%(actor)s changed the customer level %(object)s"), _("Level changed")),
+            AuditAction("level.delete", _("%(actor)s removed the customer level %(object)s"), _("Level removed")),
+            AuditAction("tag.create", _("%(actor)s added the tag %(object)s"), _("Tag added")),
+            AuditAction("tag.update", _("%(actor)s changed the tag %(object)s"), _("Tag changed")),
+            AuditAction("tag.delete", _("%(actor)s removed the tag %(object)s"), _("Tag removed")),
             AuditAction("contact.create", _("%(actor)s added the contact %(object)s"), _("Contact added")),
             AuditAction("contact.update", _("%(actor)s changed the contact %(object)s"), _("Contact changed")),
             AuditAction("contact.delete", _("%(actor)s deleted the contact %(object)s"), _("Contact deleted")),
