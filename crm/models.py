@@ -311,6 +311,9 @@ class Notification(TenantModel):
     title = models.CharField(_("title"), max_length=255)
     body = models.TextField(_("message"), blank=True)
     url = models.CharField(_("link"), max_length=500, blank=True)
+    # The title's and body's messages (crm.services.notification.message_spec), rendered again in the reader's
+    # language when shown; empty for plain text, and for the notifications written before they were kept.
+    message = models.JSONField(default=dict, blank=True, editable=False)
     # Idempotency key: a job that notifies twice under the same key creates one row.
     key = models.CharField(max_length=200, blank=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)

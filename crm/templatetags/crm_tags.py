@@ -2,6 +2,7 @@ from django import forms, template
 from django.urls import NoReverseMatch, reverse
 
 from crm.money import format_money
+from crm.services.notification import notification_text
 
 register = template.Library()
 
@@ -80,3 +81,9 @@ def money(amount, currency="CNY") -> str:
 def money_whole(amount, currency="CNY") -> str:
     """As `money`, rounded to whole units (totals, report figures)."""
     return format_money(amount, currency, decimals=0)
+
+
+@register.filter
+def in_reader_language(notification, part: str = "title") -> str:
+    """A notification's title (or body) in the language the reader has now."""
+    return notification_text(notification, part)
