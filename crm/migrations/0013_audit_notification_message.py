@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0011_audit_log_indexes'),
+        ('crm', '0012_audit_log_indexes'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0010_outboundmessage_headers'),
+        ('crm', '0011_sec_audit_erasure'),
     ]
 
     operations = [
