@@ -268,6 +268,7 @@ class Registry:
 
     def audit_action(self, key: str) -> AuditAction | None:
         return self._items["audit_action"].get(key)
+
     def add_personal_data_holder(self, item: PersonalDataHolder) -> PersonalDataHolder:
         return self._add("personal_data_holder", item)
 
