@@ -103,6 +103,31 @@ class CrmConfig(AppConfig):
             )
         )
 
+        from .registry import AuditAction, AuditKind
+
+        registry.add_audit_kind(AuditKind("user", _("Users"), "crm.user", "settings:user_edit", order=80))
+        registry.add_audit_kind(AuditKind("team", _("Teams"), "crm.team", "settings:team_edit", order=81))
+        registry.add_audit_kind(AuditKind("tenant", _("Company"), "crm.tenant", order=82))
+        registry.add_audit_kind(AuditKind("import", _("Imports"), "imports.importjob", "imports:detail", order=83))
+        for action in (
+            AuditAction("user.create", _("%(actor)s added the user %(object)s"), _("User added")),
+            AuditAction("user.update", _("%(actor)s changed the user %(object)s"), _("User changed")),
+            AuditAction("user.activate", _("%(actor)s reactivated the user %(object)s"), _("User reactivated")),
+            AuditAction("user.deactivate", _("%(actor)s deactivated the user %(object)s"), _("User deactivated")),
+            AuditAction(
+                "user.two_factor_on", _("%(actor)s turned on two-step sign-in"), _("Two-step sign-in turned on")
+            ),
+            AuditAction(
+                "user.two_factor_off",
+                _("%(actor)s turned off two-step sign-in for %(object)s"),
+                _("Two-step sign-in turned off"),
+            ),
+            AuditAction("team.create", _("%(actor)s created the team %(object)s"), _("Team created")),
+            AuditAction("team.update", _("%(actor)s changed the team %(object)s"), _("Team changed")),
+            AuditAction("tenant.update", _("%(actor)s changed the company's settings"), _("Company settings changed")),
+        ):
+            registry.add_audit_action(action)
+
 
 class OperatorAdminConfig(admin_apps.AdminConfig):
     """Django admin, with the operators' site that names the company whose data it shows (crm/admin_site.py)."""

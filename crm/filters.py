@@ -1,9 +1,15 @@
+from datetime import timedelta
+
 import django_filters
 from django.db.models import Q
+from django.forms import DateInput
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .forms import BoundedDateField
 from .models import AuditEvent, OutboundMessage, Role, Team, User
+from .registry import registry
+from .workcalendar.selectors import local_midnight
 
 
 class BoundedDateFilter(django_filters.DateFilter):
@@ -34,16 +40,46 @@ class UserFilter(django_filters.FilterSet):
 
 
 class AuditEventFilter(django_filters.FilterSet):
-    action = django_filters.CharFilter(label=_("Action"), lookup_expr="startswith")
+    """The audit log's filters: the tenant's local days from and to, the actor, the action and the kind of object
+    (the actions whose first part names it: "customer" for "customer.transfer"), as the apps registered them."""
+
+    date_from = BoundedDateFilter(
+        label=pgettext_lazy("start of a period", "From"), method="filter_from", widget=DateInput(attrs={"type": "date"})
+    )
+    date_to = BoundedDateFilter(
+        label=pgettext_lazy("end of a period", "To"), method="filter_to", widget=DateInput(attrs={"type": "date"})
+    )
     actor = django_filters.ModelChoiceFilter(label=_("By"), queryset=User.objects.none())
+    action = django_filters.ChoiceFilter(label=_("Action"), choices=(), method="filter_action")
+    kind = django_filters.ChoiceFilter(label=_("Kind of object"), choices=(), method="filter_kind")
 
     class Meta:
         model = AuditEvent
-        fields = ["action", "actor"]
+        fields = ["date_from", "date_to", "actor", "action", "kind"]
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
-        self.filters["actor"].queryset = User.objects.for_tenant(tenant)
+        self.tenant = tenant
+        self.filters["actor"].queryset = User.objects.for_tenant(tenant).order_by("full_name", "pk")
+        self.filters["action"].extra["choices"] = sorted(
+            ((a.key, a.label or a.key) for a in registry.audit_actions()), key=lambda c: str(c[1])
+        )
+        prefixes = {a.key.split(".", 1)[0] for a in registry.audit_actions()}
+        self.filters["kind"].extra["choices"] = [(k.key, k.label) for k in registry.audit_kinds() if k.key in prefixes]
+
+    def filter_from(self, queryset, name, value):
+        return queryset.filter(at__gte=local_midnight(self.tenant, value))
+
+    def filter_to(self, queryset, name, value):
+        return queryset.filter(at__lt=local_midnight(self.tenant, value + timedelta(days=1)))
+
+    def filter_action(self, queryset, name, value):
+        return queryset.filter(action=value)
+
+    def filter_kind(self, queryset, name, value):
+        # An exact list rather than a prefix match, so the (tenant, action, at) index serves it.
+        actions = [a.key for a in registry.audit_actions() if a.key.split(".", 1)[0] == value]
+        return queryset.filter(action__in=actions)
 
 
 class OutboundMessageFilter(django_filters.FilterSet):

@@ -9,6 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Length, Lower, Substr
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -283,6 +284,20 @@ class AuditEvent(models.Model):
             # The privacy log lists exports and erasures by action, newest first.
             models.Index(fields=["tenant", "action", "-at"], name="crm_audit_tenant_action_idx"),
             models.Index(fields=["tenant", "object_type", "object_id"], name="crm_audit_tenant_object_idx"),
+            # The audit log lists every event but the per-object rows of an import, newest first...
+            models.Index(
+                models.F("tenant"),
+                models.F("at").desc(),
+                name="crm_audit_tenant_log_idx",
+                condition=~models.Q(details__has_key="import"),
+            ),
+            # ... and lists those rows when the import's event is expanded.
+            models.Index(
+                models.F("tenant"),
+                KeyTransform("import", "details"),
+                name="crm_audit_tenant_import_idx",
+                condition=models.Q(details__has_key="import"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -296,6 +311,9 @@ class Notification(TenantModel):
     title = models.CharField(_("title"), max_length=255)
     body = models.TextField(_("message"), blank=True)
     url = models.CharField(_("link"), max_length=500, blank=True)
+    # The title's and body's messages (crm.services.notification.message_spec), rendered again in the reader's
+    # language when shown; empty for plain text, and for the notifications written before they were kept.
+    message = models.JSONField(default=dict, blank=True, editable=False)
     # Idempotency key: a job that notifies twice under the same key creates one row.
     key = models.CharField(max_length=200, blank=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)

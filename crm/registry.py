@@ -151,6 +151,42 @@ class SearchSource:
 
 
 @dataclass(frozen=True)
+class AuditKind:
+    """A kind of object the audit log names: `key` is the first part of its actions ("customer" for
+    "customer.transfer"), `label` names the kind in the log's filter, `model` ("customers.customer") and
+    `url_name` (reversed with the object's id) link an event's object and the objects a bulk event lists."""
+
+    key: str
+    label: Any
+    model: str = ""
+    url_name: str = ""
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class AuditAction:
+    """How the audit log says one action in the reader's language.
+
+    `sentence` is a lazy translated string formatted with: `actor` (the actor's full name), `object` (the event's
+    object, linked), `count` (how many objects a bulk action touched — the length of `details[items]` — or the
+    number in `details[count]`), `user` (the user named by `details[user]`, e.g. the new owner) and `text` (the
+    plain value of `details[text]`, e.g. a reason). Use `ngettext_lazy(..., "count")` for sentences with a count.
+    `items_kind` is the AuditKind key of the ids listed in `details[items]` (shown when the event is expanded);
+    `children` marks a batch (an import) whose per-object events name it in `details["import"]`: expanding it lists
+    them."""
+
+    key: str
+    sentence: Any
+    label: Any = ""
+    items: str = ""
+    items_kind: str = ""
+    count: str = ""
+    user: str = ""
+    text: str = ""
+    children: bool = False
+
+
+@dataclass(frozen=True)
 class PersonalDataHolder:
     """What a higher app keeps about a person, exported and erased on their request (个人信息保护法) by customers,
     which never imports it.
@@ -180,6 +216,8 @@ class Registry:
             "notification_actions": {},
             "import_kind": {},
             "search": {},
+            "audit_kind": {},
+            "audit_action": {},
             "personal_data_holder": {},
         }
 
@@ -238,6 +276,24 @@ class Registry:
 
     def search_sources_for(self, user: Any) -> list[SearchSource]:
         return self._for("search", user)
+
+    def add_audit_kind(self, item: AuditKind) -> AuditKind:
+        return self._add("audit_kind", item)
+
+    def add_audit_action(self, item: AuditAction) -> AuditAction:
+        return self._add("audit_action", item)
+
+    def audit_kinds(self) -> list[AuditKind]:
+        return sorted(self._items["audit_kind"].values(), key=lambda i: (i.order, i.key))
+
+    def audit_kind(self, key: str) -> AuditKind | None:
+        return self._items["audit_kind"].get(key)
+
+    def audit_actions(self) -> list[AuditAction]:
+        return sorted(self._items["audit_action"].values(), key=lambda i: i.key)
+
+    def audit_action(self, key: str) -> AuditAction | None:
+        return self._items["audit_action"].get(key)
 
     def add_personal_data_holder(self, item: PersonalDataHolder) -> PersonalDataHolder:
         return self._add("personal_data_holder", item)

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from crm.views.account import set_language, signup, signup_verify
-from crm.views.audit import audit_log, message_log
+from crm.views.audit import audit_export, audit_items, audit_log, message_log
 from crm.views.health import healthz, healthz_live, healthz_ready
 from crm.views.home import home
 from crm.views.notification import notification_bell, notification_list, notification_read, notification_read_all
@@ -25,6 +25,8 @@ settings_patterns = (
         path("teams/new/", team_create_view, name="team_create"),
         path("teams/<int:pk>/", team_edit, name="team_edit"),
         path("audit/", audit_log, name="audit"),
+        path("audit/export.csv", audit_export, name="audit_export"),
+        path("audit/<int:pk>/items/", audit_items, name="audit_items"),
         path("messages/", message_log, name="messages"),
     ],
     "settings",

@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 
 class CustomersConfig(AppConfig):
@@ -62,6 +63,15 @@ class CustomersConfig(AppConfig):
         )
         registry.add_settings_page(
             SettingsPage(
+                key="customer_catalog",
+                label=_("Customer levels and tags"),
+                description=_("The levels customers are graded by (with the aliases imports know) and their tags."),
+                url_name="customer_catalog",
+                order=32,
+            )
+        )
+        registry.add_settings_page(
+            SettingsPage(
                 key="assignment",
                 label=_("Assignment rules"),
                 description=_("Which rep gets new customers and leads: ordered rules, each with a dry run first."),
@@ -98,3 +108,126 @@ class CustomersConfig(AppConfig):
                 key="contacts", label=_("Contacts"), search=contact_hits, order=20, visible=roles_any(*SALES_ROLES)
             )
         )
+
+        from crm.registry import AuditAction, AuditKind
+
+        registry.add_audit_kind(AuditKind("customer", _("Customers"), "customers.customer", "customers:detail", 10))
+        registry.add_audit_kind(AuditKind("contact", _("Contacts"), "customers.contact", order=11))
+        registry.add_audit_kind(AuditKind("pool", _("Public pool"), "customers.pool", order=12))
+        registry.add_audit_kind(
+            AuditKind("level", _("Customer levels"), "customers.customerlevel", "level_edit", order=13)
+        )
+        registry.add_audit_kind(AuditKind("tag", _("Tags"), "customers.tag", "tag_edit", order=14))
+        for action in (
+            AuditAction("customer.create", _("%(actor)s created the customer %(object)s"), _("Customer created")),
+            AuditAction("customer.update", _("%(actor)s changed the customer %(object)s"), _("Customer changed")),
+            AuditAction("customer.claim", _("%(actor)s claimed %(object)s from the pool"), _("Customer claimed")),
+            AuditAction(
+                "customer.release",
+                _("%(actor)s released %(object)s to the pool: %(text)s"),
+                _("Customer released"),
+                text="reason",
+            ),
+            AuditAction(
+                "customer.assign",
+                ngettext_lazy(
+                    "%(actor)s assigned %(count)d pool customer to %(user)s",
+                    "%(actor)s assigned %(count)d pool customers to %(user)s",
+                    "count",
+                ),
+                _("Pool customers assigned"),
+                items="customers",
+                items_kind="customer",
+                user="rep",
+            ),
+            AuditAction(
+                "customer.transfer",
+                ngettext_lazy(
+                    "%(actor)s transferred %(count)d customer to %(user)s: %(text)s",
+                    "%(actor)s transferred %(count)d customers to %(user)s: %(text)s",
+                    "count",
+                ),
+                _("Customers transferred"),
+                items="customers",
+                items_kind="customer",
+                user="to",
+                text="reason",
+            ),
+            AuditAction(
+                "customer.move_pool",
+                ngettext_lazy(
+                    "%(actor)s moved %(count)d customer to the pool %(object)s",
+                    "%(actor)s moved %(count)d customers to the pool %(object)s",
+                    "count",
+                ),
+                _("Customers moved to another pool"),
+                items="customers",
+                items_kind="customer",
+            ),
+            AuditAction("customer.trash", _("%(actor)s moved %(object)s to the recycle bin"), _("Customer binned")),
+            AuditAction(
+                "customer.restore", _("%(actor)s restored %(object)s from the recycle bin"), _("Customer restored")
+            ),
+            AuditAction("customer.purge", _("%(actor)s deleted %(object)s for good"), _("Customer deleted for good")),
+            AuditAction("customer.merge", _("%(actor)s merged a duplicate into %(object)s"), _("Customers merged")),
+            AuditAction(
+                "customer.share", _("%(actor)s shared %(object)s with %(user)s"), _("Customer shared"), user="user"
+            ),
+            AuditAction(
+                "customer.unshare",
+                _("%(actor)s stopped sharing %(object)s with %(user)s"),
+                _("Customer no longer shared"),
+                user="user",
+            ),
+            AuditAction(
+                "customer.import",
+                ngettext_lazy(
+                    "%(actor)s imported %(count)d customer from %(object)s",
+                    "%(actor)s imported %(count)d customers from %(object)s",
+                    "count",
+                ),
+                _("Customers imported"),
+                count="created",
+                children=True,
+            ),
+            AuditAction(
+                "customer.export",
+                ngettext_lazy(
+                    "%(actor)s exported %(count)d customer", "%(actor)s exported %(count)d customers", "count"
+                ),
+                _("Customers exported"),
+                count="rows",
+            ),
+            AuditAction(
+                "pool.fallback",
+                ngettext_lazy(
+                    "%(count)d customer fell back to the pool", "%(count)d customers fell back to the pool", "count"
+                ),
+                _("Customers fell back to the pool"),
+                count="customers",
+            ),
+            AuditAction("level.create", _("%(actor)s added the customer level %(object)s"), _("Level added")),
+            AuditAction("level.update", _("%(actor)s changed the customer level %(object)s"), _("Level changed")),
+            AuditAction("level.delete", _("%(actor)s removed the customer level %(object)s"), _("Level removed")),
+            AuditAction("tag.create", _("%(actor)s added the tag %(object)s"), _("Tag added")),
+            AuditAction("tag.update", _("%(actor)s changed the tag %(object)s"), _("Tag changed")),
+            AuditAction("tag.delete", _("%(actor)s removed the tag %(object)s"), _("Tag removed")),
+            AuditAction("contact.create", _("%(actor)s added the contact %(object)s"), _("Contact added")),
+            AuditAction("contact.update", _("%(actor)s changed the contact %(object)s"), _("Contact changed")),
+            AuditAction("contact.delete", _("%(actor)s deleted the contact %(object)s"), _("Contact deleted")),
+            AuditAction(
+                "contact.erase", _("%(actor)s erased the personal data of %(object)s"), _("Personal data erased")
+            ),
+            AuditAction(
+                "contact.import",
+                ngettext_lazy(
+                    "%(actor)s imported %(count)d contact from %(object)s",
+                    "%(actor)s imported %(count)d contacts from %(object)s",
+                    "count",
+                ),
+                _("Contacts imported"),
+                count="created",
+                children=True,
+            ),
+        ):
+            registry.add_audit_action(action)

@@ -14,6 +14,7 @@ from crm.workcalendar.selectors import local_today
 from customers.forms.customer import INDUSTRIES, SOURCES
 from customers.services.extension import extension_request
 from customers.services.tenant import default_pool, tenant_defaults
+from customers.services.transfer import customer_transfer
 
 from .models import (
     Contact,
@@ -210,3 +211,14 @@ def seed_tenant(demo) -> None:
     seed_due_soon(tenant, reps, now)
     seed_extension_requests(tenant, reps, now)
     seed_reveals(tenant, reps, now)
+    seed_transfer(tenant, reps)
+
+
+def seed_transfer(tenant, reps) -> None:
+    """A manager's hand-over of a few customers: the audit log shows it as one sentence, expandable."""
+    manager = User.objects.for_tenant(tenant).with_role(Role.MANAGER).order_by("email").first()
+    if manager is None or len(reps) < 2:
+        return
+    moving = list(Customer.objects.managed_by(manager).filter(owner=reps[0]).order_by("pk")[:3])
+    if moving:
+        customer_transfer(acting_user=manager, customers=moving, to_owner=reps[1], reason="客户所在区域调整")

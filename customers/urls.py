@@ -26,6 +26,7 @@ from customers.views.customer import (
 from customers.views.export import export, export_download, export_list
 from customers.views.extension import extension_request_view, extensions
 from customers.views.health import health_customers, pool_health_view
+from customers.views.level import catalog_view, level_delete_view, level_edit, tag_delete_view, tag_edit
 from customers.views.merge import merge
 from customers.views.pool import assign, at_risk, claim, pool_customer, pool_list, release
 from customers.views.pool_settings import (
@@ -112,6 +113,11 @@ assignment_patterns = [
 
 urlpatterns = [
     path("settings/privacy/", privacy_log, name="privacy_log"),
+    path("settings/levels-and-tags/", catalog_view, name="customer_catalog"),
+    path("settings/levels-and-tags/levels/<int:pk>/", level_edit, name="level_edit"),
+    path("settings/levels-and-tags/levels/<int:pk>/delete/", level_delete_view, name="level_delete"),
+    path("settings/levels-and-tags/tags/<int:pk>/", tag_edit, name="tag_edit"),
+    path("settings/levels-and-tags/tags/<int:pk>/delete/", tag_delete_view, name="tag_delete"),
     path("settings/pools/", include((pool_settings_patterns, "pool_settings"))),
     path("settings/assignment/", include((assignment_patterns, "assignment"))),
     path("customers/", include((customer_patterns, "customers"))),

@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 
 class SalesConfig(AppConfig):
@@ -184,3 +185,55 @@ class SalesConfig(AppConfig):
                 visible=roles_any(*SALES_ROLES),
             )
         )
+
+        from crm.registry import AuditAction, AuditKind
+
+        registry.add_audit_kind(AuditKind("lead", _("Leads"), "sales.lead", "sales:lead_detail", order=20))
+        registry.add_audit_kind(
+            AuditKind("opportunity", _("Opportunities"), "sales.opportunity", "sales:opportunity_detail", order=21)
+        )
+        registry.add_audit_kind(AuditKind("order", _("Orders"), "sales.order", order=22))
+        registry.add_audit_kind(AuditKind("task", _("Tasks"), "sales.task", order=23))
+        for action in (
+            AuditAction("lead.create", _("%(actor)s created the lead %(object)s"), _("Lead created")),
+            AuditAction("lead.update", _("%(actor)s changed the lead %(object)s"), _("Lead changed")),
+            AuditAction("lead.status", _("%(actor)s changed the status of the lead %(object)s"), _("Lead status")),
+            AuditAction(
+                "lead.convert", _("%(actor)s converted the lead %(object)s into a customer"), _("Lead converted")
+            ),
+            AuditAction(
+                "lead.assign",
+                ngettext_lazy(
+                    "%(actor)s gave %(count)d lead to %(user)s", "%(actor)s gave %(count)d leads to %(user)s", "count"
+                ),
+                _("Leads assigned"),
+                items="leads",
+                items_kind="lead",
+                user="to",
+            ),
+            AuditAction(
+                "lead.import",
+                ngettext_lazy(
+                    "%(actor)s imported %(count)d lead from %(object)s",
+                    "%(actor)s imported %(count)d leads from %(object)s",
+                    "count",
+                ),
+                _("Leads imported"),
+                count="created",
+                children=True,
+            ),
+            AuditAction(
+                "opportunity.create", _("%(actor)s created the opportunity %(object)s"), _("Opportunity created")
+            ),
+            AuditAction(
+                "opportunity.update", _("%(actor)s changed the opportunity %(object)s"), _("Opportunity changed")
+            ),
+            AuditAction(
+                "opportunity.move", _("%(actor)s moved the opportunity %(object)s to another stage"), _("Stage changed")
+            ),
+            AuditAction("order.create", _("%(actor)s recorded the order %(object)s"), _("Order recorded")),
+            AuditAction("order.void", _("%(actor)s voided the order %(object)s"), _("Order voided")),
+            AuditAction("task.create", _("%(actor)s created the task %(object)s"), _("Task created")),
+            AuditAction("task.done", _("%(actor)s completed the task %(object)s"), _("Task done")),
+        ):
+            registry.add_audit_action(action)

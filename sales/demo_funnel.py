@@ -133,6 +133,13 @@ def _phone(rng: random.Random) -> str:
     return f"+86{rng.choice(['135', '136', '137', '150', '158', '186', '189'])}{rng.randint(10_000_000, 99_999_999)}"
 
 
+# The demo's privacy notice (个人信息保护法): visitors tick their consent to it.
+DEMO_PRIVACY_TEXT = (
+    "我们仅将您填写的姓名、公司和联系方式用于回复您的咨询，保存不超过两年，不会提供给第三方。"
+    "您可以随时联系我们查询、更正或删除您的个人信息。"
+)
+
+
 def seed_funnel(demo) -> None:
     tenant = demo.tenant
     if Lead.objects.filter(tenant=tenant).exists() or Opportunity.objects.filter(tenant=tenant).exists():
@@ -160,6 +167,8 @@ def seed_funnel(demo) -> None:
                 required_fields=["name", "phone"],
                 owner=reps[0] if tenant.slug == "demo" else None,
                 source="官网",
+                privacy_text=DEMO_PRIVACY_TEXT,
+                privacy_version=1,
                 created_by=admin,
             )
         leads = _leads(tenant, reps, rng, now)

@@ -39,9 +39,9 @@ from sales.views.pipeline import (
     stage_edit,
     stage_move_view,
 )
-from sales.views.public import public_lead_form, public_lead_thanks
+from sales.views.public import public_lead_embed, public_lead_embed_thanks, public_lead_form, public_lead_thanks
 from sales.views.task import task_create_view, task_detail, task_done, task_edit, task_list, task_reopen
-from sales.views.web_form import web_form_settings
+from sales.views.web_form import web_form_qr, web_form_settings
 
 app_name = "sales"
 
@@ -94,6 +94,8 @@ urlpatterns = [
     # The public web form of a tenant (no login)
     path("f/<slug:tenant>/lead/", public_lead_form, name="public_lead_form"),
     path("f/<slug:tenant>/lead/thanks/", public_lead_thanks, name="public_lead_thanks"),
+    path("f/<slug:tenant>/lead/embed/", public_lead_embed, name="public_lead_embed"),
+    path("f/<slug:tenant>/lead/embed/thanks/", public_lead_embed_thanks, name="public_lead_embed_thanks"),
     # Opportunities
     path("opportunities/", opportunity_list, name="opportunity_list"),
     path("opportunities/new/", opportunity_create_view, name="opportunity_create"),
@@ -114,4 +116,5 @@ urlpatterns = [
     path("settings/lead-scoring/<int:pk>/", scoring_rule_edit, name="scoring_rule_edit"),
     path("settings/lead-scoring/<int:pk>/delete/", scoring_rule_delete_view, name="scoring_rule_delete"),
     path("settings/lead-form/", web_form_settings, name="web_form_settings"),
+    path("settings/lead-form/qr/", web_form_qr, name="web_form_qr"),
 ]

@@ -49,3 +49,22 @@ class ServiceConfig(AppConfig):
                 context=widgets.tickets_panel_context,
             )
         )
+
+        from crm.registry import AuditAction, AuditKind
+
+        registry.add_audit_kind(AuditKind("ticket", _("Tickets"), "service.ticket", "service:ticket_detail", order=30))
+        for action in (
+            AuditAction("ticket.create", _("%(actor)s opened the ticket %(object)s"), _("Ticket opened")),
+            AuditAction(
+                "ticket.assign",
+                _("%(actor)s assigned the ticket %(object)s to %(user)s"),
+                _("Ticket assigned"),
+                user="to",
+            ),
+            AuditAction(
+                "ticket.status", _("%(actor)s changed the status of the ticket %(object)s"), _("Ticket status")
+            ),
+            AuditAction("ticket.reply", _("%(actor)s replied on the ticket %(object)s"), _("Ticket reply")),
+            AuditAction("ticket.update", _("%(actor)s changed the ticket %(object)s"), _("Ticket changed")),
+        ):
+            registry.add_audit_action(action)

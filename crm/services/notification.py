@@ -47,6 +47,63 @@ def lazy_format(message: Any, **params: Any) -> LazyFormat:
     return LazyFormat(message, **params)
 
 
+def message_spec(value: Any) -> Any:
+    """A message as JSON that can be rendered again in any language: the msgids of translatable strings (gettext,
+    pgettext, ngettext — lazy, as lazy_format takes them) and the %-parameters of a LazyFormat, each in the same
+    form. Anything else is kept as its text (names, numbers), rendered in the active language."""
+    if isinstance(value, LazyFormat):
+        return {"fmt": message_spec(value.message), "params": {k: message_spec(v) for k, v in value.params.items()}}
+    if isinstance(value, Promise):
+        args, kw = getattr(value, "_args", ()), getattr(value, "_kw", {})
+        if not kw and len(args) == 1 and isinstance(args[0], str):
+            return {"gettext": args[0]}
+        if not kw and len(args) == 2 and all(isinstance(a, str) for a in args):
+            return {"pgettext": list(args)}
+        if not args and {"singular", "plural"} <= set(kw) and set(kw) <= {"singular", "plural", "number"}:
+            number = kw.get("number")
+            return {"ngettext": [kw["singular"], kw["plural"], number if isinstance(number, int | str) else None]}
+        return str(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    return str(value)
+
+
+def render_message(spec: Any, params: Mapping[str, Any] | None = None) -> str:
+    """A message_spec() rendered in the active language."""
+    if isinstance(spec, dict):
+        if "fmt" in spec:
+            rendered = {k: _value(v) for k, v in (spec.get("params") or {}).items()}
+            return render_message(spec["fmt"], rendered) % rendered
+        if "gettext" in spec:
+            return translation.gettext(spec["gettext"])
+        if "pgettext" in spec:
+            return translation.pgettext(*spec["pgettext"])
+        if "ngettext" in spec:
+            singular, plural, number = spec["ngettext"]
+            if isinstance(number, str):
+                number = (params or {}).get(number, 0)
+            return translation.ngettext(singular, plural, number if isinstance(number, int) else 0)
+    return str(spec)
+
+
+def _value(spec: Any) -> Any:
+    return spec if isinstance(spec, int | float) and not isinstance(spec, bool) else render_message(spec)
+
+
+def notification_text(notification: Notification, part: str) -> str:
+    """A notification's title or body in the reader's active language, from the message it was written with; the
+    stored text (in the language of the recipient when it was written) for notifications without one."""
+    spec = (notification.message or {}).get(part)
+    stored = getattr(notification, part)
+    if spec is None:
+        return stored
+    try:
+        text = render_message(spec)
+    except (KeyError, TypeError, ValueError, IndexError):
+        return stored
+    return text[:255] if part == "title" else text
+
+
 def render_in_language(value: Any, language: str) -> str:
     with translation.override(language):
         return str(value)
@@ -69,19 +126,27 @@ def notify(
     language = recipient.effective_language
     title_text = render_in_language(title, language)[:255]
     body_text = render_in_language(body, language)
+    # The message itself, so the bell and the list show it in the language the reader has when reading it.
+    with translation.override(language):
+        message = {part: message_spec(value) for part, value in (("title", title), ("body", body)) if _lazy(value)}
     with transaction.atomic():
         if key:
             notification, created = Notification.objects.get_or_create(
                 tenant_id=recipient.tenant_id,
                 recipient=recipient,
                 key=key,
-                defaults={"title": title_text, "body": body_text, "url": url},
+                defaults={"title": title_text, "body": body_text, "url": url, "message": message},
             )
             if not created:
                 return notification
         else:
             notification = Notification.objects.create(
-                tenant_id=recipient.tenant_id, recipient=recipient, title=title_text, body=body_text, url=url
+                tenant_id=recipient.tenant_id,
+                recipient=recipient,
+                title=title_text,
+                body=body_text,
+                url=url,
+                message=message,
             )
         if email and recipient.is_active and recipient.email:
             link = f"\n\n{settings.SITE_URL}{url}" if url else ""
@@ -94,6 +159,10 @@ def notify(
                 key=f"notification:{notification.pk}",
             )
     return notification
+
+
+def _lazy(value: Any) -> bool:
+    return isinstance(value, LazyFormat | Promise)
 
 
 @dataclass(frozen=True)
@@ -128,6 +197,8 @@ def notify_many(*, tenant_id: int, notes: list[Note]) -> list[Notification]:
     rows = []
     for note in fresh:
         language = note.recipient.effective_language
+        with translation.override(language):
+            message = {p: message_spec(v) for p, v in (("title", note.title), ("body", note.body)) if _lazy(v)}
         rows.append(
             Notification(
                 tenant_id=tenant_id,
@@ -136,6 +207,7 @@ def notify_many(*, tenant_id: int, notes: list[Note]) -> list[Notification]:
                 body=render_in_language(note.body, language),
                 url=note.url,
                 key=note.key,
+                message=message,
             )
         )
     created = Notification.objects.bulk_create(rows)

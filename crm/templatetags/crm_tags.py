@@ -1,6 +1,9 @@
 from django import forms, template
 from django.urls import NoReverseMatch, reverse
 
+from crm.money import format_money
+from crm.services.notification import notification_text
+
 register = template.Library()
 
 
@@ -79,3 +82,21 @@ def active_filters(form) -> int:
         values = data.getlist(name) if hasattr(data, "getlist") else [data.get(name)]
         count += any(v not in (None, "") for v in values)
     return count
+
+
+@register.filter
+def money(amount, currency="CNY") -> str:
+    """An amount with its currency's symbol and thousands separators, in the reader's language (crm.money)."""
+    return format_money(amount, currency)
+
+
+@register.filter
+def money_whole(amount, currency="CNY") -> str:
+    """As `money`, rounded to whole units (totals, report figures)."""
+    return format_money(amount, currency, decimals=0)
+
+
+@register.filter
+def in_reader_language(notification, part: str = "title") -> str:
+    """A notification's title (or body) in the language the reader has now."""
+    return notification_text(notification, part)

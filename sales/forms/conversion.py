@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.models import User
 from customers.models import Customer
-from sales.forms.fields import CustomerChoiceField, DateInput, StageChoiceField, stage_choices
+from sales.forms.fields import CustomerChoiceField, DateInput, StageChoiceField
 from sales.models import (
     Lead,
     Pipeline,
@@ -42,8 +42,9 @@ class LeadConvertForm(forms.Form):
         tenant = user.tenant
         self.fields["customer"].queryset = Customer.objects.editable_by(user)
         self.fields["opportunity_pipeline"].queryset = Pipeline.objects.filter(tenant=tenant, is_active=True)
-        self.fields["opportunity_stage"].tenant = tenant
-        self.fields["opportunity_stage"].choices = [("", _("— first stage —")), *stage_choices(tenant)]
+        self.fields["opportunity_stage"].set_stages(
+            tenant, pipeline_field="opportunity_pipeline", first_label=_("— first stage —")
+        )
         self.fields["opportunity_currency"].choices = [(c, c) for c in order_currencies(tenant)]
 
     def clean(self):

@@ -71,17 +71,45 @@ def stage_choices(tenant, *, open_only: bool = True) -> list:
     if open_only:
         stages = stages.filter(kind=StageKind.OPEN)
     groups: dict[int, tuple[str, list]] = {}
-    for stage in stages.ordered().order_by("pipeline__position", "pipeline_id"):
+    # Pipelines in their order and, within each, the stages in board order (a stable sort keeps the latter).
+    for stage in sorted(stages.ordered(), key=lambda s: (s.pipeline.position, s.pipeline_id)):
         groups.setdefault(stage.pipeline_id, (stage.pipeline.name, []))[1].append((str(stage.pk), stage.name))
     return [(label, options) for label, options in groups.values()]
+
+
+class StageSelect(forms.Select):
+    """A stage select whose options say their pipeline (`data-pipeline`): static/js/sales/stages.js shows only the
+    stages of the pipeline chosen in the field named by `data-stages-of`, in their order."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pipelines: dict[str, int] = {}
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        if str(value) in self.pipelines:
+            option["attrs"]["data-pipeline"] = str(self.pipelines[str(value)])
+        return option
 
 
 class StageChoiceField(forms.ChoiceField):
     """A stage of the tenant (the service checks it belongs to the chosen pipeline)."""
 
+    widget = StageSelect
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.tenant = None
+
+    def set_stages(self, tenant, *, pipeline_field: str, first_label=None, open_only: bool = True) -> None:
+        """The tenant's stages, grouped by pipeline in order, each option marked with its pipeline so the page
+        shows only those of the pipeline chosen in `pipeline_field`."""
+        self.tenant = tenant
+        choices = stage_choices(tenant, open_only=open_only)
+        self.choices = ([("", first_label)] if first_label is not None else []) + choices
+        stages = Stage.objects.filter(tenant=tenant, is_active=True)
+        self.widget.pipelines = {str(pk): pipeline for pk, pipeline in stages.values_list("pk", "pipeline_id")}
+        self.widget.attrs["data-stages-of"] = pipeline_field
 
     def clean(self, value):
         value = super().clean(value)

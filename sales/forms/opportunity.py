@@ -52,8 +52,7 @@ class OpportunityForm(forms.Form):
         else:
             self.fields["customer"].queryset = Customer.objects.editable_by(user)
             self.fields["pipeline"].queryset = Pipeline.objects.filter(tenant=tenant, is_active=True)
-            self.fields["stage"].tenant = tenant
-            self.fields["stage"].choices = [("", _("— first stage —")), *stage_choices(tenant)]
+            self.fields["stage"].set_stages(tenant, pipeline_field="pipeline", first_label=_("— first stage —"))
         if customer is not None:
             self.fields["contact"].queryset = Contact.objects.filter(tenant_id=tenant.pk, customer=customer)
         else:

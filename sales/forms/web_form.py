@@ -44,6 +44,16 @@ class WebFormSettingsForm(forms.Form):
         required=False,
         help_text=_("A link with ?utm_campaign=… overrides it per visit."),
     )
+    privacy_text = forms.CharField(
+        label=_("Privacy notice"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_(
+            "How you use the personal information visitors send (个人信息保护法). When set, visitors must tick their "
+            "consent; each lead keeps the version of the text its visitor agreed to."
+        ),
+    )
 
     def __init__(self, *args, user: User, web_form: LeadWebForm, **kwargs):
         kwargs.setdefault(
@@ -58,6 +68,7 @@ class WebFormSettingsForm(forms.Form):
                 "owner": web_form.owner,
                 "source": web_form.source,
                 "campaign": web_form.campaign,
+                "privacy_text": web_form.privacy_text,
             },
         )
         super().__init__(*args, **kwargs)
@@ -101,6 +112,14 @@ class PublicLeadForm(forms.Form):
             label=_("Leave this field empty"),
             widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
         )
+        if web_form.privacy_text:
+            self.fields["consent"] = forms.BooleanField(
+                label=_("I have read the privacy notice above and agree to it."),
+                error_messages={"required": _("Please agree to the privacy notice to send the form.")},
+            )
+            self.fields["privacy_version"] = forms.IntegerField(
+                required=False, initial=web_form.privacy_version, widget=forms.HiddenInput
+            )
         self.fields["ts"] = forms.CharField(required=False, widget=forms.HiddenInput)
         self.fields["utm_campaign"] = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
         self.fields["utm_source"] = forms.CharField(required=False, max_length=50, widget=forms.HiddenInput)

@@ -88,6 +88,11 @@ class Lead(TenantModel):
     web_form = models.ForeignKey(
         "sales.LeadWebForm", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
     )
+    # The visitor's consent to the privacy notice of the web form (个人信息保护法): when, to which version, and the
+    # very text they agreed to, kept with the lead even after the notice changes.
+    consent_at = models.DateTimeField(_("consent given at"), null=True, blank=True, editable=False)
+    consent_version = models.PositiveIntegerField(_("privacy notice version"), null=True, blank=True, editable=False)
+    consent_text = models.TextField(_("privacy notice agreed to"), blank=True, editable=False)
     import_job = models.ForeignKey(
         "imports.ImportJob", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
     )

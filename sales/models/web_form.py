@@ -60,6 +60,9 @@ class LeadWebForm(TenantModel):
         related_name="+",
         verbose_name=_("new leads go to"),
     )
+    # A notice here adds a consent checkbox the visitor must tick; each change of its text is a new version.
+    privacy_text = models.TextField(_("privacy notice"), blank=True)
+    privacy_version = models.PositiveIntegerField(_("privacy notice version"), default=0)
     source = models.CharField(_("source of its leads"), max_length=50, blank=True)
     campaign = models.CharField(_("campaign"), max_length=100, blank=True)
 

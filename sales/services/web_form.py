@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import transaction
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -53,8 +53,11 @@ def web_form_save(
     owner: User | None,
     source: str = "",
     campaign: str = "",
+    privacy_text: str | None = None,
 ) -> LeadWebForm:
-    """Admins choose what the public form asks for, what it says and who gets its leads."""
+    """Admins choose what the public form asks for, what it says and who gets its leads. A privacy notice
+    (`privacy_text`; None keeps the current one) makes visitors tick their consent; changing its text makes a new
+    version, so each lead keeps the version and the text its visitor agreed to."""
     require_admin(acting_user)
     tenant = acting_user.tenant
     fields = [f for f in WebFormField.values if f in set(fields) | {"name"}]
@@ -77,6 +80,11 @@ def web_form_save(
         form.is_enabled, form.title, form.intro, form.thank_you = is_enabled, title[:200], intro or "", thank_you
         form.fields, form.required_fields, form.owner = fields, required, owner
         form.source, form.campaign = (source or "").strip()[:50], (campaign or "").strip()[:100]
+        if privacy_text is not None:
+            privacy_text = privacy_text.strip()
+            if privacy_text != form.privacy_text:
+                form.privacy_text = privacy_text
+                form.privacy_version += 1
         form.save()
         audit(
             tenant=tenant,
@@ -88,17 +96,34 @@ def web_form_save(
                 "fields": fields,
                 "required": required,
                 "owner": owner.pk if owner else None,
+                "privacy_version": form.privacy_version,
             },
         )
     return form
 
 
-def lead_submit_web_form(*, web_form: LeadWebForm, data: dict[str, Any], campaign: str = "", source: str = "") -> Lead:
+def lead_submit_web_form(
+    *,
+    web_form: LeadWebForm,
+    data: dict[str, Any],
+    campaign: str = "",
+    source: str = "",
+    consent: bool = False,
+    privacy_version: int | None = None,
+) -> Lead:
     """A visitor's submission (already past the bot checks): a new lead for the form's owner or unassigned, never
-    refused for being a duplicate."""
+    refused for being a duplicate. A form with a privacy notice needs the visitor's consent to the version they
+    were shown (`privacy_version`); the lead keeps that version and its text."""
     tenant = web_form.tenant
     if not web_form.is_enabled or not tenant.is_active:
         raise DomainError(_("This form is closed."))
+    if web_form.privacy_text:
+        if not consent:
+            raise DomainError(_("Please agree to the privacy notice to send the form."), field="consent")
+        if privacy_version is not None and privacy_version != web_form.privacy_version:
+            raise DomainError(
+                _("The privacy notice has just changed. Please read it again and tick your consent."), field="consent"
+            )
     asked = set(web_form.fields)
     values_in = {k: (v if k in asked else "") for k, v in data.items()}
     for field in web_form.required_fields:
@@ -121,6 +146,10 @@ def lead_submit_web_form(*, web_form: LeadWebForm, data: dict[str, Any], campaig
         lead = create_lead(
             tenant=tenant, values=values, owner=owner, origin=LeadOrigin.WEB_FORM, actor=None, web_form=web_form
         )
+        if web_form.privacy_text:
+            lead.consent_at = timezone.now()
+            lead.consent_version, lead.consent_text = web_form.privacy_version, web_form.privacy_text
+            lead.save(update_fields=["consent_at", "consent_version", "consent_text"])
         if owner is not None and rule is not None:
             notify_new_owners({owner.pk: [("lead", str(lead), rule.name)]}, key=f"lead-rule:{lead.pk}")
         elif owner is not None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 
+from csp.decorators import csp_replace
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.core import is_ratelimited
 
@@ -75,13 +77,25 @@ def _language(request: HttpRequest, web_form: LeadWebForm) -> str:
 
 def _render_form(request: HttpRequest, web_form: LeadWebForm, form: PublicLeadForm, status: int = 200) -> HttpResponse:
     # Every rendering carries a fresh token: the fill time counts from when this form was shown.
-    context = {"web_form": web_form, "form": form, "token": issue_token(web_form.tenant_id), "honeypot": HONEYPOT}
+    context = {
+        "web_form": web_form,
+        "form": form,
+        "token": issue_token(web_form.tenant_id),
+        "honeypot": HONEYPOT,
+        "embedded": _embedded(request),
+    }
     return render(request, "sales/public/lead_form.html", context, status=status)
 
 
-@csrf_protect
-@require_http_methods(["GET", "POST"])
-def public_lead_form(request: HttpRequest, tenant: str) -> HttpResponse:
+def _embedded(request: HttpRequest) -> bool:
+    return request.resolver_match is not None and request.resolver_match.url_name.startswith("public_lead_embed")
+
+
+# Other sites may frame the embeddable form and its thank-you page (and nothing else of the CRM).
+FRAMABLE = {"frame-ancestors": ["*"]}
+
+
+def _serve(request: HttpRequest, tenant: str) -> HttpResponse:
     with tenant_context(_tenant_id_or_404(tenant)):
         web_form = _web_form_or_404(tenant)
         with translation.override(_language(request, web_form)):
@@ -89,6 +103,24 @@ def public_lead_form(request: HttpRequest, tenant: str) -> HttpResponse:
             response.headers.setdefault("Content-Language", translation.get_language())
     response["Cache-Control"] = "no-store"
     return response
+
+
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def public_lead_form(request: HttpRequest, tenant: str) -> HttpResponse:
+    return _serve(request, tenant)
+
+
+# In a frame on another site the browser withholds our CSRF cookie (SameSite), so the embedded form cannot carry
+# Django's CSRF check. It needs none: its visitor is anonymous, with no session or authority a forged post could
+# borrow, and the signed fill-time token (issued with each rendering, bound to the company), the honeypot and the
+# rate limit per address are the checks that keep robots out, exactly as on the direct form.
+@csrf_exempt
+@xframe_options_exempt
+@csp_replace(FRAMABLE)
+@require_http_methods(["GET", "POST"])
+def public_lead_embed(request: HttpRequest, tenant: str) -> HttpResponse:
+    return _serve(request, tenant)
 
 
 def _handle(request: HttpRequest, web_form: LeadWebForm) -> HttpResponse:
@@ -111,7 +143,7 @@ def _handle(request: HttpRequest, web_form: LeadWebForm) -> HttpResponse:
     if request.POST.get(HONEYPOT, "").strip():
         # Only a robot fills a field nobody sees: thank it, save nothing.
         logger.info("Lead form of tenant %s: honeypot filled, submission dropped", tenant_id)
-        return redirect("sales:public_lead_thanks", tenant=web_form.tenant.slug)
+        return _thanks_redirect(request, web_form)
     shown_at = read_token(request.POST.get("ts", ""), tenant_id)
     now = timezone.now().timestamp()
     if shown_at is None or now - shown_at > MAX_AGE_SECONDS:
@@ -130,16 +162,34 @@ def _handle(request: HttpRequest, web_form: LeadWebForm) -> HttpResponse:
             data=form.lead_data(),
             campaign=form.cleaned_data.get("utm_campaign", ""),
             source=form.cleaned_data.get("utm_source", ""),
+            consent=bool(form.cleaned_data.get("consent")),
+            privacy_version=form.cleaned_data.get("privacy_version"),
         )
     except DomainError as exc:
         apply_domain_error(form, exc)
         return _render_form(request, web_form, form, status=422)
-    return redirect("sales:public_lead_thanks", tenant=web_form.tenant.slug)
+    return _thanks_redirect(request, web_form)
 
 
-@require_GET
-def public_lead_thanks(request: HttpRequest, tenant: str) -> HttpResponse:
+def _thanks_redirect(request: HttpRequest, web_form: LeadWebForm) -> HttpResponse:
+    name = "sales:public_lead_embed_thanks" if _embedded(request) else "sales:public_lead_thanks"
+    return redirect(name, tenant=web_form.tenant.slug)
+
+
+def _thanks(request: HttpRequest, tenant: str) -> HttpResponse:
     with tenant_context(_tenant_id_or_404(tenant)):
         web_form = _web_form_or_404(tenant)
         with translation.override(_language(request, web_form)):
             return render(request, "sales/public/thanks.html", {"web_form": web_form})
+
+
+@require_GET
+def public_lead_thanks(request: HttpRequest, tenant: str) -> HttpResponse:
+    return _thanks(request, tenant)
+
+
+@xframe_options_exempt
+@csp_replace(FRAMABLE)
+@require_GET
+def public_lead_embed_thanks(request: HttpRequest, tenant: str) -> HttpResponse:
+    return _thanks(request, tenant)

@@ -7,7 +7,7 @@ Every module tests/security/samples_<app>.py defines:
 A URL pattern with arguments and no sample fails the sweep, so no new page escapes it.
 """
 
-from crm.models import Notification
+from crm.models import AuditEvent, Notification
 
 
 def _notification(world):
@@ -19,6 +19,9 @@ SAMPLES = {
     "settings:user_set_active": lambda w: {"pk": w.rep1.pk},
     "settings:team_edit": lambda w: {"pk": w.team1.pk},
     "notification_read": _notification,
+    "settings:audit_items": lambda w: {
+        "pk": AuditEvent.objects.filter(tenant=w.tenant).values_list("pk", flat=True).first()
+    },
     "password_reset_confirm": lambda w: {"uidb64": "MQ", "token": "set-password"},
     "signup_verify": lambda w: {"token": "not-a-signed-token"},
 }

@@ -3,7 +3,7 @@
 Destructive endpoints (delete, contact delete) get their own customer, so the sweep's check that A's user is not
 told 404 does not remove the samples other patterns use."""
 
-from customers.models import Contact, Customer
+from customers.models import Contact, Customer, CustomerLevel, Tag
 
 from .marks import named
 
@@ -20,7 +20,19 @@ def _contact(world, name="MARKA 云帆科技有限公司"):
     }
 
 
+def _level(world, code):
+    return {"pk": CustomerLevel.objects.get_or_create(tenant=world.tenant, code=code, defaults={"name": code})[0].pk}
+
+
+def _tag(world, name):
+    return {"pk": Tag.objects.get_or_create(tenant=world.tenant, name=named(world, name))[0].pk}
+
+
 SAMPLES = {
+    "level_edit": lambda w: _level(w, "MK1"),
+    "level_delete": lambda w: _level(w, "MK2"),
+    "tag_edit": lambda w: _tag(w, "MARKA 标签"),
+    "tag_delete": lambda w: _tag(w, "MARKA 待删标签"),
     "customers:detail": lambda w: {"pk": _customer(w).pk},
     "customers:edit": lambda w: {"pk": _customer(w).pk},
     "customers:delete": lambda w: {"pk": _customer(w, "MARKA 可删除公司").pk},

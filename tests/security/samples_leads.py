@@ -115,6 +115,8 @@ SAMPLES = {
     "sales:lead_reveal": _pk("lead"),
     "sales:public_lead_form": lambda w: {"tenant": plant(w)["web_form"].tenant.slug},
     "sales:public_lead_thanks": lambda w: {"tenant": plant(w)["web_form"].tenant.slug},
+    "sales:public_lead_embed": lambda w: {"tenant": plant(w)["web_form"].tenant.slug},
+    "sales:public_lead_embed_thanks": lambda w: {"tenant": plant(w)["web_form"].tenant.slug},
     "sales:opportunity_detail": _pk("opportunity"),
     "sales:opportunity_edit": _pk("opportunity"),
     "sales:opportunity_move": _pk("opportunity"),
@@ -133,4 +135,6 @@ VIEWERS: dict = {}
 PUBLIC = {
     "sales:public_lead_form": "the tenant's public lead form: visitors have no account (CSRF, honeypot, rate limit)",
     "sales:public_lead_thanks": "the public form's thank-you page",
+    "sales:public_lead_embed": "the public lead form to frame in the tenant's website (signed token, honeypot, rate limit)",
+    "sales:public_lead_embed_thanks": "the framed public form's thank-you page",
 }
