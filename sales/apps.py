@@ -12,10 +12,12 @@ class SalesConfig(AppConfig):
         from customers.services.assignment import register_load_counter
         from customers.services.assignment_backlog import BacklogSource, register_backlog_source
         from sales import widgets
-        from sales.imports import LeadKind
+        from sales.imports.lead import LeadKind
+        from sales.imports.product import ProductKind
         from sales.services.lead import open_leads_per_owner
         from sales.services.lead_backlog import lead_backlog_apply, lead_backlog_items
         from sales.services.pipeline import ensure_default_pipeline
+        from sales.services.quote import quote_policy
 
         # "Least loaded" counts open leads next to held customers (customers.services.assignment).
         register_load_counter("sales.open_leads", open_leads_per_owner)
@@ -30,6 +32,8 @@ class SalesConfig(AppConfig):
         tenant_created.connect(on_tenant_created, dispatch_uid="sales.default_pipeline", weak=False)
 
         registry.add_import_kind(LeadKind)
+        registry.add_import_kind(ProductKind)
+        registry.add_approval_policy(quote_policy())
 
         sellers = roles_any("admin", "manager", "rep")
         registry.add_nav(
@@ -81,6 +85,34 @@ class SalesConfig(AppConfig):
                 description=_("Sales pipelines, their stages and win probabilities."),
                 url_name="sales:pipeline_settings",
                 order=40,
+            )
+        )
+        registry.add_nav(
+            NavEntry(
+                key="quotes",
+                label=_("Quotes"),
+                url_name="sales:quote_list",
+                order=15,
+                visible=sellers,
+                active_prefix="sales:quote",
+            )
+        )
+        registry.add_nav(
+            NavEntry(
+                key="products",
+                label=_("Products"),
+                url_name="sales:product_list",
+                order=45,
+                active_prefix="sales:product",
+            )
+        )
+        registry.add_settings_page(
+            SettingsPage(
+                key="quotes",
+                label=_("Quotes"),
+                description=_("When quotes need a manager's or an administrator's approval; validity and terms."),
+                url_name="sales:quote_settings",
+                order=41,
             )
         )
         registry.add_settings_page(

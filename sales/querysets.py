@@ -153,3 +153,29 @@ class StageQuerySet(TenantQuerySet):
 
     def active(self) -> StageQuerySet:
         return self.filter(is_active=True)
+
+
+class ProductQuerySet(TenantQuerySet):
+    def visible_to(self, user) -> ProductQuerySet:
+        """The catalogue of the user's tenant: everyone in it reads it. Fails closed."""
+        if not is_tenant_user(user):
+            return self.none()
+        return self.filter(tenant_id=user.tenant_id)
+
+    def active(self) -> ProductQuerySet:
+        return self.filter(is_active=True)
+
+
+def _visible_opportunities(user):
+    return apps.get_model("sales", "Opportunity").objects.visible_to(user).values("pk")
+
+
+class QuoteQuerySet(TenantQuerySet):
+    def visible_to(self, user) -> QuoteQuerySet:
+        """A quote follows its customer and its opportunity: whoever sees either sees the quote. One SQL query;
+        fails closed."""
+        if not is_tenant_user(user):
+            return self.none()
+        return self.filter(tenant_id=user.tenant_id).filter(
+            Q(customer__in=_visible_customers(user)) | Q(opportunity__in=_visible_opportunities(user))
+        )

@@ -19,6 +19,8 @@ from sales.models.lead_scoring import (
 from sales.models.opportunity import Opportunity, OpportunityLine, StageChange
 from sales.models.order import FOREIGN_ORDER_CURRENCIES, KNOWN_CURRENCIES, Order, OrderLine, order_currencies
 from sales.models.pipeline import Pipeline, Stage, StageKind
+from sales.models.product import Product
+from sales.models.quote import DocumentSequence, Quote, QuoteLine, QuoteSettings, QuoteStatus, QuoteTotals
 from sales.models.task import Task
 from sales.models.web_form import (
     DEFAULT_WEB_FORM_FIELDS,
@@ -38,6 +40,7 @@ __all__ = [
     "Appointment",
     "AppointmentAttendee",
     "AppointmentContact",
+    "DocumentSequence",
     "DuplicateKind",
     "FollowUp",
     "FollowUpKind",
@@ -52,6 +55,12 @@ __all__ = [
     "Order",
     "OrderLine",
     "Pipeline",
+    "Product",
+    "Quote",
+    "QuoteLine",
+    "QuoteSettings",
+    "QuoteStatus",
+    "QuoteTotals",
     "ScoringCondition",
     "ScoringField",
     "Stage",
