@@ -19,13 +19,13 @@ PRINT_CSS = Path(settings.BASE_DIR) / "static" / "css" / "quote_print.css"
 PDF_OPTIONS: dict = {}
 
 
-def quote_pdf(quote: Quote) -> bytes:
+def quote_html(quote: Quote) -> str:
     """The quote as the customer receives it: the company's name, the quote's number and version, the lines, the
     totals in figures and in Chinese capitals (大写金额), the validity and the terms. In the tenant's language."""
     lines = list(QuoteLine.objects.filter(quote=quote).order_by("position", "pk"))
     tenant = quote.tenant
     with translation.override(tenant.language or settings.LANGUAGE_CODE):
-        html = render_to_string(
+        return render_to_string(
             "sales/quotes/pdf.html",
             {
                 "quote": quote,
@@ -35,7 +35,11 @@ def quote_pdf(quote: Quote) -> bytes:
                 "issued_on": timezone.localtime(quote.sent_at or quote.created_at, tenant.tzinfo).date(),
             },
         )
-    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf(
+
+
+def quote_pdf(quote: Quote) -> bytes:
+    """The quote's HTML (quote_html) printed by WeasyPrint."""
+    return HTML(string=quote_html(quote), base_url=str(settings.BASE_DIR)).write_pdf(
         stylesheets=[CSS(filename=str(PRINT_CSS))], **PDF_OPTIONS
     )
 

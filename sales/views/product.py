@@ -9,10 +9,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
+from crm.access import require_admin
 from crm.errors import DomainError
 from crm.models import Role
 from crm.registry import registry
-from crm.web import PAGE_SIZE, admin_required, apply_domain_error, form_status, paginate, tenant_required
+from crm.web import PAGE_SIZE, apply_domain_error, form_status, paginate, tenant_required
 from sales.access import get_product_for_admin
 from sales.filters import ProductFilter
 from sales.forms.product import ProductForm
@@ -39,10 +40,12 @@ def product_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-@admin_required
+@tenant_required
 @require_http_methods(["GET", "POST"])
 def product_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    # Another tenant's id is 404 for everyone; then only administrators go on (403).
     product = get_product_for_admin(request.user, pk) if pk is not None else None
+    require_admin(request.user)
     form = ProductForm(request.POST or None, instance=product, tenant=request.tenant)
     if request.method == "POST" and form.is_valid():
         try:

@@ -81,7 +81,10 @@ def _quote_form(request: HttpRequest, *, opportunity, quote: Quote | None) -> Ht
         ]
         # Products no longer sold stay choosable on the lines that have them.
         products = Product.objects.visible_to(request.user).filter(
-            pk__in=[*products.values("pk"), *(line["product"] for line in line_initial if line["product"])]
+            pk__in=[
+                *products.values_list("pk", flat=True),
+                *(line["product"] for line in line_initial if line["product"]),
+            ]
         )
     form = QuoteForm(request.POST or None, user=request.user, initial=initial)
     lines = QuoteLineFormSet(request.POST or None, prefix="lines", products=products, initial=line_initial)

@@ -1,0 +1,65 @@
+"""Sample URL arguments for the product catalogue and the quotes of the sales app (see samples_crm.py for the
+contract): a product, and quotes on tenant A's opportunity (marked MARKA in their lines and terms), one per
+endpoint that changes a quote's status, so the viewer check of one does not spoil another."""
+
+from decimal import Decimal
+
+from sales.models import Product, Quote
+from sales.services.product import product_save
+from sales.services.quote import QuoteLineInput, quote_create, quote_send
+
+from .marks import named
+from .samples_leads import plant as plant_leads
+
+QUOTES = ("edit", "revise", "send", "submit", "close")
+
+
+def plant(world) -> dict:
+    """Tenant A's product and quotes (once per world), returned by name."""
+    tenant = world.tenant
+    opportunity = plant_leads(world)["opportunity"]
+    if not Product.objects.filter(tenant=tenant, code=named(world, "MARKA-P1")).exists():
+        product = product_save(
+            acting_user=world.admin,
+            data={
+                "code": named(world, "MARKA-P1"),
+                "name": named(world, "MARKA product"),
+                "list_price": Decimal("100"),
+                "currency": tenant.currency,
+                "tax_rate": Decimal("13"),
+            },
+        )
+        for key in QUOTES:
+            quote = quote_create(
+                acting_user=world.rep1,
+                opportunity=opportunity,
+                lines=[QuoteLineInput(product=product, quantity=Decimal("1"), name=named(world, "MARKA line"))],
+                terms=named(world, f"MARKA {key}"),
+            )
+            if key == "close":
+                quote_send(acting_user=world.rep1, quote=quote)
+    quotes = {q.terms: q for q in Quote.objects.filter(tenant=tenant, opportunity=opportunity)}
+    return {
+        "product": Product.objects.get(tenant=tenant, code=named(world, "MARKA-P1")),
+        "opportunity": opportunity,
+        **{key: quotes[named(world, f"MARKA {key}")] for key in QUOTES},
+    }
+
+
+def _pk(key):
+    return lambda w: {"pk": plant(w)[key].pk}
+
+
+SAMPLES = {
+    "sales:product_edit": _pk("product"),
+    "sales:quote_create": lambda w: {"opportunity_pk": plant(w)["opportunity"].pk},
+    "sales:quote_detail": _pk("edit"),
+    "sales:quote_edit": _pk("edit"),
+    "sales:quote_pdf": _pk("edit"),
+    "sales:quote_revise": _pk("revise"),
+    "sales:quote_send": _pk("send"),
+    "sales:quote_submit": _pk("submit"),
+    "sales:quote_close": _pk("close"),
+}
+
+VIEWERS = {}
