@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from crm.models import Tenant
 from customers.models import Customer, PersonalDataReveal
-from sales.models import Appointment, FollowUp, Order, OrderLine, Task
+from sales.models import Appointment, FollowUp, Order, OrderLine, Product, Quote, Task
 from sales.selectors.calendar import calendar_data
 
 
@@ -48,3 +48,8 @@ def test_seed_demo_is_idempotent_and_covers_the_daily_work(capsys):
     # The privacy log shows managers' reveals of their reps' customers' phones and emails.
     reveals = PersonalDataReveal.objects.filter(tenant=demo)
     assert reveals.exists() and all(r.customer.owner_id != r.user_id for r in reveals.select_related("customer"))
+    # The catalogue and quotes in every state of their cycle: sent, approved then sent, waiting, revised after a no.
+    quotes = Quote.objects.filter(tenant=demo)
+    assert Product.objects.filter(tenant=demo).count() == 5
+    assert {"sent", "pending", "revised", "draft"} <= set(quotes.values_list("status", flat=True))
+    assert quotes.filter(version=2, previous__status="revised").exists()

@@ -292,6 +292,8 @@ def test_the_pages_new_quote_detail_and_actions(world, client_for):
     c.post(reverse("sales:quote_submit", args=[quote.pk]))
     assert Quote.objects.get(pk=quote.pk).status == QuoteStatus.PENDING
     assert quote.number in c.get(reverse("sales:quote_list")).content.decode()
+    page = c.get(reverse("sales:opportunity_detail", args=[opportunity.pk])).content.decode()
+    assert quote.number in page and reverse("sales:quote_create", args=[opportunity.pk]) in page
 
 
 @pytest.mark.django_db
