@@ -15,6 +15,7 @@ from crm.models import Role, Team, User
 from customers.models import Customer
 from sales.models import (
     Appointment,
+    Contract,
     FollowUp,
     Lead,
     LeadScoringRule,
@@ -195,4 +196,13 @@ def get_quote_for_user(user: User, pk: int) -> Quote:
     return get_object_or_404(
         Quote.objects.visible_to(user).select_related("customer", "opportunity", "owner", "created_by", "previous"),
         pk=pk,
+    )
+
+
+def get_contract_for_user(user: User, pk: int) -> Contract:
+    """The contract if `user` sees its customer, its opportunity or owns it, else 404 (the same for another
+    tenant's)."""
+    require_sales(user)
+    return get_object_or_404(
+        Contract.objects.visible_to(user).select_related("customer", "opportunity", "quote", "owner"), pk=pk
     )

@@ -14,6 +14,7 @@ class SalesConfig(AppConfig):
         from sales import widgets
         from sales.imports.lead import LeadKind
         from sales.imports.product import ProductKind
+        from sales.services.contract import contract_policy
         from sales.services.lead import open_leads_per_owner
         from sales.services.lead_backlog import lead_backlog_apply, lead_backlog_items
         from sales.services.pipeline import ensure_default_pipeline
@@ -34,6 +35,7 @@ class SalesConfig(AppConfig):
         registry.add_import_kind(LeadKind)
         registry.add_import_kind(ProductKind)
         registry.add_approval_policy(quote_policy())
+        registry.add_approval_policy(contract_policy())
 
         sellers = roles_any("admin", "manager", "rep")
         registry.add_nav(
@@ -99,6 +101,16 @@ class SalesConfig(AppConfig):
         )
         registry.add_nav(
             NavEntry(
+                key="contracts",
+                label=_("Contracts"),
+                url_name="sales:contract_list",
+                order=16,
+                visible=sellers,
+                active_prefix="sales:contract",
+            )
+        )
+        registry.add_nav(
+            NavEntry(
                 key="products",
                 label=_("Products"),
                 url_name="sales:product_list",
@@ -160,6 +172,16 @@ class SalesConfig(AppConfig):
                 order=5,
                 visible=sellers,
                 context=widgets.opportunities_panel_context,
+            )
+        )
+        registry.add_customer_panel(
+            CustomerPanel(
+                key="contracts",
+                label=_("Contracts and payments"),
+                template="sales/panels/contracts.html",
+                order=6,
+                visible=sellers,
+                context=widgets.contracts_panel_context,
             )
         )
         registry.add_customer_panel(

@@ -18,7 +18,17 @@ from crm.models import Role, User
 from crm.workcalendar.selectors import local_day_bounds, local_midnight, local_today
 from customers.normalize import nfkc, normalize_email, normalize_phone
 
-from .models import FollowUp, LeadOrigin, LeadStatus, Pipeline, QuoteStatus, Stage, StageKind, order_currencies
+from .models import (
+    ContractStatus,
+    FollowUp,
+    LeadOrigin,
+    LeadStatus,
+    Pipeline,
+    QuoteStatus,
+    Stage,
+    StageKind,
+    order_currencies,
+)
 
 
 class PersonChoiceFilter(django_filters.ModelChoiceFilter):
@@ -377,3 +387,20 @@ class QuoteFilter(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(Q(number__icontains=value) | Q(customer__name__icontains=value))
+
+
+class ContractFilter(django_filters.FilterSet):
+    """Contracts: search by number, title or customer, a status."""
+
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    status = django_filters.ChoiceFilter(
+        label=_("Status"), field_name="status", choices=ContractStatus.choices, empty_label=_("Any status")
+    )
+
+    def search(self, queryset, name, value):
+        value = nfkc(value).strip()[:100]
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(number__icontains=value) | Q(title__icontains=value) | Q(customer__name__icontains=value)
+        )

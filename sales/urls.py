@@ -8,6 +8,15 @@ from crm.imports.views import ImportUploadView, LegacyImportRedirectView
 from sales.views.appointment import appointment_cancel_view, appointment_create, appointment_detail, appointment_edit
 from sales.views.board import opportunity_board, opportunity_move_view
 from sales.views.calendar import calendar
+from sales.views.contract import (
+    contract_detail,
+    contract_from_quote,
+    contract_list,
+    contract_plan,
+    contract_receipt,
+    contract_status_view,
+    contract_submit_view,
+)
 from sales.views.conversion import lead_convert_view
 from sales.views.followup import followup_create, followup_edit, followup_list
 from sales.views.lead import (
@@ -128,6 +137,14 @@ urlpatterns = [
     path("quotes/<int:pk>/close/", quote_close_view, name="quote_close"),
     path("quotes/<int:pk>/revise/", quote_revise_view, name="quote_revise"),
     path("quotes/<int:pk>/pdf/", quote_pdf_view, name="quote_pdf"),
+    path("quotes/<int:pk>/contract/", contract_from_quote, name="contract_from_quote"),
+    # Contracts and payment collection
+    path("contracts/", contract_list, name="contract_list"),
+    path("contracts/<int:pk>/", contract_detail, name="contract_detail"),
+    path("contracts/<int:pk>/submit/", contract_submit_view, name="contract_submit"),
+    path("contracts/<int:pk>/status/", contract_status_view, name="contract_status"),
+    path("contracts/<int:pk>/plan/", contract_plan, name="contract_plan"),
+    path("contracts/<int:pk>/receipts/", contract_receipt, name="contract_receipt"),
     # Settings (admins)
     path("settings/quotes/", quote_settings_view, name="quote_settings"),
     path("settings/pipelines/", pipeline_settings, name="pipeline_settings"),

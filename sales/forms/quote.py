@@ -102,6 +102,9 @@ class QuoteSettingsForm(forms.ModelForm):
             "second_amount_limit",
             "valid_days",
             "default_terms",
+            "contract_prefix",
+            "renewal_days",
+            "overdue_manager_days",
         ]
         widgets = {"default_terms": forms.Textarea(attrs={"rows": 4})}
 

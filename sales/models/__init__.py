@@ -7,6 +7,15 @@ indexes that lead with the tenant). Workflows live in sales/services/.
 """
 
 from sales.models.appointment import Appointment, AppointmentAttendee, AppointmentContact
+from sales.models.contract import (
+    Contract,
+    ContractStatus,
+    Instalment,
+    OverdueNotice,
+    Receipt,
+    ReceiptAllocation,
+    ReceiptMethod,
+)
 from sales.models.followup import FOLLOW_UP_EDIT_WINDOW, FollowUp, FollowUpKind, FollowUpOutcome
 from sales.models.lead import DuplicateKind, Lead, LeadOrigin, LeadStatus
 from sales.models.lead_scoring import (
@@ -31,6 +40,13 @@ from sales.models.web_form import (
 )
 
 __all__ = [
+    "Contract",
+    "ContractStatus",
+    "Instalment",
+    "OverdueNotice",
+    "Receipt",
+    "ReceiptAllocation",
+    "ReceiptMethod",
     "DEFAULT_WEB_FORM_FIELDS",
     "FOLLOW_UP_EDIT_WINDOW",
     "FOREIGN_ORDER_CURRENCIES",

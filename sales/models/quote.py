@@ -63,6 +63,11 @@ class QuoteSettings(TenantModel):
     )
     valid_days = models.PositiveSmallIntegerField(_("days a new quote is valid"), default=30)
     default_terms = models.TextField(_("default terms"), blank=True)
+    contract_prefix = models.CharField(
+        _("contract number prefix"), max_length=10, default="HT", help_text=_("Contracts are numbered HT-2026-0001.")
+    )
+    renewal_days = models.PositiveSmallIntegerField(_("renewal reminder (days before the end date)"), default=30)
+    overdue_manager_days = models.PositiveSmallIntegerField(_("days overdue before the manager is told"), default=7)
 
     class Meta:
         verbose_name = _("quote settings")

@@ -18,7 +18,7 @@ from crm.workcalendar.selectors import local_today
 from sales.access import can_change_opportunity, get_opportunity_for_user, get_quote_for_user, require_sales
 from sales.filters import QuoteFilter
 from sales.forms.quote import QuoteCloseForm, QuoteForm, QuoteLineFormSet, QuoteSettingsForm
-from sales.models import Product, Quote, QuoteLine, QuoteStatus
+from sales.models import Contract, Product, Quote, QuoteLine, QuoteStatus
 from sales.pdf import quote_filename, quote_pdf
 from sales.services.quote import (
     QUOTE_KIND,
@@ -169,6 +169,7 @@ def quote_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_change": can_change,
             "needs_approval": quote.status == QuoteStatus.DRAFT and quote_needs_approval(quote),
             "expired": quote.valid_until < local_today(request.tenant),
+            "contract": Contract.objects.visible_to(request.user).filter(quote=quote).only("pk", "number").first(),
             "revisable": quote.status
             in (QuoteStatus.DRAFT, QuoteStatus.APPROVED, QuoteStatus.REJECTED, QuoteStatus.SENT, QuoteStatus.DECLINED),
         },

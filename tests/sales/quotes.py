@@ -1,5 +1,6 @@
 """Helpers of the quote tests: an opportunity of rep1, products, a quote."""
 
+import itertools
 from decimal import Decimal
 
 from sales.models import Pipeline, Product
@@ -25,9 +26,12 @@ def make_product(world, code="CRM-PRO", price="10000.00", tax="13", **extra) -> 
     return product_save(acting_user=world.admin, data=data)
 
 
+SERIAL = itertools.count(1)
+
+
 def make_opportunity(world, user=None, name="云帆 CRM 项目"):
     user = user or world.rep1
-    customer = make_customer(user, f"{name} 客户")
+    customer = make_customer(user, f"{name} 客户{next(SERIAL)}")
     pipeline = Pipeline.objects.for_tenant(world.tenant).first()
     return opportunity_create(
         acting_user=user, customer=customer, name=name, pipeline=pipeline, amount=Decimal("10000"), currency="CNY"

@@ -4,14 +4,21 @@ endpoint that changes a quote's status, so the viewer check of one does not spoi
 
 from decimal import Decimal
 
-from sales.models import Product, Quote
+from django.utils import timezone
+
+from sales.models import Contract, ContractStatus, Product, Quote
+from sales.services.contract import contract_create_from_quote
+from sales.services.payment import payment_plan_save
 from sales.services.product import product_save
-from sales.services.quote import QuoteLineInput, quote_create, quote_send
+from sales.services.quote import QuoteLineInput, quote_close, quote_create, quote_send
 
 from .marks import named
 from .samples_leads import plant as plant_leads
 
-QUOTES = ("edit", "revise", "send", "submit", "close")
+QUOTES = ("edit", "revise", "send", "submit", "close", "accepted")
+# Contracts, each drafted from its own accepted quote: one asked for approval, one signed with its plan (the "accepted"
+# quote above has no contract yet, for the page that drafts one).
+CONTRACTS = ("submit", "signed")
 
 
 def plant(world) -> dict:
@@ -36,13 +43,36 @@ def plant(world) -> dict:
                 lines=[QuoteLineInput(product=product, quantity=Decimal("1"), name=named(world, "MARKA line"))],
                 terms=named(world, f"MARKA {key}"),
             )
-            if key == "close":
+            if key in ("close", "accepted"):
                 quote_send(acting_user=world.rep1, quote=quote)
+            if key == "accepted":
+                quote_close(acting_user=world.rep1, quote=quote, accepted=True)
+        for key in CONTRACTS:
+            quote = quote_create(
+                acting_user=world.rep1,
+                opportunity=opportunity,
+                lines=[QuoteLineInput(product=product, quantity=Decimal("2"))],
+                terms=named(world, f"MARKA contract {key}"),
+            )
+            quote_send(acting_user=world.rep1, quote=quote)
+            quote = quote_close(acting_user=world.rep1, quote=quote, accepted=True)
+            contract = contract_create_from_quote(acting_user=world.rep1, quote=quote)
+            Contract.objects.filter(pk=contract.pk).update(title=named(world, f"MARKA contract {key}"))
+            if key == "signed":
+                # Signed without the approval round trip: the sample needs the state, not the workflow.
+                Contract.objects.filter(pk=contract.pk).update(status=ContractStatus.SIGNED)
+                payment_plan_save(
+                    acting_user=world.rep1, contract=contract, instalments=[(timezone.localdate(), contract.amount)]
+                )
     quotes = {q.terms: q for q in Quote.objects.filter(tenant=tenant, opportunity=opportunity)}
     return {
         "product": Product.objects.get(tenant=tenant, code=named(world, "MARKA-P1")),
         "opportunity": opportunity,
         **{key: quotes[named(world, f"MARKA {key}")] for key in QUOTES},
+        **{
+            f"contract_{key}": Contract.objects.get(tenant=tenant, title=named(world, f"MARKA contract {key}"))
+            for key in CONTRACTS
+        },
     }
 
 
@@ -60,6 +90,12 @@ SAMPLES = {
     "sales:quote_send": _pk("send"),
     "sales:quote_submit": _pk("submit"),
     "sales:quote_close": _pk("close"),
+    "sales:contract_from_quote": _pk("accepted"),
+    "sales:contract_detail": _pk("contract_signed"),
+    "sales:contract_submit": _pk("contract_submit"),
+    "sales:contract_status": _pk("contract_signed"),
+    "sales:contract_plan": _pk("contract_signed"),
+    "sales:contract_receipt": _pk("contract_signed"),
 }
 
 VIEWERS = {}
