@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from crm.models import Tenant
 from customers.models import Customer, PersonalDataReveal
-from sales.models import Appointment, FollowUp, Order, OrderLine, Product, Quote, Task
+from sales.models import Appointment, Contract, FollowUp, Order, OrderLine, Product, Quote, Task
 from sales.selectors.calendar import calendar_data
 
 
@@ -53,3 +53,9 @@ def test_seed_demo_is_idempotent_and_covers_the_daily_work(capsys):
     assert Product.objects.filter(tenant=demo).count() == 5
     assert {"sent", "pending", "revised", "draft"} <= set(quotes.values_list("status", flat=True))
     assert quotes.filter(version=2, previous__status="revised").exists()
+    # The full cycle: a contract in effect, one instalment paid, one late, one to come.
+    contract = Contract.objects.get(tenant=demo, status="active")
+    assert contract.quote.status == "accepted" and contract.receipts.count() == 1
+    today = timezone.localtime(now, demo.tzinfo).date()
+    late = [i for i in contract.instalments.all() if i.due_on < today and i.received < i.amount]
+    assert len(late) == 1
