@@ -111,6 +111,16 @@ class SalesConfig(AppConfig):
         )
         registry.add_nav(
             NavEntry(
+                key="receivables",
+                label=_("Receivables"),
+                url_name="sales:receivables",
+                order=17,
+                visible=sellers,
+                active_prefix="sales:receivable",
+            )
+        )
+        registry.add_nav(
+            NavEntry(
                 key="products",
                 label=_("Products"),
                 url_name="sales:product_list",

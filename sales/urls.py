@@ -61,6 +61,7 @@ from sales.views.quote import (
     quote_settings_view,
     quote_submit_view,
 )
+from sales.views.receivables import receivable_instalments, receivables_view
 from sales.views.task import task_create_view, task_detail, task_done, task_edit, task_list, task_reopen
 from sales.views.web_form import web_form_settings
 
@@ -145,6 +146,8 @@ urlpatterns = [
     path("contracts/<int:pk>/status/", contract_status_view, name="contract_status"),
     path("contracts/<int:pk>/plan/", contract_plan, name="contract_plan"),
     path("contracts/<int:pk>/receipts/", contract_receipt, name="contract_receipt"),
+    path("receivables/", receivables_view, name="receivables"),
+    path("receivables/instalments/", receivable_instalments, name="receivable_instalments"),
     # Settings (admins)
     path("settings/quotes/", quote_settings_view, name="quote_settings"),
     path("settings/pipelines/", pipeline_settings, name="pipeline_settings"),

@@ -20,6 +20,7 @@ from sales.services.contract import contract_create_from_quote, contract_set_sta
 from sales.services.payment import contract_reminders_send, payment_plan_save, receipt_record
 from sales.services.quote import quote_close, quote_send, quote_settings_save
 
+from .helpers import make_customer
 from .quotes import make_quote
 
 
@@ -232,3 +233,62 @@ def test_another_tenants_contract_is_404(world, world_b, client_for):
     assert c.post(reverse("sales:contract_from_quote", args=[theirs.quote_id])).status_code == 404
     assert client_for(world.rep2).get(reverse("sales:contract_detail", args=[theirs.pk])).status_code == 404
     assert Contract.objects.get(pk=theirs.pk).status == ContractStatus.DRAFT
+
+
+@pytest.mark.django_db
+def test_receivables_age_what_is_owed_per_customer_and_rep(world, client_for, django_assert_max_num_queries):
+    from sales.selectors.receivables import receivables
+
+    today = local_today(world.tenant)
+    for _ in range(3):
+        contract = signed_contract(world)
+        payment_plan_save(
+            acting_user=world.rep1,
+            contract=contract,
+            instalments=[
+                (today - dt.timedelta(days=45), Decimal("1000")),
+                (today - dt.timedelta(days=100), Decimal("300")),
+                (today - dt.timedelta(days=5), Decimal("5000")),
+                (today + dt.timedelta(days=10), Decimal("5000")),
+            ],
+        )
+        receipt_record(
+            acting_user=world.rep1, contract=contract, received_on=today, amount=Decimal("100"), method="cash"
+        )
+    rows = receivables(world.manager, by="rep", today=today)
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["name"], row["outstanding"], row["overdue"]) == (
+        world.rep1.full_name,
+        Decimal("33600"),
+        Decimal("18600"),
+    )
+    # The 100-day instalment got the receipts first (earliest due): 200 of it is left in each contract.
+    assert dict(row["buckets"]) == {
+        "0-30": Decimal("15000"),
+        "31-60": Decimal("3000"),
+        "61-90": Decimal("0"),
+        "90+": Decimal("600"),
+    }
+    by_customer = receivables(world.rep1, by="customer", today=today)
+    assert len(by_customer) == 3
+    assert receivables(world.rep2, by="customer", today=today) == []
+    c = client_for(world.manager)
+    with django_assert_max_num_queries(12):
+        page = c.get(reverse("sales:receivables"), {"by": "rep"}).content.decode()
+    assert f"rep={world.rep1.pk}&amp;bucket=90+" in page
+    with django_assert_max_num_queries(12):
+        listed = c.get(reverse("sales:receivable_instalments"), {"rep": world.rep1.pk, "bucket": "31-60"})
+    assert listed.content.decode().count("#2</td>") == 3  # the plan is ordered by due date
+    customer_id = by_customer[0]["id"]
+    body = c.get(reverse("sales:receivable_instalments"), {"customer": customer_id, "bucket": "overdue"}).content
+    assert body.decode().count('<span class="text-danger">') == 3  # its three overdue instalments
+
+
+@pytest.mark.django_db
+def test_receivables_of_another_tenant_are_404(world, world_b, client_for):
+    theirs = make_customer(world_b.rep1, "外司客户")
+    c = client_for(world.manager)
+    assert c.get(reverse("sales:receivable_instalments"), {"rep": world_b.rep1.pk}).status_code == 404
+    assert c.get(reverse("sales:receivable_instalments"), {"customer": theirs.pk}).status_code == 404
+    assert c.get(reverse("sales:receivables"), {"by": "nonsense"}).status_code == 200
