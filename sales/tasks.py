@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.models import Tenant
 from crm.services import outbox
 from crm.tenancy import TenantTask
-from sales.services import lead_scoring, payment
+from sales.services import lead_scoring, payment, quote
 from sales.services.reminder import reminders_send_due, tenants_with_due_reminders
 
 logger = logging.getLogger(__name__)
@@ -48,5 +48,7 @@ def send_contract_reminders() -> int:
 
 @shared_task(base=TenantTask, acks_late=True, label=_("Overdue payments and contract renewals"))
 def send_tenant_contract_reminders(tenant_id: int) -> int:
-    """One tenant's overdue and renewal reminders. Idempotent: a rerun, or two copies at once, tells each once."""
-    return payment.contract_reminders_send(tenant_id=tenant_id)
+    """One tenant's overdue and renewal reminders, and its sent quotes past their validity marked expired.
+    Idempotent: a rerun, or two copies at once, tells each once and expires each quote once."""
+    expired = quote.quotes_expire(tenant_id=tenant_id)
+    return expired + payment.contract_reminders_send(tenant_id=tenant_id)

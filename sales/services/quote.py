@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 from crm.approvals.models import ApprovalRequest
 from crm.approvals.services import approval_submit
 from crm.errors import DomainError
-from crm.models import Role, User
+from crm.models import Role, Tenant, User
 from crm.registry import ApprovalPolicy, ApprovalStepRule
 from crm.services.audit import audit
 from crm.workcalendar.selectors import local_today
@@ -327,7 +327,14 @@ def quote_close(*, acting_user: User, quote: Quote, accepted: bool) -> Quote:
     return quote
 
 
-REVISABLE = (QuoteStatus.DRAFT, QuoteStatus.APPROVED, QuoteStatus.REJECTED, QuoteStatus.SENT, QuoteStatus.DECLINED)
+REVISABLE = (
+    QuoteStatus.DRAFT,
+    QuoteStatus.APPROVED,
+    QuoteStatus.REJECTED,
+    QuoteStatus.SENT,
+    QuoteStatus.DECLINED,
+    QuoteStatus.EXPIRED,
+)
 
 
 def quote_revise(*, acting_user: User, quote: Quote) -> Quote:
@@ -361,3 +368,23 @@ def quote_revise(*, acting_user: User, quote: Quote) -> Quote:
         old.save(update_fields=["status", "updated_at"])
         audit(tenant=acting_user.tenant, actor=acting_user, action="quote.revise", obj=new, details={"from": old.pk})
     return new
+
+
+def quotes_expire(*, tenant_id: int) -> int:
+    """Sent quotes past their validity date (the tenant's local date) become expired: one conditional UPDATE,
+    so a rerun changes nothing; each change is audited."""
+    tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
+    if tenant is None:
+        return 0
+    with transaction.atomic():
+        expired = list(
+            Quote.objects.filter(tenant=tenant, status=QuoteStatus.SENT, valid_until__lt=local_today(tenant))
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)
+        )
+        Quote.objects.filter(pk__in=expired, status=QuoteStatus.SENT).update(
+            status=QuoteStatus.EXPIRED, updated_at=timezone.now()
+        )
+        for quote in Quote.objects.filter(pk__in=expired):
+            audit(tenant=tenant, actor=None, action="quote.expired", obj=quote)
+    return len(expired)

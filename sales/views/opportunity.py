@@ -24,7 +24,7 @@ from sales.forms.fields import CustomerParamForm
 from sales.forms.followup import FollowUpForm
 from sales.forms.opportunity import OpportunityForm, OpportunityMoveForm
 from sales.forms.order import OrderLineFormSet
-from sales.models import FollowUp, Opportunity, OpportunityLine, Quote, Stage, StageChange, StageKind
+from sales.models import Contract, FollowUp, Opportunity, OpportunityLine, Quote, Stage, StageChange, StageKind
 from sales.services.followup import NextTask, followup_log
 from sales.services.opportunity import opportunity_create, opportunity_update
 from sales.services.order import Line
@@ -162,6 +162,7 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "customer_visible": Customer.objects.visible_to(user).filter(pk=opportunity.customer_id).exists(),
         "days_in_stage": (timezone.now() - opportunity.stage_entered_at).days,
         "quotes": list(Quote.objects.filter(opportunity=opportunity).order_by("-created_at", "-pk")[:20]),
+        "contracts": list(Contract.objects.filter(opportunity=opportunity).order_by("-created_at", "-pk")[:10]),
     }
     return render(request, "sales/opportunities/detail.html", context)
 

@@ -22,6 +22,7 @@ from sales.models import Contract, Product, Quote, QuoteLine, QuoteStatus
 from sales.pdf import quote_filename, quote_pdf
 from sales.services.quote import (
     QUOTE_KIND,
+    REVISABLE,
     QuoteLineInput,
     quote_close,
     quote_create,
@@ -170,8 +171,7 @@ def quote_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "needs_approval": quote.status == QuoteStatus.DRAFT and quote_needs_approval(quote),
             "expired": quote.valid_until < local_today(request.tenant),
             "contract": Contract.objects.visible_to(request.user).filter(quote=quote).only("pk", "number").first(),
-            "revisable": quote.status
-            in (QuoteStatus.DRAFT, QuoteStatus.APPROVED, QuoteStatus.REJECTED, QuoteStatus.SENT, QuoteStatus.DECLINED),
+            "revisable": quote.status in REVISABLE,
         },
     )
 

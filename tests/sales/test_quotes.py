@@ -347,3 +347,19 @@ def test_the_list_runs_a_bounded_number_of_queries(world, client_for, django_ass
     quote = Quote.objects.first()
     with django_assert_max_num_queries(20):
         assert c.get(reverse("sales:quote_detail", args=[quote.pk])).status_code == 200
+
+
+@pytest.mark.django_db
+def test_sent_quotes_past_their_validity_expire_once(world):
+    from sales.services.quote import quotes_expire
+
+    quote = quote_send(acting_user=world.rep1, quote=make_quote(world))
+    fresh = quote_send(acting_user=world.rep1, quote=make_quote(world))
+    Quote.objects.filter(pk=quote.pk).update(valid_until=local_today(world.tenant) - dt.timedelta(days=1))
+    assert quotes_expire(tenant_id=world.tenant.pk) == 1
+    assert quotes_expire(tenant_id=world.tenant.pk) == 0
+    assert Quote.objects.get(pk=quote.pk).status == QuoteStatus.EXPIRED
+    assert Quote.objects.get(pk=fresh.pk).status == QuoteStatus.SENT
+    assert AuditEvent.objects.filter(action="quote.expired", object_id=str(quote.pk)).count() == 1
+    v2 = quote_revise(acting_user=world.rep1, quote=Quote.objects.get(pk=quote.pk))
+    assert v2.valid_until > local_today(world.tenant)
