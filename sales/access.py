@@ -16,6 +16,7 @@ from customers.models import Customer
 from sales.models import (
     Appointment,
     Contract,
+    ContractAttachment,
     FollowUp,
     Lead,
     LeadScoringRule,
@@ -205,4 +206,16 @@ def get_contract_for_user(user: User, pk: int) -> Contract:
     require_sales(user)
     return get_object_or_404(
         Contract.objects.visible_to(user).select_related("customer", "opportunity", "quote", "owner"), pk=pk
+    )
+
+
+def get_attachment_for_user(user: User, pk: int) -> ContractAttachment:
+    """A contract's file if `user` may see the contract's customer, else 404 (the same for another tenant's)."""
+    require_sales(user)
+    return get_object_or_404(
+        ContractAttachment.objects.filter(
+            tenant_id=user.tenant_id,
+            contract__customer__in=Customer.objects.visible_to(user).values("pk"),
+        ),
+        pk=pk,
     )

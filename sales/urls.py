@@ -9,6 +9,8 @@ from sales.views.appointment import appointment_cancel_view, appointment_create,
 from sales.views.board import opportunity_board, opportunity_move_view
 from sales.views.calendar import calendar
 from sales.views.contract import (
+    contract_attach_view,
+    contract_attachment,
     contract_detail,
     contract_from_quote,
     contract_list,
@@ -146,6 +148,8 @@ urlpatterns = [
     path("contracts/<int:pk>/status/", contract_status_view, name="contract_status"),
     path("contracts/<int:pk>/plan/", contract_plan, name="contract_plan"),
     path("contracts/<int:pk>/receipts/", contract_receipt, name="contract_receipt"),
+    path("contracts/<int:pk>/files/", contract_attach_view, name="contract_attach"),
+    path("contracts/files/<int:pk>/", contract_attachment, name="contract_attachment"),
     path("receivables/", receivables_view, name="receivables"),
     path("receivables/instalments/", receivable_instalments, name="receivable_instalments"),
     # Settings (admins)

@@ -40,3 +40,10 @@ class ReceiptForm(forms.Form):
     amount = forms.DecimalField(label=_("Amount"), max_digits=14, decimal_places=2)
     method = forms.ChoiceField(label=_("Method"), choices=ReceiptMethod.choices)
     reference = forms.CharField(label=_("Bank reference"), max_length=100, required=False)
+
+
+class AttachmentForm(forms.Form):
+    file = forms.FileField(
+        label=_("Signed scan or other file"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png"}),
+    )

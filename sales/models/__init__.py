@@ -9,6 +9,7 @@ indexes that lead with the tenant). Workflows live in sales/services/.
 from sales.models.appointment import Appointment, AppointmentAttendee, AppointmentContact
 from sales.models.contract import (
     Contract,
+    ContractAttachment,
     ContractStatus,
     Instalment,
     OverdueNotice,
@@ -41,6 +42,7 @@ from sales.models.web_form import (
 
 __all__ = [
     "Contract",
+    "ContractAttachment",
     "ContractStatus",
     "Instalment",
     "OverdueNotice",

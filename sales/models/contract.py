@@ -182,3 +182,23 @@ class OverdueNotice(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.instalment_id} {self.step}"
+
+
+class ContractAttachment(TenantModel):
+    """A file of a contract (the signed scan): PDF, JPEG or PNG, checked by its first bytes and its size, served
+    only to those who may see the contract's customer."""
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to="contracts/%Y/%m/")
+    name = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(max_length=50)
+    size = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["tenant", "contract"], name="sales_contract_attach_idx")]
+
+    def __str__(self) -> str:
+        return self.name

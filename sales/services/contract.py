@@ -21,7 +21,7 @@ from crm.registry import ApprovalPolicy, ApprovalStepRule
 from crm.services.audit import audit
 from crm.workcalendar.selectors import local_today
 from sales.access import can_change_opportunity
-from sales.models import Contract, ContractStatus, Quote, QuoteStatus
+from sales.models import Contract, ContractAttachment, ContractStatus, Quote, QuoteStatus
 from sales.services.quote import quote_settings
 from sales.services.sequence import sequence_next
 
@@ -175,3 +175,41 @@ def contract_set_status(
             details={"from": before, "to": status},
         )
     return contract
+
+
+# What a contract's file may be, recognised by its first bytes (not by the name or the browser's word).
+ATTACHMENT_TYPES = {b"%PDF-": "application/pdf", b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
+ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+
+
+def contract_attach(*, acting_user: User, contract: Contract, upload) -> ContractAttachment:
+    """Attach a file (the signed scan) to a contract: a PDF, JPEG or PNG of at most 10 MB."""
+    if upload is None or not upload.size:
+        raise DomainError(_("Choose a file."), field="file")
+    if upload.size > ATTACHMENT_MAX_BYTES:
+        raise DomainError(_("The file is larger than 10 MB."), field="file")
+    head = upload.read(8)
+    upload.seek(0)
+    content_type = next((kind for magic, kind in ATTACHMENT_TYPES.items() if head.startswith(magic)), None)
+    if content_type is None:
+        raise DomainError(_("Attach a PDF, JPEG or PNG file."), field="file")
+    with transaction.atomic():
+        contract = contract_lock_for_change(acting_user, contract)
+        attachment = ContractAttachment(
+            tenant_id=contract.tenant_id,
+            contract=contract,
+            name=(upload.name or "file")[-255:],
+            content_type=content_type,
+            size=upload.size,
+            created_by=acting_user,
+        )
+        attachment.file.save(upload.name or "file", upload, save=False)
+        attachment.save()
+        audit(
+            tenant=acting_user.tenant,
+            actor=acting_user,
+            action="contract.attach",
+            obj=contract,
+            details={"file": attachment.name, "size": attachment.size},
+        )
+    return attachment

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -14,14 +14,22 @@ from crm.approvals.models import ApprovalRequest
 from crm.errors import DomainError
 from crm.web import PAGE_SIZE, paginate, tenant_required
 from crm.workcalendar.selectors import local_today
-from sales.access import get_contract_for_user, get_quote_for_user, require_sales
+from customers.models import Customer
+from sales.access import get_attachment_for_user, get_contract_for_user, get_quote_for_user, require_sales
 from sales.filters import ContractFilter
-from sales.forms.contract import ContractFromQuoteForm, ContractStatusForm, InstalmentFormSet, ReceiptForm
-from sales.models import Contract, Instalment, Receipt
+from sales.forms.contract import (
+    AttachmentForm,
+    ContractFromQuoteForm,
+    ContractStatusForm,
+    InstalmentFormSet,
+    ReceiptForm,
+)
+from sales.models import Contract, ContractAttachment, Instalment, Receipt
 from sales.services.contract import (
     CONTRACT_KIND,
     TRANSITIONS,
     can_change_contract,
+    contract_attach,
     contract_create_from_quote,
     contract_set_status,
     contract_submit,
@@ -85,6 +93,9 @@ def _page(request: HttpRequest, contract: Contract, *, plan=None, receipt=None, 
             "instalments": instalments,
             "overdue_ids": {i.pk for i in instalments if i.due_on < today and i.outstanding > 0},
             "receipts": list(Receipt.objects.filter(contract=contract).select_related("recorded_by")),
+            "attachments": list(ContractAttachment.objects.filter(contract=contract)),
+            "sees_files": Customer.objects.visible_to(request.user).filter(pk=contract.customer_id).exists(),
+            "attachment_form": AttachmentForm(),
             "money": contract_money(contract),
             "approvals": approvals,
             "can_change": can_change,
@@ -176,3 +187,31 @@ def contract_receipt(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Receipt recorded."))
             return redirect("sales:contract_detail", pk=contract.pk)
     return _page(request, contract, receipt=form, status=422)
+
+
+@tenant_required
+@require_POST
+def contract_attach_view(request: HttpRequest, pk: int) -> HttpResponse:
+    contract = get_contract_for_user(request.user, pk)
+    form = AttachmentForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, _("Choose a file."))
+        return redirect("sales:contract_detail", pk=contract.pk)
+    return _act(
+        request,
+        contract,
+        lambda: contract_attach(acting_user=request.user, contract=contract, upload=form.cleaned_data["file"]),
+        _("File attached."),
+    )
+
+
+@tenant_required
+def contract_attachment(request: HttpRequest, pk: int) -> FileResponse:
+    """A contract's file, only to those who may see the contract's customer (404 otherwise)."""
+    attachment = get_attachment_for_user(request.user, pk)
+    return FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.name,
+        content_type=attachment.content_type,
+    )

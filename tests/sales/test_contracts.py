@@ -292,3 +292,49 @@ def test_receivables_of_another_tenant_are_404(world, world_b, client_for):
     assert c.get(reverse("sales:receivable_instalments"), {"rep": world_b.rep1.pk}).status_code == 404
     assert c.get(reverse("sales:receivable_instalments"), {"customer": theirs.pk}).status_code == 404
     assert c.get(reverse("sales:receivables"), {"by": "nonsense"}).status_code == 200
+
+
+PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+@pytest.mark.django_db
+def test_the_signed_scan_is_type_and_size_checked_and_served_to_who_sees_the_customer(
+    world, client_for, settings, tmp_path
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from customers.services.share import customer_share
+    from sales.models import ContractAttachment
+    from sales.services.contract import contract_attach
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    contract = signed_contract(world)
+    c = client_for(world.rep1)
+    response = c.post(
+        reverse("sales:contract_attach", args=[contract.pk]),
+        {"file": SimpleUploadedFile("合同扫描件.pdf", PDF, content_type="application/pdf")},
+    )
+    assert response.status_code == 302
+    attachment = ContractAttachment.objects.get()
+    assert (attachment.name, attachment.content_type, attachment.size) == (
+        "合同扫描件.pdf",
+        "application/pdf",
+        len(PDF),
+    )
+    with pytest.raises(DomainError, match="PDF, JPEG or PNG"):
+        contract_attach(
+            acting_user=world.rep1,
+            contract=contract,
+            upload=SimpleUploadedFile("evil.pdf", b"MZ\x90\x00not a pdf", content_type="application/pdf"),
+        )
+    big = SimpleUploadedFile("big.pdf", PDF + b"0" * (10 * 1024 * 1024), content_type="application/pdf")
+    with pytest.raises(DomainError, match="larger than 10 MB"):
+        contract_attach(acting_user=world.rep1, contract=contract, upload=big)
+    assert ContractAttachment.objects.count() == 1
+    download = c.get(reverse("sales:contract_attachment", args=[attachment.pk]))
+    assert download.status_code == 200 and b"".join(download.streaming_content) == PDF
+    assert client_for(world.manager).get(reverse("sales:contract_attachment", args=[attachment.pk])).status_code == 200
+    # A colleague who does not see the customer gets 404, until the customer is shared with them.
+    assert client_for(world.rep2).get(reverse("sales:contract_attachment", args=[attachment.pk])).status_code == 404
+    customer_share(acting_user=world.rep1, customer=contract.customer, with_user=world.rep2)
+    assert client_for(world.rep2).get(reverse("sales:contract_attachment", args=[attachment.pk])).status_code == 200

@@ -4,10 +4,11 @@ endpoint that changes a quote's status, so the viewer check of one does not spoi
 
 from decimal import Decimal
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from sales.models import Contract, ContractStatus, Product, Quote
-from sales.services.contract import contract_create_from_quote
+from sales.models import Contract, ContractAttachment, ContractStatus, Product, Quote
+from sales.services.contract import contract_attach, contract_create_from_quote
 from sales.services.payment import payment_plan_save
 from sales.services.product import product_save
 from sales.services.quote import QuoteLineInput, quote_close, quote_create, quote_send
@@ -64,6 +65,13 @@ def plant(world) -> dict:
                 payment_plan_save(
                     acting_user=world.rep1, contract=contract, instalments=[(timezone.localdate(), contract.amount)]
                 )
+                contract_attach(
+                    acting_user=world.rep1,
+                    contract=contract,
+                    upload=SimpleUploadedFile(
+                        named(world, "MARKA-scan.pdf"), named(world, "%PDF-1.7 MARKA").encode(), "application/pdf"
+                    ),
+                )
     quotes = {q.terms: q for q in Quote.objects.filter(tenant=tenant, opportunity=opportunity)}
     return {
         "product": Product.objects.get(tenant=tenant, code=named(world, "MARKA-P1")),
@@ -96,6 +104,10 @@ SAMPLES = {
     "sales:contract_status": _pk("contract_signed"),
     "sales:contract_plan": _pk("contract_signed"),
     "sales:contract_receipt": _pk("contract_signed"),
+    "sales:contract_attach": _pk("contract_signed"),
+    "sales:contract_attachment": lambda w: {
+        "pk": ContractAttachment.objects.get(tenant=w.tenant, contract=plant(w)["contract_signed"]).pk
+    },
 }
 
 VIEWERS = {}
