@@ -9,8 +9,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import User
-from sales.forms.fields import DateInput
-from sales.models import Product, QuoteSettings, order_currencies
+from sales.forms.fields import DateInput, ProductChoiceField, ProductLineFormSet
+from sales.models import QuoteSettings, order_currencies
 
 
 class QuoteForm(forms.Form):
@@ -24,15 +24,8 @@ class QuoteForm(forms.Form):
         self.fields["currency"].error_messages["invalid_choice"] = _("%(value)s is not a currency your company uses.")
 
 
-class ProductChoiceField(forms.ModelChoiceField):
-    default_error_messages = {"invalid_choice": _("Choose a product of your catalogue.")}
-
-    def label_from_instance(self, obj: Product) -> str:
-        return f"{obj.code} · {obj.name}"
-
-
 class QuoteLineForm(forms.Form):
-    product = ProductChoiceField(label=_("Product"), queryset=Product.objects.none(), required=False)
+    product = ProductChoiceField(label=_("Product"))
     name = forms.CharField(label=_("Item"), max_length=200, required=False)
     quantity = forms.DecimalField(label=_("Quantity"), max_digits=12, decimal_places=2, required=False)
     unit_price = forms.DecimalField(label=_("Unit price"), max_digits=14, decimal_places=2, required=False)
@@ -68,23 +61,8 @@ class QuoteLineForm(forms.Form):
         return not any(data.get(k) not in (None, "") for k in ("product", "name", "quantity", "unit_price"))
 
 
-class BaseQuoteLineFormSet(forms.BaseFormSet):
-    def __init__(self, *args, products=None, **kwargs):
-        self.products = products
-        super().__init__(*args, **kwargs)
-
-    def get_form_kwargs(self, index):
-        return {**super().get_form_kwargs(index), "products": self.products}
-
-    @property
-    def empty_form(self):
-        form = self.form(auto_id=self.auto_id, prefix=self.add_prefix("__prefix__"), products=self.products)
-        self.add_fields(form, None)
-        return form
-
-
 QuoteLineFormSet = forms.formset_factory(
-    QuoteLineForm, formset=BaseQuoteLineFormSet, extra=3, max_num=100, validate_max=True
+    QuoteLineForm, formset=ProductLineFormSet, extra=3, max_num=100, validate_max=True
 )
 
 

@@ -128,3 +128,67 @@ def test_the_import_creates_updates_and_rejects(world):
     old = Product.objects.get(code="OLD-1")
     assert (old.name, old.list_price) == ("改名", Decimal("200.00"))
     assert not ProductKind.can_import(world.rep1)
+
+
+@pytest.mark.django_db
+def test_order_and_opportunity_lines_pick_products(world, world_b, client_for):
+    from django.utils import timezone
+
+    from sales.models import Opportunity, OpportunityLine, Order, OrderLine, Pipeline
+    from sales.services.pipeline import ensure_default_pipeline
+
+    from .helpers import make_customer
+
+    product = make_product(world, code="CRM-STD", price="6800.00")
+    ensure_default_pipeline(world_b.tenant)
+    theirs = make_product(world_b, code="B-ONLY", price="1.00")
+    customer = make_customer(world.rep1, "选产品客户")
+    c = client_for(world.rep1)
+    data = {
+        "customer": customer.pk,
+        "ordered_on": timezone.localdate().isoformat(),
+        "currency": "CNY",
+        "amount": "",
+        "lines-TOTAL_FORMS": "2",
+        "lines-INITIAL_FORMS": "0",
+        "lines-MIN_NUM_FORMS": "0",
+        "lines-MAX_NUM_FORMS": "50",
+        "lines-0-product": theirs.pk,
+        "lines-0-quantity": "2",
+    }
+    refused = c.post(reverse("sales:order_create"), data)
+    assert refused.status_code == 422 and "Choose a product of your catalogue." in refused.content.decode()
+    assert not Order.objects.exists()
+    data["lines-0-product"] = product.pk
+    data["lines-1-name"] = "上门培训"
+    data["lines-1-quantity"] = "1"
+    data["lines-1-unit_price"] = "500"
+    assert c.post(reverse("sales:order_create"), data).status_code == 302
+    lines = list(OrderLine.objects.order_by("position"))
+    assert [(line.product_id, line.name, line.unit_price) for line in lines] == [
+        (product.pk, product.name, Decimal("6800.00")),
+        (None, "上门培训", Decimal("500")),
+    ]
+    assert Order.objects.get().amount == Decimal("14100.00")
+    pipeline = Pipeline.objects.for_tenant(world.tenant).first()
+    response = c.post(
+        reverse("sales:opportunity_create"),
+        {
+            "name": "选产品商机",
+            "customer": customer.pk,
+            "pipeline": pipeline.pk,
+            "owner": world.rep1.pk,
+            "currency": "CNY",
+            "amount": "",
+            "lines-TOTAL_FORMS": "1",
+            "lines-INITIAL_FORMS": "0",
+            "lines-MIN_NUM_FORMS": "0",
+            "lines-MAX_NUM_FORMS": "50",
+            "lines-0-product": product.pk,
+            "lines-0-quantity": "3",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:500]
+    opportunity = Opportunity.objects.get(name="选产品商机")
+    assert opportunity.amount == Decimal("20400.00")
+    assert OpportunityLine.objects.get(opportunity=opportunity).product_id == product.pk
