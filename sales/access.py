@@ -219,3 +219,10 @@ def get_attachment_for_user(user: User, pk: int) -> ContractAttachment:
         ),
         pk=pk,
     )
+
+
+def sees_lead_personal_data(user: User, lead: Lead) -> bool:
+    """Whether `user` sees the lead's phone, email and WeChat id unmasked: only on the leads they own, as on
+    customers (customers.access.sees_personal_data); unowned leads are masked to everyone, like the pool's
+    customers. Others reveal them, logged and capped (sales.services.lead_privacy)."""
+    return lead.owner_id is not None and lead.owner_id == user.pk

@@ -7,7 +7,15 @@ class SalesConfig(AppConfig):
     verbose_name = _("Sales")
 
     def ready(self) -> None:
-        from crm.registry import CustomerPanel, HomeWidget, NavEntry, SettingsPage, registry, roles_any
+        from crm.registry import (
+            CustomerPanel,
+            HomeWidget,
+            NavEntry,
+            PersonalDataHolder,
+            SettingsPage,
+            registry,
+            roles_any,
+        )
         from crm.signals import tenant_created
         from customers.services.assignment import register_load_counter
         from customers.services.assignment_backlog import BacklogSource, register_backlog_source
@@ -15,6 +23,7 @@ class SalesConfig(AppConfig):
         from sales.imports.lead import LeadKind
         from sales.imports.product import ProductKind
         from sales.services.contract import contract_policy
+        from sales.services.erasure import sales_personal_data_erase, sales_personal_data_export
         from sales.services.lead import open_leads_per_owner
         from sales.services.lead_backlog import lead_backlog_apply, lead_backlog_items
         from sales.services.pipeline import ensure_default_pipeline
@@ -36,6 +45,9 @@ class SalesConfig(AppConfig):
         registry.add_import_kind(ProductKind)
         registry.add_approval_policy(quote_policy())
         registry.add_approval_policy(contract_policy())
+        registry.add_personal_data_holder(
+            PersonalDataHolder(key="sales", erase=sales_personal_data_erase, export=sales_personal_data_export)
+        )
 
         sellers = roles_any("admin", "manager", "rep")
         registry.add_nav(
