@@ -59,6 +59,12 @@ app.conf.beat_schedule = {
         "task": "reports.tasks.send_scheduled_reports",
         "schedule": crontab(minute=5),
     },
+    # Sales: overdue instalments (the owner, then the manager past N days) and contract renewals, once each, on
+    # each tenant's local date.
+    "sales-contract-reminders": {
+        "task": "sales.tasks.send_contract_reminders",
+        "schedule": crontab(minute=23),
+    },
     "customers-warn-before-fallback": {
         "task": "customers.tasks.warn_before_fallback",
         "schedule": crontab(minute=17),

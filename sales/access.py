@@ -15,12 +15,16 @@ from crm.models import Role, Team, User
 from customers.models import Customer
 from sales.models import (
     Appointment,
+    Contract,
+    ContractAttachment,
     FollowUp,
     Lead,
     LeadScoringRule,
     Opportunity,
     Order,
     Pipeline,
+    Product,
+    Quote,
     Stage,
     Task,
 )
@@ -173,6 +177,48 @@ def get_stage_for_admin(user: User, pk: int) -> Stage:
     stage = get_object_or_404(Stage.objects.for_tenant(user.tenant).select_related("pipeline"), pk=pk)
     require_admin(user)
     return stage
+
+
+def get_product_for_user(user: User, pk: int) -> Product:
+    """A product of the user's tenant (everyone reads the catalogue); 404 for another tenant's."""
+    return get_object_or_404(Product.objects.visible_to(user), pk=pk)
+
+
+def get_product_for_admin(user: User, pk: int) -> Product:
+    """Looked up within the tenant first: another tenant's id is 404 for everyone, then the role decides 403."""
+    product = get_product_for_user(user, pk)
+    require_admin(user)
+    return product
+
+
+def get_quote_for_user(user: User, pk: int) -> Quote:
+    """The quote if `user` sees its customer or its opportunity, else 404 (the same for another tenant's)."""
+    require_sales(user)
+    return get_object_or_404(
+        Quote.objects.visible_to(user).select_related("customer", "opportunity", "owner", "created_by", "previous"),
+        pk=pk,
+    )
+
+
+def get_contract_for_user(user: User, pk: int) -> Contract:
+    """The contract if `user` sees its customer, its opportunity or owns it, else 404 (the same for another
+    tenant's)."""
+    require_sales(user)
+    return get_object_or_404(
+        Contract.objects.visible_to(user).select_related("customer", "opportunity", "quote", "owner"), pk=pk
+    )
+
+
+def get_attachment_for_user(user: User, pk: int) -> ContractAttachment:
+    """A contract's file if `user` may see the contract's customer, else 404 (the same for another tenant's)."""
+    require_sales(user)
+    return get_object_or_404(
+        ContractAttachment.objects.filter(
+            tenant_id=user.tenant_id,
+            contract__customer__in=Customer.objects.visible_to(user).values("pk"),
+        ),
+        pk=pk,
+    )
 
 
 def sees_lead_personal_data(user: User, lead: Lead) -> bool:

@@ -23,12 +23,15 @@ class SalesConfig(AppConfig):
         from customers.services.assignment import register_load_counter
         from customers.services.assignment_backlog import BacklogSource, register_backlog_source
         from sales import widgets
-        from sales.imports import LeadKind
+        from sales.imports.lead import LeadKind
+        from sales.imports.product import ProductKind
         from sales.selectors.search import lead_hits, opportunity_hits
+        from sales.services.contract import contract_policy
         from sales.services.erasure import sales_personal_data_erase, sales_personal_data_export
         from sales.services.lead import open_leads_per_owner
         from sales.services.lead_backlog import lead_backlog_apply, lead_backlog_items
         from sales.services.pipeline import ensure_default_pipeline
+        from sales.services.quote import quote_policy
 
         # "Least loaded" counts open leads next to held customers (customers.services.assignment).
         register_load_counter("sales.open_leads", open_leads_per_owner)
@@ -43,6 +46,9 @@ class SalesConfig(AppConfig):
         tenant_created.connect(on_tenant_created, dispatch_uid="sales.default_pipeline", weak=False)
 
         registry.add_import_kind(LeadKind)
+        registry.add_import_kind(ProductKind)
+        registry.add_approval_policy(quote_policy())
+        registry.add_approval_policy(contract_policy())
         registry.add_personal_data_holder(
             PersonalDataHolder(key="sales", erase=sales_personal_data_erase, export=sales_personal_data_export)
         )
@@ -99,6 +105,54 @@ class SalesConfig(AppConfig):
                 order=40,
             )
         )
+        registry.add_nav(
+            NavEntry(
+                key="quotes",
+                label=_("Quotes"),
+                url_name="sales:quote_list",
+                order=15,
+                visible=sellers,
+                active_prefix="sales:quote",
+            )
+        )
+        registry.add_nav(
+            NavEntry(
+                key="contracts",
+                label=_("Contracts"),
+                url_name="sales:contract_list",
+                order=16,
+                visible=sellers,
+                active_prefix="sales:contract",
+            )
+        )
+        registry.add_nav(
+            NavEntry(
+                key="receivables",
+                label=_("Receivables"),
+                url_name="sales:receivables",
+                order=17,
+                visible=sellers,
+                active_prefix="sales:receivable",
+            )
+        )
+        registry.add_nav(
+            NavEntry(
+                key="products",
+                label=_("Products"),
+                url_name="sales:product_list",
+                order=45,
+                active_prefix="sales:product",
+            )
+        )
+        registry.add_settings_page(
+            SettingsPage(
+                key="quotes",
+                label=_("Quotes"),
+                description=_("When quotes need a manager's or an administrator's approval; validity and terms."),
+                url_name="sales:quote_settings",
+                order=41,
+            )
+        )
         registry.add_settings_page(
             SettingsPage(
                 key="lead_scoring",
@@ -144,6 +198,16 @@ class SalesConfig(AppConfig):
                 order=5,
                 visible=sellers,
                 context=widgets.opportunities_panel_context,
+            )
+        )
+        registry.add_customer_panel(
+            CustomerPanel(
+                key="contracts",
+                label=_("Contracts and payments"),
+                template="sales/panels/contracts.html",
+                order=6,
+                visible=sellers,
+                context=widgets.contracts_panel_context,
             )
         )
         registry.add_customer_panel(

@@ -16,6 +16,7 @@ from customers.models import Contact, Customer
 from customers.services.customer import record_deal, record_follow_up
 
 from .demo_funnel import seed_funnel
+from .demo_quote import seed_quotes
 from .models import Appointment, AppointmentAttendee, AppointmentContact, FollowUp, Order, OrderLine, Task
 
 FOLLOW_UP_TEXTS = [
@@ -42,6 +43,7 @@ PLACES = ["客户公司会议室", "公司3楼会议室", "腾讯会议", "星�
 def seed_tenant(demo) -> None:
     seed_activities(demo)
     seed_funnel(demo)
+    seed_quotes(demo)
 
 
 def seed_activities(demo) -> None:

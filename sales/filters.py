@@ -20,7 +20,17 @@ from crm.workcalendar.selectors import local_day_bounds, local_midnight, local_t
 from customers.filters import SHOWN_PHONE_TAIL, exact_identifier, exact_search_over_limit
 from customers.normalize import nfkc, normalize_email, normalize_phone
 
-from .models import FollowUp, LeadOrigin, LeadStatus, Pipeline, Stage, StageKind, order_currencies
+from .models import (
+    ContractStatus,
+    FollowUp,
+    LeadOrigin,
+    LeadStatus,
+    Pipeline,
+    QuoteStatus,
+    Stage,
+    StageKind,
+    order_currencies,
+)
 
 
 class PersonChoiceFilter(django_filters.ModelChoiceFilter):
@@ -355,3 +365,64 @@ class OpportunityFilter(django_filters.FilterSet):
         if not getattr(self.form, "cleaned_data", {}).get("sort"):
             qs = qs.order_by(*OPPORTUNITY_SORTS["-created"])
         return qs
+
+
+class ProductFilter(django_filters.FilterSet):
+    """The catalogue: search by code or name, a category, active or all (active by default)."""
+
+    SHOW_CHOICES = [("active", _("Active")), ("inactive", _("Not sold any more")), ("all", _("All"))]
+
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    category = django_filters.CharFilter(label=_("Category"), field_name="category")
+    show = django_filters.ChoiceFilter(label=_("Show"), choices=SHOW_CHOICES, method="filter_show", empty_label=None)
+
+    def __init__(self, data=None, *args, request=None, **kwargs):
+        if data is not None and not data.get("show"):
+            data = data.copy()
+            data["show"] = "active"
+        super().__init__(data, *args, request=request, **kwargs)
+
+    def search(self, queryset, name, value):
+        value = nfkc(value).strip()[:100]
+        if not value:
+            return queryset
+        return queryset.filter(Q(code__istartswith=value) | Q(name__icontains=value))
+
+    def filter_show(self, queryset, name, value):
+        if value == "active":
+            return queryset.filter(is_active=True)
+        if value == "inactive":
+            return queryset.filter(is_active=False)
+        return queryset
+
+
+class QuoteFilter(django_filters.FilterSet):
+    """Quotes: search by number or customer, a status."""
+
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    status = django_filters.ChoiceFilter(
+        label=_("Status"), field_name="status", choices=QuoteStatus.choices, empty_label=_("Any status")
+    )
+
+    def search(self, queryset, name, value):
+        value = nfkc(value).strip()[:100]
+        if not value:
+            return queryset
+        return queryset.filter(Q(number__icontains=value) | Q(customer__name__icontains=value))
+
+
+class ContractFilter(django_filters.FilterSet):
+    """Contracts: search by number, title or customer, a status."""
+
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    status = django_filters.ChoiceFilter(
+        label=_("Status"), field_name="status", choices=ContractStatus.choices, empty_label=_("Any status")
+    )
+
+    def search(self, queryset, name, value):
+        value = nfkc(value).strip()[:100]
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(number__icontains=value) | Q(title__icontains=value) | Q(customer__name__icontains=value)
+        )

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.apps import apps
-from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Value, When
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Value, When
 
 from crm.access import is_tenant_user
 from crm.models import Role, Team, TenantQuerySet
@@ -153,3 +153,54 @@ class StageQuerySet(TenantQuerySet):
 
     def active(self) -> StageQuerySet:
         return self.filter(is_active=True)
+
+
+class ProductQuerySet(TenantQuerySet):
+    def visible_to(self, user) -> ProductQuerySet:
+        """The catalogue of the user's tenant: everyone in it reads it. Fails closed."""
+        if not is_tenant_user(user):
+            return self.none()
+        return self.filter(tenant_id=user.tenant_id)
+
+    def active(self) -> ProductQuerySet:
+        return self.filter(is_active=True)
+
+
+def _visible_opportunities(user):
+    return apps.get_model("sales", "Opportunity").objects.visible_to(user).values("pk")
+
+
+class QuoteQuerySet(TenantQuerySet):
+    def visible_to(self, user) -> QuoteQuerySet:
+        """A quote follows its customer and its opportunity: whoever sees either sees the quote. One SQL query;
+        fails closed."""
+        if not is_tenant_user(user):
+            return self.none()
+        return self.filter(tenant_id=user.tenant_id).filter(
+            Q(customer__in=_visible_customers(user)) | Q(opportunity__in=_visible_opportunities(user))
+        )
+
+
+class ContractQuerySet(TenantQuerySet):
+    def visible_to(self, user) -> ContractQuerySet:
+        """A contract follows its customer and its opportunity, and its owner sees it. One SQL query; fails closed."""
+        if not is_tenant_user(user):
+            return self.none()
+        return self.filter(tenant_id=user.tenant_id).filter(
+            Q(customer__in=_visible_customers(user))
+            | Q(opportunity__in=_visible_opportunities(user))
+            | Q(owner_id=user.pk)
+        )
+
+
+class InstalmentQuerySet(TenantQuerySet):
+    def visible_to(self, user) -> InstalmentQuerySet:
+        return self.filter(contract__in=apps.get_model("sales", "Contract").objects.visible_to(user).values("pk"))
+
+    def open(self) -> InstalmentQuerySet:
+        return self.filter(received__lt=F("amount"))
+
+
+class ReceiptQuerySet(TenantQuerySet):
+    def visible_to(self, user) -> ReceiptQuerySet:
+        return self.filter(contract__in=apps.get_model("sales", "Contract").objects.visible_to(user).values("pk"))

@@ -5,9 +5,10 @@ import logging
 from celery import shared_task
 from django.utils.translation import gettext_lazy as _
 
+from crm.models import Tenant
 from crm.services import outbox
 from crm.tenancy import TenantTask
-from sales.services import lead_scoring
+from sales.services import lead_scoring, payment, quote
 from sales.services.reminder import reminders_send_due, tenants_with_due_reminders
 
 logger = logging.getLogger(__name__)
@@ -33,3 +34,21 @@ def send_tenant_reminders(tenant_id: int) -> int:
 def recompute_lead_scores(tenant_id: int) -> int:
     """Rescore one tenant's leads after its scoring rules changed. Idempotent: a rerun gives the same scores."""
     return lead_scoring.lead_scores_recompute(tenant_id=tenant_id)
+
+
+@shared_task
+def send_contract_reminders() -> int:
+    """Hourly (beat): one run per active tenant of the overdue-instalment and renewal reminders, each on the
+    tenant's local date; the per-tenant task tells each instalment step and each contract once."""
+    ids = list(Tenant.objects.filter(is_active=True).values_list("pk", flat=True))
+    for tenant_id in ids:
+        outbox.enqueue(send_tenant_contract_reminders, tenant_id)
+    return len(ids)
+
+
+@shared_task(base=TenantTask, acks_late=True, label=_("Overdue payments and contract renewals"))
+def send_tenant_contract_reminders(tenant_id: int) -> int:
+    """One tenant's overdue and renewal reminders, and its sent quotes past their validity marked expired.
+    Idempotent: a rerun, or two copies at once, tells each once and expires each quote once."""
+    expired = quote.quotes_expire(tenant_id=tenant_id)
+    return expired + payment.contract_reminders_send(tenant_id=tenant_id)

@@ -8,6 +8,17 @@ from crm.imports.views import ImportUploadView, LegacyImportRedirectView
 from sales.views.appointment import appointment_cancel_view, appointment_create, appointment_detail, appointment_edit
 from sales.views.board import opportunity_board, opportunity_move_view
 from sales.views.calendar import calendar
+from sales.views.contract import (
+    contract_attach_view,
+    contract_attachment,
+    contract_detail,
+    contract_from_quote,
+    contract_list,
+    contract_plan,
+    contract_receipt,
+    contract_status_view,
+    contract_submit_view,
+)
 from sales.views.conversion import lead_convert_view
 from sales.views.followup import followup_create, followup_edit, followup_list
 from sales.views.lead import (
@@ -39,7 +50,21 @@ from sales.views.pipeline import (
     stage_edit,
     stage_move_view,
 )
+from sales.views.product import product_edit, product_list
 from sales.views.public import public_lead_embed, public_lead_embed_thanks, public_lead_form, public_lead_thanks
+from sales.views.quote import (
+    quote_close_view,
+    quote_create_view,
+    quote_detail,
+    quote_edit,
+    quote_list,
+    quote_pdf_view,
+    quote_revise_view,
+    quote_send_view,
+    quote_settings_view,
+    quote_submit_view,
+)
+from sales.views.receivables import receivable_instalments, receivables_view
 from sales.views.task import task_create_view, task_detail, task_done, task_edit, task_list, task_reopen
 from sales.views.web_form import web_form_qr, web_form_settings
 
@@ -104,7 +129,35 @@ urlpatterns = [
     path("opportunities/<int:pk>/edit/", opportunity_edit, name="opportunity_edit"),
     path("opportunities/<int:pk>/move/", opportunity_move_view, name="opportunity_move"),
     path("opportunities/<int:pk>/followups/", opportunity_followup, name="opportunity_followup"),
+    # The product catalogue
+    path("products/", product_list, name="product_list"),
+    path("products/new/", product_edit, name="product_create"),
+    path("products/<int:pk>/", product_edit, name="product_edit"),
+    path("products/import/", ImportUploadView.as_view(kind="product"), name="product_import"),
+    # Quotes
+    path("quotes/", quote_list, name="quote_list"),
+    path("opportunities/<int:opportunity_pk>/quotes/new/", quote_create_view, name="quote_create"),
+    path("quotes/<int:pk>/", quote_detail, name="quote_detail"),
+    path("quotes/<int:pk>/edit/", quote_edit, name="quote_edit"),
+    path("quotes/<int:pk>/submit/", quote_submit_view, name="quote_submit"),
+    path("quotes/<int:pk>/send/", quote_send_view, name="quote_send"),
+    path("quotes/<int:pk>/close/", quote_close_view, name="quote_close"),
+    path("quotes/<int:pk>/revise/", quote_revise_view, name="quote_revise"),
+    path("quotes/<int:pk>/pdf/", quote_pdf_view, name="quote_pdf"),
+    path("quotes/<int:pk>/contract/", contract_from_quote, name="contract_from_quote"),
+    # Contracts and payment collection
+    path("contracts/", contract_list, name="contract_list"),
+    path("contracts/<int:pk>/", contract_detail, name="contract_detail"),
+    path("contracts/<int:pk>/submit/", contract_submit_view, name="contract_submit"),
+    path("contracts/<int:pk>/status/", contract_status_view, name="contract_status"),
+    path("contracts/<int:pk>/plan/", contract_plan, name="contract_plan"),
+    path("contracts/<int:pk>/receipts/", contract_receipt, name="contract_receipt"),
+    path("contracts/<int:pk>/files/", contract_attach_view, name="contract_attach"),
+    path("contracts/files/<int:pk>/", contract_attachment, name="contract_attachment"),
+    path("receivables/", receivables_view, name="receivables"),
+    path("receivables/instalments/", receivable_instalments, name="receivable_instalments"),
     # Settings (admins)
+    path("settings/quotes/", quote_settings_view, name="quote_settings"),
     path("settings/pipelines/", pipeline_settings, name="pipeline_settings"),
     path("settings/pipelines/<int:pk>/", pipeline_edit, name="pipeline_edit"),
     path("settings/pipelines/<int:pk>/delete/", pipeline_delete_view, name="pipeline_delete"),

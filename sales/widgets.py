@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -15,10 +17,13 @@ from sales.access import can_edit_customer, followup_editable_by
 from sales.forms.followup import FollowUpForm
 from sales.models import (
     Appointment,
+    Contract,
     FollowUp,
+    Instalment,
     Lead,
     Opportunity,
     Order,
+    Receipt,
     StageKind,
     Task,
 )
@@ -138,3 +143,26 @@ def opportunities_panel_context(request: HttpRequest, customer: Customer) -> dic
         Customer.objects.editable_by(request.user).filter(pk=customer.pk).exists()
     )
     return {"customer": customer, "opportunities": opportunities, "can_open": can_open}
+
+
+def contracts_panel_context(request: HttpRequest, customer: Customer) -> dict:
+    """The customer page's contracts with their collection: received, outstanding and overdue (3 queries)."""
+    contracts = list(
+        Contract.objects.visible_to(request.user)
+        .filter(customer=customer)
+        .annotate(received_total=Coalesce(Sum("receipts__amount"), Decimal(0)))
+        .order_by("-created_at", "-pk")[:10]
+    )
+    today = local_today(request.tenant)
+    overdue = dict(
+        Instalment.objects.filter(contract__in=[c.pk for c in contracts], due_on__lt=today)
+        .open()
+        .values("contract")
+        .annotate(total=Sum(F("amount") - F("received")))
+        .values_list("contract", "total")
+    )
+    for contract in contracts:
+        contract.outstanding = contract.amount - contract.received_total
+        contract.overdue = overdue.get(contract.pk, Decimal(0))
+    receipts = list(Receipt.objects.filter(contract__in=[c.pk for c in contracts]).select_related("contract")[:10])
+    return {"customer": customer, "contracts": contracts, "receipts": receipts}

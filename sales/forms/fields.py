@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.forms import QueryForm
 from crm.models import User
 from customers.models import Customer
-from sales.models import Stage, StageKind
+from sales.models import Product, Stage, StageKind
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -134,3 +134,34 @@ class CustomerParamForm(QueryForm):
     def __init__(self, data, *, queryset):
         super().__init__(data)
         self.fields["customer"].queryset = queryset
+
+
+class ProductChoiceField(forms.ModelChoiceField):
+    """A product of the user's catalogue (scoped by the form set); anything else gets the same message."""
+
+    default_error_messages = {"invalid_choice": _("Choose a product of your catalogue.")}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("queryset", Product.objects.none())
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def label_from_instance(self, obj: Product) -> str:
+        return f"{obj.code} · {obj.name}"
+
+
+class ProductLineFormSet(forms.BaseFormSet):
+    """Line form sets whose lines pick products: `products` (the user's catalogue) scopes every line's choice."""
+
+    def __init__(self, *args, products=None, **kwargs):
+        self.products = products if products is not None else Product.objects.none()
+        super().__init__(*args, **kwargs)
+
+    def get_form_kwargs(self, index):
+        return {**super().get_form_kwargs(index), "products": self.products}
+
+    @property
+    def empty_form(self):
+        form = self.form(auto_id=self.auto_id, prefix=self.add_prefix("__prefix__"), products=self.products)
+        self.add_fields(form, None)
+        return form

@@ -10,8 +10,9 @@ from django.utils.translation import gettext_lazy as _
 from crm.models import User
 from crm.registry import registry
 from customers.models import Customer
-from sales.forms.fields import CustomerChoiceField, DateInput
+from sales.forms.fields import CustomerChoiceField, DateInput, ProductChoiceField, ProductLineFormSet
 from sales.models import order_currencies
+from sales.services.order import Line
 
 
 class OrderForm(forms.Form):
@@ -62,30 +63,54 @@ class OrderForm(forms.Form):
 
 
 class OrderLineForm(forms.Form):
+    product = ProductChoiceField(label=_("Catalogue product"))
     name = forms.CharField(label=_("Product"), max_length=200, required=False)
     quantity = forms.DecimalField(label=_("Quantity"), max_digits=12, decimal_places=2, required=False)
     unit_price = forms.DecimalField(label=_("Unit price"), max_digits=14, decimal_places=2, required=False)
 
+    def __init__(self, *args, products=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if products is not None:
+            self.fields["product"].queryset = products
+
     def clean(self):
         data = super().clean()
-        name, qty, price = data.get("name"), data.get("quantity"), data.get("unit_price")
-        if not (name or qty is not None or price is not None):
+        product, name, qty, price = data.get("product"), data.get("name"), data.get("quantity"), data.get("unit_price")
+        if not (product or name or qty is not None or price is not None):
             return data  # an empty line is ignored
-        if not name:
+        if not (name or product):
             self.add_error("name", _("Enter the product."))
         if qty is None or qty <= 0:
             self.add_error("quantity", _("The quantity must be greater than zero."))
-        if price is None or price < Decimal("0"):
+        if (price is None and product is None) or (price is not None and price < Decimal("0")):
             self.add_error("unit_price", _("Enter a unit price of zero or more."))
         return data
 
     @property
     def is_blank(self) -> bool:
         data = getattr(self, "cleaned_data", {})
-        return not (data.get("name") or data.get("quantity") is not None or data.get("unit_price") is not None)
+        return not (
+            data.get("product")
+            or data.get("name")
+            or data.get("quantity") is not None
+            or data.get("unit_price") is not None
+        )
+
+    def line(self) -> Line:
+        """The line as entered, a chosen product giving the name and price left empty."""
+        data, product = self.cleaned_data, self.cleaned_data.get("product")
+        price = data.get("unit_price")
+        return Line(
+            name=data.get("name") or (product.name if product else ""),
+            quantity=data["quantity"],
+            unit_price=price if price is not None else product.list_price,
+            product=product,
+        )
 
 
-OrderLineFormSet = forms.formset_factory(OrderLineForm, extra=3, max_num=50, validate_max=True)
+OrderLineFormSet = forms.formset_factory(
+    OrderLineForm, formset=ProductLineFormSet, extra=3, max_num=50, validate_max=True
+)
 
 
 class OrderVoidForm(forms.Form):

@@ -7,6 +7,16 @@ indexes that lead with the tenant). Workflows live in sales/services/.
 """
 
 from sales.models.appointment import Appointment, AppointmentAttendee, AppointmentContact
+from sales.models.contract import (
+    Contract,
+    ContractAttachment,
+    ContractStatus,
+    Instalment,
+    OverdueNotice,
+    Receipt,
+    ReceiptAllocation,
+    ReceiptMethod,
+)
 from sales.models.followup import FOLLOW_UP_EDIT_WINDOW, FollowUp, FollowUpKind, FollowUpOutcome
 from sales.models.lead import DuplicateKind, Lead, LeadOrigin, LeadStatus
 from sales.models.lead_scoring import (
@@ -19,6 +29,8 @@ from sales.models.lead_scoring import (
 from sales.models.opportunity import Opportunity, OpportunityLine, StageChange
 from sales.models.order import FOREIGN_ORDER_CURRENCIES, KNOWN_CURRENCIES, Order, OrderLine, order_currencies
 from sales.models.pipeline import Pipeline, Stage, StageKind
+from sales.models.product import Product
+from sales.models.quote import DocumentSequence, Quote, QuoteLine, QuoteSettings, QuoteStatus, QuoteTotals
 from sales.models.task import Task
 from sales.models.web_form import (
     DEFAULT_WEB_FORM_FIELDS,
@@ -29,6 +41,14 @@ from sales.models.web_form import (
 )
 
 __all__ = [
+    "Contract",
+    "ContractAttachment",
+    "ContractStatus",
+    "Instalment",
+    "OverdueNotice",
+    "Receipt",
+    "ReceiptAllocation",
+    "ReceiptMethod",
     "DEFAULT_WEB_FORM_FIELDS",
     "FOLLOW_UP_EDIT_WINDOW",
     "FOREIGN_ORDER_CURRENCIES",
@@ -38,6 +58,7 @@ __all__ = [
     "Appointment",
     "AppointmentAttendee",
     "AppointmentContact",
+    "DocumentSequence",
     "DuplicateKind",
     "FollowUp",
     "FollowUpKind",
@@ -52,6 +73,12 @@ __all__ = [
     "Order",
     "OrderLine",
     "Pipeline",
+    "Product",
+    "Quote",
+    "QuoteLine",
+    "QuoteSettings",
+    "QuoteStatus",
+    "QuoteTotals",
     "ScoringCondition",
     "ScoringField",
     "Stage",

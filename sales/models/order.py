@@ -75,6 +75,10 @@ class Order(TenantModel):
 class OrderLine(TenantModel):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveSmallIntegerField(default=0)
+    # The catalogue product sold (empty: a free-text line); its name and price are copied onto the line.
+    product = models.ForeignKey(
+        "sales.Product", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("product")
+    )
     name = models.CharField(_("product"), max_length=200)
     quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=2)
     unit_price = models.DecimalField(_("unit price"), max_digits=14, decimal_places=2)

@@ -22,7 +22,7 @@ from customers.access import lock_customer, lock_customer_for_change
 from customers.models import Contact, Customer
 from sales.access import can_change_opportunity
 from sales.models import Opportunity, OpportunityLine, Order, Pipeline, Stage, StageChange, StageKind, order_currencies
-from sales.services.order import Line, lines_amount, order_record
+from sales.services.order import Line, check_line_products, lines_amount, order_record
 from sales.services.pipeline import check_probability
 
 # An expected close date further ahead than this is a typo (2062 for 2026), not a plan.
@@ -94,6 +94,7 @@ def _stage_for_new(pipeline: Pipeline | None, stage: Stage | None, tenant: Tenan
 
 
 def _write_lines(opportunity: Opportunity, lines: Sequence[Line]) -> None:
+    check_line_products(opportunity.tenant_id, lines)
     OpportunityLine.objects.filter(opportunity=opportunity).delete()
     OpportunityLine.objects.bulk_create(
         [
@@ -104,6 +105,7 @@ def _write_lines(opportunity: Opportunity, lines: Sequence[Line]) -> None:
                 name=line.name.strip()[:200],
                 quantity=line.quantity,
                 unit_price=line.unit_price,
+                product=line.product,
             )
             for i, line in enumerate(lines)
         ]
@@ -243,8 +245,10 @@ def opportunity_update(
         _check_contact(contact, opportunity.customer)
         _check_currency(currency, tenant)
         if lines is None:
-            current = list(OpportunityLine.objects.filter(opportunity=opportunity))
-            line_values = [Line(name=li.name, quantity=li.quantity, unit_price=li.unit_price) for li in current]
+            current = list(OpportunityLine.objects.filter(opportunity=opportunity).select_related("product"))
+            line_values = [
+                Line(name=li.name, quantity=li.quantity, unit_price=li.unit_price, product=li.product) for li in current
+            ]
             amount = _check_amount(amount, line_values if amount is None else [])
         else:
             lines = list(lines)
@@ -327,8 +331,10 @@ def opportunity_move(
                     _("Enter the amount before marking the opportunity won: it becomes the order."), field="amount"
                 )
             lines = [
-                Line(name=li.name, quantity=li.quantity, unit_price=li.unit_price)
-                for li in OpportunityLine.objects.filter(opportunity=opportunity).order_by("position", "pk")
+                Line(name=li.name, quantity=li.quantity, unit_price=li.unit_price, product=li.product)
+                for li in OpportunityLine.objects.filter(opportunity=opportunity)
+                .select_related("product")
+                .order_by("position", "pk")
             ]
             order = order_record(
                 acting_user=acting_user,

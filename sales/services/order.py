@@ -25,6 +25,7 @@ from sales.access import check_customer
 from sales.models import (
     Order,
     OrderLine,
+    Product,
     order_currencies,
 )
 from sales.services.activity import required_text
@@ -35,10 +36,18 @@ class Line:
     name: str
     quantity: Decimal
     unit_price: Decimal
+    # The catalogue product the line sells (None: a free-text line).
+    product: Product | None = None
 
     @property
     def total(self) -> Decimal:
         return self.quantity * self.unit_price
+
+
+def check_line_products(tenant_id: int, lines: Sequence[Line]) -> None:
+    """Every product a line picks is of the tenant's catalogue."""
+    if any(line.product is not None and line.product.tenant_id != tenant_id for line in lines):
+        raise DomainError(_("Choose a product of your catalogue."), field="lines")
 
 
 def lines_amount(amount: Decimal | None, lines: Sequence[Line]) -> Decimal | None:
@@ -134,6 +143,7 @@ def order_record(
             % {"code": currency or "—", "allowed": ", ".join(allowed)},
             field="currency",
         )
+    check_line_products(tenant.pk, lines)
     amount = lines_amount(amount, lines)
     if amount is None or amount <= 0:
         raise DomainError(_("The amount must be greater than zero."), field="amount")
@@ -163,6 +173,7 @@ def order_record(
                         name=line.name.strip()[:200],
                         quantity=line.quantity,
                         unit_price=line.unit_price,
+                        product=line.product,
                     )
                     for i, line in enumerate(lines)
                 ]

@@ -24,7 +24,7 @@ from sales.forms.fields import CustomerParamForm
 from sales.forms.followup import FollowUpForm
 from sales.forms.opportunity import OpportunityForm, OpportunityMoveForm
 from sales.forms.order import OrderLineFormSet
-from sales.models import FollowUp, Opportunity, OpportunityLine, Stage, StageChange, StageKind
+from sales.models import Contract, FollowUp, Opportunity, OpportunityLine, Product, Quote, Stage, StageChange, StageKind
 from sales.services.followup import NextTask, followup_log
 from sales.services.opportunity import opportunity_create, opportunity_update
 from sales.services.order import Line
@@ -39,11 +39,11 @@ def _weighted():
 
 
 def _lines_from(formset) -> list[Line]:
-    return [
-        Line(name=f.cleaned_data["name"], quantity=f.cleaned_data["quantity"], unit_price=f.cleaned_data["unit_price"])
-        for f in formset.forms
-        if not f.is_blank
-    ]
+    return [f.line() for f in formset.forms if not f.is_blank]
+
+
+def _products(request: HttpRequest):
+    return Product.objects.visible_to(request.user).active().order_by("code")
 
 
 @tenant_required
@@ -87,7 +87,7 @@ def opportunity_create_view(request: HttpRequest) -> HttpResponse:
         "name": customer.name if customer else "",
     }
     form = OpportunityForm(request.POST or None, user=request.user, customer=customer, initial=initial)
-    lines = OrderLineFormSet(request.POST or None, prefix="lines")
+    lines = OrderLineFormSet(request.POST or None, prefix="lines", products=_products(request))
     if request.method == "POST" and form.is_valid() and lines.is_valid():
         data = form.cleaned_data
         try:
@@ -161,6 +161,8 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "p": opportunity_followup_context(request, opportunity),
         "customer_visible": Customer.objects.visible_to(user).filter(pk=opportunity.customer_id).exists(),
         "days_in_stage": (timezone.now() - opportunity.stage_entered_at).days,
+        "quotes": list(Quote.objects.filter(opportunity=opportunity).order_by("-created_at", "-pk")[:20]),
+        "contracts": list(Contract.objects.filter(opportunity=opportunity).order_by("-created_at", "-pk")[:10]),
     }
     return render(request, "sales/opportunities/detail.html", context)
 
@@ -187,8 +189,13 @@ def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
         form.fields["owner"].queryset = form.fields["owner"].queryset | type(opportunity.owner).objects.filter(
             pk=opportunity.owner_id
         )
-    lines_initial = [{"name": li.name, "quantity": li.quantity, "unit_price": li.unit_price} for li in current_lines]
-    lines = OrderLineFormSet(request.POST or None, prefix="lines", initial=lines_initial)
+    lines_initial = [
+        {"product": li.product_id, "name": li.name, "quantity": li.quantity, "unit_price": li.unit_price}
+        for li in current_lines
+    ]
+    used = [li.product_id for li in current_lines if li.product_id]
+    products = _products(request) | Product.objects.visible_to(request.user).filter(pk__in=used)
+    lines = OrderLineFormSet(request.POST or None, prefix="lines", initial=lines_initial, products=products)
     won = opportunity.status == StageKind.WON
     if request.method == "POST" and form.is_valid() and lines.is_valid():
         data = form.cleaned_data

@@ -23,8 +23,9 @@ from sales.models import (
     Opportunity,
     Order,
     OrderLine,
+    Product,
 )
-from sales.services.order import Line, order_create, order_void
+from sales.services.order import order_create, order_void
 
 
 @tenant_required
@@ -50,18 +51,14 @@ def order_create_view(request: HttpRequest) -> HttpResponse:
     customer = CustomerParamForm(request.GET, queryset=Customer.objects.editable_by(request.user)).value("customer")
     initial = {"customer": customer, "ordered_on": timezone.localdate(), "currency": request.tenant.currency}
     form = OrderForm(request.POST or None, user=request.user, initial=initial)
-    lines = OrderLineFormSet(request.POST or None, prefix="lines")
+    lines = OrderLineFormSet(
+        request.POST or None,
+        prefix="lines",
+        products=Product.objects.visible_to(request.user).active().order_by("code"),
+    )
     if request.method == "POST" and form.is_valid() and lines.is_valid():
         data = form.cleaned_data
-        product_lines = [
-            Line(
-                name=f.cleaned_data["name"],
-                quantity=f.cleaned_data["quantity"],
-                unit_price=f.cleaned_data["unit_price"],
-            )
-            for f in lines.forms
-            if not f.is_blank
-        ]
+        product_lines = [f.line() for f in lines.forms if not f.is_blank]
         try:
             order = order_create(
                 acting_user=request.user,

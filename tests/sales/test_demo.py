@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from crm.models import Tenant
 from customers.models import Customer, PersonalDataReveal
-from sales.models import Appointment, FollowUp, Lead, Order, OrderLine, Task
+from sales.models import Appointment, Contract, FollowUp, Lead, Order, OrderLine, Product, Quote, Task
 from sales.selectors.calendar import calendar_data
 
 
@@ -52,3 +52,14 @@ def test_seed_demo_is_idempotent_and_covers_the_daily_work(capsys):
     lead_reveals = PersonalDataReveal.objects.filter(tenant=demo, lead_id__isnull=False)
     owners = dict(Lead.objects.filter(pk__in=lead_reveals.values("lead_id")).values_list("pk", "owner_id"))
     assert lead_reveals.exists() and all(owners[r.lead_id] not in (None, r.user_id) for r in lead_reveals)
+    # The catalogue and quotes in every state of their cycle: sent, approved then sent, waiting, revised after a no.
+    quotes = Quote.objects.filter(tenant=demo)
+    assert Product.objects.filter(tenant=demo).count() == 5
+    assert {"sent", "pending", "revised", "draft"} <= set(quotes.values_list("status", flat=True))
+    assert quotes.filter(version=2, previous__status="revised").exists()
+    # The full cycle: a contract in effect, one instalment paid, one late, one to come.
+    contract = Contract.objects.get(tenant=demo, status="active")
+    assert contract.quote.status == "accepted" and contract.receipts.count() == 1
+    today = timezone.localtime(now, demo.tzinfo).date()
+    late = [i for i in contract.instalments.all() if i.due_on < today and i.received < i.amount]
+    assert len(late) == 1

@@ -17,7 +17,7 @@ from crm.imports.reader import guess_mapping
 from crm.imports.rejected import REASON_HEADER
 from crm.imports.tasks import run_import
 from crm.models import AuditEvent, Notification
-from sales.imports import LeadKind
+from sales.imports.lead import LeadKind
 from sales.models import Lead
 from sales.services.lead_scoring import scoring_rule_save
 

@@ -37,7 +37,7 @@ from customers.imports.contact import ContactKind
 from customers.imports.customer import CustomerKind
 from customers.models import Customer
 from customers.services.tenant import tenant_defaults
-from sales.imports import LeadKind
+from sales.imports.lead import LeadKind
 
 from .files import csv_bytes
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sales', '0006_report_indexes'),
+        ('sales', '0010_quote_line_products'),
     ]
 
     operations = [
