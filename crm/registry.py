@@ -131,6 +131,16 @@ class OrderExtension:
     order: int = 100
 
 
+@dataclass(frozen=True)
+class ApiResource:
+    """A REST API resource of an app (its viewset in `<app>/api.py`), routed under /api/v1/<prefix>/."""
+
+    key: str
+    prefix: str
+    viewset: Any
+    basename: str
+
+
 class Registry:
     def __init__(self) -> None:
         self._items: dict[str, dict[str, Any]] = {
@@ -142,6 +152,7 @@ class Registry:
             "approval_policy": {},
             "notification_actions": {},
             "import_kind": {},
+            "api_resource": {},
         }
 
     def _add(self, kind: str, item: Any) -> Any:
@@ -193,6 +204,12 @@ class Registry:
             return self._items["import_kind"][key]
         except KeyError:
             raise LookupError(f"No import kind {key!r} is registered.") from None
+
+    def add_api_resource(self, item: ApiResource) -> ApiResource:
+        return self._add("api_resource", item)
+
+    def api_resources(self) -> list[ApiResource]:
+        return sorted(self._items["api_resource"].values(), key=lambda r: r.prefix)
 
     def _for(self, kind: str, user: Any) -> list[Any]:
         items: Iterable[Any] = self._items[kind].values()

@@ -60,6 +60,7 @@ urlpatterns = [
     path("settings/jobs/", include("crm.jobs.urls")),
     path("approvals/", include("crm.approvals.urls")),
     path("imports/", include("crm.imports.urls")),
+    path("api/", include("crm.api.urls")),
     path("", include("customers.urls")),
     path("", include("sales.urls")),
     path("", include("service.urls")),

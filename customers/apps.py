@@ -7,9 +7,10 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self) -> None:
-        from crm.registry import CustomerPanel, HomeWidget, NavEntry, SettingsPage, registry, roles_any
+        from crm.registry import ApiResource, CustomerPanel, HomeWidget, NavEntry, SettingsPage, registry, roles_any
         from crm.signals import tenant_created, user_deactivated
         from customers import widgets
+        from customers.api import CustomerViewSet
         from customers.imports.contact import ContactKind
         from customers.imports.customer import CustomerKind
         from customers.services.extension import extension_policy
@@ -85,4 +86,7 @@ class CustomersConfig(AppConfig):
                 order=900,
                 context=widgets.ownership_timeline_context,
             )
+        )
+        registry.add_api_resource(
+            ApiResource(key="customers", prefix="customers", viewset=CustomerViewSet, basename="customer")
         )

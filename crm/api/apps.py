@@ -1,0 +1,22 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ApiConfig(AppConfig):
+    name = "crm.api"
+    label = "api"
+    verbose_name = _("API")
+
+    def ready(self) -> None:
+        from crm.registry import SettingsPage, any_tenant_user, registry
+
+        registry.add_settings_page(
+            SettingsPage(
+                key="api_tokens",
+                label=_("API tokens"),
+                description=_("Personal tokens with which other systems use the CRM's REST API on your behalf."),
+                url_name="api:tokens",
+                order=85,
+                visible=any_tenant_user,
+            )
+        )

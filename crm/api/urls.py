@@ -1,0 +1,20 @@
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
+
+from crm.registry import registry
+
+from . import views
+
+app_name = "api"
+
+router = SimpleRouter()
+for resource in registry.api_resources():
+    router.register(resource.prefix, resource.viewset, basename=resource.basename)
+
+urlpatterns = [
+    path("tokens/", views.token_list, name="tokens"),
+    path("tokens/<int:pk>/revoke/", views.token_revoke_view, name="token_revoke"),
+    path("v1/schema/", views.SchemaView.as_view(), name="schema"),
+    path("docs/", views.DocsView.as_view(), name="docs"),
+    path("v1/", include(router.urls)),
+]

@@ -1,0 +1,79 @@
+"""The customers of the REST API (/api/v1/customers/): the list page's selector and FilterSet, the customer
+services for writes. Pool customers are not here, as they are not on /customers/."""
+
+from __future__ import annotations
+
+from rest_framework import mixins, serializers
+
+from crm.api.viewsets import TenantViewSet
+from customers.filters import CustomerFilter
+from customers.models import Customer, CustomerLevel
+from customers.services.customer import customer_create, customer_update
+
+WRITABLE = [
+    "kind",
+    "name",
+    "status",
+    "level",
+    "industry",
+    "region",
+    "source",
+    "is_key_account",
+    "credit_code",
+    "address",
+    "website",
+    "notes",
+]
+
+
+class TenantPrimaryKeyField(serializers.PrimaryKeyRelatedField):
+    """A reference to a row of the request's tenant; another tenant's id is refused as unknown."""
+
+    def get_queryset(self):
+        return super().get_queryset().for_tenant(self.context["request"].tenant)
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    level = TenantPrimaryKeyField(queryset=CustomerLevel.objects.all(), allow_null=True, required=False)
+
+    class Meta:
+        model = Customer
+        fields = [
+            "id",
+            *WRITABLE,
+            "owner",
+            "pool",
+            "owned_since",
+            "last_followed_up_at",
+            "last_deal_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "owner",
+            "pool",
+            "owned_since",
+            "last_followed_up_at",
+            "last_deal_at",
+            "created_at",
+            "updated_at",
+        ]
+        # Uniqueness and duplicates are the services' to check (identifiers, 防撞单), as on the pages.
+        validators = []
+
+
+class CustomerViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, TenantViewSet):
+    serializer_class = CustomerSerializer
+    filterset_class = CustomerFilter
+    queryset = Customer.objects.none()  # for the schema; requests use visible_queryset
+
+    def visible_queryset(self, user):
+        return Customer.objects.visible_to(user).select_related("level")
+
+    def perform_create(self, serializer):
+        serializer.instance = customer_create(acting_user=self.request.user, data=serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = customer_update(
+            acting_user=self.request.user, customer=serializer.instance, data=serializer.validated_data
+        )
