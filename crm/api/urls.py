@@ -7,7 +7,7 @@ from . import views
 
 app_name = "api"
 
-router = SimpleRouter()
+router = SimpleRouter(use_regex_path=False)
 for resource in registry.api_resources():
     router.register(resource.prefix, resource.viewset, basename=resource.basename)
 

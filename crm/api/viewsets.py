@@ -11,6 +11,8 @@ class TenantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     """List and retrieve over `visible_queryset(user)`; an id the user may not see is 404, like a missing one.
     Subclasses add create/update by overriding `perform_create` / `perform_update` with a call to their service."""
 
+    lookup_value_converter = "int"
+
     def visible_queryset(self, user):
         raise NotImplementedError
 
