@@ -156,7 +156,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["crm.api.authentication.ApiTokenRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "crm.api.pagination.ApiCursorPagination",
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "crm.api.filters.PageFilterBackend",
         "crm.api.filters.UpdatedSinceFilter",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

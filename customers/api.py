@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from rest_framework import mixins, serializers
 
+from crm.api.serializers import TenantPrimaryKeyField
 from crm.api.viewsets import TenantViewSet
+from customers.access import sees_personal_data
 from customers.filters import CustomerFilter
-from customers.models import Customer, CustomerLevel
+from customers.models import Contact, Customer, CustomerLevel
+from customers.normalize import mask
 from customers.services.customer import customer_create, customer_update
 
 WRITABLE = [
@@ -24,13 +27,6 @@ WRITABLE = [
     "website",
     "notes",
 ]
-
-
-class TenantPrimaryKeyField(serializers.PrimaryKeyRelatedField):
-    """A reference to a row of the request's tenant; another tenant's id is refused as unknown."""
-
-    def get_queryset(self):
-        return super().get_queryset().for_tenant(self.context["request"].tenant)
 
 
 class CustomerSerializer(serializers.ModelSerializer):
@@ -77,3 +73,48 @@ class CustomerViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, TenantVi
         serializer.instance = customer_update(
             acting_user=self.request.user, customer=serializer.instance, data=serializer.validated_data
         )
+
+
+PERSONAL_FIELDS = {"mobile": "phone", "phone": "phone", "email": "email"}
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    """A contact; its phones and email masked unless the user owns its customer, as on the customer page."""
+
+    class Meta:
+        model = Contact
+        fields = [
+            "id",
+            "customer",
+            "name",
+            "title",
+            "mobile",
+            "phone",
+            "email",
+            "wechat",
+            "birthday",
+            "is_primary",
+            "marketing_consent",
+            "notes",
+            "erased_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not sees_personal_data(self.context["request"].user, instance.customer):
+            for field, kind in PERSONAL_FIELDS.items():
+                data[field] = mask(kind, data[field])
+        return data
+
+
+class ContactViewSet(TenantViewSet):
+    """Contacts of the customers the user sees (read only here: contacts are changed on the customer page)."""
+
+    serializer_class = ContactSerializer
+    queryset = Contact.objects.none()
+
+    def visible_queryset(self, user):
+        return Contact.objects.visible_to(user).select_related("customer")

@@ -10,7 +10,7 @@ class CustomersConfig(AppConfig):
         from crm.registry import ApiResource, CustomerPanel, HomeWidget, NavEntry, SettingsPage, registry, roles_any
         from crm.signals import tenant_created, user_deactivated
         from customers import widgets
-        from customers.api import CustomerViewSet
+        from customers.api import ContactViewSet, CustomerViewSet
         from customers.imports.contact import ContactKind
         from customers.imports.customer import CustomerKind
         from customers.services.extension import extension_policy
@@ -89,4 +89,7 @@ class CustomersConfig(AppConfig):
         )
         registry.add_api_resource(
             ApiResource(key="customers", prefix="customers", viewset=CustomerViewSet, basename="customer")
+        )
+        registry.add_api_resource(
+            ApiResource(key="contacts", prefix="contacts", viewset=ContactViewSet, basename="contact")
         )

@@ -7,11 +7,12 @@ class SalesConfig(AppConfig):
     verbose_name = _("Sales")
 
     def ready(self) -> None:
-        from crm.registry import CustomerPanel, HomeWidget, NavEntry, SettingsPage, registry, roles_any
+        from crm.registry import ApiResource, CustomerPanel, HomeWidget, NavEntry, SettingsPage, registry, roles_any
         from crm.signals import tenant_created
         from customers.services.assignment import register_load_counter
         from customers.services.assignment_backlog import BacklogSource, register_backlog_source
         from sales import widgets
+        from sales.api import FollowUpViewSet, LeadViewSet, OpportunityViewSet, OrderViewSet, TaskViewSet
         from sales.imports import LeadKind
         from sales.services.lead import open_leads_per_owner
         from sales.services.lead_backlog import lead_backlog_apply, lead_backlog_items
@@ -157,3 +158,12 @@ class SalesConfig(AppConfig):
                 context=widgets.orders_panel_context,
             )
         )
+        registry.add_api_resource(ApiResource(key="leads", prefix="leads", viewset=LeadViewSet, basename="lead"))
+        registry.add_api_resource(
+            ApiResource(key="opportunities", prefix="opportunities", viewset=OpportunityViewSet, basename="opportunity")
+        )
+        registry.add_api_resource(
+            ApiResource(key="follow-ups", prefix="follow-ups", viewset=FollowUpViewSet, basename="followup")
+        )
+        registry.add_api_resource(ApiResource(key="tasks", prefix="tasks", viewset=TaskViewSet, basename="task"))
+        registry.add_api_resource(ApiResource(key="orders", prefix="orders", viewset=OrderViewSet, basename="order"))

@@ -7,10 +7,11 @@ class ServiceConfig(AppConfig):
     verbose_name = _("Service")
 
     def ready(self) -> None:
-        from crm.registry import CustomerPanel, NavEntry, SettingsPage, registry, roles_any
+        from crm.registry import ApiResource, CustomerPanel, NavEntry, SettingsPage, registry, roles_any
         from crm.services import outbox
         from crm.workcalendar.signals import calendar_changed
         from service import tasks, widgets
+        from service.api import TicketViewSet
 
         def on_calendar_changed(sender, tenant, **kwargs):
             outbox.enqueue(tasks.recompute_deadlines, tenant.pk)
@@ -44,4 +45,7 @@ class ServiceConfig(AppConfig):
                 order=25,
                 context=widgets.tickets_panel_context,
             )
+        )
+        registry.add_api_resource(
+            ApiResource(key="tickets", prefix="tickets", viewset=TicketViewSet, basename="ticket")
         )

@@ -8,6 +8,7 @@ class ApiConfig(AppConfig):
     verbose_name = _("API")
 
     def ready(self) -> None:
+        from crm.api import schema  # noqa: F401  (registers the token scheme with drf-spectacular)
         from crm.registry import SettingsPage, any_tenant_user, registry
 
         registry.add_settings_page(

@@ -1,10 +1,11 @@
-"""The `updated_since` parameter every API list accepts, for incremental sync."""
+"""The API lists' filters: the pages' own FilterSets, and the `updated_since` parameter for incremental sync."""
 
 from __future__ import annotations
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions
 from rest_framework.filters import BaseFilterBackend
 
@@ -38,3 +39,19 @@ class UpdatedSinceFilter(BaseFilterBackend):
                 "schema": {"type": "string", "format": "date-time"},
             }
         ]
+
+
+class PageFilterBackend(DjangoFilterBackend):
+    """The list page's FilterSet, with the viewset's `filter_defaults` for parameters the request leaves out: a
+    page opens on open records, a sync through the API wants every status unless it asks otherwise."""
+
+    def get_filterset_kwargs(self, request, queryset, view):
+        kwargs = super().get_filterset_kwargs(request, queryset, view)
+        defaults = getattr(view, "filter_defaults", {})
+        if defaults:
+            data = kwargs["data"].copy()
+            for key, value in defaults.items():
+                if not data.get(key):
+                    data[key] = value
+            kwargs["data"] = data
+        return kwargs
