@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
@@ -177,3 +178,12 @@ def test_docs_and_schema(world_a, client_for):
     script = client.get(reverse("api:docs"), {"script": ""})
     assert script.status_code == 200
     assert Client().get(reverse("api:schema")).status_code in (401, 403)
+
+
+@pytest.mark.django_db
+def test_demo_tokens_are_seeded_once():
+    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", verbosity=0)
+    names = set(ApiToken.objects.values_list("name", flat=True))
+    assert "ERP 同步" in names
+    assert ApiToken.objects.filter(name="ERP 同步").count() == ApiToken.objects.values("tenant").distinct().count()
