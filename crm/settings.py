@@ -147,6 +147,8 @@ RATELIMIT_FAIL_OPEN = True
 # The REST API (/api/v1/, crm/api/): personal tokens or the session, one JSON error shape, cursor pages, a request
 # budget per token. Its docs (/api/docs/) load Swagger UI from our own static files (drf-spectacular-sidecar).
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/min")
+# Webhooks to private, loopback or link-local addresses are refused (SSRF) unless the operator allows them.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "crm.api.authentication.ApiTokenAuthentication",

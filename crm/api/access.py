@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from django.http import Http404
 
+from crm.access import require_admin
 from crm.models import User
 
-from .models import ApiToken
+from .models import ApiToken, WebhookDelivery, WebhookEndpoint
 
 
 def get_token_for_user(user: User, pk: int) -> ApiToken:
@@ -13,3 +14,20 @@ def get_token_for_user(user: User, pk: int) -> ApiToken:
     if token is None:
         raise Http404
     return token
+
+
+def get_webhook_for_admin(user: User, pk: int) -> WebhookEndpoint:
+    """An endpoint of the administrator's company, or Http404 (PermissionDenied for non-administrators)."""
+    require_admin(user)
+    endpoint = WebhookEndpoint.objects.filter(tenant_id=user.tenant_id, pk=pk).first()
+    if endpoint is None:
+        raise Http404
+    return endpoint
+
+
+def get_delivery_for_admin(user: User, pk: int) -> WebhookDelivery:
+    require_admin(user)
+    delivery = WebhookDelivery.objects.filter(tenant_id=user.tenant_id, pk=pk).select_related("endpoint").first()
+    if delivery is None:
+        raise Http404
+    return delivery

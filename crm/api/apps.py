@@ -21,3 +21,12 @@ class ApiConfig(AppConfig):
                 visible=any_tenant_user,
             )
         )
+        registry.add_settings_page(
+            SettingsPage(
+                key="webhooks",
+                label=_("Webhooks"),
+                description=_("Tell other systems when customers, leads, opportunities or tickets change."),
+                url_name="api:webhooks",
+                order=86,
+            )
+        )

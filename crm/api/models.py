@@ -1,8 +1,11 @@
-"""Personal API tokens: a user's credential for the REST API, stored only as its SHA-256 digest."""
+"""The API's rows: personal tokens (stored only as their SHA-256 digest), webhook endpoints and their deliveries."""
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -53,3 +56,56 @@ class ApiToken(TenantModel):
     @property
     def can_write(self) -> bool:
         return self.scope == self.Scope.WRITE
+
+
+class WebhookEndpoint(TenantModel):
+    """A URL of the company's other system that is told of chosen events, each delivery signed with the secret
+    (HMAC-SHA256 over "<timestamp>.<body>"). Switched off after repeated failures; an admin switches it on again."""
+
+    url = models.URLField(_("URL"), max_length=500)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    secret = models.CharField(_("signing secret"), max_length=100)
+    events = ArrayField(models.CharField(max_length=50), verbose_name=_("events"), default=list)
+    is_active = models.BooleanField(_("active"), default=True)
+    # Failed attempts in a row; a success resets it.
+    failures = models.PositiveIntegerField(_("failures in a row"), default=0)
+    disabled_at = models.DateTimeField(_("switched off"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook")
+        verbose_name_plural = _("webhooks")
+        indexes = [models.Index(fields=["tenant", "is_active"], name="api_webhook_tenant_active")]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(TenantModel):
+    """One event for one endpoint: written in the event's transaction, sent by a task, retried with backoff."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Delivered")
+        FAILED = "failed", _("Failed")
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(_("event"), max_length=50)
+    event_id = models.UUIDField(_("event id"), default=uuid.uuid4, editable=False)
+    payload = models.JSONField(_("payload"), default=dict)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    sending_since = models.DateTimeField(null=True, blank=True)
+    response_code = models.PositiveSmallIntegerField(_("response code"), null=True, blank=True)
+    response_body = models.TextField(_("response"), blank=True)
+    last_error = models.TextField(_("error"), blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        indexes = [
+            models.Index(fields=["tenant", "endpoint", "-created_at"], name="api_delivery_endpoint"),
+            models.Index(fields=["tenant", "status", "next_attempt_at"], name="api_delivery_due"),
+        ]

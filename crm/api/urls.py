@@ -14,6 +14,9 @@ for resource in registry.api_resources():
 urlpatterns = [
     path("tokens/", views.token_list, name="tokens"),
     path("tokens/<int:pk>/revoke/", views.token_revoke_view, name="token_revoke"),
+    path("webhooks/", views.webhook_list, name="webhooks"),
+    path("webhooks/<int:pk>/", views.webhook_edit, name="webhook_edit"),
+    path("webhooks/deliveries/<int:pk>/resend/", views.webhook_redeliver_view, name="webhook_redeliver"),
     path("v1/schema/", views.SchemaView.as_view(), name="schema"),
     path("docs/", views.DocsView.as_view(), name="docs"),
     path("v1/", include(router.urls)),

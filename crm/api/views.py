@@ -13,12 +13,13 @@ from django.views.decorators.http import require_POST
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from crm.errors import DomainError
-from crm.web import apply_domain_error, form_status, tenant_required
+from crm.web import admin_required, apply_domain_error, form_status, paginate, tenant_required
 
-from .access import get_token_for_user
-from .forms import TokenForm
-from .models import ApiToken
+from .access import get_delivery_for_admin, get_token_for_user, get_webhook_for_admin
+from .forms import TokenForm, WebhookForm
+from .models import ApiToken, WebhookEndpoint
 from .services.token import token_create, token_revoke
+from .services.webhook import WEBHOOK_EVENTS, webhook_endpoint_save, webhook_redeliver
 
 
 def _end_of_day(day: datetime.date, tz_name: str) -> datetime.datetime:
@@ -58,6 +59,66 @@ def token_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("The token %(name)s is revoked.") % {"name": token.name})
     return redirect("api:tokens")
+
+
+def _save_webhook(request: HttpRequest, form: WebhookForm, endpoint: WebhookEndpoint | None):
+    try:
+        return webhook_endpoint_save(
+            acting_user=request.user,
+            endpoint=endpoint,
+            url=form.cleaned_data["url"],
+            events=form.cleaned_data["events"],
+            description=form.cleaned_data["description"],
+            is_active=form.cleaned_data["is_active"],
+        )
+    except DomainError as error:
+        apply_domain_error(form, error)
+        return None
+
+
+@admin_required
+def webhook_list(request: HttpRequest) -> HttpResponse:
+    form = WebhookForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        endpoint = _save_webhook(request, form, None)
+        if endpoint is not None:
+            messages.success(request, _("The webhook is registered. Its signing secret is shown on its page."))
+            return redirect("api:webhook_edit", pk=endpoint.pk)
+    endpoints = WebhookEndpoint.objects.filter(tenant=request.tenant).order_by("-created_at")[:200]
+    context = {"form": form, "endpoints": endpoints, "event_labels": WEBHOOK_EVENTS}
+    return render(request, "api/webhook/list.html", context, status=form_status(form))
+
+
+@admin_required
+def webhook_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    endpoint = get_webhook_for_admin(request.user, pk)
+    initial = {
+        "url": endpoint.url,
+        "description": endpoint.description,
+        "events": endpoint.events,
+        "is_active": endpoint.is_active,
+    }
+    form = WebhookForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        if _save_webhook(request, form, endpoint) is not None:
+            messages.success(request, _("The webhook is saved."))
+            return redirect("api:webhook_edit", pk=endpoint.pk)
+    deliveries = paginate(request, endpoint.deliveries.order_by("-created_at", "-pk"))
+    context = {"form": form, "endpoint": endpoint, "deliveries": deliveries}
+    return render(request, "api/webhook/edit.html", context, status=form_status(form))
+
+
+@admin_required
+@require_POST
+def webhook_redeliver_view(request: HttpRequest, pk: int) -> HttpResponse:
+    delivery = get_delivery_for_admin(request.user, pk)
+    try:
+        webhook_redeliver(acting_user=request.user, delivery=delivery)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The delivery is queued again."))
+    return redirect("api:webhook_edit", pk=delivery.endpoint_id)
 
 
 class SchemaView(SpectacularAPIView):

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.access import require_sales_user, sales_assignable_users
+from crm.api.services.webhook import webhook_emit
 from crm.errors import DomainError
 from crm.models import Role, Tenant, User
 from crm.services.audit import audit
@@ -186,7 +187,20 @@ def customer_create(
             if owner is not None and owner.pk != acting_user.pk:
                 notify_new_owners({owner.pk: [(decision.kind, customer.name, decision.rule.name)]})
         audit(tenant=tenant, actor=acting_user, action="customer.create", obj=customer, details=details)
+        webhook_emit(tenant_id=tenant.pk, event="customer.created", data=customer_event_data(customer))
     return customer
+
+
+def customer_event_data(customer: Customer) -> dict[str, Any]:
+    """What a webhook tells of a customer (the API has the rest: /api/v1/customers/<id>/)."""
+    return {
+        "id": customer.pk,
+        "name": customer.name,
+        "status": customer.status,
+        "owner": customer.owner_id,
+        "pool": customer.pool_id,
+        "updated_at": customer.updated_at,
+    }
 
 
 def customer_update(
@@ -218,6 +232,11 @@ def customer_update(
         }
         if changes:
             audit(tenant=tenant, actor=acting_user, action="customer.update", obj=customer, details=changes)
+            webhook_emit(
+                tenant_id=tenant.pk,
+                event="customer.updated",
+                data={**customer_event_data(customer), "changed": sorted(changes)},
+            )
     return customer
 
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm.access import require_tenant_user, sales_assignable_users
+from crm.api.services.webhook import webhook_emit
 from crm.errors import DomainError
 from crm.models import Tenant, User
 from crm.services.audit import audit
@@ -148,6 +149,11 @@ def create_lead(
             "duplicate_of_lead": lead.duplicate_of_lead_id,
             "duplicate_of_customer": lead.duplicate_of_customer_id,
         },
+    )
+    webhook_emit(
+        tenant_id=tenant.pk,
+        event="lead.created",
+        data={"id": lead.pk, "name": lead.name, "origin": origin, "owner": lead.owner_id, "status": lead.status},
     )
     if lead.is_duplicate:
         notify_duplicate_holders(lead)

@@ -2,8 +2,11 @@
 record is the same planted record as its page's sample. The API's own sweep, with personal tokens instead of
 sessions, is tests/api/test_api_sweep.py."""
 
-from crm.api.models import ApiToken
+from django.test import override_settings
+
+from crm.api.models import ApiToken, WebhookDelivery, WebhookEndpoint
 from crm.api.services.token import token_create
+from crm.api.services.webhook import webhook_endpoint_save
 
 from . import samples_customers, samples_leads, samples_sales, samples_service
 from .marks import named
@@ -14,6 +17,27 @@ def _token(world):
     if token is None:
         token, _raw = token_create(acting_user=world.rep1, name=named(world, "MARKA token"), scope="read")
     return {"pk": token.pk}
+
+
+def _webhook(world) -> WebhookEndpoint:
+    endpoint = WebhookEndpoint.objects.filter(tenant=world.tenant).first()
+    if endpoint is None:
+        with override_settings(WEBHOOK_ALLOW_PRIVATE_ADDRESSES=True):
+            endpoint = webhook_endpoint_save(
+                acting_user=world.admin,
+                url="http://127.0.0.1:9/hook",
+                events=["customer.created"],
+                description=named(world, "MARKA webhook"),
+            )
+    return endpoint
+
+
+def _delivery(world):
+    endpoint = _webhook(world)
+    delivery = WebhookDelivery.objects.filter(endpoint=endpoint).first() or WebhookDelivery.objects.create(
+        tenant=world.tenant, endpoint=endpoint, event="customer.created", payload={"name": named(world, "MARKA")}
+    )
+    return {"pk": delivery.pk}
 
 
 # API url name → the page sample that plants the same record.
@@ -29,7 +53,12 @@ SAME_AS_PAGE = {
     "api:ticket-detail": samples_service.SAMPLES["service:ticket_detail"],
 }
 
-SAMPLES = {"api:token_revoke": _token, **SAME_AS_PAGE}
+SAMPLES = {
+    "api:token_revoke": _token,
+    "api:webhook_edit": lambda w: {"pk": _webhook(w).pk},
+    "api:webhook_redeliver": _delivery,
+    **SAME_AS_PAGE,
+}
 
 VIEWERS = {
     "api:token_revoke": "rep1",
