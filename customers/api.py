@@ -6,7 +6,7 @@ from __future__ import annotations
 from rest_framework import mixins, serializers
 
 from crm.api.serializers import TenantPrimaryKeyField
-from crm.api.viewsets import TenantViewSet
+from crm.api.viewsets import IdempotentCreateMixin, TenantViewSet
 from customers.access import sees_personal_data
 from customers.filters import CustomerFilter
 from customers.models import Contact, Customer, CustomerLevel
@@ -58,7 +58,7 @@ class CustomerSerializer(serializers.ModelSerializer):
         validators = []
 
 
-class CustomerViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, TenantViewSet):
+class CustomerViewSet(IdempotentCreateMixin, mixins.UpdateModelMixin, TenantViewSet):
     serializer_class = CustomerSerializer
     filterset_class = CustomerFilter
     queryset = Customer.objects.none()  # for the schema; requests use visible_queryset

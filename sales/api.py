@@ -10,7 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from crm.api.serializers import TenantPrimaryKeyField
-from crm.api.viewsets import TenantViewSet
+from crm.api.viewsets import IdempotentCreateMixin, TenantViewSet
 from sales.filters import FollowUpFilter, LeadFilter, OpportunityFilter, OrderFilter, TaskFilter
 from sales.models import FollowUp, Lead, Opportunity, Order, Stage, Task
 from sales.services.lead import LEAD_FIELDS, lead_create, lead_update
@@ -45,7 +45,7 @@ class LeadSerializer(serializers.ModelSerializer):
         extra_kwargs = {"email": {"validators": []}}
 
 
-class LeadViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, TenantViewSet):
+class LeadViewSet(IdempotentCreateMixin, mixins.UpdateModelMixin, TenantViewSet):
     """Leads; status, conversion and assignment stay on the pages' actions."""
 
     serializer_class = LeadSerializer

@@ -17,17 +17,17 @@ def get_token_for_user(user: User, pk: int) -> ApiToken:
 
 
 def get_webhook_for_admin(user: User, pk: int) -> WebhookEndpoint:
-    """An endpoint of the administrator's company, or Http404 (PermissionDenied for non-administrators)."""
-    require_admin(user)
+    """An endpoint of the user's company, or Http404; PermissionDenied for its users who are not administrators."""
     endpoint = WebhookEndpoint.objects.filter(tenant_id=user.tenant_id, pk=pk).first()
     if endpoint is None:
         raise Http404
+    require_admin(user)
     return endpoint
 
 
 def get_delivery_for_admin(user: User, pk: int) -> WebhookDelivery:
-    require_admin(user)
     delivery = WebhookDelivery.objects.filter(tenant_id=user.tenant_id, pk=pk).select_related("endpoint").first()
     if delivery is None:
         raise Http404
+    require_admin(user)
     return delivery

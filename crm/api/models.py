@@ -109,3 +109,21 @@ class WebhookDelivery(TenantModel):
             models.Index(fields=["tenant", "endpoint", "-created_at"], name="api_delivery_endpoint"),
             models.Index(fields=["tenant", "status", "next_attempt_at"], name="api_delivery_due"),
         ]
+
+
+class IdempotencyKey(TenantModel):
+    """A POST's `Idempotency-Key` and the answer it got: the same key again (a client's retry) gets that answer
+    instead of creating twice. Unique per user, so two concurrent retries wait for each other on the index."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=100)
+    path = models.CharField(max_length=300)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response = models.JSONField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "user", "key"], name="api_idempotency_unique"),
+        ]
+        indexes = [models.Index(fields=["tenant", "created_at"], name="api_idempotency_created")]

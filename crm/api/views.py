@@ -89,7 +89,7 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
     return render(request, "api/webhook/list.html", context, status=form_status(form))
 
 
-@admin_required
+@tenant_required
 def webhook_edit(request: HttpRequest, pk: int) -> HttpResponse:
     endpoint = get_webhook_for_admin(request.user, pk)
     initial = {
@@ -108,7 +108,7 @@ def webhook_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "api/webhook/edit.html", context, status=form_status(form))
 
 
-@admin_required
+@tenant_required
 @require_POST
 def webhook_redeliver_view(request: HttpRequest, pk: int) -> HttpResponse:
     delivery = get_delivery_for_admin(request.user, pk)

@@ -108,3 +108,24 @@ def test_filters_updated_since_and_cursor(world_a, api_client, django_assert_max
             break
         page = rep1.get(page["next"]).json()
     assert len(seen) == 7 and seen == sorted(seen)
+
+
+@pytest.mark.django_db
+def test_idempotency_key_creates_once(world_a, world_b, api_client):
+    rep1, _token = api_client(world_a.rep1)
+    body = {"name": "云帆科技有限公司"}
+    first = rep1.post(URL, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="order-42")
+    assert first.status_code == 201
+    again = rep1.post(URL, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="order-42")
+    assert again.status_code == 201 and again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+    assert Customer.objects.count() == 1
+    other = rep1.post(URL, {"name": "别的公司"}, content_type="application/json", HTTP_IDEMPOTENCY_KEY="order-42")
+    assert other.status_code == 422 and Customer.objects.count() == 1
+    # A refused create keeps no key: the retry runs again (and is refused again, as a duplicate).
+    refused = rep1.post(URL, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="dup-1")
+    assert refused.status_code == 422
+    # Keys are per user: another company's user with the same key creates their own.
+    b_rep, _token = api_client(world_b.rep1)
+    theirs = b_rep.post(URL, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="order-42")
+    assert theirs.status_code == 201 and theirs.json()["id"] != first.json()["id"]

@@ -169,6 +169,9 @@ def test_pages_are_for_admins_of_the_company(world_a, world_b, client_for):
     theirs = register(world_b.admin, "http://127.0.0.1:9/b")
     their_delivery = WebhookDelivery.objects.create(tenant=world_b.tenant, endpoint=theirs, event="customer.created")
     assert client_for(world_a.rep1).get(reverse("api:webhooks")).status_code == 403
+    own = register(world_a.admin, "http://127.0.0.1:9/a")
+    assert client_for(world_a.manager).get(reverse("api:webhook_edit", args=[own.pk])).status_code == 403
+    own.delete()
     admin = client_for(world_a.admin)
     assert admin.get(reverse("api:webhooks")).status_code == 200
     assert admin.get(reverse("api:webhook_edit", args=[theirs.pk])).status_code == 404
