@@ -31,12 +31,17 @@ WRITABLE = [
 
 class CustomerSerializer(serializers.ModelSerializer):
     level = TenantPrimaryKeyField(queryset=CustomerLevel.objects.all(), allow_null=True, required=False)
+    custom = serializers.DictField(
+        required=False,
+        help_text="Custom fields by key (Settings → Custom fields); checked by type. Filter lists with cf_<key>=<value>.",
+    )
 
     class Meta:
         model = Customer
         fields = [
             "id",
             *WRITABLE,
+            "custom",
             "owner",
             "pool",
             "owned_since",

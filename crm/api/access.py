@@ -5,7 +5,7 @@ from django.http import Http404
 from crm.access import require_admin
 from crm.models import User
 
-from .models import ApiToken, WebhookDelivery, WebhookEndpoint
+from .models import ApiToken, CustomField, WebhookDelivery, WebhookEndpoint
 
 
 def get_token_for_user(user: User, pk: int) -> ApiToken:
@@ -31,3 +31,11 @@ def get_delivery_for_admin(user: User, pk: int) -> WebhookDelivery:
         raise Http404
     require_admin(user)
     return delivery
+
+
+def get_custom_field_for_admin(user: User, pk: int) -> CustomField:
+    field = CustomField.objects.filter(tenant_id=user.tenant_id, pk=pk).first()
+    if field is None:
+        raise Http404
+    require_admin(user)
+    return field

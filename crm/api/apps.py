@@ -30,3 +30,12 @@ class ApiConfig(AppConfig):
                 order=86,
             )
         )
+        registry.add_settings_page(
+            SettingsPage(
+                key="custom_fields",
+                label=_("Custom fields"),
+                description=_("Fields of your own on customers: shown on their forms, in the API and list filters."),
+                url_name="api:custom_fields",
+                order=60,
+            )
+        )

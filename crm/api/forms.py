@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import ApiToken
+from .models import ApiToken, CustomField
 from .services.webhook import WEBHOOK_EVENTS
 
 
@@ -27,3 +27,31 @@ class WebhookForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["events"].choices = list(WEBHOOK_EVENTS.items())
+
+
+class CustomFieldForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Record"), choices=CustomField.Kind.choices)
+    label = forms.CharField(label=_("Label"), max_length=100)
+    key = forms.CharField(
+        label=_("Key"), max_length=40, help_text=_("Used by the API and list filters, e.g. contract_no. Cannot change.")
+    )
+    type = forms.ChoiceField(label=_("Type"), choices=CustomField.Type.choices)
+    choices = forms.CharField(
+        label=_("Choices"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("For lists: one choice a line."),
+    )
+    required = forms.BooleanField(label=_("Required"), required=False)
+    help_text = forms.CharField(label=_("Help text"), max_length=200, required=False)
+    position = forms.IntegerField(label=_("Order"), min_value=0, max_value=999, initial=0)
+
+    def __init__(self, *args, editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if editing:
+            for name in ("kind", "key", "type"):
+                self.fields[name].disabled = True
+                self.fields[name].required = False
+
+    def choice_list(self) -> list[str]:
+        return (self.cleaned_data.get("choices") or "").splitlines()

@@ -127,3 +127,40 @@ class IdempotencyKey(TenantModel):
             models.UniqueConstraint(fields=["tenant", "user", "key"], name="api_idempotency_unique"),
         ]
         indexes = [models.Index(fields=["tenant", "created_at"], name="api_idempotency_created")]
+
+
+class CustomField(TenantModel):
+    """A field a company's administrator adds to one kind of record. Values live in the record's `custom` JSONB
+    column (GIN-indexed, so list filters are containment lookups), keyed by `key`, which never changes: renaming
+    changes the label only, and removing archives the field, keeping every stored value."""
+
+    class Type(models.TextChoices):
+        TEXT = "text", _("Text")
+        NUMBER = "number", _("Number")
+        MONEY = "money", _("Amount of money")
+        DATE = "date", _("Date")
+        CHOICE = "choice", _("One of a list")
+        MULTI = "multi", _("Several of a list")
+        BOOLEAN = "boolean", _("Yes or no")
+
+    class Kind(models.TextChoices):
+        CUSTOMER = "customer", _("Customer")
+
+    kind = models.CharField(_("record"), max_length=20, choices=Kind.choices)
+    key = models.SlugField(_("key"), max_length=40, allow_unicode=False)
+    label = models.CharField(_("label"), max_length=100)
+    type = models.CharField(_("type"), max_length=10, choices=Type.choices)
+    choices = ArrayField(models.CharField(max_length=100), verbose_name=_("choices"), default=list, blank=True)
+    required = models.BooleanField(_("required"), default=False)
+    help_text = models.CharField(_("help text"), max_length=200, blank=True)
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
+    archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("custom field")
+        verbose_name_plural = _("custom fields")
+        constraints = [models.UniqueConstraint(fields=["tenant", "kind", "key"], name="api_customfield_key")]
+        indexes = [models.Index(fields=["tenant", "kind", "position"], name="api_customfield_kind")]
+
+    def __str__(self) -> str:
+        return self.label

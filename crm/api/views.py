@@ -15,9 +15,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from crm.errors import DomainError
 from crm.web import admin_required, apply_domain_error, form_status, paginate, tenant_required
 
-from .access import get_delivery_for_admin, get_token_for_user, get_webhook_for_admin
-from .forms import TokenForm, WebhookForm
-from .models import ApiToken, WebhookEndpoint
+from .access import get_custom_field_for_admin, get_delivery_for_admin, get_token_for_user, get_webhook_for_admin
+from .forms import CustomFieldForm, TokenForm, WebhookForm
+from .models import ApiToken, CustomField, WebhookEndpoint
+from .services.custom_field import custom_field_archive, custom_field_save
 from .services.token import token_create, token_revoke
 from .services.webhook import WEBHOOK_EVENTS, webhook_endpoint_save, webhook_redeliver
 
@@ -119,6 +120,67 @@ def webhook_redeliver_view(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("The delivery is queued again."))
     return redirect("api:webhook_edit", pk=delivery.endpoint_id)
+
+
+def _save_custom_field(request: HttpRequest, form: CustomFieldForm, field: CustomField | None):
+    data = form.cleaned_data
+    try:
+        return custom_field_save(
+            acting_user=request.user,
+            field=field,
+            kind=data.get("kind") or "",
+            key=(data.get("key") or "").strip(),
+            label=data["label"],
+            type=data.get("type") or "",
+            choices=form.choice_list(),
+            required=data["required"],
+            help_text=data["help_text"],
+            position=data["position"],
+        )
+    except DomainError as error:
+        apply_domain_error(form, error)
+        return None
+
+
+@admin_required
+def custom_field_list(request: HttpRequest) -> HttpResponse:
+    form = CustomFieldForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if _save_custom_field(request, form, None) is not None:
+            messages.success(request, _("The field is added."))
+            return redirect("api:custom_fields")
+    fields = CustomField.objects.filter(tenant=request.tenant).order_by("kind", "archived_at", "position", "pk")
+    context = {"form": form, "fields": fields[:500]}
+    return render(request, "api/custom_field/list.html", context, status=form_status(form))
+
+
+@tenant_required
+def custom_field_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    field = get_custom_field_for_admin(request.user, pk)
+    initial = {
+        "kind": field.kind,
+        "key": field.key,
+        "type": field.type,
+        "label": field.label,
+        "choices": "\n".join(field.choices),
+        "required": field.required,
+        "help_text": field.help_text,
+        "position": field.position,
+    }
+    form = CustomFieldForm(request.POST or None, initial=initial, editing=True)
+    if request.method == "POST" and form.is_valid():
+        if _save_custom_field(request, form, field) is not None:
+            messages.success(request, _("The field is saved."))
+            return redirect("api:custom_fields")
+    return render(request, "api/custom_field/edit.html", {"form": form, "field": field}, status=form_status(form))
+
+
+@tenant_required
+@require_POST
+def custom_field_archive_view(request: HttpRequest, pk: int) -> HttpResponse:
+    field = get_custom_field_for_admin(request.user, pk)
+    custom_field_archive(acting_user=request.user, field=field, archived=field.archived_at is None)
+    return redirect("api:custom_fields")
 
 
 class SchemaView(SpectacularAPIView):

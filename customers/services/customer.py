@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.access import require_sales_user, sales_assignable_users
+from crm.api.services.custom_field import custom_values_clean
 from crm.api.services.webhook import webhook_emit
 from crm.errors import DomainError
 from crm.models import Role, Tenant, User
@@ -137,6 +138,8 @@ def customer_create(
     if owner is not None and owner.pk != acting_user.pk:
         check_owner(acting_user, owner)
     values = {k: data[k] for k in CUSTOMER_FIELDS if k in data}
+    if "custom" in data:
+        values["custom"] = custom_values_clean(tenant_id=tenant.pk, kind="customer", values=data["custom"])
     check_refs(tenant, level=values.get("level"), owner=owner, pool=to_pool, tags=tags)
     contact_data = clean_contact(contact, tenant) if contact and (contact.get("name") or "").strip() else None
     if contact_data is not None:
@@ -211,6 +214,11 @@ def customer_update(
     check_refs(tenant, level=values.get("level"), tags=tags or ())
     with transaction.atomic():
         customer = lock_customer_for_change(acting_user, customer.pk)
+        if "custom" in data:
+            # Only the keys given change; archived fields' values stay (custom_values_clean).
+            values["custom"] = custom_values_clean(
+                tenant_id=tenant.pk, kind="customer", values=data["custom"], existing=customer.custom
+            )
         before = {k: getattr(customer, k) for k in values}
         for key, value in values.items():
             setattr(customer, key, value)

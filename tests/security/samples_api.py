@@ -4,7 +4,8 @@ sessions, is tests/api/test_api_sweep.py."""
 
 from django.test import override_settings
 
-from crm.api.models import ApiToken, WebhookDelivery, WebhookEndpoint
+from crm.api.models import ApiToken, CustomField, WebhookDelivery, WebhookEndpoint
+from crm.api.services.custom_field import custom_field_save
 from crm.api.services.token import token_create
 from crm.api.services.webhook import webhook_endpoint_save
 
@@ -40,6 +41,13 @@ def _delivery(world):
     return {"pk": delivery.pk}
 
 
+def _custom_field(world):
+    field = CustomField.objects.filter(tenant=world.tenant).first() or custom_field_save(
+        acting_user=world.admin, kind="customer", key="contract_no", label=named(world, "MARKA 合同号"), type="text"
+    )
+    return {"pk": field.pk}
+
+
 # API url name → the page sample that plants the same record.
 SAME_AS_PAGE = {
     "api:customer-detail": samples_customers.SAMPLES["customers:detail"],
@@ -57,6 +65,8 @@ SAMPLES = {
     "api:token_revoke": _token,
     "api:webhook_edit": lambda w: {"pk": _webhook(w).pk},
     "api:webhook_redeliver": _delivery,
+    "api:custom_field_edit": _custom_field,
+    "api:custom_field_archive": _custom_field,
     **SAME_AS_PAGE,
 }
 
