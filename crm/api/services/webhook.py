@@ -10,19 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import secrets
-import socket
 import time
-import urllib.error
-import urllib.request
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import F
@@ -35,6 +29,7 @@ from crm.access import require_admin
 from crm.api import tasks
 from crm.errors import DomainError
 from crm.models import Role, User
+from crm.outbound import check_public_url, post_json
 from crm.services import outbox
 from crm.services.audit import audit
 from crm.services.notification import lazy_format, notify
@@ -53,33 +48,6 @@ WEBHOOK_EVENTS = {
 }
 MAX_ATTEMPTS = 6  # a delivery is tried this often (backoff 1, 2, 4, 8, 16 minutes) before it is failed
 DISABLE_AFTER = 15  # failed attempts in a row after which the endpoint is switched off
-TIMEOUT_SECONDS = 10
-RESPONSE_KEPT = 2000
-
-
-def _addresses(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except (socket.gaierror, UnicodeError):
-        return []
-    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
-
-
-def check_webhook_url(url: str) -> str:
-    """The URL if the CRM may post to it: http(s), a host that resolves, and (unless the operator allows it with
-    WEBHOOK_ALLOW_PRIVATE_ADDRESSES) no private, loopback, link-local or reserved address. DomainError otherwise."""
-    url = (url or "").strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise DomainError(_("Enter an http:// or https:// address."), field="url")
-    if parts.username or parts.password:
-        raise DomainError(_("Put no user name or password in the address."), field="url")
-    addresses = _addresses(parts.hostname)
-    if not addresses:
-        raise DomainError(_("The host of this address cannot be found."), field="url")
-    if not settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES and any(not address.is_global for address in addresses):
-        raise DomainError(_("Webhooks cannot be sent to private or local network addresses."), field="url")
-    return url
 
 
 def _clean_events(events: list[str]) -> list[str]:
@@ -102,7 +70,7 @@ def webhook_endpoint_save(
     """Register or change an endpoint (administrators). A new one gets a random signing secret; switching one on
     again clears its failure count."""
     require_admin(acting_user)
-    url = check_webhook_url(url)
+    url = check_public_url(url)
     events = _clean_events(events)
     if endpoint is None:
         endpoint = WebhookEndpoint(
@@ -144,18 +112,7 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer, not an instruction: following it could lead into the private network."""
-
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirects)
-
-
 def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int, str]:
-    check_webhook_url(endpoint.url)  # again at send time: the host's address may have changed
     body = json.dumps(
         {
             "id": str(delivery.event_id),
@@ -166,25 +123,16 @@ def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int, st
         ensure_ascii=False,
     ).encode()
     timestamp = int(time.time())
-    # The scheme is http(s), checked just above (check_webhook_url).
-    request = urllib.request.Request(  # noqa: S310
+    return post_json(
         endpoint.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json; charset=utf-8",
-            "User-Agent": "CRM-Webhooks/1",
+        body,
+        {
             "X-CRM-Event": delivery.event,
             "X-CRM-Delivery": str(delivery.event_id),
             "X-CRM-Timestamp": str(timestamp),
             "X-CRM-Signature": signature(endpoint.secret, timestamp, body),
         },
     )
-    try:
-        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
-            return response.status, response.read(RESPONSE_KEPT).decode(errors="replace")
-    except urllib.error.HTTPError as error:
-        return error.code, error.read(RESPONSE_KEPT).decode(errors="replace")
 
 
 def webhook_deliver(*, delivery_id: int) -> WebhookDelivery | None:
