@@ -7,6 +7,7 @@ from crm.views.audit import audit_log, message_log
 from crm.views.health import healthz, healthz_live, healthz_ready
 from crm.views.home import home
 from crm.views.notification import notification_bell, notification_list, notification_read, notification_read_all
+from crm.views.robot import robot_list, robot_set_active_view
 from crm.views.settings import settings_index, tenant_settings
 from crm.views.team import team_create_view, team_edit, team_list
 from crm.views.two_factor import LoginView, login_verify, two_factor_view
@@ -25,6 +26,8 @@ settings_patterns = (
         path("teams/<int:pk>/", team_edit, name="team_edit"),
         path("audit/", audit_log, name="audit"),
         path("messages/", message_log, name="messages"),
+        path("robots/", robot_list, name="robots"),
+        path("robots/<int:pk>/active/", robot_set_active_view, name="robot_set_active"),
     ],
     "settings",
 )

@@ -295,4 +295,4 @@ def _notify_assigned(owner: User, leads: list[Lead], acting_user: User) -> None:
             gettext_lazy("%(name)s gave you %(count)s leads"), name=acting_user.full_name, count=len(leads)
         )
         url = reverse("sales:lead_list") + "?owner=me"
-    notify(recipient=owner, title=title, url=url, email=False)
+    notify(recipient=owner, title=title, url=url, email=False, robot_event="lead_assigned")

@@ -103,6 +103,7 @@ def _notify_owner_if_urgent(ticket: Ticket) -> None:
         body=ticket.subject,
         url=_url(ticket),
         key=f"ticket-urgent:{ticket.pk}",
+        robot_event="urgent_ticket",
     )
 
 
