@@ -6,6 +6,7 @@ Role checks themselves are a method on the user: `user.has_any_role(Role.ADMIN, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -76,18 +77,31 @@ def sales_assignable_users(user: User) -> UserQuerySet:
     return assignable_users(user).with_any_role(*SALES_ROLES)
 
 
+def _nearest_manager(user: User, teams: dict[int, Team]) -> User | None:
+    if not user.team_id or user.team_id not in teams:
+        return None
+    ids = [int(x) for x in teams[user.team_id].path.strip("/").split("/") if x]
+    for team_id in reversed(ids):
+        team = teams.get(team_id)
+        if team and team.manager_id and team.manager.is_active and team.manager_id != user.pk:
+            return team.manager
+    return None
+
+
 def manager_of(user: User) -> User | None:
     """The manager of the nearest team at or above the user's team that has an active manager other than them
     (whom to ask or to warn about the user's work)."""
     if not user.team_id:
         return None
     ids = [int(x) for x in user.team.path.strip("/").split("/") if x]
-    teams = {t.pk: t for t in Team.objects.filter(pk__in=ids).select_related("manager")}
-    for team_id in reversed(ids):
-        team = teams.get(team_id)
-        if team and team.manager_id and team.manager.is_active and team.manager_id != user.pk:
-            return team.manager
-    return None
+    return _nearest_manager(user, {t.pk: t for t in Team.objects.filter(pk__in=ids).select_related("manager")})
+
+
+def managers_lookup(tenant_id: int) -> tuple[dict[int, Team], Callable[[User], User | None]]:
+    """For jobs that ask for many users' managers: the tenant's teams (with their managers, one query) and
+    `manager_of` answered from them."""
+    teams = {t.pk: t for t in Team.objects.filter(tenant_id=tenant_id).select_related("manager")}
+    return teams, lambda user: _nearest_manager(user, teams)
 
 
 def safe_redirect_url(request: HttpRequest, url: str | None, default: str) -> str:

@@ -66,6 +66,11 @@ def seed() -> list[DemoTenant]:
     for i, team_key in ((1, "east"), (2, "east"), (3, "north"), (4, "north")):
         demo.users[f"rep{i}"] = _user(t, f"rep{i}@demo.local", fake.name(), [Role.REP], demo.teams[team_key])
     demo.users["agent"] = _user(t, "agent@demo.local", fake.name(), [Role.AGENT], demo.teams["service"])
+    # A fixed name, not Faker's: the names drawn above stay what they were.
+    demo.users["service_manager"] = _user(t, "servicemanager@demo.local", "陈静", [Role.MANAGER], demo.teams["service"])
+    if demo.teams["service"].manager_id is None:
+        demo.teams["service"].manager = demo.users["service_manager"]
+        demo.teams["service"].save(update_fields=["manager"])
 
     acme = DemoTenant(_tenant("Acme 贸易有限公司", "acme", "admin@acme.local", fake.name()))
     a = acme.tenant
@@ -81,6 +86,7 @@ LOGINS = [
     ("manager@demo.local", "manager of 华东组 + 华北组"),
     ("rep1@demo.local … rep4@demo.local", "reps"),
     ("agent@demo.local", "service agent"),
+    ("servicemanager@demo.local", "manager of 客服部 (the service desk)"),
     ("admin@acme.local", "admin of the second tenant"),
     ("rep1@acme.local", "rep of the second tenant"),
 ]

@@ -141,6 +141,24 @@ class ApiResource:
     basename: str
 
 
+@dataclass(frozen=True)
+class PersonalDataHolder:
+    """What a higher app keeps about a person, exported and erased on their request (个人信息保护法) by customers,
+    which never imports it.
+
+    - `export(acting_user=, contact=, customer=)`: {section: [records as plain dicts]} added to the person's data;
+    - `erase(acting_user=, contact=, customer=, scrub=)`: runs inside the erasure's transaction, after the contact
+      is blanked (its values are in `scrub`) with its customer locked; `scrub` is the erasure's
+      crm.services.erasure.PersonalValues (`scrub.text(value)` replaces the person's name, phones, emails and WeChat
+      id with "—"). Returns the (model label, pk) of the records about the person, whose audit rows are scrubbed
+      too. Raising refuses the whole erasure."""
+
+    key: str
+    erase: Callable[..., list]
+    export: Callable[..., dict[str, list[dict[str, Any]]]] | None = None
+    order: int = 100
+
+
 class Registry:
     def __init__(self) -> None:
         self._items: dict[str, dict[str, Any]] = {
@@ -153,6 +171,7 @@ class Registry:
             "notification_actions": {},
             "import_kind": {},
             "api_resource": {},
+            "personal_data_holder": {},
         }
 
     def _add(self, kind: str, item: Any) -> Any:
@@ -210,6 +229,12 @@ class Registry:
 
     def api_resources(self) -> list[ApiResource]:
         return sorted(self._items["api_resource"].values(), key=lambda r: r.prefix)
+
+    def add_personal_data_holder(self, item: PersonalDataHolder) -> PersonalDataHolder:
+        return self._add("personal_data_holder", item)
+
+    def personal_data_holders(self) -> list[PersonalDataHolder]:
+        return sorted(self._items["personal_data_holder"].values(), key=lambda i: (i.order, i.key))
 
     def _for(self, kind: str, user: Any) -> list[Any]:
         items: Iterable[Any] = self._items[kind].values()

@@ -278,11 +278,25 @@ SIGNUP_VERIFY_DAYS = env.int("SIGNUP_VERIFY_DAYS", default=3)
 SIGNUP_RATE = env.str("SIGNUP_RATE", default="5/h")
 # Rate limits (django-ratelimit, per client address): "count/period", e.g. "10/10m".
 LEAD_FORM_RATE = env.str("LEAD_FORM_RATE", default="10/10m")
+# Per user: searches by a whole phone number, email or credit code that match customers the user does not own
+# (their phones and emails are masked); past it, such searches match only the user's own customers.
+EXACT_SEARCH_RATE = env.str("EXACT_SEARCH_RATE", default="30/h")
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 # The domain of the Message-IDs of ticket replies (the service desk threads the customer's mail on them).
 SERVICE_MAIL_DOMAIN = env.str("SERVICE_MAIL_DOMAIN", default="crm.local")
+# The address whose mail reaches the desk (a pipe alias into receive_email); replies carry it, with the ticket's
+# token (support+<token>@…), as their Reply-To. Empty: no Reply-To, the threading headers alone.
+SERVICE_REPLY_ADDRESS = env.str("SERVICE_REPLY_ADDRESS", default="")
 # Messages one sender may send into a company's service desk per hour (more are dropped: mail loops, floods).
 SERVICE_INBOUND_PER_SENDER = env.int("SERVICE_INBOUND_PER_SENDER", default=20)
+# Ticket attachments: the largest file, how many files one message may carry, and the file types allowed (by name
+# ending; the content must match the type where it has a known signature).
+SERVICE_ATTACHMENT_MAX_BYTES = env.int("SERVICE_ATTACHMENT_MAX_MB", default=10) * 1024 * 1024
+SERVICE_ATTACHMENT_MAX_FILES = env.int("SERVICE_ATTACHMENT_MAX_FILES", default=5)
+SERVICE_ATTACHMENT_TYPES = env.list(
+    "SERVICE_ATTACHMENT_TYPES",
+    default=["pdf", "png", "jpg", "jpeg", "gif", "webp", "txt", "log", "csv", "docx", "xlsx", "pptx", "zip"],
+)
 
 # Security: driven by the environment so production is strict and local http still works.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)

@@ -46,6 +46,13 @@ def lock_customer_for_change(user: User, pk: int) -> Customer:
     raise PermissionDenied(_("You may see this customer but not change it."))
 
 
+def lock_customer(user: User, pk: int) -> Customer:
+    """Inside `transaction.atomic()`: the customer's row, locked, for a write whose permission was checked through
+    another record (an opportunity the user may move). Sales writes take it first in their transaction, before any
+    row of their own, so a transfer or the fallback job never interleaves with them and locks come in one order."""
+    return Customer.objects.for_tenant(user.tenant).select_for_update(of=("self",)).get(pk=pk)
+
+
 def get_contact_for_user(user: User, customer: Customer, pk: int) -> Contact:
     """A contact of `customer` (which the caller got through get_customer_for_user), else 404."""
     return get_object_or_404(Contact.objects.for_tenant(user.tenant), pk=pk, customer=customer)

@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.utils import timezone
 from faker import Faker
 
+from crm.access import manager_of
 from crm.models import Role, Team, User
 from crm.workcalendar.selectors import local_today
 from customers.forms.customer import INDUSTRIES, SOURCES
@@ -91,7 +92,8 @@ def seed_extension_requests(tenant, reps, now) -> None:
 def seed_reveals(tenant, reps, now) -> None:
     """The managers looked up a few of their reps' customers' phones and emails over the last days: the admin finds
     them under Settings → Privacy log."""
-    managers = list(User.objects.for_tenant(tenant).with_role(Role.MANAGER).order_by("email"))
+    # The reps' own managers (not, say, the service desk's manager, who has no reps).
+    managers = sorted({m for m in (manager_of(rep) for rep in reps) if m is not None}, key=lambda m: m.email)
     rng = random.Random(f"{tenant.slug}-reveals")
     contacts = list(
         Contact.objects.filter(tenant=tenant, customer__owner__in=reps).select_related("customer").order_by("pk")[:40]

@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 
 import django_filters
+from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Reverse
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django_filters.widgets import BooleanWidget
+from django_ratelimit.core import is_ratelimited
 
 from crm.api.services.custom_field import custom_filter
 from crm.errors import DomainError
@@ -41,6 +44,31 @@ CREDIT_CODE_RE = re.compile(r"^[0-9A-Z]{18}$")
 SHOWN_PHONE_TAIL = 4
 
 
+def exact_identifier(value: str, tenant) -> tuple[str, str] | None:
+    """(kind, normalized value) when the search text is a whole identifier — an email, a credit code or a complete
+    phone number — which the search matches exactly; None for names and tails of numbers."""
+    text = nfkc(value)
+    if "@" in text:
+        return "email", normalize_email(text)
+    if CREDIT_CODE_RE.match(normalize_credit_code(text)) and any(ch.isdigit() for ch in text):
+        return "credit_code", normalize_credit_code(text)
+    digits = re.sub(r"[\s\-()+]", "", text)
+    if digits.isdigit() and len(digits) >= 4:
+        phone = normalize_phone(text, tenant.phone_region or "CN")
+        if phone:
+            return "phone", phone
+    return None
+
+
+def exact_search_over_limit(request: HttpRequest) -> bool:
+    """Count one whole-identifier search that matched customers the user does not own (django-ratelimit, keyed on
+    the user, settings.EXACT_SEARCH_RATE); True past the limit. Typing complete numbers one after another would
+    otherwise confirm masked phones and emails without a single logged reveal."""
+    return is_ratelimited(
+        request, group="customers:exact_search", key="user", rate=settings.EXACT_SEARCH_RATE, increment=True
+    )
+
+
 def search_customers(queryset, value: str, tenant, user=None):
     """DESIGN.md §8's search contract: phone exact or suffix, email exact, credit code exact, names by prefix,
     pinyin / initials prefix, and trigram (contains) for three characters or more; contact names by prefix.
@@ -51,15 +79,12 @@ def search_customers(queryset, value: str, tenant, user=None):
     if not text:
         return queryset
     idents = CustomerIdentifier.objects.filter(tenant=tenant, customer=OuterRef("pk"))
+    exact = exact_identifier(value, tenant)
+    if exact is not None:
+        kind, normalized = exact
+        return queryset.filter(Exists(idents.filter(kind=kind, value=normalized)))
     digits = re.sub(r"[\s\-()+]", "", text)
-    if "@" in text:
-        return queryset.filter(Exists(idents.filter(kind="email", value=normalize_email(text))))
-    if CREDIT_CODE_RE.match(normalize_credit_code(text)) and any(ch.isdigit() for ch in text):
-        return queryset.filter(Exists(idents.filter(kind="credit_code", value=normalize_credit_code(text))))
     if digits.isdigit() and len(digits) >= 4:
-        phone = normalize_phone(text, tenant.phone_region or "CN")
-        if phone:
-            return queryset.filter(Exists(idents.filter(kind="phone", value=phone)))
         # A tail of a number ("5678"): prefix match on the reversed value, served by an index.
         reversed_digits = digits[::-1]
         if len(digits) > SHOWN_PHONE_TAIL:
@@ -126,8 +151,21 @@ class CustomerFilter(django_filters.FilterSet):
         self.filters["owner"].queryset = User.objects.for_tenant(tenant).filter(is_active=True)
         self.filters["pool"].queryset = Pool.objects.for_tenant(tenant)
 
+    # Set by the search when whole-identifier matches on others' customers were held back (over the rate limit).
+    exact_search_limited = False
+
     def search(self, queryset, name, value):
-        return search_customers(queryset, value, self.tenant, self.request.user)
+        user = self.request.user
+        matched = search_customers(queryset, value, self.tenant, user)
+        if (
+            isinstance(self.request, HttpRequest)
+            and exact_identifier(value, self.tenant) is not None
+            and matched.exclude(owner=user).exists()
+            and exact_search_over_limit(self.request)
+        ):
+            self.exact_search_limited = True
+            return matched.filter(owner=user)
+        return matched
 
     def filter_tag(self, queryset, name, value):
         return queryset.filter(Exists(CustomerTag.objects.filter(customer=OuterRef("pk"), tag=value)))

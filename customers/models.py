@@ -672,17 +672,21 @@ class AssignmentLog(models.Model):
 
 
 class PersonalDataReveal(TenantModel):
-    """A user revealed a masked phone or email of a contact of a customer they do not own (个人信息保护法): who,
-    whose, which field, when. The reveals of a (tenant-local) day count against the tenant's daily cap."""
+    """A user revealed a masked phone, email or WeChat id of a contact of a customer they do not own, or of a lead
+    they do not own (个人信息保护法): who, whose, which field, when. The reveals of a (tenant-local) day count against
+    the tenant's daily cap."""
 
     class Field(models.TextChoices):
         MOBILE = "mobile", _("mobile")
         PHONE = "phone", _("other phone")
         EMAIL = "email", _("email")
+        WECHAT = "wechat", _("WeChat ID")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    # A lead's reveal: the id of the sales lead (sales stands above customers, so no foreign key).
+    lead_id = models.BigIntegerField(null=True, blank=True, editable=False)
     field = models.CharField(_("field"), max_length=10, choices=Field.choices)
     day = models.DateField(_("day"))
 
@@ -694,4 +698,14 @@ class PersonalDataReveal(TenantModel):
             models.Index(fields=["tenant", "user", "day"], name="reveal_user_day_idx"),
             models.Index(fields=["tenant", "-created_at"], name="reveal_tenant_created_idx"),
             models.Index(fields=["tenant", "contact"], name="reveal_contact_idx"),
+            models.Index(
+                fields=["tenant", "lead_id"], condition=models.Q(lead_id__isnull=False), name="reveal_lead_idx"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(contact__isnull=False, customer__isnull=False, lead_id__isnull=True)
+                | models.Q(contact__isnull=True, customer__isnull=True, lead_id__isnull=False),
+                name="customers_reveal_contact_or_lead",
+            )
         ]

@@ -84,12 +84,24 @@ def mask_email(email: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
+def mask_wechat(wechat: str) -> str:
+    """wx***na: the first two and last two characters of a WeChat id (the first one only of a short id)."""
+    if len(wechat) < 6:
+        return f"{wechat[:1]}***"
+    return f"{wechat[:2]}***{wechat[-2:]}"
+
+
 def mask(kind: str, value: str) -> str:
-    """A personal field as shown to those who may not see it (the pool, others' customers, exports): phones like
-    138****5678, emails like z***@example.com. One helper for every place that masks."""
+    """A personal field as shown to those who may not see it (the pool, others' customers and leads, exports):
+    phones like 138****5678, emails like z***@example.com, WeChat ids like wx***na. One helper for every place that
+    masks."""
     if not value:
         return ""
-    return mask_email(value) if kind == "email" else mask_phone(value)
+    if kind == "email":
+        return mask_email(value)
+    if kind == "wechat":
+        return mask_wechat(value)
+    return mask_phone(value)
 
 
 def normalize_email(value: str) -> str:

@@ -173,3 +173,10 @@ def get_stage_for_admin(user: User, pk: int) -> Stage:
     stage = get_object_or_404(Stage.objects.for_tenant(user.tenant).select_related("pipeline"), pk=pk)
     require_admin(user)
     return stage
+
+
+def sees_lead_personal_data(user: User, lead: Lead) -> bool:
+    """Whether `user` sees the lead's phone, email and WeChat id unmasked: only on the leads they own, as on
+    customers (customers.access.sees_personal_data); unowned leads are masked to everyone, like the pool's
+    customers. Others reveal them, logged and capped (sales.services.lead_privacy)."""
+    return lead.owner_id is not None and lead.owner_id == user.pk

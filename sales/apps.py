@@ -7,13 +7,23 @@ class SalesConfig(AppConfig):
     verbose_name = _("Sales")
 
     def ready(self) -> None:
-        from crm.registry import ApiResource, CustomerPanel, HomeWidget, NavEntry, SettingsPage, registry, roles_any
+        from crm.registry import (
+            ApiResource,
+            CustomerPanel,
+            HomeWidget,
+            NavEntry,
+            PersonalDataHolder,
+            SettingsPage,
+            registry,
+            roles_any,
+        )
         from crm.signals import tenant_created
         from customers.services.assignment import register_load_counter
         from customers.services.assignment_backlog import BacklogSource, register_backlog_source
         from sales import widgets
         from sales.api import FollowUpViewSet, LeadViewSet, OpportunityViewSet, OrderViewSet, TaskViewSet
         from sales.imports import LeadKind
+        from sales.services.erasure import sales_personal_data_erase, sales_personal_data_export
         from sales.services.lead import open_leads_per_owner
         from sales.services.lead_backlog import lead_backlog_apply, lead_backlog_items
         from sales.services.pipeline import ensure_default_pipeline
@@ -31,6 +41,9 @@ class SalesConfig(AppConfig):
         tenant_created.connect(on_tenant_created, dispatch_uid="sales.default_pipeline", weak=False)
 
         registry.add_import_kind(LeadKind)
+        registry.add_personal_data_holder(
+            PersonalDataHolder(key="sales", erase=sales_personal_data_erase, export=sales_personal_data_export)
+        )
 
         sellers = roles_any("admin", "manager", "rep")
         registry.add_nav(

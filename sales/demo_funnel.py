@@ -19,6 +19,7 @@ from customers.models import Contact, Customer
 from customers.normalize import normalize_company_name
 from customers.services.customer import record_deal
 from customers.services.identifier import Identifier, find_duplicate
+from sales.services.lead_privacy import lead_personal_data_reveal
 from sales.services.lead_scoring import score_leads
 from sales.services.pipeline import ensure_default_pipeline
 
@@ -183,7 +184,19 @@ def seed_funnel(demo) -> None:
             ]
         )
         score_leads(tenant_id=tenant.pk)
+        _lead_reveals(tenant, leads)
         _opportunities(tenant, reps, admin, rng, now, today, [new_business, renewals])
+
+
+def _lead_reveals(tenant, leads: list[Lead]) -> None:
+    """A manager looked up the phones of two of their reps' leads (masked to them): the admin finds them under
+    Settings → Privacy log, beside the contacts' reveals."""
+    manager = User.objects.for_tenant(tenant).with_role(Role.MANAGER).order_by("email").first()
+    if manager is None:
+        return
+    owned = [lead for lead in leads if lead.owner_id and lead.owner_id != manager.pk and lead.phone][:2]
+    for lead in owned:
+        lead_personal_data_reveal(user=manager, lead=lead, fields=["phone"])
 
 
 def _leads(tenant, reps, rng, now) -> list[Lead]:

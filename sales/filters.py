@@ -8,6 +8,7 @@ import django_filters
 from django import forms
 from django.db.models import F, Q
 from django.db.models.functions import Reverse
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -16,6 +17,7 @@ from crm.access import assignable_users
 from crm.filters import BoundedDateFilter
 from crm.models import Role, User
 from crm.workcalendar.selectors import local_day_bounds, local_midnight, local_today
+from customers.filters import SHOWN_PHONE_TAIL, exact_identifier, exact_search_over_limit
 from customers.normalize import nfkc, normalize_email, normalize_phone
 
 from .models import FollowUp, LeadOrigin, LeadStatus, Pipeline, Stage, StageKind, order_currencies
@@ -149,9 +151,12 @@ class OrderFilter(django_filters.FilterSet):
 # --- leads and opportunities ---------------------------------------------------------------------------------
 
 
-def search_leads(queryset, value: str, tenant):
+def search_leads(queryset, value: str, tenant, user=None):
     """Phone exact or by its tail, email exact, name or company by prefix, and contains for three characters or
-    more (trigram indexes)."""
+    more (trigram indexes).
+
+    Phones are masked on leads `user` does not own, as on customers, so a tail longer than the digits the mask
+    shows matches only `user`'s own leads."""
 
     text = nfkc(value)
     if not text:
@@ -163,6 +168,8 @@ def search_leads(queryset, value: str, tenant):
         phone = normalize_phone(text, tenant.phone_region or "CN")
         if phone:
             return queryset.filter(phone=phone)
+        if len(digits) > SHOWN_PHONE_TAIL:
+            queryset = queryset.filter(owner=user) if user is not None else queryset.none()
         return queryset.annotate(phone_reversed=Reverse("phone")).filter(phone_reversed__startswith=digits[::-1])
     condition = Q(name__startswith=text) | Q(company__startswith=text)
     if len(text) >= 3:
@@ -220,8 +227,23 @@ class LeadFilter(django_filters.FilterSet):
         else:
             del self.filters["owner"]
 
+    # Set by the search when whole-number or email matches on others' leads were held back (over the rate limit).
+    exact_search_limited = False
+
     def search(self, queryset, name, value):
-        return search_leads(queryset, value, self.tenant)
+        user = self.request.user
+        matched = search_leads(queryset, value, self.tenant, user)
+        exact = exact_identifier(value, self.tenant)
+        if (
+            isinstance(self.request, HttpRequest)
+            and exact is not None
+            and exact[0] in ("phone", "email")
+            and matched.exclude(owner=user).exists()
+            and exact_search_over_limit(self.request)
+        ):
+            self.exact_search_limited = True
+            return matched.filter(owner=user)
+        return matched
 
     def filter_status(self, queryset, name, value):
         if value == "open":

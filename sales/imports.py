@@ -261,7 +261,7 @@ class LeadKind(ImportKind):
         key = (kind, type(holder).__name__, holder.pk)
         if key not in self._notes:
             if isinstance(holder, Customer):
-                described = describe_holder(holder, self.user)
+                described = describe_holder(holder, self.user, kind=kind)
             else:
                 described = describe_lead_holder(holder, self.user)
             self._notes[key] = _("Its %(what)s matches %(holder)s.") % {"what": what, "holder": described}

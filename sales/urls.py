@@ -18,6 +18,7 @@ from sales.views.lead import (
     lead_edit,
     lead_followup,
     lead_list,
+    lead_reveal,
     lead_status,
 )
 from sales.views.lead_scoring import scoring_recompute, scoring_rule_delete_view, scoring_rule_edit, scoring_rules
@@ -75,6 +76,7 @@ urlpatterns = [
     path("leads/<int:pk>/assign/", lead_assign_view, name="lead_assign"),
     path("leads/<int:pk>/convert/", lead_convert_view, name="lead_convert"),
     path("leads/<int:pk>/followups/", lead_followup, name="lead_followup"),
+    path("leads/<int:pk>/reveal/", lead_reveal, name="lead_reveal"),
     path("leads/import/", ImportUploadView.as_view(kind="lead"), name="lead_import"),
     # The lead import's own job pages before imports were one machine (crm.imports): bookmarks redirect.
     path("leads/import/<int:pk>/", LegacyImportRedirectView.as_view(kind="lead"), name="lead_import_legacy"),

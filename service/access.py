@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from crm.access import is_tenant_user, require_admin
 from crm.models import Role, Team, User
 from customers.models import Customer
-from service.models import Ticket
+from service.models import Ticket, TicketAttachment
 
 DESK_ROLES = (Role.ADMIN, Role.MANAGER, Role.AGENT)
 
@@ -31,6 +31,13 @@ def get_ticket_for_user(user: User, pk: int) -> Ticket:
             "customer", "contact", "category", "assignee", "team", "sla_policy"
         ),
         pk=pk,
+    )
+
+
+def get_attachment_for_user(user: User, pk: int) -> TicketAttachment:
+    """A file of a ticket the user sees, or 404 (missing, another company's, or on a ticket they do not see)."""
+    return get_object_or_404(
+        TicketAttachment.objects.filter(tenant_id=user.tenant_id, ticket__in=Ticket.objects.visible_to(user)), pk=pk
     )
 
 

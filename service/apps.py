@@ -7,11 +7,20 @@ class ServiceConfig(AppConfig):
     verbose_name = _("Service")
 
     def ready(self) -> None:
-        from crm.registry import ApiResource, CustomerPanel, NavEntry, SettingsPage, registry, roles_any
+        from crm.registry import (
+            ApiResource,
+            CustomerPanel,
+            NavEntry,
+            PersonalDataHolder,
+            SettingsPage,
+            registry,
+            roles_any,
+        )
         from crm.services import outbox
         from crm.workcalendar.signals import calendar_changed
         from service import tasks, widgets
         from service.api import TicketViewSet
+        from service.services.erasure import service_personal_data_erase, service_personal_data_export
 
         def on_calendar_changed(sender, tenant, **kwargs):
             outbox.enqueue(tasks.recompute_deadlines, tenant.pk)
@@ -36,6 +45,9 @@ class ServiceConfig(AppConfig):
                 url_name="service:settings",
                 order=60,
             )
+        )
+        registry.add_personal_data_holder(
+            PersonalDataHolder(key="service", erase=service_personal_data_erase, export=service_personal_data_export)
         )
         registry.add_customer_panel(
             CustomerPanel(

@@ -1,11 +1,12 @@
 """Demo data of the service desk, for tenants with a service team and an agent: categories, SLA policies per
 priority, a dispatch rule, canned replies, a second agent, and tickets in every state across the last days with
-their conversations, so agent@demo.local finds timers on track, at risk, breached and paused. Idempotent."""
+their conversations, so agent@demo.local finds timers on track, at risk, breached and paused, and files on some notes. Idempotent."""
 
 from __future__ import annotations
 
 import random
 
+from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from crm.demo import DEMO_PASSWORD
@@ -40,6 +41,12 @@ TICKETS = [
     ("数据看板加载很慢", "打开首页要十几秒。", 1, "normal", "email", 1200, "open"),
     ("权限设置咨询", "如何让经理只看本组客户？", 4, "low", "phone", 90, "open"),
 ]
+
+# Files the agent attached to the note of some tickets (a log, an export sample).
+DEMO_FILES = {
+    "报表导出乱码": ("导出样例.csv", "客户名称,金额\n云帆科技,12800\n".encode("gb18030")),
+    "客户数据同步失败": ("sync-error.log", b"2026-03-09 02:00:13 ERROR ERP sync: connection reset by peer\n"),
+}
 
 
 def _agents(demo) -> list[User]:
@@ -127,7 +134,14 @@ def seed_tenant(demo) -> None:
             ticket.save(update_fields=["assignee"])
         step = add_business_minutes(tenant, created, min(rng.randint(10, 25), minutes // 2))
         ticket_reply(acting_user=worker, ticket=ticket, body=CANNED[0][1], public=True, now=step)
-        ticket_reply(acting_user=worker, ticket=ticket, body="已联系技术部确认原因。", public=False, now=step)
+        ticket_reply(
+            acting_user=worker,
+            ticket=ticket,
+            body="已联系技术部确认原因。",
+            public=False,
+            now=step,
+            files=[ContentFile(DEMO_FILES[subject][1], name=DEMO_FILES[subject][0])] if subject in DEMO_FILES else (),
+        )
         if outcome == "pending":
             ticket_reply(
                 acting_user=worker, ticket=ticket, body=CANNED[1][1], public=True, status=Status.PENDING, now=step

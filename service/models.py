@@ -313,6 +313,34 @@ class TicketMessage(TenantModel):
         indexes = [models.Index(fields=["tenant", "ticket", "created_at"], name="ticket_message_idx")]
 
 
+def attachment_path(instance: TicketAttachment, filename: str) -> str:
+    """A random name under the tenant's and ticket's folder: the uploader's file name is kept in `name` only, so it
+    never reaches a path."""
+    return f"service/{instance.tenant_id}/{instance.ticket_id}/{secrets.token_hex(16)}"
+
+
+class TicketAttachment(TenantModel):
+    """A file on a ticket, on one of its messages (the customer's, a reply or a note) or on the ticket itself (what
+    an agent attached when opening it). Stored through Django's storage under a random name; served only by the
+    access-checked download view."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(
+        TicketMessage, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
+    )
+    file = models.FileField(upload_to=attachment_path, max_length=255)
+    name = models.CharField(_("file name"), max_length=150)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["tenant", "ticket", "created_at"], name="ticket_attachment_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class CannedReply(TenantModel):
     title = models.CharField(_("title"), max_length=100)
     body = models.TextField(_("text"))

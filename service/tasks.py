@@ -23,7 +23,8 @@ def escalate_tenant_tickets(tenant_id: int) -> int:
     return escalation.escalations_run(tenant_id=tenant_id)
 
 
-@shared_task(base=TenantTask, acks_late=True, label=_("Ticket deadlines after a calendar change"))
-def recompute_deadlines(tenant_id: int) -> int:
-    """After the tenant's working calendar changed: the running clocks' deadlines on the new calendar."""
-    return escalation.deadlines_recompute(tenant_id=tenant_id)
+@shared_task(base=TenantTask, acks_late=True, label=_("Ticket deadlines after a calendar or SLA policy change"))
+def recompute_deadlines(tenant_id: int, priority: str = "") -> int:
+    """After the tenant's working calendar changed: the running clocks' deadlines on the new calendar; after the SLA
+    policies of `priority` changed (and the admin chose to apply them to open tickets): those tickets' targets."""
+    return escalation.deadlines_recompute(tenant_id=tenant_id, priority=priority)

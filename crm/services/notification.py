@@ -12,6 +12,7 @@ import logging
 import re
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote_plus
@@ -227,6 +228,68 @@ class RobotError(Exception):
     """A group robot refused or did not take a message."""
 
 
+@dataclass(frozen=True)
+class Note:
+    """One notification for notify_many: as notify()'s arguments, `key` required."""
+
+    recipient: User
+    title: Any
+    key: str
+    body: Any = ""
+    url: str = ""
+    email: bool = True
+
+
+def notify_many(*, tenant_id: int, notes: list[Note]) -> list[Notification]:
+    """notify() for a job's many notifications in a few statements: the keys already notified are skipped (one
+    query), the new rows inserted at once and their emails queued in bulk, in the caller's transaction. The caller
+    must hold what the keys stand for (e.g. the rows' locks), so no one else notifies under them meanwhile."""
+    notes = [n for n in notes if n.recipient.tenant_id == tenant_id]
+    if not notes:
+        return []
+    seen = set(
+        Notification.objects.filter(tenant_id=tenant_id, key__in={n.key for n in notes}).values_list(
+            "recipient_id", "key"
+        )
+    )
+    fresh: list[Note] = []
+    for note in notes:
+        if (note.recipient.pk, note.key) not in seen:
+            seen.add((note.recipient.pk, note.key))
+            fresh.append(note)
+    rows = []
+    for note in fresh:
+        language = note.recipient.effective_language
+        rows.append(
+            Notification(
+                tenant_id=tenant_id,
+                recipient=note.recipient,
+                title=render_in_language(note.title, language)[:255],
+                body=render_in_language(note.body, language),
+                url=note.url,
+                key=note.key,
+            )
+        )
+    created = Notification.objects.bulk_create(rows)
+    messages = []
+    for note, row in zip(fresh, created, strict=True):
+        if note.email and note.recipient.is_active and note.recipient.email:
+            link = f"\n\n{settings.SITE_URL}{row.url}" if row.url else ""
+            messages.append(
+                OutboundMessage(
+                    channel=OutboundMessage.Channel.EMAIL,
+                    recipient=note.recipient,
+                    to_address=note.recipient.email,
+                    subject=row.title,
+                    body=f"{row.body}{link}",
+                    key=f"notification:{row.pk}",
+                )
+            )
+    if messages:
+        messages_queue_bulk(tenant_id=tenant_id, messages=messages)
+    return created
+
+
 def message_queue(
     *,
     tenant_id: int,
@@ -236,8 +299,10 @@ def message_queue(
     subject: str = "",
     recipient: User | None = None,
     channel: str = OutboundMessage.Channel.EMAIL,
+    headers: dict[str, str] | None = None,
 ) -> OutboundMessage:
-    """Write an outgoing message under its unique key (once) and deliver it after the transaction commits."""
+    """Write an outgoing message under its unique key (once) and deliver it after the transaction commits.
+    `headers`: extra email headers (e.g. Message-ID, In-Reply-To and References that thread a conversation)."""
     with transaction.atomic():
         message, created = OutboundMessage.objects.get_or_create(
             tenant_id=tenant_id,
@@ -248,6 +313,7 @@ def message_queue(
                 "subject": subject,
                 "body": body,
                 "recipient": recipient,
+                "headers": headers or {},
             },
         )
     if created:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -230,6 +230,18 @@ def unmatched_pool(tenant: Tenant) -> Pool:
     return chosen.unmatched_pool if chosen else default_pool(tenant)
 
 
+def pick_next(candidates: list[User], *, least_loaded: bool, load: Mapping[int, int], last: int | None) -> User | None:
+    """The engine's choice among the people who may take one more record (in id order): the least loaded (ties to
+    the lowest id), or, taking turns, the first after `last` (wrapping round). The assignment rules and the service
+    desk's dispatch rules both choose with it."""
+    if not candidates:
+        return None
+    if least_loaded:
+        return min(candidates, key=lambda u: (load.get(u.pk, 0), u.pk))
+    after = [u for u in candidates if last is None or u.pk > last]
+    return after[0] if after else candidates[0]
+
+
 @dataclass
 class Decision:
     """What the rules decided for one record: a rep (and the rule that chose them), or nobody — then for a customer
@@ -331,13 +343,12 @@ class Assigner:
         """The rep the rule gives its next record to, or None when none of its team can take more."""
         self.prepare()
         candidates = [u for u in self.reps.get(rule, []) if self.eligible(rule, u)]
-        if not candidates:
-            return None
-        if rule.method == AssignmentRule.Method.LEAST_LOADED:
-            return min(candidates, key=lambda u: (self.load.get(u.pk, 0), u.pk))
-        last = self.cursor.get(rule)
-        after = [u for u in candidates if last is None or u.pk > last]
-        return after[0] if after else candidates[0]
+        return pick_next(
+            candidates,
+            least_loaded=rule.method == AssignmentRule.Method.LEAST_LOADED,
+            load=self.load,
+            last=self.cursor.get(rule),
+        )
 
     def take(self, rule: RuleSpec, user: User, kind: str) -> None:
         self.cursor[rule] = user.pk

@@ -172,7 +172,7 @@ def _local(value: datetime | None, tz: zoneinfo.ZoneInfo) -> datetime | None:
 
 def rows(queryset: QuerySet[Customer], *, tz: zoneinfo.ZoneInfo, labels: Labels, viewer_id: int) -> Iterator[list[Any]]:
     """The export's data rows as Python values (str, naive local datetime or None), streamed from the database.
-    Phones and emails are masked on the customers the exporting user (`viewer_id`) does not own, as on the pages
+    Phones, emails and WeChat ids are masked on the customers the exporting user (`viewer_id`) does not own, as on the pages
     (customers.access.sees_personal_data): an export is no way around the reveal log."""
     for r in export_queryset(queryset).iterator(chunk_size=CHUNK_SIZE):
         own = r["owner_id"] is not None and r["owner_id"] == viewer_id
@@ -193,7 +193,7 @@ def rows(queryset: QuerySet[Customer], *, tz: zoneinfo.ZoneInfo, labels: Labels,
             r["primary_contact__name"] or "",
             format_phone(mobile) if own else mask("mobile", mobile),
             email if own else mask("email", email),
-            r["primary_contact__wechat"] or "",
+            (r["primary_contact__wechat"] or "") if own else mask("wechat", r["primary_contact__wechat"] or ""),
             _local(r["last_followed_up_at"], tz),
             _local(r["created_at"], tz),
         ]

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from crm.errors import DomainError
 from crm.models import Tenant, User
+from customers.access import sees_personal_data
 from customers.models import (
     Contact,
     Customer,
@@ -59,9 +60,26 @@ def identifiers_of(customer_data: dict[str, Any], contacts: Iterable[dict[str, A
     return list(found.values())
 
 
-def describe_holder(holder: Customer, user: User | None) -> str:
-    """Who holds a customer, saying no more than `user` may see: its name only if visible to them."""
-    visible = user is not None and Customer.objects.visible_to(user).filter(pk=holder.pk).exists()
+# Identifiers shown unmasked wherever the customer's name is (the pool, lists): naming their holder confirms nothing.
+UNMASKED_KINDS = (CustomerIdentifier.Kind.COMPANY,)
+
+
+def may_name_holder(holder: Customer, user: User | None, *, kind: str | None = None) -> bool:
+    """Whether `user` may be told which customer matched a `kind` identifier (its name, a link to it): only when it
+    is visible to them and the match confirms nothing masked. A phone, an email or a credit code is masked outside
+    one's own customers (the pool, a colleague's customer), so naming the customer that holds one would reveal it
+    without a logged reveal."""
+    return (
+        user is not None
+        and (kind in UNMASKED_KINDS or sees_personal_data(user, holder))
+        and Customer.objects.visible_to(user).filter(pk=holder.pk).exists()
+    )
+
+
+def describe_holder(holder: Customer, user: User | None, *, kind: str | None = None) -> str:
+    """Who holds a customer that matched a `kind` identifier, saying no more than `user` may see (may_name_holder);
+    the pool or the owner is always named, so the user knows where to turn."""
+    visible = may_name_holder(holder, user, kind=kind)
     if holder.owner_id is None:
         where = _("in the pool “%(pool)s”") % {"pool": holder.pool.name}
     else:
@@ -100,7 +118,7 @@ def find_duplicate(tenant: Tenant, identifiers: list[Identifier], exclude_pk: in
 def duplicate_error(ident: Identifier, holder: Customer, user: User | None) -> DuplicateCustomer:
     message = _("%(what)s already belongs to %(holder)s.") % {
         "what": KIND_LABELS[ident.kind](),
-        "holder": describe_holder(holder, user),
+        "holder": describe_holder(holder, user, kind=ident.kind),
     }
     return DuplicateCustomer(message, field=ident.field, holder=holder)
 

@@ -20,10 +20,17 @@ from django.utils.translation import gettext as _
 from crm.access import require_admin
 from crm.errors import DomainError
 from crm.models import User
+from crm.registry import registry
 from crm.services.audit import audit
+from crm.services.erasure import (
+    PersonalValues,
+    audit_events_scrub,
+    notifications_scrub,
+    outbound_messages_scrub,
+)
 from crm.workcalendar.selectors import local_today
 from customers.access import lock_customer_for_change, sees_personal_data
-from customers.models import Contact, PersonalDataReveal
+from customers.models import Contact, Customer, PersonalDataReveal
 from customers.normalize import format_phone
 from customers.services.identifier import sync_identifiers
 
@@ -46,7 +53,7 @@ def reveals_left_today(user: User) -> int | None:
         return None
     used = (
         PersonalDataReveal.objects.filter(tenant_id=user.tenant_id, user=user, day=local_today(user.tenant))
-        .values("contact_id", "field")
+        .values("contact_id", "lead_id", "field")
         .distinct()
         .count()
     )
@@ -64,6 +71,21 @@ def personal_data_reveal(*, user: User, contact: Contact, fields: Iterable[str])
     fields = [f for f in fields if getattr(contact, f)]
     if not fields:
         return {}
+    reveals_log(user=user, fields=fields, customer=customer, contact=contact)
+    return {f: display_value(contact, f) for f in fields}
+
+
+def reveals_log(
+    *,
+    user: User,
+    fields: list[str],
+    customer: Customer | None = None,
+    contact: Contact | None = None,
+    lead_id: int | None = None,
+) -> None:
+    """Log the reveal of `fields` of a contact (with its customer) or of a lead, within the day's cap: each field of a
+    record first revealed today counts once; over the cap, RevealRefused with nothing logged. The one log and the
+    one cap of every masked record (contacts here, leads from sales)."""
     tenant = user.tenant
     day = local_today(tenant)
     limit = tenant.daily_reveal_limit
@@ -71,10 +93,11 @@ def personal_data_reveal(*, user: User, contact: Contact, fields: Iterable[str])
         # One user's reveals one at a time, so two tabs cannot both take the last one.
         User.objects.select_for_update().get(pk=user.pk)
         today = PersonalDataReveal.objects.filter(tenant_id=tenant.pk, user=user, day=day)
-        already = set(today.filter(contact=contact).values_list("field", flat=True))
+        mine = today.filter(contact=contact) if contact is not None else today.filter(lead_id=lead_id)
+        already = set(mine.values_list("field", flat=True))
         new = [f for f in fields if f not in already]
         if limit is not None and new:
-            used = today.values("contact_id", "field").distinct().count()
+            used = today.values("contact_id", "lead_id", "field").distinct().count()
             if used + len(new) > limit:
                 raise RevealRefused(
                     _(
@@ -91,13 +114,13 @@ def personal_data_reveal(*, user: User, contact: Contact, fields: Iterable[str])
                     user=user,
                     customer=customer,
                     contact=contact,
+                    lead_id=lead_id,
                     field=f,
                     day=day,
                 )
                 for f in fields
             ]
         )
-    return {f: display_value(contact, f) for f in fields}
 
 
 PERSONAL_FIELDS = ("name", "title", "mobile", "phone", "email", "wechat", "birthday", "notes")
@@ -105,14 +128,16 @@ PERSONAL_FIELDS = ("name", "title", "mobile", "phone", "email", "wechat", "birth
 
 def contact_personal_data(*, acting_user: User, contact: Contact) -> dict[str, Any]:
     """Everything the CRM keeps about the person, for their access request: the contact's fields, whose contact it
-    is, and who revealed its masked data when. Admins only; audited as an export."""
+    is, who revealed its masked data when, and what other apps keep about them (crm.registry.PersonalDataHolder:
+    the leads they came in as, the follow-ups with them). Admins only; audited as an export."""
     require_admin(acting_user)
     reveals = (
         PersonalDataReveal.objects.filter(tenant_id=acting_user.tenant_id, contact=contact)
         .select_related("user")
         .order_by("created_at", "pk")
     )
-    data = {
+    customer = contact.customer
+    data: dict[str, Any] = {
         "contact_id": contact.pk,
         "customer": contact.customer.name,
         **{f: getattr(contact, f) for f in PERSONAL_FIELDS},
@@ -125,6 +150,9 @@ def contact_personal_data(*, acting_user: User, contact: Contact) -> dict[str, A
             for r in reveals
         ],
     }
+    for holder in registry.personal_data_holders():
+        if holder.export is not None:
+            data.update(holder.export(acting_user=acting_user, contact=contact, customer=customer))
     audit(
         tenant=acting_user.tenant,
         actor=acting_user,
@@ -136,9 +164,19 @@ def contact_personal_data(*, acting_user: User, contact: Contact) -> dict[str, A
 
 
 def contact_erase(*, acting_user: User, contact: Contact) -> Contact:
-    """Erase the person's data on their request: name, title, phones, email, WeChat id, birthday and notes are
-    blanked and the customer's identifiers follow, so the number or address no longer blocks anyone. The contact
-    and everything pointing at it stay. Admins only; irreversible; audited without the erased values."""
+    """Erase the person's data on their request, everywhere it was written down, in one transaction:
+
+    - the contact: name, title, phones, email, WeChat id, birthdays and notes blanked; the customer's identifiers
+      follow, so the number or address no longer blocks anyone;
+    - a person-type customer (the customer is the person): its name, address, website and notes;
+    - what other apps keep about the person (crm.registry.PersonalDataHolder: the leads converted into the contact,
+      follow-up text…);
+    - outgoing messages to the person (address, subject and body; unsent ones are never sent) and the person's
+      values in other messages and notifications;
+    - the audit trail: the rows about the erased records lose their description and the person's values in their
+      details, and every row mentioning a phone, email or WeChat id of theirs has it replaced.
+
+    The contact and everything pointing at it stay. Admins only; irreversible; audited without the erased values."""
     require_admin(acting_user)
     with transaction.atomic():
         customer = lock_customer_for_change(acting_user, contact.customer_id)
@@ -147,12 +185,33 @@ def contact_erase(*, acting_user: User, contact: Contact) -> Contact:
             raise DomainError(_("This contact no longer belongs to this customer."))
         if locked.erased_at is not None:
             raise DomainError(_("This contact's personal data was already erased."))
+        person = customer.kind == Customer.Kind.PERSON
+        scrub = PersonalValues(
+            names=[locked.name, customer.name] if person else [locked.name],
+            phones=[locked.mobile, locked.phone],
+            emails=[locked.email],
+            wechats=[locked.wechat],
+        )
+        erased_objects: list[tuple[str, object]] = [(Contact._meta.label_lower, locked.pk)]
         locked.name = ERASED_NAME
         locked.title = locked.mobile = locked.phone = locked.email = locked.wechat = locked.notes = ""
         locked.birthday = None
+        locked.lunar_birthday_month = locked.lunar_birthday_day = None
+        locked.lunar_birthday_leap = locked.prefers_lunar_birthday = False
         locked.erased_at = timezone.now()
         locked.save()
+        if person:
+            customer.name = ERASED_NAME
+            customer.name_pinyin = customer.name_initials = ""
+            customer.address = customer.website = customer.notes = ""
+            customer.save(update_fields=["name", "name_pinyin", "name_initials", "address", "website", "notes"])
+            erased_objects.append((Customer._meta.label_lower, customer.pk))
         sync_identifiers(customer, acting_user)
+        for holder in registry.personal_data_holders():
+            erased_objects += holder.erase(acting_user=acting_user, contact=locked, customer=customer, scrub=scrub)
+        outbound_messages_scrub(tenant=acting_user.tenant, scrub=scrub)
+        notifications_scrub(tenant=acting_user.tenant, scrub=scrub)
+        audit_events_scrub(tenant=acting_user.tenant, objects=erased_objects, scrub=scrub)
         audit(
             tenant=acting_user.tenant,
             actor=acting_user,

@@ -116,8 +116,8 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             contact.phone_display = format_phone(contact.phone)
         else:
             # Masked outside one's own customers (个人信息保护法): the values never reach the template.
-            contact.masked = {f: mask(f, getattr(contact, f)) for f in ("mobile", "phone", "email")}
-            contact.mobile = contact.phone = contact.email = ""
+            contact.masked = {f: mask(f, getattr(contact, f)) for f in ("mobile", "phone", "email", "wechat")}
+            contact.mobile = contact.phone = contact.email = contact.wechat = ""
     tags = Tag.objects.filter(pk__in=CustomerTag.objects.filter(customer=customer).values("tag_id"))
     user = request.user
     may_edit = can_edit(user, customer)

@@ -94,6 +94,7 @@ def pool_customer(request: HttpRequest, pk: int) -> HttpResponse:
             "title": c.title,
             "mobile": mask("mobile", c.mobile),
             "email": mask("email", c.email),
+            "wechat": mask("wechat", c.wechat),
             "is_primary": c.is_primary,
         }
         for c in contacts

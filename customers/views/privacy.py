@@ -78,6 +78,11 @@ def contact_personal_data_view(request: HttpRequest, pk: int, contact_pk: int) -
                     writer.writerow(
                         [neutralise("reveal"), neutralise(f"{reveal['at']} {reveal['user']} {reveal['field']}")]
                     )
+            elif isinstance(value, list):
+                # Other apps' records (leads, follow-ups): one line each, its fields as name=value.
+                for record in value:
+                    text = "; ".join(f"{k}={'' if v is None else v}" for k, v in record.items())
+                    writer.writerow([neutralise(key), neutralise(text)])
             else:
                 writer.writerow([key, neutralise("" if value is None else str(value))])
         response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")

@@ -89,3 +89,7 @@ class LeadBulkAssignForm(LeadAssignForm):
         self.fields["leads"].queryset = Lead.objects.visible_to(user)
         self.fields["leads"].error_messages["invalid_choice"] = _("Choose leads you can see.")
         self.fields["leads"].error_messages["required"] = _("Choose at least one lead.")
+
+
+class LeadRevealForm(forms.Form):
+    field = forms.ChoiceField(choices=[("phone", _("phone")), ("email", _("email")), ("wechat", _("WeChat ID"))])

@@ -17,6 +17,7 @@ from crm.access import require_tenant_user
 from crm.errors import DomainError
 from crm.models import User
 from crm.services.audit import audit
+from customers.access import lock_customer, lock_customer_for_change
 from customers.models import Contact, Customer
 from customers.services.customer import record_follow_up
 from sales.access import check_customer, followup_editable_by
@@ -106,6 +107,11 @@ def followup_log(
     content = required_text(content, "content", _("Say what happened."))
     _check_follow_up_fields(customer=customer, kind=kind, outcome=outcome, happened_at=happened_at, contact=contact)
     with transaction.atomic():
+        # The customer's row first: a transfer or the fallback job waits, or this write sees its result.
+        if customer is not None and lead is None and opportunity is None:
+            customer = lock_customer_for_change(acting_user, customer.pk)
+        elif customer is not None:
+            customer = lock_customer(acting_user, customer.pk)
         follow_up = FollowUp.objects.create(
             tenant_id=acting_user.tenant_id,
             customer=customer,

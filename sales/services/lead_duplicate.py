@@ -18,7 +18,7 @@ from crm.models import Tenant, User
 from crm.services.notification import lazy_format, notify
 from customers.models import Customer
 from customers.normalize import normalize_company_name
-from customers.services.identifier import Identifier, describe_holder, find_duplicate
+from customers.services.identifier import Identifier, describe_holder, find_duplicate, may_name_holder
 from sales.models import (
     DuplicateKind,
     Lead,
@@ -135,11 +135,11 @@ def duplicate_notes(lead: Lead, user: User) -> list[dict[str, Any]]:
     if lead.duplicate_of_customer_id:
         holder = Customer.objects.filter(pk=lead.duplicate_of_customer_id).select_related("owner", "pool").first()
         if holder is not None and holder.deleted_at is None:
-            visible = Customer.objects.visible_to(user).filter(pk=holder.pk).exists()
+            visible = may_name_holder(holder, user, kind=lead.duplicate_kind)
             notes.append(
                 {
                     "text": _("Its %(what)s matches %(holder)s.")
-                    % {"what": what, "holder": describe_holder(holder, user)},
+                    % {"what": what, "holder": describe_holder(holder, user, kind=lead.duplicate_kind)},
                     "url": reverse("customers:detail", args=[holder.pk]) if visible else "",
                 }
             )

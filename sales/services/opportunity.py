@@ -19,6 +19,7 @@ from crm.errors import DomainError
 from crm.models import Tenant, User
 from crm.services.audit import audit
 from crm.workcalendar.selectors import local_today
+from customers.access import lock_customer, lock_customer_for_change
 from customers.models import Contact, Customer
 from sales.access import can_change_opportunity
 from sales.models import Opportunity, OpportunityLine, Order, Pipeline, Stage, StageChange, StageKind, order_currencies
@@ -150,6 +151,8 @@ def opportunity_create(
     pipeline, stage = _stage_for_new(pipeline, stage, tenant)
     now = timezone.now()
     with transaction.atomic():
+        # Checked again under the customer's lock: a transfer that won the row first leaves nothing created.
+        customer = lock_customer_for_change(acting_user, customer.pk)
         opportunity = Opportunity.objects.create(
             tenant=tenant,
             name=name[:200],
@@ -280,6 +283,15 @@ def opportunity_move(
     tenant = acting_user.tenant
     lost_reason = (lost_reason or "").strip()
     with transaction.atomic():
+        # The customer's row before the opportunity's, the order every sales write takes them in.
+        customer_id = (
+            Opportunity.objects.visible_to(acting_user)
+            .filter(pk=opportunity.pk)
+            .values_list("customer_id", flat=True)
+            .first()
+        )
+        if customer_id is not None:
+            lock_customer(acting_user, customer_id)
         opportunity = (
             Opportunity.objects.visible_to(acting_user)
             .select_related("stage", "customer", "pipeline")

@@ -18,6 +18,7 @@ from crm.models import Tenant, User
 from crm.registry import registry
 from crm.services.audit import audit
 from crm.workcalendar.selectors import local_datetime, local_today
+from customers.access import lock_customer, lock_customer_for_change
 from customers.models import Customer
 from customers.services.customer import record_deal
 from sales.access import check_customer
@@ -87,18 +88,21 @@ def order_create(
     each extension applies them in the order's transaction, and a refusal leaves no order."""
     require_tenant_user(acting_user)
     check_customer(acting_user, customer, for_change=True)
-    return order_record(
-        acting_user=acting_user,
-        customer=customer,
-        ordered_on=ordered_on,
-        currency=currency,
-        amount=amount,
-        lines=lines,
-        items_text=items_text,
-        reference=reference,
-        notes=notes,
-        extension_data=extension_data,
-    )
+    with transaction.atomic():
+        # Checked again under the customer's lock: a transfer that won the row first leaves nothing to record.
+        customer = lock_customer_for_change(acting_user, customer.pk)
+        return order_record(
+            acting_user=acting_user,
+            customer=customer,
+            ordered_on=ordered_on,
+            currency=currency,
+            amount=amount,
+            lines=lines,
+            items_text=items_text,
+            reference=reference,
+            notes=notes,
+            extension_data=extension_data,
+        )
 
 
 def order_record(
@@ -138,6 +142,7 @@ def order_record(
         raise DomainError(_("An order with this number already exists."), field="reference")
     try:
         with transaction.atomic():
+            lock_customer(acting_user, customer.pk)
             order = Order.objects.create(
                 tenant=tenant,
                 customer=customer,

@@ -15,15 +15,23 @@ from crm.access import safe_redirect_url
 from crm.errors import DomainError
 from crm.web import PAGE_SIZE, CappedPaginator, apply_domain_error, form_status, tenant_required
 from customers.models import Customer
-from customers.normalize import format_phone
-from sales.access import followup_editable_by, get_lead_for_user, is_lead_manager, require_leads
+from customers.normalize import format_phone, mask
+from customers.services.privacy import reveals_left_today
+from sales.access import (
+    followup_editable_by,
+    get_lead_for_user,
+    is_lead_manager,
+    require_leads,
+    sees_lead_personal_data,
+)
 from sales.filters import LeadFilter
 from sales.forms.followup import FollowUpForm
-from sales.forms.lead import LeadAssignForm, LeadBulkAssignForm, LeadForm, LeadStatusForm
+from sales.forms.lead import LeadAssignForm, LeadBulkAssignForm, LeadForm, LeadRevealForm, LeadStatusForm
 from sales.models import FollowUp, Lead, LeadStatus, Opportunity
 from sales.services.followup import NextTask, followup_log
 from sales.services.lead import LEAD_FIELDS, lead_assign, lead_create, lead_set_status, lead_update
 from sales.services.lead_duplicate import duplicate_notes
+from sales.services.lead_privacy import LEAD_REVEAL_FIELDS, RevealRefused, lead_masked, lead_personal_data_reveal
 from sales.services.lead_scoring import score_breakdown
 
 
@@ -38,7 +46,12 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     page = CappedPaginator(qs, PAGE_SIZE, count_queryset=qs).get_page(request.GET.get("page"))
     leads = list(page)
     for lead in leads:
-        lead.phone_display = format_phone(lead.phone)
+        if sees_lead_personal_data(request.user, lead):
+            lead.phone_display, lead.email_display = format_phone(lead.phone), lead.email
+        else:
+            # Masked outside one's own leads; the values never reach the template.
+            lead.phone_display, lead.email_display = mask("phone", lead.phone), mask("email", lead.email)
+        lead.phone = lead.email = lead.wechat = ""
     is_manager = is_lead_manager(request.user)
     context = {
         "filter": filterset,
@@ -104,6 +117,14 @@ def lead_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if lead.is_converted:
         messages.info(request, _("A converted lead stays as it was; change its customer instead."))
         return redirect("sales:lead_detail", pk=lead.pk)
+    if request.method == "GET":
+        # The form shows the phone, email and WeChat id: on a lead one does not own, opening it reveals them (logged
+        # and counted like the Reveal buttons).
+        try:
+            lead_personal_data_reveal(user=request.user, lead=lead, fields=LEAD_REVEAL_FIELDS)
+        except RevealRefused as exc:
+            messages.error(request, exc.message)
+            return redirect("sales:lead_detail", pk=lead.pk)
     initial = {f: getattr(lead, f) for f in LEAD_FIELDS}
     initial["phone"] = format_phone(lead.phone)
     form = LeadForm(request.POST or None, user=request.user, creating=False, initial=initial)
@@ -146,9 +167,12 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .select_related("owner")
         .order_by("-created_at")[:20]
     )
+    sees = sees_lead_personal_data(user, lead)
     context = {
         "lead": lead,
-        "phone_display": format_phone(lead.phone),
+        "sees_personal_data": sees,
+        "phone_display": format_phone(lead.phone) if sees else "",
+        "masked": {} if sees else lead_masked(lead),
         "duplicate_notes": duplicate_notes(lead, user),
         "breakdown": score_breakdown(lead),
         "duplicates": duplicates,
@@ -165,7 +189,34 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
             lead.opportunity_id and Opportunity.objects.visible_to(user).filter(pk=lead.opportunity_id).exists()
         ),
     }
+    if not sees:
+        # The unmasked values never reach the template.
+        lead.phone = lead.email = lead.wechat = ""
     return render(request, "sales/leads/detail.html", context)
+
+
+@tenant_required
+@require_POST
+def lead_reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    """One masked field of a lead, revealed in place (htmx swaps the value in); logged and capped."""
+    lead = get_lead_for_user(request.user, pk)
+    form = LeadRevealForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse(_("Choose a phone, an email or a WeChat ID to reveal."), status=400)
+    field = form.cleaned_data["field"]
+    context = {"field": field}
+    try:
+        context["value"] = lead_personal_data_reveal(user=request.user, lead=lead, fields=[field]).get(field, "")
+    except RevealRefused as exc:
+        context["error"] = exc.message
+    if not request.htmx:
+        if "error" in context:
+            messages.error(request, context["error"])
+        else:
+            messages.info(request, _("%(name)s: %(value)s") % {"name": lead.name, "value": context["value"]})
+        return redirect("sales:lead_detail", pk=lead.pk)
+    context["reveals_left"] = reveals_left_today(request.user)
+    return render(request, "customers/partials/revealed.html", context)
 
 
 @tenant_required

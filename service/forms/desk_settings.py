@@ -9,6 +9,7 @@ from crm.models import Team
 from customers.models import CustomerLevel
 from service.forms.ticket import TagsField
 from service.models import Channel, DispatchRule, Priority, TicketCategory
+from service.services.dispatch import plan_decode
 
 
 class DeskSettingsForm(forms.Form):
@@ -41,6 +42,14 @@ class SlaPolicyForm(forms.Form):
     )
     resolution_minutes = forms.IntegerField(
         label=_("Resolution within (business minutes)"), min_value=1, max_value=1_000_000
+    )
+    apply_to_open = forms.BooleanField(
+        label=_("Apply to open tickets too"),
+        required=False,
+        help_text=_(
+            "Unsolved tickets of this priority move their deadlines to the new targets, keeping the business time "
+            "they have used. Otherwise only new tickets and priority changes use it."
+        ),
     )
 
     def __init__(self, *args, tenant, **kwargs):
@@ -89,3 +98,15 @@ class DispatchRuleForm(forms.Form):
 class CannedReplyForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=100)
     body = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+
+
+class DispatchPlanForm(forms.Form):
+    """The plan a dispatch dry run showed, posted back to apply it."""
+
+    plan = forms.CharField(max_length=20000, required=False)
+
+    def clean_plan(self):
+        try:
+            return plan_decode(self.cleaned_data["plan"])
+        except ValueError as exc:
+            raise forms.ValidationError(_("Run the dry run again.")) from exc

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from crm.errors import DomainError
 from crm.forms import QueryForm
 from crm.models import Team, User
 from customers.models import Contact, Customer
 from service.access import assignable_agents, ticket_customers
 from service.models import CannedReply, Channel, Priority, Status, TicketCategory
+from service.services.attachment import attachments_check
 
 
 class SelectedOnlySelect(forms.Select):
@@ -46,6 +50,40 @@ class TagsField(forms.CharField):
         return ", ".join(value) if isinstance(value, list | tuple) else value
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class AttachmentsField(forms.FileField):
+    """Several files (none required); the desk's checks run in the service, which refuses with a message on this
+    field. The help text says the limits."""
+
+    widget = MultipleFileInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("label", _("Attachments"))
+        super().__init__(**kwargs)
+        types = settings.SERVICE_ATTACHMENT_TYPES
+        self.widget.attrs["accept"] = ",".join(f".{t}" for t in types)
+        self.help_text = format_lazy(
+            _("Up to {files} files of {mb} MB each: {types}."),
+            files=settings.SERVICE_ATTACHMENT_MAX_FILES,
+            mb=settings.SERVICE_ATTACHMENT_MAX_BYTES // (1024 * 1024),
+            types=", ".join(types),
+        )
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        items = data if isinstance(data, list | tuple) else [data]
+        files = [single(item, initial) for item in items if item]
+        try:
+            attachments_check(files)
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message) from exc
+        return files
+
+
 def _categories(tenant):
     return TicketCategory.objects.filter(tenant=tenant, active=True).order_by("name")
 
@@ -68,6 +106,7 @@ class TicketForm(forms.Form):
         label=_("Category"), queryset=TicketCategory.objects.none(), required=False, empty_label=_("— none —")
     )
     tags = TagsField(label=_("Tags"), required=False, help_text=_("Separated by commas."))
+    attachments = AttachmentsField()
     assignee = AgentChoiceField(
         label=_("Assignee"),
         queryset=User.objects.none(),
@@ -125,6 +164,7 @@ class ReplyForm(forms.Form):
     )
     body = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 5}), max_length=20000)
     status = forms.ChoiceField(label=_("Then"), choices=REPLY_STATUSES, required=False)
+    attachments = AttachmentsField()
 
 
 class StatusForm(forms.Form):

@@ -10,7 +10,9 @@ from django.utils.translation import gettext as _
 from crm.access import require_admin
 from crm.errors import DomainError
 from crm.models import User
+from crm.services import outbox
 from crm.services.audit import audit
+from service import tasks
 from service.models import CannedReply, DispatchRule, ServiceSettings, SlaPolicy, TicketCategory
 from service.services.dispatch import service_settings
 
@@ -53,10 +55,17 @@ def category_save(*, acting_user: User, category: TicketCategory | None, name: s
 
 
 def sla_policy_save(
-    *, acting_user: User, priority: str, level, first_response_minutes: int, resolution_minutes: int
+    *,
+    acting_user: User,
+    priority: str,
+    level,
+    first_response_minutes: int,
+    resolution_minutes: int,
+    apply_to_open: bool = False,
 ) -> SlaPolicy:
     """Create or replace the policy of a priority (and level). It applies to new tickets and to tickets whose
-    priority changes."""
+    priority changes; with `apply_to_open`, also to the unsolved tickets of that priority (a job after commit
+    moves their deadlines on the business calendar, keeping the time they have used)."""
     require_admin(acting_user)
     if level is not None and level.tenant_id != acting_user.tenant_id:
         raise DomainError(_("Choose a level."), field="level")
@@ -69,6 +78,8 @@ def sla_policy_save(
         policy.first_response_minutes = first_response_minutes
         policy.resolution_minutes = resolution_minutes
         _save(acting_user, policy, "service.sla_policy", duplicate=_("That policy exists."))
+        if apply_to_open:
+            outbox.enqueue(tasks.recompute_deadlines, acting_user.tenant_id, priority)
     return policy
 
 

@@ -5,7 +5,8 @@ subject or description; a condition left empty matches anything) gives the ticke
 the team's agents who is on duty and under the tenant's cap of open tickets — by round-robin (the rule row is
 locked, so simultaneous tickets take turns) or to the least loaded. A matching rule whose agents are all away or
 full leaves the ticket in its team's queue. Unmatched tickets go to the default team's queue.
-Values compare as in the customers' assignment rules (`customers.services.assignment.normalize_value`).
+Values compare, and the agent is chosen, by the customers' assignment engine (`customers.services.assignment`:
+`normalize_value`, `pick_next`), so both kinds of rules take turns and weigh loads the same way.
 
 The same `Dispatcher` drives the real dispatch (`lock=True`, inside the ticket's transaction) and the dry run over
 the current unassigned tickets (`lock=False`, writes nothing).
@@ -21,7 +22,7 @@ from django.db.models import Count
 from django.db.transaction import TransactionManagementError
 
 from crm.models import Role, Team, Tenant, User
-from customers.services.assignment import normalize_value
+from customers.services.assignment import normalize_value, pick_next
 from service.models import OPEN_STATUSES, AgentPresence, DispatchRule, ServiceSettings, Ticket
 
 
@@ -111,15 +112,17 @@ class Dispatcher:
         self.moved: set[int] = set()
 
     def pick(self, rule: DispatchRule) -> User | None:
-        cap = self.settings.max_open_per_agent
-        candidates = [a for a in self.agents.get(rule.team_id, []) if cap is None or self.load[a.pk] < cap]
-        if not candidates or rule.method == DispatchRule.Method.QUEUE:
+        """The agent on duty and under the cap the rule gives its next ticket to (the assignment engine's choice),
+        or None: the ticket waits in the team's queue."""
+        if rule.method == DispatchRule.Method.QUEUE:
             return None
-        if rule.method == DispatchRule.Method.LEAST_LOADED:
-            return min(candidates, key=lambda a: (self.load[a.pk], a.pk))
-        last = self.cursor.get(rule.pk)
-        after = [a for a in candidates if last is None or a.pk > last]
-        return after[0] if after else candidates[0]
+        cap = self.settings.max_open_per_agent
+        return pick_next(
+            [a for a in self.agents.get(rule.team_id, []) if cap is None or self.load[a.pk] < cap],
+            least_loaded=rule.method == DispatchRule.Method.LEAST_LOADED,
+            load=self.load,
+            last=self.cursor.get(rule.pk),
+        )
 
     def choose(self, attrs: dict) -> Decision:
         for rule in self.rules:
@@ -142,15 +145,59 @@ class Dispatcher:
         self.moved.clear()
 
 
-def dispatch_dry_run(*, tenant: Tenant, limit: int = 200) -> list[tuple[Ticket, Decision]]:
+DRY_RUN_LIMIT = 200
+
+
+def waiting_tickets(tenant: Tenant, *, lock: bool = False, limit: int = DRY_RUN_LIMIT):
+    """The unassigned open tickets a dry run looks at, oldest first (locked for an apply)."""
+    qs = Ticket.objects.filter(tenant=tenant, assignee__isnull=True, status__in=OPEN_STATUSES)
+    if lock:
+        qs = qs.select_for_update(of=("self",))
+    return list(qs.select_related("customer", "team", "category").order_by("created_at", "pk")[:limit])
+
+
+def dispatch_dry_run(*, tenant: Tenant, limit: int = DRY_RUN_LIMIT) -> list[tuple[Ticket, Decision]]:
     """Where the current unassigned open tickets would go under the enabled rules (oldest first); writes nothing."""
-    tickets = list(
-        Ticket.objects.filter(tenant=tenant, assignee__isnull=True, status__in=OPEN_STATUSES)
-        .select_related("customer", "team", "category")
-        .order_by("created_at", "pk")[:limit]
-    )
     dispatcher = Dispatcher(tenant=tenant, lock=False)
-    return [(t, dispatcher.choose(attrs_of(t))) for t in tickets]
+    return [(t, dispatcher.choose(attrs_of(t))) for t in waiting_tickets(tenant, limit=limit)]
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One row of a dry run as the page carries it to the apply: the ticket and where it goes."""
+
+    ticket_id: int
+    team_id: int | None
+    agent_id: int | None
+    rule_id: int | None
+
+
+def plan_of(rows: list[tuple[Ticket, Decision]]) -> list[Planned]:
+    return [
+        Planned(t.pk, d.team.pk if d.team else None, d.agent.pk if d.agent else None, d.rule.pk if d.rule else None)
+        for t, d in rows
+    ]
+
+
+def plan_encode(plan: list[Planned]) -> str:
+    def cell(value: int | None) -> str:
+        return "" if value is None else str(value)
+
+    return ";".join(":".join(cell(v) for v in (p.ticket_id, p.team_id, p.agent_id, p.rule_id)) for p in plan)
+
+
+def plan_decode(text: str) -> list[Planned]:
+    """The plan a dry-run page posted; ValueError when it is not one."""
+    plan = []
+    for row in filter(None, text.split(";")):
+        cells = row.split(":")
+        if len(cells) != 4 or not all(c == "" or (c.isascii() and c.isdigit()) for c in cells) or not cells[0]:
+            raise ValueError(row)
+        ticket_id, team_id, agent_id, rule_id = (int(c) if c else None for c in cells)
+        plan.append(Planned(ticket_id, team_id, agent_id, rule_id))
+    if len(plan) > DRY_RUN_LIMIT:
+        raise ValueError("too long")
+    return plan
 
 
 def attrs_of(ticket: Ticket) -> dict:

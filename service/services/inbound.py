@@ -6,6 +6,7 @@ becomes a new ticket, or joins the ticket it answers; automatic mail is ignored.
 - Automatic mail and loops are dropped: Auto-Submitted other than "no", Precedence bulk/junk/list/auto_reply,
   X-Autoreply/X-Autorespond, mailer daemons, and more than SERVICE_INBOUND_PER_SENDER messages from one sender
   per hour (a rate limit per tenant and sender, in the cache).
+- Attachments pass the desk's checks (service.services.attachment); refused ones are named in the message.
 - The sender becomes a contact by `customers.services.sender.customer_for_sender`.
 """
 
@@ -20,16 +21,21 @@ from email.utils import getaddresses, parseaddr
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.files import File
+from django.core.files.base import ContentFile
 from django.db import transaction
 
 from crm.models import Tenant
 from customers.services.sender import customer_for_sender
 from service.models import Channel, Ticket, TicketMessage
+from service.services.attachment import attachments_accepted
 from service.services.ticket import ticket_create, ticket_customer_message
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY = 100_000
+# Attachments read from one message at most (the rest are dropped unread).
+MAX_FILES_READ = 20
 OUR_ID = re.compile(r"<ticket-(\d+)-\d+\.([0-9a-f]+)@", re.IGNORECASE)
 TOKEN_IN_ADDRESS = re.compile(r"\+([0-9a-f]{24})@", re.IGNORECASE)
 DAEMONS = ("mailer-daemon", "postmaster", "no-reply", "noreply", "do-not-reply", "donotreply")
@@ -49,6 +55,8 @@ class InboundMail:
     auto_submitted: str = ""
     precedence: str = ""
     autoreply: bool = False
+    # The message's attached files (checked when they are filed: the ones refused are named in the message).
+    files: list[File] = field(default_factory=list)
 
 
 def parse_message(raw: bytes) -> InboundMail:
@@ -65,7 +73,13 @@ def parse_message(raw: bytes) -> InboundMail:
         body = part.get_content()
         if part.get_content_type() == "text/html":
             body = re.sub(r"<[^>]+>", " ", body)
+    files = []
+    for attachment in message.iter_attachments():
+        payload = attachment.get_payload(decode=True)
+        if isinstance(payload, bytes) and len(files) < MAX_FILES_READ:
+            files.append(ContentFile(payload, name=str(attachment.get_filename() or "attachment")))
     return InboundMail(
+        files=files,
         from_email=address,
         from_name=name,
         to=recipients,
@@ -148,10 +162,14 @@ def inbound_receive(*, tenant: Tenant, mail: InboundMail) -> Ticket | None:
         logger.warning("Inbound mail for tenant %s ignored: too many messages from one sender", tenant.pk)
         return None
     body = mail.body or mail.subject
+    files, refused = attachments_accepted(mail.files)
+    if refused:
+        logger.info("Inbound mail for tenant %s: %d attachments refused", tenant.pk, len(refused))
+        body = "\n".join([body, "", *refused])
     with transaction.atomic():
         ticket = _thread(tenant, mail)
         if ticket is not None:
-            ticket_customer_message(ticket=ticket, body=body, message_id=mail.message_id)
+            ticket_customer_message(ticket=ticket, body=body, message_id=mail.message_id, files=files)
             return ticket
         customer, contact = customer_for_sender(tenant=tenant, email=mail.from_email, name=mail.from_name)
         return ticket_create(
@@ -163,4 +181,5 @@ def inbound_receive(*, tenant: Tenant, mail: InboundMail) -> Ticket | None:
             description=body,
             channel=Channel.EMAIL,
             message_id=mail.message_id,
+            files=files,
         )

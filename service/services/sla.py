@@ -33,14 +33,19 @@ SLA_FIELDS = [
 ]
 
 
-def policy_for(tenant_id: int, priority: str, level_id: int | None) -> SlaPolicy | None:
-    """The policy of that priority for the customer's level, else the one for every level, else None."""
-    policies = SlaPolicy.objects.filter(tenant_id=tenant_id, priority=priority)
+def policy_from(policies: list[SlaPolicy], priority: str, level_id: int | None) -> SlaPolicy | None:
+    """Among the tenant's policies: the one of that priority for the customer's level, else the one for every
+    level, else None."""
+    of_priority = [p for p in policies if p.priority == priority]
     if level_id is not None:
-        found = policies.filter(level_id=level_id).first()
+        found = next((p for p in of_priority if p.level_id == level_id), None)
         if found is not None:
             return found
-    return policies.filter(level__isnull=True).first()
+    return next((p for p in of_priority if p.level_id is None), None)
+
+
+def policy_for(tenant_id: int, priority: str, level_id: int | None) -> SlaPolicy | None:
+    return policy_from(list(SlaPolicy.objects.filter(tenant_id=tenant_id, priority=priority)), priority, level_id)
 
 
 def _bank(ticket: Ticket, now: dt.datetime) -> None:
@@ -91,14 +96,25 @@ def recompute(ticket: Ticket, *, done: set[tuple[str, str]] | None = None) -> No
     ticket.next_escalation_at = min(pending) if pending else None
 
 
-def apply_policy(ticket: Ticket, now: dt.datetime, *, level_id: int | None) -> None:
-    """Choose the policy for the ticket's priority and the customer's level; the time used so far is kept."""
+def apply_policy(
+    ticket: Ticket,
+    now: dt.datetime,
+    *,
+    level_id: int | None,
+    policies: list[SlaPolicy] | None = None,
+    done: set[tuple[str, str]] | None = None,
+) -> None:
+    """Choose the policy for the ticket's priority and the customer's level; the time used so far is kept.
+    `policies` (the tenant's, read once by a job) and `done` (see recompute) spare the queries."""
     _bank(ticket, now)
-    policy = policy_for(ticket.tenant_id, ticket.priority, level_id)
+    if policies is None:
+        policy = policy_for(ticket.tenant_id, ticket.priority, level_id)
+    else:
+        policy = policy_from(policies, ticket.priority, level_id)
     ticket.sla_policy = policy
     ticket.first_response_minutes = policy.first_response_minutes if policy else None
     ticket.resolution_minutes = policy.resolution_minutes if policy else None
-    recompute(ticket)
+    recompute(ticket, done=done)
 
 
 def start(ticket: Ticket, now: dt.datetime, *, level_id: int | None) -> None:

@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.core.files import File
 from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
@@ -18,16 +19,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm.access import is_tenant_user
+from crm.access import is_tenant_user, require_admin
 from crm.api.services.webhook import webhook_emit
 from crm.errors import DomainError
 from crm.models import Team, Tenant, User
-from crm.services.audit import audit
-from crm.services.notification import lazy_format, message_queue, notify
+from crm.services.audit import audit, audit_many
+from crm.services.notification import Note, lazy_format, message_queue, notify
 from customers.models import Contact, Customer
 from service.access import assignable_agents, require_work, ticket_customers
 from service.models import (
-    PRIORITY_ORDER,
     Channel,
     Priority,
     ServiceSettings,
@@ -37,9 +37,20 @@ from service.models import (
     TicketMessage,
 )
 from service.services import sla
-from service.services.dispatch import Dispatcher, service_settings, ticket_attrs
+from service.services.attachment import attachments_check, attachments_store
+from service.services.dispatch import (
+    Dispatcher,
+    Planned,
+    attrs_of,
+    plan_of,
+    service_settings,
+    ticket_attrs,
+    waiting_tickets,
+)
 
 MAX_TAGS = 10
+# Message-IDs a reply's References header carries at most.
+MAX_REFERENCES = 20
 
 
 def _url(ticket: Ticket) -> str:
@@ -88,12 +99,12 @@ def _notify_assignee(ticket: Ticket, acting_user: User | None) -> None:
     )
 
 
-def _notify_owner_if_urgent(ticket: Ticket) -> None:
-    """The rep who owns the customer hears of its urgent tickets (once per ticket)."""
+def urgent_owner_note(ticket: Ticket) -> Note | None:
+    """What the rep who owns the customer hears of an urgent ticket (once per ticket), or None."""
     owner = ticket.customer.owner
     if ticket.priority != Priority.URGENT or owner is None or not owner.is_active:
-        return
-    notify(
+        return None
+    return Note(
         recipient=owner,
         title=lazy_format(
             gettext_lazy("Urgent ticket %(number)s for your customer %(customer)s"),
@@ -105,6 +116,12 @@ def _notify_owner_if_urgent(ticket: Ticket) -> None:
         key=f"ticket-urgent:{ticket.pk}",
         robot_event="urgent_ticket",
     )
+
+
+def _notify_owner_if_urgent(ticket: Ticket) -> None:
+    note = urgent_owner_note(ticket)
+    if note is not None:
+        notify(recipient=note.recipient, title=note.title, body=note.body, url=note.url, key=note.key)
 
 
 def ticket_create(
@@ -121,10 +138,12 @@ def ticket_create(
     tags: Iterable[str] = (),
     assignee: User | None = None,
     message_id: str = "",
+    files: Iterable[File] = (),
     now: dt.datetime | None = None,
 ) -> Ticket:
     """A new ticket. `acting_user` None: it came from the public form or by email. Without an assignee the
-    dispatch rules choose its team and agent. The SLA clock starts at once."""
+    dispatch rules choose its team and agent. The SLA clock starts at once. `files` are checked (all or none)
+    and attached to the customer's message, or to the ticket when an agent opened it."""
     now = now or timezone.now()
     subject = (subject or "").strip()
     if not subject:
@@ -142,6 +161,7 @@ def ticket_create(
             raise DomainError(_("Choose an agent you may give tickets to."), field="assignee")
     _check_refs(tenant.pk, customer, contact, category)
     tags = clean_tags(tags)
+    checked = attachments_check(files)
     with transaction.atomic():
         ticket = Ticket(
             tenant=tenant,
@@ -181,8 +201,9 @@ def ticket_create(
             ticket.dispatch_rule = decision.rule
         sla.start(ticket, now, level_id=customer.level_id)
         ticket.save()
+        first = None
         if description and acting_user is None:
-            TicketMessage.objects.create(
+            first = TicketMessage.objects.create(
                 tenant=tenant,
                 ticket=ticket,
                 kind=TicketMessage.Kind.CUSTOMER,
@@ -190,6 +211,7 @@ def ticket_create(
                 message_id=message_id[:255],
                 created_at=now,
             )
+        attachments_store(ticket=ticket, message=first, files=checked, acting_user=acting_user)
         audit(
             tenant=tenant,
             actor=acting_user,
@@ -201,6 +223,7 @@ def ticket_create(
                 "team": ticket.team_id,
                 "assignee": ticket.assignee_id,
                 "rule": ticket.dispatch_rule_id,
+                "files": len(checked),
             },
         )
         _notify_assignee(ticket, acting_user)
@@ -258,6 +281,36 @@ def _reply_subject(ticket: Ticket) -> str:
     return f"[{ticket.display_number}] {ticket.subject}"
 
 
+def reply_address(ticket: Ticket) -> str:
+    """The address the customer's mail client answers to: SERVICE_REPLY_ADDRESS with the ticket's token
+    (support+<token>@…), which threads the answer even when the client drops the References; "" when the
+    installation has no address whose mail reaches the desk."""
+    local, _at, domain = settings.SERVICE_REPLY_ADDRESS.partition("@")
+    return f"{local}+{ticket.reply_token}@{domain}" if local and domain else ""
+
+
+def thread_headers(ticket: Ticket, message: TicketMessage) -> dict[str, str]:
+    """Message-ID, In-Reply-To and References of a public reply, so the customer's mail client keeps the ticket's
+    mails in one thread: it answers the latest message of the conversation before it, and refers to the earlier
+    ones (the oldest first, the References header capped as RFC 5322 allows)."""
+    earlier = list(
+        TicketMessage.objects.filter(tenant_id=ticket.tenant_id, ticket=ticket, pk__lt=message.pk)
+        .exclude(message_id="")
+        .order_by("created_at", "pk")
+        .values_list("message_id", flat=True)
+    )
+    headers = {"Message-ID": message.message_id}
+    if earlier:
+        # The first message and the latest ones: a long thread keeps its root and its recent parents.
+        references = earlier if len(earlier) <= MAX_REFERENCES else [earlier[0], *earlier[-(MAX_REFERENCES - 1) :]]
+        headers["In-Reply-To"] = earlier[-1]
+        headers["References"] = " ".join(references)
+    address = reply_address(ticket)
+    if address:
+        headers["Reply-To"] = address
+    return headers
+
+
 def ticket_reply(
     *,
     acting_user: User,
@@ -265,6 +318,7 @@ def ticket_reply(
     body: str,
     public: bool,
     status: str | None = None,
+    files: Iterable[File] = (),
     now: dt.datetime | None = None,
 ) -> TicketMessage:
     """An agent's public reply (emailed to the contact; the first one stops the first-response clock) or internal
@@ -276,6 +330,7 @@ def ticket_reply(
         raise DomainError(_("Write a message."), field="body")
     if status is not None and status not in Status.values:
         raise DomainError(_("Choose a status."), field="status")
+    checked = attachments_check(files)
     with transaction.atomic():
         ticket = _lock(ticket)
         if ticket.status == Status.CLOSED:
@@ -289,6 +344,7 @@ def ticket_reply(
             created_by=acting_user,
             created_at=now,
         )
+        attachments_store(ticket=ticket, message=message, files=checked, acting_user=acting_user)
         if public:
             sla.responded(ticket, now)
             if ticket.status == Status.NEW:
@@ -305,6 +361,7 @@ def ticket_reply(
                     subject=_reply_subject(ticket),
                     body=body,
                     key=f"ticket-reply:{message.pk}",
+                    headers=thread_headers(ticket, message),
                 )
         if status is not None:
             _move(ticket, status, now)
@@ -315,18 +372,19 @@ def ticket_reply(
             actor=acting_user,
             action="ticket.reply" if public else "ticket.note",
             obj=ticket,
-            details={"message": message.pk, "status": ticket.status},
+            details={"message": message.pk, "status": ticket.status, "files": len(checked)},
         )
     return message
 
 
 def ticket_customer_message(
-    *, ticket: Ticket, body: str, message_id: str = "", now: dt.datetime | None = None
+    *, ticket: Ticket, body: str, message_id: str = "", files: Iterable[File] = (), now: dt.datetime | None = None
 ) -> TicketMessage:
     """The customer wrote again (email or form): added to the conversation; a ticket pending the customer opens
     again (its clock resumes), a resolved one reopens within the tenant's reopen days; a closed one stays closed
     and the agent sees the message."""
     now = now or timezone.now()
+    checked = attachments_check(files)
     with transaction.atomic():
         ticket = _lock(ticket)
         message = TicketMessage.objects.create(
@@ -337,6 +395,7 @@ def ticket_customer_message(
             message_id=message_id[:255],
             created_at=now,
         )
+        attachments_store(ticket=ticket, message=message, files=checked, acting_user=None)
         reopen_days = service_settings(ticket.tenant_id).reopen_days
         old = ticket.status
         if old == Status.PENDING:
@@ -425,25 +484,6 @@ def ticket_update(
     return ticket
 
 
-def ticket_raise_priority(*, ticket: Ticket, now: dt.datetime) -> bool:
-    """One step up (the escalation job, on a breach, holding the ticket's lock): False when already urgent."""
-    index = PRIORITY_ORDER.index(ticket.priority)
-    if index + 1 >= len(PRIORITY_ORDER):
-        return False
-    old = ticket.priority
-    ticket.priority = PRIORITY_ORDER[index + 1]
-    sla.apply_policy(ticket, now, level_id=ticket.customer.level_id)
-    audit(
-        tenant=ticket.tenant,
-        actor=None,
-        action="ticket.escalate_priority",
-        obj=ticket,
-        details={"from": old, "to": ticket.priority},
-    )
-    _notify_owner_if_urgent(ticket)
-    return True
-
-
 def tickets_assign(*, acting_user: User, tickets: list[Ticket], assignee: User | None, team: Team | None = None) -> int:
     """Give tickets to an agent (their team follows) or to a team's queue; bulk from the list."""
     if assignee is not None and not assignable_agents(acting_user).filter(pk=assignee.pk).exists():
@@ -478,6 +518,43 @@ def tickets_assign(*, acting_user: User, tickets: list[Ticket], assignee: User |
             _notify_assignee(ticket, acting_user)
             changed += 1
     return changed
+
+
+def tickets_dispatch_apply(*, acting_user: User, plan: list[Planned]) -> int:
+    """Apply a dispatch dry run: exactly what it showed, or nothing. Under the rules' and the waiting tickets'
+    locks the same Dispatcher decides again; when the tickets waiting or any decision differ from the plan (a
+    ticket was taken, a rule or an agent's presence changed), it refuses and nothing is written. Otherwise each
+    ticket goes to its team and agent, the round-robin positions move, and each change is audited and its agent
+    told. Returns how many tickets got an agent or a team."""
+    require_admin(acting_user)
+    tenant = acting_user.tenant
+    if not plan:
+        raise DomainError(_("The dry run placed no ticket."))
+    with transaction.atomic():
+        dispatcher = Dispatcher(tenant=tenant, lock=True)
+        rows = [(t, dispatcher.choose(attrs_of(t))) for t in waiting_tickets(tenant, lock=True)]
+        if plan_of(rows) != plan:
+            raise DomainError(_("Tickets or rules changed since the dry run. Look at the dry run again."))
+        dispatcher.flush()
+        changed: list[tuple[Ticket, dict]] = []
+        now = timezone.now()
+        for ticket, decision in rows:
+            old = (ticket.team_id, ticket.assignee_id)
+            ticket.team = decision.team
+            ticket.assignee = decision.agent
+            ticket.dispatch_rule = decision.rule
+            if decision.agent is not None and ticket.status == Status.NEW:
+                ticket.status = Status.OPEN
+            if (ticket.team_id, ticket.assignee_id) == old:
+                continue
+            ticket.updated_at = now
+            ticket.save(update_fields=["team", "assignee", "dispatch_rule", "status", "updated_at"])
+            changed.append(
+                (ticket, {"team": ticket.team_id, "to": ticket.assignee_id, "rule": ticket.dispatch_rule_id})
+            )
+            _notify_assignee(ticket, acting_user)
+        audit_many(tenant=tenant, actor=acting_user, action="ticket.dispatch", entries=changed)
+    return len(changed)
 
 
 def tickets_close(*, acting_user: User, tickets: list[Ticket]) -> int:

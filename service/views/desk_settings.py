@@ -3,6 +3,8 @@ run, canned replies."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -18,6 +20,7 @@ from service.forms.desk_settings import (
     CannedReplyForm,
     CategoryForm,
     DeskSettingsForm,
+    DispatchPlanForm,
     DispatchRuleForm,
     SlaPolicyForm,
 )
@@ -32,7 +35,8 @@ from service.services.desk_settings import (
     sla_policy_delete,
     sla_policy_save,
 )
-from service.services.dispatch import dispatch_dry_run, service_settings
+from service.services.dispatch import dispatch_dry_run, plan_encode, plan_of, service_settings
+from service.services.ticket import tickets_dispatch_apply
 
 
 def _page(request: HttpRequest, **forms) -> dict:
@@ -65,8 +69,9 @@ def _page(request: HttpRequest, **forms) -> dict:
     }
 
 
-def _render(request: HttpRequest, status: int = 200, **forms) -> HttpResponse:
-    return render(request, "service/settings/index.html", _page(request, **forms), status=status)
+def _render(request: HttpRequest, status: int = 200, editing_policy: SlaPolicy | None = None, **forms) -> HttpResponse:
+    context = {**_page(request, **forms), "editing_policy": editing_policy}
+    return render(request, "service/settings/index.html", context, status=status)
 
 
 @admin_required
@@ -74,34 +79,49 @@ def desk_settings(request: HttpRequest) -> HttpResponse:
     return _render(request)
 
 
-@admin_required
-@require_POST
-def desk_settings_save(request: HttpRequest) -> HttpResponse:
-    form = DeskSettingsForm(request.POST, tenant=request.tenant)
+def _create(request: HttpRequest, form, form_key: str, save: Callable[[dict], object], done: str) -> HttpResponse:
+    """One settings form posted: saved and back to the page with `done`, or the page again with the form's
+    errors (a refusal of the service shown on its field)."""
     if form.is_valid():
         try:
-            desk_settings_update(acting_user=request.user, **form.cleaned_data)
+            save(form.cleaned_data)
         except DomainError as exc:
             apply_domain_error(form, exc)
         else:
-            messages.success(request, _("Settings saved."))
+            messages.success(request, done)
             return redirect("service:settings")
-    return _render(request, form_status(form), settings_form=form)
+    return _render(request, form_status(form), **{form_key: form})
+
+
+def _remove(request: HttpRequest, model, pk: int, delete: Callable[[object], None], done: str) -> HttpResponse:
+    """One row of the settings removed (an admin's, of this company: anything else is 404)."""
+    delete(get_for_admin(request.user, model, pk))
+    messages.success(request, done)
+    return redirect("service:settings")
+
+
+@admin_required
+@require_POST
+def desk_settings_save(request: HttpRequest) -> HttpResponse:
+    return _create(
+        request,
+        DeskSettingsForm(request.POST, tenant=request.tenant),
+        "settings_form",
+        lambda data: desk_settings_update(acting_user=request.user, **data),
+        _("Settings saved."),
+    )
 
 
 @admin_required
 @require_POST
 def category_create(request: HttpRequest) -> HttpResponse:
-    form = CategoryForm(request.POST)
-    if form.is_valid():
-        try:
-            category_save(acting_user=request.user, category=None, name=form.cleaned_data["name"], active=True)
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(request, _("Category added."))
-            return redirect("service:settings")
-    return _render(request, form_status(form), category_form=form)
+    return _create(
+        request,
+        CategoryForm(request.POST),
+        "category_form",
+        lambda data: category_save(acting_user=request.user, category=None, name=data["name"], active=True),
+        _("Category added."),
+    )
 
 
 @tenant_required
@@ -116,25 +136,42 @@ def category_toggle(request: HttpRequest, pk: int) -> HttpResponse:
 @admin_required
 @require_POST
 def sla_policy_create(request: HttpRequest) -> HttpResponse:
-    form = SlaPolicyForm(request.POST, tenant=request.tenant)
-    if form.is_valid():
-        try:
-            sla_policy_save(acting_user=request.user, **form.cleaned_data)
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(request, _("SLA policy saved."))
-            return redirect("service:settings")
-    return _render(request, form_status(form), sla_form=form)
+    return _create(
+        request,
+        SlaPolicyForm(request.POST, tenant=request.tenant),
+        "sla_form",
+        lambda data: sla_policy_save(acting_user=request.user, **data),
+        _("SLA policy saved."),
+    )
+
+
+@tenant_required
+def sla_policy_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """The settings page with the policy's targets in the SLA form, to change them (saving replaces the policy of
+    that priority and level)."""
+    policy = get_for_admin(request.user, SlaPolicy, pk)
+    form = SlaPolicyForm(
+        tenant=request.tenant,
+        initial={
+            "priority": policy.priority,
+            "level": policy.level_id,
+            "first_response_minutes": policy.first_response_minutes,
+            "resolution_minutes": policy.resolution_minutes,
+        },
+    )
+    return _render(request, sla_form=form, editing_policy=policy)
 
 
 @tenant_required
 @require_POST
 def sla_policy_remove(request: HttpRequest, pk: int) -> HttpResponse:
-    policy = get_for_admin(request.user, SlaPolicy, pk)
-    sla_policy_delete(acting_user=request.user, policy=policy)
-    messages.success(request, _("SLA policy removed."))
-    return redirect("service:settings")
+    return _remove(
+        request,
+        SlaPolicy,
+        pk,
+        lambda policy: sla_policy_delete(acting_user=request.user, policy=policy),
+        _("SLA policy removed."),
+    )
 
 
 @tenant_required
@@ -174,38 +211,58 @@ def dispatch_rule_edit(request: HttpRequest, pk: int | None = None) -> HttpRespo
 @tenant_required
 @require_POST
 def dispatch_rule_remove(request: HttpRequest, pk: int) -> HttpResponse:
-    rule = get_for_admin(request.user, DispatchRule, pk)
-    dispatch_rule_delete(acting_user=request.user, rule=rule)
-    messages.success(request, _("Dispatch rule removed."))
-    return redirect("service:settings")
+    return _remove(
+        request,
+        DispatchRule,
+        pk,
+        lambda rule: dispatch_rule_delete(acting_user=request.user, rule=rule),
+        _("Dispatch rule removed."),
+    )
 
 
 @admin_required
 def dispatch_dry_run_view(request: HttpRequest) -> HttpResponse:
-    """Where the current unassigned open tickets would go under the enabled rules; nothing is changed."""
+    """Where the current unassigned open tickets would go under the enabled rules; nothing is changed. The page
+    carries the plan, so "Apply" gives exactly what it shows."""
     rows = dispatch_dry_run(tenant=request.tenant)
-    return render(request, "service/settings/dry_run.html", {"rows": rows})
+    return render(request, "service/settings/dry_run.html", {"rows": rows, "plan": plan_encode(plan_of(rows))})
+
+
+@admin_required
+@require_POST
+def dispatch_apply_view(request: HttpRequest) -> HttpResponse:
+    form = DispatchPlanForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.errors["plan"][0])
+        return redirect("service:dry_run")
+    try:
+        count = tickets_dispatch_apply(acting_user=request.user, plan=form.cleaned_data["plan"])
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("service:dry_run")
+    messages.success(request, _("%(count)d tickets dispatched.") % {"count": count})
+    return redirect("service:ticket_list")
 
 
 @admin_required
 @require_POST
 def canned_reply_create(request: HttpRequest) -> HttpResponse:
-    form = CannedReplyForm(request.POST)
-    if form.is_valid():
-        try:
-            canned_reply_save(acting_user=request.user, **form.cleaned_data)
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(request, _("Canned reply added."))
-            return redirect("service:settings")
-    return _render(request, form_status(form), canned_form=form)
+    return _create(
+        request,
+        CannedReplyForm(request.POST),
+        "canned_form",
+        lambda data: canned_reply_save(acting_user=request.user, **data),
+        _("Canned reply added."),
+    )
 
 
 @tenant_required
 @require_POST
 def canned_reply_remove(request: HttpRequest, pk: int) -> HttpResponse:
-    reply = get_for_admin(request.user, CannedReply, pk)
-    canned_reply_delete(acting_user=request.user, reply=reply)
-    messages.success(request, _("Canned reply removed."))
-    return redirect("service:settings")
+    return _remove(
+        request,
+        CannedReply,
+        pk,
+        lambda reply: canned_reply_delete(acting_user=request.user, reply=reply),
+        _("Canned reply removed."),
+    )

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from crm.models import Tenant
 from crm.tenancy import tenant_context
 from service.services.dispatch import service_settings
-from service.services.inbound import MAX_BODY, InboundMail, inbound_receive, parse_message
+from service.services.inbound import MAX_BODY, MAX_FILES_READ, InboundMail, inbound_receive, parse_message
 
 MAX_RAW = 10 * 1024 * 1024
 
@@ -49,6 +49,7 @@ def inbound_email(request: HttpRequest, tenant: str) -> HttpResponse:
                 references=post.get("references", "").split()[:50],
                 auto_submitted=post.get("auto_submitted", "").strip().lower(),
                 precedence=post.get("precedence", "").strip().lower(),
+                files=[f for key in request.FILES for f in request.FILES.getlist(key)][:MAX_FILES_READ],
             )
         ticket = inbound_receive(tenant=company, mail=mail)
     if ticket is None:

@@ -63,7 +63,7 @@ def public_ticket_form(request: HttpRequest, tenant: str) -> HttpResponse:
 def _handle(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     if request.method == "GET":
         return _render(request, tenant, PublicTicketForm())
-    form = PublicTicketForm(request.POST)
+    form = PublicTicketForm(request.POST, request.FILES)
     if is_ratelimited(
         request, group=f"service:ticketform:{tenant.pk}", key="ip", rate=settings.LEAD_FORM_RATE, increment=True
     ):
@@ -101,6 +101,7 @@ def _handle(request: HttpRequest, tenant: Tenant) -> HttpResponse:
             subject=data["subject"],
             description=data["description"],
             channel=Channel.WEB,
+            files=data["attachments"],
         )
     except DomainError as exc:
         apply_domain_error(form, exc)

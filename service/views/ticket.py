@@ -121,7 +121,7 @@ def ticket_bulk(request: HttpRequest) -> HttpResponse:
 def ticket_create_view(request: HttpRequest) -> HttpResponse:
     require_desk(request.user)
     customer = CustomerParamForm(request.GET, queryset=ticket_customers(request.user)).value("customer")
-    form = TicketForm(request.POST or None, user=request.user, initial={"customer": customer})
+    form = TicketForm(request.POST or None, request.FILES or None, user=request.user, initial={"customer": customer})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -137,6 +137,7 @@ def ticket_create_view(request: HttpRequest) -> HttpResponse:
                 category=data["category"],
                 tags=data["tags"],
                 assignee=data["assignee"],
+                files=data["attachments"],
             )
         except DomainError as exc:
             apply_domain_error(form, exc)
@@ -147,12 +148,15 @@ def ticket_create_view(request: HttpRequest) -> HttpResponse:
 
 
 def _detail_context(request: HttpRequest, ticket: Ticket, **forms) -> dict:
-    conversation = list(ticket.messages.select_related("author").order_by("created_at", "pk"))
+    conversation = list(
+        ticket.messages.select_related("author").prefetch_related("attachments").order_by("created_at", "pk")
+    )
     _with_timers([ticket])
     workable = can_work(request.user, ticket)
     context = {
         "ticket": ticket,
         "conversation": conversation,
+        "ticket_files": list(ticket.attachments.filter(message__isnull=True)),
         "can_work": workable,
         "escalations": list(ticket.escalations.order_by("created_at")),
     }
@@ -187,7 +191,7 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def ticket_reply_view(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = get_ticket_for_user(request.user, pk)
-    form = ReplyForm(request.POST)
+    form = ReplyForm(request.POST, request.FILES)
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -197,6 +201,7 @@ def ticket_reply_view(request: HttpRequest, pk: int) -> HttpResponse:
                 body=data["body"],
                 public=data["kind"] == "reply",
                 status=data["status"] or None,
+                files=data["attachments"],
             )
         except DomainError as exc:
             apply_domain_error(form, exc)

@@ -59,3 +59,65 @@ def test_owned_customers_keep_the_full_search(world_a, client_for, secret):
     assert client.post(reverse("pool:claim", args=[secret.pk])).status_code == 302
     response = client.get(reverse("customers:list"), {"q": "4623"})
     assert [c.name for c in response.context["page"]] == ["张三贸易"]
+
+
+def new_customer_errors(client, name, *, mobile="", email="", credit_code=""):
+    response = client.post(
+        reverse("customers:create"),
+        {
+            "kind": "company",
+            "name": name,
+            "status": "potential",
+            "credit_code": credit_code,
+            "contact_name": "王五",
+            "contact_mobile": mobile,
+            "contact_email": email,
+        },
+    )
+    assert response.status_code == 422
+    return str(response.context["form"].errors)
+
+
+MASKED_PROBES = [
+    {"mobile": "19812344623"},
+    {"email": "boss@zhangsan.test"},
+    {"credit_code": "91330106MA2GL1234X"},
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("probe", MASKED_PROBES)
+def test_a_duplicate_refusal_names_only_the_pool_not_the_customer(world_a, client_for, secret, probe):
+    """Trying numbers on the new-customer form must not confirm whose masked phone, email or credit code it is."""
+    world_a.tenant.language = "en"
+    world_a.tenant.save()
+    errors = new_customer_errors(client_for(world_a.rep1), "新公司", **probe)
+    assert "already belongs to an existing customer in the pool" in errors
+    assert "张三贸易" not in errors
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("probe", MASKED_PROBES)
+def test_a_duplicate_refusal_does_not_name_a_colleagues_customer_by_its_masked_value(
+    world_a, client_for, secret, probe
+):
+    """An admin sees a rep's customer but its phones, emails and credit code masked: the refusal names the owner,
+    not the customer, or it would confirm the masked value."""
+    world_a.tenant.language = "en"
+    world_a.tenant.save()
+    secret.owner = world_a.rep1
+    secret.save()
+    errors = new_customer_errors(client_for(world_a.admin), "新公司", **probe)
+    assert "already belongs to an existing customer held by A 销售一" in errors
+    assert "张三贸易" not in errors
+    # The owner is told which of their customers it is.
+    errors = new_customer_errors(client_for(world_a.rep1), "新公司", **probe)
+    assert "张三贸易" in errors
+
+
+@pytest.mark.django_db
+def test_a_duplicate_company_name_still_names_a_visible_customer(world_a, client_for, secret):
+    """The name is shown wherever the customer is, so the refusal may say it."""
+    secret.owner = world_a.rep1
+    secret.save()
+    assert "张三贸易" in new_customer_errors(client_for(world_a.admin), "张三贸易有限公司")

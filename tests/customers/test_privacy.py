@@ -199,3 +199,44 @@ def test_another_tenants_ids_answer_404(world_a, world_b, rep_customer, client_f
         assert outsider.post(url, {"field": "mobile", "confirm": "on"}).status_code in (404, 405)
     assert Contact.objects.get(pk=contact.pk).erased_at is None
     assert not PersonalDataReveal.objects.exists()
+
+
+@pytest.mark.django_db
+def test_whole_number_searches_on_others_customers_are_rate_limited_per_user(
+    world_a, rep_customer, client_for, settings, redis_test_db
+):
+    settings.EXACT_SEARCH_RATE = "2/h"
+    customer, _contact = rep_customer
+    url = reverse("customers:list")
+    manager = client_for(world_a.manager)
+    for _ in range(2):
+        html = manager.get(url, {"q": MOBILE}).content.decode()
+        assert customer.name in html and "exact-search-limited" not in html
+    html = manager.get(url, {"q": MOBILE}).content.decode()
+    assert customer.name not in html
+    assert "For now such searches match only your own customers" in html
+    html = manager.get(url, {"q": "zhangwei@yunfan.test"}).content.decode()
+    assert customer.name not in html and "exact-search-limited" in html
+    # Names and the masked tail still match; the owner and another user have their own count.
+    assert customer.name in manager.get(url, {"q": "5678"}).content.decode()
+    for user in (world_a.rep1, world_a.admin):
+        html = client_for(user).get(url, {"q": MOBILE}).content.decode()
+        assert customer.name in html and "exact-search-limited" not in html
+    # The owner's searches of their own customers are never counted.
+    for _ in range(3):
+        assert customer.name in client_for(world_a.rep1).get(url, {"q": MOBILE}).content.decode()
+
+
+@pytest.mark.django_db
+def test_wechat_ids_are_masked_and_revealed_like_phones(world_a, rep_customer, client_for):
+    customer, contact = rep_customer
+    contact.wechat = "wx_zhangwei88"
+    contact.save()
+    detail = reverse("customers:detail", args=[customer.pk])
+    assert "wx_zhangwei88" in client_for(world_a.rep1).get(detail).content.decode()
+    manager = client_for(world_a.manager)
+    html = manager.get(detail).content.decode()
+    assert "wx_zhangwei88" not in html and "wx***88" in html and "reveal-wechat" in html
+    response = reveal(manager, customer, contact, "wechat")
+    assert "wx_zhangwei88" in response.content.decode()
+    assert PersonalDataReveal.objects.get().field == "wechat"

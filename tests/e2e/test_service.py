@@ -1,6 +1,6 @@
-"""The service desk in the browser: an admin writes a dispatch rule and reads its dry run; an agent takes a phone
+"""The service desk in the browser: an admin writes a dispatch rule, reads its dry run and applies it; an agent takes a phone
 call as a ticket (customer found by search, contact chosen by htmx), the rules dispatch it, the agent replies with a
-canned reply and sets it pending the customer; at phone width the list shows the ticket and its timer."""
+canned reply and a screenshot and sets it pending the customer; at phone width the list shows the ticket and its timer."""
 
 import pytest
 from playwright.sync_api import expect
@@ -10,6 +10,8 @@ from crm.services.tenant import tenant_create
 from customers.services.customer import customer_create
 from service.models import CannedReply, SlaPolicy, Ticket, TicketMessage
 from service.services.ticket import ticket_create
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 pytestmark = [
     pytest.mark.e2e,
@@ -26,7 +28,8 @@ def log_in(page, email, password):
     page.wait_for_url(lambda url: "/login/" not in url)
 
 
-def test_dispatch_rule_dry_run_then_an_agent_creates_and_replies(e2e_new_page, e2e_base_url):
+def test_dispatch_rule_dry_run_then_an_agent_creates_and_replies(e2e_new_page, e2e_base_url, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
     tenant = tenant_create(
         name="E2E 客服公司",
         slug="e2e-service",
@@ -69,6 +72,14 @@ def test_dispatch_rule_dry_run_then_an_agent_creates_and_replies(e2e_new_page, e
     page.click("[data-testid=dry-run]")
     expect(page.locator("[data-testid=dry-run-agent]").first).to_have_text("陈静")
     assert Ticket.objects.get(pk=waiting.pk).assignee is None
+    # Applying it gives exactly what it showed (the confirm listener is bound once the page has loaded).
+    page.wait_for_load_state("load")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("[data-testid=dry-run-apply] button").click()
+    page.wait_for_url(lambda url: "/tickets/" in url)
+    page.goto("/tickets/?view=all")
+    expect(page.locator(f"[data-testid=ticket-row][data-ticket='{waiting.pk}']")).to_contain_text("陈静")
+    assert Ticket.objects.get(pk=waiting.pk).assignee == agent
 
     # The agent takes a phone call as a ticket: the rule gives it to them.
     page = e2e_new_page(viewport="desktop", locale="en-US")
@@ -95,8 +106,12 @@ def test_dispatch_rule_dry_run_then_an_agent_creates_and_replies(e2e_new_page, e
     page.select_option("[data-testid=canned]", label="已收到")
     expect(page.locator("textarea[name=body]")).to_have_value("您好，我们已收到您的问题。")
     page.select_option("select[name=status]", "pending")
+    page.set_input_files(
+        "input[name=attachments]", files=[{"name": "截图.png", "mimeType": "image/png", "buffer": PNG}]
+    )
     page.click("[data-testid=send-reply]")
     expect(page.locator("[data-testid=message][data-kind=reply]")).to_contain_text("我们已收到")
+    expect(page.locator("[data-testid=message][data-kind=reply] [data-testid=attachment]")).to_contain_text("截图.png")
     expect(page.locator("[data-testid=ticket-status]")).to_have_text("Pending customer")
     expect(page.locator("[data-testid=sla-timer]").first).to_have_attribute("data-state", "paused")
     ticket = Ticket.objects.get(subject="打印机无法连接网络")

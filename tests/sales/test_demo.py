@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from crm.models import Tenant
 from customers.models import Customer, PersonalDataReveal
-from sales.models import Appointment, FollowUp, Order, OrderLine, Task
+from sales.models import Appointment, FollowUp, Lead, Order, OrderLine, Task
 from sales.selectors.calendar import calendar_data
 
 
@@ -46,5 +46,9 @@ def test_seed_demo_is_idempotent_and_covers_the_daily_work(capsys):
     assert any(item.conflict for item in items)
     assert Appointment.objects.filter(tenant=demo, attendee_links__isnull=False).exists()
     # The privacy log shows managers' reveals of their reps' customers' phones and emails.
-    reveals = PersonalDataReveal.objects.filter(tenant=demo)
+    reveals = PersonalDataReveal.objects.filter(tenant=demo, lead_id__isnull=True)
     assert reveals.exists() and all(r.customer.owner_id != r.user_id for r in reveals.select_related("customer"))
+    # And their reveals of their reps' leads' phones.
+    lead_reveals = PersonalDataReveal.objects.filter(tenant=demo, lead_id__isnull=False)
+    owners = dict(Lead.objects.filter(pk__in=lead_reveals.values("lead_id")).values_list("pk", "owner_id"))
+    assert lead_reveals.exists() and all(owners[r.lead_id] not in (None, r.user_id) for r in lead_reveals)

@@ -174,8 +174,14 @@ def test_a_lead_matching_a_customer_is_kept_flagged_linked_and_its_holder_told(w
     page = client_for(world.rep1).get(reverse("sales:lead_detail", args=[lead.pk])).content.decode()
     assert "an existing customer held by A 销售二" in page
     assert "苏州星河电子" not in page and reverse("customers:detail", args=[customer.pk]) not in page
-    # The admin may see it: its name and a link.
+    # The admin sees the customer, but its phone masked: naming it here would confirm the number.
     page = client_for(world.admin).get(reverse("sales:lead_detail", args=[lead.pk])).content.decode()
+    assert "an existing customer held by A 销售二" in page
+    assert "苏州星河电子" not in page and reverse("customers:detail", args=[customer.pk]) not in page
+    # A match on the company name, which is never masked, is named to whoever may see the customer.
+    by_name = make_lead(world.rep1, "星河的老板", company="苏州星河电子")
+    assert by_name.duplicate_kind == "company" and by_name.duplicate_of_customer == customer
+    page = client_for(world.admin).get(reverse("sales:lead_detail", args=[by_name.pk])).content.decode()
     assert "苏州星河电子有限公司" in page and reverse("customers:detail", args=[customer.pk]) in page
 
 

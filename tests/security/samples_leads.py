@@ -112,6 +112,7 @@ SAMPLES = {
     "sales:lead_assign": _pk("lead"),
     "sales:lead_convert": _pk("qualified"),
     "sales:lead_followup": _pk("lead"),
+    "sales:lead_reveal": _pk("lead"),
     "sales:public_lead_form": lambda w: {"tenant": plant(w)["web_form"].tenant.slug},
     "sales:public_lead_thanks": lambda w: {"tenant": plant(w)["web_form"].tenant.slug},
     "sales:opportunity_detail": _pk("opportunity"),

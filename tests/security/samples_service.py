@@ -1,10 +1,12 @@
 """Sample URL arguments for the service desk's patterns (see samples_crm.py for the contract).
 
-Every sample first plants the tenant's service rows (idempotently, marked with its marker, tests/security/marks.py): a ticket with a reply and a note,
+Every sample first plants the tenant's service rows (idempotently, marked with its marker, tests/security/marks.py): a ticket with a reply (with a file) and a note,
 a category, SLA policies, dispatch rules and canned replies; destructive endpoints get rows of their own."""
 
+from django.core.files.base import ContentFile
+
 from customers.models import Customer
-from service.models import CannedReply, DispatchRule, SlaPolicy, Ticket, TicketCategory
+from service.models import CannedReply, DispatchRule, SlaPolicy, Ticket, TicketAttachment, TicketCategory
 from service.services.ticket import ticket_create, ticket_reply
 
 from .marks import named
@@ -30,10 +32,17 @@ def plant(world) -> dict:
             description=named(world, "MARKA description"),
             category=category,
         )
-        ticket_reply(acting_user=world.agent, ticket=ticket, body=named(world, "MARKA reply"), public=True)
+        ticket_reply(
+            acting_user=world.agent,
+            ticket=ticket,
+            body=named(world, "MARKA reply"),
+            public=True,
+            files=[ContentFile(named(world, "MARKA file").encode(), name=named(world, "MARKA file.txt"))],
+        )
         ticket_reply(acting_user=world.agent, ticket=ticket, body=named(world, "MARKA note"), public=False)
     return {
         "ticket": Ticket.objects.get(tenant=tenant, subject=named(world, "MARKA ticket")),
+        "attachment": TicketAttachment.objects.get(tenant=tenant, ticket__subject=named(world, "MARKA ticket")),
         "category": TicketCategory.objects.get(tenant=tenant, name=named(world, "MARKA category")),
         # The delete endpoints' rows come back when a viewer check removed them.
         "policy": SlaPolicy.objects.get_or_create(
@@ -41,6 +50,12 @@ def plant(world) -> dict:
             priority="low",
             level=None,
             defaults={"first_response_minutes": 60, "resolution_minutes": 240},
+        )[0],
+        "policy_to_edit": SlaPolicy.objects.get_or_create(
+            tenant=tenant,
+            priority="high",
+            level=None,
+            defaults={"first_response_minutes": 30, "resolution_minutes": 120},
         )[0],
         "rule": DispatchRule.objects.get(tenant=tenant, name=named(world, "MARKA rule")),
         "rule_to_delete": DispatchRule.objects.get_or_create(
@@ -58,11 +73,13 @@ def _pk(key):
 
 SAMPLES = {
     "service:ticket_detail": _pk("ticket"),
+    "service:attachment": _pk("attachment"),
     "service:ticket_reply": _pk("ticket"),
     "service:ticket_status": _pk("ticket"),
     "service:ticket_edit": _pk("ticket"),
     "service:ticket_assign": _pk("ticket"),
     "service:category_toggle": _pk("category"),
+    "service:sla_edit": _pk("policy_to_edit"),
     "service:sla_delete": _pk("policy"),
     "service:rule_edit": _pk("rule"),
     "service:rule_delete": _pk("rule_to_delete"),

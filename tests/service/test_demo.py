@@ -4,13 +4,14 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from crm.models import Tenant, User
-from service.models import Status, Ticket, TicketMessage
+from crm.models import Team, Tenant, User
+from service.models import Status, Ticket, TicketAttachment, TicketMessage
 from service.services.sla import timer_state
 
 
 @pytest.mark.django_db
-def test_seed_demo_gives_the_agent_tickets_in_every_state(capsys):
+def test_seed_demo_gives_the_agent_tickets_in_every_state(capsys, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
     call_command("seed_demo")
     call_command("seed_demo")
     capsys.readouterr()
@@ -23,4 +24,9 @@ def test_seed_demo_gives_the_agent_tickets_in_every_state(capsys):
     agent = User.objects.get(email="agent@demo.local")
     assert Ticket.objects.visible_to(agent).filter(assignee=agent).count() >= 5
     assert TicketMessage.objects.filter(tenant=demo, kind="note").exists()
+    assert TicketAttachment.objects.filter(tenant=demo, message__kind="note").count() == 2
     assert not Ticket.objects.filter(tenant=Tenant.objects.get(slug="acme")).exists()
+    # 客服部 has a manager, who sees the team's tickets and hears of their breaches.
+    desk = Team.objects.get(tenant=demo, name="客服部")
+    assert desk.manager.email == "servicemanager@demo.local" and desk.manager.has_any_role("manager")
+    assert Ticket.objects.visible_to(desk.manager).count() == Ticket.objects.filter(tenant=demo, team=desk).count() > 0

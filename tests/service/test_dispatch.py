@@ -3,7 +3,7 @@ loaded agent on duty under the cap; unmatched tickets to the default team's queu
 
 import pytest
 
-from crm.models import Role
+from crm.models import AuditEvent, Role
 from service.models import DispatchRule, ServiceSettings, Ticket, TicketCategory
 from service.services.dispatch import dispatch_dry_run, service_settings
 from service.services.presence import presence_set
@@ -95,3 +95,53 @@ def test_the_dry_run_page_for_admins_only(desk, client_for):
         page.status_code == 200 and "待分派" in page.content.decode() and world.agent.full_name in page.content.decode()
     )
     assert client_for(world.agent).get("/settings/service/rules/dry-run/").status_code == 403
+
+
+def dry_run_plan(client) -> str:
+    page = client.get("/settings/service/rules/dry-run/")
+    assert page.status_code == 200 and 'data-testid="dry-run-apply"' in page.content.decode()
+    return page.context["plan"]
+
+
+@pytest.mark.django_db
+def test_apply_gives_exactly_what_the_dry_run_showed(desk, client_for):
+    world, agent2, customer, contact = desk
+    waiting = [make_ticket(world, customer, contact, by=world.admin, subject=f"待分派{i}") for i in range(3)]
+    rule(world, "全部", world.service_team)
+    shown = [d.agent for _t, d in dispatch_dry_run(tenant=world.tenant)]
+    admin = client_for(world.admin)
+    response = admin.post("/settings/service/rules/dry-run/apply/", {"plan": dry_run_plan(admin)})
+    assert response.status_code == 302
+    assert [Ticket.objects.get(pk=t.pk).assignee for t in waiting] == shown == [world.agent, agent2, world.agent]
+    assert {Ticket.objects.get(pk=t.pk).status for t in waiting} == {"open"}
+    assert DispatchRule.objects.get(name="全部").last_agent == world.agent
+    assert AuditEvent.objects.filter(action="ticket.dispatch").count() == 3
+    # Nothing waits any more: the page offers nothing to apply.
+    assert 'data-testid="dry-run-apply"' not in admin.get("/settings/service/rules/dry-run/").content.decode()
+
+
+@pytest.mark.django_db
+def test_apply_refuses_when_things_changed_since_the_dry_run(desk, world_b, client_for):
+    world, agent2, customer, contact = desk
+    for i in range(2):
+        make_ticket(world, customer, contact, by=world.admin, subject=f"待分派{i}")
+    rule(world, "全部", world.service_team)
+    admin = client_for(world.admin)
+    plan = dry_run_plan(admin)
+    presence_set(acting_user=agent2, away=True)
+    response = admin.post("/settings/service/rules/dry-run/apply/", {"plan": plan}, follow=True)
+    assert "changed since the dry run" in response.content.decode()
+    assert not Ticket.objects.filter(assignee__isnull=False).exists()
+    # Another ticket waiting (one put back in the queue) changes the plan too; a forged or another company's plan
+    # is refused alike.
+    plan = dry_run_plan(admin)
+    back = make_ticket(world, customer, contact, by=world.admin, subject="退回的")
+    Ticket.objects.filter(pk=back.pk).update(assignee=None)
+    assert admin.post("/settings/service/rules/dry-run/apply/", {"plan": plan}).status_code == 302
+    other_customer, _c = make_customer(world_b.rep1, "远方贸易有限公司", "zhao@yuanfang.example", "13900139000")
+    theirs = make_ticket(world_b, other_customer, by=world_b.admin)
+    for forged in (f"{theirs.pk}:{world.service_team.pk}:{world.agent.pk}:", "1:x:2:3", plan):
+        assert admin.post("/settings/service/rules/dry-run/apply/", {"plan": forged}).status_code == 302
+    assert not Ticket.objects.filter(subject__startswith="待分派", assignee__isnull=False).exists()
+    assert Ticket.objects.get(pk=theirs.pk).assignee is None
+    assert client_for(world.agent).post("/settings/service/rules/dry-run/apply/", {"plan": plan}).status_code == 403

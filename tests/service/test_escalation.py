@@ -8,7 +8,7 @@ from celery.schedules import crontab
 from django.db import connection
 
 from crm.celery import app
-from crm.models import Notification
+from crm.models import AuditEvent, Notification, OutboundMessage
 from service import tasks
 from service.models import Escalation, Ticket
 from service.services.escalation import escalations_run, tenants_with_due_escalations
@@ -135,3 +135,27 @@ def test_escalation_through_a_real_worker(celery_worker):
     assert worker_settled()
     assert Escalation.objects.filter(ticket=ticket).count() == 4
     assert Notification.objects.filter(key__startswith="ticket-escalation:", recipient=world.agent).count() == 2
+
+
+@pytest.mark.django_db
+def test_the_job_is_set_based_a_few_queries_whatever_the_number_of_tickets(
+    desk, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    world, customer, contact = desk
+    for i in range(40):
+        make_ticket(world, customer, contact, subject=f"故障 {i}", assignee=world.agent, now=at(2026, 3, 9, 9, 0))
+    # 10:05: every ticket's first response is both at risk and breached: 80 steps, 80 notifications, 40 raises.
+    with django_capture_on_commit_callbacks(execute=False), django_assert_max_num_queries(20):
+        assert escalations_run(tenant_id=world.tenant.pk, now=at(2026, 3, 9, 10, 5)) == 80
+    assert Escalation.objects.count() == 80
+    assert Notification.objects.filter(recipient=world.agent, key__startswith="ticket-escalation:").count() == 40
+    assert Notification.objects.filter(recipient=world.manager, key__startswith="ticket-escalation:").count() == 40
+    assert set(Ticket.objects.values_list("priority", flat=True)) == {"high"}
+    assert AuditEvent.objects.filter(action="ticket.escalate_priority").count() == 40
+    assert OutboundMessage.objects.filter(key__startswith="notification:").count() == 80
+    # The raised tickets run on high's targets (30 / 120 minutes) with the 65 minutes used kept.
+    ticket = Ticket.objects.order_by("pk").first()
+    assert (ticket.resolution_minutes, ticket.sla_spent_minutes) == (120, 65)
+    with django_assert_max_num_queries(20):
+        escalations_run(tenant_id=world.tenant.pk, now=at(2026, 3, 9, 10, 6))
+    assert Escalation.objects.count() == 80

@@ -5,9 +5,11 @@ import io
 import sys
 
 import pytest
+from django.core import mail
 from django.core.management import call_command
 from django.test import Client, override_settings
 
+from crm.services.notification import message_deliver
 from customers.models import Contact, Customer
 from service.models import ServiceSettings, Status, Ticket, TicketMessage
 from service.services.dispatch import service_settings
@@ -140,3 +142,38 @@ def test_the_provider_endpoint_needs_the_company_secret(world_a, world_b, redis_
     assert client.post(url, {"email": MESSAGE}, HTTP_X_INBOUND_SECRET=secret).json()["ticket"] == "T-000002"
     assert client.post(url, {"subject": "x"}, HTTP_X_INBOUND_SECRET=secret).status_code == 400
     assert ServiceSettings.objects.filter(tenant=world_a.tenant).count() == 1
+
+
+@pytest.mark.django_db
+@override_settings(SERVICE_REPLY_ADDRESS="support@demo.example")
+def test_replies_carry_threading_headers_and_the_customers_answer_to_them_joins_the_ticket(
+    world_a, redis_clean, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr(
+        "crm.tasks.deliver_message.apply_async", lambda args, **options: message_deliver(message_id=args[1])
+    )
+    make_customer(world_a.rep1)
+    ticket = inbound_receive(tenant=world_a.tenant, mail=parse_message(raw(MESSAGE)))
+    with django_capture_on_commit_callbacks(execute=True):
+        first = ticket_reply(acting_user=world_a.agent, ticket=ticket, body="请重启路由器。", public=True)
+        ticket_reply(acting_user=world_a.agent, ticket=ticket, body="内部备注", public=False)
+        second = ticket_reply(acting_user=world_a.agent, ticket=ticket, body="还有问题吗？", public=True)
+    sent = [m.message() for m in mail.outbox]
+    assert len(sent) == 2
+    assert sent[0]["Message-ID"] == first.message_id
+    assert sent[0]["In-Reply-To"] == "<abc-1@mail.yunfan.example>"
+    assert sent[0]["References"] == "<abc-1@mail.yunfan.example>"
+    assert sent[0]["Reply-To"] == f"support+{ticket.reply_token}@demo.example"
+    assert sent[1]["Message-ID"] == second.message_id
+    assert sent[1]["In-Reply-To"] == first.message_id
+    assert sent[1]["References"] == f"<abc-1@mail.yunfan.example> {first.message_id}"
+    # The customer's mail client answers the second reply: it quotes its headers and the thread continues.
+    answer = (
+        "From: li.na@yunfan.example\nTo: support@demo.example\nSubject: Re: [T-000001]\n"
+        f"Message-ID: <abc-9@mail.yunfan.example>\nIn-Reply-To: {sent[1]['Message-ID']}\n"
+        f"References: {sent[1]['References']} {sent[1]['Message-ID']}\n"
+        "Content-Type: text/plain; charset=utf-8\n\n好了，谢谢\n"
+    )
+    assert inbound_receive(tenant=world_a.tenant, mail=parse_message(raw(answer))) == ticket
+    assert Ticket.objects.count() == 1
+    assert TicketMessage.objects.filter(ticket=ticket, kind="customer").count() == 2

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('crm', '0010_outboundmessage_headers'),
-        ('customers', '0010_contact_care_fields'),
+        ('customers', '0011_sec_reveal_wechat_and_leads'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

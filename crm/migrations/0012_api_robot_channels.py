@@ -12,7 +12,7 @@ from crm.rls import EnableRowLevelSecurity
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0010_outboundmessage_headers'),
+        ('crm', '0011_sec_audit_erasure'),
     ]
 
     operations = [
