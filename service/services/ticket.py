@@ -114,7 +114,6 @@ def urgent_owner_note(ticket: Ticket) -> Note | None:
         body=ticket.subject,
         url=_url(ticket),
         key=f"ticket-urgent:{ticket.pk}",
-        robot_event="urgent_ticket",
     )
 
 
