@@ -42,6 +42,15 @@ class CrmConfig(AppConfig):
         )
         registry.add_settings_page(
             SettingsPage(
+                key="robots",
+                label=_("Group robots"),
+                description=_("WeCom, DingTalk and Feishu group robots that post chosen notifications."),
+                url_name="settings:robots",
+                order=55,
+            )
+        )
+        registry.add_settings_page(
+            SettingsPage(
                 key="teams",
                 label=_("Teams"),
                 description=_("The team tree and who manages each team."),

@@ -25,6 +25,11 @@ app.conf.beat_schedule = {
         "schedule": crontab(),
         "args": ("beat",),
     },
+    # Webhook deliveries whose backoff has passed are tried again (one task per tenant).
+    "api-redeliver-due-webhooks": {
+        "task": "crm.api.tasks.redeliver_due_webhooks",
+        "schedule": crontab(),
+    },
     "crm-redeliver-queued-messages": {
         "task": "crm.tasks.redeliver_queued_messages",
         "schedule": crontab(minute="*/5"),

@@ -9,7 +9,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.utils.translation import gettext_lazy as _
 
-from .models import Role, Team, Tenant, User
+from .models import RobotChannel, Role, Team, Tenant, User
 
 
 class LoginForm(AuthenticationForm):
@@ -167,3 +167,28 @@ class TwoFactorCodeForm(forms.Form):
             attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True, "spellcheck": "false"}
         ),
     )
+
+
+class RobotChannelForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=RobotChannel.Kind.choices)
+    name = forms.CharField(label=_("Name"), max_length=100)
+    url = forms.URLField(label=_("Webhook address"), max_length=500, assume_scheme="https")
+    secret = forms.CharField(
+        label=_("Signing secret"),
+        max_length=200,
+        required=False,
+        help_text=_("DingTalk's and Feishu's signing secret (加签), if the robot uses one."),
+    )
+    team = forms.ModelChoiceField(
+        label=_("Team"),
+        queryset=Team.objects.none(),
+        required=False,
+        empty_label=_("Whole company"),
+        help_text=_("Posts the notifications of this team's members; without a team, everyone's."),
+    )
+    events = forms.MultipleChoiceField(label=_("Notifications"), choices=(), widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, tenant: Tenant, events: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = Team.objects.for_tenant(tenant).order_by("path")
+        self.fields["events"].choices = list(events.items())

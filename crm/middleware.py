@@ -93,6 +93,9 @@ class TwoFactorMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
+        if getattr(request, "api_token", None) is not None:
+            # A personal API token is its own credential, made from a verified session.
+            return self.get_response(request)
         if user.is_authenticated and not user.is_verified() and two_factor_required(user):
             try:
                 url_name = resolve(request.path_info).url_name

@@ -350,6 +350,7 @@ class OutboundMessage(TenantModel):
     class Channel(models.TextChoices):
         EMAIL = "email", _("Email")
         SMS = "sms", _("SMS")
+        ROBOT = "robot", _("Group robot")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -427,3 +428,32 @@ class OutboxTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task}{tuple(self.args)}"
+
+
+class RobotChannel(TenantModel):
+    """A group chat robot (企业微信群机器人, 钉钉自定义机器人, 飞书机器人) that chosen notifications of a team's members
+    (or of the whole company, with no team) are posted to as well, through the outgoing messages
+    (crm.services.notification)."""
+
+    class Kind(models.TextChoices):
+        WECOM = "wecom", _("WeCom group robot")
+        DINGTALK = "dingtalk", _("DingTalk robot")
+        FEISHU = "feishu", _("Feishu robot")
+
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("team")
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=100)
+    url = models.URLField(_("webhook address"), max_length=500)
+    secret = models.CharField(_("signing secret"), max_length=200, blank=True)
+    events = ArrayField(models.CharField(max_length=40), verbose_name=_("notifications"), default=list)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("group robot")
+        verbose_name_plural = _("group robots")
+        indexes = [models.Index(fields=["tenant", "team"], name="crm_robot_tenant_team")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -187,6 +187,16 @@ class AuditAction:
 
 
 @dataclass(frozen=True)
+class ApiResource:
+    """A REST API resource of an app (its viewset in `<app>/api.py`), routed under /api/v1/<prefix>/."""
+
+    key: str
+    prefix: str
+    viewset: Any
+    basename: str
+
+
+@dataclass(frozen=True)
 class PersonalDataHolder:
     """What a higher app keeps about a person, exported and erased on their request (个人信息保护法) by customers,
     which never imports it.
@@ -218,6 +228,7 @@ class Registry:
             "search": {},
             "audit_kind": {},
             "audit_action": {},
+            "api_resource": {},
             "personal_data_holder": {},
         }
 
@@ -294,6 +305,12 @@ class Registry:
 
     def audit_action(self, key: str) -> AuditAction | None:
         return self._items["audit_action"].get(key)
+
+    def add_api_resource(self, item: ApiResource) -> ApiResource:
+        return self._add("api_resource", item)
+
+    def api_resources(self) -> list[ApiResource]:
+        return sorted(self._items["api_resource"].values(), key=lambda r: r.prefix)
 
     def add_personal_data_holder(self, item: PersonalDataHolder) -> PersonalDataHolder:
         return self._add("personal_data_holder", item)

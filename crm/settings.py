@@ -40,12 +40,16 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "crm",
     "crm.workcalendar",
     "crm.approvals",
     "crm.jobs",
     "crm.imports",
     "crm.savedviews",
+    "crm.api",
     "customers",
     "sales",
     "service",
@@ -65,6 +69,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "crm.api.middleware.ApiTokenMiddleware",
     "crm.middleware.TenantMiddleware",
     "crm.middleware.TwoFactorMiddleware",
     "crm.middleware.HtmxLoginRedirectMiddleware",
@@ -139,6 +144,40 @@ CACHES = {
 # django-ratelimit lets a request through when the cache cannot count it (Redis down); login throttling does not
 # rest on the cache (django-axes keeps its counts in PostgreSQL), so lockouts still hold.
 RATELIMIT_FAIL_OPEN = True
+
+# The REST API (/api/v1/, crm/api/): personal tokens or the session, one JSON error shape, cursor pages, a request
+# budget per token. Its docs (/api/docs/) load Swagger UI from our own static files (drf-spectacular-sidecar).
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/min")
+# Webhooks to private, loopback or link-local addresses are refused (SSRF) unless the operator allows them.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "crm.api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["crm.api.authentication.IsTenantUser"],
+    "DEFAULT_THROTTLE_CLASSES": ["crm.api.authentication.ApiTokenRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "crm.api.pagination.ApiCursorPagination",
+    "DEFAULT_FILTER_BACKENDS": [
+        "crm.api.filters.PageFilterBackend",
+        "crm.api.filters.UpdatedSinceFilter",
+    ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "crm.api.exceptions.api_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CRM API",
+    "DESCRIPTION": "The CRM's REST API. Authenticate with a personal token: `Authorization: Bearer crm_…`.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["crm.api.authentication.IsTenantUser"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+}
 
 AUTH_USER_MODEL = "crm.User"
 AUTHENTICATION_BACKENDS = [

@@ -7,6 +7,7 @@ from crm.views.audit import audit_export, audit_items, audit_log, message_log
 from crm.views.health import healthz, healthz_live, healthz_ready
 from crm.views.home import home
 from crm.views.notification import notification_bell, notification_list, notification_read, notification_read_all
+from crm.views.robot import robot_list, robot_set_active_view
 from crm.views.search import global_search
 from crm.views.settings import settings_index, tenant_settings
 from crm.views.team import team_create_view, team_edit, team_list
@@ -28,6 +29,8 @@ settings_patterns = (
         path("audit/export.csv", audit_export, name="audit_export"),
         path("audit/<int:pk>/items/", audit_items, name="audit_items"),
         path("messages/", message_log, name="messages"),
+        path("robots/", robot_list, name="robots"),
+        path("robots/<int:pk>/active/", robot_set_active_view, name="robot_set_active"),
     ],
     "settings",
 )
@@ -65,6 +68,7 @@ urlpatterns = [
     path("approvals/", include("crm.approvals.urls")),
     path("imports/", include("crm.imports.urls")),
     path("views/", include("crm.savedviews.urls")),
+    path("api/", include("crm.api.urls")),
     path("", include("customers.urls")),
     path("", include("sales.urls")),
     path("", include("service.urls")),

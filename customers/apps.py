@@ -9,9 +9,19 @@ class CustomersConfig(AppConfig):
 
     def ready(self) -> None:
         from crm.access import SALES_ROLES
-        from crm.registry import CustomerPanel, HomeWidget, NavEntry, SearchSource, SettingsPage, registry, roles_any
+        from crm.registry import (
+            ApiResource,
+            CustomerPanel,
+            HomeWidget,
+            NavEntry,
+            SearchSource,
+            SettingsPage,
+            registry,
+            roles_any,
+        )
         from crm.signals import tenant_created, user_deactivated
         from customers import widgets
+        from customers.api import ContactViewSet, CustomerViewSet
         from customers.imports.contact import ContactKind
         from customers.imports.customer import CustomerKind
         from customers.selectors.search import contact_hits, customer_hits
@@ -231,3 +241,10 @@ class CustomersConfig(AppConfig):
             ),
         ):
             registry.add_audit_action(action)
+
+        registry.add_api_resource(
+            ApiResource(key="customers", prefix="customers", viewset=CustomerViewSet, basename="customer")
+        )
+        registry.add_api_resource(
+            ApiResource(key="contacts", prefix="contacts", viewset=ContactViewSet, basename="contact")
+        )

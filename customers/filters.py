@@ -13,6 +13,8 @@ from django.utils.translation import gettext_lazy as _
 from django_filters.widgets import BooleanWidget
 from django_ratelimit.core import is_ratelimited
 
+from crm.api.services.custom_field import custom_filter
+from crm.errors import DomainError
 from crm.models import User
 
 from .models import Contact, Customer, CustomerIdentifier, CustomerLevel, CustomerTag, Pool, Tag
@@ -181,6 +183,14 @@ class CustomerFilter(django_filters.FilterSet):
         qs = super().qs
         if not getattr(self.form, "cleaned_data", {}).get("sort"):
             qs = qs.order_by(*SORTS["-created"])
+        # Custom fields: cf_<key>=<value>, a containment lookup on the GIN-indexed JSONB column. A value that does
+        # not fit its field filters nothing out, as every other bad query parameter does.
+        try:
+            wanted = custom_filter(self.tenant.pk if self.tenant else None, "customer", self.data or {})
+        except DomainError:
+            wanted = {}
+        if wanted:
+            qs = qs.filter(custom__contains=wanted)
         return qs
 
 

@@ -182,6 +182,8 @@ class Customer(TenantModel):
     # Days added to the fallback clock by an approved extension; reset when the customer changes hands.
     extension_days = models.PositiveSmallIntegerField(_("extension days"), default=0)
 
+    # Values of the company's custom fields (crm.api.models.CustomField), validated by crm.api.services.custom_field.
+    custom = models.JSONField(_("custom fields"), default=dict, blank=True)
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
     deleted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -194,6 +196,8 @@ class Customer(TenantModel):
         verbose_name_plural = _("customers")
         permissions = [("share_customer", "Can share the customer")]
         indexes = [
+            # Custom-field filters are JSONB containment lookups (custom @> {"key": value}).
+            GinIndex(fields=["custom"], opclasses=["jsonb_path_ops"], name="cust_custom_gin"),
             # The list: tenant + owner set, sorted by name, last follow-up or creation (live rows only).
             models.Index(
                 fields=["tenant", "owner", "name"],

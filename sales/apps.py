@@ -10,6 +10,7 @@ class SalesConfig(AppConfig):
     def ready(self) -> None:
         from crm.access import SALES_ROLES
         from crm.registry import (
+            ApiResource,
             CustomerPanel,
             HomeWidget,
             NavEntry,
@@ -23,6 +24,7 @@ class SalesConfig(AppConfig):
         from customers.services.assignment import register_load_counter
         from customers.services.assignment_backlog import BacklogSource, register_backlog_source
         from sales import widgets
+        from sales.api import FollowUpViewSet, LeadViewSet, OpportunityViewSet, OrderViewSet, TaskViewSet
         from sales.imports.lead import LeadKind
         from sales.imports.product import ProductKind
         from sales.selectors.search import lead_hits, opportunity_hits
@@ -301,3 +303,13 @@ class SalesConfig(AppConfig):
             AuditAction("task.done", _("%(actor)s completed the task %(object)s"), _("Task done")),
         ):
             registry.add_audit_action(action)
+
+        registry.add_api_resource(ApiResource(key="leads", prefix="leads", viewset=LeadViewSet, basename="lead"))
+        registry.add_api_resource(
+            ApiResource(key="opportunities", prefix="opportunities", viewset=OpportunityViewSet, basename="opportunity")
+        )
+        registry.add_api_resource(
+            ApiResource(key="follow-ups", prefix="follow-ups", viewset=FollowUpViewSet, basename="followup")
+        )
+        registry.add_api_resource(ApiResource(key="tasks", prefix="tasks", viewset=TaskViewSet, basename="task"))
+        registry.add_api_resource(ApiResource(key="orders", prefix="orders", viewset=OrderViewSet, basename="order"))

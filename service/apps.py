@@ -7,10 +7,19 @@ class ServiceConfig(AppConfig):
     verbose_name = _("Service")
 
     def ready(self) -> None:
-        from crm.registry import CustomerPanel, NavEntry, PersonalDataHolder, SettingsPage, registry, roles_any
+        from crm.registry import (
+            ApiResource,
+            CustomerPanel,
+            NavEntry,
+            PersonalDataHolder,
+            SettingsPage,
+            registry,
+            roles_any,
+        )
         from crm.services import outbox
         from crm.workcalendar.signals import calendar_changed
         from service import tasks, widgets
+        from service.api import TicketViewSet
         from service.services.erasure import service_personal_data_erase, service_personal_data_export
 
         def on_calendar_changed(sender, tenant, **kwargs):
@@ -68,3 +77,7 @@ class ServiceConfig(AppConfig):
             AuditAction("ticket.update", _("%(actor)s changed the ticket %(object)s"), _("Ticket changed")),
         ):
             registry.add_audit_action(action)
+
+        registry.add_api_resource(
+            ApiResource(key="tickets", prefix="tickets", viewset=TicketViewSet, basename="ticket")
+        )

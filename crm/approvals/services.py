@@ -53,6 +53,7 @@ def _tell_deciders(request: ApprovalRequest, step: ApprovalStep) -> None:
             ),
             body=request.summary,
             url=reverse("approvals:detail", args=[request.pk]),
+            robot_event="approval_waiting",
             key=f"approval:{request.pk}:step:{step.order}",
         )
 

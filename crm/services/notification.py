@@ -4,24 +4,36 @@ delivered by a task after commit (queued → sending → sent or failed), SMS th
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import logging
 import re
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote_plus
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from crm import tasks
-from crm.models import Notification, OutboundMessage, User
+from crm.access import require_admin
+from crm.errors import DomainError
+from crm.models import Notification, OutboundMessage, RobotChannel, Team, User
+from crm.outbound import check_public_url, post_json
 from crm.services import outbox
+from crm.services.audit import audit
 
 logger = logging.getLogger(__name__)
 
@@ -117,11 +129,13 @@ def notify(
     url: str = "",
     key: str = "",
     email: bool = True,
+    robot_event: str = "",
 ) -> Notification:
     """Tell a user something: an in-app notification and, if asked, an email, in the recipient's language.
 
     With a `key`, calling again under the same key changes nothing (jobs may run twice). The email is a row
-    committed with the notification and delivered after commit.
+    committed with the notification and delivered after commit. With a `robot_event` (one of ROBOT_EVENTS), the
+    group robots of the recipient's team (and the company's own) that chose that event post it too, as messages.
     """
     language = recipient.effective_language
     title_text = render_in_language(title, language)[:255]
@@ -158,11 +172,129 @@ def notify(
                 body=f"{body_text}{link}",
                 key=f"notification:{notification.pk}",
             )
+        if robot_event:
+            _queue_robot_posts(recipient, notification, robot_event)
     return notification
 
 
 def _lazy(value: Any) -> bool:
     return isinstance(value, LazyFormat | Promise)
+
+
+# --- group robots (WeCom, DingTalk, Feishu) ------------------------------------------------------------------
+
+# The notifications a group robot may post; callers of notify() name theirs with `robot_event`.
+ROBOT_EVENTS = {
+    "lead_assigned": gettext_lazy("A lead is assigned"),
+    "fallback_warning": gettext_lazy("A customer is about to fall back to the pool"),
+    "urgent_ticket": gettext_lazy("An urgent ticket"),
+    "approval_waiting": gettext_lazy("An approval is waiting"),
+}
+
+
+def _queue_robot_posts(recipient: User, notification: Notification, event: str) -> None:
+    if event not in ROBOT_EVENTS:
+        raise ValueError(f"Unknown robot event {event!r}")
+    teams = [None] if recipient.team_id is None else [None, recipient.team_id]
+    channels = RobotChannel.objects.filter(
+        tenant_id=recipient.tenant_id, is_active=True, events__contains=[event]
+    ).filter(Q(team__isnull=True) | Q(team_id__in=[t for t in teams if t is not None]))
+    text = notification.title + (f"\n{notification.body}" if notification.body else "")
+    if notification.url:
+        text += f"\n{settings.SITE_URL}{notification.url}"
+    for channel in channels:
+        message_queue(
+            tenant_id=recipient.tenant_id,
+            channel=OutboundMessage.Channel.ROBOT,
+            to_address=f"robot:{channel.pk}",
+            body=text,
+            key=f"robot:{channel.pk}:{notification.pk}",
+        )
+
+
+@transaction.atomic
+def robot_channel_save(
+    *,
+    acting_user: User,
+    kind: str,
+    name: str,
+    url: str,
+    events: list[str],
+    secret: str = "",
+    team: Team | None = None,
+    is_active: bool = True,
+    channel: RobotChannel | None = None,
+) -> RobotChannel:
+    """Set up or change a group robot (administrators)."""
+    require_admin(acting_user)
+    if kind not in RobotChannel.Kind.values:
+        raise DomainError(_("Choose the kind of robot."), field="kind")
+    if not (name or "").strip():
+        raise DomainError(_("Give the robot a name."), field="name")
+    url = check_public_url(url)
+    events = sorted(set(events))
+    if not events or any(event not in ROBOT_EVENTS for event in events):
+        raise DomainError(_("Choose at least one notification."), field="events")
+    if team is not None and team.tenant_id != acting_user.tenant_id:
+        raise DomainError(_("Choose a team of your company."), field="team")
+    if channel is None:
+        channel = RobotChannel(tenant_id=acting_user.tenant_id, created_by=acting_user)
+    channel.kind, channel.name, channel.url, channel.secret = kind, name.strip()[:100], url, (secret or "").strip()
+    channel.events, channel.team, channel.is_active = events, team, is_active
+    channel.save()
+    audit(tenant=acting_user.tenant, actor=acting_user, action="robot.save", obj=channel)
+    return channel
+
+
+@transaction.atomic
+def robot_channel_set_active(*, acting_user: User, channel: RobotChannel, is_active: bool) -> RobotChannel:
+    """Switch a group robot on or off (administrators)."""
+    require_admin(acting_user)
+    RobotChannel.objects.filter(pk=channel.pk, tenant_id=acting_user.tenant_id).update(
+        is_active=is_active, updated_at=timezone.now()
+    )
+    channel.is_active = is_active
+    audit(tenant=acting_user.tenant, actor=acting_user, action="robot.active", obj=channel, details={"on": is_active})
+    return channel
+
+
+def _robot_sign(secret: str, timestamp: str) -> str:
+    """DingTalk's and Feishu's signature: base64 of HMAC-SHA256 over "<timestamp>\n<secret>"."""
+    key, message = (f"{timestamp}\n{secret}".encode(), b"")
+    return base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
+
+
+def robot_post(channel: RobotChannel, text: str) -> None:
+    """Post `text` to a group robot in its own protocol; raises RobotError unless it answers success."""
+    url = channel.url
+    if channel.kind == RobotChannel.Kind.FEISHU:
+        body: dict[str, Any] = {"msg_type": "text", "content": {"text": text}}
+        if channel.secret:
+            timestamp = str(int(time.time()))
+            body |= {"timestamp": timestamp, "sign": _robot_sign(channel.secret, timestamp)}
+    else:
+        body = {"msgtype": "text", "text": {"content": text}}
+        if channel.kind == RobotChannel.Kind.DINGTALK and channel.secret:
+            timestamp = str(int(time.time() * 1000))
+            # DingTalk signs with the secret as the HMAC key over "<timestamp>\n<secret>".
+            digest = hmac.new(channel.secret.encode(), f"{timestamp}\n{channel.secret}".encode(), hashlib.sha256)
+            sign = quote_plus(base64.b64encode(digest.digest()).decode())
+            url += ("&" if "?" in url else "?") + f"timestamp={timestamp}&sign={sign}"
+    try:
+        status, answer = post_json(url, body)
+    except DomainError as error:
+        raise RobotError(error.message) from error
+    try:
+        result = json.loads(answer or "{}")
+    except ValueError:
+        result = {}
+    code = result.get("errcode", result.get("code", result.get("StatusCode", 0)))
+    if not 200 <= status < 300 or code not in (0, None):
+        raise RobotError(f"{status} {answer[:300]}")
+
+
+class RobotError(Exception):
+    """A group robot refused or did not take a message."""
 
 
 @dataclass(frozen=True)
@@ -300,7 +432,14 @@ def sms_backend():
 
 
 def _send(message: OutboundMessage) -> None:
-    if message.channel == OutboundMessage.Channel.SMS:
+    if message.channel == OutboundMessage.Channel.ROBOT:
+        channel = RobotChannel.objects.filter(
+            tenant_id=message.tenant_id, pk=int(message.to_address.removeprefix("robot:")), is_active=True
+        ).first()
+        if channel is None:
+            raise RobotError("The group robot is gone or switched off.")
+        robot_post(channel, message.body)
+    elif message.channel == OutboundMessage.Channel.SMS:
         sms_backend().send(to=message.to_address, body=message.body)
     else:
         EmailMessage(

@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from crm.access import sales_assignable_users
+from crm.api.services.custom_field import FORM_PREFIX, custom_form_fields, custom_values_from_form
 from crm.models import Role, User
 from customers.models import Customer, CustomerLevel, Tag, credit_code_validator
 
@@ -34,8 +35,12 @@ class CustomerForm(forms.Form):
         label=_("Tags"), queryset=Tag.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
     )
 
-    def __init__(self, *args, tenant, **kwargs):
+    def __init__(self, *args, tenant, custom: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        # The company's custom fields (Settings → Custom fields), after the built-in ones; `custom`: stored values.
+        for name, field in custom_form_fields(tenant.pk, "customer").items():
+            field.initial = (custom or {}).get(name[len(FORM_PREFIX) :])
+            self.fields[name] = field
         self.fields["level"].queryset = CustomerLevel.objects.for_tenant(tenant)
         self.fields["tags"].queryset = Tag.objects.for_tenant(tenant)
         for name in ("industry", "source"):
@@ -52,7 +57,14 @@ class CustomerForm(forms.Form):
         return data
 
     def customer_data(self) -> dict:
-        return {k: v for k, v in self.cleaned_data.items() if k != "tags" and k in self.fields}
+        data = {
+            k: v
+            for k, v in self.cleaned_data.items()
+            if k != "tags" and k in self.fields and not k.startswith(FORM_PREFIX)
+        }
+        if any(name.startswith(FORM_PREFIX) for name in self.fields):
+            data["custom"] = custom_values_from_form(self.cleaned_data)
+        return data
 
 
 class NewCustomerForm(CustomerForm):

@@ -13,6 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.access import require_sales_user, sales_assignable_users
+from crm.api.services.custom_field import custom_values_clean
+from crm.api.services.webhook import webhook_emit
 from crm.errors import DomainError
 from crm.models import Role, Tenant, User
 from crm.services.audit import audit
@@ -137,6 +139,8 @@ def customer_create(
     if owner is not None and owner.pk != acting_user.pk:
         check_owner(acting_user, owner)
     values = {k: data[k] for k in CUSTOMER_FIELDS if k in data}
+    if "custom" in data:
+        values["custom"] = custom_values_clean(tenant_id=tenant.pk, kind="customer", values=data["custom"])
     check_refs(tenant, level=values.get("level"), owner=owner, pool=to_pool, tags=tags)
     contact_data = clean_contact(contact, tenant) if contact and (contact.get("name") or "").strip() else None
     if contact_data is not None:
@@ -189,7 +193,20 @@ def customer_create(
             if owner is not None and owner.pk != acting_user.pk:
                 notify_new_owners({owner.pk: [(decision.kind, customer.name, decision.rule.name)]})
         audit(tenant=tenant, actor=acting_user, action="customer.create", obj=customer, details=details)
+        webhook_emit(tenant_id=tenant.pk, event="customer.created", data=customer_event_data(customer))
     return customer
+
+
+def customer_event_data(customer: Customer) -> dict[str, Any]:
+    """What a webhook tells of a customer (the API has the rest: /api/v1/customers/<id>/)."""
+    return {
+        "id": customer.pk,
+        "name": customer.name,
+        "status": customer.status,
+        "owner": customer.owner_id,
+        "pool": customer.pool_id,
+        "updated_at": customer.updated_at,
+    }
 
 
 def customer_update(
@@ -200,6 +217,11 @@ def customer_update(
     check_refs(tenant, level=values.get("level"), tags=tags or ())
     with transaction.atomic():
         customer = lock_customer_for_change(acting_user, customer.pk)
+        if "custom" in data:
+            # Only the keys given change; archived fields' values stay (custom_values_clean).
+            values["custom"] = custom_values_clean(
+                tenant_id=tenant.pk, kind="customer", values=data["custom"], existing=customer.custom
+            )
         before = {k: getattr(customer, k) for k in values}
         for key, value in values.items():
             setattr(customer, key, value)
@@ -221,6 +243,11 @@ def customer_update(
         }
         if changes:
             audit(tenant=tenant, actor=acting_user, action="customer.update", obj=customer, details=changes)
+            webhook_emit(
+                tenant_id=tenant.pk,
+                event="customer.updated",
+                data={**customer_event_data(customer), "changed": sorted(changes)},
+            )
     return customer
 
 

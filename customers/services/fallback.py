@@ -163,6 +163,7 @@ def _warn_run(tenant: Tenant, now: dt.datetime) -> dict[str, int]:
                 count=len(items),
             ),
             body="\n".join(lines),
+            robot_event="fallback_warning",
             url=reverse("pool:at_risk"),
             key=f"fallback-warning:{today.isoformat()}:{person.pk}:{min(i[0] for i in items)}:{len(items)}",
         )

@@ -174,7 +174,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     customer = get_customer_for_user(request.user, pk, for_change=True)
     initial = {f: getattr(customer, f) for f in CustomerForm.base_fields if f != "tags"}
     initial["tags"] = list(CustomerTag.objects.filter(customer=customer).values_list("tag_id", flat=True))
-    form = CustomerForm(request.POST or None, tenant=request.tenant, initial=initial)
+    form = CustomerForm(request.POST or None, tenant=request.tenant, initial=initial, custom=customer.custom)
     if request.method == "POST" and form.is_valid():
         try:
             customer_update(

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm.access import require_tenant_user, sales_assignable_users
+from crm.api.services.webhook import webhook_emit
 from crm.errors import DomainError
 from crm.models import Tenant, User
 from crm.services.audit import audit
@@ -158,6 +159,11 @@ def create_lead(
             "duplicate_of_customer": lead.duplicate_of_customer_id,
         },
     )
+    webhook_emit(
+        tenant_id=tenant.pk,
+        event="lead.created",
+        data={"id": lead.pk, "name": lead.name, "origin": origin, "owner": lead.owner_id, "status": lead.status},
+    )
     if lead.is_duplicate:
         notify_duplicate_holders(lead)
     return lead
@@ -298,4 +304,4 @@ def _notify_assigned(owner: User, leads: list[Lead], acting_user: User) -> None:
             gettext_lazy("%(name)s gave you %(count)s leads"), name=acting_user.full_name, count=len(leads)
         )
         url = reverse("sales:lead_list") + "?owner=me"
-    notify(recipient=owner, title=title, url=url, email=False)
+    notify(recipient=owner, title=title, url=url, email=False, robot_event="lead_assigned")

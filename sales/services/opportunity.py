@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.access import require_tenant_user, sales_assignable_users
+from crm.api.services.webhook import webhook_emit
 from crm.errors import DomainError
 from crm.models import Tenant, User
 from crm.services.audit import audit
@@ -377,6 +378,21 @@ def opportunity_move(
                 "to": stage.pk,
                 "status": stage.kind,
                 "reason": opportunity.lost_reason,
+                "order": order.pk if order else None,
+            },
+        )
+        webhook_emit(
+            tenant_id=tenant.pk,
+            event="opportunity.stage_changed",
+            data={
+                "id": opportunity.pk,
+                "name": opportunity.name,
+                "customer": opportunity.customer_id,
+                "from_stage": previous.pk,
+                "to_stage": stage.pk,
+                "status": stage.kind,
+                "amount": opportunity.amount,
+                "currency": opportunity.currency,
                 "order": order.pk if order else None,
             },
         )

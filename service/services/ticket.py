@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm.access import is_tenant_user, require_admin
+from crm.api.services.webhook import webhook_emit
 from crm.errors import DomainError
 from crm.models import Team, Tenant, User
 from crm.services.audit import audit, audit_many
@@ -226,6 +227,18 @@ def ticket_create(
         )
         _notify_assignee(ticket, acting_user)
         _notify_owner_if_urgent(ticket)
+        webhook_emit(
+            tenant_id=tenant.pk,
+            event="ticket.created",
+            data={
+                "id": ticket.pk,
+                "number": ticket.number,
+                "subject": ticket.subject,
+                "customer": ticket.customer_id,
+                "priority": ticket.priority,
+                "channel": channel,
+            },
+        )
     return ticket
 
 

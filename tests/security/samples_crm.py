@@ -7,7 +7,10 @@ Every module tests/security/samples_<app>.py defines:
 A URL pattern with arguments and no sample fails the sweep, so no new page escapes it.
 """
 
-from crm.models import AuditEvent, Notification
+from django.test import override_settings
+
+from crm.models import AuditEvent, Notification, RobotChannel
+from crm.services.notification import robot_channel_save
 
 
 def _notification(world):
@@ -45,3 +48,20 @@ PUBLIC = {
     "logout": "logging out needs no tenant check",
     "login_verify": "the code step of a login: it serves only the login this session began with its password",
 }
+
+
+def _robot(world):
+    robot = RobotChannel.objects.filter(tenant=world.tenant).first()
+    if robot is None:
+        with override_settings(WEBHOOK_ALLOW_PRIVATE_ADDRESSES=True):
+            robot = robot_channel_save(
+                acting_user=world.admin,
+                kind="wecom",
+                name="robot",
+                url="http://127.0.0.1:9/r",
+                events=["lead_assigned"],
+            )
+    return {"pk": robot.pk}
+
+
+SAMPLES["settings:robot_set_active"] = _robot

@@ -44,6 +44,7 @@ POLICY = "(tenant_id = (NULLIF(current_setting('app.tenant_id'::text, true), '':
 # context) and enqueue one task per tenant. Every other task is a TenantTask.
 DISPATCHERS = {
     "crm.tasks.redeliver_queued_messages": "asks each tenant in its context, enqueues redeliver_tenant_messages",
+    "crm.api.tasks.redeliver_due_webhooks": "asks each tenant in its context, enqueues redeliver_tenant_webhooks",
     "crm.imports.tasks.recover_imports": "asks each tenant in its context, enqueues recover_tenant_imports",
     "customers.tasks.fallback_to_pool": "reads the tenant list",
     "customers.tasks.warn_before_fallback": "reads the tenant list",
