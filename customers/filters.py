@@ -12,6 +12,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django_filters.widgets import BooleanWidget
 from django_ratelimit.core import is_ratelimited
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from crm.api.services.custom_field import custom_filter
 from crm.errors import DomainError
@@ -169,6 +171,7 @@ class CustomerFilter(django_filters.FilterSet):
             return matched.filter(owner=user)
         return matched
 
+    @extend_schema_field(OpenApiTypes.INT)  # the API's schema: a tag is chosen by its id
     def filter_tag(self, queryset, name, value):
         return queryset.filter(Exists(CustomerTag.objects.filter(customer=OuterRef("pk"), tag=value)))
 

@@ -20,7 +20,7 @@ from urllib.parse import quote_plus
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.module_loading import import_string
@@ -192,17 +192,28 @@ ROBOT_EVENTS = {
 }
 
 
-def _queue_robot_posts(recipient: User, notification: Notification, event: str) -> None:
-    if event not in ROBOT_EVENTS:
-        raise ValueError(f"Unknown robot event {event!r}")
-    teams = [None] if recipient.team_id is None else [None, recipient.team_id]
-    channels = RobotChannel.objects.filter(
-        tenant_id=recipient.tenant_id, is_active=True, events__contains=[event]
-    ).filter(Q(team__isnull=True) | Q(team_id__in=[t for t in teams if t is not None]))
+def _robot_channels(tenant_id: int, events: set[str]) -> list[RobotChannel]:
+    unknown = events - set(ROBOT_EVENTS)
+    if unknown:
+        raise ValueError(f"Unknown robot events {sorted(unknown)!r}")
+    return list(
+        RobotChannel.objects.filter(tenant_id=tenant_id, is_active=True, events__overlap=sorted(events)).only(
+            "pk", "team_id", "events"
+        )
+    )
+
+
+def _queue_robot_posts(recipient: User, notification: Notification, event: str, channels=None) -> None:
+    """Queue `notification` to the active group robots that take `event`: the company's, and the recipient's team's.
+    `channels` (from _robot_channels) saves notify_many a query per notification."""
+    if channels is None:
+        channels = _robot_channels(recipient.tenant_id, {event})
     text = notification.title + (f"\n{notification.body}" if notification.body else "")
     if notification.url:
         text += f"\n{settings.SITE_URL}{notification.url}"
     for channel in channels:
+        if event not in channel.events or channel.team_id not in (None, recipient.team_id):
+            continue
         message_queue(
             tenant_id=recipient.tenant_id,
             channel=OutboundMessage.Channel.ROBOT,
@@ -307,6 +318,7 @@ class Note:
     body: Any = ""
     url: str = ""
     email: bool = True
+    robot_event: str = ""
 
 
 def notify_many(*, tenant_id: int, notes: list[Note]) -> list[Notification]:
@@ -359,6 +371,12 @@ def notify_many(*, tenant_id: int, notes: list[Note]) -> list[Notification]:
             )
     if messages:
         messages_queue_bulk(tenant_id=tenant_id, messages=messages)
+    robot_events = {note.robot_event for note in fresh if note.robot_event}
+    if robot_events:
+        channels = _robot_channels(tenant_id, robot_events)
+        for note, row in zip(fresh, created, strict=True):
+            if note.robot_event:
+                _queue_robot_posts(note.recipient, row, note.robot_event, channels)
     return created
 
 

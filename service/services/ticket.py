@@ -114,13 +114,21 @@ def urgent_owner_note(ticket: Ticket) -> Note | None:
         body=ticket.subject,
         url=_url(ticket),
         key=f"ticket-urgent:{ticket.pk}",
+        robot_event="urgent_ticket",
     )
 
 
 def _notify_owner_if_urgent(ticket: Ticket) -> None:
     note = urgent_owner_note(ticket)
     if note is not None:
-        notify(recipient=note.recipient, title=note.title, body=note.body, url=note.url, key=note.key)
+        notify(
+            recipient=note.recipient,
+            title=note.title,
+            body=note.body,
+            url=note.url,
+            key=note.key,
+            robot_event=note.robot_event,
+        )
 
 
 def ticket_create(

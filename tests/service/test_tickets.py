@@ -3,9 +3,10 @@ visibility through one visible_to, read-only for reps, bulk actions scoped, audi
 
 import pytest
 from django.core import mail
+from django.test import override_settings
 
-from crm.models import AuditEvent, Notification, OutboundMessage
-from crm.services.notification import message_deliver
+from crm.models import AuditEvent, Notification, OutboundMessage, RobotChannel
+from crm.services.notification import message_deliver, robot_channel_save
 from service.models import Status, Ticket, TicketMessage
 from service.services.ticket import ticket_customer_message, ticket_reply, ticket_set_status
 
@@ -135,6 +136,21 @@ def test_the_rep_owning_the_customer_hears_of_urgent_tickets_once(desk):
     make_ticket(world, customer, contact, priority="normal")
     notes = Notification.objects.filter(recipient=world.rep1)
     assert notes.count() == 1 and "Urgent ticket T-000001" in notes.get().title
+
+
+@pytest.mark.django_db
+def test_an_urgent_ticket_is_posted_to_the_group_robots_that_take_urgent_tickets(desk):
+    world, customer, contact = desk
+    with override_settings(WEBHOOK_ALLOW_PRIVATE_ADDRESSES=True):
+        for name, events in (("客服群", ["urgent_ticket"]), ("销售群", ["lead_assigned"])):
+            robot_channel_save(
+                acting_user=world.admin, kind="wecom", name=name, url="http://127.0.0.1/r?key=k", events=events
+            )
+    make_ticket(world, customer, contact, priority="urgent")
+    make_ticket(world, customer, contact, priority="normal")
+    posts = OutboundMessage.objects.filter(channel=OutboundMessage.Channel.ROBOT)
+    urgent_robot = RobotChannel.objects.get(name="客服群")
+    assert [(m.to_address, "T-000001" in m.body) for m in posts] == [(f"robot:{urgent_robot.pk}", True)]
 
 
 @pytest.mark.django_db
