@@ -279,6 +279,9 @@ SIGNUP_VERIFY_DAYS = env.int("SIGNUP_VERIFY_DAYS", default=3)
 SIGNUP_RATE = env.str("SIGNUP_RATE", default="5/h")
 # Rate limits (django-ratelimit, per client address): "count/period", e.g. "10/10m".
 LEAD_FORM_RATE = env.str("LEAD_FORM_RATE", default="10/10m")
+# "Was this helpful?" votes on the public knowledge base, per address and article; how long its pages may be cached.
+KB_VOTE_RATE = env.str("KB_VOTE_RATE", default="3/h")
+KB_PUBLIC_MAX_AGE = env.int("KB_PUBLIC_MAX_AGE", default=300)
 # Per user: searches by a whole phone number, email or credit code that match customers the user does not own
 # (their phones and emails are masked); past it, such searches match only the user's own customers.
 EXACT_SEARCH_RATE = env.str("EXACT_SEARCH_RATE", default="30/h")

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from crm.access import is_tenant_user, require_admin
 from crm.models import Role, Team, User
 from customers.models import Customer
-from service.models import Ticket, TicketAttachment
+from service.models import Article, Ticket, TicketAttachment
 
 DESK_ROLES = (Role.ADMIN, Role.MANAGER, Role.AGENT)
 
@@ -22,6 +22,18 @@ def works_desk(user) -> bool:
 def require_desk(user) -> None:
     if not works_desk(user):
         raise PermissionDenied(_("Only service agents, managers and administrators work tickets."))
+
+
+def require_kb_writer(user) -> None:
+    """The service desk writes the knowledge base; everyone of the tenant reads it."""
+    if not works_desk(user):
+        raise PermissionDenied(_("Only service agents, managers and administrators write articles."))
+
+
+def get_article_for_user(user: User, pk: int) -> Article:
+    """A knowledge-base article the user may read, or 404 (missing, another company's, or a draft they do not
+    see)."""
+    return get_object_or_404(Article.objects.visible_to(user).select_related("category", "updated_by"), pk=pk)
 
 
 def get_ticket_for_user(user: User, pk: int) -> Ticket:

@@ -37,6 +37,15 @@ class ServiceConfig(AppConfig):
                 active_prefix="service:",
             )
         )
+        registry.add_nav(
+            NavEntry(
+                key="kb",
+                label=_("Knowledge base"),
+                url_name="service:kb_list",
+                order=55,
+                active_prefix="service:kb_",
+            )
+        )
         registry.add_settings_page(
             SettingsPage(
                 key="service_desk",
@@ -75,6 +84,23 @@ class ServiceConfig(AppConfig):
             ),
             AuditAction("ticket.reply", _("%(actor)s replied on the ticket %(object)s"), _("Ticket reply")),
             AuditAction("ticket.update", _("%(actor)s changed the ticket %(object)s"), _("Ticket changed")),
+        ):
+            registry.add_audit_action(action)
+
+        registry.add_audit_kind(
+            AuditKind("article", _("Knowledge base"), "service.article", "service:kb_detail", order=31)
+        )
+        for action in (
+            AuditAction("article.create", _("%(actor)s wrote the article %(object)s"), _("Article written")),
+            AuditAction("article.update", _("%(actor)s changed the article %(object)s"), _("Article changed")),
+            AuditAction(
+                "article.restore",
+                _("%(actor)s restored an older version of the article %(object)s"),
+                _("Article restored"),
+            ),
+            AuditAction(
+                "article.category", _("%(actor)s added the knowledge-base category %(object)s"), _("Article category")
+            ),
         ):
             registry.add_audit_action(action)
 

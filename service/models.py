@@ -375,3 +375,7 @@ class Escalation(TenantModel):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "ticket", "target", "step"], name="service_escalation_once")
         ]
+
+
+# The knowledge base lives in its own module; importing it here registers its models with the app.
+from service.kb_models import Article, ArticleCategory, ArticleLink, ArticleVersion  # noqa: E402, F401

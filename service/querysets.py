@@ -16,6 +16,24 @@ from crm.access import is_tenant_user
 from crm.models import Role, Team, TenantQuerySet
 
 
+class ArticleQuerySet(TenantQuerySet):
+    """Knowledge-base articles: everyone of the tenant reads the published ones, internal and public; the service
+    desk (agents, managers, admins) also sees drafts. The public pages read `public_of(tenant)` only."""
+
+    def visible_to(self, user) -> ArticleQuerySet:
+        if not is_tenant_user(user):
+            return self.none()
+        qs = self.filter(tenant_id=user.tenant_id)
+        if user.has_any_role(Role.ADMIN, Role.MANAGER, Role.AGENT):
+            return qs
+        return qs.filter(status="published")
+
+    def public_of(self, tenant) -> ArticleQuerySet:
+        if tenant is None:
+            return self.none()
+        return self.filter(tenant_id=tenant.pk, status="published", visibility="public")
+
+
 class TicketQuerySet(TenantQuerySet):
     def visible_to(self, user) -> TicketQuerySet:
         if not is_tenant_user(user):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from service.views import attachment, desk_settings, inbound, public, ticket
+from service.views import article, attachment, desk_settings, inbound, kb_public, public, ticket
 
 app_name = "service"
 
@@ -20,6 +20,17 @@ urlpatterns = [
     path("f/<slug:tenant>/ticket/", public.public_ticket_form, name="public_ticket"),
     path("f/<slug:tenant>/ticket/thanks/", public.public_ticket_thanks, name="public_ticket_thanks"),
     path("inbound/email/<slug:tenant>/", inbound.inbound_email, name="inbound_email"),
+    path("tickets/<int:pk>/articles/", article.ticket_suggestions, name="ticket_articles"),
+    path("kb/", article.article_list, name="kb_list"),
+    path("kb/new/", article.article_create_view, name="kb_create"),
+    path("kb/categories/", article.article_category_create_view, name="kb_category_create"),
+    path("kb/<int:pk>/", article.article_detail, name="kb_detail"),
+    path("kb/<int:pk>/edit/", article.article_edit, name="kb_edit"),
+    path("kb/<int:pk>/use/", article.article_use, name="kb_use"),
+    path("kb/<int:pk>/versions/<int:number>/restore/", article.article_restore_view, name="kb_restore"),
+    path("f/<slug:tenant>/kb/", kb_public.public_kb_list, name="public_kb"),
+    path("f/<slug:tenant>/kb/<slug:slug>/", kb_public.public_kb_article, name="public_kb_article"),
+    path("f/<slug:tenant>/kb/<slug:slug>/vote/", kb_public.public_kb_vote, name="public_kb_vote"),
     path("settings/service/", desk_settings.desk_settings, name="settings"),
     path("settings/service/desk/", desk_settings.desk_settings_save, name="settings_save"),
     path("settings/service/categories/", desk_settings.category_create, name="category_create"),
