@@ -13,6 +13,7 @@ from crm.demo import DEMO_PASSWORD
 from crm.models import Role, User
 from crm.workcalendar.selectors import add_business_minutes
 from customers.models import Contact, Customer
+from service.demo_kb import seed_articles
 from service.models import CannedReply, DispatchRule, ServiceSettings, SlaPolicy, Status, Ticket, TicketCategory
 from service.services.ticket import ticket_create, ticket_customer_message, ticket_reply, ticket_set_status
 
@@ -69,6 +70,7 @@ def _agents(demo) -> list[User]:
 
 def seed_tenant(demo) -> None:
     agents = _agents(demo)
+    seed_articles(demo, agents)
     tenant = demo.tenant
     if not agents or Ticket.objects.filter(tenant=tenant).exists():
         return

@@ -15,7 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
-from django.utils.cache import patch_cache_control
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django_ratelimit.core import is_ratelimited
@@ -36,6 +36,8 @@ PUBLIC_PAGE_SIZE = 20
 
 def _cacheable(response: HttpResponse) -> HttpResponse:
     patch_cache_control(response, public=True, max_age=settings.KB_PUBLIC_MAX_AGE)
+    # The language cookie chooses the page's language: a shared cache keeps one copy per cookie.
+    patch_vary_headers(response, ["Cookie"])
     return response
 
 

@@ -105,6 +105,7 @@ def test_public_pages_show_only_published_public_articles_of_that_company(world_
     assert listing.status_code == 200 and "如何申请<mark>退款</mark>" in html
     assert "内部审批" not in html and "草稿" not in html and "B 公司" not in html
     assert "public" in listing["Cache-Control"] and "max-age=" in listing["Cache-Control"]
+    assert "Cookie" in listing["Vary"]
     assert "csrfmiddlewaretoken" not in html and "Set-Cookie" not in listing.headers
     page = client.get(f"/f/{world_a.tenant.slug}/kb/{public.slug}/")
     html = page.content.decode()
@@ -157,7 +158,7 @@ def test_votes_are_counted_and_rate_limited_per_address_and_article(world_a, red
 
 
 @pytest.mark.django_db
-def test_a_ticket_suggests_articles_and_counts_their_use(world_a, world_b, client_for):
+def test_a_ticket_suggests_articles_and_counts_their_use(world_a, world_b, client_for, django_assert_max_num_queries):
     refund = write(world_a.agent, "如何申请退款", body="在订单页面点击申请退款。")
     write(world_a.agent, "修改收货地址", body="在个人中心修改。")
     write(world_a.agent, "退款草稿", status=Article.State.DRAFT)
@@ -167,7 +168,11 @@ def test_a_ticket_suggests_articles_and_counts_their_use(world_a, world_b, clien
     client = client_for(world_a.agent)
     detail = client.get(f"/tickets/{ticket.pk}/").content.decode()
     assert f"/tickets/{ticket.pk}/articles/" in detail
-    html = client.get(f"/tickets/{ticket.pk}/articles/").content.decode()
+    for n in range(20):
+        write(world_a.agent, f"退款常见问题 {n}")
+    with django_assert_max_num_queries(10):
+        html = client.get(f"/tickets/{ticket.pk}/articles/").content.decode()
+    assert html.count('data-testid="kb-suggestion"') == 5
     assert "如何申请退款" in html and "修改收货地址" not in html and "草稿" not in html and "B 公司" not in html
     assert f'data-kb-use="/kb/{refund.pk}/use/"' in html
     assert client.post(f"/kb/{refund.pk}/use/").status_code == 204
