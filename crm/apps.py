@@ -134,6 +134,12 @@ class CrmConfig(AppConfig):
             AuditAction("team.create", _("%(actor)s created the team %(object)s"), _("Team created")),
             AuditAction("team.update", _("%(actor)s changed the team %(object)s"), _("Team changed")),
             AuditAction("tenant.update", _("%(actor)s changed the company's settings"), _("Company settings changed")),
+            AuditAction("tenant.logo", _("%(actor)s changed the company's logo"), _("Company logo changed")),
+            AuditAction(
+                "approval.supersede",
+                _("%(actor)s changed what %(object)s asked about; the request is closed"),
+                _("Approval request superseded"),
+            ),
         ):
             registry.add_audit_action(action)
 

@@ -118,6 +118,14 @@ class TenantSettingsForm(forms.ModelForm):
             ),
         }
 
+    logo_upload = forms.FileField(
+        label=_("Logo"),
+        required=False,
+        help_text=_("PNG or JPEG, at most 512 KB: printed at the top of quotes and contracts."),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"}),
+    )
+    logo_clear = forms.BooleanField(label=_("Remove the logo"), required=False)
+
 
 class LanguageForm(forms.Form):
     language = forms.ChoiceField(choices=settings.LANGUAGES)

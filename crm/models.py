@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import zoneinfo
 
 from django.conf import settings
@@ -36,6 +37,12 @@ CURRENCY_CHOICES = [
 ]
 
 
+def tenant_logo_path(tenant: Tenant, filename: str) -> str:
+    """Where a company's logo is stored: under its own folder, named by a random token (never the uploaded name)."""
+    extension = "png" if filename.lower().endswith(".png") else "jpg"
+    return f"logos/{tenant.pk}/{secrets.token_hex(8)}.{extension}"
+
+
 class Tenant(models.Model):
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=50, unique=True)
@@ -51,6 +58,8 @@ class Tenant(models.Model):
     daily_reveal_limit = models.PositiveIntegerField(
         _("reveals of masked contact data per user a day"), null=True, blank=True, default=50
     )
+    # The company's logo on its quotes' and contracts' PDFs (PNG or JPEG, checked by crm.services.tenant).
+    logo = models.FileField(_("logo"), upload_to=tenant_logo_path, blank=True, max_length=200)
     is_active = models.BooleanField(_("active"), default=True)
     # Signed up, its email not verified yet: inactive, nobody logs in, purged after SIGNUP_VERIFY_DAYS.
     awaiting_verification = models.BooleanField(_("awaiting email verification"), default=False)

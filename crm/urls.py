@@ -9,7 +9,7 @@ from crm.views.home import home
 from crm.views.notification import notification_bell, notification_list, notification_read, notification_read_all
 from crm.views.robot import robot_list, robot_set_active_view
 from crm.views.search import global_search
-from crm.views.settings import settings_index, tenant_settings
+from crm.views.settings import settings_index, tenant_logo, tenant_settings
 from crm.views.team import team_create_view, team_edit, team_list
 from crm.views.two_factor import LoginView, login_verify, two_factor_view
 from crm.views.user import user_create_view, user_edit, user_list, user_set_active_view
@@ -18,6 +18,7 @@ settings_patterns = (
     [
         path("", settings_index, name="index"),
         path("company/", tenant_settings, name="tenant"),
+        path("company/logo/", tenant_logo, name="tenant_logo"),
         path("users/", user_list, name="users"),
         path("users/new/", user_create_view, name="user_create"),
         path("users/<int:pk>/", user_edit, name="user_edit"),

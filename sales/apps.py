@@ -299,6 +299,7 @@ class SalesConfig(AppConfig):
             ),
             AuditAction("order.create", _("%(actor)s recorded the order %(object)s"), _("Order recorded")),
             AuditAction("order.void", _("%(actor)s voided the order %(object)s"), _("Order voided")),
+            AuditAction("contract.update", _("%(actor)s changed the contract %(object)s"), _("Contract changed")),
             AuditAction("task.create", _("%(actor)s created the task %(object)s"), _("Task created")),
             AuditAction("task.done", _("%(actor)s completed the task %(object)s"), _("Task done")),
         ):

@@ -13,11 +13,12 @@ from decimal import Decimal
 from crm.approvals.models import ApprovalRequest
 from crm.approvals.services import approval_decide
 from crm.workcalendar.selectors import local_today
+from customers.models import CustomerLevel
 from sales.models import ContractStatus, Opportunity, Product
 from sales.money import round_money
 from sales.services.contract import CONTRACT_KIND, contract_create_from_quote, contract_set_status, contract_submit
 from sales.services.payment import payment_plan_save, receipt_record
-from sales.services.product import product_save
+from sales.services.product import FIELDS, product_save
 from sales.services.quote import (
     QUOTE_KIND,
     QuoteLineInput,
@@ -35,6 +36,12 @@ CATALOGUE = [
     ("SVC-TRAIN", "培训服务", "服务", "次", Decimal("3000"), Decimal("6")),
     ("SMS-10K", "短信包（1万条）", "增值", "包", Decimal("450"), Decimal("6")),
 ]
+
+# Level prices as a share of the list price: (level code, rate).
+LEVEL_RATES = {
+    "CRM-STD": [("A", Decimal("0.85")), ("B", Decimal("0.95"))],
+    "CRM-PRO": [("A", Decimal("0.80")), ("B", Decimal("0.92"))],
+}
 
 
 def seed_quotes(demo) -> None:
@@ -57,6 +64,21 @@ def seed_quotes(demo) -> None:
                 "is_active": True,
             },
         )
+    # The price book: key accounts (level A) pay less for the software, level B a little less.
+    levels = {level.code: level for level in CustomerLevel.objects.filter(tenant=tenant, code__in=("A", "B"))}
+    for code, rates in LEVEL_RATES.items():
+        prices = {
+            levels[lv]: round_money(products[code].list_price * rate, tenant.currency)
+            for lv, rate in rates
+            if lv in levels
+        }
+        if prices:
+            product_save(
+                acting_user=admin,
+                data={key: getattr(products[code], key) for key in FIELDS},
+                product=products[code],
+                level_prices=prices,
+            )
     reps = [demo.users[key] for key in ("rep1", "rep2") if key in demo.users]
     opportunities = [
         opp

@@ -249,3 +249,22 @@ def _already_decided(request: ApprovalRequest) -> str:
     if request.status == ApprovalRequest.Status.APPROVED:
         return _("%(name)s already approved this request.") % {"name": decider}
     return _("%(name)s already rejected this request.") % {"name": decider}
+
+
+def approval_supersede(*, acting_user: User, request_id: int) -> ApprovalRequest:
+    """Close a pending request because what it asked about changed (e.g. a contract's amount): marked withdrawn by
+    `acting_user`, its open steps cancelled, the policy told (as for a withdrawal). The caller has checked that
+    `acting_user` may change the object, and asks again if it must."""
+    with transaction.atomic():
+        request = ApprovalRequest.objects.select_for_update(of=("self",)).get(
+            pk=request_id, tenant_id=acting_user.tenant_id
+        )
+        if not request.is_pending:
+            raise DomainError(_already_decided(request))
+        now = timezone.now()
+        ApprovalStep.objects.filter(
+            request=request, status__in=[ApprovalStep.Status.PENDING, ApprovalStep.Status.WAITING]
+        ).update(status=ApprovalStep.Status.CANCELLED, updated_at=now)
+        audit(tenant=acting_user.tenant, actor=acting_user, action="approval.supersede", obj=request)
+        _finish(request, status=ApprovalRequest.Status.WITHDRAWN, by=acting_user, at=now)
+    return request

@@ -264,3 +264,50 @@ def _purge(tenant_id: int, *, reason: str) -> None:
     with tenant_context(tenant_id):
         Tenant.objects.filter(pk=tenant_id, awaiting_verification=True).delete()
     logger.info("Unverified sign-up of tenant %s removed: %s", tenant_id, reason)
+
+
+# A logo is recognised by its first bytes (never by its name or the browser's word): PNG or JPEG.
+LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+LOGO_MAX_BYTES = 512 * 1024
+
+
+def logo_content_type(head: bytes) -> str | None:
+    """ "image/png" or "image/jpeg" from a file's first bytes; None for anything else."""
+    return next((kind for magic, kind in LOGO_TYPES.items() if head.startswith(magic)), None)
+
+
+def tenant_logo_set(*, acting_user: User, tenant: Tenant, upload) -> Tenant:
+    """An administrator sets the company's logo (PNG or JPEG of at most 512 KB), replacing the previous one, or
+    removes it (`upload` None). Stored through Django's default storage; audited."""
+    require_tenant_admin(acting_user, tenant)
+    if upload is not None:
+        if not upload.size:
+            raise DomainError(_("Choose a file."), field="logo_upload")
+        if upload.size > LOGO_MAX_BYTES:
+            raise DomainError(_("The logo is larger than 512 KB."), field="logo_upload")
+        head = upload.read(8)
+        upload.seek(0)
+        if logo_content_type(head) is None:
+            raise DomainError(_("The logo must be a PNG or JPEG image."), field="logo_upload")
+    with transaction.atomic():
+        tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        previous = tenant.logo.name
+        if upload is None:
+            if not previous:
+                return tenant
+            tenant.logo = ""
+        else:
+            name = "logo.png" if logo_content_type(head) == "image/png" else "logo.jpg"
+            tenant.logo.save(name, upload, save=False)
+        tenant.save(update_fields=["logo"])
+        audit(
+            tenant=tenant,
+            actor=acting_user,
+            action="tenant.logo",
+            obj=tenant,
+            details={"size": upload.size if upload is not None else 0},
+        )
+        if previous:
+            storage = tenant.logo.storage
+            transaction.on_commit(lambda: storage.delete(previous))
+    return tenant

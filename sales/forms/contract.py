@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.core.validators import MinValueValidator
 from django.utils.translation import gettext_lazy as _
@@ -11,8 +13,21 @@ from sales.models import ContractStatus, ReceiptMethod
 
 
 class ContractFromQuoteForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200, required=False)
     starts_on = forms.DateField(label=_("Start date"), widget=DateInput, required=False)
     ends_on = forms.DateField(label=_("End date"), widget=DateInput, required=False)
+
+
+class ContractEditForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    amount = forms.DecimalField(label=_("Amount"), max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    starts_on = forms.DateField(label=_("Start date"), widget=DateInput, required=False)
+    ends_on = forms.DateField(label=_("End date"), widget=DateInput, required=False)
+    drop_plan = forms.BooleanField(
+        label=_("Remove the payment plan"),
+        required=False,
+        help_text=_("Needed to change the amount of a contract that has a payment plan; make the plan again after."),
+    )
 
 
 class ContractStatusForm(forms.Form):

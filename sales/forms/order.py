@@ -97,13 +97,14 @@ class OrderLineForm(forms.Form):
         )
 
     def line(self) -> Line:
-        """The line as entered, a chosen product giving the name and price left empty."""
+        """The line as entered, a chosen product giving the name left empty; a price left empty stays None (the
+        service prices it from the customer's level or the list price)."""
         data, product = self.cleaned_data, self.cleaned_data.get("product")
         price = data.get("unit_price")
         return Line(
             name=data.get("name") or (product.name if product else ""),
             quantity=data["quantity"],
-            unit_price=price if price is not None else product.list_price,
+            unit_price=price,
             product=product,
         )
 

@@ -68,6 +68,8 @@ QuoteLineFormSet = forms.formset_factory(
 
 class QuoteCloseForm(forms.Form):
     outcome = forms.ChoiceField(choices=[("accepted", _("Accepted")), ("declined", _("Declined"))])
+    # Accepted: draft the contract from the quote in the same click.
+    contract = forms.BooleanField(required=False)
 
 
 class QuoteSettingsForm(forms.ModelForm):

@@ -16,7 +16,8 @@ from django.utils.translation import gettext_lazy, ngettext_lazy
 from crm.imports.kind import ImportKind, Row, RowStatus
 from crm.imports.reader import Target
 from crm.models import Role
-from sales.models import KNOWN_CURRENCIES, Product
+from customers.models import CustomerLevel
+from sales.models import KNOWN_CURRENCIES, Product, ProductPrice
 
 TARGETS = (
     Target(
@@ -35,7 +36,14 @@ TARGETS = (
     Target("currency", gettext_lazy("Currency"), ("币种", "货币", "currency"), 10),
     Target("tax_rate", gettext_lazy("Tax rate (%)"), ("税率", "tax", "tax rate", "vat"), 10),
     Target("is_active", gettext_lazy("Active"), ("状态", "在售", "启用", "active", "status"), 10),
+    Target(
+        "level_prices",
+        gettext_lazy("Level prices (e.g. A=9800; B=11000)"),
+        ("级别价格", "客户级别价格", "价格表", "level prices", "price book"),
+        300,
+    ),
 )
+LEVEL_PRICE = re.compile(r"^\s*([^=:：＝]+?)\s*[=:：＝]\s*(.+?)\s*$")
 
 NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 INACTIVE = {"0", "no", "false", "inactive", "否", "停售", "停用", "下架", "n"}
@@ -59,6 +67,8 @@ def parse_decimal(text: str, *, percent: bool = False) -> Decimal | None:
 @dataclass
 class ProductRow(Row):
     product: dict[str, Any] = field(default_factory=dict)
+    # {customer level id: price} from the "level prices" column; levels not named keep their price.
+    prices: dict[int, Decimal] = field(default_factory=dict)
 
 
 class ProductKind(ImportKind):
@@ -69,7 +79,10 @@ class ProductKind(ImportKind):
         "One product per row, below a header row: its code, name and list price at least. A row whose code is "
         "already in the catalogue updates that product."
     )
-    mapping_hint = gettext_lazy("Choose the columns of the code, the name and the list price.")
+    mapping_hint = gettext_lazy(
+        "Choose the columns of the code, the name and the list price; a column of level prices (A=9800; B=11000) "
+        "sets the price book."
+    )
     targets = TARGETS
     audit_action = "product.import"
     list_url_name = "sales:product_list"
@@ -86,6 +99,27 @@ class ProductKind(ImportKind):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.seen: dict[str, int] = {}
+        self.levels: dict[str, int] | None = None
+
+    def parse_level_prices(self, text: str) -> dict[int, Decimal] | None:
+        """ "A=9800; B=11,000" (level codes or names, separated by ; , or new lines) → {level id: price}; None when a
+        part names no level of the tenant or its price is unreadable."""
+        if self.levels is None:
+            self.levels = {}
+            for pk, code, name in CustomerLevel.objects.filter(tenant=self.tenant).values_list("pk", "code", "name"):
+                self.levels[name.strip().upper()] = pk
+                self.levels[code.strip().upper()] = pk
+        prices = {}
+        for part in re.split(r"[;；\n]|[,，](?=\s*[^\d\s])", text):
+            if not part.strip():
+                continue
+            match = LEVEL_PRICE.match(part)
+            level = self.levels.get(match.group(1).strip().upper()) if match else None
+            price = parse_decimal(match.group(2)) if match else None
+            if level is None or price is None or price < 0:
+                return None
+            prices[level] = price.quantize(Decimal("0.01"))
+        return prices
 
     def classify(self, batch: list[tuple[int, list[str]]]) -> list[ProductRow]:
         rows = []
@@ -111,8 +145,15 @@ class ProductKind(ImportKind):
             tax = parse_decimal(row.get("tax_rate"), percent=True) if row.get("tax_rate").strip() else Decimal("13")
             if tax is None or not Decimal(0) <= tax <= Decimal(100):
                 row.refuse("tax_rate", _("Enter a tax rate between 0 and 100, e.g. 13%."))
+            prices = self.parse_level_prices(row.get("level_prices"))
+            if prices is None:
+                row.refuse(
+                    "level_prices",
+                    _("Write the level prices as level=price separated by semicolons, e.g. A=9800; B=11000."),
+                )
             if row.status == RowStatus.VALID:
                 self.seen[code.upper()] = number
+                row.prices = prices
                 row.product = {
                     "code": code,
                     "name": name,
@@ -136,18 +177,30 @@ class ProductKind(ImportKind):
             .filter(code_upper__in=codes)
             .select_for_update()
         }
-        new, changed = [], []
+        new, changed, priced = [], [], []
         for row in rows:
             data = row.product
             product = existing.get(data["code"].upper())
             if product is None:
-                new.append(Product(tenant=self.tenant, created_by=self.user, **data))
+                product = Product(tenant=self.tenant, created_by=self.user, **data)
+                new.append(product)
             else:
                 for key, value in data.items():
                     if key != "code":
                         setattr(product, key, value)
                 changed.append(product)
+            priced.extend((product, level, price) for level, price in row.prices.items())
         Product.objects.bulk_create(new)
+        if priced:
+            ProductPrice.objects.bulk_create(
+                [
+                    ProductPrice(tenant=self.tenant, product=product, level_id=level, price=price, created_by=self.user)
+                    for product, level, price in priced
+                ],
+                update_conflicts=True,
+                unique_fields=["tenant", "product", "level"],
+                update_fields=["price", "updated_at"],
+            )
         if changed:
             Product.objects.bulk_update(
                 changed, ["name", "category", "unit", "list_price", "currency", "tax_rate", "is_active"]

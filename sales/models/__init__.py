@@ -29,7 +29,7 @@ from sales.models.lead_scoring import (
 from sales.models.opportunity import Opportunity, OpportunityLine, StageChange
 from sales.models.order import FOREIGN_ORDER_CURRENCIES, KNOWN_CURRENCIES, Order, OrderLine, order_currencies
 from sales.models.pipeline import Pipeline, Stage, StageKind
-from sales.models.product import Product
+from sales.models.product import Product, ProductPrice
 from sales.models.quote import DocumentSequence, Quote, QuoteLine, QuoteSettings, QuoteStatus, QuoteTotals
 from sales.models.task import Task
 from sales.models.web_form import (
@@ -74,6 +74,7 @@ __all__ = [
     "OrderLine",
     "Pipeline",
     "Product",
+    "ProductPrice",
     "Quote",
     "QuoteLine",
     "QuoteSettings",

@@ -49,3 +49,29 @@ class Product(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+
+class ProductPrice(TenantModel):
+    """A price book entry: what a product costs customers of one level (e.g. level A pays 9,800 where the list
+    says 12,800). A line that picks the product for such a customer starts from this price; other customers, and
+    levels without an entry, start from the list price."""
+
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="level_prices", verbose_name=_("product")
+    )
+    level = models.ForeignKey(
+        "customers.CustomerLevel", on_delete=models.CASCADE, related_name="+", verbose_name=_("customer level")
+    )
+    price = models.DecimalField(_("price"), max_digits=14, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("level price")
+        verbose_name_plural = _("level prices")
+        ordering = ["product", "level__order", "level__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "product", "level"], name="sales_productprice_unique"),
+            models.CheckConstraint(condition=models.Q(price__gte=Decimal("0")), name="sales_productprice_price"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} · {self.level_id}: {self.price}"

@@ -6,22 +6,25 @@ then signed, in effect, completed or terminated. Numbered per tenant and year wi
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm.approvals.models import ApprovalRequest
-from crm.approvals.services import approval_submit
+from crm.approvals.services import approval_submit, approval_supersede
 from crm.errors import DomainError
 from crm.models import Role, User
 from crm.registry import ApprovalPolicy, ApprovalStepRule
 from crm.services.audit import audit
 from crm.workcalendar.selectors import local_today
 from sales.access import can_change_opportunity
-from sales.models import Contract, ContractAttachment, ContractStatus, Quote, QuoteStatus
+from sales.models import Contract, ContractAttachment, ContractStatus, Instalment, Quote, QuoteStatus, Receipt
+from sales.money import round_money
 from sales.services.quote import quote_settings
 from sales.services.sequence import sequence_next
 
@@ -51,9 +54,15 @@ def _require_change(user: User, contract: Contract) -> None:
 
 
 def contract_create_from_quote(
-    *, acting_user: User, quote: Quote, starts_on: dt.date | None = None, ends_on: dt.date | None = None
+    *,
+    acting_user: User,
+    quote: Quote,
+    starts_on: dt.date | None = None,
+    ends_on: dt.date | None = None,
+    title: str = "",
 ) -> Contract:
-    """A draft contract for the total of an accepted quote (one contract per quote)."""
+    """A draft contract for the total of an accepted quote (one contract per quote), titled `title` or, left
+    empty, after the quote's opportunity."""
     if quote.tenant_id != acting_user.tenant_id or not can_change_opportunity(acting_user, quote.opportunity):
         raise PermissionDenied(_("Only those who work on the opportunity change its quotes."))
     if quote.status != QuoteStatus.ACCEPTED:
@@ -68,7 +77,7 @@ def contract_create_from_quote(
             contract = Contract.objects.create(
                 tenant_id=acting_user.tenant_id,
                 number=f"{settings.contract_prefix}-{year}-{number:04d}",
-                title=quote.opportunity.name,
+                title=(title or "").strip()[:200] or quote.opportunity.name,
                 customer_id=quote.customer_id,
                 opportunity_id=quote.opportunity_id,
                 quote=quote,
@@ -101,23 +110,28 @@ def approval_steps(tenant, contract: Contract) -> list[ApprovalStepRule]:
     return steps
 
 
+def _ask_approval(acting_user: User, contract: Contract) -> None:
+    """Move the locked contract to pending and open its approval request (in the caller's transaction)."""
+    contract.status = ContractStatus.PENDING
+    contract.save(update_fields=["status", "updated_at"])
+    approval_submit(
+        acting_user=acting_user,
+        kind=CONTRACT_KIND,
+        obj=contract,
+        title=f"{contract.number} · {contract.customer.name}",
+        summary=contract.title,
+        amount=contract.amount,
+        currency=contract.currency,
+    )
+
+
 def contract_submit(*, acting_user: User, contract: Contract) -> Contract:
     """Ask for the contract's approval before it is signed."""
     with transaction.atomic():
         contract = contract_lock_for_change(acting_user, contract)
         if contract.status != ContractStatus.DRAFT:
             raise DomainError(_("Only a draft contract is asked for approval."))
-        contract.status = ContractStatus.PENDING
-        contract.save(update_fields=["status", "updated_at"])
-        approval_submit(
-            acting_user=acting_user,
-            kind=CONTRACT_KIND,
-            obj=contract,
-            title=f"{contract.number} · {contract.customer.name}",
-            summary=contract.title,
-            amount=contract.amount,
-            currency=contract.currency,
-        )
+        _ask_approval(acting_user, contract)
         audit(tenant=acting_user.tenant, actor=acting_user, action="contract.submit", obj=contract)
     return contract
 
@@ -213,3 +227,92 @@ def contract_attach(*, acting_user: User, contract: Contract, upload) -> Contrac
             details={"file": attachment.name, "size": attachment.size},
         )
     return attachment
+
+
+# A contract's terms are changed until it is signed; after that, it is what both parties signed.
+EDITABLE = (ContractStatus.DRAFT, ContractStatus.PENDING, ContractStatus.APPROVED, ContractStatus.REJECTED)
+
+
+def contract_update(
+    *,
+    acting_user: User,
+    contract: Contract,
+    title: str,
+    amount: Decimal,
+    starts_on: dt.date | None,
+    ends_on: dt.date | None,
+    drop_plan: bool = False,
+) -> Contract:
+    """Change a contract's title, amount and dates until it is signed. The approval covers the amount: a new amount
+    on a contract waiting for approval or approved closes that approval and asks again (pending), title and dates
+    keep it. A payment plan must add up to the amount: with a new amount, the plan is removed when `drop_plan`,
+    else the change is refused. Audited with what changed."""
+    title = (title or "").strip()
+    if not title:
+        raise DomainError(_("Give the contract a title."), field="title")
+    if starts_on and ends_on and ends_on < starts_on:
+        raise DomainError(_("The end date cannot be before the start date."), field="ends_on")
+    with transaction.atomic():
+        contract = contract_lock_for_change(acting_user, contract)
+        if contract.status not in EDITABLE:
+            raise DomainError(_("A signed contract is not changed; terminate it and make a new one."))
+        if amount is None or amount <= 0 or amount >= Decimal("1e12"):
+            raise DomainError(_("The amount must be greater than zero."), field="amount")
+        if round_money(amount, contract.currency) != amount:
+            raise DomainError(_("An amount has more decimals than its currency allows."), field="amount")
+        before = {
+            "title": contract.title,
+            "amount": str(contract.amount),
+            "starts_on": contract.starts_on.isoformat() if contract.starts_on else None,
+            "ends_on": contract.ends_on.isoformat() if contract.ends_on else None,
+        }
+        amount_changed = amount != contract.amount
+        plan_dropped = False
+        if amount_changed:
+            planned = Instalment.objects.filter(contract=contract).aggregate(total=Sum("amount"))["total"]
+            if planned is not None:
+                if Receipt.objects.filter(contract=contract).exists():
+                    raise DomainError(_("Money was already received on this contract; its amount is kept."))
+                if not drop_plan:
+                    raise DomainError(
+                        _(
+                            "The payment plan adds up to %(plan)s, not %(amount)s: tick “Remove the payment plan” to "
+                            "change the amount, then make the plan again."
+                        )
+                        % {"plan": f"{planned:,.2f}", "amount": f"{amount:,.2f}"},
+                        field="amount",
+                    )
+                Instalment.objects.filter(contract=contract).delete()
+                plan_dropped = True
+        contract.title, contract.amount = title[:200], amount
+        contract.starts_on, contract.ends_on = starts_on, ends_on
+        contract.save(update_fields=["title", "amount", "starts_on", "ends_on", "updated_at"])
+        reapproval = amount_changed and contract.status in (ContractStatus.PENDING, ContractStatus.APPROVED)
+        if reapproval:
+            pending = ApprovalRequest.objects.filter(
+                tenant_id=contract.tenant_id,
+                kind=CONTRACT_KIND,
+                object_id=contract.pk,
+                status=ApprovalRequest.Status.PENDING,
+            ).first()
+            if pending is not None:
+                # Closing it moves the contract back to draft (contract_decided); it is asked again just below.
+                approval_supersede(acting_user=acting_user, request_id=pending.pk)
+                contract.refresh_from_db(fields=["status"])
+            _ask_approval(acting_user, contract)
+        after = {
+            "title": contract.title,
+            "amount": str(contract.amount),
+            "starts_on": starts_on.isoformat() if starts_on else None,
+            "ends_on": ends_on.isoformat() if ends_on else None,
+        }
+        changes = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
+        if changes:
+            audit(
+                tenant=acting_user.tenant,
+                actor=acting_user,
+                action="contract.update",
+                obj=contract,
+                details={**changes, "reapproval": reapproval, "plan_removed": plan_dropped},
+            )
+    return contract

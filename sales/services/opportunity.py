@@ -23,7 +23,7 @@ from customers.access import lock_customer, lock_customer_for_change
 from customers.models import Contact, Customer
 from sales.access import can_change_opportunity
 from sales.models import Opportunity, OpportunityLine, Order, Pipeline, Stage, StageChange, StageKind, order_currencies
-from sales.services.order import Line, check_line_products, lines_amount, order_record
+from sales.services.order import Line, check_line_products, lines_amount, lines_priced, order_record
 from sales.services.pipeline import check_probability
 
 # An expected close date further ahead than this is a typo (2062 for 2026), not a plan.
@@ -145,7 +145,8 @@ def opportunity_create(
     _check_contact(contact, customer)
     currency = currency or tenant.currency
     _check_currency(currency, tenant)
-    lines = list(lines)
+    check_line_products(tenant.pk, lines)
+    lines = lines_priced(customer, lines)
     amount = _check_amount(amount, lines)
     _check_close_date(expected_close_date, tenant)
     if probability is not None:
@@ -252,7 +253,8 @@ def opportunity_update(
             ]
             amount = _check_amount(amount, line_values if amount is None else [])
         else:
-            lines = list(lines)
+            check_line_products(tenant.pk, lines)
+            lines = lines_priced(opportunity.customer, lines)
             amount = _check_amount(amount, lines)
         if expected_close_date != opportunity.expected_close_date:
             _check_close_date(expected_close_date, tenant)

@@ -4,7 +4,7 @@ customer's last deal (customers.services.customer.record_deal)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from decimal import Decimal
 
@@ -28,6 +28,7 @@ from sales.models import (
     Product,
     order_currencies,
 )
+from sales.selectors.product import default_unit_price, level_prices
 from sales.services.activity import required_text
 
 
@@ -35,7 +36,8 @@ from sales.services.activity import required_text
 class Line:
     name: str
     quantity: Decimal
-    unit_price: Decimal
+    # None with a product: the customer's level price or the list price (lines_priced).
+    unit_price: Decimal | None
     # The catalogue product the line sells (None: a free-text line).
     product: Product | None = None
 
@@ -48,6 +50,19 @@ def check_line_products(tenant_id: int, lines: Sequence[Line]) -> None:
     """Every product a line picks is of the tenant's catalogue."""
     if any(line.product is not None and line.product.tenant_id != tenant_id for line in lines):
         raise DomainError(_("Choose a product of your catalogue."), field="lines")
+
+
+def lines_priced(customer: Customer, lines: Sequence[Line]) -> list[Line]:
+    """The lines with the price left empty on a catalogue product filled in: the price book of the customer's
+    level, else the product's list price. One query."""
+    missing = [line.product.pk for line in lines if line.unit_price is None and line.product is not None]
+    prices = level_prices(customer, missing)
+    return [
+        replace(line, unit_price=default_unit_price(line.product, prices))
+        if line.unit_price is None and line.product is not None
+        else line
+        for line in lines
+    ]
 
 
 def lines_amount(amount: Decimal | None, lines: Sequence[Line]) -> Decimal | None:
@@ -144,6 +159,7 @@ def order_record(
             field="currency",
         )
     check_line_products(tenant.pk, lines)
+    lines = lines_priced(customer, lines)
     amount = lines_amount(amount, lines)
     if amount is None or amount <= 0:
         raise DomainError(_("The amount must be greater than zero."), field="amount")

@@ -13,7 +13,8 @@ from crm.access import require_admin
 from crm.errors import DomainError
 from crm.models import User
 from crm.services.audit import audit
-from sales.models import KNOWN_CURRENCIES, Product
+from customers.models import CustomerLevel
+from sales.models import KNOWN_CURRENCIES, Product, ProductPrice
 
 FIELDS = ("code", "name", "category", "unit", "list_price", "currency", "tax_rate", "is_active", "description")
 
@@ -34,10 +35,24 @@ def product_check(data: dict[str, Any]) -> None:
         raise DomainError(_("The tax rate is a percentage between 0 and 100."), field="tax_rate")
 
 
-def product_save(*, acting_user: User, data: dict[str, Any], product: Product | None = None) -> Product:
-    """Create a product (no `product`) or change one; codes are unique per tenant whatever their case."""
+def product_save(
+    *,
+    acting_user: User,
+    data: dict[str, Any],
+    product: Product | None = None,
+    level_prices: dict[CustomerLevel, Decimal | None] | None = None,
+) -> Product:
+    """Create a product (no `product`) or change one; codes are unique per tenant whatever their case.
+    `level_prices` sets the price book ({customer level: price, None removing the level's price}); levels left out
+    keep theirs."""
     require_admin(acting_user)
     product_check(data)
+    level_prices = level_prices or {}
+    for level, price in level_prices.items():
+        if level.tenant_id != acting_user.tenant_id:
+            raise DomainError(_("Choose a customer level of your company."), field="level_prices")
+        if price is not None and price < 0:
+            raise DomainError(_("Enter a level price of zero or more."), field=f"level_{level.pk}")
     values = {key: data[key] for key in FIELDS if key in data}
     values["code"] = values["code"].strip()
     values["name"] = values["name"].strip()
@@ -57,7 +72,41 @@ def product_save(*, acting_user: User, data: dict[str, Any], product: Product | 
                     setattr(product, key, value)
                 product.save()
                 action = "product.update"
-            audit(tenant=acting_user.tenant, actor=acting_user, action=action, obj=product)
+            changed = product_prices_set(acting_user=acting_user, product=product, prices=level_prices)
+            details = {"level_prices": changed} if changed else None
+            audit(tenant=acting_user.tenant, actor=acting_user, action=action, obj=product, details=details)
     except IntegrityError as exc:
         raise DomainError(_("Another product already has this code."), field="code") from exc
     return product
+
+
+def product_prices_set(
+    *, acting_user: User, product: Product, prices: dict[CustomerLevel, Decimal | None]
+) -> dict[str, str | None]:
+    """Write a product's price book entries inside the caller's transaction (product_save, the import): a price
+    upserts the level's entry, None deletes it. Returns what changed, {level code: new price or None}."""
+    if not prices:
+        return {}
+    current = dict(ProductPrice.objects.filter(product=product).values_list("level_id", "price"))
+    changed: dict[str, str | None] = {}
+    removed = [level.pk for level, price in prices.items() if price is None and level.pk in current]
+    if removed:
+        ProductPrice.objects.filter(product=product, level_id__in=removed).delete()
+    upserts = [
+        ProductPrice(tenant_id=product.tenant_id, product=product, level=level, price=price, created_by=acting_user)
+        for level, price in prices.items()
+        if price is not None and current.get(level.pk) != price
+    ]
+    if upserts:
+        ProductPrice.objects.bulk_create(
+            upserts,
+            update_conflicts=True,
+            unique_fields=["tenant", "product", "level"],
+            update_fields=["price", "updated_at"],
+        )
+    for level, price in prices.items():
+        if price is None and level.pk in current:
+            changed[level.code] = None
+        elif price is not None and current.get(level.pk) != price:
+            changed[level.code] = str(price)
+    return changed

@@ -26,8 +26,10 @@ from crm.models import Role, Tenant, User
 from crm.registry import ApprovalPolicy, ApprovalStepRule
 from crm.services.audit import audit
 from crm.workcalendar.selectors import local_today
+from customers.models import Customer
 from sales.access import can_change_opportunity
 from sales.models import Opportunity, Product, Quote, QuoteLine, QuoteSettings, QuoteStatus, order_currencies
+from sales.selectors.product import default_unit_price, level_prices
 from sales.services.sequence import sequence_next
 
 QUOTE_KIND = "sales.quote"
@@ -75,12 +77,19 @@ def _require_change(acting_user: User, opportunity: Opportunity) -> None:
         raise PermissionDenied(_("Only those who work on the opportunity change its quotes."))
 
 
-def _lines(acting_user: User, currency: str, lines: Sequence[QuoteLineInput]) -> list[QuoteLine]:
-    """Check the lines and fill their defaults from the catalogue; DomainError on the field "lines"."""
+def _lines(
+    acting_user: User, currency: str, lines: Sequence[QuoteLineInput], customer: Customer | None
+) -> list[QuoteLine]:
+    """Check the lines and fill their defaults from the catalogue (the price from the price book of the customer's
+    level, else the list price); DomainError on the field "lines"."""
     if not lines:
         raise DomainError(_("A quote needs at least one line."), field="lines")
     if len(lines) > MAX_LINES:
         raise DomainError(_("A quote has at most %(max)d lines.") % {"max": MAX_LINES}, field="lines")
+    prices = level_prices(
+        customer,
+        [li.product.pk for li in lines if li.product is not None and li.product.tenant_id == acting_user.tenant_id],
+    )
     built = []
     for position, line in enumerate(lines, start=1):
         product = line.product
@@ -96,7 +105,9 @@ def _lines(acting_user: User, currency: str, lines: Sequence[QuoteLineInput]) ->
         name = (line.name or "").strip() or (product.name if product else "")
         if not name:
             raise DomainError(_("Line %(n)d: choose a product or describe the item.") % {"n": position}, field="lines")
-        price = line.unit_price if line.unit_price is not None else product.list_price if product else None
+        price = (
+            line.unit_price if line.unit_price is not None else default_unit_price(product, prices) if product else None
+        )
         if price is None or price < 0:
             raise DomainError(_("Line %(n)d: enter a unit price of zero or more.") % {"n": position}, field="lines")
         if line.quantity is None or line.quantity <= 0:
@@ -164,7 +175,7 @@ def quote_create(
     currency = currency or opportunity.currency
     _check_header(acting_user, currency, valid_until)
     today = local_today(tenant)
-    built = _lines(acting_user, currency, lines)
+    built = _lines(acting_user, currency, lines, opportunity.customer)
     with transaction.atomic():
         number = sequence_next(tenant_id=tenant.pk, kind="quote", year=today.year)
         quote = Quote(
@@ -202,7 +213,7 @@ def quote_update(
 ) -> Quote:
     """Change a draft quote's lines and terms; a quote asked for approval or sent is revised instead."""
     _check_header(acting_user, currency, valid_until)
-    built = _lines(acting_user, currency, lines)
+    built = _lines(acting_user, currency, lines, quote.customer)
     with transaction.atomic():
         quote = _locked(acting_user, quote)
         if not quote.is_editable:

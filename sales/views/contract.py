@@ -3,36 +3,41 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from crm.approvals.models import ApprovalRequest
 from crm.errors import DomainError
-from crm.web import PAGE_SIZE, paginate, tenant_required
+from crm.web import PAGE_SIZE, apply_domain_error, form_status, paginate, tenant_required
 from crm.workcalendar.selectors import local_today
 from customers.models import Customer
 from sales.access import get_attachment_for_user, get_contract_for_user, get_quote_for_user, require_sales
 from sales.filters import ContractFilter
 from sales.forms.contract import (
     AttachmentForm,
+    ContractEditForm,
     ContractFromQuoteForm,
     ContractStatusForm,
     InstalmentFormSet,
     ReceiptForm,
 )
-from sales.models import Contract, ContractAttachment, Instalment, Receipt
+from sales.models import Contract, ContractAttachment, ContractStatus, Instalment, Receipt
+from sales.pdf import contract_filename, contract_pdf
 from sales.services.contract import (
     CONTRACT_KIND,
+    EDITABLE,
     TRANSITIONS,
     can_change_contract,
     contract_attach,
     contract_create_from_quote,
     contract_set_status,
     contract_submit,
+    contract_update,
 )
 from sales.services.payment import contract_money, payment_plan_save, receipt_record
 
@@ -63,6 +68,7 @@ def contract_from_quote(request: HttpRequest, pk: int) -> HttpResponse:
             quote=quote,
             starts_on=form.cleaned_data.get("starts_on"),
             ends_on=form.cleaned_data.get("ends_on"),
+            title=form.cleaned_data.get("title") or "",
         )
     except DomainError as exc:
         messages.error(request, exc.message)
@@ -99,6 +105,7 @@ def _page(request: HttpRequest, contract: Contract, *, plan=None, receipt=None, 
             "money": contract_money(contract),
             "approvals": approvals,
             "can_change": can_change,
+            "editable": can_change and contract.status in EDITABLE,
             "next_statuses": [s for s in TRANSITIONS.get(contract.status, ())],
             "status_form": ContractStatusForm(initial={"signed_on": today}),
             "plan": plan,
@@ -214,4 +221,50 @@ def contract_attachment(request: HttpRequest, pk: int) -> FileResponse:
         as_attachment=True,
         filename=attachment.name,
         content_type=attachment.content_type,
+    )
+
+
+@tenant_required
+def contract_pdf_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The contract's summary sheet as a PDF (the company's logo on top), to whoever sees the contract."""
+    contract = get_contract_for_user(request.user, pk)
+    response = HttpResponse(contract_pdf(contract), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{contract_filename(contract)}"'
+    return response
+
+
+@tenant_required
+@require_http_methods(["GET", "POST"])
+def contract_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change the title, amount and dates of a contract not yet signed (a new amount asks for approval again)."""
+    contract = get_contract_for_user(request.user, pk)
+    if not can_change_contract(request.user, contract):
+        raise PermissionDenied
+    initial = {k: getattr(contract, k) for k in ("title", "amount", "starts_on", "ends_on")}
+    form = ContractEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            updated = contract_update(
+                acting_user=request.user,
+                contract=contract,
+                title=data["title"],
+                amount=data["amount"],
+                starts_on=data["starts_on"],
+                ends_on=data["ends_on"],
+                drop_plan=data["drop_plan"],
+            )
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            if updated.status == ContractStatus.PENDING and data["amount"] != contract.amount:
+                messages.success(request, _("Contract saved; the new amount is asked for approval again."))
+            else:
+                messages.success(request, _("Contract saved."))
+            return redirect("sales:contract_detail", pk=contract.pk)
+    return render(
+        request,
+        "sales/contracts/form.html",
+        {"form": form, "contract": contract, "editable": contract.status in EDITABLE},
+        status=form_status(form),
     )

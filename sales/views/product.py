@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -17,14 +18,19 @@ from crm.web import PAGE_SIZE, apply_domain_error, form_status, paginate, tenant
 from sales.access import get_product_for_admin
 from sales.filters import ProductFilter
 from sales.forms.product import ProductForm
-from sales.models import Product
+from sales.models import Product, ProductPrice
 from sales.services.product import product_save
 
 
 @tenant_required
 @vary_on_headers("HX-Request")
 def product_list(request: HttpRequest) -> HttpResponse:
-    base = Product.objects.visible_to(request.user)
+    base = Product.objects.visible_to(request.user).prefetch_related(
+        Prefetch(
+            "level_prices",
+            queryset=ProductPrice.objects.select_related("level").order_by("level__order", "level__code"),
+        )
+    )
     filterset = ProductFilter(request.GET or None, queryset=base, request=request)
     page = paginate(request, filterset.qs.order_by("code", "pk"), PAGE_SIZE)
     context = {
@@ -49,7 +55,9 @@ def product_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     form = ProductForm(request.POST or None, instance=product, tenant=request.tenant)
     if request.method == "POST" and form.is_valid():
         try:
-            product_save(acting_user=request.user, data=form.cleaned_data, product=product)
+            product_save(
+                acting_user=request.user, data=form.cleaned_data, product=product, level_prices=form.level_prices()
+            )
         except DomainError as exc:
             apply_domain_error(form, exc)
         else:

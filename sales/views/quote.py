@@ -3,6 +3,8 @@ send, accepted or declined, revise) and the customer's PDF."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
@@ -17,9 +19,11 @@ from crm.web import PAGE_SIZE, admin_required, apply_domain_error, form_status, 
 from crm.workcalendar.selectors import local_today
 from sales.access import can_change_opportunity, get_opportunity_for_user, get_quote_for_user, require_sales
 from sales.filters import QuoteFilter
+from sales.forms.contract import ContractFromQuoteForm
 from sales.forms.quote import QuoteCloseForm, QuoteForm, QuoteLineFormSet, QuoteSettingsForm
 from sales.models import Contract, Product, Quote, QuoteLine, QuoteStatus
 from sales.pdf import quote_filename, quote_pdf
+from sales.services.contract import contract_create_from_quote
 from sales.services.quote import (
     QUOTE_KIND,
     REVISABLE,
@@ -144,6 +148,14 @@ def quote_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _quote_form(request, opportunity=quote.opportunity, quote=quote)
 
 
+def _a_year_from(day: dt.date) -> dt.date:
+    """The last day of a one-year term starting on `day` (29 February: 28 February of the next year)."""
+    try:
+        return day.replace(year=day.year + 1) - dt.timedelta(days=1)
+    except ValueError:
+        return day.replace(year=day.year + 1, day=28)
+
+
 @tenant_required
 def quote_detail(request: HttpRequest, pk: int) -> HttpResponse:
     quote = get_quote_for_user(request.user, pk)
@@ -159,6 +171,16 @@ def quote_detail(request: HttpRequest, pk: int) -> HttpResponse:
         Quote.objects.visible_to(request.user).filter(number=quote.number).order_by("version").only("pk", "version")
     )
     can_change = can_change_opportunity(request.user, quote.opportunity)
+    contract = Contract.objects.visible_to(request.user).filter(quote=quote).only("pk", "number").first()
+    today = local_today(request.tenant)
+    # The accepted quote offers its contract, prefilled: its opportunity's name, a year from today.
+    contract_form = ContractFromQuoteForm(
+        initial={
+            "title": quote.opportunity.name,
+            "starts_on": today,
+            "ends_on": _a_year_from(today),
+        }
+    )
     return render(
         request,
         "sales/quotes/detail.html",
@@ -170,7 +192,8 @@ def quote_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_change": can_change,
             "needs_approval": quote.status == QuoteStatus.DRAFT and quote_needs_approval(quote),
             "expired": quote.valid_until < local_today(request.tenant),
-            "contract": Contract.objects.visible_to(request.user).filter(quote=quote).only("pk", "number").first(),
+            "contract": contract,
+            "contract_form": contract_form,
             "revisable": quote.status in REVISABLE,
         },
     )
@@ -210,12 +233,25 @@ def quote_close_view(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("Say whether the customer accepted or declined the quote."))
         return redirect("sales:quote_detail", pk=quote.pk)
     accepted = form.cleaned_data["outcome"] == "accepted"
-    return _act(
+    response = _act(
         request,
         pk,
         lambda q: quote_close(acting_user=request.user, quote=q, accepted=accepted),
         _("The quote is marked accepted.") if accepted else _("The quote is marked declined."),
     )
+    if not (accepted and form.cleaned_data["contract"]):
+        return response
+    quote = get_quote_for_user(request.user, pk)
+    if quote.status != QuoteStatus.ACCEPTED:
+        return response
+    # One click from the customer's yes to the draft contract, prefilled from the quote.
+    try:
+        contract = contract_create_from_quote(acting_user=request.user, quote=quote)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return response
+    messages.success(request, _("Contract drafted from the quote."))
+    return redirect("sales:contract_detail", pk=contract.pk)
 
 
 @tenant_required

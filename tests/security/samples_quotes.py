@@ -100,6 +100,8 @@ SAMPLES = {
     "sales:quote_close": _pk("close"),
     "sales:contract_from_quote": _pk("accepted"),
     "sales:contract_detail": _pk("contract_signed"),
+    "sales:contract_pdf": _pk("contract_signed"),
+    "sales:contract_edit": _pk("contract_submit"),
     "sales:contract_submit": _pk("contract_submit"),
     "sales:contract_status": _pk("contract_signed"),
     "sales:contract_plan": _pk("contract_signed"),
