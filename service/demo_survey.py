@@ -99,6 +99,18 @@ def _answered_tickets(demo, agents, rng) -> None:
 
 
 def _nps_round(demo, admin, rng) -> None:
+    # The audience: contacts with marketing consent. The care demo (seeded after this app) gives consent to some;
+    # here a dozen primary contacts with an email agreed at a customer visit.
+    tenant = demo.tenant
+    agreed = list(
+        Contact.objects.filter(tenant=tenant, is_primary=True, unsubscribed_at__isnull=True, erased_at__isnull=True)
+        .exclude(email="")
+        .order_by("pk")
+        .values_list("pk", flat=True)[:12]
+    )
+    Contact.objects.filter(tenant=tenant, pk__in=agreed, marketing_consent=False).update(
+        marketing_consent=True, consent_at=timezone.now(), consent_source="客户回访时同意"
+    )
     nps_round, invited = nps_round_create(acting_user=admin, name="2026 年度客户推荐度调查", days=30)
     if not invited:
         return
