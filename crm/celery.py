@@ -79,6 +79,11 @@ app.conf.beat_schedule = {
         "task": "service.tasks.escalate_tickets",
         "schedule": crontab(minute="*/5"),
     },
+    # Service desk: NPS survey invitations, at most NPS_SEND_PER_RUN per tenant a minute.
+    "service-send-nps-invitations": {
+        "task": "service.tasks.send_nps_invitations",
+        "schedule": crontab(minute="*"),
+    },
     # Customer care: birthday, holiday and one-off greetings, hourly; each tenant's campaigns go out at their send
     # hour in the tenant's local time (a greeting is unique per campaign, contact and year).
     "marketing-send-care-greetings": {

@@ -214,6 +214,20 @@ class PersonalDataHolder:
     order: int = 100
 
 
+@dataclass(frozen=True)
+class ReportFigure:
+    """A figure a later app adds to the reports dashboards (e.g. the service desk's CSAT): `value(user, start_at,
+    end_at)` computes it for the user over the dashboard's period (the tenant-local days as [start_at, end_at))
+    and returns what `template` shows as `value`, or None to show nothing to that user."""
+
+    key: str
+    label: Any
+    template: str
+    value: Callable[[Any, Any, Any], Any]
+    order: int = 100
+    visible: Predicate = any_tenant_user
+
+
 class Registry:
     def __init__(self) -> None:
         self._items: dict[str, dict[str, Any]] = {
@@ -230,6 +244,7 @@ class Registry:
             "audit_action": {},
             "api_resource": {},
             "personal_data_holder": {},
+            "report_figure": {},
         }
 
     def _add(self, kind: str, item: Any) -> Any:
@@ -317,6 +332,12 @@ class Registry:
 
     def personal_data_holders(self) -> list[PersonalDataHolder]:
         return sorted(self._items["personal_data_holder"].values(), key=lambda i: (i.order, i.key))
+
+    def add_report_figure(self, item: ReportFigure) -> ReportFigure:
+        return self._add("report_figure", item)
+
+    def report_figures_for(self, user: Any) -> list[ReportFigure]:
+        return self._for("report_figure", user)
 
     def _for(self, kind: str, user: Any) -> list[Any]:
         items: Iterable[Any] = self._items[kind].values()

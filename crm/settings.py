@@ -285,6 +285,10 @@ KB_PUBLIC_MAX_AGE = env.int("KB_PUBLIC_MAX_AGE", default=300)
 # Per user: searches by a whole phone number, email or credit code that match customers the user does not own
 # (their phones and emails are masked); past it, such searches match only the user's own customers.
 EXACT_SEARCH_RATE = env.str("EXACT_SEARCH_RATE", default="30/h")
+# Satisfaction surveys: answers posted from one address (per client address), and NPS invitations one tenant
+# sends a minute (the throttle of a round).
+SURVEY_ANSWER_RATE = env.str("SURVEY_ANSWER_RATE", default="20/10m")
+NPS_SEND_PER_RUN = env.int("NPS_SEND_PER_RUN", default=100)
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 # The domain of the Message-IDs of ticket replies (the service desk threads the customer's mail on them).
 SERVICE_MAIL_DOMAIN = env.str("SERVICE_MAIL_DOMAIN", default="crm.local")

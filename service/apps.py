@@ -21,6 +21,7 @@ class ServiceConfig(AppConfig):
         from service import tasks, widgets
         from service.api import TicketViewSet
         from service.services.erasure import service_personal_data_erase, service_personal_data_export
+        from service.services.survey import survey_personal_data_erase, survey_personal_data_export
 
         def on_calendar_changed(sender, tenant, **kwargs):
             outbox.enqueue(tasks.recompute_deadlines, tenant.pk)
@@ -58,6 +59,11 @@ class ServiceConfig(AppConfig):
         registry.add_personal_data_holder(
             PersonalDataHolder(key="service", erase=service_personal_data_erase, export=service_personal_data_export)
         )
+        registry.add_personal_data_holder(
+            PersonalDataHolder(
+                key="service_surveys", erase=survey_personal_data_erase, export=survey_personal_data_export, order=110
+            )
+        )
         registry.add_customer_panel(
             CustomerPanel(
                 key="tickets",
@@ -68,7 +74,8 @@ class ServiceConfig(AppConfig):
             )
         )
 
-        from crm.registry import AuditAction, AuditKind
+        from crm.registry import AuditAction, AuditKind, ReportFigure
+        from service.selectors.survey import csat_figure
 
         registry.add_audit_kind(AuditKind("ticket", _("Tickets"), "service.ticket", "service:ticket_detail", order=30))
         for action in (
@@ -103,6 +110,24 @@ class ServiceConfig(AppConfig):
             ),
         ):
             registry.add_audit_action(action)
+        for action in (
+            AuditAction(
+                "survey.answer", _("The customer rated the ticket %(object)s"), _("Satisfaction survey answered")
+            ),
+            AuditAction("nps.create", _("%(actor)s sent the NPS survey %(object)s"), _("NPS survey sent")),
+            AuditAction("nps.answer", _("A customer answered the NPS survey %(object)s"), _("NPS survey answered")),
+        ):
+            registry.add_audit_action(action)
+        registry.add_report_figure(
+            ReportFigure(
+                key="csat",
+                label=_("Customer satisfaction (CSAT)"),
+                template="service/survey/partials/report_figure.html",
+                value=csat_figure,
+                order=50,
+                visible=roles_any("admin", "manager", "agent"),
+            )
+        )
 
         registry.add_api_resource(
             ApiResource(key="tickets", prefix="tickets", viewset=TicketViewSet, basename="ticket")

@@ -13,6 +13,7 @@ from crm.demo import DEMO_PASSWORD
 from crm.models import Role, User
 from crm.workcalendar.selectors import add_business_minutes
 from customers.models import Contact, Customer
+from service import demo_survey
 from service.demo_kb import seed_articles
 from service.models import CannedReply, DispatchRule, ServiceSettings, SlaPolicy, Status, Ticket, TicketCategory
 from service.services.ticket import ticket_create, ticket_customer_message, ticket_reply, ticket_set_status
@@ -69,6 +70,11 @@ def _agents(demo) -> list[User]:
 
 
 def seed_tenant(demo) -> None:
+    seed_desk(demo)
+    demo_survey.seed_tenant(demo)
+
+
+def seed_desk(demo) -> None:
     agents = _agents(demo)
     seed_articles(demo, agents)
     tenant = demo.tenant

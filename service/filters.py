@@ -6,15 +6,19 @@ import re
 from datetime import timedelta
 
 import django_filters
+from django import forms
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from crm.models import Role, Team
+from crm.filters import BoundedDateFilter
+from crm.models import Role, Team, User
+from crm.workcalendar.selectors import local_midnight
 from customers.filters import search_customers
 from customers.models import Customer
 from service.access import assignable_agents
-from service.models import OPEN_STATUSES, Channel, Priority, Status, TicketCategory
+from service.models import OPEN_STATUSES, Channel, Priority, SatisfactionSurvey, Status, TicketCategory
 
 NUMBER_RE = re.compile(r"^(?:t-?)?0*(\d{1,9})$", re.IGNORECASE)
 BREACHING_SOON = timedelta(hours=4)
@@ -126,3 +130,49 @@ class TicketFilter(django_filters.FilterSet):
         if value == "due":
             return queryset.order_by(F("due_at").asc(nulls_last=True), "pk")
         return queryset.order_by(*SORTS.get(value, SORTS["-created"]))
+
+
+RATING_CHOICES = [(n, str(n)) for n in range(5, 0, -1)]
+
+
+class SurveyFilter(django_filters.FilterSet):
+    """The survey results' filters: answered between two tenant-local days, agent, team, category, rating, low
+    ratings only. Choices are the tenant's; the rows are already those the user may see."""
+
+    date_from = BoundedDateFilter(
+        label=pgettext_lazy("start of a period", "From"),
+        method="filter_from",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    date_to = BoundedDateFilter(
+        label=pgettext_lazy("end of a period", "To"), method="filter_to", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    agent = django_filters.ModelChoiceFilter(label=_("Agent"), queryset=User.objects.none())
+    team = django_filters.ModelChoiceFilter(label=_("Team"), queryset=Team.objects.none())
+    category = django_filters.ModelChoiceFilter(label=_("Category"), queryset=TicketCategory.objects.none())
+    rating = django_filters.TypedChoiceFilter(label=_("Rating"), choices=RATING_CHOICES, coerce=int)
+    low = django_filters.BooleanFilter(
+        label=_("Low ratings only (1–2)"), method="filter_low", widget=forms.CheckboxInput
+    )
+
+    class Meta:
+        model = SatisfactionSurvey
+        fields = ["date_from", "date_to", "agent", "team", "category", "rating", "low"]
+
+    def __init__(self, *args, request, **kwargs):
+        super().__init__(*args, request=request, **kwargs)
+        self.tenant = request.tenant
+        self.filters["agent"].queryset = (
+            User.objects.for_tenant(self.tenant).with_role(Role.AGENT).order_by("full_name", "pk")
+        )
+        self.filters["team"].queryset = Team.objects.for_tenant(self.tenant).order_by("path")
+        self.filters["category"].queryset = TicketCategory.objects.for_tenant(self.tenant)
+
+    def filter_from(self, queryset, name, value):
+        return queryset.filter(answered_at__gte=local_midnight(self.tenant, value))
+
+    def filter_to(self, queryset, name, value):
+        return queryset.filter(answered_at__lt=local_midnight(self.tenant, value + timedelta(days=1)))
+
+    def filter_low(self, queryset, name, value):
+        return queryset.filter(rating__lte=SatisfactionSurvey.LOW) if value else queryset

@@ -90,6 +90,12 @@ class ServiceSettings(TenantModel):
         default=7,
         validators=[MaxValueValidator(365)],
     )
+    survey_on = models.BooleanField(_("send a satisfaction survey when a ticket is resolved"), default=True)
+    survey_days = models.PositiveSmallIntegerField(
+        _("days a satisfaction survey link stays valid"),
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+    )
     last_number = models.PositiveIntegerField(default=0, editable=False)
     # What a mail provider sends with each message it posts to /inbound/email/<company>/ (X-Inbound-Secret).
     inbound_secret = models.CharField(max_length=64, default=new_secret, editable=False)
@@ -374,6 +380,110 @@ class Escalation(TenantModel):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["tenant", "ticket", "target", "step"], name="service_escalation_once")
+        ]
+
+
+# --- satisfaction surveys (CSAT after a resolved ticket, NPS rounds) -----------------------------------------
+
+
+class SatisfactionSurvey(TenantModel):
+    """The CSAT survey of one resolved ticket: sent once to its contact, answered (1–5 and a comment) through a
+    signed link until `expires_at`; answering again changes the answer. The agent, team and category are those of
+    the ticket when it was resolved, so the results do not move when the ticket is reassigned later."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="surveys")
+    contact = models.ForeignKey("customers.Contact", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    team = models.ForeignKey("crm.Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    category = models.ForeignKey(TicketCategory, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    sent_at = models.DateTimeField(_("sent"))
+    expires_at = models.DateTimeField(_("link valid until"))
+    rating = models.PositiveSmallIntegerField(
+        _("rating"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    comment = models.TextField(_("comment"), blank=True)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+
+    LOW = 2
+    SATISFIED = 4
+
+    class Meta:
+        verbose_name = _("satisfaction survey")
+        verbose_name_plural = _("satisfaction surveys")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "ticket"], name="service_survey_one_per_ticket"),
+            models.CheckConstraint(
+                condition=models.Q(rating__isnull=True) | models.Q(rating__gte=1, rating__lte=5),
+                name="service_survey_rating_range",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["tenant", "answered_at"],
+                condition=models.Q(answered_at__isnull=False),
+                name="survey_answered_idx",
+            ),
+            models.Index(fields=["tenant", "agent", "answered_at"], name="survey_agent_idx"),
+            models.Index(fields=["tenant", "team", "answered_at"], name="survey_team_idx"),
+        ]
+
+    @property
+    def is_low(self) -> bool:
+        return self.rating is not None and self.rating <= self.LOW
+
+
+class NpsRound(TenantModel):
+    """A relationship survey (0–10: how likely to recommend us) sent by an administrator to the contacts of the
+    customers matching the customer list's filters; its responses are queued and sent at the tenant's rate."""
+
+    name = models.CharField(_("name"), max_length=100)
+    filters = models.JSONField(_("audience"), default=dict, blank=True)
+    expires_at = models.DateTimeField(_("link valid until"))
+
+    class Meta:
+        verbose_name = _("NPS survey")
+        verbose_name_plural = _("NPS surveys")
+        ordering = ["-created_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="service_nps_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class NpsResponse(TenantModel):
+    """One contact's invitation to an NPS round and its answer: `pending` until the throttled sender queues its
+    message, then `sent`; `score` once answered (answering again changes it)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to be sent")
+        SENT = "sent", _("Sent")
+
+    round = models.ForeignKey(NpsRound, on_delete=models.CASCADE, related_name="responses")
+    contact = models.ForeignKey("customers.Contact", on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    score = models.PositiveSmallIntegerField(
+        _("score"), null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(10)]
+    )
+    comment = models.TextField(_("comment"), blank=True)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "round", "contact"], name="service_nps_one_per_contact"),
+            models.CheckConstraint(
+                condition=models.Q(score__isnull=True) | models.Q(score__gte=0, score__lte=10),
+                name="service_nps_score_range",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["tenant", "status", "id"], condition=models.Q(status="pending"), name="nps_pending_idx"
+            ),
+            models.Index(fields=["tenant", "round", "answered_at"], name="nps_round_idx"),
         ]
 
 

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.services import outbox
 from crm.tenancy import TenantTask
-from service.services import escalation
+from service.services import escalation, nps
 
 
 @shared_task
@@ -28,3 +28,18 @@ def recompute_deadlines(tenant_id: int, priority: str = "") -> int:
     """After the tenant's working calendar changed: the running clocks' deadlines on the new calendar; after the SLA
     policies of `priority` changed (and the admin chose to apply them to open tickets): those tickets' targets."""
     return escalation.deadlines_recompute(tenant_id=tenant_id, priority=priority)
+
+
+@shared_task
+def send_nps_invitations() -> int:
+    """Every minute (beat): one throttled NPS sending run per tenant with invitations waiting."""
+    tenant_ids = nps.tenants_with_pending_invitations()
+    for tenant_id in tenant_ids:
+        outbox.enqueue(send_tenant_nps, tenant_id)
+    return len(tenant_ids)
+
+
+@shared_task(base=TenantTask, acks_late=True, label=_("NPS survey invitations"))
+def send_tenant_nps(tenant_id: int) -> int:
+    """Up to NPS_SEND_PER_RUN of one tenant's waiting NPS invitations. Idempotent: each invitation is claimed once."""
+    return nps.nps_send_pending(tenant_id=tenant_id)["sent"]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from service.views import article, attachment, desk_settings, inbound, kb_public, public, ticket
+from service.views import article, attachment, desk_settings, inbound, kb_public, public, survey, ticket
 
 app_name = "service"
 
@@ -17,6 +17,10 @@ urlpatterns = [
     path("tickets/<int:pk>/status/", ticket.ticket_status_view, name="ticket_status"),
     path("tickets/<int:pk>/edit/", ticket.ticket_edit, name="ticket_edit"),
     path("tickets/<int:pk>/assign/", ticket.ticket_assign_view, name="ticket_assign"),
+    path("tickets/surveys/", survey.survey_results, name="survey_results"),
+    path("tickets/surveys/nps/new/", survey.nps_round_create_view, name="nps_create"),
+    path("s/<str:token>/", survey.survey_answer_view, name="survey_answer"),
+    path("s/<str:token>/unsubscribe/", survey.survey_unsubscribe, name="survey_unsubscribe"),
     path("f/<slug:tenant>/ticket/", public.public_ticket_form, name="public_ticket"),
     path("f/<slug:tenant>/ticket/thanks/", public.public_ticket_thanks, name="public_ticket_thanks"),
     path("inbound/email/<slug:tenant>/", inbound.inbound_email, name="inbound_email"),

@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy
 
 from crm.forms import QueryForm
+from crm.registry import registry
 from crm.web import paginate, tenant_required
 from crm.workcalendar.selectors import local_today
 from reports import exports
@@ -33,6 +34,19 @@ TEMPLATES = {
 }
 
 
+def report_figures(user, scope: ReportScope | None) -> list[dict]:
+    """The figures other apps registered (crm.registry.ReportFigure) over the dashboard's period, those with a
+    value for this user."""
+    if scope is None:
+        return []
+    shown = []
+    for figure in registry.report_figures_for(user):
+        value = figure.value(user, scope.period.start_at, scope.period.end_at)
+        if value is not None:
+            shown.append({"figure": figure, "value": value})
+    return shown
+
+
 def _render_dashboard(request: HttpRequest, dashboard: str) -> HttpResponse:
     require_reports(request.user)
     data = dashboard_data(request.user, dashboard, request.GET)
@@ -46,6 +60,7 @@ def _render_dashboard(request: HttpRequest, dashboard: str) -> HttpResponse:
         "dashboard": dashboard,
         "dashboards": Dashboard.choices,
         "commit_probability": COMMIT_PROBABILITY,
+        "figures": report_figures(request.user, data.scope),
     }
     return render(request, TEMPLATES[dashboard], context, status=422 if data.report is None else 200)
 

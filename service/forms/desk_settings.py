@@ -22,6 +22,8 @@ class DeskSettingsForm(forms.Form):
     reopen_days = forms.IntegerField(
         label=_("Days in which a customer's reply reopens a resolved ticket"), min_value=0, max_value=365
     )
+    survey_on = forms.BooleanField(label=_("Send a satisfaction survey when a ticket is resolved"), required=False)
+    survey_days = forms.IntegerField(label=_("Days a satisfaction survey link stays valid"), min_value=1, max_value=90)
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)

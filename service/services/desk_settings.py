@@ -31,7 +31,15 @@ def _save(acting_user: User, obj, action: str, *, duplicate: str) -> None:
     audit(tenant=acting_user.tenant, actor=acting_user, action=action, obj=obj)
 
 
-def desk_settings_update(*, acting_user: User, default_team, max_open_per_agent, reopen_days) -> ServiceSettings:
+def desk_settings_update(
+    *,
+    acting_user: User,
+    default_team,
+    max_open_per_agent,
+    reopen_days,
+    survey_on: bool | None = None,
+    survey_days: int | None = None,
+) -> ServiceSettings:
     require_admin(acting_user)
     if default_team is not None and default_team.tenant_id != acting_user.tenant_id:
         raise DomainError(_("Choose a team."), field="default_team")
@@ -41,6 +49,10 @@ def desk_settings_update(*, acting_user: User, default_team, max_open_per_agent,
         found.default_team = default_team
         found.max_open_per_agent = max_open_per_agent
         found.reopen_days = reopen_days
+        if survey_on is not None:
+            found.survey_on = survey_on
+        if survey_days is not None:
+            found.survey_days = survey_days
         _save(acting_user, found, "service.settings", duplicate=_("Could not save the settings."))
     return found
 

@@ -47,6 +47,7 @@ from service.services.dispatch import (
     ticket_attrs,
     waiting_tickets,
 )
+from service.services.survey import survey_on_resolved
 
 MAX_TAGS = 10
 # Message-IDs a reply's References header carries at most.
@@ -259,7 +260,8 @@ def _lock(ticket: Ticket) -> Ticket:
 
 
 def _move(ticket: Ticket, status: str, now: dt.datetime) -> None:
-    """Change the status and keep the clock: pending pauses, open resumes, resolved and closed stop it."""
+    """Change the status and keep the clock: pending pauses, open resumes, resolved and closed stop it. Resolving
+    sends the ticket's satisfaction survey (once per ticket)."""
     old = ticket.status
     if status == old:
         return
@@ -271,6 +273,7 @@ def _move(ticket: Ticket, status: str, now: dt.datetime) -> None:
             sla.stop(ticket, now)
         if status == Status.RESOLVED:
             ticket.resolved_at = now
+            survey_on_resolved(ticket=ticket, now=now)
         else:
             ticket.closed_at = now
             ticket.resolved_at = ticket.resolved_at or now

@@ -50,6 +50,8 @@ def _page(request: HttpRequest, **forms) -> dict:
                 "default_team": found.default_team_id,
                 "max_open_per_agent": found.max_open_per_agent,
                 "reopen_days": found.reopen_days,
+                "survey_on": found.survey_on,
+                "survey_days": found.survey_days,
             },
         ),
         "category_form": forms.get("category_form") or CategoryForm(),

@@ -36,6 +36,7 @@ from service.forms.ticket import (
     canned_replies,
 )
 from service.models import AgentPresence, Ticket
+from service.selectors.survey import ticket_survey
 from service.services.presence import presence_set
 from service.services.sla import timer_state
 from service.services.ticket import (
@@ -159,6 +160,7 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **forms) -> dict:
         "ticket_files": list(ticket.attachments.filter(message__isnull=True)),
         "can_work": workable,
         "escalations": list(ticket.escalations.order_by("created_at")),
+        "survey": ticket_survey(ticket),
     }
     if workable:
         context.update(

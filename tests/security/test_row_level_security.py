@@ -55,6 +55,7 @@ DISPATCHERS = {
     "crm.tasks.relay_outbox": "reads the outbox (task names and ids, outside row-level security), sends each waiting "
     "call to the broker; the tasks it sends run in their own tenant's context",
     "service.tasks.escalate_tickets": "asks each tenant in its context, enqueues escalate_tenant_tickets",
+    "service.tasks.send_nps_invitations": "asks each tenant in its context, enqueues send_tenant_nps",
     "marketing.tasks.send_care_greetings": "asks each tenant in its context, enqueues send_tenant_care_greetings",
     "reports.tasks.send_scheduled_reports": "asks each tenant in its context, enqueues send_tenant_reports",
 }

@@ -5,7 +5,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from crm.models import Team, Tenant, User
-from service.models import Status, Ticket, TicketAttachment, TicketMessage
+from service.demo import TICKETS
+from service.demo_survey import ANSWERED, NPS_SCORES
+from service.models import NpsResponse, SatisfactionSurvey, Status, Ticket, TicketAttachment, TicketMessage
 from service.services.sla import timer_state
 
 
@@ -17,7 +19,11 @@ def test_seed_demo_gives_the_agent_tickets_in_every_state(capsys, settings, tmp_
     capsys.readouterr()
     demo = Tenant.objects.get(slug="demo")
     tickets = list(Ticket.objects.filter(tenant=demo))
-    assert len(tickets) == 14
+    # The desk's tickets, and the resolved ones whose customers answered the satisfaction survey.
+    assert len(tickets) == len(TICKETS) + len(ANSWERED)
+    answered = SatisfactionSurvey.objects.filter(tenant=demo, answered_at__isnull=False)
+    assert answered.count() == len(ANSWERED) and answered.filter(rating__lte=2).exists()
+    assert 0 < NpsResponse.objects.filter(tenant=demo, score__isnull=False).count() <= len(NPS_SCORES)
     assert {t.status for t in tickets} == set(Status.values)
     now = timezone.now()
     assert {"on_track", "at_risk", "breached", "paused"} <= {timer_state(t, now) for t in tickets}
