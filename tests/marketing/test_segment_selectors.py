@@ -75,3 +75,19 @@ def test_with_a_user_the_segment_is_what_the_list_shows_them(world_a, customers_
     )
     assert set(segment_customers(segment, user=world_a.rep1).values_list("name", flat=True)) == {"上海甲"}
     assert segment.query_string == "region=%E4%B8%8A%E6%B5%B7"
+
+
+@pytest.mark.django_db
+def test_a_care_campaign_audience_may_be_a_segment(world_a, world_b, customers_a):
+    from marketing.selectors.care import audience_customers
+
+    segment = Segment.objects.create(
+        tenant=world_a.tenant, name="上海", owner=world_a.manager, filters={"region": "上海"}
+    )
+    picked = audience_customers(world_a.tenant, {"segment": segment.pk})
+    assert set(picked.values_list("name", flat=True)) == {"上海甲", "上海丙"}
+    # The other filters narrow the segment; another tenant's segment id picks nobody.
+    narrowed = audience_customers(world_a.tenant, {"segment": segment.pk, "team": world_a.team1.pk})
+    assert set(narrowed.values_list("name", flat=True)) == {"上海甲"}
+    foreign = Segment.objects.create(tenant=world_b.tenant, name="别家", owner=world_b.manager, filters={})
+    assert not audience_customers(world_a.tenant, {"segment": foreign.pk}).exists()
