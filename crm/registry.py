@@ -37,7 +37,7 @@ class NavEntry:
     url_name: str
     order: int = 100
     visible: Predicate = any_tenant_user
-    # URL-name prefixes that mark this entry as active (defaults to the url_name's namespace).
+    # URL-name prefixes that mark this entry as active, comma-separated (defaults to the url_name's namespace).
     active_prefix: str = ""
 
 

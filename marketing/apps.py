@@ -32,7 +32,7 @@ class MarketingConfig(AppConfig):
                 url_name="marketing:campaign_list",
                 order=50,
                 visible=roles_any("admin", "manager"),
-                active_prefix="marketing:",
+                active_prefix="marketing:campaign,marketing:preview,marketing:audience,marketing:log",
             )
         )
         registry.add_customer_panel(
@@ -54,7 +54,7 @@ class MarketingConfig(AppConfig):
                 url_name="marketing:segment_list",
                 order=48,
                 visible=roles_any("admin", "manager", "rep"),
-                active_prefix="marketing:segment",
+                active_prefix="marketing:segment,marketing:rfm",
             )
         )
         registry.add_customer_panel(

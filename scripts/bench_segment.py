@@ -25,8 +25,10 @@ from django.utils import timezone  # noqa: E402
 
 from crm.models import Tenant, User  # noqa: E402
 from crm.services.tenant import tenant_create  # noqa: E402
+from crm.tenancy import tenant_context  # noqa: E402
 from crm.workcalendar.selectors import local_today  # noqa: E402
-from customers.models import Customer, Pool  # noqa: E402
+from customers.models import Customer  # noqa: E402
+from customers.services.tenant import default_pool  # noqa: E402
 from marketing.models import Segment  # noqa: E402
 from marketing.selectors.segment import capped_count, filter_customers  # noqa: E402
 from marketing.services.rfm import RFM_SQL, months_before  # noqa: E402
@@ -34,15 +36,10 @@ from marketing.services.rfm import RFM_SQL, months_before  # noqa: E402
 assert "bench" in connection.settings_dict["NAME"], "run only on a throwaway *_bench database"
 
 
-def seed(customers: int, orders: int) -> Tenant:
-    tenant = Tenant.objects.filter(slug="bench").first()
-    if tenant is None:
-        tenant = tenant_create(
-            name="压测公司", slug="bench", admin_email="admin@bench.test", admin_password="Bench-pass-1", language="en"
-        )
+def seed(tenant: Tenant, customers: int, orders: int) -> Tenant:
     if Customer.objects.filter(tenant=tenant).exists():
         return tenant
-    pool = Pool.objects.filter(tenant=tenant).order_by("pk").first()
+    pool = default_pool(tenant)
     owner = User.objects.filter(tenant=tenant).order_by("pk").first()
     regions = "ARRAY['上海','北京','广州','深圳','杭州','成都','武汉','南京','苏州','西安']"
     with connection.cursor() as cur:
@@ -51,8 +48,8 @@ def seed(customers: int, orders: int) -> Tenant:
             f"""INSERT INTO customers_customer (created_at, updated_at, kind, name, name_pinyin, name_initials, status,
                  industry, region, source, is_key_account, credit_code, address, website, notes, tenant_id, pool_id,
                  extension_days, custom, owner_id)
-            SELECT now() - (g % 1000) * interval '1 day', now(), 'company', '压测客户' || g, 'yace' || g, 'yc' || g,
-                   'active', '', ({regions})[1 + g % 10], '', false, '', '', '', '', %s, %s, 0, '{{}}', %s
+            SELECT now() - mod(g, 1000) * interval '1 day', now(), 'company', '压测客户' || g, 'yace' || g, 'yc' || g,
+                   'active', '', ({regions})[1 + mod(g, 10)], '', false, '', '', '', '', %s, %s, 0, '{{}}', %s
               FROM generate_series(1, %s) g""",  # noqa: S608 - constants only
             [tenant.pk, pool.pk, owner.pk, customers],
         )
@@ -90,7 +87,17 @@ def explain(tenant: Tenant, label: str) -> None:
 def main() -> None:
     customers = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     orders = int(sys.argv[2]) if len(sys.argv) > 2 else 3_000_000
-    tenant = seed(customers, orders)
+    tenant = Tenant.objects.filter(slug="bench").first()
+    if tenant is None:
+        tenant = tenant_create(
+            name="压测公司", slug="bench", admin_email="admin@bench.test", admin_password="Bench-pass-1", language="en"
+        )
+    with tenant_context(tenant.pk):
+        measure(tenant, customers, orders)
+
+
+def measure(tenant: Tenant, customers: int, orders: int) -> None:
+    seed(tenant, customers, orders)
     explain(tenant, "first run (inserts every score)")
     explain(tenant, "rerun (nothing changed)")
     segment = Segment(tenant=tenant, name="bench", filters={"region": "上海", "rfm_cell": "champions"})

@@ -27,6 +27,14 @@ def _segment(world) -> dict:
     return {"pk": segment.pk}
 
 
+def _segment_to_delete(world) -> dict:
+    # Its own row: the sweep posts to the delete URL as A's admin before it opens the others (names sort).
+    segment, _created = Segment.objects.get_or_create(
+        tenant=world.tenant, name=named(world, "MARKA 待删除细分"), defaults={"owner": world.manager}
+    )
+    return {"pk": segment.pk}
+
+
 SAMPLES = {
     "marketing:campaign_detail": _campaign,
     "marketing:campaign_edit": _campaign,
@@ -34,7 +42,7 @@ SAMPLES = {
     "marketing:unsubscribe": lambda w: {"token": "not-a-signed-token"},
     "marketing:segment_detail": _segment,
     "marketing:segment_edit": _segment,
-    "marketing:segment_delete": _segment,
+    "marketing:segment_delete": _segment_to_delete,
 }
 
 VIEWERS: dict = {}
