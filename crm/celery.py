@@ -90,6 +90,11 @@ app.conf.beat_schedule = {
         "task": "marketing.tasks.send_care_greetings",
         "schedule": crontab(minute=3),
     },
+    # Marketing: every customer's RFM scores, nightly (one SQL statement per tenant with orders).
+    "marketing-compute-rfm": {
+        "task": "marketing.tasks.compute_rfm",
+        "schedule": crontab(hour=2, minute=40),
+    },
 }
 
 

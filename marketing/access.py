@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from crm.models import Role
-from marketing.models import CareCampaign
+from marketing.models import CareCampaign, Segment
 
 CARE_ROLES = (Role.ADMIN, Role.MANAGER)
 
@@ -30,3 +30,20 @@ def get_campaign_for_user(user, pk: int) -> CareCampaign:
         raise Http404
     require_care(user)
     return campaign
+
+
+def require_segments(user) -> None:
+    """Segments are made and changed by managers and admins (every user keeps personal filters as saved views)."""
+    require_care(user)
+
+
+def can_change_segment(user, segment: Segment) -> bool:
+    return bool(user.has_any_role(Role.ADMIN) or segment.owner_id == user.pk)
+
+
+def get_segment_for_user(user, pk: int) -> Segment:
+    """The segment, if the user sees it (Segment.objects.visible_to); else 404, for a missing id and another's."""
+    segment = Segment.objects.visible_to(user).filter(pk=pk).select_related("tenant", "owner", "team").first()
+    if segment is None:
+        raise Http404
+    return segment

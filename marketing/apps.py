@@ -7,8 +7,17 @@ class MarketingConfig(AppConfig):
     verbose_name = _("Marketing")
 
     def ready(self) -> None:
-        from crm.registry import CustomerPanel, NavEntry, OrderExtension, registry, roles_any
-        from marketing import widgets
+        from crm.registry import (
+            AuditAction,
+            AuditKind,
+            CustomerFilterContribution,
+            CustomerPanel,
+            NavEntry,
+            OrderExtension,
+            registry,
+            roles_any,
+        )
+        from marketing import filters, widgets
         from marketing.services import coupon
 
         # The order form takes a care coupon's code; sales never imports marketing.
@@ -23,7 +32,7 @@ class MarketingConfig(AppConfig):
                 url_name="marketing:campaign_list",
                 order=50,
                 visible=roles_any("admin", "manager"),
-                active_prefix="marketing:",
+                active_prefix="marketing:campaign,marketing:preview,marketing:audience,marketing:log",
             )
         )
         registry.add_customer_panel(
@@ -35,3 +44,36 @@ class MarketingConfig(AppConfig):
                 context=widgets.care_panel,
             )
         )
+
+        # Segments and RFM: the RFM filters reach the customer list (and its saved views) through the registry.
+        registry.add_customer_filter(CustomerFilterContribution(key="rfm", filters=filters.rfm_filters))
+        registry.add_nav(
+            NavEntry(
+                key="segments",
+                label=_("Segments"),
+                url_name="marketing:segment_list",
+                order=48,
+                visible=roles_any("admin", "manager", "rep"),
+                active_prefix="marketing:segment,marketing:rfm",
+            )
+        )
+        registry.add_customer_panel(
+            CustomerPanel(
+                key="rfm",
+                label=_("RFM"),
+                template="marketing/panels/rfm.html",
+                order=65,
+                visible=roles_any("admin", "manager", "rep"),
+                context=widgets.rfm_panel,
+            )
+        )
+        registry.add_audit_kind(AuditKind("segment", _("Segments"), "marketing.segment", "marketing:segment_detail"))
+        registry.add_audit_kind(AuditKind("rfm", _("RFM scores"), "marketing.rfmsettings"))
+        for action in (
+            AuditAction("segment.create", _("%(actor)s created the segment %(object)s"), _("Segment created")),
+            AuditAction("segment.update", _("%(actor)s changed the segment %(object)s"), _("Segment changed")),
+            AuditAction("segment.delete", _("%(actor)s deleted the segment %(object)s"), _("Segment deleted")),
+            AuditAction("rfm.recompute", _("%(actor)s asked to recompute the RFM scores"), _("RFM recomputed")),
+            AuditAction("rfm.settings", _("%(actor)s changed the RFM window"), _("RFM window changed")),
+        ):
+            registry.add_audit_action(action)

@@ -9,14 +9,17 @@ import random
 from datetime import timedelta
 from decimal import Decimal
 
+from django.db.models import DateTimeField, OuterRef, Subquery
+from django.db.models.functions import Cast
 from django.utils import timezone
 
-from crm.models import OutboundMessage
+from crm.models import OutboundMessage, Role, Team, User
 from crm.workcalendar.selectors import local_today
-from customers.models import Contact
-from marketing.models import CareCampaign, Coupon, Greeting
+from customers.models import Contact, Customer
+from marketing.models import CareCampaign, Coupon, Greeting, RfmCell, Segment
 from marketing.selectors.occasion import lunar_day
 from marketing.services.greeting import coupon_code
+from marketing.services.rfm import rfm_compute
 from sales.models import Order
 
 CONSENT_SOURCES = ["2026 上海工博会登记表", "官网表单勾选", "销售拜访时口头同意（已录音）", "微信公众号关注"]
@@ -77,6 +80,90 @@ HOLIDAYS = [
 
 
 def seed_tenant(demo) -> None:
+    seed_segments(demo)
+    seed_care(demo)
+
+
+def seed_segments(demo) -> None:
+    """The RFM scores of the year of orders the sales demo made, and two segments on them: the champions and
+    loyal customers of East China (shared with the company), and the customers at risk of a manager's team."""
+    tenant = demo.tenant
+    _year_of_orders(tenant)
+    rfm_compute(tenant_id=tenant.pk)
+    if Segment.objects.filter(tenant=tenant).exists():
+        return
+    admin = User.objects.for_tenant(tenant).with_role(Role.ADMIN).order_by("pk").first()
+    manager = User.objects.for_tenant(tenant).with_role(Role.MANAGER).order_by("pk").first()
+    if admin is None:
+        return
+    Segment.objects.create(
+        tenant=tenant,
+        name="冠军客户（近一年）",
+        description="最近买过、买得多、花得多的客户：新品发布会优先邀请",
+        filters={"rfm_cell": RfmCell.CHAMPIONS.value},
+        owner=admin,
+        created_by=admin,
+    )
+    team = Team.objects.managed_by(manager).order_by("path").first() if manager else None
+    Segment.objects.create(
+        tenant=tenant,
+        name="流失风险客户",
+        description="曾经常购买、近期没有下单：本月安排回访",
+        filters={"rfm_r": "1-2", "rfm_f": "3-5"},
+        owner=manager if team else admin,
+        team=team,
+        created_by=manager if team else admin,
+    )
+
+
+RFM_ORDERS_MARK = "演示：一年的复购订单"
+
+
+def _year_of_orders(tenant) -> None:
+    """Repeat orders over the past year for most owned customers, a few heavy buyers and many occasional ones, so
+    every RFM cell has customers; the customers' last deal follows. Once per tenant, in bulk."""
+    if Order.objects.filter(tenant=tenant, notes=RFM_ORDERS_MARK).exists():
+        return
+    rng = random.Random(f"rfm-{tenant.slug}")
+    today = local_today(tenant)
+    customers = list(
+        Customer.objects.filter(tenant=tenant, deleted_at__isnull=True, owner__isnull=False).order_by("pk")
+    )
+    orders = []
+    for customer in customers:
+        roll = rng.random()
+        if roll < 0.2:
+            continue
+        heavy = roll > 0.85
+        count = rng.randint(6, 14) if heavy else rng.choice([1, 1, 1, 2, 2, 3, 4])
+        # Some stopped buying months ago; others bought recently.
+        latest = rng.randint(1, 60) if rng.random() < 0.55 else rng.randint(90, 330)
+        for k in range(count):
+            days_ago = min(360, latest + k * rng.randint(10, 40))
+            amount = Decimal(rng.choice([2000, 6800, 12800, 25600, 48000])) * (2 if heavy else 1)
+            orders.append(
+                Order(
+                    tenant=tenant,
+                    customer=customer,
+                    ordered_on=today - timedelta(days=days_ago),
+                    amount=amount,
+                    currency=tenant.currency,
+                    notes=RFM_ORDERS_MARK,
+                    created_by=customer.owner,
+                )
+            )
+    Order.objects.bulk_create(orders, batch_size=1000)
+    last = (
+        Order.objects.filter(tenant=tenant, customer=OuterRef("pk"), voided_at__isnull=True)
+        .order_by("-ordered_on")
+        .values("ordered_on")[:1]
+    )
+    Customer.objects.filter(tenant=tenant, pk__in={o.customer_id for o in orders}).update(
+        last_deal_at=Subquery(last.annotate(at=Cast("ordered_on", DateTimeField())).values("at"))
+    )
+
+
+def seed_care(demo) -> None:
     tenant = demo.tenant
     if CareCampaign.objects.filter(tenant=tenant).exists():
         return

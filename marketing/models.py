@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Length, Substr
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from crm.models import TenantModel
+from crm.models import Role, Team, TenantModel, TenantQuerySet
 
 PLACEHOLDER_HELP = _(
     "Placeholders: {{ contact.name }}, {{ customer.name }}, {{ coupon.code }}, {{ coupon.expires }}, "
@@ -173,3 +177,132 @@ class Coupon(TenantModel):
 
     def __str__(self) -> str:
         return self.code
+
+
+class SegmentQuerySet(TenantQuerySet):
+    def visible_to(self, user) -> SegmentQuerySet:
+        """The segments a user may see and use: admins every one of the tenant's; others those shared with the whole
+        tenant, those shared with their team or a team above it, and their own. Fails closed."""
+        if not getattr(user, "is_authenticated", False) or user.tenant_id is None:
+            return self.none()
+        mine = self.filter(tenant_id=user.tenant_id)
+        if user.has_any_role(Role.ADMIN):
+            return mine
+        condition = models.Q(team__isnull=True) | models.Q(owner=user)
+        if user.team_id:
+            # Shared with the user's team or a team above it: its path is a prefix of the user's team's path.
+            user_path = Team.objects.filter(pk=user.team_id).values("path")[:1]
+            above = Team.objects.filter(
+                pk=models.OuterRef("team_id"), path=Substr(models.Subquery(user_path), 1, Length("path"))
+            )
+            condition |= models.Q(models.Exists(above))
+        return mine.filter(condition)
+
+
+class Segment(TenantModel):
+    """A named customer filter that managers and admins share with a team (and the teams under it) or the whole
+    company: the customer list's own filters (`filters` holds its query parameters, e.g. {"level": "3", "region":
+    "上海", "rfm_cell": "champions"}), so a segment opens as the customer list and picks the audience of a
+    campaign. A user's personal filters are the customer list's saved views (crm.savedviews)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("owner"),
+    )
+    # Shared with this team and the teams under it; empty: the whole company.
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("shared with team")
+    )
+
+    objects = SegmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+        ordering = ["name", "pk"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="marketing_segment_unique_name")]
+        indexes = [models.Index(fields=["tenant", "team"], name="segment_team_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def query_string(self) -> str:
+        """The customer list's query string for this segment's filters."""
+        return urlencode(sorted((k, str(v)) for k, v in (self.filters or {}).items() if v not in (None, "")))
+
+
+class RfmCell(models.TextChoices):
+    """The classic named cells of recency against the mean of frequency and monetary value (each scored 1–5)."""
+
+    CHAMPIONS = "champions", pgettext_lazy("RFM cell", "Champions")
+    LOYAL = "loyal", pgettext_lazy("RFM cell", "Loyal customers")
+    POTENTIAL_LOYALIST = "potential_loyalist", pgettext_lazy("RFM cell", "Potential loyalists")
+    NEW = "new", pgettext_lazy("RFM cell", "New customers")
+    PROMISING = "promising", pgettext_lazy("RFM cell", "Promising")
+    NEED_ATTENTION = "need_attention", pgettext_lazy("RFM cell", "Need attention")
+    ABOUT_TO_SLEEP = "about_to_sleep", pgettext_lazy("RFM cell", "About to sleep")
+    AT_RISK = "at_risk", pgettext_lazy("RFM cell", "At risk")
+    CANT_LOSE = "cant_lose", pgettext_lazy("RFM cell", "Can't lose them")
+    HIBERNATING = "hibernating", pgettext_lazy("RFM cell", "Hibernating")
+    LOST = "lost", pgettext_lazy("RFM cell", "Lost")
+
+
+class RfmSettings(TenantModel):
+    """A tenant's RFM window: the orders of the last `window_months` months are scored."""
+
+    window_months = models.PositiveSmallIntegerField(
+        _("window (months)"),
+        default=12,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text=_("Orders of this many months before today count towards the scores."),
+    )
+    computed_at = models.DateTimeField(_("last computed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("RFM settings")
+        verbose_name_plural = _("RFM settings")
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="marketing_rfm_settings_once")]
+
+
+class RfmScore(TenantModel):
+    """One customer's RFM scores, written only by the set-based job (marketing.services.rfm): the last order in the
+    window, the number of orders and their amount (in the tenant's currency), each scored 1–5 by quintiles within
+    the tenant, and the named cell. Customers with no order in the window have no row: they are unscored."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="rfm_scores", verbose_name=_("customer")
+    )
+    last_order_on = models.DateField(_("last order"))
+    orders = models.PositiveIntegerField(_("orders"))
+    amount = models.DecimalField(_("amount"), max_digits=16, decimal_places=2)
+    recency = models.PositiveSmallIntegerField("R")
+    frequency = models.PositiveSmallIntegerField("F")
+    monetary = models.PositiveSmallIntegerField("M")
+    cell = models.CharField(_("RFM cell"), max_length=20, choices=RfmCell.choices)
+    computed_at = models.DateTimeField(_("computed"))
+
+    class Meta:
+        verbose_name = _("RFM score")
+        verbose_name_plural = _("RFM scores")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "customer"], name="marketing_rfm_one_per_customer"),
+            models.CheckConstraint(
+                condition=models.Q(recency__range=(1, 5), frequency__range=(1, 5), monetary__range=(1, 5)),
+                name="marketing_rfm_scores_1_to_5",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "cell", "customer"], name="rfm_cell_idx"),
+            models.Index(fields=["tenant", "recency", "frequency", "monetary"], name="rfm_scores_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: R{self.recency} F{self.frequency} M{self.monetary}"

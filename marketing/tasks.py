@@ -6,7 +6,9 @@ from django.utils.translation import gettext_lazy as _
 from crm.services import outbox
 from crm.tenancy import TenantTask, tenants_having
 from marketing.models import CareCampaign
+from marketing.services import rfm
 from marketing.services.greeting import greetings_run
+from sales.models import Order
 
 
 @shared_task
@@ -24,3 +26,18 @@ def send_tenant_care_greetings(tenant_id: int) -> dict[str, int]:
     """One tenant's greetings due today (its local day). Idempotent: a rerun, or two copies at once, greets each
     contact once per occasion and issues one coupon."""
     return greetings_run(tenant_id=tenant_id)
+
+
+@shared_task
+def compute_rfm() -> int:
+    """Nightly (beat): one RFM run per tenant with orders, each on its own worker task."""
+    tenant_ids = tenants_having(lambda: Order.objects.all())
+    for tenant_id in tenant_ids:
+        outbox.enqueue(compute_tenant_rfm, tenant_id)
+    return len(tenant_ids)
+
+
+@shared_task(base=TenantTask, acks_late=True, label=_("RFM scores"))
+def compute_tenant_rfm(tenant_id: int) -> dict[str, int]:
+    """One tenant's RFM scores, one SQL statement. Idempotent: a rerun over the same orders changes nothing."""
+    return rfm.rfm_compute(tenant_id=tenant_id)

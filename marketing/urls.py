@@ -1,6 +1,6 @@
 from django.urls import path
 
-from marketing.views import campaign, unsubscribe
+from marketing.views import campaign, rfm, segment, unsubscribe
 
 app_name = "marketing"
 
@@ -14,4 +14,13 @@ urlpatterns = [
     path("care/<int:pk>/edit/", campaign.campaign_edit, name="campaign_edit"),
     path("care/<int:pk>/test/", campaign.campaign_test, name="campaign_test"),
     path("care/unsubscribe/<str:token>/", unsubscribe.unsubscribe, name="unsubscribe"),
+    path("segments/", segment.segment_list, name="segment_list"),
+    path("segments/new/", segment.segment_create, name="segment_create"),
+    path("segments/count/", segment.segment_count, name="segment_count"),
+    path("segments/<int:pk>/", segment.segment_detail, name="segment_detail"),
+    path("segments/<int:pk>/edit/", segment.segment_edit, name="segment_edit"),
+    path("segments/<int:pk>/delete/", segment.segment_delete_view, name="segment_delete"),
+    path("segments/rfm/", rfm.rfm_page, name="rfm"),
+    path("segments/rfm/recompute/", rfm.rfm_recompute, name="rfm_recompute"),
+    path("segments/rfm/window/", rfm.rfm_window, name="rfm_window"),
 ]

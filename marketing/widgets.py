@@ -7,6 +7,7 @@ from django.http import HttpRequest
 
 from customers.models import Customer
 from marketing.models import Coupon, Greeting
+from marketing.selectors.rfm import rfm_score_of
 
 
 def care_panel(request: HttpRequest, customer: Customer) -> dict:
@@ -21,3 +22,8 @@ def care_panel(request: HttpRequest, customer: Customer) -> dict:
         issued=Count("pk"), redeemed=Count("pk", filter=Q(redeemed_at__isnull=False))
     )
     return {"customer": customer, "greetings": greetings, "coupons": coupons}
+
+
+def rfm_panel(request: HttpRequest, customer: Customer) -> dict:
+    """The customer's RFM scores and cell (one query); nothing when it has no order in the window."""
+    return {"score": rfm_score_of(customer)}

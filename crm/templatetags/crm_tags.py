@@ -43,7 +43,8 @@ def nav_active(context, entry) -> str:
         return ""
     current = match.view_name
     prefix = entry.active_prefix or (entry.url_name.split(":")[0] + ":" if ":" in entry.url_name else entry.url_name)
-    return "active" if current == entry.url_name or current.startswith(prefix) else ""
+    # Several prefixes, comma-separated, when an app's namespace holds pages of two entries.
+    return "active" if current == entry.url_name or current.startswith(tuple(prefix.split(","))) else ""
 
 
 @register.simple_tag

@@ -12,7 +12,7 @@ from crm.forms import BoundedDateField, QueryForm
 from crm.models import Team
 from crm.services.notification import placeholder_errors
 from customers.models import CustomerLevel, Tag
-from marketing.models import CareCampaign, Greeting
+from marketing.models import CareCampaign, Greeting, Segment
 from marketing.selectors.occasion import LUNAR_HOLIDAYS, statutory_holiday_choices
 from marketing.services.greeting import PLACEHOLDERS
 
@@ -38,6 +38,7 @@ class CampaignForm(forms.ModelForm):
             "holiday",
             "send_on",
             "send_hour",
+            "audience_segment",
             "audience_level",
             "audience_tag",
             "audience_region",
@@ -57,6 +58,12 @@ class CampaignForm(forms.ModelForm):
             "sms_body": forms.Textarea(attrs={"rows": 2}),
         }
 
+    audience_segment = forms.ModelChoiceField(
+        label=_("Audience: segment"),
+        queryset=None,
+        required=False,
+        help_text=_("A saved customer segment (Segments); the filters below narrow it further."),
+    )
     audience_level = forms.ModelChoiceField(label=_("Audience: customer level"), queryset=None, required=False)
     audience_tag = forms.ModelChoiceField(label=_("Audience: tag"), queryset=None, required=False)
     audience_region = forms.CharField(label=_("Audience: region"), max_length=50, required=False)
@@ -81,12 +88,13 @@ class CampaignForm(forms.ModelForm):
             ("audience_level", CustomerLevel.objects.for_tenant(tenant).order_by("order", "code")),
             ("audience_tag", Tag.objects.for_tenant(tenant).order_by("name")),
             ("audience_team", Team.objects.filter(tenant=tenant).order_by("path")),
+            ("audience_segment", Segment.objects.for_tenant(tenant).order_by("name")),
         ):
             self.fields[name].queryset = queryset
         for name in AUDIENCE_FIELDS:
             self.fields[name].widget.attrs.update(live)
         audience = self.instance.audience or {}
-        self.initial.update({f"audience_{k}": audience.get(k) for k in ("level", "tag", "region", "team")})
+        self.initial.update({f"audience_{k}": audience.get(k) for k in ("segment", "level", "tag", "region", "team")})
         self.fields["holiday"] = forms.ChoiceField(
             label=_("Public holiday"), required=False, choices=[("", "—"), *statutory_holiday_choices()]
         )
@@ -152,12 +160,13 @@ class CampaignForm(forms.ModelForm):
             self.add_error("day", _("There is no such date."))
 
 
-AUDIENCE_FIELDS = ("audience_level", "audience_tag", "audience_region", "audience_team")
+AUDIENCE_FIELDS = ("audience_segment", "audience_level", "audience_tag", "audience_region", "audience_team")
 
 
 def audience_of(cleaned: dict) -> dict:
     """The campaign's audience (CareCampaign.audience) from the form's cleaned audience fields."""
     audience = {
+        "segment": cleaned.get("audience_segment").pk if cleaned.get("audience_segment") else None,
         "level": cleaned.get("audience_level").pk if cleaned.get("audience_level") else None,
         "tag": cleaned.get("audience_tag").pk if cleaned.get("audience_tag") else None,
         "region": (cleaned.get("audience_region") or "").strip() or None,
@@ -173,9 +182,11 @@ class AudienceForm(forms.Form):
     audience_tag = forms.ModelChoiceField(queryset=None, required=False)
     audience_region = forms.CharField(max_length=50, required=False)
     audience_team = forms.ModelChoiceField(queryset=None, required=False)
+    audience_segment = forms.ModelChoiceField(queryset=None, required=False)
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["audience_segment"].queryset = Segment.objects.for_tenant(tenant)
         self.fields["audience_level"].queryset = CustomerLevel.objects.for_tenant(tenant)
         self.fields["audience_tag"].queryset = Tag.objects.for_tenant(tenant)
         self.fields["audience_team"].queryset = Team.objects.filter(tenant=tenant)

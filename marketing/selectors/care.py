@@ -12,8 +12,9 @@ from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Sum, Va
 from crm.models import OutboundMessage, Role, Team
 from customers.filters import CustomerFilter
 from customers.models import Contact, Customer
-from marketing.models import CareCampaign, Coupon, Greeting
+from marketing.models import CareCampaign, Coupon, Greeting, Segment
 from marketing.selectors.occasion import gregorian_birthdays_on, holiday_on, lunar_day
+from marketing.selectors.segment import filter_customers
 
 
 @dataclass
@@ -50,6 +51,12 @@ def audience_customers(tenant, audience: dict) -> QuerySet:
         if team is None:
             return customers.none()
         customers = customers.filter(owner__team__path__startswith=team.path)
+    if audience.get("segment"):
+        # A saved segment's customers, narrowed by the other filters; a deleted segment picks nobody.
+        segment = Segment.objects.filter(tenant_id=tenant.pk, pk=audience["segment"]).first()
+        if segment is None:
+            return customers.none()
+        customers = customers.filter(pk__in=filter_customers(tenant, segment.filters).values("pk"))
     return customers.order_by()
 
 
