@@ -85,6 +85,11 @@ app.conf.beat_schedule = {
         "task": "marketing.tasks.send_care_greetings",
         "schedule": crontab(minute=3),
     },
+    # Marketing blasts: every minute, each tenant's due blasts start and at most its rate of messages is queued.
+    "marketing-send-blasts": {
+        "task": "marketing.tasks.send_blasts",
+        "schedule": crontab(),
+    },
 }
 
 

@@ -1,6 +1,6 @@
 """Sample URL arguments for the customer-care pages (see samples_crm.py for the contract)."""
 
-from marketing.models import CareCampaign
+from marketing.models import Blast, CareCampaign, MarketingCampaign
 
 from .marks import named
 
@@ -18,7 +18,35 @@ def _campaign(world) -> dict:
     return {"pk": campaign.pk}
 
 
+def _marketing_campaign(world) -> dict:
+    campaign, _created = MarketingCampaign.objects.get_or_create(
+        tenant=world.tenant,
+        code="expo",
+        defaults={"name": named(world, "MARKA 展会"), "description": named(world, "MARKA 描述")},
+    )
+    return {"pk": campaign.pk}
+
+
+def _blast(world) -> dict:
+    campaign = MarketingCampaign.objects.get(pk=_marketing_campaign(world)["pk"])
+    blast, _created = Blast.objects.get_or_create(
+        tenant=world.tenant,
+        campaign=campaign,
+        name=named(world, "MARKA 群发"),
+        defaults={"email_subject": named(world, "MARKA 主题"), "email_body": named(world, "MARKA 正文")},
+    )
+    return {"pk": blast.pk}
+
+
 SAMPLES = {
+    "campaigns:blast_create": _marketing_campaign,
+    "campaigns:blast_detail": _blast,
+    "campaigns:blast_edit": _blast,
+    "campaigns:blast_test": _blast,
+    "campaigns:blast_schedule": _blast,
+    "campaigns:blast_cancel": _blast,
+    "campaigns:detail": _marketing_campaign,
+    "campaigns:edit": _marketing_campaign,
     "marketing:campaign_detail": _campaign,
     "marketing:campaign_edit": _campaign,
     "marketing:campaign_test": _campaign,
