@@ -132,6 +132,19 @@ class OrderExtension:
 
 
 @dataclass(frozen=True)
+class CustomerFilterContribution:
+    """Filters a higher app adds to the customer list's FilterSet (e.g. marketing's RFM cell and scores), so the
+    list, its saved views and the segments built on it filter by them while customers never imports that app.
+
+    - `filters(tenant)`: {query parameter: django_filters.Filter} (names unique across contributions); each filter
+      narrows the tenant's customer queryset it is given (its `method` a callable taking (queryset, name, value))."""
+
+    key: str
+    filters: Callable[[Any], dict[str, Any]]
+    order: int = 100
+
+
+@dataclass(frozen=True)
 class SearchHit:
     title: str
     url: str
@@ -218,6 +231,7 @@ class Registry:
     def __init__(self) -> None:
         self._items: dict[str, dict[str, Any]] = {
             "order_extension": {},
+            "customer_filter": {},
             "nav": {},
             "settings": {},
             "home": {},
@@ -270,6 +284,12 @@ class Registry:
 
     def order_extensions(self) -> list[OrderExtension]:
         return sorted(self._items["order_extension"].values(), key=lambda i: (i.order, i.key))
+
+    def add_customer_filter(self, item: CustomerFilterContribution) -> CustomerFilterContribution:
+        return self._add("customer_filter", item)
+
+    def customer_filters(self) -> list[CustomerFilterContribution]:
+        return sorted(self._items["customer_filter"].values(), key=lambda c: (c.order, c.key))
 
     def add_import_kind(self, kind: Any) -> Any:
         """An import kind (a crm.imports.kind.ImportKind subclass), found by its `key` by the import pages and tasks."""

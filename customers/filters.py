@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import django_filters
 from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Reverse
+from django.forms import DateInput
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django_filters.widgets import BooleanWidget
@@ -17,7 +19,10 @@ from drf_spectacular.utils import extend_schema_field
 
 from crm.api.services.custom_field import custom_filter
 from crm.errors import DomainError
-from crm.models import User
+from crm.filters import BoundedDateFilter
+from crm.models import Team, User
+from crm.registry import registry
+from crm.workcalendar.selectors import local_midnight
 
 from .models import Contact, Customer, CustomerIdentifier, CustomerLevel, CustomerTag, Pool, Tag
 from .normalize import nfkc, normalize_credit_code, normalize_email, normalize_phone
@@ -140,11 +145,42 @@ class CustomerFilter(django_filters.FilterSet):
     key_account = django_filters.BooleanFilter(
         label=_("Key account"), field_name="is_key_account", widget=AnyYesNoWidget
     )
+    team = django_filters.ModelChoiceFilter(label=_("Owner's team"), queryset=Team.objects.none(), method="filter_team")
+    # Local days of the tenant: "since" keeps what happened on or after the day; "not since" what did not (never
+    # counts as not since).
+    followed_up_since = BoundedDateFilter(
+        label=_("Followed up since"), method="filter_since", widget=DateInput(attrs={"type": "date"})
+    )
+    no_followup_since = BoundedDateFilter(
+        label=_("No follow-up since"), method="filter_not_since", widget=DateInput(attrs={"type": "date"})
+    )
+    deal_since = BoundedDateFilter(
+        label=_("Deal since"), method="filter_since", widget=DateInput(attrs={"type": "date"})
+    )
+    no_deal_since = BoundedDateFilter(
+        label=_("No deal since"), method="filter_not_since", widget=DateInput(attrs={"type": "date"})
+    )
+    created_from = BoundedDateFilter(
+        label=_("Created from"), method="filter_since", widget=DateInput(attrs={"type": "date"})
+    )
+    created_to = BoundedDateFilter(
+        label=_("Created until"), method="filter_created_to", widget=DateInput(attrs={"type": "date"})
+    )
     sort = django_filters.ChoiceFilter(label=_("Sort"), choices=SORT_CHOICES, method="sort_by", empty_label=None)
 
     class Meta:
         model = Customer
         fields = ["q", "status", "level", "industry", "region", "source", "tag", "owner", "pool", "key_account"]
+
+    # The date filters' columns.
+    DATE_COLUMNS = {
+        "followed_up_since": "last_followed_up_at",
+        "no_followup_since": "last_followed_up_at",
+        "deal_since": "last_deal_at",
+        "no_deal_since": "last_deal_at",
+        "created_from": "created_at",
+        "created_to": "created_at",
+    }
 
     def __init__(self, data=None, *args, request=None, **kwargs):
         super().__init__(data, *args, request=request, **kwargs)
@@ -154,6 +190,12 @@ class CustomerFilter(django_filters.FilterSet):
         self.filters["tag"].queryset = Tag.objects.for_tenant(tenant)
         self.filters["owner"].queryset = User.objects.for_tenant(tenant).filter(is_active=True)
         self.filters["pool"].queryset = Pool.objects.for_tenant(tenant)
+        self.filters["team"].queryset = Team.objects.for_tenant(tenant)
+        # Filters of higher apps (e.g. RFM), before the sort so the form keeps the sort last.
+        sort = self.filters.pop("sort")
+        for contribution in registry.customer_filters():
+            self.filters.update(contribution.filters(tenant))
+        self.filters["sort"] = sort
 
     # Set by the search when whole-identifier matches on others' customers were held back (over the rate limit).
     exact_search_limited = False
@@ -170,6 +212,23 @@ class CustomerFilter(django_filters.FilterSet):
             self.exact_search_limited = True
             return matched.filter(owner=user)
         return matched
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def filter_team(self, queryset, name, value):
+        # The owner's team and the teams under it: one indexed prefix match on the materialized path.
+        return queryset.filter(owner__team__path__startswith=value.path)
+
+    def filter_since(self, queryset, name, value):
+        return queryset.filter(**{f"{self.DATE_COLUMNS[name]}__gte": local_midnight(self.tenant, value)})
+
+    def filter_not_since(self, queryset, name, value):
+        column = self.DATE_COLUMNS[name]
+        return queryset.filter(
+            Q(**{f"{column}__lt": local_midnight(self.tenant, value)}) | Q(**{f"{column}__isnull": True})
+        )
+
+    def filter_created_to(self, queryset, name, value):
+        return queryset.filter(created_at__lt=local_midnight(self.tenant, value + timedelta(days=1)))
 
     @extend_schema_field(OpenApiTypes.INT)  # the API's schema: a tag is chosen by its id
     def filter_tag(self, queryset, name, value):

@@ -224,6 +224,9 @@ class Customer(TenantModel):
                 name="cust_followup_idx",
             ),
             models.Index(
+                fields=["tenant", "last_deal_at"], condition=models.Q(deleted_at__isnull=True), name="cust_deal_idx"
+            ),
+            models.Index(
                 fields=["tenant", "pool", "created_at"],
                 condition=models.Q(deleted_at__isnull=True, owner__isnull=True),
                 name="cust_pool_idx",

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Length, Substr
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import TenantModel
+from crm.models import Role, Team, TenantModel, TenantQuerySet
 
 PLACEHOLDER_HELP = _(
     "Placeholders: {{ contact.name }}, {{ customer.name }}, {{ coupon.code }}, {{ coupon.expires }}, "
@@ -173,6 +176,66 @@ class Coupon(TenantModel):
 
     def __str__(self) -> str:
         return self.code
+
+
+class SegmentQuerySet(TenantQuerySet):
+    def visible_to(self, user) -> SegmentQuerySet:
+        """The segments a user may see and use: admins every one of the tenant's; others those shared with the whole
+        tenant, those shared with their team or a team above it, and their own. Fails closed."""
+        if not getattr(user, "is_authenticated", False) or user.tenant_id is None:
+            return self.none()
+        mine = self.filter(tenant_id=user.tenant_id)
+        if user.has_any_role(Role.ADMIN):
+            return mine
+        condition = models.Q(team__isnull=True) | models.Q(owner=user)
+        if user.team_id:
+            # Shared with the user's team or a team above it: its path is a prefix of the user's team's path.
+            user_path = Team.objects.filter(pk=user.team_id).values("path")[:1]
+            above = Team.objects.filter(
+                pk=models.OuterRef("team_id"), path=Substr(models.Subquery(user_path), 1, Length("path"))
+            )
+            condition |= models.Q(models.Exists(above))
+        return mine.filter(condition)
+
+
+class Segment(TenantModel):
+    """A named customer filter that managers and admins share with a team (and the teams under it) or the whole
+    company: the customer list's own filters (`filters` holds its query parameters, e.g. {"level": "3", "region":
+    "上海", "rfm_cell": "champions"}), so a segment opens as the customer list and picks the audience of a
+    campaign. A user's personal filters are the customer list's saved views (crm.savedviews)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("owner"),
+    )
+    # Shared with this team and the teams under it; empty: the whole company.
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("shared with team")
+    )
+
+    objects = SegmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+        ordering = ["name", "pk"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="marketing_segment_unique_name")]
+        indexes = [models.Index(fields=["tenant", "team"], name="segment_team_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def query_string(self) -> str:
+        """The customer list's query string for this segment's filters."""
+        return urlencode(sorted((k, str(v)) for k, v in (self.filters or {}).items() if v not in (None, "")))
 
 
 # --- Marketing campaigns: a budget, its leads and the deals they brought; members; email/SMS blasts -------------

@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('crm', '0014_api_robot_channels'),
         ('customers', '0012_customer_custom_api'),
-        ('marketing', '0003_campaign_audience'),
+        ('marketing', '0004_segment'),
         ('sales', '0012_lead_campaign_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
                 ('name', models.CharField(max_length=100, verbose_name='name')),
                 ('kind', models.CharField(choices=[('event', 'Event or exhibition'), ('ads', 'Online ads'), ('blast', 'Email or SMS blast'), ('content', 'Content'), ('referral', 'Referral')], default='event', max_length=10, verbose_name='type')),
                 ('status', models.CharField(choices=[('planned', 'Planned'), ('active', 'Running'), ('done', 'Finished'), ('cancelled', 'Cancelled')], default='planned', max_length=10, verbose_name='status')),
-                ('code', models.SlugField(help_text='The utm_campaign value of its links and the campaign column of lead imports.', max_length=100, verbose_name='attribution code')),
+                ('code', models.CharField(help_text='The utm_campaign value of its links and the campaign column of lead imports.', max_length=100, verbose_name='attribution code')),
                 ('starts_on', models.DateField(blank=True, null=True, verbose_name='starts')),
                 ('ends_on', models.DateField(blank=True, null=True, verbose_name='ends')),
                 ('currency', models.CharField(default='CNY', max_length=3, verbose_name='currency')),
