@@ -8,15 +8,29 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.forms import QueryForm
 from crm.services.notification import placeholder_errors
-from marketing.models import Blast, BlastRecipient, MarketingSettings
+from marketing.models import Blast, BlastRecipient, MarketingSettings, Segment
 from marketing.services.greeting import PLACEHOLDERS
 
 
 class BlastForm(forms.ModelForm):
+    segment = forms.ModelChoiceField(
+        label=_("Segment"),
+        queryset=Segment.objects.none(),
+        required=False,
+        help_text=_("A saved segment's customers. Empty: the customer filters below."),
+    )
+
     class Meta:
         model = Blast
-        fields = ["name", "channel", "email_subject", "email_body", "sms_body"]
+        fields = ["name", "channel", "segment", "email_subject", "email_body", "sms_body"]
         widgets = {"email_body": forms.Textarea(attrs={"rows": 6}), "sms_body": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["segment"].queryset = Segment.objects.visible_to(user).order_by("name")
+        segment_id = (self.instance.audience or {}).get("segment")
+        if segment_id:
+            self.initial["segment"] = segment_id
 
     def clean(self):
         cleaned = super().clean()

@@ -5,11 +5,31 @@ from __future__ import annotations
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from crm.models import OutboundMessage, Role
-from customers.models import Customer
-from marketing.models import Blast, BlastRecipient
+from customers.models import Contact, Customer
+from marketing.models import Blast, BlastRecipient, Segment
+from marketing.selectors.care import audience_contacts
+from marketing.selectors.segment import segment_contacts
 
 STATUS = BlastRecipient.Status
 MESSAGE = OutboundMessage.Status
+
+
+def blast_audience(tenant, audience: dict) -> QuerySet:
+    """The contacts a blast's audience picks: a segment's (`{"segment": id}`; a segment since deleted picks nobody,
+    never everybody), else the care campaigns' customer filters (every live customer's contacts when empty)."""
+    if audience.get("segment"):
+        segment = Segment.objects.filter(tenant_id=tenant.pk, pk=audience["segment"]).select_related("tenant").first()
+        if segment is None:
+            return Contact.objects.none()
+        return segment_contacts(segment).filter(customer__deleted_at__isnull=True)
+    return audience_contacts(tenant, audience)
+
+
+def blast_audience_counts(tenant, audience: dict) -> dict[str, int]:
+    """Contacts in a blast's audience, and how many of them may be messaged (consent, not unsubscribed)."""
+    return blast_audience(tenant, audience).aggregate(
+        total=Count("pk"), reachable=Count("pk", filter=Q(marketing_consent=True, unsubscribed_at__isnull=True))
+    )
 
 
 def blast_figures(blast: Blast) -> dict[str, int]:

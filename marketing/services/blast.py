@@ -18,6 +18,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone, translation
@@ -29,7 +30,8 @@ from crm.services.audit import audit
 from crm.services.notification import message_queue, messages_queue_bulk
 from marketing.access import require_campaign_manager
 from marketing.models import Blast, BlastRecipient, MarketingCampaign, MarketingSettings
-from marketing.selectors.care import audience_contacts, greeting_status
+from marketing.selectors.blast import blast_audience
+from marketing.selectors.care import greeting_status
 from marketing.services.greeting import build_message, placeholder_values
 
 BLAST_FIELDS = ["name", "channel", "audience", "email_subject", "email_body", "sms_body", "send_at"]
@@ -161,12 +163,15 @@ def _insert_recipients(blast: Blast) -> int:
     """The audience's contacts as recipient rows, in one statement; returns how many rows were inserted."""
     channels = [blast.channel]
     rows = (
-        audience_contacts(blast.tenant, blast.audience)
+        blast_audience(blast.tenant, blast.audience)
         .filter(erased_at__isnull=True)
         .annotate(r_status=greeting_status(channels, BlastRecipient.Status.PENDING.value))
         .values_list("tenant_id", "pk", "customer_id", "r_status")
     )
-    select_sql, params = rows.query.sql_with_params()
+    try:
+        select_sql, params = rows.query.sql_with_params()
+    except EmptyResultSet:  # an audience that picks nobody (a deleted segment, a filter value gone)
+        return 0
     now = timezone.now()
     # `select_sql` is the ORM's own compiled query (its values are parameters), never user text.
     head = "INSERT INTO marketing_blastrecipient (tenant_id, contact_id, customer_id, status, blast_id, created_at, "

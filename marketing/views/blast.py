@@ -21,9 +21,9 @@ from marketing.forms.blast import (
     ScheduleForm,
 )
 from marketing.forms.campaign import AudienceForm, audience_of
-from marketing.models import Blast, MarketingCampaign, MarketingSettings
-from marketing.selectors.blast import blast_figures, recipients_visible_to
-from marketing.selectors.care import audience_counts, contacts_visible_for_preview
+from marketing.models import Blast, MarketingCampaign, MarketingSettings, Segment
+from marketing.selectors.blast import blast_audience_counts, blast_figures, recipients_visible_to
+from marketing.selectors.care import contacts_visible_for_preview
 from marketing.services.blast import (
     EDITABLE,
     blast_cancel,
@@ -37,13 +37,14 @@ from marketing.services.blast import (
 
 
 def _save(request: HttpRequest, campaign: MarketingCampaign, blast: Blast | None) -> HttpResponse:
-    form = BlastForm(request.POST or None, instance=blast)
+    form = BlastForm(request.POST or None, instance=blast, user=request.user)
     audience = blast.audience if blast else {}
     initial = {f"audience_{k}": audience.get(k) for k in ("level", "tag", "region", "team")}
     audience_form = AudienceForm(request.POST or None, initial=initial, tenant=request.tenant)
     if request.method == "POST" and form.is_valid() and audience_form.is_valid():
         data = {k: form.cleaned_data.get(k) for k in ("name", "channel", "email_subject", "email_body", "sms_body")}
-        data["audience"] = audience_of(audience_form.cleaned_data)
+        segment = form.cleaned_data.get("segment")
+        data["audience"] = {"segment": segment.pk} if segment else audience_of(audience_form.cleaned_data)
         try:
             blast = blast_save(acting_user=request.user, campaign=campaign, data=data, blast=blast)
         except DomainError as exc:
@@ -52,13 +53,14 @@ def _save(request: HttpRequest, campaign: MarketingCampaign, blast: Blast | None
             messages.success(request, _("Blast saved."))
             return redirect("campaigns:blast_detail", pk=blast.pk)
     if audience_form.is_bound and audience_form.is_valid():
-        audience = audience_of(audience_form.cleaned_data)
+        segment = form.cleaned_data.get("segment") if form.is_valid() else None
+        audience = {"segment": segment.pk} if segment else audience_of(audience_form.cleaned_data)
     context = {
         "form": form,
         "audience_form": audience_form,
         "campaign": campaign,
         "blast": blast,
-        "counts": audience_counts(request.tenant, audience),
+        "counts": blast_audience_counts(request.tenant, audience),
     }
     status = 422 if form.errors or audience_form.errors else 200
     return render(request, "marketing/blast/form.html", context, status=status)
@@ -104,7 +106,10 @@ def blast_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "blast": blast,
         "campaign": blast.campaign,
         "figures": blast_figures(blast),
-        "counts": audience_counts(request.tenant, blast.audience),
+        "counts": blast_audience_counts(request.tenant, blast.audience),
+        "segment": Segment.objects.filter(tenant_id=blast.tenant_id, pk=blast.audience.get("segment")).first()
+        if blast.audience.get("segment")
+        else None,
         "page": paginate(request, recipients),
         "query": query,
         "statuses": blast.recipients.model.Status.choices,

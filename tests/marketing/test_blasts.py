@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from crm.models import OutboundMessage
 from crm.services import notification
+from customers.models import Customer
 from marketing import tasks
-from marketing.models import Blast, BlastRecipient, MarketingSettings
+from marketing.models import Blast, BlastRecipient, MarketingSettings, Segment
 from marketing.services import blast as blast_service
 from marketing.services.blast import blast_cancel, blast_save, blast_schedule, blast_send_test, blasts_run
 
@@ -215,3 +216,25 @@ def test_blasts_through_a_real_worker_are_sent_once(celery_worker):
     assert len(mail.outbox) == 4
     assert BlastRecipient.objects.filter(status="queued").count() == 4
     assert set(Blast.objects.values_list("status", flat=True)) == {"done"}
+
+
+@pytest.mark.django_db
+def test_a_segment_is_a_blasts_audience_and_a_deleted_one_picks_nobody(world_a, run, client_for):
+    shanghai = make_contact(world_a.rep1, "上海客户")
+    Customer.objects.filter(pk=shanghai.customer_id).update(region="上海")
+    make_contact(world_a.rep2, "北京客户")
+    segment = Segment.objects.create(tenant=world_a.tenant, name="上海客户群", filters={"region": "上海"})
+    campaign = make_campaign(world_a)
+    response = client_for(world_a.manager).post(
+        reverse("campaigns:blast_create", args=[campaign.pk]), {**EMAIL, "segment": segment.pk}
+    )
+    blast = Blast.objects.get()
+    assert response.status_code == 302 and blast.audience == {"segment": segment.pk}
+    gone = blast_save(
+        acting_user=world_a.manager, campaign=campaign, data={**EMAIL, "audience": {"segment": segment.pk + 999}}
+    )
+    for each in (blast, gone):
+        blast_schedule(acting_user=world_a.manager, blast=each, send_at=timezone.now())
+    run(world_a)
+    assert list(BlastRecipient.objects.values_list("blast_id", "contact__name")) == [(blast.pk, "上海客户")]
+    assert len(mail.outbox) == 1
