@@ -27,12 +27,12 @@ def _marketing_campaign(world) -> dict:
     return {"pk": campaign.pk}
 
 
-def _blast(world) -> dict:
+def _blast(world, name: str = "MARKA 群发") -> dict:
     campaign = MarketingCampaign.objects.get(pk=_marketing_campaign(world)["pk"])
     blast, _created = Blast.objects.get_or_create(
         tenant=world.tenant,
         campaign=campaign,
-        name=named(world, "MARKA 群发"),
+        name=named(world, name),
         defaults={"email_subject": named(world, "MARKA 主题"), "email_body": named(world, "MARKA 正文")},
     )
     return {"pk": blast.pk}
@@ -43,8 +43,9 @@ SAMPLES = {
     "campaigns:blast_detail": _blast,
     "campaigns:blast_edit": _blast,
     "campaigns:blast_test": _blast,
-    "campaigns:blast_schedule": _blast,
-    "campaigns:blast_cancel": _blast,
+    # Scheduling and cancelling change the blast: each has a row of its own, so the editing page stays open.
+    "campaigns:blast_schedule": lambda w: _blast(w, "MARKA 排期群发"),
+    "campaigns:blast_cancel": lambda w: _blast(w, "MARKA 取消群发"),
     "campaigns:detail": _marketing_campaign,
     "campaigns:edit": _marketing_campaign,
     "marketing:campaign_detail": _campaign,
