@@ -95,6 +95,11 @@ app.conf.beat_schedule = {
         "task": "marketing.tasks.compute_rfm",
         "schedule": crontab(hour=2, minute=40),
     },
+    # Marketing blasts: every minute, each tenant's due blasts start and at most its rate of messages is queued.
+    "marketing-send-blasts": {
+        "task": "marketing.tasks.send_blasts",
+        "schedule": crontab(),
+    },
 }
 
 

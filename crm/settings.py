@@ -290,6 +290,8 @@ EXACT_SEARCH_RATE = env.str("EXACT_SEARCH_RATE", default="30/h")
 SURVEY_ANSWER_RATE = env.str("SURVEY_ANSWER_RATE", default="20/10m")
 NPS_SEND_PER_RUN = env.int("NPS_SEND_PER_RUN", default=100)
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
+# Marketing blasts: messages a company sends per minute unless its marketing settings say otherwise.
+MARKETING_BLAST_RATE_PER_MINUTE = env.int("MARKETING_BLAST_RATE_PER_MINUTE", default=100)
 # The domain of the Message-IDs of ticket replies (the service desk threads the customer's mail on them).
 SERVICE_MAIL_DOMAIN = env.str("SERVICE_MAIL_DOMAIN", default="crm.local")
 # The address whose mail reaches the desk (a pipe alias into receive_email); replies carry it, with the ticket's

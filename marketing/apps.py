@@ -18,6 +18,7 @@ class MarketingConfig(AppConfig):
             roles_any,
         )
         from marketing import filters, widgets
+        from marketing.imports.member import MemberKind
         from marketing.services import coupon
 
         # The order form takes a care coupon's code; sales never imports marketing.
@@ -35,6 +36,45 @@ class MarketingConfig(AppConfig):
                 active_prefix="marketing:campaign,marketing:preview,marketing:audience,marketing:log",
             )
         )
+        registry.add_import_kind(MemberKind)
+        registry.add_nav(
+            NavEntry(
+                key="campaigns",
+                label=_("Campaigns"),
+                url_name="campaigns:list",
+                order=48,
+                visible=roles_any("admin", "manager", "rep"),
+                active_prefix="campaigns:",
+            )
+        )
+        registry.add_audit_kind(
+            AuditKind("marketing_campaign", _("Marketing campaigns"), "marketing.marketingcampaign", "campaigns:detail")
+        )
+        registry.add_audit_kind(AuditKind("blast", _("Blasts"), "marketing.blast", "campaigns:blast_detail"))
+        for action in (
+            AuditAction(
+                "marketing_campaign.create", _("%(actor)s created the campaign %(object)s"), _("Campaign created")
+            ),
+            AuditAction(
+                "marketing_campaign.update", _("%(actor)s changed the campaign %(object)s"), _("Campaign changed")
+            ),
+            AuditAction(
+                "campaign_member.import",
+                _("%(actor)s imported campaign members from %(object)s: %(count)s"),
+                _("Campaign members imported"),
+                count="created",
+            ),
+            AuditAction(
+                "marketing_settings.save",
+                _("%(actor)s changed the blast rate"),
+                _("Blast rate changed"),
+            ),
+            AuditAction("blast.save", _("%(actor)s saved the blast %(object)s"), _("Blast saved")),
+            AuditAction("blast.schedule", _("%(actor)s scheduled the blast %(object)s"), _("Blast scheduled")),
+            AuditAction("blast.cancel", _("%(actor)s cancelled the blast %(object)s"), _("Blast cancelled")),
+            AuditAction("blast.test", _("%(actor)s sent themselves a test of the blast %(object)s"), _("Blast test")),
+        ):
+            registry.add_audit_action(action)
         registry.add_customer_panel(
             CustomerPanel(
                 key="care",

@@ -1,4 +1,4 @@
-"""Demo data of customer care: the birthday campaign with its coupon, a Gregorian (元旦), a lunar (中秋) and a
+"""Demo data of marketing campaigns (see seed_campaigns) and of customer care: the birthday campaign with its coupon, a Gregorian (元旦), a lunar (中秋) and a
 public-holiday (春节) campaign; contacts' marketing consent (most agreed at a trade fair or on the web form, a few
 unsubscribed); birthdays today and tomorrow in the tenant's local date (one of each lunar); and last week's
 greetings, delivered, with their coupons (one redeemed on an order). Idempotent and bulk."""
@@ -16,11 +16,22 @@ from django.utils import timezone
 from crm.models import OutboundMessage, Role, Team, User
 from crm.workcalendar.selectors import local_today
 from customers.models import Contact, Customer
-from marketing.models import CareCampaign, Coupon, Greeting, RfmCell, Segment
+from marketing.models import (
+    Blast,
+    BlastRecipient,
+    CampaignMember,
+    CareCampaign,
+    Coupon,
+    Greeting,
+    MarketingCampaign,
+    RfmCell,
+    Segment,
+)
 from marketing.selectors.occasion import lunar_day
 from marketing.services.greeting import coupon_code
 from marketing.services.rfm import rfm_compute
-from sales.models import Order
+from sales.demo_history import seed_history
+from sales.models import Lead, LeadOrigin, LeadStatus, Opportunity, Order, StageKind
 
 CONSENT_SOURCES = ["2026 上海工博会登记表", "官网表单勾选", "销售拜访时口头同意（已录音）", "微信公众号关注"]
 
@@ -80,6 +91,7 @@ HOLIDAYS = [
 
 
 def seed_tenant(demo) -> None:
+    seed_campaigns(demo)
     seed_segments(demo)
     seed_care(demo)
 
@@ -295,3 +307,204 @@ def _past_greetings(campaign: CareCampaign, greeted, rng) -> None:
         redeemable.order = order
         redeemable.order_amount = order.amount
         redeemable.save(update_fields=["redeemed_at", "order", "order_amount"])
+
+
+# --- marketing campaigns ---------------------------------------------------------------------------------------
+
+CAMPAIGNS = [
+    # (name, code, kind, days ago it started, length in days, budget, actual cost, expected leads, expected revenue)
+    ("2026 上海工业博览会", "2026春季展会", "event", 330, 4, 200000, 186000, 120, 1500000),
+    ("双十一线上投放（百度 + 朋友圈）", "双十一促销", "ads", 40, 14, 80000, 65500, 150, 600000),
+    ("新品发布会 · 杭州站", "新品发布会", "event", 150, 1, 50000, 42800, 60, 500000),
+    ("老客户转介绍计划", "referral-2026", "referral", 270, 240, 20000, 12000, 40, 400000),
+    ("秋季会员邮件群发", "autumn-email", "blast", 75, 7, 5000, 3200, 30, 150000),
+]
+LEAD_NAMES = (
+    "王芳 李娜 张伟 刘洋 陈静 杨帆 赵磊 黄敏 周杰 吴婷 徐浩 孙丽 马超 朱琳 胡军 郭强 何雪 高峰 林涛 罗敏".split()
+)
+SIGN_IN_SOURCES = ["展会签到表", "发布会签到表"]
+
+
+def seed_campaigns(demo) -> None:
+    """Five marketing campaigns of the past year (an exhibition, online ads, a launch event, referrals, an email
+    blast) with their costs; a year of leads carrying their codes, a share of them converted into the customers of
+    the year's won and lost deals (first touch: the lead was created before the deal), so each campaign's ROI page
+    has figures; the exhibition's sign-in list as members; a finished email blast with its recipients. Idempotent."""
+    tenant = demo.tenant
+    if MarketingCampaign.objects.filter(tenant=tenant).exists():
+        return
+    seed_history(demo)
+    rng = random.Random(f"campaigns-{tenant.slug}")
+    now = timezone.now()
+    today = local_today(tenant)
+    manager = demo.users.get("manager")
+    campaigns = []
+    for name, code, kind, ago, length, budget, cost, leads, revenue in CAMPAIGNS:
+        starts = today - timedelta(days=ago)
+        campaigns.append(
+            MarketingCampaign.objects.create(
+                tenant=tenant,
+                name=name,
+                code=code,
+                kind=kind,
+                status="done" if ago > length else "active",
+                starts_on=starts,
+                ends_on=starts + timedelta(days=length),
+                owner=manager,
+                currency=tenant.currency,
+                budget=Decimal(budget),
+                actual_cost=Decimal(cost),
+                expected_leads=leads,
+                expected_revenue=Decimal(revenue),
+                description=f"{name}：线索按归因代码“{code}”统计。",
+            )
+        )
+    weights = [5, 3, 2, 2, 1]
+
+    def pick():
+        return rng.choices(campaigns, weights=weights)[0]
+
+    # Leads converted into the customers of the year's closed deals, created a few weeks before each customer's
+    # first deal: the campaign touched them first.
+    first_deal: dict[int, Opportunity] = {}
+    closed = Opportunity.objects.filter(tenant=tenant, status__in=[StageKind.WON, StageKind.LOST]).order_by(
+        "created_at"
+    )
+    for opportunity in closed.select_related("customer"):
+        first_deal.setdefault(opportunity.customer_id, opportunity)
+    new_leads = []
+    for opportunity in first_deal.values():
+        if rng.random() > 0.6:
+            continue
+        campaign = pick()
+        created = max(
+            opportunity.created_at - timedelta(days=rng.randint(7, 40)),
+            now - timedelta(days=364),
+        )
+        new_leads.append(
+            Lead(
+                tenant=tenant,
+                name=rng.choice(LEAD_NAMES),
+                company=opportunity.customer.name,
+                phone=f"+8613{rng.randint(100_000_000, 999_999_999)}",
+                source="市场活动",
+                campaign=campaign.code,
+                origin=LeadOrigin.WEB_FORM if campaign.kind == "ads" else LeadOrigin.IMPORT,
+                status=LeadStatus.CONVERTED,
+                owner_id=opportunity.owner_id,
+                customer_id=opportunity.customer_id,
+                converted_at=min(created + timedelta(days=rng.randint(2, 10)), opportunity.created_at),
+                converted_by_id=opportunity.owner_id,
+                created_at=created,
+            )
+        )
+    # And the year's other leads of each campaign: still open, or disqualified.
+    for campaign in campaigns:
+        for _ in range(rng.randint(15, 45)):
+            started = timezone.make_aware(timezone.datetime.combine(campaign.starts_on, timezone.datetime.min.time()))
+            created = min(started + timedelta(days=rng.randint(0, 30), hours=rng.randint(0, 20)), now)
+            status = rng.choice([LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED, LeadStatus.DISQUALIFIED])
+            new_leads.append(
+                Lead(
+                    tenant=tenant,
+                    name=rng.choice(LEAD_NAMES),
+                    company=f"{rng.choice(['苏州', '宁波', '无锡', '合肥', '南京'])}{rng.choice(LEAD_NAMES)[0]}氏实业有限公司",
+                    phone=f"+8615{rng.randint(100_000_000, 999_999_999)}",
+                    source="市场活动",
+                    campaign=campaign.code,
+                    origin=LeadOrigin.IMPORT,
+                    status=status,
+                    disqualified_reason="没有预算" if status == LeadStatus.DISQUALIFIED else "",
+                    created_at=created,
+                )
+            )
+    Lead.objects.bulk_create(new_leads, batch_size=500)
+
+    # The exhibition's sign-in list: contacts who came (and some invited who did not).
+    expo = campaigns[0]
+    contacts = list(Contact.objects.filter(tenant=tenant, customer__deleted_at__isnull=True).order_by("pk")[:60])
+    CampaignMember.objects.bulk_create(
+        [
+            CampaignMember(
+                tenant=tenant,
+                campaign=expo,
+                contact=contact,
+                name=contact.name,
+                status="attended" if rng.random() < 0.7 else "invited",
+                created_at=timezone.make_aware(timezone.datetime.combine(expo.starts_on, timezone.datetime.min.time())),
+            )
+            for contact in rng.sample(contacts, k=min(25, len(contacts)))
+        ]
+    )
+    _past_blast(campaigns[4], rng)
+    Blast.objects.create(
+        tenant=tenant,
+        campaign=campaigns[1],
+        name="双十一预热短信",
+        channel=Blast.Channel.SMS,
+        sms_body="{{ contact.name }}您好，双十一全场 9 折，{{ owner.name }}恭候您的咨询！",
+        audience={},
+    )
+
+
+def _past_blast(campaign, rng) -> None:
+    """A finished email blast of the autumn campaign, as the job leaves one: recipients messaged (delivered), and
+    those skipped with their reason."""
+    tenant = campaign.tenant
+    sent_at = timezone.now() - timedelta(days=70)
+    blast = Blast.objects.create(
+        tenant=tenant,
+        campaign=campaign,
+        name="秋季会员关怀邮件",
+        channel=Blast.Channel.EMAIL,
+        email_subject="{{ contact.name }}，秋季会员专享礼遇",
+        email_body="{{ contact.name }}您好：\n\n感谢{{ customer.name }}一直以来的支持，秋季会员可享专属折扣。\n\n—— {{ owner.name }}",
+        audience={},
+        send_at=sent_at,
+        status=Blast.Status.DONE,
+        started_at=sent_at,
+        finished_at=sent_at + timedelta(minutes=5),
+        created_at=sent_at - timedelta(days=1),
+    )
+    contacts = list(Contact.objects.filter(tenant=tenant, customer__deleted_at__isnull=True).order_by("pk")[:80])
+    recipients = []
+    for contact in contacts:
+        if contact.unsubscribed_at is not None:
+            status = BlastRecipient.Status.UNSUBSCRIBED
+        elif not contact.marketing_consent:
+            status = BlastRecipient.Status.NO_CONSENT
+        elif not contact.email:
+            status = BlastRecipient.Status.NO_ADDRESS
+        else:
+            status = BlastRecipient.Status.QUEUED
+        recipients.append(
+            BlastRecipient(
+                tenant=tenant,
+                blast=blast,
+                contact=contact,
+                customer_id=contact.customer_id,
+                status=status,
+                created_at=sent_at,
+            )
+        )
+    BlastRecipient.objects.bulk_create(recipients)
+    messages = [
+        OutboundMessage(
+            tenant=tenant,
+            channel="email",
+            to_address=r.contact.email,
+            subject=f"{r.contact.name}，秋季会员专享礼遇",
+            body=f"{r.contact.name}您好：感谢一直以来的支持，秋季会员可享专属折扣。",
+            key=f"blast:{r.pk}",
+            status=OutboundMessage.Status.SENT if rng.random() < 0.95 else OutboundMessage.Status.FAILED,
+            attempts=1,
+            sent_at=sent_at,
+        )
+        for r in recipients
+        if r.status == BlastRecipient.Status.QUEUED
+    ]
+    OutboundMessage.objects.bulk_create(messages)
+    by_key = {m.key: m for m in messages}
+    for r in recipients:
+        r.message = by_key.get(f"blast:{r.pk}")
+    BlastRecipient.objects.bulk_update([r for r in recipients if r.message], ["message"])

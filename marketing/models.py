@@ -306,3 +306,229 @@ class RfmScore(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.customer_id}: R{self.recency} F{self.frequency} M{self.monetary}"
+
+
+# --- Marketing campaigns: a budget, its leads and the deals they brought; members; email/SMS blasts -------------
+
+
+class MarketingCampaign(TenantModel):
+    """A marketing campaign (an exhibition, online ads, a blast…): its dates, budget and actual cost, and the
+    attribution code that leads carry (`Lead.campaign`, the `utm_campaign` of the web form) — first touch: a lead
+    counts for the campaign whose code it carries, a customer and its opportunities for its first lead's."""
+
+    class Kind(models.TextChoices):
+        EVENT = "event", _("Event or exhibition")
+        ADS = "ads", _("Online ads")
+        BLAST = "blast", _("Email or SMS blast")
+        CONTENT = "content", _("Content")
+        REFERRAL = "referral", _("Referral")
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("Planned")
+        ACTIVE = "active", _("Running")
+        DONE = "done", _("Finished")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("type"), max_length=10, choices=Kind.choices, default=Kind.EVENT)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PLANNED)
+    # Exactly as leads carry it in `Lead.campaign` (a link's utm_campaign, an import's campaign column, typed in).
+    code = models.CharField(
+        _("attribution code"),
+        max_length=100,
+        help_text=_("The utm_campaign value of its links and the campaign column of lead imports."),
+    )
+    starts_on = models.DateField(_("starts"), null=True, blank=True)
+    ends_on = models.DateField(_("ends"), null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("owner"),
+    )
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    budget = models.DecimalField(
+        _("budget"), max_digits=14, decimal_places=2, default=0, validators=[MinValueValidator(0)]
+    )
+    actual_cost = models.DecimalField(
+        _("actual cost"), max_digits=14, decimal_places=2, default=0, validators=[MinValueValidator(0)]
+    )
+    expected_leads = models.PositiveIntegerField(_("expected leads"), default=0)
+    expected_revenue = models.DecimalField(
+        _("expected revenue"), max_digits=14, decimal_places=2, default=0, validators=[MinValueValidator(0)]
+    )
+    description = models.TextField(_("description"), blank=True)
+
+    class Meta:
+        verbose_name = _("marketing campaign")
+        verbose_name_plural = _("marketing campaigns")
+        ordering = ["-starts_on", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "code"], name="marketing_mcampaign_unique_code"),
+            models.CheckConstraint(
+                condition=models.Q(ends_on__isnull=True)
+                | models.Q(starts_on__isnull=True)
+                | models.Q(ends_on__gte=models.F("starts_on")),
+                name="marketing_mcampaign_dates",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "-starts_on"], name="mcampaign_list_idx"),
+            models.Index(fields=["tenant", "status", "-starts_on"], name="mcampaign_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CampaignMember(TenantModel):
+    """A person invited to or attending a campaign's event: an existing contact, or a lead made for them (with the
+    campaign's code) when the sign-in list names someone the company does not know yet."""
+
+    class Status(models.TextChoices):
+        INVITED = "invited", _("Invited")
+        ATTENDED = "attended", _("Attended")
+
+    campaign = models.ForeignKey(
+        MarketingCampaign, on_delete=models.CASCADE, related_name="members", verbose_name=_("campaign")
+    )
+    contact = models.ForeignKey(
+        "customers.Contact",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="campaign_memberships",
+        verbose_name=_("contact"),
+    )
+    lead = models.ForeignKey(
+        "sales.Lead",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="campaign_memberships",
+        verbose_name=_("lead"),
+    )
+    name = models.CharField(_("name"), max_length=100)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.INVITED)
+
+    class Meta:
+        verbose_name = _("campaign member")
+        verbose_name_plural = _("campaign members")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "campaign", "contact"],
+                condition=models.Q(contact__isnull=False),
+                name="marketing_member_once_contact",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "campaign", "lead"],
+                condition=models.Q(lead__isnull=False),
+                name="marketing_member_once_lead",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(contact__isnull=False) | models.Q(lead__isnull=False), name="marketing_member_who"
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "campaign", "status", "name"], name="member_campaign_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Blast(TenantModel):
+    """An email or SMS blast of a campaign to an audience, at a scheduled time, sent at the company's rate.
+
+    Its recipients are rows unique on (blast, contact), inserted in one statement when sending starts; each
+    recipient's message is keyed on the recipient, so a run that crashes is resumed without messaging anyone twice.
+    """
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("Email")
+        SMS = "sms", _("SMS")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SCHEDULED = "scheduled", _("Scheduled")
+        SENDING = "sending", _("Sending")
+        DONE = "done", _("Sent")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    campaign = models.ForeignKey(
+        MarketingCampaign, on_delete=models.CASCADE, related_name="blasts", verbose_name=_("campaign")
+    )
+    name = models.CharField(_("name"), max_length=100)
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices, default=Channel.EMAIL)
+    # Who: the customer list's filters, as care campaigns take them (marketing.selectors.care.audience_customers).
+    audience = models.JSONField(_("audience"), default=dict, blank=True)
+    email_subject = models.CharField(_("email subject"), max_length=200, blank=True, help_text=PLACEHOLDER_HELP)
+    email_body = models.TextField(_("email text"), blank=True, help_text=PLACEHOLDER_HELP)
+    sms_body = models.CharField(_("SMS text"), max_length=300, blank=True, help_text=PLACEHOLDER_HELP)
+    send_at = models.DateTimeField(_("send at"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("blast")
+        verbose_name_plural = _("blasts")
+        indexes = [
+            models.Index(fields=["tenant", "campaign", "-created_at"], name="blast_campaign_idx"),
+            models.Index(
+                fields=["tenant", "send_at"],
+                condition=models.Q(status__in=["scheduled", "sending"]),
+                name="blast_due_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BlastRecipient(TenantModel):
+    """One contact of a blast: pending until the throttled job queues its message (keyed `blast:<recipient id>`),
+    then queued; sent or failed as its message is; or skipped with the reason when it may not be messaged."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        QUEUED = "queued", _("Queued")
+        NO_CONSENT = "no_consent", _("Skipped: no marketing consent")
+        UNSUBSCRIBED = "unsubscribed", _("Skipped: unsubscribed")
+        NO_ADDRESS = "no_address", _("Skipped: no email or mobile")
+
+    blast = models.ForeignKey(Blast, on_delete=models.CASCADE, related_name="recipients", verbose_name=_("blast"))
+    contact = models.ForeignKey(
+        "customers.Contact", on_delete=models.CASCADE, related_name="+", verbose_name=_("contact")
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="+", verbose_name=_("customer")
+    )
+    status = models.CharField(_("status"), max_length=14, choices=Status.choices)
+    message = models.ForeignKey(
+        "crm.OutboundMessage", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("blast recipient")
+        verbose_name_plural = _("blast recipients")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "blast", "contact"], name="marketing_blast_once_per_contact")
+        ]
+        indexes = [models.Index(fields=["tenant", "blast", "status"], name="blast_recipient_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.blast} → {self.contact}"
+
+
+class MarketingSettings(TenantModel):
+    """A company's marketing settings: how many blast messages go out per minute (the throttle)."""
+
+    blast_rate_per_minute = models.PositiveIntegerField(
+        _("blast messages per minute"), default=100, validators=[MinValueValidator(1), MaxValueValidator(10000)]
+    )
+
+    class Meta:
+        verbose_name = _("marketing settings")
+        verbose_name_plural = _("marketing settings")
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="marketing_settings_one_per_tenant")]

@@ -1,12 +1,15 @@
 """Thin Celery tasks of the marketing app: they take ids and call services."""
 
 from celery import shared_task
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.services import outbox
 from crm.tenancy import TenantTask, tenants_having
-from marketing.models import CareCampaign
+from marketing.models import Blast, CareCampaign
 from marketing.services import rfm
+from marketing.services.blast import blasts_run
 from marketing.services.greeting import greetings_run
 from sales.models import Order
 
@@ -41,3 +44,25 @@ def compute_rfm() -> int:
 def compute_tenant_rfm(tenant_id: int) -> dict[str, int]:
     """One tenant's RFM scores, one SQL statement. Idempotent: a rerun over the same orders changes nothing."""
     return rfm.rfm_compute(tenant_id=tenant_id)
+
+
+def _blasts_with_work():
+    return Blast.objects.filter(
+        Q(status=Blast.Status.SCHEDULED, send_at__lte=timezone.now()) | Q(status=Blast.Status.SENDING)
+    )
+
+
+@shared_task
+def send_blasts() -> int:
+    """Every minute (beat): one blast run per tenant with a blast due or sending."""
+    tenant_ids = tenants_having(_blasts_with_work)
+    for tenant_id in tenant_ids:
+        outbox.enqueue(send_tenant_blasts, tenant_id)
+    return len(tenant_ids)
+
+
+@shared_task(base=TenantTask, acks_late=True, label=_("Campaign blasts"))
+def send_tenant_blasts(tenant_id: int) -> dict[str, int]:
+    """One tenant's blasts: start those due, queue at most the tenant's rate of messages, close those finished.
+    Idempotent: a rerun, or two copies at once, messages each recipient once."""
+    return blasts_run(tenant_id=tenant_id)

@@ -217,6 +217,7 @@ class LeadFilter(django_filters.FilterSet):
         label=_("Duplicates only"), method="filter_duplicates", widget=django_filters.widgets.forms.CheckboxInput
     )
     min_score = django_filters.NumberFilter(label=_("Score at least"), field_name="score", lookup_expr="gte")
+    campaign = django_filters.CharFilter(label=_("Campaign code"), method="filter_campaign", max_length=100)
     sort = django_filters.ChoiceFilter(label=_("Sort"), choices=LEAD_SORT_CHOICES, method="sort_by", empty_label=None)
 
     def __init__(self, data=None, *args, request=None, **kwargs):
@@ -254,6 +255,9 @@ class LeadFilter(django_filters.FilterSet):
             self.exact_search_limited = True
             return matched.filter(owner=user)
         return matched
+
+    def filter_campaign(self, queryset, name, value):
+        return queryset.from_campaign(value.strip())
 
     def filter_status(self, queryset, name, value):
         if value == "open":
@@ -329,6 +333,7 @@ class OpportunityFilter(django_filters.FilterSet):
         lookup_expr="lte",
         widget=django_filters.widgets.forms.DateInput(attrs={"type": "date"}),
     )
+    campaign = django_filters.CharFilter(label=_("Campaign code"), method="filter_campaign", max_length=100)
     sort = django_filters.ChoiceFilter(
         label=_("Sort"), choices=OPPORTUNITY_SORT_CHOICES, method="sort_by", empty_label=None
     )
@@ -352,6 +357,9 @@ class OpportunityFilter(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(Q(name__icontains=value) | Q(customer__name__startswith=value))
+
+    def filter_campaign(self, queryset, name, value):
+        return queryset.from_campaign(value.strip())
 
     def filter_status(self, queryset, name, value):
         return queryset if value == "all" else queryset.filter(status=value)

@@ -122,6 +122,27 @@ class LeadQuerySet(TenantQuerySet):
     def unassigned(self) -> LeadQuerySet:
         return self.filter(owner__isnull=True)
 
+    def from_campaign(self, code) -> LeadQuerySet:
+        """Leads attributed to a marketing campaign: those carrying its code (web form utm_campaign, import column,
+        or typed in). `code` may be an OuterRef (a campaign list's subquery). Served by the partial index
+        sales_lead_campaign_idx."""
+        return self.filter(campaign=code) if code else self.none()
+
+    def first_touch(self, code) -> LeadQuerySet:
+        """Converted leads of a campaign that were their customer's first touch: no earlier lead of the same
+        customer carries another campaign's code. A customer (and every opportunity of it) belongs to one campaign
+        only: the one that brought it first."""
+        Lead = apps.get_model("sales", "Lead")
+        earlier = (
+            Lead.objects.filter(tenant_id=OuterRef("tenant_id"), customer_id=OuterRef("customer_id"))
+            .filter(
+                Q(created_at__lt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), pk__lt=OuterRef("pk"))
+            )
+            .exclude(campaign="")
+            .exclude(campaign=OuterRef("campaign"))
+        )
+        return self.from_campaign(code).filter(customer__isnull=False).exclude(Exists(earlier))
+
 
 class OpportunityQuerySet(TenantQuerySet):
     def visible_to(self, user) -> OpportunityQuerySet:
@@ -138,6 +159,17 @@ class OpportunityQuerySet(TenantQuerySet):
 
     def open(self) -> OpportunityQuerySet:
         return self.filter(status="open")
+
+    def from_campaign(self, code) -> OpportunityQuerySet:
+        """Opportunities a marketing campaign brought (first touch): every opportunity of a customer whose first
+        campaign lead carries `code` (`LeadQuerySet.first_touch`). Converted customers and their deals inherit the
+        code of the lead they came from; sales never needs the campaign itself."""
+        if not code:
+            return self.none()
+        # A campaign's OuterRef (a campaign list's subquery) sits one level further out inside the leads' subquery.
+        lead_code = OuterRef(code) if isinstance(code, OuterRef) else code
+        customers = apps.get_model("sales", "Lead").objects.first_touch(lead_code).values("customer_id")
+        return self.filter(customer_id__in=customers)
 
 
 class StageQuerySet(TenantQuerySet):

@@ -98,7 +98,10 @@ class ImportUploadView(ImportView):
     http_method_names = ["get", "post"]
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return self.page(ImportUploadForm(kind=self.import_kind, user=request.user))
+        # A page may link to the upload with its destination chosen (?target=…): the choice is still checked.
+        target = request.GET.get("target")
+        initial = {"target": target} if target else None
+        return self.page(ImportUploadForm(kind=self.import_kind, user=request.user, initial=initial))
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = ImportUploadForm(request.POST, request.FILES, kind=self.import_kind, user=request.user)

@@ -176,17 +176,22 @@ def audience_of(cleaned: dict) -> dict:
 
 
 class AudienceForm(forms.Form):
-    """The live count's query: the campaign form's audience fields, scoped to the tenant."""
+    """The audience fields of the care campaign form, scoped to the tenant: the live count's query, and the audience
+    part of a blast's form."""
 
-    audience_level = forms.ModelChoiceField(queryset=None, required=False)
-    audience_tag = forms.ModelChoiceField(queryset=None, required=False)
-    audience_region = forms.CharField(max_length=50, required=False)
-    audience_team = forms.ModelChoiceField(queryset=None, required=False)
-    audience_segment = forms.ModelChoiceField(queryset=None, required=False)
+    audience_level = forms.ModelChoiceField(label=_("Audience: customer level"), queryset=None, required=False)
+    audience_tag = forms.ModelChoiceField(label=_("Audience: tag"), queryset=None, required=False)
+    audience_region = forms.CharField(label=_("Audience: region"), max_length=50, required=False)
+    audience_team = forms.ModelChoiceField(label=_("Audience: owner's team"), queryset=None, required=False)
+    audience_segment = forms.ModelChoiceField(label=_("Audience: segment"), queryset=None, required=False)
 
-    def __init__(self, *args, tenant, **kwargs):
+    def __init__(self, *args, tenant, with_segment: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["audience_segment"].queryset = Segment.objects.for_tenant(tenant)
+        if with_segment:
+            self.fields["audience_segment"].queryset = Segment.objects.for_tenant(tenant)
+        else:
+            # A blast chooses its segment on its own form (among the segments its author sees).
+            del self.fields["audience_segment"]
         self.fields["audience_level"].queryset = CustomerLevel.objects.for_tenant(tenant)
         self.fields["audience_tag"].queryset = Tag.objects.for_tenant(tenant)
         self.fields["audience_team"].queryset = Team.objects.filter(tenant=tenant)

@@ -60,6 +60,11 @@ def audience_customers(tenant, audience: dict) -> QuerySet:
     return customers.order_by()
 
 
+def audience_contacts(tenant, audience: dict | None = None) -> QuerySet:
+    """Contacts of the live customers an audience picks (every live customer's for an empty one)."""
+    return _audience(tenant, audience)
+
+
 def _audience(tenant, audience: dict | None = None) -> QuerySet:
     # Contacts of live customers (of the audience, when it has filters); the occasion's conditions come per part.
     contacts = Contact.objects.filter(tenant_id=tenant.pk, customer__deleted_at__isnull=True)
@@ -109,15 +114,17 @@ def due_parts(campaign: CareCampaign, day: dt.date) -> list[DuePart]:
     return [DuePart(_audience(campaign.tenant, campaign.audience), occasion.year)]
 
 
-def greeting_status(channels: list[str]) -> Case:
-    """Why a due contact is or is not messaged, as SQL: unsubscribed, no consent, no address for any channel."""
+def greeting_status(channels: list[str], reachable_status: str = Greeting.Status.QUEUED.value) -> Case:
+    """Why a due contact is or is not messaged, as SQL: unsubscribed, no consent, no address for any channel; else
+    `reachable_status` (what the caller's rows say of a contact to message). Care greetings and campaign blasts
+    share it, so consent and unsubscribes are judged one way."""
     reachable = Q(pk__in=[])
     for channel in channels:
         reachable |= ~Q(email="") if channel == "email" else ~Q(mobile="")
     return Case(
         When(unsubscribed_at__isnull=False, then=Value(Greeting.Status.UNSUBSCRIBED.value)),
         When(marketing_consent=False, then=Value(Greeting.Status.NO_CONSENT.value)),
-        When(reachable, then=Value(Greeting.Status.QUEUED.value)),
+        When(reachable, then=Value(reachable_status)),
         default=Value(Greeting.Status.NO_ADDRESS.value),
     )
 

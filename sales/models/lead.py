@@ -165,6 +165,12 @@ class Lead(TenantModel):
             ),
             models.Index("tenant", OpClass(Reverse("phone"), name="varchar_pattern_ops"), name="sales_lead_phone_rev"),
             models.Index(fields=["tenant", "name"], name="sales_lead_name_idx"),
+            # Campaign attribution: a campaign's leads by its code (marketing's campaign page and the list filter).
+            models.Index(
+                fields=["tenant", "campaign", "-created_at"],
+                condition=~models.Q(campaign=""),
+                name="sales_lead_campaign_idx",
+            ),
             GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="sales_lead_name_trgm"),
             GinIndex(fields=["company"], opclasses=["gin_trgm_ops"], name="sales_lead_company_trgm"),
         ]

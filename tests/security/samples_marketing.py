@@ -1,6 +1,6 @@
 """Sample URL arguments for the customer-care pages (see samples_crm.py for the contract)."""
 
-from marketing.models import CareCampaign, Segment
+from marketing.models import Blast, CareCampaign, MarketingCampaign, Segment
 
 from .marks import named
 
@@ -35,7 +35,36 @@ def _segment_to_delete(world) -> dict:
     return {"pk": segment.pk}
 
 
+def _marketing_campaign(world) -> dict:
+    campaign, _created = MarketingCampaign.objects.get_or_create(
+        tenant=world.tenant,
+        code="expo",
+        defaults={"name": named(world, "MARKA 展会"), "description": named(world, "MARKA 描述")},
+    )
+    return {"pk": campaign.pk}
+
+
+def _blast(world, name: str = "MARKA 群发") -> dict:
+    campaign = MarketingCampaign.objects.get(pk=_marketing_campaign(world)["pk"])
+    blast, _created = Blast.objects.get_or_create(
+        tenant=world.tenant,
+        campaign=campaign,
+        name=named(world, name),
+        defaults={"email_subject": named(world, "MARKA 主题"), "email_body": named(world, "MARKA 正文")},
+    )
+    return {"pk": blast.pk}
+
+
 SAMPLES = {
+    "campaigns:blast_create": _marketing_campaign,
+    "campaigns:blast_detail": _blast,
+    "campaigns:blast_edit": _blast,
+    "campaigns:blast_test": _blast,
+    # Scheduling and cancelling change the blast: each has a row of its own, so the editing page stays open.
+    "campaigns:blast_schedule": lambda w: _blast(w, "MARKA 排期群发"),
+    "campaigns:blast_cancel": lambda w: _blast(w, "MARKA 取消群发"),
+    "campaigns:detail": _marketing_campaign,
+    "campaigns:edit": _marketing_campaign,
     "marketing:campaign_detail": _campaign,
     "marketing:campaign_edit": _campaign,
     "marketing:campaign_test": _campaign,

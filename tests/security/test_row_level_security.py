@@ -57,6 +57,7 @@ DISPATCHERS = {
     "service.tasks.escalate_tickets": "asks each tenant in its context, enqueues escalate_tenant_tickets",
     "service.tasks.send_nps_invitations": "asks each tenant in its context, enqueues send_tenant_nps",
     "marketing.tasks.send_care_greetings": "asks each tenant in its context, enqueues send_tenant_care_greetings",
+    "marketing.tasks.send_blasts": "asks each tenant in its context, enqueues send_tenant_blasts",
     "reports.tasks.send_scheduled_reports": "asks each tenant in its context, enqueues send_tenant_reports",
 }
 # Tasks that read and write no table at all.
