@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy
 from crm.access import sales_assignable_users
 from crm.models import Team, User
 from sales.models import LeadPool, LeadPoolRule
+from sales.services.lead_pool import POOL_FIELDS
 
 
 class LeadReleaseForm(forms.Form):
@@ -44,16 +45,7 @@ class LeadPoolForm(forms.ModelForm):
 
     class Meta:
         model = LeadPool
-        fields = [
-            "name",
-            "is_default",
-            "no_followup_days",
-            "no_conversion_days",
-            "warn_days_before",
-            "extension_days",
-            "max_claims_per_day",
-            "reclaim_cooldown_days",
-        ]
+        fields = list(POOL_FIELDS)
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)

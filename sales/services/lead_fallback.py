@@ -31,7 +31,7 @@ def lead_fallback_run(*, tenant: Tenant, now: dt.datetime | None = None) -> int:
         moved: dict[int, list[tuple[int, str]]] = defaultdict(list)
         total = 0
         for pool in lead_pools_with_rules(tenant):
-            due_sql, due_params = lead_fallback_due(pool, now=now).values("pk").query.sql_with_params()
+            due_sql, due_params = lead_fallback_due(pool, now=now).order_by().values("pk").query.sql_with_params()
             with connection.cursor() as cursor:
                 # due_sql is Django's own compiled SQL for the predicate, with its values passed as parameters.
                 cursor.execute(

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from crm.access import require_sales_user
+from crm.access import require_admin, require_sales_user
 from crm.errors import DomainError
 from crm.models import Role
 from crm.web import PAGE_SIZE, CappedPaginator, admin_required, apply_domain_error, selected_ids, tenant_required
@@ -232,18 +232,21 @@ def lead_pool_settings_create(request: HttpRequest) -> HttpResponse:
     return _settings_page(request, None)
 
 
-@admin_required
+@tenant_required
 @require_http_methods(["GET", "POST"])
 def lead_pool_settings_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    # Another tenant's pool is 404 for everyone; then only admins may edit.
     pool = get_object_or_404(LeadPool.objects.for_tenant(request.tenant), pk=pk)
+    require_admin(request.user)
     return _settings_page(request, pool)
 
 
-@admin_required
+@tenant_required
 @require_POST
 def lead_pool_settings_simulate(request: HttpRequest, pk: int) -> HttpResponse:
     """htmx: what the job and the warnings would do with the values on the form, nothing saved."""
     pool = get_object_or_404(LeadPool.objects.for_tenant(request.tenant).select_related("tenant"), pk=pk)
+    require_admin(request.user)
     form = LeadPoolForm(request.POST, instance=LeadPool(tenant=request.tenant), tenant=request.tenant)
     rules = source_rule_formset(pool, request.POST)
     return render(

@@ -58,6 +58,10 @@ def test_other_tenants_ids_are_404(world, world_b, client_for):
     assert c.post(reverse("sales:lead_pool_claim", args=[lead.pk])).status_code == 404
     assert c.get(reverse("sales:lead_pool_settings_edit", args=[pool.pk])).status_code == 404
     assert c.post(reverse("sales:lead_pool_settings_simulate", args=[pool.pk])).status_code == 404
+    for outsider in (world_b.manager, world_b.rep1):  # 404 before any role check
+        for name in ("sales:lead_pool_settings_edit", "sales:lead_pool_settings_simulate"):
+            assert client_for(outsider).post(reverse(name, args=[pool.pk])).status_code == 404
+    assert client_for(world.rep1).get(reverse("sales:lead_pool_settings_edit", args=[pool.pk])).status_code == 403
     assert client_for(world_b.rep1).get(reverse("sales:lead_release", args=[held.pk])).status_code == 404
     # In the same tenant, a pool not naming the rep's team is 404 too.
     hidden = lead_pool(world, name="客服池", team=world.service_team)
