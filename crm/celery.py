@@ -45,6 +45,12 @@ app.conf.beat_schedule = {
         "task": "customers.tasks.fallback_to_pool",
         "schedule": crontab(minute=7),
     },
+    # Lead pools: leads nobody follows up or converts fall back hourly, then the warning ladder (acts once a day per
+    # tenant, after 09:00 tenant-local time); one task per tenant does both.
+    "sales-lead-fallback-to-pool": {
+        "task": "sales.tasks.lead_fallback_to_pool",
+        "schedule": crontab(minute=13),
+    },
     # Imports whose process died or whose task was lost are started again (nothing of the lost run was saved).
     "imports-recover": {
         "task": "crm.imports.tasks.recover_imports",

@@ -99,6 +99,10 @@ class ContactQuerySet(TenantQuerySet):
 
 
 class PoolQuerySet(TenantQuerySet):
+    """Pools seen by the teams they name: customer pools here, lead pools (sales) through `team_link`."""
+
+    team_link = ("customers", "PoolTeam")
+
     def visible_to(self, user) -> PoolQuerySet:
         """Pools `user` may see: an admin all; others the pools naming their team or a team above it, and for a
         manager also the pools naming a team they manage."""
@@ -107,7 +111,7 @@ class PoolQuerySet(TenantQuerySet):
         pools = self.filter(tenant_id=user.tenant_id)
         if user.has_any_role(Role.ADMIN):
             return pools
-        pool_team = apps.get_model("customers", "PoolTeam")
+        pool_team = apps.get_model(*self.team_link)
         condition = Q(pk__in=[])
         if user.team_id:
             # The pool names my team or one of its ancestors: the named team's path is a prefix of mine.

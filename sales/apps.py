@@ -32,6 +32,7 @@ class SalesConfig(AppConfig):
         from sales.services.erasure import sales_personal_data_erase, sales_personal_data_export
         from sales.services.lead import open_leads_per_owner
         from sales.services.lead_backlog import lead_backlog_apply, lead_backlog_items
+        from sales.services.lead_pool import lead_extension_policy
         from sales.services.pipeline import ensure_default_pipeline
         from sales.services.quote import quote_policy
 
@@ -51,6 +52,7 @@ class SalesConfig(AppConfig):
         registry.add_import_kind(ProductKind)
         registry.add_approval_policy(quote_policy())
         registry.add_approval_policy(contract_policy())
+        registry.add_approval_policy(lead_extension_policy())
         registry.add_personal_data_holder(
             PersonalDataHolder(key="sales", erase=sales_personal_data_erase, export=sales_personal_data_export)
         )
@@ -64,6 +66,16 @@ class SalesConfig(AppConfig):
                 order=12,
                 visible=sellers,
                 active_prefix="sales:lead",
+            )
+        )
+        registry.add_nav(
+            NavEntry(
+                key="lead_pools",
+                label=_("Lead pools"),
+                url_name="sales:lead_pool_list",
+                order=13,
+                visible=sellers,
+                active_prefix="sales:lead_pool",
             )
         )
         registry.add_nav(
@@ -157,6 +169,15 @@ class SalesConfig(AppConfig):
         )
         registry.add_settings_page(
             SettingsPage(
+                key="lead_pools",
+                label=_("Lead pools"),
+                description=_("Lead pools (线索池): who sees them, claim limits, and when leads fall back."),
+                url_name="sales:lead_pool_settings",
+                order=43,
+            )
+        )
+        registry.add_settings_page(
+            SettingsPage(
                 key="lead_scoring",
                 label=_("Lead scoring"),
                 description=_("Rules that score leads, so the best ones are called first."),
@@ -189,6 +210,16 @@ class SalesConfig(AppConfig):
                 order=6,
                 visible=sellers,
                 context=widgets.my_pipeline,
+                width="col-lg-4",
+            )
+        )
+        registry.add_home_widget(
+            HomeWidget(
+                key="my_leads_falling_back",
+                template="sales/widgets/my_leads_falling_back.html",
+                order=7,
+                visible=sellers,
+                context=widgets.my_leads_falling_back,
                 width="col-lg-4",
             )
         )
@@ -277,6 +308,54 @@ class SalesConfig(AppConfig):
                 items_kind="lead",
                 user="to",
             ),
+            AuditAction("lead.claim", _("%(actor)s claimed the lead %(object)s from a lead pool"), _("Lead claimed")),
+            AuditAction(
+                "lead.release",
+                _("%(actor)s released the lead %(object)s to a lead pool: %(text)s"),
+                _("Lead released"),
+                text="reason",
+            ),
+            AuditAction(
+                "lead.pool_assign",
+                ngettext_lazy(
+                    "%(actor)s gave %(count)d pool lead to %(user)s",
+                    "%(actor)s gave %(count)d pool leads to %(user)s",
+                    "count",
+                ),
+                _("Pool leads assigned"),
+                items="leads",
+                items_kind="lead",
+                user="to",
+            ),
+            AuditAction(
+                "lead_pool.fallback",
+                ngettext_lazy(
+                    "%(count)d lead fell back to the lead pools",
+                    "%(count)d leads fell back to the lead pools",
+                    "count",
+                ),
+                _("Leads fell back"),
+                count="leads",
+            ),
+            AuditAction(
+                "lead.extension_request",
+                _("%(actor)s asked for more time on the lead %(object)s: %(text)s"),
+                _("Lead extension asked"),
+                text="reason",
+            ),
+            AuditAction("lead.extension.approved", _("%(actor)s extended the lead %(object)s"), _("Lead extended")),
+            AuditAction(
+                "lead.extension.declined",
+                _("%(actor)s declined more time on the lead %(object)s"),
+                _("Lead extension declined"),
+            ),
+            AuditAction(
+                "lead.extension.withdrawn",
+                _("The extension asked on the lead %(object)s was withdrawn"),
+                _("Lead extension withdrawn"),
+            ),
+            AuditAction("lead_pool.create", _("%(actor)s created the lead pool %(object)s"), _("Lead pool created")),
+            AuditAction("lead_pool.update", _("%(actor)s changed the lead pool %(object)s"), _("Lead pool changed")),
             AuditAction(
                 "lead.import",
                 ngettext_lazy(

@@ -16,6 +16,7 @@ from customers.models import Contact, Customer
 from customers.services.customer import record_deal, record_follow_up
 
 from .demo_funnel import seed_funnel
+from .demo_lead_pool import seed_lead_pools
 from .demo_quote import seed_quotes
 from .models import Appointment, AppointmentAttendee, AppointmentContact, FollowUp, Order, OrderLine, Task
 
@@ -44,6 +45,7 @@ def seed_tenant(demo) -> None:
     seed_activities(demo)
     seed_funnel(demo)
     seed_quotes(demo)
+    seed_lead_pools(demo)
 
 
 def seed_activities(demo) -> None:

@@ -16,8 +16,9 @@ from datetime import datetime
 from django.apps import apps
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Value, When
 
-from crm.access import is_tenant_user
+from crm.access import is_sales_user, is_tenant_user
 from crm.models import Role, Team, TenantQuerySet
+from customers.querysets import PoolQuerySet
 
 
 def _visible_customers(user):
@@ -142,6 +143,25 @@ class LeadQuerySet(TenantQuerySet):
             .exclude(campaign=OuterRef("campaign"))
         )
         return self.from_campaign(code).filter(customer__isnull=False).exclude(Exists(earlier))
+
+    def in_pools_for(self, user) -> LeadQuerySet:
+        """Open leads nobody owns in the lead pools `user` may see (drives /lead-pools/). Only sales roles see
+        them: fails closed for anyone else."""
+        if not is_sales_user(user):
+            return self.none()
+        pool = apps.get_model("sales", "LeadPool")
+        return self.filter(
+            tenant_id=getattr(user, "tenant_id", None),
+            owner__isnull=True,
+            status__in=["new", "contacted", "qualified"],
+            pool__in=pool.objects.visible_to(user).values("pk"),
+        )
+
+
+class LeadPoolQuerySet(PoolQuerySet):
+    """Lead pools, seen by the teams they name exactly as customer pools are."""
+
+    team_link = ("sales", "LeadPoolTeam")
 
 
 class OpportunityQuerySet(TenantQuerySet):

@@ -9,6 +9,7 @@ from crm.models import Tenant
 from crm.services import outbox
 from crm.tenancy import TenantTask
 from sales.services import lead_scoring, payment, quote
+from sales.services.lead_fallback import lead_fallback_run, lead_warn_run
 from sales.services.reminder import reminders_send_due, tenants_with_due_reminders
 
 logger = logging.getLogger(__name__)
@@ -52,3 +53,22 @@ def send_tenant_contract_reminders(tenant_id: int) -> int:
     Idempotent: a rerun, or two copies at once, tells each once and expires each quote once."""
     expired = quote.quotes_expire(tenant_id=tenant_id)
     return expired + payment.contract_reminders_send(tenant_id=tenant_id)
+
+
+@shared_task
+def lead_fallback_to_pool() -> int:
+    """Hourly (beat): one lead fall-back run and one warning run per active tenant."""
+    ids = list(Tenant.objects.filter(is_active=True).values_list("pk", flat=True))
+    for tenant_id in ids:
+        outbox.enqueue(lead_fallback_to_pool_for_tenant, tenant_id)
+    return len(ids)
+
+
+@shared_task(base=TenantTask, acks_late=True, label=_("Leads falling back to the lead pool"))
+def lead_fallback_to_pool_for_tenant(tenant_id: int) -> dict[str, int]:
+    """One tenant's due leads back to their lead pools, then the warnings (once a day, after 09:00 local).
+    Idempotent: a rerun moves nothing more and warns nobody twice."""
+    tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
+    if tenant is None:
+        return {"moved": 0, "warned": 0}
+    return {"moved": lead_fallback_run(tenant=tenant), "warned": lead_warn_run(tenant=tenant)}

@@ -34,6 +34,18 @@ from sales.views.lead import (
     lead_reveal,
     lead_status,
 )
+from sales.views.lead_pool import (
+    lead_extension_request_view,
+    lead_pool_assign_view,
+    lead_pool_claim,
+    lead_pool_detail,
+    lead_pool_list,
+    lead_pool_settings,
+    lead_pool_settings_create,
+    lead_pool_settings_edit,
+    lead_pool_settings_simulate,
+    lead_release_view,
+)
 from sales.views.lead_scoring import scoring_recompute, scoring_rule_delete_view, scoring_rule_edit, scoring_rules
 from sales.views.opportunity import (
     opportunity_create_view,
@@ -104,6 +116,12 @@ urlpatterns = [
     path("leads/<int:pk>/convert/", lead_convert_view, name="lead_convert"),
     path("leads/<int:pk>/followups/", lead_followup, name="lead_followup"),
     path("leads/<int:pk>/reveal/", lead_reveal, name="lead_reveal"),
+    path("leads/<int:pk>/release/", lead_release_view, name="lead_release"),
+    path("leads/<int:pk>/extension/", lead_extension_request_view, name="lead_extension_request"),
+    path("lead-pools/", lead_pool_list, name="lead_pool_list"),
+    path("lead-pools/<int:pk>/", lead_pool_detail, name="lead_pool_detail"),
+    path("lead-pools/<int:pk>/assign/", lead_pool_assign_view, name="lead_pool_assign"),
+    path("lead-pools/leads/<int:pk>/claim/", lead_pool_claim, name="lead_pool_claim"),
     path("leads/import/", ImportUploadView.as_view(kind="lead"), name="lead_import"),
     # The lead import's own job pages before imports were one machine (crm.imports): bookmarks redirect.
     path("leads/import/<int:pk>/", LegacyImportRedirectView.as_view(kind="lead"), name="lead_import_legacy"),
@@ -168,6 +186,10 @@ urlpatterns = [
     path("settings/pipelines/stages/<int:pk>/", stage_edit, name="stage_edit"),
     path("settings/pipelines/stages/<int:pk>/move/", stage_move_view, name="stage_move"),
     path("settings/pipelines/stages/<int:pk>/delete/", stage_delete, name="stage_delete"),
+    path("settings/lead-pools/", lead_pool_settings, name="lead_pool_settings"),
+    path("settings/lead-pools/new/", lead_pool_settings_create, name="lead_pool_settings_create"),
+    path("settings/lead-pools/<int:pk>/", lead_pool_settings_edit, name="lead_pool_settings_edit"),
+    path("settings/lead-pools/<int:pk>/simulate/", lead_pool_settings_simulate, name="lead_pool_settings_simulate"),
     path("settings/lead-scoring/", scoring_rules, name="scoring_rules"),
     path("settings/lead-scoring/recompute/", scoring_recompute, name="scoring_recompute"),
     path("settings/lead-scoring/<int:pk>/", scoring_rule_edit, name="scoring_rule_edit"),

@@ -28,6 +28,7 @@ from sales.models import (
     Task,
 )
 from sales.selectors.customer import mark_customer_visibility
+from sales.selectors.lead_pool import with_lead_fallback_at
 from sales.selectors.task import task_counts
 
 SOON_DAYS = 30
@@ -166,3 +167,13 @@ def contracts_panel_context(request: HttpRequest, customer: Customer) -> dict:
         contract.overdue = overdue.get(contract.pk, Decimal(0))
     receipts = list(Receipt.objects.filter(contract__in=[c.pk for c in contracts]).select_related("contract")[:10])
     return {"customer": customer, "contracts": contracts, "receipts": receipts}
+
+
+def my_leads_falling_back(request: HttpRequest) -> dict:
+    """The rep's open leads with a fall-back date, soonest first, as the lead pools' own arithmetic computes it."""
+    user = request.user
+    mine = Lead.objects.visible_to(user).filter(owner=user).open()
+    leads = list(
+        with_lead_fallback_at(mine, request.tenant).filter(fallback_at__isnull=False).order_by("fallback_at", "pk")[:6]
+    )
+    return {"leads": leads}

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import (
     Case,
-    Count,
     DateTimeField,
     DurationField,
     Exists,
@@ -26,6 +25,8 @@ from django.db.models.functions import Coalesce, Greatest, JSONObject, Least
 from django.utils import timezone
 
 from crm.models import Tenant, User
+from crm.selectors import pool_limits
+from crm.selectors.pool_limits import ClaimsLeft
 from crm.workcalendar.selectors import local_midnight, local_today
 from customers.models import Customer, ExtensionRequest, OwnershipEvent, Pool, PoolLevelRule
 
@@ -228,39 +229,10 @@ def mark_extension_state(customers: list[Customer]) -> None:
 
 
 def claims_today(rep: User, pool_ids: list[int], now: dt.datetime | None = None) -> dict[int, int]:
-    """How many customers `rep` claimed from each of these pools since the tenant's local midnight: what a pool's
-    max_claims_per_day limits (the claim's check and the pool page's counter). One query."""
-    if not pool_ids:
-        return {}
-    start = local_midnight(rep.tenant, local_today(rep.tenant, now))
-    rows = (
-        OwnershipEvent.objects.filter(
-            tenant_id=rep.tenant_id,
-            reason=OwnershipEvent.Reason.CLAIM,
-            to_owner=rep,
-            from_pool_id__in=pool_ids,
-            at__gte=start,
-        )
-        .order_by()
-        .values_list("from_pool_id")
-        .annotate(n=Count("pk"))
-    )
-    return dict(rows)
-
-
-@dataclass(frozen=True)
-class ClaimsLeft:
-    pool: Pool
-    limit: int
-    used: int
-
-    @property
-    def left(self) -> int:
-        return max(self.limit - self.used, 0)
+    """How many customers `rep` claimed from each of these pools today (crm.selectors.pool_limits). One query."""
+    return pool_limits.claims_today(OwnershipEvent.objects, rep, pool_ids, now)
 
 
 def claims_left(rep: User, pools: list[Pool]) -> list[ClaimsLeft]:
     """Today's claims left in each pool that limits them ("3 of 10 left today"), for the pool page."""
-    limited = [p for p in pools if p.max_claims_per_day is not None]
-    used = claims_today(rep, [p.pk for p in limited])
-    return [ClaimsLeft(pool=p, limit=p.max_claims_per_day, used=used.get(p.pk, 0)) for p in limited]
+    return pool_limits.claims_left(OwnershipEvent.objects, rep, pools)

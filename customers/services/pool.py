@@ -15,6 +15,7 @@ from django.utils.translation import ngettext_lazy
 from crm.access import require_sales_user, sales_assignable_users
 from crm.errors import DomainError
 from crm.models import Role, User
+from crm.selectors.pool_limits import cooldown_until
 from crm.services.audit import audit
 from crm.services.notification import lazy_format, notify
 from crm.workcalendar.selectors import local_today
@@ -32,23 +33,7 @@ def _claims_today(rep: User, pool: Pool, now: dt.datetime) -> int:
 
 
 def _cooldown_until(rep: User, customer: Customer, pool: Pool, now: dt.datetime) -> dt.datetime | None:
-    if not pool.reclaim_cooldown_days:
-        return None
-    lost = (
-        OwnershipEvent.objects.filter(
-            tenant_id=rep.tenant_id,
-            customer=customer,
-            from_owner=rep,
-            reason__in=[OwnershipEvent.Reason.RELEASE, OwnershipEvent.Reason.FALLBACK],
-        )
-        .order_by("-at")
-        .values_list("at", flat=True)
-        .first()
-    )
-    if lost is None:
-        return None
-    until = lost + dt.timedelta(days=pool.reclaim_cooldown_days)
-    return until if until > now else None
+    return cooldown_until(OwnershipEvent.objects.filter(customer=customer), rep, pool.reclaim_cooldown_days, now)
 
 
 def check_can_take(rep: User, customer: Customer, pool: Pool, now: dt.datetime, *, count_claim: bool) -> None:

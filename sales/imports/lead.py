@@ -32,7 +32,8 @@ from customers.normalize import normalize_company_name, normalize_email
 from customers.services.contact import clean_phone
 from customers.services.identifier import describe_holder
 from sales.access import is_lead_manager
-from sales.models import Lead, LeadOrigin
+from sales.models import Lead, LeadOrigin, LeadPool
+from sales.selectors.lead_pool import pool_for_new_lead
 from sales.services.lead_duplicate import (
     KIND_LABELS_LAZY,
     DuplicateMatch,
@@ -43,6 +44,8 @@ from sales.services.lead_duplicate import (
 from sales.services.lead_scoring import score_leads
 
 UNASSIGNED = "none"
+# A destination "pool:<id>": the leads wait, unowned, in that lead pool.
+POOL_PREFIX = "pool:"
 
 TARGETS: tuple[Target, ...] = (
     Target(
@@ -139,10 +142,20 @@ class LeadKind(ImportKind):
         choices += [(str(u.pk), u.full_name or u.email) for u in owners if u.pk != user.pk]
         if is_lead_manager(user):
             choices.append((UNASSIGNED, _("Nobody yet (hand out later)")))
+            choices += [
+                (f"{POOL_PREFIX}{pool.pk}", _("The lead pool “%(pool)s”") % {"pool": pool.name})
+                for pool in LeadPool.objects.visible_to(user)
+            ]
         return choices
 
     @classmethod
     def options_for(cls, user: User, destination: str | None) -> dict[str, Any]:
+        if destination and destination.startswith(POOL_PREFIX):
+            pool_id = destination.removeprefix(POOL_PREFIX)
+            pool = LeadPool.objects.visible_to(user).filter(pk=int(pool_id) if pool_id.isdigit() else None).first()
+            if pool is None or not is_lead_manager(user):
+                raise DomainError(_("Choose a lead pool you see."), field="target")
+            return {"owner": None, "pool": pool.pk}
         if destination == UNASSIGNED:
             if not is_lead_manager(user):
                 raise DomainError(_("Only managers and administrators import leads for nobody yet."), field="target")
@@ -155,6 +168,9 @@ class LeadKind(ImportKind):
     @classmethod
     def destination_label(cls, job: ImportJob) -> str:
         owner_id = (job.options or {}).get("owner")
+        pool = LeadPool.objects.filter(tenant=job.tenant, pk=(job.options or {}).get("pool")).first()
+        if owner_id is None and pool is not None:
+            return _("the lead pool “%(pool)s”") % {"pool": pool.name}
         if owner_id is None:
             return _("nobody yet (managers hand them out)")
         owner = job.tenant.users.filter(pk=owner_id).first()
@@ -163,7 +179,12 @@ class LeadKind(ImportKind):
     def check_options(self) -> None:
         """The owner the job imports for (None: unassigned), re-checked against what the user may choose now."""
         owner_id = (self.job.options or {}).get("owner")
+        pool_id = (self.job.options or {}).get("pool")
         self.owner = None
+        if pool_id is not None:
+            self.pool = LeadPool.objects.visible_to(self.user).filter(pk=pool_id).first()
+            if self.pool is None:
+                raise DomainError(_("The chosen lead pool is no longer open to you; upload the file again."))
         if owner_id is None:
             if not is_lead_manager(self.user):
                 raise DomainError(_("Only managers and administrators import leads for nobody yet."))
@@ -177,6 +198,7 @@ class LeadKind(ImportKind):
     def __init__(self, *, job: ImportJob, user: User):
         super().__init__(job=job, user=user)
         self.owner: User | None = None
+        self.pool: LeadPool | None = None
         self.seen: dict[tuple[str, str], int] = {}
         self._notes: dict[tuple[str, str, int], str] = {}
         # Row number → id of the lead it became (for later rows of the file that repeat it).
@@ -308,6 +330,8 @@ class LeadKind(ImportKind):
         of what they repeat. Nothing is refused: a lead has no unique identifier."""
         tenant, user, owner = self.tenant, self.user, self.owner
         now = timezone.now()
+        # The home lead pool: the one chosen, else the default one (where unassigned leads wait).
+        pool = pool_for_new_lead(tenant.pk, self.pool)
         new = []
         for row in rows:
             lead = Lead(
@@ -315,6 +339,8 @@ class LeadKind(ImportKind):
                 created_by=user,
                 created_at=now,
                 owner=owner,
+                owned_since=now if owner is not None else None,
+                pool=pool,
                 origin=LeadOrigin.IMPORT,
                 import_job=self.job,
                 company_key=normalize_company_name(row.lead["company"]),
@@ -367,4 +393,4 @@ class LeadKind(ImportKind):
         return []
 
     def finish(self) -> dict[str, Any]:
-        return {"owner": self.owner.pk if self.owner else None}
+        return {"owner": self.owner.pk if self.owner else None, "pool": self.pool.pk if self.pool else None}

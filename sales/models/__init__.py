@@ -19,6 +19,14 @@ from sales.models.contract import (
 )
 from sales.models.followup import FOLLOW_UP_EDIT_WINDOW, FollowUp, FollowUpKind, FollowUpOutcome
 from sales.models.lead import DuplicateKind, Lead, LeadOrigin, LeadStatus
+from sales.models.lead_pool import (
+    LeadExtensionRequest,
+    LeadFallbackWarning,
+    LeadOwnershipEvent,
+    LeadPool,
+    LeadPoolRule,
+    LeadPoolTeam,
+)
 from sales.models.lead_scoring import (
     MAX_RULE_POINTS,
     VALUELESS_CONDITIONS,
@@ -41,6 +49,12 @@ from sales.models.web_form import (
 )
 
 __all__ = [
+    "LeadExtensionRequest",
+    "LeadFallbackWarning",
+    "LeadOwnershipEvent",
+    "LeadPool",
+    "LeadPoolRule",
+    "LeadPoolTeam",
     "Contract",
     "ContractAttachment",
     "ContractStatus",

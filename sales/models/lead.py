@@ -117,6 +117,19 @@ class Lead(TenantModel):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
     )
     last_followed_up_at = models.DateTimeField(_("last follow-up"), null=True, blank=True, editable=False)
+    # The home lead pool: where the lead waits while nobody owns it, and whose rules govern it while owned
+    # (sales.selectors.lead_pool). Null: no pool (leads from before lead pools, until a rule puts them in one).
+    pool = models.ForeignKey(
+        "sales.LeadPool",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="leads",
+        editable=False,
+        verbose_name=_("lead pool"),
+    )
+    owned_since = models.DateTimeField(_("owned since"), null=True, blank=True, editable=False)
+    extension_days = models.PositiveSmallIntegerField(default=0, editable=False)
 
     objects = LeadQuerySet.as_manager()
 
@@ -156,6 +169,17 @@ class Lead(TenantModel):
             ),
             models.Index(
                 fields=["tenant", "-created_at"], condition=models.Q(is_duplicate=True), name="sales_lead_dup_idx"
+            ),
+            # A lead pool's page: the pool's unowned leads, newest first; the fall-back job: a pool's owned leads.
+            models.Index(
+                fields=["tenant", "pool", "-created_at"],
+                condition=models.Q(owner__isnull=True, pool__isnull=False),
+                name="sales_lead_in_pool_idx",
+            ),
+            models.Index(
+                fields=["tenant", "pool", "owned_since"],
+                condition=models.Q(owner__isnull=False, pool__isnull=False),
+                name="sales_lead_pool_owned_idx",
             ),
             # The duplicate check and the search: exact normalized values, and a phone's tail.
             models.Index(fields=["tenant", "phone"], condition=~models.Q(phone=""), name="sales_lead_phone_idx"),

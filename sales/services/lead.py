@@ -26,9 +26,11 @@ from sales.access import can_work_leads, is_lead_manager, require_lead_access
 from sales.models import (
     Lead,
     LeadOrigin,
+    LeadPool,
     LeadStatus,
     LeadWebForm,
 )
+from sales.selectors.lead_pool import pool_for_new_lead
 from sales.services.lead_duplicate import (
     _apply_match,
     _lock_identifiers,
@@ -129,6 +131,7 @@ def create_lead(
     origin: str,
     actor: User | None,
     web_form: LeadWebForm | None = None,
+    pool: LeadPool | None = None,
 ) -> Lead:
     """The common path of every single lead: lock its identifiers, link what it matches, save, score, audit,
     notify the holders of what it matches. Runs inside the caller's transaction."""
@@ -138,6 +141,9 @@ def create_lead(
         tenant=tenant,
         created_by=actor,
         owner=owner,
+        owned_since=timezone.now() if owner is not None else None,
+        # The home lead pool: a lead nobody owns waits there; an owned one falls back there by its rules.
+        pool=pool_for_new_lead(tenant.pk, pool),
         origin=origin,
         web_form=web_form,
         company_key=normalize_company_name(values.get("company") or ""),
@@ -280,7 +286,10 @@ def lead_assign(*, acting_user: User, leads: Iterable[Lead], owner: User) -> int
         moved = [lead for lead in locked if lead.owner_id != owner.pk]
         if not moved:
             return 0
-        Lead.objects.filter(pk__in=[lead.pk for lead in moved]).update(owner=owner, updated_at=timezone.now())
+        now = timezone.now()
+        Lead.objects.filter(pk__in=[lead.pk for lead in moved]).update(
+            owner=owner, owned_since=now, extension_days=0, updated_at=now
+        )
         audit(
             tenant=acting_user.tenant,
             actor=acting_user,

@@ -13,6 +13,7 @@ from customers.services.assignment import LEAD
 from customers.services.assignment_backlog import BACKLOG_LIMIT, BacklogItem
 from sales.models import (
     Lead,
+    LeadOwnershipEvent,
     LeadStatus,
 )
 
@@ -20,7 +21,8 @@ LEAD_BACKLOG_SCAN = 5000
 
 
 def lead_backlog_items(tenant: Tenant, *, rule, pool_id=None, ids=None, limit: int = BACKLOG_LIMIT):
-    """Open leads nobody owns that `rule` matches, oldest first (pools do not apply to leads)."""
+    """Open leads nobody owns that `rule` matches, oldest first: those waiting in lead pools and those in none
+    (customer pools do not apply to leads)."""
     qs = Lead.objects.filter(tenant=tenant, owner__isnull=True).exclude(
         status__in=[LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED]
     )
@@ -63,10 +65,32 @@ def lead_backlog_apply(*, tenant: Tenant, acting_user: User, rule, planned, now)
     now = now or timezone.now()
     for rep_id in sorted(by_rep):
         items = by_rep[rep_id]
-        taken = list(
-            Lead.objects.filter(tenant=tenant, pk__in=list(items), owner__isnull=True).values_list("pk", flat=True)
+        rows = list(
+            Lead.objects.filter(tenant=tenant, pk__in=list(items), owner__isnull=True)
+            .select_for_update()
+            .values_list("pk", "pool_id")
         )
-        Lead.objects.filter(tenant=tenant, pk__in=taken, owner__isnull=True).update(owner_id=rep_id, updated_at=now)
+        taken = [pk for pk, _pool in rows]
+        Lead.objects.filter(tenant=tenant, pk__in=taken, owner__isnull=True).update(
+            owner_id=rep_id, owned_since=now, extension_days=0, updated_at=now
+        )
+        # A lead taken from a lead pool leaves it in its history, as a manager's assignment would.
+        LeadOwnershipEvent.objects.bulk_create(
+            [
+                LeadOwnershipEvent(
+                    tenant=tenant,
+                    lead_id=pk,
+                    from_pool_id=pool_id,
+                    to_owner_id=rep_id,
+                    reason=LeadOwnershipEvent.Reason.ASSIGN,
+                    note=rule.name[:500],
+                    actor=acting_user,
+                    at=now,
+                )
+                for pk, pool_id in rows
+                if pool_id is not None
+            ]
+        )
         applied += [(items[pk], reps[rep_id]) for pk in sorted(taken)]
     if applied:
         audit(

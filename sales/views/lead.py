@@ -28,6 +28,7 @@ from sales.filters import LeadFilter
 from sales.forms.followup import FollowUpForm
 from sales.forms.lead import LeadAssignForm, LeadBulkAssignForm, LeadForm, LeadRevealForm, LeadStatusForm
 from sales.models import FollowUp, Lead, LeadStatus, Opportunity
+from sales.selectors.lead_pool import lead_fallback_context, with_lead_fallback_at
 from sales.services.followup import NextTask, followup_log
 from sales.services.lead import LEAD_FIELDS, lead_assign, lead_create, lead_set_status, lead_update
 from sales.services.lead_duplicate import duplicate_notes
@@ -43,7 +44,9 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     base = Lead.objects.visible_to(request.user).select_related("owner")
     filterset = LeadFilter(request.GET, queryset=base, request=request)
     qs = filterset.qs
-    page = CappedPaginator(qs, PAGE_SIZE, count_queryset=qs).get_page(request.GET.get("page"))
+    # Each owned lead's fall-back moment, by the lead pools' own arithmetic (sales.selectors.lead_pool).
+    shown = with_lead_fallback_at(qs, request.tenant)
+    page = CappedPaginator(shown, PAGE_SIZE, count_queryset=qs).get_page(request.GET.get("page"))
     leads = list(page)
     for lead in leads:
         if sees_lead_personal_data(request.user, lead):
@@ -190,6 +193,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "opportunity_visible": bool(
             lead.opportunity_id and Opportunity.objects.visible_to(user).filter(pk=lead.opportunity_id).exists()
         ),
+        **lead_fallback_context(lead, user),
     }
     if not sees:
         # The unmasked values never reach the template.

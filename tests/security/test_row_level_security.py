@@ -51,6 +51,7 @@ DISPATCHERS = {
     "customers.tasks.purge_trash_dispatch": "reads the tenant list",
     "sales.tasks.send_due_reminders": "asks each tenant in its context, enqueues send_tenant_reminders",
     "sales.tasks.send_contract_reminders": "reads the tenant list, enqueues send_tenant_contract_reminders",
+    "sales.tasks.lead_fallback_to_pool": "reads the tenant list, enqueues lead_fallback_to_pool_for_tenant",
     "crm.tasks.purge_unverified_signups": "reads the tenant list (pending sign-ups), enqueues purge_unverified_signup",
     "crm.tasks.relay_outbox": "reads the outbox (task names and ids, outside row-level security), sends each waiting "
     "call to the broker; the tasks it sends run in their own tenant's context",

@@ -1,0 +1,95 @@
+"""Forms of the lead pools: release (the pool chosen), assign, a pool's settings with its per-source rules."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from crm.access import sales_assignable_users
+from crm.models import Team, User
+from sales.models import LeadPool, LeadPoolRule
+from sales.services.lead_pool import POOL_FIELDS
+
+
+class LeadReleaseForm(forms.Form):
+    pool = forms.ModelChoiceField(label=gettext_lazy("Lead pool"), queryset=LeadPool.objects.none(), empty_label=None)
+    reason = forms.CharField(
+        label=gettext_lazy("Why release it?"), max_length=500, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, user: User, lead, **kwargs):
+        super().__init__(*args, **kwargs)
+        pools = LeadPool.objects.visible_to(user)
+        self.fields["pool"].queryset = pools
+        # The lead's home pool preselected, else the default one.
+        home = lead.pool_id if lead.pool_id and pools.filter(pk=lead.pool_id).exists() else None
+        self.fields["pool"].initial = home or pools.filter(is_default=True).values_list("pk", flat=True).first()
+
+
+class LeadPoolAssignForm(forms.Form):
+    rep = forms.ModelChoiceField(label=gettext_lazy("Assign to"), queryset=User.objects.none())
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["rep"].queryset = sales_assignable_users(user).order_by("full_name")
+
+
+class LeadPoolForm(forms.ModelForm):
+    teams = forms.ModelMultipleChoiceField(
+        label=gettext_lazy("Teams that see it (and their sub-teams)"),
+        queryset=Team.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = LeadPool
+        fields = list(POOL_FIELDS)
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["teams"].queryset = Team.objects.for_tenant(tenant)
+        if self.instance.pk:
+            self.fields["teams"].initial = list(self.instance.teams.values_list("pk", flat=True))
+
+
+class SourceRuleForm(forms.Form):
+    source = forms.CharField(label=gettext_lazy("Lead source"), max_length=50, required=False)
+    no_followup_days = forms.IntegerField(label=gettext_lazy("Days without follow-up"), min_value=1, required=False)
+    no_conversion_days = forms.IntegerField(label=gettext_lazy("Days without conversion"), min_value=1, required=False)
+
+
+SourceRuleFormSet = forms.formset_factory(SourceRuleForm, extra=2, max_num=30, absolute_max=30)
+
+
+def source_rule_formset(pool: LeadPool | None, data=None) -> forms.BaseFormSet:
+    initial = []
+    if pool is not None and pool.pk:
+        initial = [
+            {"source": r.source, "no_followup_days": r.no_followup_days, "no_conversion_days": r.no_conversion_days}
+            for r in LeadPoolRule.objects.filter(pool=pool)
+        ]
+    return SourceRuleFormSet(data, initial=initial, prefix="rules")
+
+
+def source_rules_of(formset: forms.BaseFormSet) -> dict[str, tuple[int | None, int | None]]:
+    """The valid formset's rules by source (rows without a source or without a number are left out)."""
+    rules = {}
+    for form in formset.forms:
+        data = form.cleaned_data
+        source = (data.get("source") or "").strip()
+        if source and (data.get("no_followup_days") or data.get("no_conversion_days")):
+            rules[source] = (data.get("no_followup_days"), data.get("no_conversion_days"))
+    return rules
+
+
+def check_source_rules(formset: forms.BaseFormSet) -> None:
+    """A source named twice is an error on the formset."""
+    seen = set()
+    for form in formset.forms:
+        source = (form.cleaned_data.get("source") or "").strip() if form.is_valid() else ""
+        if source in seen:
+            form.add_error("source", _("This source has a rule already."))
+        if source:
+            seen.add(source)

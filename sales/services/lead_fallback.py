@@ -1,0 +1,145 @@
+"""The lead fall-back job and its warning ladder: set-based, idempotent, one tenant at a time; both select with the
+one predicate (sales.selectors.lead_pool.lead_fallback_due)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import ngettext_lazy
+from psycopg2.extras import execute_values
+
+from crm.models import Tenant, User
+from crm.services.audit import audit
+from crm.services.job import job_run_once_today
+from crm.services.notification import lazy_format, notify
+from crm.workcalendar.selectors import local_today
+from sales.selectors.lead_pool import lead_fallback_due, lead_pools_with_rules, lead_warning_rows
+
+WARN_LOCAL_HOUR = 9
+
+
+def lead_fallback_run(*, tenant: Tenant, now: dt.datetime | None = None) -> int:
+    """Move every lead the predicate selects back to its home lead pool: per pool one UPDATE … RETURNING feeding a
+    bulk insert of LeadOwnershipEvents (no Python loop over leads), then one digest per former owner, all in one
+    transaction. Idempotent and safe concurrently: only rows still owned move, rows another run locked are skipped."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        moved: dict[int, list[tuple[int, str]]] = defaultdict(list)
+        total = 0
+        for pool in lead_pools_with_rules(tenant):
+            due_sql, due_params = lead_fallback_due(pool, now=now).order_by().values("pk").query.sql_with_params()
+            with connection.cursor() as cursor:
+                # due_sql is Django's own compiled SQL for the predicate, with its values passed as parameters.
+                cursor.execute(
+                    f"""
+                    WITH due AS (
+                        SELECT l.id, l.owner_id FROM sales_lead l
+                        WHERE l.id IN ({due_sql}) AND l.owner_id IS NOT NULL
+                        FOR UPDATE SKIP LOCKED
+                    ), moved AS (
+                        UPDATE sales_lead l
+                        SET owner_id = NULL, owned_since = NULL, extension_days = 0, updated_at = %s
+                        FROM due WHERE l.id = due.id AND l.owner_id = due.owner_id
+                        RETURNING l.id, due.owner_id, l.name
+                    ), events AS (
+                        INSERT INTO sales_leadownershipevent
+                            (tenant_id, lead_id, from_owner_id, to_owner_id, from_pool_id, to_pool_id, reason,
+                             note, actor_id, at, created_at, updated_at, created_by_id)
+                        SELECT %s, moved.id, moved.owner_id, NULL, NULL, %s, 'fallback', '', NULL, %s, %s, %s, NULL
+                        FROM moved
+                        RETURNING lead_id
+                    )
+                    SELECT moved.id, moved.owner_id, moved.name FROM moved
+                    """,  # noqa: S608
+                    [*due_params, now, tenant.pk, pool.pk, now, now, now],
+                )
+                rows = cursor.fetchall()
+            for lead_id, owner_id, name in rows:
+                moved[owner_id].append((lead_id, name))
+            total += len(rows)
+        if total:
+            audit(tenant=tenant, actor=None, action="lead_pool.fallback", details={"leads": total})
+        for owner in User.objects.filter(pk__in=list(moved)):
+            items = moved[owner.pk]
+            notify(
+                recipient=owner,
+                title=lazy_format(
+                    ngettext_lazy(
+                        "%(count)d lead fell back to the lead pool",
+                        "%(count)d leads fell back to the lead pool",
+                        len(items),
+                    ),
+                    count=len(items),
+                ),
+                body="\n".join(name for _pk, name in items[:50]),
+                url=reverse("sales:lead_pool_list"),
+                key=f"lead-fallback:{now:%Y%m%d%H%M}:{owner.pk}:{min(pk for pk, _n in items)}",
+                email=False,
+            )
+    return total
+
+
+def lead_warning_candidates(tenant: Tenant, now: dt.datetime) -> list[tuple[int, int, dt.datetime, str, str, int]]:
+    """What the warning ladder would warn about now in every lead pool of the tenant (sent or not)."""
+    rows = []
+    for pool in lead_pools_with_rules(tenant):
+        rows += lead_warning_rows(pool, now=now)
+    return rows
+
+
+def lead_warn_run(*, tenant: Tenant, now: dt.datetime | None = None, force: bool = False) -> int:
+    """The warning ladder for leads: each owner is told, once per lead and step in an ownership period (a unique
+    row), in one digest a day. Scheduled hourly; acts once a day per tenant, after 09:00 tenant-local time."""
+    now = now or timezone.now()
+    if not force and timezone.localtime(now, tenant.tzinfo).hour < WARN_LOCAL_HOUR:
+        return 0
+    with transaction.atomic():
+        today = local_today(tenant, now)
+        if not force and not job_run_once_today(tenant=tenant, job="warn_before_lead_fallback", day=today):
+            return 0
+        candidates = lead_warning_candidates(tenant, now)
+        if not candidates:
+            return 0
+        with connection.cursor() as cursor:
+            inserted = execute_values(
+                cursor.cursor,
+                """
+                INSERT INTO sales_leadfallbackwarning
+                    (tenant_id, lead_id, owner_id, owned_since, step, due_on, created_at, updated_at, created_by_id)
+                VALUES %s
+                ON CONFLICT (tenant_id, lead_id, owned_since, step) DO NOTHING
+                RETURNING lead_id, step
+                """,
+                [
+                    (tenant.pk, pk, owner, since, step, today + dt.timedelta(days=days), now, now, None)
+                    for pk, owner, since, _name, step, days in candidates
+                ],
+                fetch=True,
+            )
+        new = {(row[0], row[1]) for row in inserted}
+        per_owner: dict[int, list[str]] = defaultdict(list)
+        for pk, owner, _since, name, step, _days in candidates:
+            if (pk, step) in new:
+                per_owner[owner].append(name)
+        for owner in User.objects.filter(pk__in=list(per_owner), is_active=True):
+            names = per_owner[owner.pk]
+            notify(
+                recipient=owner,
+                title=lazy_format(
+                    ngettext_lazy(
+                        "%(count)d lead will fall back to the lead pool unless followed up",
+                        "%(count)d leads will fall back to the lead pool unless followed up",
+                        len(names),
+                    ),
+                    count=len(names),
+                ),
+                body="\n".join(names[:60]),
+                url=reverse("sales:lead_list") + "?owner=me",
+                key=f"lead-fallback-warning:{today.isoformat()}:{owner.pk}:{len(names)}",
+                email=False,
+            )
+        return len(new)
