@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import django_filters
+from django import forms
 from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Reverse
@@ -19,8 +20,9 @@ from crm.api.services.custom_field import custom_filter
 from crm.errors import DomainError
 from crm.models import User
 
-from .models import Contact, Customer, CustomerIdentifier, CustomerLevel, CustomerTag, Pool, Tag
+from .models import ChoiceKind, Contact, Customer, CustomerIdentifier, CustomerLevel, CustomerTag, Pool, Tag
 from .normalize import nfkc, normalize_credit_code, normalize_email, normalize_phone
+from .selectors.choice_list import ChoiceLookup
 from .selectors.pool import with_fallback_at
 
 SORTS = {
@@ -154,6 +156,20 @@ class CustomerFilter(django_filters.FilterSet):
         self.filters["tag"].queryset = Tag.objects.for_tenant(tenant)
         self.filters["owner"].queryset = User.objects.for_tenant(tenant).filter(is_active=True)
         self.filters["pool"].queryset = Pool.objects.for_tenant(tenant)
+        self._use_value_lists(tenant)
+
+    def _use_value_lists(self, tenant) -> None:
+        """Region, industry and source pick from the company's lists (exact match, on the indexes) when a list is in
+        use; a value typed into the URL outside the list stays shown as chosen."""
+        lookup = ChoiceLookup(tenant)
+        for kind in ChoiceKind.values:
+            if not lookup.in_use(kind):
+                continue
+            choices = [("", _("Any")), *lookup.options(kind)]
+            chosen = str((self.data or {}).get(kind) or "")
+            if chosen and chosen not in {value for value, _label in choices}:
+                choices.append((chosen, chosen))
+            self.filters[kind].extra["widget"] = forms.Select(choices=choices)
 
     # Set by the search when whole-identifier matches on others' customers were held back (over the rate limit).
     exact_search_limited = False

@@ -7,7 +7,10 @@ class MarketingConfig(AppConfig):
     verbose_name = _("Marketing")
 
     def ready(self) -> None:
-        from crm.registry import CustomerPanel, NavEntry, OrderExtension, registry, roles_any
+        from marketing import audit_sentences
+
+        audit_sentences.register()
+        from crm.registry import CustomerPanel, NavEntry, NavGroup, OrderExtension, registry, roles_any
         from marketing import widgets
         from marketing.services import coupon
 
@@ -16,9 +19,11 @@ class MarketingConfig(AppConfig):
             OrderExtension(key="care_coupon", fields=coupon.coupon_fields, apply=coupon.apply_to_order)
         )
 
+        registry.add_nav_group(NavGroup(key="marketing", label=_("Marketing"), order=55))
         registry.add_nav(
             NavEntry(
                 key="care",
+                group="marketing",
                 label=_("Customer care"),
                 url_name="marketing:campaign_list",
                 order=50,
