@@ -8,6 +8,9 @@ class CrmConfig(AppConfig):
     verbose_name = _("CRM core")
 
     def ready(self) -> None:
+        from crm import audit_sentences
+
+        audit_sentences.register()
         from django.db.models.signals import post_migrate
 
         from . import rls, widgets

@@ -12,6 +12,7 @@ def crm(request):
     if user is None or not user.is_authenticated or tenant is None:
         return context
     context["nav_entries"] = registry.nav_for(user)
+    context["nav_items"] = registry.nav_items_for(user)
     context["settings_pages"] = registry.settings_pages_for(user)
     context["unread_count"] = lambda: (
         Notification.objects.for_tenant(tenant).filter(recipient=user, read_at__isnull=True).count()

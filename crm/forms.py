@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.utils.translation import gettext_lazy as _
 
 from .models import RobotChannel, Role, Team, Tenant, User
+from .timezones import timezone_choices
 
 
 class LoginForm(AuthenticationForm):
@@ -96,6 +97,9 @@ class TeamForm(forms.Form):
 
 
 class TenantSettingsForm(forms.ModelForm):
+    # Named zones, the common ones first; only zones zoneinfo knows are accepted (and the model validates again).
+    timezone = forms.ChoiceField(label=_("Time zone"), choices=timezone_choices)
+
     class Meta:
         model = Tenant
         fields = [

@@ -39,6 +39,28 @@ class NavEntry:
     visible: Predicate = any_tenant_user
     # URL-name prefixes that mark this entry as active, comma-separated (defaults to the url_name's namespace).
     active_prefix: str = ""
+    # The NavGroup (its key) whose dropdown lists this entry; empty: the entry stands on its own in the bar.
+    group: str = ""
+
+
+@dataclass(frozen=True)
+class NavGroup:
+    """A dropdown of the main navigation ("Sales": leads, opportunities, quotes…), placed by its `order` among the
+    entries; it shows only the entries the user may see, and none at all when there is none."""
+
+    key: str
+    label: Any
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """One place in the main navigation bar: an entry of its own, or a group with its visible entries."""
+
+    key: str
+    label: Any
+    entry: NavEntry | None = None
+    entries: tuple[NavEntry, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -247,6 +269,7 @@ class Registry:
             "order_extension": {},
             "customer_filter": {},
             "nav": {},
+            "nav_group": {},
             "settings": {},
             "home": {},
             "customer_panel": {},
@@ -268,6 +291,9 @@ class Registry:
 
     def add_nav(self, item: NavEntry) -> NavEntry:
         return self._add("nav", item)
+
+    def add_nav_group(self, item: NavGroup) -> NavGroup:
+        return self._add("nav_group", item)
 
     def add_settings_page(self, item: SettingsPage) -> SettingsPage:
         return self._add("settings", item)
@@ -365,6 +391,22 @@ class Registry:
 
     def nav_for(self, user: Any) -> list[NavEntry]:
         return self._for("nav", user)
+
+    def nav_items_for(self, user: Any) -> list[NavItem]:
+        """The navigation bar: entries without a (registered) group stand alone, the others gather in their group's
+        dropdown, in entry order; a group is placed by its own order and left out when the user sees none of it."""
+        groups = self._items["nav_group"]
+        places: list[tuple[int, str, NavItem]] = []
+        grouped: dict[str, list[NavEntry]] = {}
+        for entry in self.nav_for(user):
+            if entry.group in groups:
+                grouped.setdefault(entry.group, []).append(entry)
+            else:
+                places.append((entry.order, entry.key, NavItem(key=entry.key, label=entry.label, entry=entry)))
+        for key, entries in grouped.items():
+            group = groups[key]
+            places.append((group.order, group.key, NavItem(key=group.key, label=group.label, entries=tuple(entries))))
+        return [item for _order, _key, item in sorted(places, key=lambda p: (p[0], p[1]))]
 
     def settings_pages_for(self, user: Any) -> list[SettingsPage]:
         return self._for("settings", user)

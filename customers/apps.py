@@ -8,6 +8,9 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self) -> None:
+        from customers import audit_sentences
+
+        audit_sentences.register()
         from crm.access import SALES_ROLES
         from crm.registry import (
             ApiResource,
@@ -82,6 +85,15 @@ class CustomersConfig(AppConfig):
         )
         registry.add_settings_page(
             SettingsPage(
+                key="value_lists",
+                label=_("Value lists"),
+                description=_("The regions, industries and sources customers and leads choose from."),
+                url_name="value_lists",
+                order=33,
+            )
+        )
+        registry.add_settings_page(
+            SettingsPage(
                 key="assignment",
                 label=_("Assignment rules"),
                 description=_("Which rep gets new customers and leads: ordered rules, each with a dry run first."),
@@ -128,6 +140,10 @@ class CustomersConfig(AppConfig):
             AuditKind("level", _("Customer levels"), "customers.customerlevel", "level_edit", order=13)
         )
         registry.add_audit_kind(AuditKind("tag", _("Tags"), "customers.tag", "tag_edit", order=14))
+        registry.add_audit_kind(
+            AuditKind("choice", _("List values"), "customers.choiceentry", "value_entry_edit", order=15)
+        )
+        registry.add_audit_kind(AuditKind("choice_list", _("Value lists"), "customers.choicelist", order=16))
         for action in (
             AuditAction("customer.create", _("%(actor)s created the customer %(object)s"), _("Customer created")),
             AuditAction("customer.update", _("%(actor)s changed the customer %(object)s"), _("Customer changed")),
@@ -220,6 +236,20 @@ class CustomersConfig(AppConfig):
             AuditAction("level.update", _("%(actor)s changed the customer level %(object)s"), _("Level changed")),
             AuditAction("level.delete", _("%(actor)s removed the customer level %(object)s"), _("Level removed")),
             AuditAction("tag.create", _("%(actor)s added the tag %(object)s"), _("Tag added")),
+            AuditAction("choice.create", _("%(actor)s added %(object)s to a value list"), _("List value added")),
+            AuditAction("choice.update", _("%(actor)s changed the list value %(object)s"), _("List value changed")),
+            AuditAction(
+                "choice.map",
+                _("%(actor)s mapped “%(text)s” to %(object)s on %(count)s customers"),
+                _("Values mapped to a list"),
+                text="from",
+                count="customers",
+            ),
+            AuditAction(
+                "choice_list.update",
+                _("%(actor)s changed whether the %(object)s list accepts other values"),
+                _("Value list changed"),
+            ),
             AuditAction("tag.update", _("%(actor)s changed the tag %(object)s"), _("Tag changed")),
             AuditAction("tag.delete", _("%(actor)s removed the tag %(object)s"), _("Tag removed")),
             AuditAction("contact.create", _("%(actor)s added the contact %(object)s"), _("Contact added")),

@@ -30,6 +30,7 @@ from .models import (
 )
 from .normalize import normalize_company_name, normalize_phone, pinyin_forms
 
+OLD_REGION_TEXTS = ["杭州", "深圳市", "广东深圳", "上海浦东"]
 REGIONS = ["北京市", "上海市", "广东省", "浙江省", "江苏省", "四川省", "湖北省", "山东省", "福建省", "陕西省"]
 TAGS = ["老客户", "高意向", "价格敏感", "需要演示", "竞品在用"]
 COMPANY_KINDS = ["科技", "贸易", "实业", "物流", "教育咨询", "医疗器械", "文化传媒", "餐饮管理", "建材", "电子"]
@@ -159,7 +160,8 @@ def seed_tenant(demo) -> None:
                 status=rng.choice(Customer.Status.values),
                 level=rng.choice(levels) if levels else None,
                 industry=rng.choice(INDUSTRIES),
-                region=rng.choice(REGIONS),
+                # A few carry the free text of an old spreadsheet, for Settings → Value lists to map.
+                region=rng.choice(REGIONS) if rng.random() < 0.95 else rng.choice(OLD_REGION_TEXTS),
                 source=rng.choice(SOURCES),
                 is_key_account=rng.random() < 0.1,
                 address=fake.address(),

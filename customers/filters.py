@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import django_filters
+from django import forms
 from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Reverse
@@ -24,8 +25,9 @@ from crm.models import Team, User
 from crm.registry import registry
 from crm.workcalendar.selectors import local_midnight
 
-from .models import Contact, Customer, CustomerIdentifier, CustomerLevel, CustomerTag, Pool, Tag
+from .models import ChoiceKind, Contact, Customer, CustomerIdentifier, CustomerLevel, CustomerTag, Pool, Tag
 from .normalize import nfkc, normalize_credit_code, normalize_email, normalize_phone
+from .selectors.choice_list import ChoiceLookup
 from .selectors.pool import with_fallback_at
 
 SORTS = {
@@ -196,6 +198,20 @@ class CustomerFilter(django_filters.FilterSet):
         for contribution in registry.customer_filters():
             self.filters.update(contribution.filters(tenant))
         self.filters["sort"] = sort
+        self._use_value_lists(tenant)
+
+    def _use_value_lists(self, tenant) -> None:
+        """Region, industry and source pick from the company's lists (exact match, on the indexes) when a list is in
+        use; a value typed into the URL outside the list stays shown as chosen."""
+        lookup = ChoiceLookup(tenant)
+        for kind in ChoiceKind.values:
+            if not lookup.in_use(kind):
+                continue
+            choices = [("", _("Any")), *lookup.options(kind)]
+            chosen = str((self.data or {}).get(kind) or "")
+            if chosen and chosen not in {value for value, _label in choices}:
+                choices.append((chosen, chosen))
+            self.filters[kind].extra["widget"] = forms.Select(choices=choices)
 
     # Set by the search when whole-identifier matches on others' customers were held back (over the rate limit).
     exact_search_limited = False

@@ -712,3 +712,55 @@ class PersonalDataReveal(TenantModel):
                 name="customers_reveal_contact_or_lead",
             )
         ]
+
+
+class ChoiceKind(models.TextChoices):
+    """The customer and lead fields whose values come from a tenant-managed list."""
+
+    REGION = "region", _("Region")
+    INDUSTRY = "industry", _("Industry")
+    SOURCE = "source", _("Source")
+
+
+class ChoiceList(TenantModel):
+    """How one of a tenant's value lists is used: whether a value outside the list is accepted ("other").
+
+    A list with no active entry leaves its field free text. Otherwise forms offer the active entries (a select, or
+    suggestions when `allow_other`), services refuse a new value outside the list unless `allow_other`, and imports
+    map a cell to an entry by its value, English name or an alias; an unknown cell is refused with its reason, or
+    kept as it is when `allow_other`."""
+
+    kind = models.CharField(_("list"), max_length=10, choices=ChoiceKind.choices)
+    allow_other = models.BooleanField(_("accept values outside the list"), default=False)
+
+    class Meta:
+        verbose_name = _("value list")
+        verbose_name_plural = _("value lists")
+        constraints = [models.UniqueConstraint(fields=["tenant", "kind"], name="customers_choicelist_unique_kind")]
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+
+class ChoiceEntry(TenantModel):
+    """One value of a tenant's list (region, industry or source): the text stored on customers and leads, its
+    English name, the other spellings imports map to it, its place in the picker and whether it is offered."""
+
+    kind = models.CharField(_("list"), max_length=10, choices=ChoiceKind.choices)
+    value = models.CharField(_("value"), max_length=50)
+    name_en = models.CharField(_("English name"), max_length=50, blank=True)
+    aliases = ArrayField(models.CharField(max_length=50), default=list, blank=True, verbose_name=_("aliases"))
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    active = models.BooleanField(_("offered"), default=True)
+
+    class Meta:
+        verbose_name = _("list value")
+        verbose_name_plural = _("list values")
+        ordering = ["kind", "order", "value"]
+        indexes = [models.Index(fields=["tenant", "kind", "order"], name="choiceentry_kind_order_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "kind", "value"], name="customers_choiceentry_unique_value")
+        ]
+
+    def __str__(self) -> str:
+        return self.value

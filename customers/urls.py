@@ -15,6 +15,7 @@ from customers.views.assignment import (
     rule_move_view,
     settings_update,
 )
+from customers.views.choice_list import value_entry_edit, value_lists_view, value_map_view
 from customers.views.contact import contact_delete_view, contact_edit
 from customers.views.customer import (
     customer_create_view,
@@ -114,6 +115,9 @@ assignment_patterns = [
 urlpatterns = [
     path("settings/privacy/", privacy_log, name="privacy_log"),
     path("settings/levels-and-tags/", catalog_view, name="customer_catalog"),
+    path("settings/value-lists/", value_lists_view, name="value_lists"),
+    path("settings/value-lists/entries/<int:pk>/", value_entry_edit, name="value_entry_edit"),
+    path("settings/value-lists/map/", value_map_view, name="value_map"),
     path("settings/levels-and-tags/levels/<int:pk>/", level_edit, name="level_edit"),
     path("settings/levels-and-tags/levels/<int:pk>/delete/", level_delete_view, name="level_delete"),
     path("settings/levels-and-tags/tags/<int:pk>/", tag_edit, name="tag_edit"),

@@ -7,12 +7,16 @@ class MarketingConfig(AppConfig):
     verbose_name = _("Marketing")
 
     def ready(self) -> None:
+        from marketing import audit_sentences
+
+        audit_sentences.register()
         from crm.registry import (
             AuditAction,
             AuditKind,
             CustomerFilterContribution,
             CustomerPanel,
             NavEntry,
+            NavGroup,
             OrderExtension,
             registry,
             roles_any,
@@ -26,9 +30,11 @@ class MarketingConfig(AppConfig):
             OrderExtension(key="care_coupon", fields=coupon.coupon_fields, apply=coupon.apply_to_order)
         )
 
+        registry.add_nav_group(NavGroup(key="marketing", label=_("Marketing"), order=55))
         registry.add_nav(
             NavEntry(
                 key="care",
+                group="marketing",
                 label=_("Customer care"),
                 url_name="marketing:campaign_list",
                 order=50,
@@ -41,6 +47,7 @@ class MarketingConfig(AppConfig):
             NavEntry(
                 key="campaigns",
                 label=_("Campaigns"),
+                group="marketing",
                 url_name="campaigns:list",
                 order=48,
                 visible=roles_any("admin", "manager", "rep"),
@@ -91,6 +98,7 @@ class MarketingConfig(AppConfig):
             NavEntry(
                 key="segments",
                 label=_("Segments"),
+                group="marketing",
                 url_name="marketing:segment_list",
                 order=48,
                 visible=roles_any("admin", "manager", "rep"),

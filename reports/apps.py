@@ -7,6 +7,9 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Reports")
 
     def ready(self) -> None:
+        from reports import audit_sentences
+
+        audit_sentences.register()
         from crm.registry import HomeWidget, NavEntry, registry, roles_any
         from reports import widgets
         from reports.imports import TargetKind

@@ -8,12 +8,16 @@ class SalesConfig(AppConfig):
     verbose_name = _("Sales")
 
     def ready(self) -> None:
+        from sales import audit_sentences
+
+        audit_sentences.register()
         from crm.access import SALES_ROLES
         from crm.registry import (
             ApiResource,
             CustomerPanel,
             HomeWidget,
             NavEntry,
+            NavGroup,
             PersonalDataHolder,
             SearchSource,
             SettingsPage,
@@ -48,6 +52,14 @@ class SalesConfig(AppConfig):
 
         tenant_created.connect(on_tenant_created, dispatch_uid="sales.default_pipeline", weak=False)
 
+        from customers.signals import choice_value_mapped
+        from sales.services.lead import leads_map_value
+
+        def on_choice_value_mapped(sender, tenant, kind, from_value, to_value, **kwargs):
+            return leads_map_value(tenant=tenant, kind=kind, from_value=from_value, to_value=to_value)
+
+        choice_value_mapped.connect(on_choice_value_mapped, dispatch_uid="sales.map_lead_values", weak=False)
+
         registry.add_import_kind(LeadKind)
         registry.add_import_kind(ProductKind)
         registry.add_approval_policy(quote_policy())
@@ -58,9 +70,11 @@ class SalesConfig(AppConfig):
         )
 
         sellers = roles_any("admin", "manager", "rep")
+        registry.add_nav_group(NavGroup(key="sales", label=_("Sales"), order=12))
         registry.add_nav(
             NavEntry(
                 key="leads",
+                group="sales",
                 label=_("Leads"),
                 url_name="sales:lead_list",
                 order=12,
@@ -73,6 +87,7 @@ class SalesConfig(AppConfig):
                 key="lead_pools",
                 label=_("Lead pools"),
                 url_name="sales:lead_pool_list",
+                group="sales",
                 order=13,
                 visible=sellers,
                 active_prefix="sales:lead_pool",
@@ -81,6 +96,7 @@ class SalesConfig(AppConfig):
         registry.add_nav(
             NavEntry(
                 key="opportunities",
+                group="sales",
                 label=_("Opportunities"),
                 url_name="sales:opportunity_board",
                 order=14,
@@ -103,6 +119,7 @@ class SalesConfig(AppConfig):
         registry.add_nav(
             NavEntry(
                 key="orders",
+                group="sales",
                 label=_("Orders"),
                 url_name="sales:order_list",
                 order=40,
@@ -122,6 +139,7 @@ class SalesConfig(AppConfig):
         registry.add_nav(
             NavEntry(
                 key="quotes",
+                group="sales",
                 label=_("Quotes"),
                 url_name="sales:quote_list",
                 order=15,
@@ -132,6 +150,7 @@ class SalesConfig(AppConfig):
         registry.add_nav(
             NavEntry(
                 key="contracts",
+                group="sales",
                 label=_("Contracts"),
                 url_name="sales:contract_list",
                 order=16,
@@ -142,6 +161,7 @@ class SalesConfig(AppConfig):
         registry.add_nav(
             NavEntry(
                 key="receivables",
+                group="sales",
                 label=_("Receivables"),
                 url_name="sales:receivables",
                 order=17,
@@ -152,6 +172,7 @@ class SalesConfig(AppConfig):
         registry.add_nav(
             NavEntry(
                 key="products",
+                group="sales",
                 label=_("Products"),
                 url_name="sales:product_list",
                 order=45,

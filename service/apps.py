@@ -7,10 +7,14 @@ class ServiceConfig(AppConfig):
     verbose_name = _("Service")
 
     def ready(self) -> None:
+        from service import audit_sentences
+
+        audit_sentences.register()
         from crm.registry import (
             ApiResource,
             CustomerPanel,
             NavEntry,
+            NavGroup,
             PersonalDataHolder,
             SettingsPage,
             registry,
@@ -28,9 +32,11 @@ class ServiceConfig(AppConfig):
 
         calendar_changed.connect(on_calendar_changed, dispatch_uid="service.recompute_deadlines", weak=False)
 
+        registry.add_nav_group(NavGroup(key="service", label=_("Service"), order=50))
         registry.add_nav(
             NavEntry(
                 key="tickets",
+                group="service",
                 label=_("Service desk"),
                 url_name="service:ticket_list",
                 order=50,
@@ -42,6 +48,7 @@ class ServiceConfig(AppConfig):
             NavEntry(
                 key="kb",
                 label=_("Knowledge base"),
+                group="service",
                 url_name="service:kb_list",
                 order=55,
                 active_prefix="service:kb_",

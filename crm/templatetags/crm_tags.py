@@ -1,5 +1,9 @@
 from django import forms, template
+from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.urls import NoReverseMatch, reverse
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.timezone import is_aware, localtime
 
 from crm.money import format_money
 from crm.services.notification import notification_text
@@ -45,6 +49,12 @@ def nav_active(context, entry) -> str:
     prefix = entry.active_prefix or (entry.url_name.split(":")[0] + ":" if ":" in entry.url_name else entry.url_name)
     # Several prefixes, comma-separated, when an app's namespace holds pages of two entries.
     return "active" if current == entry.url_name or current.startswith(tuple(prefix.split(","))) else ""
+
+
+@register.simple_tag(takes_context=True)
+def nav_group_active(context, item) -> str:
+    """ "active" when one of the group's entries is the current page."""
+    return "active" if any(nav_active(context, entry) for entry in item.entries) else ""
 
 
 @register.simple_tag
@@ -101,3 +111,17 @@ def money_whole(amount, currency="CNY") -> str:
 def in_reader_language(notification, part: str = "title") -> str:
     """A notification's title (or body) in the language the reader has now."""
     return notification_text(notification, part)
+
+
+@register.filter
+def reltime(value) -> str:
+    """A moment as "5 minutes ago" / "5分钟前" (django.contrib.humanize's naturaltime, in the reader's language) in a
+    <time> element whose title is the absolute local time: every list and the notification bell say times alike."""
+    if not value:
+        return ""
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        value.isoformat(),
+        date_format(localtime(value) if is_aware(value) else value, "SHORT_DATETIME_FORMAT"),
+        naturaltime(value),
+    )

@@ -8,12 +8,12 @@ from django.utils.translation import gettext_lazy as _
 from crm.access import sales_assignable_users
 from crm.api.services.custom_field import FORM_PREFIX, custom_form_fields, custom_values_from_form
 from crm.models import Role, User
+from customers.forms.choice_list import use_value_lists
 from customers.models import Customer, CustomerLevel, Tag, credit_code_validator
+from customers.regions import DEFAULT_INDUSTRIES, DEFAULT_SOURCES
 
-INDUSTRIES = ["互联网", "制造业", "零售", "金融", "教育", "医疗", "物流", "建筑", "餐饮", "政府/事业单位", "其他"]
-
-
-SOURCES = ["官网", "电话营销", "展会", "老客户介绍", "百度推广", "抖音", "微信", "公海领取", "其他"]
+INDUSTRIES = list(DEFAULT_INDUSTRIES)
+SOURCES = list(DEFAULT_SOURCES)
 
 
 class CustomerForm(forms.Form):
@@ -43,9 +43,7 @@ class CustomerForm(forms.Form):
             self.fields[name] = field
         self.fields["level"].queryset = CustomerLevel.objects.for_tenant(tenant)
         self.fields["tags"].queryset = Tag.objects.for_tenant(tenant)
-        for name in ("industry", "source"):
-            self.fields[name].widget.attrs["list"] = f"{name}-options"
-        self.datalists = {"industry-options": INDUSTRIES, "source-options": SOURCES}
+        use_value_lists(self, tenant)
 
     def clean_credit_code(self) -> str:
         return (self.cleaned_data.get("credit_code") or "").strip().upper()

@@ -3,7 +3,9 @@
 Rules of a row (the same in the preview and again at commit):
 - invalid, with a reason per cell: no customer name; a phone `normalize_phone` rejects; an email Django's
   EmailValidator rejects; a birthday that is not a date, in the future or before 1900; a level that is not a code,
-  name or alias of one of the tenant's levels; a value longer than its field; a malformed credit code;
+  name or alias of one of the tenant's levels; a value longer than its field; a malformed credit code; a region,
+  industry or source that is no value, English name or alias of the company's list, when that list accepts nothing
+  else (a list accepting other values keeps the cell as it is; a known spelling becomes the list's value);
 - duplicate (rejected): one of its identifiers (`customers.services.identifier.identifiers_of`: normalized company name, credit code,
   phones, email) belongs to a live customer (`CustomerIdentifier`, the database's own 防撞单 index), or to a valid
   row earlier in the file;
@@ -45,6 +47,7 @@ from customers.models import (
     credit_code_validator,
 )
 from customers.normalize import nfkc, normalize_email, parse_lunar_birthday, pinyin_forms
+from customers.selectors.choice_list import ChoiceLookup
 from customers.services.assignment import CUSTOMER, Assigner, customer_attrs, notify_new_owners, rules_of
 from customers.services.contact import clean_phone
 from customers.services.customer import customer_create
@@ -323,6 +326,8 @@ class CustomerKind(ImportKind):
         self.room: int | None = None
         self.room_known = False
         self.over_cap = 0
+        # Region, industry and source cells map to the company's lists (ChoiceLookup.resolve).
+        self.choices = ChoiceLookup(self.tenant)
 
     def clean(self, number: int, cells: list[str]) -> CustomerRow:
         """One row, no database: the per-cell rules."""
@@ -346,6 +351,11 @@ class CustomerKind(ImportKind):
                 credit_code_validator(credit_code)
             except ValidationError as exc:
                 errors["credit_code"] = " ".join(exc.messages)
+        listed = {}
+        for kind in ("region", "industry", "source"):
+            listed[kind], error = self.choices.resolve(kind, row.get(kind))
+            if error:
+                errors[kind] = error
         contact = contact_cells(row, self.tenant, self.today)
         if errors:
             row.status = RowStatus.INVALID
@@ -354,9 +364,9 @@ class CustomerKind(ImportKind):
             "kind": Customer.Kind.COMPANY,
             "name": name,
             "level": level,
-            "industry": row.get("industry"),
-            "region": row.get("region"),
-            "source": row.get("source"),
+            "industry": listed["industry"],
+            "region": listed["region"],
+            "source": listed["source"],
             "credit_code": credit_code,
             "address": row.get("address"),
             "notes": row.get("notes"),

@@ -20,6 +20,7 @@ from crm.models import Role, Tenant, User
 from crm.services.audit import audit
 from customers.access import lock_customer_for_change
 from customers.models import (
+    ChoiceKind,
     Contact,
     Customer,
     CustomerLevel,
@@ -32,6 +33,7 @@ from customers.normalize import (
     normalize_credit_code,
     pinyin_forms,
 )
+from customers.selectors.choice_list import ChoiceLookup
 from customers.services.assignment import CUSTOMER, Assigner, customer_attrs, notify_new_owners, rules_of
 from customers.services.contact import clean_contact
 from customers.services.holdings import holdings_check
@@ -71,6 +73,23 @@ def check_refs(
     for tag in tags:
         if tag.tenant_id != tenant.pk:
             raise DomainError(_("Choose tags of your company."), field="tags")
+
+
+def _check_lists(tenant: Tenant, values: dict[str, Any], current: Customer | None = None) -> None:
+    """Region, industry and source as the company's value lists store them; every refusal at once. A value the
+    customer already has stays allowed (an old value outside a list is kept until someone changes it)."""
+    lookup = None
+    errors = []
+    for kind in ChoiceKind.values:
+        text = str(values.get(kind) or "").strip()
+        if kind not in values or not text or (current is not None and text == getattr(current, kind)):
+            continue
+        lookup = lookup or ChoiceLookup(tenant)
+        values[kind], error = lookup.resolve(kind, text)
+        if error:
+            errors.append((kind, error))
+    if errors:
+        raise DomainError.of(errors)
 
 
 def check_owner(acting_user: User, owner: User, field: str = "owner") -> None:
@@ -139,6 +158,7 @@ def customer_create(
     if owner is not None and owner.pk != acting_user.pk:
         check_owner(acting_user, owner)
     values = {k: data[k] for k in CUSTOMER_FIELDS if k in data}
+    _check_lists(tenant, values)
     if "custom" in data:
         values["custom"] = custom_values_clean(tenant_id=tenant.pk, kind="customer", values=data["custom"])
     check_refs(tenant, level=values.get("level"), owner=owner, pool=to_pool, tags=tags)
@@ -214,6 +234,7 @@ def customer_update(
 ) -> Customer:
     tenant = customer.tenant
     values = {k: data[k] for k in CUSTOMER_FIELDS if k in data}
+    _check_lists(tenant, values, current=customer)
     check_refs(tenant, level=values.get("level"), tags=tags or ())
     with transaction.atomic():
         customer = lock_customer_for_change(acting_user, customer.pk)

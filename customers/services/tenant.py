@@ -1,4 +1,4 @@
-"""A new tenant's customer defaults: levels A/B/C and the default pool."""
+"""A new tenant's customer defaults: levels A/B/C, the default pool and the region, industry and source lists."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from customers.models import (
     Pool,
     PoolTeam,
 )
+from customers.services.choice_list import choice_lists_seed
 
 DEFAULT_LEVELS = [
     ("A", "重点客户", ["重点客户", "重要客户", "VIP", "A类"]),
@@ -20,7 +21,7 @@ DEFAULT_LEVELS = [
 
 
 def tenant_defaults(*, tenant: Tenant) -> None:
-    """A new tenant's default pool and customer levels (idempotent)."""
+    """A new tenant's default pool, customer levels and value lists (idempotent)."""
     with translation.override(tenant.language):
         pool_name = _("Public pool")
     pool, created = Pool.objects.get_or_create(tenant=tenant, is_default=True, defaults={"name": pool_name})
@@ -36,6 +37,7 @@ def tenant_defaults(*, tenant: Tenant) -> None:
         CustomerLevel.objects.get_or_create(
             tenant=tenant, code=code, defaults={"name": name, "aliases": aliases, "order": order}
         )
+    choice_lists_seed(tenant=tenant)
 
 
 def default_pool(tenant: Tenant) -> Pool:

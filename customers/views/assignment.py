@@ -15,6 +15,7 @@ from customers.access import get_rule_for_admin
 from customers.forms.assignment import AssignmentRuleForm, AssignmentSettingsForm, BacklogApplyForm, PoolParamForm
 from customers.forms.customer import INDUSTRIES, SOURCES
 from customers.models import AssignmentRule, AssignmentSettings, Customer, CustomerLevel, Pool, Tag
+from customers.selectors.choice_list import ChoiceLookup
 from customers.services.assignment import RECORD_KINDS, RuleSpec, assigned_today, rules_of, unmatched_pool
 from customers.services.assignment_backlog import backlog_apply, backlog_dry_run
 from customers.services.assignment_rule import rule_delete, rule_move, rule_save, rule_set_active, settings_save
@@ -23,16 +24,20 @@ REGIONS_SHOWN = 100
 
 
 def _datalists(tenant) -> dict[str, list[str]]:
-    """Suggestions for the value fields: the usual sources and industries plus what the tenant's customers use."""
+    """Suggestions for the value fields: the company's value lists plus what the tenant's customers use."""
     live = Customer.objects.filter(tenant=tenant, deleted_at__isnull=True).order_by()
+    lookup = ChoiceLookup(tenant)
+
+    def listed(kind: str) -> list[str]:
+        return [value for value, _label in lookup.options(kind)]
 
     def used(field_name: str) -> list[str]:
         return list(live.exclude(**{field_name: ""}).values_list(field_name, flat=True).distinct()[:REGIONS_SHOWN])
 
     return {
-        "sources-options": sorted(set(SOURCES) | set(used("source"))),
-        "regions-options": sorted(used("region")),
-        "industries-options": sorted(set(INDUSTRIES) | set(used("industry"))),
+        "sources-options": sorted(set(listed("source") or SOURCES) | set(used("source"))),
+        "regions-options": sorted(set(listed("region")) | set(used("region"))),
+        "industries-options": sorted(set(listed("industry") or INDUSTRIES) | set(used("industry"))),
     }
 
 

@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from crm.access import sales_assignable_users
 from crm.errors import DomainError
 from crm.models import User
-from customers.forms.customer import INDUSTRIES, SOURCES
+from customers.forms.choice_list import use_value_lists
+from customers.forms.holdings import RepWithHoldingsField
 from sales.access import is_lead_manager
-from sales.forms.fields import UserChoiceField
 from sales.models import (
     Lead,
 )
 from sales.services.lead import SETTABLE_STATUSES, clean_lead_data
 
 UNASSIGNED = "none"
-
-
-def _datalists(form: forms.Form) -> None:
-    for name in ("industry", "source"):
-        if name in form.fields:
-            form.fields[name].widget.attrs["list"] = f"{name}-options"
-    form.datalists = {"industry-options": INDUSTRIES, "source-options": SOURCES}
 
 
 class LeadForm(forms.Form):
@@ -45,7 +40,7 @@ class LeadForm(forms.Form):
     def __init__(self, *args, user: User, creating: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        _datalists(self)
+        use_value_lists(self, user.tenant)
         if not creating or not is_lead_manager(user):
             del self.fields["owner"]
             return
@@ -62,7 +57,11 @@ class LeadForm(forms.Form):
         data = super().clean()
         typed = {name: data[name] if name in data else self.data.get(name, "") for name in self.fields}
         try:
-            clean_lead_data(self.user.tenant, typed)
+            # A value the lead already has stays allowed even when it is outside the company's lists.
+            current = SimpleNamespace(
+                **{kind: self.initial.get(kind) or "" for kind in ("region", "industry", "source")}
+            )
+            clean_lead_data(self.user.tenant, typed, current=current)
         except DomainError as exc:
             for field, message in exc.errors:
                 if field not in self.errors:
@@ -88,7 +87,8 @@ class LeadStatusForm(forms.Form):
 
 
 class LeadAssignForm(forms.Form):
-    owner = UserChoiceField(label=_("Give to"), queryset=User.objects.none(), empty_label=None)
+    # Each rep with the customers they hold against the company's cap: a converted lead becomes one of them.
+    owner = RepWithHoldingsField(label=_("Give to"), queryset=User.objects.none(), empty_label=None)
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)

@@ -29,6 +29,7 @@ from crm.imports.reader import Target
 from crm.models import AuditEvent, User
 from customers.models import Customer, CustomerIdentifier
 from customers.normalize import normalize_company_name, normalize_email
+from customers.selectors.choice_list import ChoiceLookup
 from customers.services.contact import clean_phone
 from customers.services.identifier import describe_holder
 from sales.access import is_lead_manager
@@ -203,6 +204,8 @@ class LeadKind(ImportKind):
         self._notes: dict[tuple[str, str, int], str] = {}
         # Row number → id of the lead it became (for later rows of the file that repeat it).
         self.created: dict[int, int] = {}
+        # Region, industry and source cells map to the company's lists (ChoiceLookup.resolve).
+        self.choices = ChoiceLookup(self.tenant)
 
     def clean(self, number: int, cells: list[str]) -> LeadRow:
         """One row, no database: the per-cell rules (those of sales.services.lead.clean_lead_data, every cell at once)."""
@@ -224,6 +227,11 @@ class LeadKind(ImportKind):
                 validate_email(email)
             except ValidationError:
                 errors["email"] = _("“%(value)s” is not a valid email address.") % {"value": row.get("email")}
+        listed = {}
+        for kind in ("region", "industry", "source"):
+            listed[kind], error = self.choices.resolve(kind, row.get(kind))
+            if error:
+                errors[kind] = error
         if not errors and not (phone or email or row.get("wechat")):
             errors["phone"] = _("Give a phone number, an email or a WeChat ID, so the lead can be reached.")
         if errors:
@@ -236,9 +244,9 @@ class LeadKind(ImportKind):
             "phone": phone,
             "email": email,
             "wechat": row.get("wechat"),
-            "region": row.get("region"),
-            "industry": row.get("industry"),
-            "source": row.get("source"),
+            "region": listed["region"],
+            "industry": listed["industry"],
+            "source": listed["source"],
             "campaign": row.get("campaign"),
             "message": row.get("message"),
         }

@@ -20,7 +20,9 @@ from crm.errors import DomainError
 from crm.models import Tenant, User
 from crm.services.audit import audit
 from crm.services.notification import lazy_format, notify
+from customers.models import ChoiceKind
 from customers.normalize import normalize_company_name, normalize_email
+from customers.selectors.choice_list import ChoiceLookup
 from customers.services.contact import clean_phone
 from sales.access import can_work_leads, is_lead_manager, require_lead_access
 from sales.models import (
@@ -85,9 +87,17 @@ def open_leads_per_owner(tenant_id: int, user_ids: list[int]) -> dict[int, int]:
     return {row["owner_id"]: row["n"] for row in rows}
 
 
-def clean_lead_data(tenant: Tenant, data: dict[str, Any], *, require_reach: bool = True) -> dict[str, Any]:
+def clean_lead_data(
+    tenant: Tenant,
+    data: dict[str, Any],
+    *,
+    require_reach: bool = True,
+    check_lists: bool = True,
+    current: Any = None,
+) -> dict[str, Any]:
     """The lead's values, trimmed and normalized (phone E.164, email lowercased), or one DomainError naming every
-    field that refuses them (a form shows them all at once)."""
+    field that refuses them (a form shows them all at once). Region, industry and source follow the company's value
+    lists (`check_lists`; a lead's `current` value outside a list may stay)."""
     values: dict[str, Any] = {}
     errors: list[tuple[str, str]] = []
     for field, limit in LEAD_TEXT_FIELDS.items():
@@ -111,6 +121,13 @@ def clean_lead_data(tenant: Tenant, data: dict[str, Any], *, require_reach: bool
             email = None
     values["email"] = email
     values["message"] = str(data.get("message") or "").strip()[:MESSAGE_MAX_LENGTH]
+    if check_lists:
+        lookup = ChoiceLookup(tenant)
+        for kind in (ChoiceKind.REGION, ChoiceKind.INDUSTRY, ChoiceKind.SOURCE):
+            if values.get(kind) and values[kind] != (getattr(current, kind, None) if current else None):
+                values[kind], error = lookup.resolve(kind, values[kind])
+                if error:
+                    errors.append((kind, error))
     # A phone or email refused above is said as such, not as "no way to reach the lead".
     typed = [str(data.get(key) or "").strip() for key in ("phone", "email")]
     if require_reach and not (any(typed) or values["wechat"]):
@@ -202,7 +219,7 @@ def lead_update(*, acting_user: User, lead: Lead, data: dict[str, Any]) -> Lead:
     require_tenant_user(acting_user)
     require_lead_access(acting_user, lead)
     tenant = acting_user.tenant
-    values = clean_lead_data(tenant, data)
+    values = clean_lead_data(tenant, data, current=lead)
     with transaction.atomic():
         lead = Lead.objects.select_for_update().get(pk=lead.pk)
         if lead.is_converted:
@@ -314,3 +331,11 @@ def _notify_assigned(owner: User, leads: list[Lead], acting_user: User) -> None:
         )
         url = reverse("sales:lead_list") + "?owner=me"
     notify(recipient=owner, title=title, url=url, email=False, robot_event="lead_assigned")
+
+
+def leads_map_value(*, tenant: Tenant, kind: str, from_value: str, to_value: str) -> dict[str, int]:
+    """An administrator mapped a free-text region, industry or source to a list value: the company's leads that
+    carry it follow, in one UPDATE (inside the mapping's transaction)."""
+    if kind not in ChoiceKind.values:
+        return {}
+    return {"leads": Lead.objects.filter(tenant=tenant, **{kind: from_value}).update(**{kind: to_value})}

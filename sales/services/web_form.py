@@ -131,7 +131,7 @@ def lead_submit_web_form(
             raise DomainError(_("This field is required."), field=field)
     values_in["source"] = (source or web_form.source or "")[:50]
     values_in["campaign"] = (campaign or web_form.campaign or "")[:100]
-    values = clean_lead_data(tenant, values_in)
+    values = clean_lead_data(tenant, values_in, check_lists=False)
     owner = default_lead_owner(tenant=tenant, web_form=web_form, origin=LeadOrigin.WEB_FORM)
     with transaction.atomic():
         rule = None

@@ -1,6 +1,6 @@
 """The sweep plants the same rows in both of its tenants, each carrying its own marker: the tenant's prefix
-(MARKA for tenant A, whose data must never reach tenant B; MARKB for B). Sample modules write every marked text as
-"MARKA …" and pass it through `named(world, text)`, which gives it the marker of `world`."""
+(QMARKA for tenant A, whose data must never reach tenant B; QMARKB for B). Sample modules write every marked text as
+"MARKA …" and pass it through `named(world, text)`, which replaces "MARKA" with the marker of `world`."""
 
 
 def mark(world) -> str:

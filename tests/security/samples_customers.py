@@ -3,7 +3,7 @@
 Destructive endpoints (delete, contact delete) get their own customer, so the sweep's check that A's user is not
 told 404 does not remove the samples other patterns use."""
 
-from customers.models import Contact, Customer, CustomerLevel, Tag
+from customers.models import ChoiceEntry, Contact, Customer, CustomerLevel, Tag
 
 from .marks import named
 
@@ -28,7 +28,15 @@ def _tag(world, name):
     return {"pk": Tag.objects.get_or_create(tenant=world.tenant, name=named(world, name))[0].pk}
 
 
+def _value(world):
+    entry, _created = ChoiceEntry.objects.get_or_create(
+        tenant=world.tenant, kind="region", value=named(world, "MARKA 区")
+    )
+    return {"pk": entry.pk}
+
+
 SAMPLES = {
+    "value_entry_edit": _value,
     "level_edit": lambda w: _level(w, "MK1"),
     "level_delete": lambda w: _level(w, "MK2"),
     "tag_edit": lambda w: _tag(w, "MARKA 标签"),

@@ -73,3 +73,20 @@ document.addEventListener("keydown", function (event) {
   event.preventDefault();
   box.focus();
 });
+
+// The main navigation's dropdowns on wide screens: the row scrolls sideways (crm.css), which would clip a menu
+// inside it, so an open menu is fixed just below its toggle, and closes when the page scrolls away from it.
+document.addEventListener("shown.bs.dropdown", function (event) {
+  const toggle = event.target;
+  if (!toggle.closest || !toggle.closest("#mainnav .navbar-nav") || window.innerWidth < 992) return;
+  const menu = toggle.parentElement.querySelector(".dropdown-menu");
+  if (!menu) return;
+  const box = toggle.getBoundingClientRect();
+  menu.style.top = box.bottom + "px";
+  menu.style.left = Math.max(0, Math.min(box.left, window.innerWidth - menu.offsetWidth)) + "px";
+});
+window.addEventListener("scroll", function () {
+  document.querySelectorAll("#mainnav .navbar-nav .dropdown-toggle.show").forEach(function (toggle) {
+    if (window.bootstrap) window.bootstrap.Dropdown.getOrCreateInstance(toggle).hide();
+  });
+}, { passive: true });

@@ -1,0 +1,20 @@
+"""How the audit log says the marketing app's actions."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from crm.registry import AuditAction, registry
+
+ACTIONS = (
+    AuditAction("care_campaign.save", _("%(actor)s saved the care campaign %(object)s"), _("Care campaign saved")),
+    AuditAction(
+        "care_campaign.test", _("%(actor)s sent themselves a test of %(object)s"), _("Care campaign test sent")
+    ),
+    AuditAction("coupon.redeem", _("%(actor)s redeemed the coupon %(object)s"), _("Coupon redeemed")),
+)
+
+
+def register() -> None:
+    for action in ACTIONS:
+        registry.add_audit_action(action)
