@@ -128,6 +128,9 @@ class CustomersConfig(AppConfig):
             AuditKind("level", _("Customer levels"), "customers.customerlevel", "level_edit", order=13)
         )
         registry.add_audit_kind(AuditKind("tag", _("Tags"), "customers.tag", "tag_edit", order=14))
+        registry.add_audit_kind(
+            AuditKind("view_quota", _("View quotas"), "customers.viewquota", "pool_settings:view_quota_edit", order=15)
+        )
         for action in (
             AuditAction("customer.create", _("%(actor)s created the customer %(object)s"), _("Customer created")),
             AuditAction("customer.update", _("%(actor)s changed the customer %(object)s"), _("Customer changed")),
@@ -219,6 +222,16 @@ class CustomersConfig(AppConfig):
             AuditAction("level.create", _("%(actor)s added the customer level %(object)s"), _("Level added")),
             AuditAction("level.update", _("%(actor)s changed the customer level %(object)s"), _("Level changed")),
             AuditAction("level.delete", _("%(actor)s removed the customer level %(object)s"), _("Level removed")),
+            AuditAction(
+                "view_quota.save",
+                _("%(actor)s set the daily view quota %(object)s"),
+                _("View quota set"),
+            ),
+            AuditAction(
+                "view_quota.delete",
+                _("%(actor)s removed the daily view quota %(object)s"),
+                _("View quota removed"),
+            ),
             AuditAction("tag.create", _("%(actor)s added the tag %(object)s"), _("Tag added")),
             AuditAction("tag.update", _("%(actor)s changed the tag %(object)s"), _("Tag changed")),
             AuditAction("tag.delete", _("%(actor)s removed the tag %(object)s"), _("Tag removed")),
