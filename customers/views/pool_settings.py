@@ -116,17 +116,24 @@ def view_quotas(request: HttpRequest) -> HttpResponse:
     return _view_quota_page(request, None)
 
 
-@admin_required
+def _quota_for_admin(request: HttpRequest, pk: int) -> ViewQuota:
+    """Another tenant's quota is missing (404) whoever asks; one's own, for administrators only (403)."""
+    quota = get_object_or_404(ViewQuota.objects.for_tenant(request.tenant), pk=pk)
+    if not request.user.has_any_role(Role.ADMIN):
+        raise PermissionDenied(_("Only administrators of this company may open this page."))
+    return quota
+
+
+@tenant_required
 @require_http_methods(["GET", "POST"])
 def view_quota_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    quota = get_object_or_404(ViewQuota.objects.for_tenant(request.tenant), pk=pk)
-    return _view_quota_page(request, quota)
+    return _view_quota_page(request, _quota_for_admin(request, pk))
 
 
-@admin_required
 @require_POST
+@tenant_required
 def view_quota_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
-    quota = get_object_or_404(ViewQuota.objects.for_tenant(request.tenant), pk=pk)
+    quota = _quota_for_admin(request, pk)
     view_quota_delete(acting_user=request.user, quota=quota)
     messages.success(request, _("Quota removed."))
     return redirect("pool_settings:view_quotas")
