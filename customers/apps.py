@@ -144,6 +144,9 @@ class CustomersConfig(AppConfig):
             AuditKind("choice", _("List values"), "customers.choiceentry", "value_entry_edit", order=15)
         )
         registry.add_audit_kind(AuditKind("choice_list", _("Value lists"), "customers.choicelist", order=16))
+        registry.add_audit_kind(
+            AuditKind("view_quota", _("View quotas"), "customers.viewquota", "pool_settings:view_quota_edit", order=17)
+        )
         for action in (
             AuditAction("customer.create", _("%(actor)s created the customer %(object)s"), _("Customer created")),
             AuditAction("customer.update", _("%(actor)s changed the customer %(object)s"), _("Customer changed")),
@@ -235,6 +238,16 @@ class CustomersConfig(AppConfig):
             AuditAction("level.create", _("%(actor)s added the customer level %(object)s"), _("Level added")),
             AuditAction("level.update", _("%(actor)s changed the customer level %(object)s"), _("Level changed")),
             AuditAction("level.delete", _("%(actor)s removed the customer level %(object)s"), _("Level removed")),
+            AuditAction(
+                "view_quota.save",
+                _("%(actor)s set the daily view quota %(object)s"),
+                _("View quota set"),
+            ),
+            AuditAction(
+                "view_quota.delete",
+                _("%(actor)s removed the daily view quota %(object)s"),
+                _("View quota removed"),
+            ),
             AuditAction("tag.create", _("%(actor)s added the tag %(object)s"), _("Tag added")),
             AuditAction("choice.create", _("%(actor)s added %(object)s to a value list"), _("List value added")),
             AuditAction("choice.update", _("%(actor)s changed the list value %(object)s"), _("List value changed")),

@@ -27,6 +27,7 @@ from .models import (
     PoolLevelRule,
     PoolTeam,
     Tag,
+    ViewQuota,
 )
 from .normalize import normalize_company_name, normalize_phone, pinyin_forms
 
@@ -37,7 +38,8 @@ COMPANY_KINDS = ["科技", "贸易", "实业", "物流", "教育咨询", "医疗
 
 
 def seed_pool_rules(tenant) -> None:
-    """Demo pool rules: 30 days without follow-up, level A 60 days, warnings 3 days ahead, sensible limits."""
+    """Demo pool rules: 30 days without follow-up, level A 60 days, 45 days after the last contract ended, warnings 3
+    days ahead, sensible limits."""
     pool = default_pool(tenant)
     if pool.no_followup_days is None:
         pool.no_followup_days = 30
@@ -52,10 +54,18 @@ def seed_pool_rules(tenant) -> None:
             PoolLevelRule.objects.get_or_create(
                 tenant=tenant, pool=pool, level=level_a, defaults={"no_followup_days": 60}
             )
+    if pool.no_contract_days is None:
+        # After the last contract ends: 45 days to sign a new one before the customer returns to the pool.
+        pool.no_contract_days = 45
+        pool.save(update_fields=["no_contract_days", "updated_at"])
     PoolTeam.objects.bulk_create(
         [PoolTeam(tenant=tenant, pool=pool, team=t) for t in Team.objects.for_tenant(tenant).filter(parent=None)],
         ignore_conflicts=True,
     )
+    # "Reps of 华东组 may open 20 pool customers a day."
+    east = Team.objects.for_tenant(tenant).filter(name="华东组").first()
+    if east is not None:
+        ViewQuota.objects.get_or_create(tenant=tenant, team=east, defaults={"daily_limit": 20})
     if tenant.max_customers_per_rep is None:
         tenant.max_customers_per_rep = 200
         tenant.save(update_fields=["max_customers_per_rep"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
@@ -12,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import UserObjectPermissionBase
 
-from crm.models import TenantModel, TenantQuerySet
+from crm.models import Role, TenantModel, TenantQuerySet
 
 from .querysets import ContactQuerySet, CustomerQuerySet, PoolQuerySet
 
@@ -20,6 +22,10 @@ credit_code_validator = RegexValidator(
     r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$",
     _("A unified social credit code has 18 characters: digits and capital letters (no I, O, S, V, Z)."),
 )
+
+
+# The cover of a signed contract that has no end date.
+CONTRACT_OPEN_ENDED = dt.date(9999, 12, 31)
 
 
 class CustomerLevel(TenantModel):
@@ -55,6 +61,18 @@ class Pool(TenantModel):
     )
     no_deal_days = models.PositiveSmallIntegerField(
         _("falls back after days without a deal"), null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    no_contract_days = models.PositiveSmallIntegerField(
+        _("falls back this many days after its last contract ended"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "A customer with a signed contract in effect never falls back. Once its last signed contract has "
+            "ended, it falls back this many days after the end unless a new contract is signed; the follow-up "
+            "and deal rules then no longer apply to it. Customers that never signed a contract keep the "
+            "follow-up and deal rules. Empty: after a contract ends, the follow-up and deal rules apply again."
+        ),
     )
     exempt_key_accounts = models.BooleanField(_("key accounts never fall back"), default=True)
     exempt_recent_deal_days = models.PositiveSmallIntegerField(
@@ -113,6 +131,9 @@ class PoolLevelRule(TenantModel):
     )
     no_deal_days = models.PositiveSmallIntegerField(
         _("days without a deal"), null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    no_contract_days = models.PositiveSmallIntegerField(
+        _("days after the last contract ended"), null=True, blank=True, validators=[MinValueValidator(1)]
     )
 
     class Meta:
@@ -179,6 +200,9 @@ class Customer(TenantModel):
     owned_since = models.DateTimeField(_("owned since"), null=True, blank=True)
     last_followed_up_at = models.DateTimeField(_("last follow-up"), null=True, blank=True)
     last_deal_at = models.DateTimeField(_("last deal"), null=True, blank=True)
+    # The last day a signed contract covers (CONTRACT_OPEN_ENDED: a signed contract without an end date); NULL:
+    # never signed a contract. Kept by customers.services.contract_cover from the sales app's contracts.
+    contract_cover_until = models.DateField(_("contract cover until"), null=True, blank=True, editable=False)
     # Days added to the fallback clock by an approved extension; reset when the customer changes hands.
     extension_days = models.PositiveSmallIntegerField(_("extension days"), default=0)
 
@@ -499,7 +523,48 @@ class PoolView(TenantModel):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "user", "customer", "day"], name="customers_poolview_unique")
         ]
-        indexes = [models.Index(fields=["tenant", "user", "pool", "day"], name="poolview_user_day_idx")]
+        indexes = [
+            models.Index(fields=["tenant", "user", "pool", "day"], name="poolview_user_day_idx"),
+            # A role or team quota counts a user's openings of the day in every pool.
+            models.Index(fields=["tenant", "user", "day"], name="poolview_user_all_day_idx"),
+        ]
+
+
+class ViewQuota(TenantModel):
+    """A daily limit on opening pool customers (their masked view) for the holders of a role, or for the members of
+    a team and its sub-teams: "reps of 华东组 may open 20 pool customers a day". It counts the openings in every
+    pool; a pool's own `daily_view_limit` counts its own. The tightest limit that applies to a user wins."""
+
+    role = models.CharField(_("role"), max_length=10, blank=True, choices=Role.choices)
+    team = models.ForeignKey(
+        "crm.Team", on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("team")
+    )
+    daily_limit = models.PositiveSmallIntegerField(
+        _("pool customers a day"), validators=[MinValueValidator(1), MaxValueValidator(10000)]
+    )
+
+    class Meta:
+        verbose_name = _("view quota")
+        verbose_name_plural = _("view quotas")
+        ordering = ["role", "team__path"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "role"], condition=~models.Q(role=""), name="customers_viewquota_one_per_role"
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "team"],
+                condition=models.Q(team__isnull=False),
+                name="customers_viewquota_one_per_team",
+            ),
+            models.CheckConstraint(
+                condition=(models.Q(role="") & models.Q(team__isnull=False))
+                | (~models.Q(role="") & models.Q(team__isnull=True)),
+                name="customers_viewquota_role_or_team",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.team) if self.team_id else str(self.get_role_display())
 
 
 class FallbackWarning(TenantModel):

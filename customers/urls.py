@@ -29,12 +29,15 @@ from customers.views.extension import extension_request_view, extensions
 from customers.views.health import health_customers, pool_health_view
 from customers.views.level import catalog_view, level_delete_view, level_edit, tag_delete_view, tag_edit
 from customers.views.merge import merge
-from customers.views.pool import assign, at_risk, claim, pool_customer, pool_list, release
+from customers.views.pool import assign, at_risk, claim, pool_customer, pool_list, release, release_bulk
 from customers.views.pool_settings import (
     pool_settings_create,
     pool_settings_edit,
     pool_settings_list,
     pool_settings_simulate,
+    view_quota_delete_view,
+    view_quota_edit,
+    view_quotas,
 )
 from customers.views.privacy import contact_erase_view, contact_personal_data_view, contact_reveal, privacy_log
 from customers.views.share import customer_share_view, customer_unshare_view
@@ -90,6 +93,7 @@ pool_patterns = [
     path("health/customers/", health_customers, name="health_customers"),
     path("extensions/", extensions, name="extensions"),
     path("customers/<int:pk>/release/", release, name="release"),
+    path("customers/release/", release_bulk, name="release_bulk"),
     path("customers/<int:pk>/extension/", extension_request_view, name="extension_request"),
 ]
 
@@ -98,6 +102,9 @@ pool_settings_patterns = [
     path("new/", pool_settings_create, name="create"),
     path("<int:pk>/", pool_settings_edit, name="edit"),
     path("<int:pk>/simulate/", pool_settings_simulate, name="simulate"),
+    path("view-quotas/", view_quotas, name="view_quotas"),
+    path("view-quotas/<int:pk>/", view_quota_edit, name="view_quota_edit"),
+    path("view-quotas/<int:pk>/delete/", view_quota_delete_view, name="view_quota_delete"),
 ]
 
 assignment_patterns = [

@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.utils import timezone
+
 from crm.approvals.models import ApprovalRequest
 from crm.approvals.services import approval_decide
 from crm.workcalendar.selectors import local_today
-from customers.models import CustomerLevel
+from customers.models import Customer, CustomerLevel
 from sales.models import ContractStatus, Opportunity, Product
 from sales.money import round_money
 from sales.services.contract import CONTRACT_KIND, contract_create_from_quote, contract_set_status, contract_submit
@@ -126,6 +128,43 @@ def seed_quotes(demo) -> None:
     quote_revise(acting_user=rejected.owner, quote=refused)
     if cycle is not None:
         seed_collection(demo, quote(cycle, "5"))
+    ended = (
+        Opportunity.objects.filter(tenant=tenant, owner__in=reps, status="open", currency=tenant.currency)
+        .exclude(pk__in=[o.pk for o in opportunities] + ([cycle.pk] if cycle else []))
+        .exclude(customer__is_key_account=True)
+        .select_related("owner")
+        .order_by("pk")
+        .first()
+    )
+    if ended is not None:
+        seed_ended_contract(demo, quote(ended, "5"))
+
+
+def seed_ended_contract(demo, quote) -> None:
+    """A one-year contract that ended 43 days ago with no new one signed: with the pool's 45 days after the last
+    contract, its customer falls back in two days although its rep follows it up."""
+    tenant, rep, manager = demo.tenant, quote.owner, demo.users["manager"]
+    today = local_today(tenant)
+    quote = quote_send(acting_user=rep, quote=quote)
+    quote = quote_close(acting_user=rep, quote=quote, accepted=True)
+    contract = contract_create_from_quote(
+        acting_user=rep, quote=quote, starts_on=today - dt.timedelta(days=408), ends_on=today - dt.timedelta(days=43)
+    )
+    contract_submit(acting_user=rep, contract=contract)
+    request = ApprovalRequest.objects.get(tenant=tenant, kind=CONTRACT_KIND, object_id=contract.pk, status="pending")
+    approval_decide(acting_user=manager, request_id=request.pk, step=1, approve=True, comment="同意签约")
+    contract.refresh_from_db()
+    for status, signed_on in (
+        (ContractStatus.SIGNED, today - dt.timedelta(days=410)),
+        (ContractStatus.ACTIVE, None),
+        (ContractStatus.COMPLETED, None),
+    ):
+        contract = contract_set_status(acting_user=rep, contract=contract, status=status, signed_on=signed_on)
+    # Held for over a year and followed up last week: only the contract rule decides.
+    now = timezone.now()
+    Customer.objects.filter(pk=contract.customer_id).update(
+        owned_since=now - dt.timedelta(days=420), last_followed_up_at=now - dt.timedelta(days=6)
+    )
 
 
 def seed_collection(demo, quote) -> None:

@@ -56,14 +56,16 @@ class Simulation:
         return self.warned_count > len(self.warned)
 
 
-def overrides_of(values: dict, level_rules: dict[int, tuple[int | None, int | None]]) -> dict:
-    """The `fallback_due` overrides from a pool form's values (unsaved)."""
+def overrides_of(values: dict, level_rules: dict[int, tuple[int | None, ...]]) -> dict:
+    """The `fallback_due` overrides from a pool form's values (unsaved); a level rule is (follow-up days, deal
+    days[, days after the last contract ended])."""
     return {
         "no_followup_days": values.get("no_followup_days"),
         "no_deal_days": values.get("no_deal_days"),
+        "no_contract_days": values.get("no_contract_days"),
         "exempt_key_accounts": bool(values.get("exempt_key_accounts")),
         "exempt_recent_deal_days": values.get("exempt_recent_deal_days"),
-        "level_rules": {level: rule for level, rule in level_rules.items() if rule[0] or rule[1]},
+        "level_rules": {level: rule for level, rule in level_rules.items() if any(rule)},
     }
 
 
@@ -79,12 +81,16 @@ def simulate(
     now = now or timezone.now()
     followup = overrides.get("no_followup_days") if overrides is not None else pool.no_followup_days
     deal = overrides.get("no_deal_days") if overrides is not None else pool.no_deal_days
+    contract = overrides.get("no_contract_days") if overrides is not None else pool.no_contract_days
     warn = pool.warn_days_before if warn_days_before is None else warn_days_before
     if overrides is not None:
         has_level_rules = bool(overrides.get("level_rules"))
     else:
         has_level_rules = PoolLevelRule.objects.filter(pool=pool).exists()
-    sim = Simulation(pool=pool, runs=bool(followup is not None or deal is not None or has_level_rules))
+    sim = Simulation(
+        pool=pool,
+        runs=bool(followup is not None or deal is not None or contract is not None or has_level_rules),
+    )
     if not sim.runs:
         return sim
 

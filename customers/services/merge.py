@@ -60,6 +60,8 @@ def merged_values(keep: Customer, merge: Customer) -> tuple[dict[str, object], l
     values["is_key_account"] = keep.is_key_account or merge.is_key_account
     values["last_followed_up_at"] = _latest(keep.last_followed_up_at, merge.last_followed_up_at)
     values["last_deal_at"] = _latest(keep.last_deal_at, merge.last_deal_at)
+    # A contract of either keeps the merged customer covered (and "signed once").
+    values["contract_cover_until"] = _latest(keep.contract_cover_until, merge.contract_cover_until)
     return values, filled
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,11 +17,12 @@ from crm.access import require_sales_user, sales_assignable_users
 from crm.errors import DomainError
 from crm.models import Role, User
 from crm.selectors.pool_limits import cooldown_until
-from crm.services.audit import audit
+from crm.services.audit import audit, audit_many
 from crm.services.notification import lazy_format, notify
 from crm.workcalendar.selectors import local_today
 from customers.models import Customer, OwnershipEvent, Pool, PoolView
 from customers.selectors.pool import claims_today
+from customers.selectors.view_quota import quotas_for
 from customers.services.holdings import HoldingsCapReached, holdings_check
 
 
@@ -110,33 +112,74 @@ def customer_claim(*, rep: User, customer_id: int, now: dt.datetime | None = Non
     return customer
 
 
-def customer_release(*, acting_user: User, customer: Customer, reason: str) -> Customer:
-    """The owner gives a customer back to its home pool, with a reason."""
+def releasable_pools(user: User, home_pool_ids) -> QuerySet[Pool]:
+    """The pools `user` may release customers into: those they may see, and the customers' own home pools."""
+    return Pool.objects.filter(tenant_id=user.tenant_id).filter(
+        Q(pk__in=Pool.objects.visible_to(user).values("pk")) | Q(pk__in=list(home_pool_ids))
+    )
+
+
+def customer_release(*, acting_user: User, customer: Customer, reason: str, pool: Pool | None = None) -> Customer:
+    """The owner gives a customer back to a pool, with a reason: its home pool, or `pool` (one the owner may see),
+    which becomes its home pool."""
+    customers_release(acting_user=acting_user, customer_ids=[customer.pk], reason=reason, pool=pool)
+    return Customer.objects.get(pk=customer.pk)
+
+
+def customers_release(*, acting_user: User, customer_ids: list[int], reason: str, pool: Pool | None = None) -> int:
+    """The owner gives one or many customers back, each to its home pool or all to `pool` (a pool the owner may see,
+    or the home pool of each): one locked UPDATE, the ownership events and the audit rows in bulk. Refused with
+    nothing written when any of them is not the acting user's own or the pool is not one they may release into."""
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_("Say why you release this customer."), field="reason")
+    if not customer_ids:
+        raise DomainError(_("Choose the customers to release."))
     with transaction.atomic():
-        locked = Customer.objects.select_for_update().filter(pk=customer.pk, deleted_at__isnull=True).first()
-        if locked is None or locked.owner_id != acting_user.pk:
+        locked = list(
+            Customer.objects.select_for_update()
+            .filter(tenant_id=acting_user.tenant_id, pk__in=customer_ids, deleted_at__isnull=True)
+            .order_by("pk")
+        )
+        if len(locked) != len(set(customer_ids)) or any(c.owner_id != acting_user.pk for c in locked):
             raise PermissionDenied(_("Only the owner releases a customer to the pool."))
-        # Stamped under the row lock: after whatever event the customer's history recorded before it.
+        if pool is not None and (
+            pool.tenant_id != acting_user.tenant_id
+            or not releasable_pools(acting_user, {c.pool_id for c in locked}).filter(pk=pool.pk).exists()
+        ):
+            raise DomainError(_("You may not release customers into this pool."), field="pool")
+        # Stamped under the row locks: after whatever event each customer's history recorded before it.
         now = timezone.now()
-        Customer.objects.filter(pk=locked.pk).update(owner=None, owned_since=None, extension_days=0, updated_at=now)
-        OwnershipEvent.objects.create(
-            tenant_id=locked.tenant_id,
-            customer=locked,
-            from_owner=acting_user,
-            to_pool=locked.pool,
-            reason=OwnershipEvent.Reason.RELEASE,
-            note=reason[:500],
+        changes = {"owner": None, "owned_since": None, "extension_days": 0, "updated_at": now}
+        if pool is not None:
+            changes["pool"] = pool
+        Customer.objects.filter(pk__in=[c.pk for c in locked]).update(**changes)
+        OwnershipEvent.objects.bulk_create(
+            [
+                OwnershipEvent(
+                    tenant_id=c.tenant_id,
+                    customer=c,
+                    from_owner=acting_user,
+                    from_pool_id=c.pool_id if pool is not None and pool.pk != c.pool_id else None,
+                    to_pool_id=pool.pk if pool is not None else c.pool_id,
+                    reason=OwnershipEvent.Reason.RELEASE,
+                    note=reason[:500],
+                    actor=acting_user,
+                    at=now,
+                )
+                for c in locked
+            ]
+        )
+        audit_many(
+            tenant=acting_user.tenant,
             actor=acting_user,
-            at=now,
+            action="customer.release",
+            entries=[
+                (c, {"reason": reason, "pool": pool.pk if pool is not None else c.pool_id, "from_pool": c.pool_id})
+                for c in locked
+            ],
         )
-        audit(
-            tenant=locked.tenant, actor=acting_user, action="customer.release", obj=locked, details={"reason": reason}
-        )
-    locked.refresh_from_db()
-    return locked
+    return len(locked)
 
 
 def customer_assign(*, acting_user: User, customer_ids: list[int], rep: User) -> int:
@@ -234,25 +277,43 @@ def move_to_pool(*, acting_user: User, customer_ids: list[int], pool: Pool) -> i
 
 
 def record_pool_view(*, user: User, customer: Customer, now: dt.datetime | None = None) -> int | None:
-    """Count an opening of a pool customer against the pool's daily view limit; return the views left today
-    (None without a limit). Re-opening the same customer the same day counts once. Raises when the limit is used."""
+    """Count an opening of a pool customer against the daily limits that apply: the pool's own (its openings) and
+    the tightest role or team quota (openings in every pool). Return the openings left today in this pool (None:
+    unlimited). Re-opening the same customer the same day counts once. Raises when a limit is used up. The user's
+    row lock makes the check and the count one step: two openings at once at the edge cannot both pass."""
     pool = customer.pool
     day = local_today(user.tenant, now)
     limit = pool.daily_view_limit
     with transaction.atomic():
         User.objects.select_for_update().get(pk=user.pk)
-        seen = PoolView.objects.filter(tenant_id=user.tenant_id, user=user, pool=pool, day=day)
-        already = seen.filter(customer=customer).exists()
-        used = seen.count()
-        if limit is not None and not already and used >= limit:
-            raise ClaimRefused(
-                _("You have opened %(limit)d pool customers today, the most this pool allows. Try again tomorrow.")
-                % {"limit": limit}
-            )
+        quotas = quotas_for(user)
+        quota = quotas[0] if quotas else None
+        today = PoolView.objects.filter(tenant_id=user.tenant_id, user=user, day=day)
+        already = today.filter(customer=customer).exists()
+        counts = dict(today.order_by().values_list("pool_id").annotate(n=Count("pk")))
+        used_here, used_all = counts.get(pool.pk, 0), sum(counts.values())
         if not already:
+            if limit is not None and used_here >= limit:
+                raise ClaimRefused(
+                    _("You have opened %(limit)d pool customers today, the most this pool allows. Try again tomorrow.")
+                    % {"limit": limit}
+                )
+            if quota is not None and used_all >= quota.daily_limit:
+                raise ClaimRefused(
+                    _(
+                        "You have opened %(limit)d pool customers today, the most your daily quota (%(quota)s) "
+                        "allows. Try again tomorrow."
+                    )
+                    % {"limit": quota.daily_limit, "quota": quota}
+                )
             PoolView.objects.create(tenant_id=user.tenant_id, user=user, customer=customer, pool=pool, day=day)
-            used += 1
-    return None if limit is None else max(limit - used, 0)
+            used_here, used_all = used_here + 1, used_all + 1
+    left = []
+    if limit is not None:
+        left.append(limit - used_here)
+    if quota is not None:
+        left.append(quota.daily_limit - used_all)
+    return max(min(left), 0) if left else None
 
 
 def release_all_of(*, user: User, acting_user: User | None) -> int:

@@ -16,8 +16,13 @@ def check_warning_window(data: dict, rules: list[dict]) -> None:
     """The early warning comes before the shortest rule of the pool, its levels' own rules included: a warning
     99 days ahead of a 30-day rule would warn of a fall-back before the customer was even held."""
     warn = data.get("warn_days_before")
-    days = [data.get("no_followup_days"), data.get("no_deal_days")]
-    days += [int(row[key]) for row in rules for key in ("followup", "deal") if row.get(key) and not row.get("error")]
+    days = [data.get("no_followup_days"), data.get("no_deal_days"), data.get("no_contract_days")]
+    days += [
+        int(row[key])
+        for row in rules
+        for key in ("followup", "deal", "contract")
+        if row.get(key) and not row.get("error")
+    ]
     days = [d for d in days if d]
     if warn and days and warn >= min(days):
         raise DomainError(
@@ -55,9 +60,10 @@ def save_level_rules(*, form: PoolForm, rules: list[dict], acting_user: User) ->
                         level=row["level"],
                         no_followup_days=int(row["followup"]) if row["followup"] else None,
                         no_deal_days=int(row["deal"]) if row["deal"] else None,
+                        no_contract_days=int(row["contract"]) if row["contract"] else None,
                     )
                     for row in rules
-                    if row["followup"] or row["deal"]
+                    if row["followup"] or row["deal"] or row["contract"]
                 ]
             )
             cap = form.cleaned_data.get("max_customers_per_rep")

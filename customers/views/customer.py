@@ -69,6 +69,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "customers": customers,
         "can_bulk": request.user.has_any_role(Role.ADMIN, Role.MANAGER),
+        # Whoever holds customers may release the checked ones of their own.
+        "can_release": request.user.has_any_role(Role.REP, Role.MANAGER, Role.ADMIN),
         "is_admin": request.user.has_any_role(Role.ADMIN),
         # The import menu: the kinds of record this page's users may import (customers, contacts into them…).
         "import_kinds": registry.import_kinds_for(request.user, menu="customers"),

@@ -23,7 +23,15 @@ from customers.forms.pool import AssignForm, ReleaseForm
 from customers.models import Contact, Customer, OwnershipEvent, Pool
 from customers.normalize import format_phone, mask
 from customers.selectors.pool import claims_left, fallback_due, mark_extension_state, pools_with_rules, with_fallback_at
-from customers.services.pool import ClaimRefused, customer_assign, customer_claim, customer_release, record_pool_view
+from customers.selectors.view_quota import views_left
+from customers.services.pool import (
+    ClaimRefused,
+    customer_assign,
+    customer_claim,
+    customers_release,
+    record_pool_view,
+    releasable_pools,
+)
 
 
 def _last_event_annotations():
@@ -75,6 +83,8 @@ def pool_list(request: HttpRequest) -> HttpResponse:
         "can_assign": request.user.has_any_role(Role.ADMIN, Role.MANAGER),
         "pools": pools,
         "claims_left": left,
+        # Openings left today under the person's quota and per pool, shown before any customer is opened.
+        "views": views_left(request.user, pools),
     }
     template = (
         "customers/pool/partials/results.html"
@@ -89,7 +99,7 @@ def pool_customer(request: HttpRequest, pk: int) -> HttpResponse:
     """A pool customer's masked view; opening it counts against the pool's daily view limit."""
     customer = get_pool_customer_for_user(request.user, pk)
     try:
-        views_left = record_pool_view(user=request.user, customer=customer)
+        left_here = record_pool_view(user=request.user, customer=customer)
     except ClaimRefused as exc:
         messages.error(request, exc.message)
         return redirect("pool:list")
@@ -116,7 +126,8 @@ def pool_customer(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "customer": customer,
             "contacts": masked,
-            "views_left": views_left,
+            "views_left": left_here,
+            "views": views_left(request.user, [customer.pool]),
             "p": {"events": events},
             "claims_left": claims_left(request.user, [customer.pool]),
         },
@@ -156,24 +167,65 @@ def claim(request: HttpRequest, pk: int) -> HttpResponse:
 @tenant_required
 @require_http_methods(["GET", "POST"])
 def release(request: HttpRequest, pk: int) -> HttpResponse:
+    """Release one of one's customers: choose the pool (its home pool preselected) and say why; then back to the
+    list, never to a record the rep may no longer see."""
     customer = get_customer_for_user(request.user, pk)
     if customer.owner_id != request.user.pk:
         raise PermissionDenied(_("Only the owner releases a customer to the pool."))
-    form = ReleaseForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    return _release_page(request, [customer], single=True)
+
+
+@tenant_required
+@require_http_methods(["GET", "POST"])
+def release_bulk(request: HttpRequest) -> HttpResponse:
+    """Release the checked customers of the list: only the rep's own are taken (others' ids are ignored)."""
+    require_sales_user(request.user)
+    _raw, wanted = selected_ids(request)
+    chosen = list(
+        Customer.objects.filter(
+            tenant_id=request.tenant.pk, owner=request.user, deleted_at__isnull=True, pk__in=wanted
+        ).select_related("pool")[:500]
+    )
+    if not chosen:
+        messages.info(request, _("Check the customers of yours to release."))
+        return redirect("customers:list")
+    return _release_page(request, chosen, single=False)
+
+
+def _release_page(request: HttpRequest, chosen: list[Customer], *, single: bool) -> HttpResponse:
+    home_pools = {c.pool_id for c in chosen}
+    pools = releasable_pools(request.user, home_pools).order_by("-is_default", "name")
+    home = chosen[0].pool if len(home_pools) == 1 else None
+    confirming = request.method == "POST" and ("reason_choice" in request.POST or "reason" in request.POST)
+    form = ReleaseForm(request.POST if confirming else None, pools=pools, home_pool=home)
+    if confirming and form.is_valid():
+        pool = form.cleaned_data.get("pool")
         try:
-            customer_release(acting_user=request.user, customer=customer, reason=form.cleaned_data["reason"])
+            released = customers_release(
+                acting_user=request.user,
+                customer_ids=[c.pk for c in chosen],
+                reason=form.release_reason(),
+                pool=pool if pool is not None and (home is None or pool.pk != home.pk) else None,
+            )
         except DomainError as exc:
             apply_domain_error(form, exc)
         else:
-            messages.success(
-                request,
-                _("%(name)s went back to the pool “%(pool)s”.") % {"name": customer.name, "pool": customer.pool.name},
-            )
+            if single:
+                text = _("%(name)s went back to the pool “%(pool)s”.") % {
+                    "name": chosen[0].name,
+                    "pool": (pool or chosen[0].pool).name,
+                }
+            else:
+                text = _("%(count)d customers went back to the pool.") % {"count": released}
+            messages.success(request, text)
             return redirect("customers:list")
-    return render(
-        request, "customers/pool/release.html", {"form": form, "customer": customer}, status=422 if form.errors else 200
-    )
+    context = {
+        "form": form,
+        "customer": chosen[0] if single else None,
+        "chosen": chosen,
+        "ids": ",".join(str(c.pk) for c in chosen),
+    }
+    return render(request, "customers/pool/release.html", context, status=422 if form.errors else 200)
 
 
 @tenant_required

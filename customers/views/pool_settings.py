@@ -13,10 +13,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from crm.errors import DomainError
 from crm.models import Role
 from crm.web import admin_required, apply_domain_error, tenant_required
-from customers.forms.pool import PoolForm, PoolSimulationForm, level_rule_rows
-from customers.models import Customer, CustomerLevel, Pool
+from customers.forms.pool import PoolForm, PoolSimulationForm, ViewQuotaForm, level_rule_rows
+from customers.models import Customer, CustomerLevel, Pool, ViewQuota
 from customers.selectors.simulation import overrides_of, simulate
 from customers.services.pool_settings import save_level_rules
+from customers.services.view_quota import view_quota_delete, view_quota_save
 
 
 @admin_required
@@ -70,7 +71,7 @@ def _simulation_context(pool: Pool, levels, data) -> dict:
     if errors:
         return {"sim": None, "sim_errors": errors}
     level_rules = {
-        row["level"].pk: (int(row["followup"]) if row["followup"] else None, int(row["deal"]) if row["deal"] else None)
+        row["level"].pk: tuple(int(row[key]) if row[key] else None for key in ("followup", "deal", "contract"))
         for row in rows
     }
     overrides = overrides_of(form.cleaned_data, level_rules)
@@ -106,3 +107,59 @@ def pool_settings_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.user.has_any_role(Role.ADMIN):
         raise PermissionDenied(_("Only administrators of this company may open this page."))
     return _pool_form_page(request, pool)
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def view_quotas(request: HttpRequest) -> HttpResponse:
+    """Settings → pools → daily view quotas per role and per team: the list and a form to add one."""
+    return _view_quota_page(request, None)
+
+
+def _quota_for_admin(request: HttpRequest, pk: int) -> ViewQuota:
+    """Another tenant's quota is missing (404) whoever asks; one's own, for administrators only (403)."""
+    quota = get_object_or_404(ViewQuota.objects.for_tenant(request.tenant), pk=pk)
+    if not request.user.has_any_role(Role.ADMIN):
+        raise PermissionDenied(_("Only administrators of this company may open this page."))
+    return quota
+
+
+@tenant_required
+@require_http_methods(["GET", "POST"])
+def view_quota_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _view_quota_page(request, _quota_for_admin(request, pk))
+
+
+@require_POST
+@tenant_required
+def view_quota_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    quota = _quota_for_admin(request, pk)
+    view_quota_delete(acting_user=request.user, quota=quota)
+    messages.success(request, _("Quota removed."))
+    return redirect("pool_settings:view_quotas")
+
+
+def _view_quota_page(request: HttpRequest, quota: ViewQuota | None) -> HttpResponse:
+    initial = {"role": quota.role, "team": quota.team_id, "daily_limit": quota.daily_limit} if quota else None
+    form = ViewQuotaForm(request.POST or None, tenant=request.tenant, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            view_quota_save(
+                acting_user=request.user,
+                quota=quota,
+                role=form.cleaned_data.get("role") or "",
+                team=form.cleaned_data.get("team"),
+                daily_limit=form.cleaned_data["daily_limit"],
+            )
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            messages.success(request, _("Quota saved."))
+            return redirect("pool_settings:view_quotas")
+    quotas = list(ViewQuota.objects.for_tenant(request.tenant).select_related("team"))
+    return render(
+        request,
+        "customers/pool/view_quotas.html",
+        {"form": form, "quota": quota, "quotas": quotas},
+        status=422 if form.errors else 200,
+    )

@@ -48,6 +48,8 @@ class Contract(TenantModel):
     signed_on = models.DateField(_("signing date"), null=True, blank=True)
     starts_on = models.DateField(_("start date"), null=True, blank=True)
     ends_on = models.DateField(_("end date"), null=True, blank=True)
+    # The tenant-local day it was completed or terminated (NULL while it is not closed).
+    ended_on = models.DateField(_("ended on"), null=True, blank=True, editable=False)
     # Set once by the renewal reminder job (a conditional update), so each contract is reminded once.
     renewal_reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
 

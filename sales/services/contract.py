@@ -1,6 +1,7 @@
 """Contracts (合同): made from an accepted quote, approved before signing through crm.approvals (policy
 "sales.contract": the owner's manager; an administrator too above the second total limit of the quote settings),
-then signed, in effect, completed or terminated. Numbered per tenant and year with the tenant's prefix
+then signed, in effect, completed or terminated; every change of status refreshes the customer's contract cover,
+which the pool's fall-back rules read. Numbered per tenant and year with the tenant's prefix
 (HT-2026-0001), without gaps under concurrency. Every change locks the contract and is audited."""
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Case, Max, OuterRef, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce, Least
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -22,6 +24,8 @@ from crm.models import Role, User
 from crm.registry import ApprovalPolicy, ApprovalStepRule
 from crm.services.audit import audit
 from crm.workcalendar.selectors import local_today
+from customers.models import CONTRACT_OPEN_ENDED
+from customers.services.contract_cover import customer_contract_cover_refresh
 from sales.access import can_change_opportunity
 from sales.models import Contract, ContractAttachment, ContractStatus, Instalment, Quote, QuoteStatus, Receipt
 from sales.money import round_money
@@ -160,6 +164,42 @@ def contract_policy() -> ApprovalPolicy:
     )
 
 
+# The statuses of a contract that was signed: in effect until its end, or closed.
+SIGNED_STATUSES = (ContractStatus.SIGNED, ContractStatus.ACTIVE, ContractStatus.COMPLETED, ContractStatus.TERMINATED)
+CLOSED_STATUSES = (ContractStatus.COMPLETED, ContractStatus.TERMINATED)
+
+
+def contract_cover() -> Subquery:
+    """Per customer row (OuterRef "pk"): the last day its signed contracts cover. A signed or active contract
+    covers until its end date (open-ended without one); a completed or terminated one until the earlier of its
+    end date and the day it closed. NULL: the customer never signed a contract."""
+    end = Case(
+        When(
+            status__in=(ContractStatus.SIGNED, ContractStatus.ACTIVE),
+            then=Coalesce("ends_on", Value(CONTRACT_OPEN_ENDED)),
+        ),
+        # PostgreSQL's LEAST skips NULLs: the end date or the closing day, whichever is known and earlier.
+        default=Coalesce(Least("ends_on", "ended_on"), "signed_on"),
+    )
+    return Subquery(
+        Contract.objects.filter(
+            tenant_id=OuterRef("tenant_id"),
+            customer_id=OuterRef("pk"),
+            status__in=SIGNED_STATUSES,
+            signed_on__isnull=False,
+        )
+        .order_by()
+        .values("customer_id")
+        .annotate(until=Max(end))
+        .values("until")
+    )
+
+
+def contract_cover_sync(*, tenant_id: int, customer_ids) -> int:
+    """Recompute the contract cover of these customers from their contracts (the fall-back rules read it)."""
+    return customer_contract_cover_refresh(tenant_id=tenant_id, customer_ids=customer_ids, cover=contract_cover())
+
+
 def contract_set_status(
     *, acting_user: User, contract: Contract, status: str, signed_on: dt.date | None = None
 ) -> Contract:
@@ -178,9 +218,14 @@ def contract_set_status(
                 raise DomainError(_("The signing date cannot be in the future."), field="signed_on")
             contract.signed_on = signed_on
             fields.append("signed_on")
+        if status in CLOSED_STATUSES:
+            contract.ended_on = local_today(acting_user.tenant)
+            fields.append("ended_on")
         before = contract.status
         contract.status = status
         contract.save(update_fields=fields)
+        # Signing, taking effect and closing change how long the customer is covered against falling back.
+        contract_cover_sync(tenant_id=contract.tenant_id, customer_ids=[contract.customer_id])
         audit(
             tenant=acting_user.tenant,
             actor=acting_user,
