@@ -23,7 +23,7 @@ def test_claims_left_count_and_buttons(world_a, client_for, open_pool, django_as
         user.save(update_fields=["language"])
     customers = [pooled(world_a, f"领取{i}", f"1380014{i:04d}", f"c{i}@x.test") for i in range(4)]
     c = client_for(world_a.rep1)
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(16):
         body = c.get(reverse("pool:list")).content.decode()
     assert f'data-testid="claims-left-{open_pool.pk}"' in body and "2 of 2" in body
     r = c.post(reverse("pool:claim", args=[customers[0].pk]), HTTP_HX_REQUEST="true")
