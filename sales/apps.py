@@ -32,6 +32,7 @@ class SalesConfig(AppConfig):
         from sales.services.erasure import sales_personal_data_erase, sales_personal_data_export
         from sales.services.lead import open_leads_per_owner
         from sales.services.lead_backlog import lead_backlog_apply, lead_backlog_items
+        from sales.services.order import order_policy
         from sales.services.pipeline import ensure_default_pipeline
         from sales.services.quote import quote_policy
 
@@ -51,6 +52,7 @@ class SalesConfig(AppConfig):
         registry.add_import_kind(ProductKind)
         registry.add_approval_policy(quote_policy())
         registry.add_approval_policy(contract_policy())
+        registry.add_approval_policy(order_policy())
         registry.add_personal_data_holder(
             PersonalDataHolder(key="sales", erase=sales_personal_data_erase, export=sales_personal_data_export)
         )
@@ -299,6 +301,16 @@ class SalesConfig(AppConfig):
             ),
             AuditAction("order.create", _("%(actor)s recorded the order %(object)s"), _("Order recorded")),
             AuditAction("order.void", _("%(actor)s voided the order %(object)s"), _("Order voided")),
+            AuditAction(
+                "order.approved",
+                _("%(actor)s approved the discount of the order %(object)s"),
+                _("Order discount approved"),
+            ),
+            AuditAction(
+                "order.rejected",
+                _("%(actor)s rejected the discount of the order %(object)s"),
+                _("Order discount rejected"),
+            ),
             AuditAction("contract.update", _("%(actor)s changed the contract %(object)s"), _("Contract changed")),
             AuditAction("task.create", _("%(actor)s created the task %(object)s"), _("Task created")),
             AuditAction("task.done", _("%(actor)s completed the task %(object)s"), _("Task done")),
