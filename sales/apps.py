@@ -152,7 +152,9 @@ class SalesConfig(AppConfig):
             SettingsPage(
                 key="quotes",
                 label=_("Quotes"),
-                description=_("When quotes need a manager's or an administrator's approval; validity and terms."),
+                description=_(
+                    "When quotes and discounted orders need a manager's or an administrator's approval; validity and terms."
+                ),
                 url_name="sales:quote_settings",
                 order=41,
             )
