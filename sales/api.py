@@ -208,6 +208,8 @@ class OrderSerializer(serializers.ModelSerializer):
             "notes",
             "voided_at",
             "void_reason",
+            "status",
+            "discount_pct",
             "created_at",
             "updated_at",
         ]

@@ -37,6 +37,7 @@ class SalesConfig(AppConfig):
         from sales.services.lead import open_leads_per_owner
         from sales.services.lead_backlog import lead_backlog_apply, lead_backlog_items
         from sales.services.lead_pool import lead_extension_policy
+        from sales.services.order import order_policy
         from sales.services.pipeline import ensure_default_pipeline
         from sales.services.quote import quote_policy
 
@@ -65,6 +66,7 @@ class SalesConfig(AppConfig):
         registry.add_approval_policy(quote_policy())
         registry.add_approval_policy(contract_policy())
         registry.add_approval_policy(lead_extension_policy())
+        registry.add_approval_policy(order_policy())
         registry.add_personal_data_holder(
             PersonalDataHolder(key="sales", erase=sales_personal_data_erase, export=sales_personal_data_export)
         )
@@ -183,7 +185,9 @@ class SalesConfig(AppConfig):
             SettingsPage(
                 key="quotes",
                 label=_("Quotes"),
-                description=_("When quotes need a manager's or an administrator's approval; validity and terms."),
+                description=_(
+                    "When quotes and discounted orders need a manager's or an administrator's approval; validity and terms."
+                ),
                 url_name="sales:quote_settings",
                 order=41,
             )
@@ -399,6 +403,16 @@ class SalesConfig(AppConfig):
             ),
             AuditAction("order.create", _("%(actor)s recorded the order %(object)s"), _("Order recorded")),
             AuditAction("order.void", _("%(actor)s voided the order %(object)s"), _("Order voided")),
+            AuditAction(
+                "order.approved",
+                _("%(actor)s approved the discount of the order %(object)s"),
+                _("Order discount approved"),
+            ),
+            AuditAction(
+                "order.rejected",
+                _("%(actor)s rejected the discount of the order %(object)s"),
+                _("Order discount rejected"),
+            ),
             AuditAction("contract.update", _("%(actor)s changed the contract %(object)s"), _("Contract changed")),
             AuditAction("task.create", _("%(actor)s created the task %(object)s"), _("Task created")),
             AuditAction("task.done", _("%(actor)s completed the task %(object)s"), _("Task done")),

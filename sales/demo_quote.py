@@ -18,7 +18,9 @@ from crm.workcalendar.selectors import local_today
 from customers.models import Customer, CustomerLevel
 from sales.models import ContractStatus, Opportunity, Product
 from sales.money import round_money
+from sales.selectors.product import level_prices
 from sales.services.contract import CONTRACT_KIND, contract_create_from_quote, contract_set_status, contract_submit
+from sales.services.order import ORDER_DISCOUNT_KIND, Line, order_create
 from sales.services.payment import payment_plan_save, receipt_record
 from sales.services.product import FIELDS, product_save
 from sales.services.quote import (
@@ -128,6 +130,7 @@ def seed_quotes(demo) -> None:
     quote_revise(acting_user=rejected.owner, quote=refused)
     if cycle is not None:
         seed_collection(demo, quote(cycle, "5"))
+    seed_order_discounts(demo, products, opportunities)
     ended = (
         Opportunity.objects.filter(tenant=tenant, owner__in=reps, status="open", currency=tenant.currency)
         .exclude(pk__in=[o.pk for o in opportunities] + ([cycle.pk] if cycle else []))
@@ -165,6 +168,43 @@ def seed_ended_contract(demo, quote) -> None:
     Customer.objects.filter(pk=contract.customer_id).update(
         owned_since=now - dt.timedelta(days=420), last_followed_up_at=now - dt.timedelta(days=6)
     )
+
+
+def seed_order_discounts(demo, products, opportunities) -> None:
+    """Orders below the list price: one within the threshold (counted at once), one approved by the manager, one
+    still waiting and one refused — the last two not counted in the customer's figures."""
+    tenant, manager = demo.tenant, demo.users["manager"]
+    today = local_today(tenant)
+
+    def order(opportunity, reference, rate, note):
+        product = products["CRM-STD"]
+        price = level_prices(opportunity.customer, [product.pk]).get(product.pk, product.list_price)
+        return order_create(
+            acting_user=opportunity.owner,
+            customer=opportunity.customer,
+            ordered_on=today,
+            currency=tenant.currency,
+            reference=reference,
+            lines=[
+                Line(
+                    name=product.name,
+                    quantity=Decimal("20"),
+                    unit_price=round_money(price * rate, tenant.currency),
+                    product=product,
+                )
+            ],
+            notes=note,
+        )
+
+    def decide(o, approve, comment):
+        request = ApprovalRequest.objects.get(tenant=tenant, kind=ORDER_DISCOUNT_KIND, object_id=o.pk)
+        approval_decide(acting_user=manager, request_id=request.pk, step=1, approve=approve, comment=comment)
+
+    first, second, third, fourth = opportunities[:4]
+    order(first, "ZK-2026-001", Decimal("0.95"), "老客户续费，九五折")
+    decide(order(second, "ZK-2026-002", Decimal("0.85"), "季度末冲量，八五折"), True, "同意，下不为例")
+    order(third, "ZK-2026-003", Decimal("0.88"), "客户要求八八折，等待经理审批")
+    decide(order(fourth, "ZK-2026-004", Decimal("0.80"), "竞品压价，申请八折"), False, "折扣过大，请先谈到九折以内")
 
 
 def seed_collection(demo, quote) -> None:

@@ -25,6 +25,7 @@ from .models import (
     FollowUp,
     LeadOrigin,
     LeadStatus,
+    OrderStatus,
     Pipeline,
     QuoteStatus,
     Stage,
@@ -133,6 +134,7 @@ class OrderFilter(django_filters.FilterSet):
         lookup_expr="lte",
         widget=django_filters.widgets.forms.DateInput(attrs={"type": "date"}),
     )
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=OrderStatus.choices, empty_label=_("Any status"))
     include_void = django_filters.BooleanFilter(
         label=_("Include void orders"), method="filter_void", widget=django_filters.widgets.forms.CheckboxInput
     )

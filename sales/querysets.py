@@ -100,7 +100,13 @@ class OrderQuerySet(TenantQuerySet):
         return self.filter(tenant_id=user.tenant_id, customer__in=_visible_customers(user))
 
     def valid(self) -> OrderQuerySet:
+        """Not voided (whatever the approval of its discount)."""
         return self.filter(voided_at__isnull=True)
+
+    def counted(self) -> OrderQuerySet:
+        """The orders that count as deals: not voided and confirmed (a discount waiting for approval or rejected
+        does not count). Every figure built on orders starts here."""
+        return self.filter(voided_at__isnull=True, status="confirmed")
 
 
 class LeadQuerySet(TenantQuerySet):

@@ -99,7 +99,7 @@ def upcoming_panel_context(request: HttpRequest, customer: Customer) -> dict:
 
 
 def orders_panel_context(request: HttpRequest, customer: Customer) -> dict:
-    orders = Order.objects.filter(tenant_id=customer.tenant_id, customer=customer).valid()
+    orders = Order.objects.filter(tenant_id=customer.tenant_id, customer=customer).counted()
     return {
         "customer": customer,
         "orders": list(orders.order_by("-ordered_on", "-pk")[:10]),

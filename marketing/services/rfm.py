@@ -64,6 +64,7 @@ WITH stats AS (
       JOIN customers_customer c ON c.id = o.customer_id AND c.tenant_id = o.tenant_id
      WHERE o.tenant_id = %(tenant)s
        AND o.voided_at IS NULL
+       AND o.status = 'confirmed'  -- OrderQuerySet.counted(): an order awaiting discount approval is no deal yet
        AND o.ordered_on >= %(since)s AND o.ordered_on <= %(today)s
        AND c.deleted_at IS NULL
      GROUP BY o.customer_id

@@ -35,7 +35,14 @@ from sales.models.lead_scoring import (
     ScoringField,
 )
 from sales.models.opportunity import Opportunity, OpportunityLine, StageChange
-from sales.models.order import FOREIGN_ORDER_CURRENCIES, KNOWN_CURRENCIES, Order, OrderLine, order_currencies
+from sales.models.order import (
+    FOREIGN_ORDER_CURRENCIES,
+    KNOWN_CURRENCIES,
+    Order,
+    OrderLine,
+    OrderStatus,
+    order_currencies,
+)
 from sales.models.pipeline import Pipeline, Stage, StageKind
 from sales.models.product import Product, ProductPrice
 from sales.models.quote import DocumentSequence, Quote, QuoteLine, QuoteSettings, QuoteStatus, QuoteTotals
@@ -86,6 +93,7 @@ __all__ = [
     "OpportunityLine",
     "Order",
     "OrderLine",
+    "OrderStatus",
     "Pipeline",
     "Product",
     "ProductPrice",

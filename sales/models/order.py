@@ -25,8 +25,17 @@ def order_currencies(tenant) -> list[str]:
     return [tenant.currency, *(c for c in FOREIGN_ORDER_CURRENCIES if c != tenant.currency)]
 
 
+class OrderStatus(models.TextChoices):
+    """Whether an order counts as a deal: a discount above the tenant's threshold waits for approval first."""
+
+    CONFIRMED = "confirmed", _("Confirmed")
+    AWAITING = "awaiting", _("Awaiting approval")
+    REJECTED = "rejected", _("Discount rejected")
+
+
 class Order(TenantModel):
-    """A purchase: the customer's history that feeds the pool's no-deal clock and the RFM scores."""
+    """A purchase: the customer's history that feeds the pool's no-deal clock and the RFM scores. Only a
+    confirmed, unvoided order counts (OrderQuerySet.counted)."""
 
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.CASCADE, related_name="orders", verbose_name=_("customer")
@@ -42,6 +51,14 @@ class Order(TenantModel):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
     )
     void_reason = models.CharField(_("reason for voiding"), max_length=300, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=OrderStatus.choices, default=OrderStatus.CONFIRMED, editable=False
+    )
+    # 1 − charged / list total of the product lines at the customer's level price, in percent (None: no product
+    # line, so no discount to judge).
+    discount_pct = models.DecimalField(
+        _("discount (%)"), max_digits=6, decimal_places=2, null=True, blank=True, editable=False
+    )
 
     objects = OrderQuerySet.as_manager()
 
@@ -58,10 +75,17 @@ class Order(TenantModel):
             models.CheckConstraint(
                 condition=models.Q(voided_at__isnull=True) | ~models.Q(void_reason=""), name="sales_order_void_reason"
             ),
+            models.CheckConstraint(condition=models.Q(status__in=OrderStatus.values), name="sales_order_status_valid"),
         ]
         indexes = [
             models.Index(fields=["tenant", "-ordered_on"], name="sales_order_tenant_idx"),
             models.Index(fields=["tenant", "customer", "-ordered_on"], name="sales_order_customer_idx"),
+            # Orders waiting for approval are few: a partial index finds them without widening the list's index.
+            models.Index(
+                fields=["tenant", "-ordered_on"],
+                condition=~models.Q(status="confirmed"),
+                name="sales_order_unconfirmed_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -70,6 +94,10 @@ class Order(TenantModel):
     @property
     def is_void(self) -> bool:
         return self.voided_at is not None
+
+    @property
+    def is_counted(self) -> bool:
+        return self.voided_at is None and self.status == OrderStatus.CONFIRMED
 
 
 class OrderLine(TenantModel):

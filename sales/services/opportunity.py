@@ -22,7 +22,17 @@ from crm.workcalendar.selectors import local_today
 from customers.access import lock_customer, lock_customer_for_change
 from customers.models import Contact, Customer
 from sales.access import can_change_opportunity
-from sales.models import Opportunity, OpportunityLine, Order, Pipeline, Stage, StageChange, StageKind, order_currencies
+from sales.models import (
+    Opportunity,
+    OpportunityLine,
+    Order,
+    OrderStatus,
+    Pipeline,
+    Stage,
+    StageChange,
+    StageKind,
+    order_currencies,
+)
 from sales.services.order import Line, check_line_products, lines_amount, lines_priced, order_record
 from sales.services.pipeline import check_probability
 
@@ -316,7 +326,9 @@ def opportunity_move(
         if not stage.is_active:
             raise DomainError(_("This stage is no longer in use."), field="stage")
         if opportunity.status == StageKind.WON and opportunity.order_id:
-            if Order.objects.filter(pk=opportunity.order_id, voided_at__isnull=True).exists():
+            # Its order stands while it counts or waits for approval; a rejected discount frees the opportunity.
+            standing = Order.objects.filter(pk=opportunity.order_id).valid().exclude(status=OrderStatus.REJECTED)
+            if standing.exists():
                 raise DomainError(
                     _("This opportunity is won and its order is recorded; void the order before moving it."),
                     field="stage",

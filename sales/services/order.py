@@ -1,21 +1,30 @@
 """Orders (purchase history): recorded by hand or by a won opportunity, voided with a reason; each moves the
-customer's last deal (customers.services.customer.record_deal)."""
+customer's last deal (customers.services.customer.record_deal).
+
+An order whose discount (1 − charged / list total of its product lines at the customer's level price) is above the
+tenant's quote discount thresholds is saved "awaiting approval" and asked for approval through crm.approvals
+(policy "sales.order_discount"): it counts as a deal only once approved, in the deciding transaction; rejected, it
+never counts."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from crm.access import require_tenant_user
+from crm.approvals.models import ApprovalRequest
+from crm.approvals.services import approval_submit, approval_supersede
 from crm.errors import DomainError
-from crm.models import Tenant, User
-from crm.registry import registry
+from crm.models import Role, Tenant, User
+from crm.registry import ApprovalPolicy, ApprovalStepRule, registry
 from crm.services.audit import audit
 from crm.workcalendar.selectors import local_datetime, local_today
 from customers.access import lock_customer, lock_customer_for_change
@@ -25,11 +34,15 @@ from sales.access import check_customer
 from sales.models import (
     Order,
     OrderLine,
+    OrderStatus,
     Product,
     order_currencies,
 )
 from sales.selectors.product import default_unit_price, level_prices
 from sales.services.activity import required_text
+from sales.services.quote import quote_settings
+
+ORDER_DISCOUNT_KIND = "sales.order_discount"
 
 
 @dataclass(frozen=True)
@@ -88,6 +101,85 @@ def lines_amount(amount: Decimal | None, lines: Sequence[Line]) -> Decimal | Non
     return amount
 
 
+def lines_discount_pct(customer: Customer, lines: Sequence[Line]) -> Decimal | None:
+    """The discount of priced lines, in percent: 1 − charged / list total of the product lines, each listed at the
+    customer's level price (else the product's list price). None without product lines or with a zero list total.
+    One query. A price above the list gives a negative discount."""
+    product_lines = [line for line in lines if line.product is not None]
+    prices = level_prices(customer, [line.product.pk for line in product_lines])
+    listed = sum((line.quantity * default_unit_price(line.product, prices) for line in product_lines), Decimal(0))
+    if listed <= 0:
+        return None
+    charged = sum((line.quantity * line.unit_price for line in product_lines), Decimal(0))
+    pct = ((Decimal(1) - charged / listed) * 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return max(pct, Decimal("-9999.99"))
+
+
+def order_approval_steps(tenant, order: Order) -> list[ApprovalStepRule]:
+    """The approvals an order's discount needs under the tenant's quote thresholds: the rep's manager above the
+    first discount limit, an administrator too above the second. None: the order counts at once."""
+    if order.discount_pct is None:
+        return []
+    settings = quote_settings(tenant.pk)
+    steps = []
+    second = order.discount_pct > settings.second_discount_limit
+    if second or order.discount_pct > settings.discount_limit:
+        steps.append(ApprovalStepRule(approver=Role.MANAGER, label=gettext_lazy("The rep's manager")))
+    if second:
+        steps.append(ApprovalStepRule(approver=Role.ADMIN, label=gettext_lazy("An administrator")))
+    return steps
+
+
+def _count_deal(order: Order) -> None:
+    """What a confirmed order does to its customer: the last deal moves forward."""
+    record_deal(customer_id=order.customer_id, at=_deal_time(order.ordered_on, order.tenant), tenant_id=order.tenant_id)
+
+
+def order_decided(approval: ApprovalRequest, order: Order) -> None:
+    """The approvals engine's outcome, inside its transaction: approved → confirmed and counted as a deal (once:
+    only an order still awaiting approval changes); rejected or withdrawn → rejected, never counted."""
+    order = Order.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=order.pk)
+    if order.status != OrderStatus.AWAITING:
+        raise DomainError(_("This order no longer waits for approval."))
+    approved = approval.status == ApprovalRequest.Status.APPROVED
+    if approved and order.is_void:
+        raise DomainError(_("This order is void; it cannot be approved."))
+    order.status = OrderStatus.CONFIRMED if approved else OrderStatus.REJECTED
+    order.save(update_fields=["status", "updated_at"])
+    if approved:
+        _count_deal(order)
+    audit(
+        tenant=order.tenant,
+        actor=approval.decided_by,
+        action="order.approved" if approved else "order.rejected",
+        obj=order,
+        details={"approval": approval.pk, "discount": str(order.discount_pct)},
+    )
+
+
+def order_policy() -> ApprovalPolicy:
+    """What sales registers with the approvals engine for discounted orders (from SalesConfig.ready)."""
+    return ApprovalPolicy(
+        key=ORDER_DISCOUNT_KIND,
+        label=gettext_lazy("Order discount"),
+        model="sales.order",
+        steps=order_approval_steps,
+        on_decided=order_decided,
+        url=lambda order: reverse("sales:order_detail", args=[order.pk]),
+    )
+
+
+def order_approval(order: Order) -> ApprovalRequest | None:
+    """The latest approval request of the order's discount with its steps, if any (two queries)."""
+    return (
+        ApprovalRequest.objects.filter(tenant_id=order.tenant_id, kind=ORDER_DISCOUNT_KIND, object_id=order.pk)
+        .select_related("decided_by")
+        .prefetch_related("steps")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
 def _deal_time(ordered_on: date, tenant: Tenant) -> datetime:
     """When the deal counts as made: noon of the order date in the tenant's time zone, never later than now."""
     noon = local_datetime(tenant, ordered_on, time(12, 0))
@@ -143,7 +235,10 @@ def order_record(
     extension_data: dict | None = None,
 ) -> Order:
     """The order's rules and writes, for callers that checked the permission their own way (order_create: the
-    customer may be changed by the user; winning an opportunity: the opportunity may be moved by the user)."""
+    customer may be changed by the user; winning an opportunity: the opportunity may be moved by the user).
+
+    A discount above the tenant's threshold saves the order awaiting approval and asks for it (refused with
+    nothing saved when no one could approve); the customer's last deal then moves only once it is approved."""
     tenant = acting_user.tenant
     if customer.tenant_id != tenant.pk:
         raise DomainError(_("Choose a customer you can see."), field="customer")
@@ -161,6 +256,7 @@ def order_record(
     check_line_products(tenant.pk, lines)
     lines = lines_priced(customer, lines)
     amount = lines_amount(amount, lines)
+    discount_pct = lines_discount_pct(customer, lines)
     if amount is None or amount <= 0:
         raise DomainError(_("The amount must be greater than zero."), field="amount")
     reference = (reference or "").strip()
@@ -178,8 +274,13 @@ def order_record(
                 reference=reference,
                 items_text=(items_text or "").strip(),
                 notes=notes or "",
+                discount_pct=discount_pct,
                 created_by=acting_user,
             )
+            steps = order_approval_steps(tenant, order)
+            if steps:
+                order.status = OrderStatus.AWAITING
+                order.save(update_fields=["status"])
             OrderLine.objects.bulk_create(
                 [
                     OrderLine(
@@ -194,14 +295,38 @@ def order_record(
                     for i, line in enumerate(lines)
                 ]
             )
-            record_deal(customer_id=customer.pk, at=_deal_time(ordered_on, tenant), tenant_id=customer.tenant_id)
             audit(
                 tenant=tenant,
                 actor=acting_user,
                 action="order.create",
                 obj=order,
-                details={"customer": customer.pk, "amount": str(amount), "currency": currency, "lines": len(lines)},
+                details={
+                    "customer": customer.pk,
+                    "amount": str(amount),
+                    "currency": currency,
+                    "lines": len(lines),
+                    "discount": str(discount_pct) if discount_pct is not None else None,
+                    "status": order.status,
+                },
             )
+            if steps:
+                approval_submit(
+                    acting_user=acting_user,
+                    kind=ORDER_DISCOUNT_KIND,
+                    obj=order,
+                    title=f"{order} · {customer.name}",
+                    summary=_("Amount %(amount)s %(currency)s, discount %(discount)s%%, customer %(customer)s.")
+                    % {
+                        "amount": f"{amount:,.2f}",
+                        "currency": currency,
+                        "discount": discount_pct,
+                        "customer": customer.name,
+                    },
+                    amount=amount,
+                    currency=currency,
+                )
+            else:
+                _count_deal(order)
             if extension_data:
                 for extension in registry.order_extensions():
                     extension.apply(acting_user=acting_user, order=order, data=extension_data)
@@ -224,5 +349,13 @@ def order_void(*, acting_user: User, order: Order, reason: str) -> Order:
         order.refresh_from_db()
         if not changed:
             raise DomainError(_("This order is already void."))
+        if order.status == OrderStatus.AWAITING:
+            # Nothing is left to approve: the pending request closes, and the order stays uncounted (rejected).
+            pending = ApprovalRequest.objects.filter(
+                tenant_id=order.tenant_id, kind=ORDER_DISCOUNT_KIND, object_id=order.pk, status="pending"
+            ).first()
+            if pending is not None:
+                approval_supersede(acting_user=acting_user, request_id=pending.pk)
+            order.refresh_from_db()
         audit(tenant=acting_user.tenant, actor=acting_user, action="order.void", obj=order, details={"reason": reason})
     return order

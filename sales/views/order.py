@@ -23,9 +23,10 @@ from sales.models import (
     Opportunity,
     Order,
     OrderLine,
+    OrderStatus,
     Product,
 )
-from sales.services.order import order_create, order_void
+from sales.services.order import order_approval, order_create, order_void
 
 
 @tenant_required
@@ -35,8 +36,9 @@ def order_list(request: HttpRequest) -> HttpResponse:
     filterset = OrderFilter(request.GET or None, queryset=base, request=request)
     qs = filterset.qs
     page = paginate(request, qs, PAGE_SIZE)
+    # The totals are of the orders that count (not void, not waiting for or refused approval) among those listed.
     totals = list(
-        qs.order_by().values("currency").annotate(total=Sum("amount"), count=Count("pk")).order_by("currency")
+        qs.counted().order_by().values("currency").annotate(total=Sum("amount"), count=Count("pk")).order_by("currency")
     )
     context = {"filter": filterset, "page": page, "orders": list(page), "totals": totals}
     template = (
@@ -75,7 +77,12 @@ def order_create_view(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             apply_domain_error(form, exc)
         else:
-            messages.success(request, _("Order recorded."))
+            if order.status == OrderStatus.AWAITING:
+                messages.warning(
+                    request, _("Order recorded. Its discount needs approval: it counts once it is approved.")
+                )
+            else:
+                messages.success(request, _("Order recorded."))
             return redirect(next_url(request, reverse("sales:order_detail", args=[order.pk])))
     has_errors = bool(form.errors) or (lines.is_bound and not lines.is_valid())
     return render(
@@ -93,11 +100,14 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     can_void = not order.is_void and can_edit_customer(request, order.customer)
     # The opportunity whose winning recorded it, if the user may see that opportunity.
     won = Opportunity.objects.visible_to(request.user).filter(order=order).only("pk", "name").first()
-    return render(
-        request,
-        "sales/order_detail.html",
-        {"order": order, "lines": lines, "void_form": OrderVoidForm() if can_void else None, "won_opportunity": won},
-    )
+    context = {
+        "order": order,
+        "lines": lines,
+        "void_form": OrderVoidForm() if can_void else None,
+        "won_opportunity": won,
+        "approval": order_approval(order),
+    }
+    return render(request, "sales/order_detail.html", context)
 
 
 @tenant_required

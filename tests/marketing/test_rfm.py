@@ -53,8 +53,11 @@ def scores(tenant):
 @pytest.mark.django_db
 def test_quintiles_and_cells_on_known_data(world_a, world_b):
     customers = ten_customers(world_a.rep1)
-    # Never counted: a voided order, one before the 12-month window, and another tenant's big orders.
+    # Never counted: a voided order, orders awaiting or refused discount approval, one before the 12-month window,
+    # and another tenant's big orders.
     _order(customers[0], TODAY, "99999", voided_at=NOW, void_reason="录错")
+    _order(customers[0], TODAY, "99999", status="awaiting")
+    _order(customers[2], TODAY, "99999", status="rejected")
     _order(customers[1], TODAY - dt.timedelta(days=400), "99999")
     stranger = customer_create(acting_user=world_b.rep1, data={"name": "别家客户"}, contact={"name": "别家"})
     for k in range(20):
