@@ -166,7 +166,8 @@ def _year_of_orders(tenant) -> None:
             )
     Order.objects.bulk_create(orders, batch_size=1000)
     last = (
-        Order.objects.counted().filter(tenant=tenant, customer=OuterRef("pk"))
+        Order.objects.counted()
+        .filter(tenant=tenant, customer=OuterRef("pk"))
         .order_by("-ordered_on")
         .values("ordered_on")[:1]
     )

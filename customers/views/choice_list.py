@@ -10,8 +10,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from crm.access import require_admin
 from crm.errors import DomainError
-from crm.web import admin_required, apply_domain_error
+from crm.web import admin_required, apply_domain_error, tenant_required
 from customers.forms.choice_list import ChoiceEntryForm, ChoiceListForm, ChoiceMapForm
 from customers.models import ChoiceEntry, ChoiceKind, ChoiceList
 from customers.selectors.choice_list import values_in_use
@@ -100,10 +101,12 @@ def value_lists_view(request: HttpRequest) -> HttpResponse:
     return _page(request, kind, entry_form=entry_form, status=422)
 
 
-@admin_required
+@tenant_required
 @require_http_methods(["GET", "POST"])
 def value_entry_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    # Another company's id is missing (404) before it is forbidden (403) to non-admins.
     entry = get_object_or_404(ChoiceEntry.objects.for_tenant(request.tenant), pk=pk)
+    require_admin(request.user)
     initial = {
         "name_en": entry.name_en,
         "aliases": ", ".join(entry.aliases),

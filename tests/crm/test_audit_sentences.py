@@ -21,7 +21,13 @@ CODE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 # until it is listed here.
 DYNAMIC = {
     'f"{kind.audit_action}.upload"': None,  # expanded from every `audit_action = …` below
-    'f"extension.{request.status}"': ["extension.approved", "extension.declined", "extension.withdrawn"],
+    # customers.services.extension.ownership_extension_decide, with action "extension" (customers) or
+    # "lead.extension" (lead pools).
+    'f"{action}.{request.status}"': [
+        f"{prefix}.{status}"
+        for prefix in ("extension", "lead.extension")
+        for status in ("approved", "declined", "withdrawn")
+    ],
     'f"quote.{approval.status}"': ["quote.approved", "quote.rejected", "quote.withdrawn"],
     'f"quote.{quote.status}"': ["quote.accepted", "quote.declined"],
     'f"contract.{approval.status}"': ["contract.approved", "contract.rejected", "contract.withdrawn"],

@@ -11,7 +11,7 @@ from customers.services.customer import customer_create
 from sales.models import Appointment, FollowUp, Order, Task
 
 from ..conftest import build_world
-from ..security import samples_imports, samples_leads, samples_quotes
+from ..security import samples_imports, samples_lead_pools, samples_leads, samples_quotes
 from ..security.samples_sales import SAMPLES as ACTIVITY_SAMPLES
 from ..security.samples_sales import plant
 from ..security.test_url_sweep import all_patterns
@@ -19,7 +19,13 @@ from ..security.test_url_sweep import all_patterns
 MARKER = "marka"
 # The lead import's old URLs (redirects to crm.imports' pages) are sales patterns too.
 LEAD_IMPORT_SAMPLES = {name: sample for name, sample in samples_imports.SAMPLES.items() if name.startswith("sales:")}
-SAMPLES = {**ACTIVITY_SAMPLES, **samples_leads.SAMPLES, **LEAD_IMPORT_SAMPLES, **samples_quotes.SAMPLES}
+SAMPLES = {
+    **ACTIVITY_SAMPLES,
+    **samples_leads.SAMPLES,
+    **LEAD_IMPORT_SAMPLES,
+    **samples_quotes.SAMPLES,
+    **samples_lead_pools.SAMPLES,
+}
 
 
 def sales_patterns():

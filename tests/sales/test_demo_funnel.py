@@ -17,9 +17,9 @@ def counts():
 def test_seed_demo_gives_a_funnel_to_look_at(capsys):
     with CaptureQueriesContext(connection) as queries:
         call_command("seed_demo")
-    # Fast on any machine means set-based: a bounded number of statements (about 1,600 today, service desk
-    # included), never a clock.
-    assert len(queries) < 2500, len(queries)
+    # Fast on any machine means set-based: a bounded number of statements (about 3,200 today, with the service
+    # desk, lead pools, campaigns, surveys and the knowledge base), never a clock.
+    assert len(queries) < 4000, len(queries)
     first = counts()
     assert all(first), first
     call_command("seed_demo")

@@ -59,6 +59,7 @@ DISPATCHERS = {
     "service.tasks.send_nps_invitations": "asks each tenant in its context, enqueues send_tenant_nps",
     "marketing.tasks.send_care_greetings": "asks each tenant in its context, enqueues send_tenant_care_greetings",
     "marketing.tasks.send_blasts": "asks each tenant in its context, enqueues send_tenant_blasts",
+    "marketing.tasks.compute_rfm": "asks each tenant in its context, enqueues compute_tenant_rfm",
     "reports.tasks.send_scheduled_reports": "asks each tenant in its context, enqueues send_tenant_reports",
 }
 # Tasks that read and write no table at all.
