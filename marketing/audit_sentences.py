@@ -12,6 +12,11 @@ ACTIONS = (
         "care_campaign.test", _("%(actor)s sent themselves a test of %(object)s"), _("Care campaign test sent")
     ),
     AuditAction("coupon.redeem", _("%(actor)s redeemed the coupon %(object)s"), _("Coupon redeemed")),
+    AuditAction(
+        "campaign_member.import.upload",
+        _("%(actor)s uploaded a sign-in list to import"),
+        _("Sign-in list uploaded"),
+    ),
 )
 
 

@@ -84,8 +84,13 @@ def collected() -> tuple[set[str], list[str]]:
     return {c for c in codes if CODE.match(c)}, unknown
 
 
+# Prefixes handed to a helper that writes "<prefix>.<outcome>" (expanded in DYNAMIC above), never written alone.
+PREFIXES = {"lead.extension"}
+
+
 def test_every_action_the_code_writes_has_a_sentence():
     codes, unknown = collected()
+    codes -= PREFIXES
     assert not unknown, f"list these f-string actions in DYNAMIC: {unknown}"
     assert len(codes) > 100, "the scan found too few actions: has the code moved?"
     missing = sorted(c for c in codes if registry.audit_action(c) is None)

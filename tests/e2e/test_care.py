@@ -13,6 +13,8 @@ from crm.workcalendar.selectors import local_today
 from customers.models import Contact, Customer, CustomerLevel
 from customers.services.customer import customer_create
 
+from .navigation import open_from_menu
+
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.django_db(transaction=True),
@@ -57,7 +59,7 @@ def test_a_manager_sets_up_birthday_greetings(e2e_new_page, e2e_base_url):
     page.click("[data-testid=login-submit]")
     expect(page).to_have_url(f"{e2e_base_url}/")
 
-    page.get_by_role("link", name="Customer care").first.click()
+    open_from_menu(page, "marketing", "Customer care")
     page.click("[data-testid=new-birthday]")
     expect(page.get_by_test_id("audience-count")).to_contain_text("2 contacts")
     page.fill("#id_name", "生日祝福")
@@ -70,7 +72,7 @@ def test_a_manager_sets_up_birthday_greetings(e2e_new_page, e2e_base_url):
     expect(page.get_by_test_id("preview-email")).to_contain_text("生日快乐")
     expect(page.get_by_test_id("preview-email")).to_contain_text("公司祝您生日快乐")
 
-    page.get_by_role("link", name="Customer care").first.click()
+    open_from_menu(page, "marketing", "Customer care")
     page.click("[data-testid=care-preview-tab]")
     expect(page.get_by_test_id("preview-contact")).to_have_count(1)
     expect(page.get_by_test_id("preview-contact")).to_contain_text("寿星公司联系人")

@@ -13,6 +13,7 @@ from crm.services.tenant import tenant_create
 from marketing.models import MarketingCampaign
 
 from ..marketing.campaigns import campaign_lead, won_deal
+from .navigation import open_from_menu
 
 pytestmark = [
     pytest.mark.e2e,
@@ -53,7 +54,7 @@ def test_a_manager_creates_a_campaign_and_reads_its_roi(e2e_new_page, e2e_base_u
 
     page = e2e_new_page(viewport="desktop", locale="en-US")
     _login(page, e2e_base_url, manager.email)
-    page.get_by_role("link", name="Campaigns").first.click()
+    open_from_menu(page, "marketing", "Campaigns")
     page.click("[data-testid=new-marketing-campaign]")
     page.fill("#id_name", "2026 上海工业博览会")
     page.select_option("#id_kind", "event")

@@ -70,7 +70,7 @@ def test_a_manager_reads_the_funnel_drills_down_and_sets_a_target(e2e_new_page):
     expect(page.locator(f"[data-testid=cell-user-{world.rep1.pk}-{month}]")).to_have_value("80000")
     assert SalesTarget.objects.get(user=world.rep1).amount == Decimal("80000")
     page.goto("/reports/forecast/?period=month")
-    expect(page.locator(f"[data-testid=target-{month}]")).to_have_text("80,000")
+    expect(page.locator(f"[data-testid=target-{month}]")).to_contain_text("80,000")
     expect(page.locator("canvas[data-chart=forecast]")).to_have_attribute("data-drawn", "1")
 
     with page.expect_download() as download:

@@ -9,6 +9,8 @@ from crm.services.tenant import tenant_create
 from customers.models import Customer
 from customers.services.customer import customer_create
 
+from .navigation import open_from_menu
+
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.django_db(transaction=True),
@@ -28,7 +30,7 @@ def test_a_manager_builds_a_segment_and_opens_its_customers(e2e_new_page, e2e_ba
     )
     sales.manager = manager
     sales.save(update_fields=["manager"])
-    for i, region in enumerate(("上海", "上海", "北京")):
+    for i, region in enumerate(("上海市", "上海市", "北京市")):
         customer = customer_create(acting_user=manager, data={"name": f"{region}客户{i}"}, contact={"name": f"人{i}"})
         Customer.objects.filter(pk=customer.pk).update(region=region)
 
@@ -39,18 +41,18 @@ def test_a_manager_builds_a_segment_and_opens_its_customers(e2e_new_page, e2e_ba
     page.click("[data-testid=login-submit]")
     expect(page).to_have_url(f"{e2e_base_url}/")
 
-    page.get_by_role("link", name="Segments").first.click()
+    open_from_menu(page, "marketing", "Segments")
     page.click("[data-testid=new-segment]")
     expect(page.get_by_test_id("segment-count")).to_contain_text("3 customers")
     page.fill("#id_name", "上海客户")
-    page.fill("#id_region", "上海")
-    page.locator("#id_region").dispatch_event("change")
+    # Regions come from the company's list (China's provinces and municipalities built in).
+    page.select_option("#id_region", "上海市")
     # The live count follows the filter (htmx).
     expect(page.get_by_test_id("segment-count")).to_contain_text("2 customers")
     page.click("[data-testid=save-segment]")
     expect(page.get_by_test_id("segment-name")).to_have_text("上海客户")
     expect(page.get_by_test_id("segment-count")).to_contain_text("2 customers")
     page.click("[data-testid=segment-open]")
-    expect(page).to_have_url(f"{e2e_base_url}/customers/?region=%E4%B8%8A%E6%B5%B7")
-    expect(page.locator("#customer-results")).to_contain_text("上海客户0")
-    expect(page.locator("#customer-results")).not_to_contain_text("北京客户2")
+    expect(page).to_have_url(f"{e2e_base_url}/customers/?region=%E4%B8%8A%E6%B5%B7%E5%B8%82")
+    expect(page.locator("#customer-results")).to_contain_text("上海市客户0")
+    expect(page.locator("#customer-results")).not_to_contain_text("北京市客户2")
