@@ -2,7 +2,8 @@
 
 from django.db.models import Count, Q
 
-from .models import AuditEvent, Notification, Role, Team, User
+from .models import Notification, Role, Team, User
+from .selectors.audit import audit_events_for, describe
 
 
 def profile(request) -> dict:
@@ -24,7 +25,7 @@ def admin_overview(request) -> dict:
         "user_counts": counts,
         "by_role": by_role,
         "team_count": Team.objects.for_tenant(tenant).count(),
-        "recent_events": AuditEvent.objects.for_tenant(tenant).select_related("actor")[:6],
+        "recent_events": describe(list(audit_events_for(tenant)[:6]), tenant=tenant),
     }
 
 

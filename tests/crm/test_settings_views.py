@@ -174,3 +174,18 @@ def test_text_fields_render_escaped(world_a, client_for):
     ]:
         content = c.get(url).content.decode()
         assert "<script>alert(2)" not in content and "<img src=x" not in content
+
+
+@pytest.mark.django_db
+def test_admin_home_recent_changes_read_as_sentences(world_a, world_b, client_for):
+    from crm.services.audit import audit
+
+    audit(tenant=world_a.tenant, actor=world_a.admin, action="webhook.save", obj=world_a.team1)
+    audit(tenant=world_b.tenant, actor=world_b.admin, action="webhook.save", obj=world_b.team1)
+    r = client_for(world_a.admin).get(reverse("home"))
+    content = r.content.decode()
+    # The company speaks Chinese; the object links to its page.
+    assert f"{world_a.admin.full_name} 保存了 Webhook <a href=" in content
+    assert f">{world_a.team1.name}</a>" in content
+    assert "<code>webhook.save</code>" not in content
+    assert world_b.team1.name not in content
