@@ -102,11 +102,12 @@ def test_rep_logs_in_and_out_in_each_language_and_width(
     # Logged in, the tenant's language outranks the cookie the anonymous switch set.
     expect(html).to_have_attribute("lang", tenant.language)
 
-    # Switching in the navigation saves the rep's own language, which outranks the tenant's.
-    open_main_nav(page, viewport)
+    # Switching in the user menu (beside the name, at every width) saves the rep's own language, which outranks the
+    # tenant's.
+    page.click("[data-testid=user-menu]")
     # Wait for the POST and its redirect: when the tenant already speaks this language, nothing on the page changes.
     with page.expect_navigation():
-        page.click(f"#mainnav [data-testid=lang-{language}]")
+        page.click(f"[data-testid=user-menu] + .dropdown-menu [data-testid=lang-{language}]")
     expect(page).to_have_url(f"{e2e_base_url}/")
     expect(html).to_have_attribute("lang", language)
     rep.refresh_from_db()
