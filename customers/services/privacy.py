@@ -105,8 +105,8 @@ def reveals_log(
             if used + len(new) > limit:
                 raise RevealRefused(
                     _(
-                        "You have revealed %(limit)d phones and emails today, the most your company allows. "
-                        "Try again tomorrow, or ask the customer's owner."
+                        "You have revealed %(limit)d masked phones, emails and WeChat ids of customers and leads "
+                        "today, the most your company allows. Try again tomorrow, or ask their owner."
                     )
                     % {"limit": limit}
                 )
