@@ -8,6 +8,7 @@ import pytest
 from django.core import mail
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.urls import reverse
 
 from crm.files import file_save
 from crm.models import OutboundAttachment, OutboundMessage
@@ -107,3 +108,34 @@ def test_a_file_stored_in_a_rolled_back_transaction_is_deleted(world_a, media):
     with transaction.atomic():
         file_save(attachment.file, "kept.txt", ContentFile(b"kept"))
     assert len(stored_files(media)) == 1
+
+
+@pytest.mark.django_db
+def test_the_outgoing_messages_page_lists_files_and_why_a_message_failed(
+    world_a, media, client_for, django_assert_max_num_queries
+):
+    for i in range(5):
+        message_queue(
+            tenant_id=world_a.tenant.pk,
+            to_address=f"li{i}@example.com",
+            subject=f"报价 {i}",
+            body="附件",
+            key=f"test:page:{i}",
+            attachments=[
+                MessageFile(f"报价单{i}.pdf", "application/pdf", PDF),
+                MessageFile("a.txt", "text/plain", b"x"),
+            ],
+        )
+    message_queue(
+        tenant_id=world_a.tenant.pk,
+        to_address="big@example.com",
+        body="附件",
+        key="test:page:big",
+        attachments=[MessageFile("big.pdf", "application/pdf", PDF * 40)],
+    )
+    client = client_for(world_a.admin)
+    client.get(reverse("settings:messages"))
+    with django_assert_max_num_queries(12):
+        html = client.get(reverse("settings:messages")).content.decode()
+    assert html.count('data-testid="message-attachment"') == 10 and "报价单4.pdf · 35" in html
+    assert "an email may carry at most 0.0 MB" in html
