@@ -399,6 +399,31 @@ class OutboundMessage(TenantModel):
         return f"{self.channel} → {self.to_address}: {self.subject}"
 
 
+def outbound_attachment_path(instance: OutboundAttachment, filename: str) -> str:
+    """A random name under the tenant's folder: the file's own name is kept in `name` only."""
+    return f"outbound/{instance.tenant_id}/{secrets.token_hex(16)}"
+
+
+class OutboundAttachment(TenantModel):
+    """A file an outgoing email carries (a ticket reply's attachments, a scheduled report's PDF), stored through
+    Django's storage with the message row and attached when it is delivered."""
+
+    message = models.ForeignKey(OutboundMessage, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=outbound_attachment_path, max_length=255)
+    name = models.CharField(_("file name"), max_length=150)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name = _("attachment of an outgoing message")
+        verbose_name_plural = _("attachments of outgoing messages")
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["tenant", "message"], name="crm_outbound_attachment_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class JobRun(models.Model):
     """A daily job ran for a tenant on a (tenant-local) day. Inserted in the job's own transaction, it makes a job
     scheduled hourly act once a day per tenant, at the first run after its local hour."""

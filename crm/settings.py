@@ -301,6 +301,12 @@ SERVICE_MAIL_DOMAIN = env.str("SERVICE_MAIL_DOMAIN", default="crm.local")
 SERVICE_REPLY_ADDRESS = env.str("SERVICE_REPLY_ADDRESS", default="")
 # Messages one sender may send into a company's service desk per hour (more are dropped: mail loops, floods).
 SERVICE_INBOUND_PER_SENDER = env.int("SERVICE_INBOUND_PER_SENDER", default=20)
+# Outgoing email: the attachments one message may carry in all (base64 makes a mail a third larger than its
+# files; most providers refuse mail over 25 MB). A message over it is not sent and says why.
+OUTBOUND_ATTACHMENTS_MAX_BYTES = env.int("OUTBOUND_ATTACHMENTS_MAX_MB", default=15) * 1024 * 1024
+# The largest raw email a mail provider may post to the service desk's inbound endpoint (that endpoint only: other
+# requests keep DATA_UPLOAD_MAX_MEMORY_SIZE); a bigger one is answered 413.
+SERVICE_INBOUND_MAX_BYTES = env.int("SERVICE_INBOUND_MAX_MB", default=25) * 1024 * 1024
 # Ticket attachments: the largest file, how many files one message may carry, and the file types allowed (by name
 # ending; the content must match the type where it has a known signature).
 SERVICE_ATTACHMENT_MAX_BYTES = env.int("SERVICE_ATTACHMENT_MAX_MB", default=10) * 1024 * 1024

@@ -50,6 +50,11 @@ DEMO_FILES = {
     "客户数据同步失败": ("sync-error.log", b"2026-03-09 02:00:13 ERROR ERP sync: connection reset by peer\n"),
 }
 
+# A file an agent's public reply carries (emailed to the customer with the reply).
+DEMO_REPLY_FILES = {
+    "报表导出乱码": ("导出设置说明.txt", "导出时请在“文件编码”中选择 UTF-8，再用 Excel 打开。\n".encode()),
+}
+
 
 def _agents(demo) -> list[User]:
     agent = demo.users.get("agent")
@@ -141,7 +146,16 @@ def seed_desk(demo) -> None:
             ticket.assignee = worker
             ticket.save(update_fields=["assignee"])
         step = add_business_minutes(tenant, created, min(rng.randint(10, 25), minutes // 2))
-        ticket_reply(acting_user=worker, ticket=ticket, body=CANNED[0][1], public=True, now=step)
+        ticket_reply(
+            acting_user=worker,
+            ticket=ticket,
+            body=CANNED[0][1],
+            public=True,
+            now=step,
+            files=[ContentFile(DEMO_REPLY_FILES[subject][1], name=DEMO_REPLY_FILES[subject][0])]
+            if subject in DEMO_REPLY_FILES
+            else (),
+        )
         ticket_reply(
             acting_user=worker,
             ticket=ticket,

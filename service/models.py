@@ -281,7 +281,12 @@ class Ticket(TenantModel):
                 name="ticket_escalation_idx",
             ),
             models.Index(fields=["tenant", "customer", "created_at"], name="ticket_customer_idx"),
-            models.Index(fields=["tenant", "-created_at"], name="ticket_created_idx"),
+            # The list's other sorts, each with the id that breaks its ties, so a page is read in index order
+            # whatever the status filter: newest or oldest first, recently updated, and due first over every
+            # status (the "due" sort of solved tickets, or of all of them).
+            models.Index(fields=["tenant", "-created_at", "-id"], name="ticket_created_id_idx"),
+            models.Index(fields=["tenant", "-updated_at", "-id"], name="ticket_updated_idx"),
+            models.Index(fields=["tenant", "due_at", "id"], name="ticket_due_idx"),
         ]
 
     def __str__(self) -> str:

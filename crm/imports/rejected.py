@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from django.core.files import File
 
+from crm.files import file_save
 from crm.imports.kind import Row
 from crm.imports.models import ImportJob
 from crm.spreadsheet import neutralise
@@ -45,7 +46,7 @@ class RejectedRows:
             if not self.count:
                 return ""
             self._file.seek(0)
-            job.rejected_file.save(f"{uuid.uuid4().hex}.csv", File(self._file), save=False)
+            file_save(job.rejected_file, f"{uuid.uuid4().hex}.csv", File(self._file))
             return job.rejected_file.name
         finally:
             self.close()

@@ -32,6 +32,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from crm.errors import DomainError
+from crm.files import file_save
 from crm.imports import tasks
 from crm.imports.access import can_access_job
 from crm.imports.kind import ImportKind, Row, RowStatus
@@ -145,7 +146,7 @@ def import_upload(*, acting_user: User, kind: type[ImportKind], uploaded, destin
     suffix = ".xlsx" if sheet.encoding == "xlsx" else ".csv"
     with transaction.atomic():
         # A random name: nothing in media storage can be found by guessing; downloads go through the views.
-        job.file.save(f"{uuid.uuid4().hex}{suffix}", ContentFile(data), save=False)
+        file_save(job.file, f"{uuid.uuid4().hex}{suffix}", ContentFile(data))
         job.save()
         audit(
             tenant=acting_user.tenant,

@@ -1,23 +1,29 @@
 """Erasing a person's data on their request (个人信息保护法) from what the core keeps: the audit trail, outgoing
-messages and in-app notifications. The person's values (name, phones, emails, WeChat ids) are replaced with "—"
-wherever they were written down; the rows themselves stay, so the business history keeps its shape.
+messages (and the files they carry) and in-app notifications, import uploads and their rejected-row files. The
+person's values (name, phones, emails, WeChat ids) are replaced with "—" wherever they were written down; the rows
+themselves stay, so the business history keeps its shape. Stored files cannot be edited in place: a file that
+holds a distinctive value of the person (`file_mentions`) is deleted — after the erasure commits, so a failed
+erasure deletes nothing (`files_delete_on_commit`).
 
 The erasure itself (which person, which records) is customers.services.privacy.contact_erase; it calls these inside
 its transaction."""
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import phonenumbers
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 
-from crm.models import AuditEvent, Notification, OutboundMessage, Tenant
+from crm.imports.models import ImportJob
+from crm.models import AuditEvent, Notification, OutboundAttachment, OutboundMessage, Tenant
 
 ERASED = "—"
 
@@ -88,6 +94,10 @@ class PersonalValues:
             return {k: self.json(v, with_name=with_name) for k, v in value.items()}
         return value
 
+    def found_in(self, text: str) -> bool:
+        """Whether `text` holds one of the person's distinctive values (phones however typed, emails, WeChat ids)."""
+        return bool(text) and self._distinctive is not None and self._distinctive.search(text) is not None
+
     def mentioned(self, *fields: str) -> Q:
         """Rows whose `fields` contain one of the distinctive values (never all rows: no values, no rows)."""
         condition = Q(pk__in=[])
@@ -95,6 +105,88 @@ class PersonalValues:
             for name in fields:
                 condition |= Q(**{f"{name}__icontains": value})
         return condition
+
+
+# Attached files whose content is looked through for the person (text, Office files); a PDF or an image cannot be
+# read for it, and is removed only with the records about the person.
+SCANNED_TYPES = Q(content_type__startswith="text/") | Q(content_type__startswith="application/vnd.openxmlformats")
+# The most of a stored file read to look for the person (an XLSX's XML parts count unzipped).
+FILE_READ_MAX = 200 * 1024 * 1024
+
+
+def _file_text(data: bytes) -> str:
+    """The text of a stored file: an Office file's (XLSX, DOCX: a zip) XML parts, else the bytes as UTF-8 or GB18030."""
+    if data.startswith(b"PK\x03\x04"):
+        parts, read = [], 0
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                for info in archive.infolist():
+                    if info.filename.endswith(".xml") and read + info.file_size <= FILE_READ_MAX:
+                        read += info.file_size
+                        parts.append(archive.read(info).decode("utf-8", "ignore"))
+        except zipfile.BadZipFile:
+            pass
+        return "\n".join(parts)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("gb18030", "ignore")
+
+
+def file_mentions(field_file, scrub: PersonalValues) -> bool:
+    """Whether a stored file holds one of the person's distinctive values (a missing file holds nothing)."""
+    if not field_file or scrub._distinctive is None:
+        return False
+    try:
+        with field_file.open("rb") as stored:
+            data = stored.read(FILE_READ_MAX)
+    except FileNotFoundError:
+        return False
+    return scrub.found_in(_file_text(data))
+
+
+def files_delete_on_commit(files: Iterable[tuple[Any, str]]) -> None:
+    """Delete the stored files ((storage, name)) once the erasure's transaction commits."""
+    files = [(storage, name) for storage, name in files if name]
+
+    def delete() -> None:
+        for storage, name in files:
+            storage.delete(name)
+
+    if files:
+        transaction.on_commit(delete)
+
+
+def import_files_erase(*, tenant: Tenant, scrub: PersonalValues) -> list[tuple[str, Any]]:
+    """Imports whose uploaded file or rejected-row file holds a distinctive value of the person lose that file (an
+    import not finished yet fails, saying why); the sample and preview rows kept with every import have the
+    person's values replaced (the name too, in a row that holds a distinctive value). Returns the (label, pk) of
+    the files removed: ("imports.importjob.file", pk) and ("imports.importjob.rejected_file", pk)."""
+    removed: list[tuple[str, Any]] = []
+    doomed: list[tuple[Any, str]] = []
+    jobs = ImportJob.objects.filter(tenant=tenant).select_for_update()
+    for job in jobs:
+        fields = []
+        for name in ("file", "rejected_file"):
+            stored = getattr(job, name)
+            if file_mentions(stored, scrub):
+                doomed.append((stored.storage, stored.name))
+                setattr(job, name, "")
+                fields.append(name)
+                removed.append((f"imports.importjob.{name}", job.pk))
+        samples = [scrub.json(row, with_name=scrub.found_in(str(row))) for row in job.samples or []]
+        preview = scrub.json(job.preview, with_name=False)
+        if samples != job.samples or preview != job.preview:
+            job.samples, job.preview = samples, preview
+            fields += ["samples", "preview"]
+        if "file" in fields and job.status not in (ImportJob.Status.DONE, ImportJob.Status.FAILED):
+            job.status = ImportJob.Status.FAILED
+            job.error = "The file held the personal data of a person erased on their request."
+            fields += ["status", "error"]
+        if fields:
+            job.save(update_fields=[*fields, "updated_at"])
+    files_delete_on_commit(doomed)
+    return removed
 
 
 def rows_scrub(queryset, about: Q, fields: tuple[str, ...], scrub: PersonalValues) -> set[Any]:
@@ -150,8 +242,9 @@ def audit_events_scrub(*, tenant: Tenant, objects: Iterable[tuple[str, Any]], sc
 
 
 def outbound_messages_scrub(*, tenant: Tenant, scrub: PersonalValues) -> int:
-    """Messages to the person lose their address, subject and body, and those not yet sent are never sent; other
-    messages that mention a distinctive value of theirs have it replaced."""
+    """Messages to the person lose their address, subject, body and attached files, and those not yet sent are
+    never sent; other messages that mention a distinctive value of theirs have it replaced, and lose an attached
+    file that holds one."""
     addressed = Q(pk__in=[])
     for address in scrub.addresses:
         addressed |= Q(to_address__iendswith=address) if address.isdigit() else Q(to_address__iexact=address)
@@ -169,6 +262,23 @@ def outbound_messages_scrub(*, tenant: Tenant, scrub: PersonalValues) -> int:
         changed.append(message)
     OutboundMessage.objects.bulk_update(changed, ["to_address", "subject", "body", "headers", "status", "last_error"])
     return len(changed)
+
+
+def outbound_attachments_erase(*, tenant: Tenant, scrub: PersonalValues) -> list[tuple[str, Any]]:
+    """Files on messages to the person (their address is erased by outbound_messages_scrub, so run this first), and
+    files on any message that hold a distinctive value of theirs: rows and stored files removed. Returns their
+    (label, pk)."""
+    addressed = Q(pk__in=[])
+    for address in scrub.addresses:
+        addressed |= (
+            Q(message__to_address__iendswith=address) if address.isdigit() else Q(message__to_address__iexact=address)
+        )
+    attachments = OutboundAttachment.objects.filter(tenant=tenant)
+    gone = list(attachments.filter(addressed))
+    gone += [a for a in attachments.exclude(addressed).filter(SCANNED_TYPES) if file_mentions(a.file, scrub)]
+    files_delete_on_commit((a.file.storage, a.file.name) for a in gone)
+    OutboundAttachment.objects.filter(pk__in=[a.pk for a in gone]).delete()
+    return [(OutboundAttachment._meta.label_lower, a.pk) for a in gone]
 
 
 def notifications_scrub(*, tenant: Tenant, scrub: PersonalValues) -> int:

@@ -11,13 +11,14 @@ import json
 import logging
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote_plus
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import F
@@ -30,7 +31,8 @@ from django.utils.translation import gettext_lazy
 from crm import tasks
 from crm.access import require_admin
 from crm.errors import DomainError
-from crm.models import Notification, OutboundMessage, RobotChannel, Team, User
+from crm.files import file_save
+from crm.models import Notification, OutboundAttachment, OutboundMessage, RobotChannel, Team, User
 from crm.outbound import check_public_url, post_json
 from crm.services import outbox
 from crm.services.audit import audit
@@ -130,8 +132,10 @@ def notify(
     key: str = "",
     email: bool = True,
     robot_event: str = "",
+    attachments: Sequence[MessageFile] = (),
 ) -> Notification:
-    """Tell a user something: an in-app notification and, if asked, an email, in the recipient's language.
+    """Tell a user something: an in-app notification and, if asked, an email (carrying `attachments`), in the
+    recipient's language.
 
     With a `key`, calling again under the same key changes nothing (jobs may run twice). The email is a row
     committed with the notification and delivered after commit. With a `robot_event` (one of ROBOT_EVENTS), the
@@ -171,6 +175,7 @@ def notify(
                 subject=title_text,
                 body=f"{body_text}{link}",
                 key=f"notification:{notification.pk}",
+                attachments=attachments,
             )
         if robot_event:
             _queue_robot_posts(recipient, notification, robot_event)
@@ -380,6 +385,51 @@ def notify_many(*, tenant_id: int, notes: list[Note]) -> list[Notification]:
     return created
 
 
+@dataclass(frozen=True)
+class MessageFile:
+    """A file for an outgoing email: the name and type the recipient sees, and its content (bytes, or an open
+    Django File such as a stored attachment's)."""
+
+    name: str
+    content_type: str
+    content: bytes | Any
+
+    @property
+    def size(self) -> int:
+        return len(self.content) if isinstance(self.content, bytes) else self.content.size
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f}"
+
+
+def message_attachments_refusal(sizes: Iterable[int]) -> str:
+    """Why files of these sizes cannot travel on one email (a translated sentence), or "" when they can: their
+    total must stay within OUTBOUND_ATTACHMENTS_MAX_BYTES."""
+    total = sum(sizes)
+    if total <= settings.OUTBOUND_ATTACHMENTS_MAX_BYTES:
+        return ""
+    return _("The attachments total %(size)s MB; an email may carry at most %(max)s MB.") % {
+        "size": _megabytes(total),
+        "max": _megabytes(settings.OUTBOUND_ATTACHMENTS_MAX_BYTES),
+    }
+
+
+def _attachments_store(message: OutboundMessage, files: Sequence[MessageFile]) -> None:
+    for item in files:
+        content = ContentFile(item.content) if isinstance(item.content, bytes) else item.content
+        content.seek(0)
+        attachment = OutboundAttachment(
+            tenant_id=message.tenant_id,
+            message=message,
+            name=item.name[:150],
+            content_type=item.content_type[:100],
+            size=item.size,
+        )
+        file_save(attachment.file, item.name, content)
+        attachment.save()
+
+
 def message_queue(
     *,
     tenant_id: int,
@@ -390,9 +440,15 @@ def message_queue(
     recipient: User | None = None,
     channel: str = OutboundMessage.Channel.EMAIL,
     headers: dict[str, str] | None = None,
+    attachments: Sequence[MessageFile] = (),
 ) -> OutboundMessage:
     """Write an outgoing message under its unique key (once) and deliver it after the transaction commits.
-    `headers`: extra email headers (e.g. Message-ID, In-Reply-To and References that thread a conversation)."""
+    `headers`: extra email headers (e.g. Message-ID, In-Reply-To and References that thread a conversation).
+    `attachments`: files an email carries, stored with the row (deleted again if the transaction rolls back). Over
+    OUTBOUND_ATTACHMENTS_MAX_BYTES in all, the message is written as failed, saying why, and never sent."""
+    refusal = (
+        message_attachments_refusal(f.size for f in attachments) if channel == OutboundMessage.Channel.EMAIL else ""
+    )
     with transaction.atomic():
         message, created = OutboundMessage.objects.get_or_create(
             tenant_id=tenant_id,
@@ -404,9 +460,12 @@ def message_queue(
                 "body": body,
                 "recipient": recipient,
                 "headers": headers or {},
+                **({"status": OutboundMessage.Status.FAILED, "last_error": refusal} if refusal else {}),
             },
         )
-    if created:
+        if created and attachments and not refusal and channel == OutboundMessage.Channel.EMAIL:
+            _attachments_store(message, attachments)
+    if created and not refusal:
         outbox.enqueue(tasks.deliver_message, tenant_id, message.pk)
     return message
 
@@ -460,13 +519,17 @@ def _send(message: OutboundMessage) -> None:
     elif message.channel == OutboundMessage.Channel.SMS:
         sms_backend().send(to=message.to_address, body=message.body)
     else:
-        EmailMessage(
+        email = EmailMessage(
             message.subject,
             message.body,
             settings.DEFAULT_FROM_EMAIL,
             [message.to_address],
             headers=message.headers or None,
-        ).send()
+        )
+        for attachment in OutboundAttachment.objects.filter(tenant_id=message.tenant_id, message=message):
+            with attachment.file.open("rb") as stored:
+                email.attach(attachment.name, stored.read(), attachment.content_type)
+        email.send()
 
 
 # --- user-written templates ----------------------------------------------------------------------------------

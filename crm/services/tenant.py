@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy, pgettext
 
 from crm.access import require_tenant_admin
 from crm.errors import DomainError
+from crm.files import file_save
 from crm.models import Role, Team, Tenant, User
 from crm.services import notification
 from crm.services.audit import audit
@@ -298,7 +299,7 @@ def tenant_logo_set(*, acting_user: User, tenant: Tenant, upload) -> Tenant:
             tenant.logo = ""
         else:
             name = "logo.png" if logo_content_type(head) == "image/png" else "logo.jpg"
-            tenant.logo.save(name, upload, save=False)
+            file_save(tenant.logo, name, upload)
         tenant.save(update_fields=["logo"])
         audit(
             tenant=tenant,

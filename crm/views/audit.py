@@ -122,7 +122,7 @@ def message_log(request: HttpRequest) -> HttpResponse:
     base = OutboundMessage.objects.for_tenant(request.tenant)
     filterset = OutboundMessageFilter(request.GET or None, queryset=base)
     qs = filterset.qs if filterset.is_bound and filterset.is_valid() else base
-    page = paginate(request, qs.order_by("-created_at", "-id"))
+    page = paginate(request, qs.order_by("-created_at", "-id").prefetch_related("attachments"))
     stuck_before = timezone.now() - STUCK_AFTER
     for message in page:
         # A message left in "sending" by a crash is shown as unknown: it may or may not have gone out.

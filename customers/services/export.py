@@ -41,6 +41,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from crm.errors import DomainError
+from crm.files import file_save
 from crm.models import Tenant, User
 from crm.services import outbox
 from crm.services.audit import audit
@@ -359,7 +360,7 @@ def export_run(*, job_id: int) -> ExportJob | None:
             with tempfile.TemporaryFile() as tmp:
                 count = write(job.format, queryset, tmp, tz=job.tenant.tzinfo, viewer_id=user.pk)
                 tmp.seek(0)
-                job.file.save(f"customers-{job.pk}-{secrets.token_hex(8)}.{job.format}", File(tmp), save=False)
+                file_save(job.file, f"customers-{job.pk}-{secrets.token_hex(8)}.{job.format}", File(tmp))
             title = ngettext(
                 "Your export of %(count)d customer is ready", "Your export of %(count)d customers is ready", count
             ) % {"count": count}

@@ -25,12 +25,16 @@ from crm.services.audit import audit
 from crm.services.erasure import (
     PersonalValues,
     audit_events_scrub,
+    file_mentions,
+    files_delete_on_commit,
+    import_files_erase,
     notifications_scrub,
+    outbound_attachments_erase,
     outbound_messages_scrub,
 )
 from crm.workcalendar.selectors import local_today
 from customers.access import lock_customer_for_change, sees_personal_data
-from customers.models import Contact, Customer, PersonalDataReveal
+from customers.models import Contact, Customer, ExportJob, PersonalDataReveal
 from customers.normalize import format_phone
 from customers.services.identifier import sync_identifiers
 
@@ -101,8 +105,8 @@ def reveals_log(
             if used + len(new) > limit:
                 raise RevealRefused(
                     _(
-                        "You have revealed %(limit)d phones and emails today, the most your company allows. "
-                        "Try again tomorrow, or ask the customer's owner."
+                        "You have revealed %(limit)d masked phones, emails and WeChat ids of customers and leads "
+                        "today, the most your company allows. Try again tomorrow, or ask their owner."
                     )
                     % {"limit": limit}
                 )
@@ -171,8 +175,12 @@ def contact_erase(*, acting_user: User, contact: Contact) -> Contact:
     - a person-type customer (the customer is the person): its name, address, website and notes;
     - what other apps keep about the person (crm.registry.PersonalDataHolder: the leads converted into the contact,
       follow-up text…);
-    - outgoing messages to the person (address, subject and body; unsent ones are never sent) and the person's
-      values in other messages and notifications;
+    - outgoing messages to the person (address, subject, body and attached files; unsent ones are never sent) and
+      the person's values in other messages and notifications;
+    - stored files that hold a phone, email or WeChat id of the person, deleted once the erasure commits: import
+      uploads and their rejected-row files (an unfinished import fails), customer exports, files on other outgoing
+      messages, and the files on the person's tickets (by the service desk's holder); the audit row lists how many
+      of each were removed;
     - the audit trail: the rows about the erased records lose their description and the person's values in their
       details, and every row mentioning a phone, email or WeChat id of theirs has it replaced.
 
@@ -209,6 +217,16 @@ def contact_erase(*, acting_user: User, contact: Contact) -> Contact:
         sync_identifiers(customer, acting_user)
         for holder in registry.personal_data_holders():
             erased_objects += holder.erase(acting_user=acting_user, contact=locked, customer=customer, scrub=scrub)
+        files = [
+            *import_files_erase(tenant=acting_user.tenant, scrub=scrub),
+            *export_files_erase(tenant=acting_user.tenant, scrub=scrub),
+            # Before the messages lose the person's address, which finds the files sent to them.
+            *outbound_attachments_erase(tenant=acting_user.tenant, scrub=scrub),
+        ]
+        removed: dict[str, int] = {}
+        for label, _pk in [*files, *erased_objects]:
+            if label in REMOVED_FILES:
+                removed[REMOVED_FILES[label]] = removed.get(REMOVED_FILES[label], 0) + 1
         outbound_messages_scrub(tenant=acting_user.tenant, scrub=scrub)
         notifications_scrub(tenant=acting_user.tenant, scrub=scrub)
         audit_events_scrub(tenant=acting_user.tenant, objects=erased_objects, scrub=scrub)
@@ -217,6 +235,28 @@ def contact_erase(*, acting_user: User, contact: Contact) -> Contact:
             actor=acting_user,
             action="contact.erase",
             obj=locked,
-            details={"customer": customer.pk, "contact": locked.pk},
+            details={"customer": customer.pk, "contact": locked.pk, "files_removed": removed},
         )
     return locked
+
+
+# The stored files an erasure removes, by the label their eraser returns them under: the key the erasure's audit
+# row counts them by.
+REMOVED_FILES = {
+    "imports.importjob.file": "import_uploads",
+    "imports.importjob.rejected_file": "import_rejected_rows",
+    "customers.exportjob.file": "exports",
+    "crm.outboundattachment": "message_attachments",
+    "service.ticketattachment": "ticket_attachments",
+}
+
+
+def export_files_erase(*, tenant, scrub: PersonalValues) -> list[tuple[str, Any]]:
+    """Customer exports whose file holds a distinctive value of the person lose the file (the export stays listed,
+    without a download); returns ("customers.exportjob.file", pk) for each."""
+    doomed = [
+        job for job in ExportJob.objects.filter(tenant=tenant).select_for_update() if file_mentions(job.file, scrub)
+    ]
+    files_delete_on_commit((job.file.storage, job.file.name) for job in doomed)
+    ExportJob.objects.filter(pk__in=[job.pk for job in doomed]).update(file="", updated_at=timezone.now())
+    return [("customers.exportjob.file", job.pk) for job in doomed]

@@ -23,6 +23,7 @@ from crm.web import PAGE_SIZE, admin_required, tenant_required
 from customers.access import get_contact_for_user, get_customer_for_user
 from customers.forms.privacy import EraseForm, PersonalDataFormatForm, PrivacyLogForm, RevealForm
 from customers.models import PersonalDataReveal
+from customers.selectors.privacy import lead_links
 from customers.services.privacy import (
     contact_erase,
     contact_personal_data,
@@ -139,6 +140,12 @@ def privacy_log(request: HttpRequest) -> HttpResponse:
             .order_by("-at", "-id")
         )
     page = Paginator(rows, PAGE_SIZE).get_page(query.value("page"))
+    links = {}
+    if tab == "reveals":
+        page.object_list = list(page.object_list)
+        links = lead_links(request.user, (r.lead_id for r in page.object_list))
+        for reveal in page.object_list:
+            reveal.lead_url = links.get(reveal.lead_id, "")
     return render(
         request,
         "customers/privacy/log.html",

@@ -1,7 +1,8 @@
 """Sending scheduled reports: each due subscription's dashboard as a PDF, computed as its recipient sees it and in
 their language, stored with a delivery row unique per subscription and period, and announced by an outgoing email
-(crm's message rows) that links to it. The delivery row, the PDF and the message commit together, so a rerun or a
-concurrent run finds the row and sends nothing more."""
+(crm's message rows) that links to it and carries it as an attachment (the link alone when it is too big for an
+email). The delivery row, the PDF and the message commit together, so a rerun or a concurrent run finds the row
+and sends nothing more."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from crm.models import Tenant
-from crm.services.notification import notify
+from crm.services.notification import MessageFile, message_attachments_refusal, notify
 from reports.models import ReportDelivery, ReportSubscription
 from reports.pdf import dashboard_pdf, pdf_filename
 from reports.selectors.dashboard import dashboard_data
@@ -64,12 +65,18 @@ def delivery_send(*, subscription: ReportSubscription, key: str) -> ReportDelive
                     "start": data.scope.period.start.isoformat(),
                     "end": data.scope.period.end.isoformat(),
                 }
+                # The email carries the PDF too, unless it is too big for one: then the link alone.
+                pdf = MessageFile(delivery.filename, "application/pdf", bytes(delivery.pdf))
+                too_big = message_attachments_refusal([pdf.size])
+                if too_big:
+                    body += " " + _("It is too big to attach to this email; download it from the link.")
             notify(
                 recipient=user,
                 title=title,
                 body=body,
                 url=reverse("reports:delivery_pdf", args=[delivery.pk]),
                 key=f"report:{subscription.pk}:{key}",
+                attachments=[] if too_big else [pdf],
             )
     except IntegrityError:
         return None

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 from crm.approvals.models import ApprovalRequest
 from crm.approvals.services import approval_submit, approval_supersede
 from crm.errors import DomainError
+from crm.files import file_save
 from crm.models import Role, User
 from crm.registry import ApprovalPolicy, ApprovalStepRule
 from crm.services.audit import audit
@@ -262,7 +263,7 @@ def contract_attach(*, acting_user: User, contract: Contract, upload) -> Contrac
             size=upload.size,
             created_by=acting_user,
         )
-        attachment.file.save(upload.name or "file", upload, save=False)
+        file_save(attachment.file, upload.name or "file", upload)
         attachment.save()
         audit(
             tenant=acting_user.tenant,

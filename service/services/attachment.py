@@ -19,6 +19,7 @@ from django.core.files import File
 from django.utils.translation import gettext as _
 
 from crm.errors import DomainError
+from crm.files import file_save
 from crm.models import User
 from service.models import Ticket, TicketAttachment, TicketMessage
 
@@ -171,7 +172,7 @@ def attachments_store(
     *, ticket: Ticket, message: TicketMessage | None, files: list[CheckedFile], acting_user: User | None
 ) -> list[TicketAttachment]:
     """Store checked files on the ticket (and message) in the caller's transaction. A rolled-back transaction
-    leaves only unreferenced files under random names, never a row without its file."""
+    deletes the files it stored (crm.files.file_save), and never leaves a row without its file."""
     stored = []
     for checked in files:
         attachment = TicketAttachment(
@@ -184,7 +185,7 @@ def attachments_store(
             created_by=acting_user,
         )
         checked.file.seek(0)
-        attachment.file.save(checked.name, checked.file, save=False)
+        file_save(attachment.file, checked.name, checked.file)
         attachment.save()
         stored.append(attachment)
     return stored

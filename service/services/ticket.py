@@ -24,7 +24,14 @@ from crm.api.services.webhook import webhook_emit
 from crm.errors import DomainError
 from crm.models import Team, Tenant, User
 from crm.services.audit import audit, audit_many
-from crm.services.notification import Note, lazy_format, message_queue, notify
+from crm.services.notification import (
+    MessageFile,
+    Note,
+    lazy_format,
+    message_attachments_refusal,
+    message_queue,
+    notify,
+)
 from customers.models import Contact, Customer
 from service.access import assignable_agents, require_work, ticket_customers
 from service.models import (
@@ -331,8 +338,9 @@ def ticket_reply(
     files: Iterable[File] = (),
     now: dt.datetime | None = None,
 ) -> TicketMessage:
-    """An agent's public reply (emailed to the contact; the first one stops the first-response clock) or internal
-    note; optionally the new status in the same step (e.g. pending the customer, resolved)."""
+    """An agent's public reply (emailed to the contact with its files attached; the first one stops the
+    first-response clock) or internal note; optionally the new status in the same step (e.g. pending the customer,
+    resolved). A public reply whose files are too big for one email is refused, nothing saved."""
     now = now or timezone.now()
     require_work(acting_user, ticket)
     body = (body or "").strip()
@@ -341,6 +349,13 @@ def ticket_reply(
     if status is not None and status not in Status.values:
         raise DomainError(_("Choose a status."), field="status")
     checked = attachments_check(files)
+    if public and checked and ticket.contact_id and ticket.contact.email:
+        refusal = message_attachments_refusal(c.size for c in checked)
+        if refusal:
+            raise DomainError(
+                _("%(reason)s Send fewer or smaller files, or post them as an internal note.") % {"reason": refusal},
+                field="attachments",
+            )
     with transaction.atomic():
         ticket = _lock(ticket)
         if ticket.status == Status.CLOSED:
@@ -372,6 +387,7 @@ def ticket_reply(
                     body=body,
                     key=f"ticket-reply:{message.pk}",
                     headers=thread_headers(ticket, message),
+                    attachments=[MessageFile(c.name, c.content_type, c.file) for c in checked],
                 )
         if status is not None:
             _move(ticket, status, now)

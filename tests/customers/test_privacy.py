@@ -76,7 +76,10 @@ def test_reveals_are_capped_per_user_per_day(world_a, rep_customer, client_for):
     assert "revealed-mobile" in reveal(manager, customer, contact, "mobile").content.decode()
     assert "revealed-email" in reveal(manager, customer, contact, "email").content.decode()
     refused = reveal(manager, customer, contact, "phone").content.decode()
-    assert "You have revealed 2 phones and emails today, the most your company allows." in refused
+    assert (
+        "You have revealed 2 masked phones, emails and WeChat ids of customers and leads today, the most your "
+        "company allows." in refused
+    )
     assert "0571" not in refused
     # Revealing the same field again the same day does not count again, but it is logged again.
     assert "revealed-mobile" in reveal(manager, customer, contact, "mobile").content.decode()

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from email import message_from_bytes
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core import mail
 from django.db import connection
 from django.urls import reverse
 
 from crm.models import OutboundMessage
+from crm.services.notification import message_deliver
 from reports import tasks
 from reports.models import ReportDelivery, ReportSubscription
 from reports.services.delivery import deliveries_send_due, period_key
@@ -25,6 +28,12 @@ from .builders import deal, stages
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A Monday, 09:30 in Shanghai.
 MONDAY = dt.datetime(2026, 11, 23, 9, 30, tzinfo=SHANGHAI)
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    # The emails' PDF attachments are stored files.
+    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 def report_messages(tenant):
@@ -85,6 +94,12 @@ def test_the_job_sends_each_subscription_once_per_week(world, client_for, django
     message = report_messages(world.tenant).get()
     assert message.to_address == world.manager.email
     assert reverse("reports:delivery_pdf", args=[delivery.pk]) in message.body
+    # The email carries the PDF as well as the link.
+    message_deliver(message_id=message.pk)
+    parsed = message_from_bytes(mail.outbox[0].message().as_bytes())
+    parts = [p for p in parsed.walk() if p.get_content_disposition() == "attachment"]
+    assert [(p.get_filename(), p.get_content_type()) for p in parts] == [(delivery.filename, "application/pdf")]
+    assert parts[0].get_payload(decode=True) == bytes(delivery.pdf)
     # Next week is another period.
     with django_capture_on_commit_callbacks(execute=False):
         assert deliveries_send_due(tenant_id=world.tenant.pk, now=MONDAY + dt.timedelta(days=7)) == 1
@@ -180,3 +195,15 @@ def test_an_admin_subscribes_the_managers_of_a_team(world, client_for, django_ca
     )
     assert c.post(reverse("reports:subscription_delete", args=[subscription.pk])).status_code == 302
     assert not ReportSubscription.objects.filter(pk=subscription.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_pdf_too_big_for_an_email_is_sent_as_the_link_alone(world, settings, django_capture_on_commit_callbacks):
+    settings.OUTBOUND_ATTACHMENTS_MAX_BYTES = 100
+    subscription_create(acting_user=world.manager, dashboard="funnel", filters="", frequency="weekly", hour=8)
+    with django_capture_on_commit_callbacks(execute=False):
+        assert deliveries_send_due(tenant_id=world.tenant.pk, now=MONDAY) == 1
+    message = report_messages(world.tenant).get()
+    assert message.status == OutboundMessage.Status.QUEUED and "too big to attach" in message.body
+    message_deliver(message_id=message.pk)
+    assert mail.outbox[0].attachments == [] and "/reports/deliveries/" in mail.outbox[0].body

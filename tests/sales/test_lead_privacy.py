@@ -7,6 +7,7 @@ from django.urls import reverse
 from customers.models import PersonalDataReveal
 from customers.services.customer import customer_create
 from customers.services.privacy import personal_data_reveal
+from sales.models import Lead
 from sales.services.lead_privacy import RevealRefused, lead_personal_data_reveal
 
 from .funnel import make_lead
@@ -46,7 +47,12 @@ def test_the_owner_sees_a_lead_others_see_it_masked_until_they_reveal(world, lea
     assert PersonalDataReveal.objects.count() == 1
     # The admins' privacy log lists it.
     log = client_for(world.admin).get(reverse("privacy_log"), {"tab": "reveals"}).content.decode()
-    assert f"Lead #{lead.pk}" in log
+    lead_url = reverse("sales:lead_detail", args=[lead.pk])
+    assert f'<a href="{lead_url}">Lead #{lead.pk}</a>' in log
+    # A lead the viewer may no longer see (here: gone) is named without a link.
+    Lead.objects.filter(pk=lead.pk).delete()
+    log = client_for(world.admin).get(reverse("privacy_log"), {"tab": "reveals"}).content.decode()
+    assert f"Lead #{lead.pk}" in log and lead_url not in log
 
 
 @pytest.mark.django_db

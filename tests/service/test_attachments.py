@@ -2,12 +2,17 @@
 emails; size, count, type, content and name are checked with a clear message and nothing saved on a refusal; the
 files are stored through Django's storage and served only to those who see the ticket, as downloads."""
 
+from email import message_from_bytes
+
 import pytest
+from django.core import mail
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from crm.errors import DomainError
+from crm.models import OutboundAttachment, OutboundMessage
+from crm.services.notification import message_deliver
 from service.models import Ticket, TicketAttachment, TicketMessage
 from service.services.inbound import inbound_receive, parse_message
 from service.services.ticket import ticket_reply
@@ -186,3 +191,67 @@ def test_the_ticket_page_with_many_files_keeps_its_queries_bounded(desk, client_
         page = agent.get(f"/tickets/{ticket.pk}/")
     assert page.content.decode().count('data-testid="attachment"') == 16
     assert sum("service_ticketattachment" in q["sql"] for q in captured.captured_queries) == 2
+
+
+def stored_files(root) -> list:
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+@pytest.mark.django_db
+def test_a_public_reply_emails_its_files_to_the_customer(desk, media, settings, django_capture_on_commit_callbacks):
+    world, customer, contact = desk
+    ticket = make_ticket(world, customer, contact)
+    with django_capture_on_commit_callbacks(execute=False):
+        reply = ticket_reply(
+            acting_user=world.agent,
+            ticket=ticket,
+            body="您好，发票和截图见附件。",
+            public=True,
+            files=[upload("发票.pdf", PDF), upload("screen.png", PNG)],
+        )
+    message = OutboundMessage.objects.get(key=f"ticket-reply:{reply.pk}")
+    assert OutboundAttachment.objects.filter(message=message).count() == 2
+    message_deliver(message_id=message.pk)
+    parsed = message_from_bytes(mail.outbox[0].message().as_bytes())
+    parts = [p for p in parsed.walk() if p.get_content_disposition() == "attachment"]
+    assert [(p.get_filename(), p.get_content_type(), p.get_payload(decode=True)) for p in parts] == [
+        ("发票.pdf", "application/pdf", PDF),
+        ("screen.png", "image/png", PNG),
+    ]
+    assert mail.outbox[0].to == [contact.email]
+
+
+@pytest.mark.django_db
+def test_a_public_reply_too_big_for_one_email_is_refused_and_nothing_saved(desk, media, settings):
+    settings.OUTBOUND_ATTACHMENTS_MAX_BYTES = len(PDF) + 10
+    world, customer, contact = desk
+    ticket = make_ticket(world, customer, contact)
+    with pytest.raises(DomainError) as refused:
+        ticket_reply(
+            acting_user=world.agent,
+            ticket=ticket,
+            body="附件",
+            public=True,
+            files=[upload("a.pdf", PDF), upload("b.pdf", PDF)],
+        )
+    assert refused.value.field == "attachments" and "an email may carry at most" in refused.value.message
+    assert not TicketMessage.objects.filter(ticket=ticket, kind="reply").exists()
+    assert not TicketAttachment.objects.filter(ticket=ticket).exists() and stored_files(media) == []
+    # An internal note is not emailed: the same files are taken.
+    ticket_reply(acting_user=world.agent, ticket=ticket, body="附件", public=False, files=[upload("a.pdf", PDF)])
+    assert TicketAttachment.objects.filter(ticket=ticket).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_reply_that_fails_after_storing_its_files_leaves_no_file(desk, media, monkeypatch):
+    world, customer, contact = desk
+    ticket = make_ticket(world, customer, contact)
+
+    def fail(**kwargs):
+        raise RuntimeError("audit is down")
+
+    monkeypatch.setattr("service.services.ticket.audit", fail)
+    with pytest.raises(RuntimeError):
+        ticket_reply(acting_user=world.agent, ticket=ticket, body="附件", public=True, files=[upload("a.pdf", PDF)])
+    assert not TicketAttachment.objects.filter(ticket=ticket).exists()
+    assert stored_files(media) == []

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from crm.models import Team, Tenant, User
+from crm.models import OutboundAttachment, Team, Tenant, User
 from service.demo import TICKETS
 from service.demo_survey import ANSWERED, NPS_SCORES
 from service.models import NpsResponse, SatisfactionSurvey, Status, Ticket, TicketAttachment, TicketMessage
@@ -31,6 +31,9 @@ def test_seed_demo_gives_the_agent_tickets_in_every_state(capsys, settings, tmp_
     assert Ticket.objects.visible_to(agent).filter(assignee=agent).count() >= 5
     assert TicketMessage.objects.filter(tenant=demo, kind="note").exists()
     assert TicketAttachment.objects.filter(tenant=demo, message__kind="note").count() == 2
+    # A public reply's file went out with its email to the customer.
+    sent = OutboundAttachment.objects.filter(tenant=demo, message__key__startswith="ticket-reply:")
+    assert list(sent.values_list("name", flat=True)) == ["导出设置说明.txt"]
     assert not Ticket.objects.filter(tenant=Tenant.objects.get(slug="acme")).exists()
     # 客服部 has a manager, who sees the team's tickets and hears of their breaches.
     desk = Team.objects.get(tenant=demo, name="客服部")

@@ -6,6 +6,8 @@ import sys
 
 import pytest
 from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.mail import EmailMessage
 from django.core.management import call_command
 from django.test import Client, override_settings
 
@@ -177,3 +179,58 @@ def test_replies_carry_threading_headers_and_the_customers_answer_to_them_joins_
     assert inbound_receive(tenant=world_a.tenant, mail=parse_message(raw(answer))) == ticket
     assert Ticket.objects.count() == 1
     assert TicketMessage.objects.filter(ticket=ticket, kind="customer").count() == 2
+
+
+def raw_with_pdf(size: int) -> str:
+    """A raw email carrying a PDF of about `size` bytes (base64 in the message)."""
+    message = EmailMessage("大附件", "合同扫描件见附件。", "li.na@yunfan.example", ["support@demo.example"])
+    message.attach("合同.pdf", b"%PDF-1.4\n" + b"0" * size, "application/pdf")
+    return message.message().as_string()
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.mark.django_db
+def test_a_raw_email_bigger_than_djangos_form_limit_is_filed_with_its_attachment(world_a, redis_clean, media, settings):
+    settings.SERVICE_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+    make_customer(world_a.rep1)
+    secret = service_settings(world_a.tenant.pk).inbound_secret
+    url = f"/inbound/email/{world_a.tenant.slug}/"
+    email = raw_with_pdf(4 * 1024 * 1024)
+    assert len(email) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    response = Client().post(url, {"email": email}, HTTP_X_INBOUND_SECRET=secret)
+    assert response.status_code == 200 and response.json() == {"status": "filed", "ticket": "T-000001"}
+    ticket = Ticket.objects.get(tenant=world_a.tenant)
+    assert [(a.name, a.size) for a in ticket.attachments.all()] == [("合同.pdf", 9 + 4 * 1024 * 1024)]
+    # The raw message as the body itself, and parsed fields with a file named in Chinese.
+    response = Client().post(
+        url, raw_with_pdf(1000).encode(), content_type="message/rfc822", HTTP_X_INBOUND_SECRET=secret
+    )
+    assert response.json()["status"] == "filed"
+    fields = {"from": "li.na@yunfan.example", "subject": "发票", "text": "见附件", "file1": None}
+    fields["file1"] = SimpleUploadedFile("发票.pdf", b"%PDF-1.4\n%%EOF\n", content_type="application/pdf")
+    response = Client().post(url, fields, HTTP_X_INBOUND_SECRET=secret)
+    filed = Ticket.objects.get(tenant=world_a.tenant, number=3)
+    assert filed.subject == "发票" and [a.name for a in filed.attachments.all()] == ["发票.pdf"]
+    # Other requests keep Django's limit.
+    assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE == 2621440
+
+
+@pytest.mark.django_db
+def test_a_raw_email_over_the_endpoints_limit_is_413_and_files_nothing(world_a, redis_clean, media, settings):
+    settings.SERVICE_INBOUND_MAX_BYTES = 1024 * 1024
+    make_customer(world_a.rep1)
+    secret = service_settings(world_a.tenant.pk).inbound_secret
+    url = f"/inbound/email/{world_a.tenant.slug}/"
+    response = Client().post(url, {"email": raw_with_pdf(1024 * 1024)}, HTTP_X_INBOUND_SECRET=secret)
+    assert response.status_code == 413
+    assert response.json() == {
+        "error": "message too large",
+        "message": "The email is larger than 1 MB, the most this desk takes.",
+    }
+    assert not Ticket.objects.filter(tenant=world_a.tenant).exists()
+    # Without the secret, the size is not even looked at.
+    assert Client().post(url, {"email": raw_with_pdf(1024 * 1024)}).status_code == 403
