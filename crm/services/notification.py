@@ -33,6 +33,7 @@ from crm.access import require_admin
 from crm.errors import DomainError
 from crm.models import Notification, OutboundMessage, RobotChannel, Team, User
 from crm.outbound import check_public_url, get_url, post_json
+from crm.registry import registry
 from crm.services import outbox
 from crm.services.audit import audit
 
@@ -391,9 +392,13 @@ def message_queue(
     recipient: User | None = None,
     channel: str = OutboundMessage.Channel.EMAIL,
     headers: dict[str, str] | None = None,
+    consent_contact: int | None = None,
 ) -> OutboundMessage:
     """Write an outgoing message under its unique key (once) and deliver it after the transaction commits.
-    `headers`: extra email headers (e.g. Message-ID, In-Reply-To and References that thread a conversation)."""
+    `headers`: extra email headers (e.g. Message-ID, In-Reply-To and References that thread a conversation).
+    `consent_contact`: a marketing message's contact; without their consent the message is written refused and
+    never sent (see consent_refusals)."""
+    refused = consent_refusals(tenant_id, [consent_contact]).get(consent_contact, "") if consent_contact else ""
     with transaction.atomic():
         message, created = OutboundMessage.objects.get_or_create(
             tenant_id=tenant_id,
@@ -405,21 +410,46 @@ def message_queue(
                 "body": body,
                 "recipient": recipient,
                 "headers": headers or {},
+                "consent_contact": consent_contact,
+                "status": OutboundMessage.Status.REFUSED if refused else OutboundMessage.Status.QUEUED,
+                "last_error": refused,
             },
         )
-    if created:
+    if created and message.status == OutboundMessage.Status.QUEUED:
         outbox.enqueue(tasks.deliver_message, tenant_id, message.pk)
     return message
 
 
+def consent_refusals(tenant_id: int, contact_ids: Iterable[int | None]) -> dict[int, str]:
+    """{contact id: why not} for the contacts of marketing messages that may not be sent them: no marketing
+    consent, unsubscribed, erased or gone — asked of the app that keeps consent (crm.registry.MarketingConsent), in
+    one query. The one consent check of every marketing message (care greetings, blasts, NPS), whoever queues it;
+    transactional messages (ticket replies, notifications) name no contact and are never checked. Fails closed:
+    with no app answering, every contact is refused."""
+    ids = sorted({pk for pk in contact_ids if pk is not None})
+    if not ids:
+        return {}
+    checks = registry.marketing_consents()
+    if not checks:
+        return dict.fromkeys(ids, "no consent check")
+    refused: dict[int, str] = {}
+    for check in checks:
+        refused |= check.refusals(tenant_id, ids)
+    return refused
+
+
 def messages_queue_bulk(*, tenant_id: int, messages: list[OutboundMessage]) -> list[OutboundMessage]:
     """Write many new outgoing messages (each under its own unique key) in one statement per batch, in the caller's
-    transaction, and deliver each after that transaction commits. For jobs that queue thousands at once; a key
+    transaction, and deliver each after that transaction commits (marketing messages whose contact may not get
+    them are written refused, see consent_refusals). For jobs that queue thousands at once; a key
     already taken raises IntegrityError, so the caller must own the keys (e.g. rows it has just inserted)."""
+    refused = consent_refusals(tenant_id, (m.consent_contact for m in messages))
     for message in messages:
         message.tenant_id = tenant_id
+        if message.consent_contact in refused:
+            message.status, message.last_error = OutboundMessage.Status.REFUSED, refused[message.consent_contact]
     created = OutboundMessage.objects.bulk_create(messages, batch_size=1000)
-    ids = [m.pk for m in created]
+    ids = [m.pk for m in created if m.status == OutboundMessage.Status.QUEUED]
     batches = [ids[i : i + DELIVERY_BATCH] for i in range(0, len(ids), DELIVERY_BATCH)]
     # One delivery task per batch, not per message: enqueueing thousands one by one costs seconds.
     for batch in batches:
@@ -604,6 +634,15 @@ def message_deliver(*, message_id: int) -> OutboundMessage | None:
     if not won:
         return None
     message = OutboundMessage.objects.get(pk=message_id)
+    if message.consent_contact is not None:
+        # Checked again when sent: the contact may have unsubscribed since the message was queued.
+        refused = consent_refusals(message.tenant_id, [message.consent_contact]).get(message.consent_contact)
+        if refused:
+            OutboundMessage.objects.filter(pk=message_id, status=OutboundMessage.Status.SENDING).update(
+                status=OutboundMessage.Status.REFUSED, last_error=refused, sending_since=None
+            )
+            message.refresh_from_db()
+            return message
     try:
         _send(message)
     except Exception as exc:  # noqa: BLE001 - any backend failure is recorded and retried with backoff

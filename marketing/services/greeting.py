@@ -76,11 +76,18 @@ def placeholder_values(*, contact, customer, coupon, owner, tenant) -> dict[str,
 
 def build_message(*, campaign: CareCampaign, channel: str, values: dict[str, str], contact, key: str):
     """An outgoing message (not saved) for one contact: the campaign's text for the channel, rendered in the
-    sandbox, with the one-click unsubscribe link (and the List-Unsubscribe headers on email)."""
+    sandbox, with the one-click unsubscribe link (and the List-Unsubscribe headers on email); a marketing message,
+    so the messaging layer checks the contact's consent."""
     link = unsubscribe_url(contact)
     if channel == "sms":
         body = render_placeholders(campaign.sms_body, values) + " " + _("Unsubscribe: %(url)s") % {"url": link}
-        return OutboundMessage(channel=OutboundMessage.Channel.SMS, to_address=contact.mobile, body=body, key=key)
+        return OutboundMessage(
+            channel=OutboundMessage.Channel.SMS,
+            to_address=contact.mobile,
+            body=body,
+            key=key,
+            consent_contact=contact.pk,
+        )
     body = render_placeholders(campaign.email_body, values)
     body += "\n\n-- \n" + _("To receive no more messages like this one: %(url)s") % {"url": link}
     return OutboundMessage(
@@ -90,6 +97,7 @@ def build_message(*, campaign: CareCampaign, channel: str, values: dict[str, str
         body=body,
         key=key,
         headers={"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+        consent_contact=contact.pk,
     )
 
 
