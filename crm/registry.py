@@ -145,12 +145,16 @@ class OrderExtension:
     - `fields()`: {name: form field} added to the order form (names unique across extensions);
     - `apply(acting_user=, order=, data=)`: called inside the order's transaction once the order row exists, with the
       cleaned values of its fields; raising DomainError (its `field` one of the extension's fields) refuses the whole
-      order and nothing is saved."""
+      order and nothing is saved;
+    - `release(acting_user=, order=, reason=)`: called inside the transaction that voids the order (`reason`
+      "void") or rejects its discount (`reason` "rejected"): gives back what `apply` took (the coupon is usable
+      again)."""
 
     key: str
     fields: Callable[[], dict[str, Any]]
     apply: Callable[..., None]
     order: int = 100
+    release: Callable[..., None] | None = None
 
 
 @dataclass(frozen=True)
