@@ -39,6 +39,7 @@ class CampaignForm(forms.ModelForm):
             "holiday",
             "send_on",
             "send_hour",
+            "send_minute",
             "audience_segment",
             "audience_level",
             "audience_tag",

@@ -30,6 +30,7 @@ CAMPAIGN_FIELDS = [
     "holiday",
     "send_on",
     "send_hour",
+    "send_minute",
     "audience",
     "channel",
     "email_subject",
@@ -50,9 +51,15 @@ def campaign_save(*, acting_user: User, data: dict[str, Any], campaign: CareCamp
         with transaction.atomic():
             if campaign is None:
                 campaign = CareCampaign(tenant=acting_user.tenant, created_by=acting_user)
+            when = (campaign.kind, campaign.send_on, campaign.send_hour, campaign.send_minute)
             for key, value in values.items():
                 blank_text = value is None and key in ("date_kind", "holiday", "coupon_kind")
                 setattr(campaign, key, "" if blank_text else value)
+            if campaign.kind != CareCampaign.Kind.ONE_OFF:
+                campaign.send_minute = 0
+            if (campaign.kind, campaign.send_on, campaign.send_hour, campaign.send_minute) != when:
+                # A one-off moved to another day or time goes out then.
+                campaign.sent_at = None
             campaign.save()
             audit(
                 tenant=acting_user.tenant,
