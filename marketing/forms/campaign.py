@@ -96,6 +96,12 @@ class CampaignForm(forms.ModelForm):
         }
         audience = self.instance.audience or {}
         self.initial.update({f"audience_{k}": audience.get(k) for k in AUDIENCE_KEYS})
+        if self.instance.pk and self.instance.date_kind == CareCampaign.DateKind.LUNAR:
+            # A lunar date that is one of the presets shows as that holiday (春节 for 正月初一).
+            when = (self.instance.month, self.instance.day)
+            self.initial.setdefault(
+                "lunar_preset", next((key for key, (_l, m, d) in LUNAR_HOLIDAYS.items() if (m, d) == when), "")
+            )
         scope_audience_fields(self, tenant)
         for name in AUDIENCE_FIELDS:
             self.fields[name].widget.attrs.update(live)
