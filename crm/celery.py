@@ -96,6 +96,11 @@ app.conf.beat_schedule = {
         "task": "marketing.tasks.send_care_greetings",
         "schedule": crontab(minute=3),
     },
+    # One-off care campaigns at their HH:MM: a cheap check every minute (one indexed query per tenant).
+    "marketing-send-one-off-greetings": {
+        "task": "marketing.tasks.send_one_off_greetings",
+        "schedule": crontab(minute="*"),
+    },
     # Marketing: every customer's RFM scores, nightly (one SQL statement per tenant with orders).
     "marketing-compute-rfm": {
         "task": "marketing.tasks.compute_rfm",

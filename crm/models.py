@@ -366,6 +366,7 @@ class OutboundMessage(TenantModel):
         SENDING = "sending", _("Sending")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
+        REFUSED = "refused", _("Not sent: no marketing consent")
 
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices, default=Channel.EMAIL)
     recipient = models.ForeignKey(
@@ -377,6 +378,10 @@ class OutboundMessage(TenantModel):
     # Extra email headers, e.g. List-Unsubscribe on marketing mail.
     headers = models.JSONField(default=dict, blank=True)
     key = models.CharField(max_length=200)
+    # Marketing messages (care greetings, blasts, NPS) name the contact whose consent they need (a
+    # customers.Contact id, not a key: crm never depends on customers); the messaging layer refuses them when the
+    # contact has no consent or unsubscribed, when queued and again when delivered. Empty on transactional messages.
+    consent_contact = models.BigIntegerField(null=True, blank=True, editable=False)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)

@@ -72,3 +72,16 @@ def post_json(url: str, body: bytes | dict[str, Any], headers: dict[str, str] | 
             return response.status, response.read(RESPONSE_KEPT).decode(errors="replace")
     except urllib.error.HTTPError as error:
         return error.code, error.read(RESPONSE_KEPT).decode(errors="replace")
+
+
+def get_url(url: str) -> tuple[int, str]:
+    """GET an address the operator configured (e.g. an SMS provider's API), following no redirect; returns the
+    status and the start of the answer. Raises OSError for a network failure."""
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise ValueError("Only http(s) addresses are fetched")
+    request = urllib.request.Request(url, method="GET", headers={"User-Agent": "CRM/1"})  # noqa: S310
+    try:
+        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
+            return response.status, response.read(RESPONSE_KEPT).decode(errors="replace")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(RESPONSE_KEPT).decode(errors="replace")

@@ -38,3 +38,13 @@ def format_phone(e164: str) -> str:
         return phonenumbers.format_number(phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
     except phonenumbers.NumberParseException:
         return e164
+
+
+def is_mobile(e164: str) -> bool:
+    """Whether a stored E.164 number can take an SMS: a mobile number (or one its plan does not tell apart)."""
+    try:
+        number = phonenumbers.parse(e164 or "", None)
+    except phonenumbers.NumberParseException:
+        return False
+    kinds = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+    return phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in kinds

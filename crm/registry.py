@@ -145,12 +145,16 @@ class OrderExtension:
     - `fields()`: {name: form field} added to the order form (names unique across extensions);
     - `apply(acting_user=, order=, data=)`: called inside the order's transaction once the order row exists, with the
       cleaned values of its fields; raising DomainError (its `field` one of the extension's fields) refuses the whole
-      order and nothing is saved."""
+      order and nothing is saved;
+    - `release(acting_user=, order=, reason=)`: called inside the transaction that voids the order (`reason`
+      "void") or rejects its discount (`reason` "rejected"): gives back what `apply` took (the coupon is usable
+      again)."""
 
     key: str
     fields: Callable[[], dict[str, Any]]
     apply: Callable[..., None]
     order: int = 100
+    release: Callable[..., None] | None = None
 
 
 @dataclass(frozen=True)
@@ -263,6 +267,16 @@ class ReportFigure:
     visible: Predicate = any_tenant_user
 
 
+@dataclass(frozen=True)
+class MarketingConsent:
+    """Who may receive marketing messages, answered by the app that keeps people's consent (customers) for the
+    messaging layer, which never imports it: `refusals(tenant_id, contact_ids)` returns {contact id: reason} for
+    the contacts that may not be sent marketing (no consent, unsubscribed, erased, gone), in one query."""
+
+    key: str
+    refusals: Callable[[int, list[int]], dict[int, str]]
+
+
 class Registry:
     def __init__(self) -> None:
         self._items: dict[str, dict[str, Any]] = {
@@ -282,6 +296,7 @@ class Registry:
             "api_resource": {},
             "personal_data_holder": {},
             "report_figure": {},
+            "marketing_consent": {},
         }
 
     def _add(self, kind: str, item: Any) -> Any:
@@ -384,6 +399,12 @@ class Registry:
 
     def report_figures_for(self, user: Any) -> list[ReportFigure]:
         return self._for("report_figure", user)
+
+    def add_marketing_consent(self, item: MarketingConsent) -> MarketingConsent:
+        return self._add("marketing_consent", item)
+
+    def marketing_consents(self) -> list[MarketingConsent]:
+        return sorted(self._items["marketing_consent"].values(), key=lambda i: i.key)
 
     def _for(self, kind: str, user: Any) -> list[Any]:
         items: Iterable[Any] = self._items[kind].values()

@@ -251,6 +251,14 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CRM <noreply@crm.loc
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # SMS goes through a small backend interface (a class with send(to=, body=)); the default writes to the log.
 SMS_BACKEND = env.str("SMS_BACKEND", default="crm.services.notification.LogSmsBackend")
+# Aliyun SMS (SMS_BACKEND=crm.services.notification.AliyunSmsBackend): an approved sign name and template whose one
+# variable (SMS_ALIYUN_TEMPLATE_PARAM) takes the message text.
+SMS_ALIYUN_ACCESS_KEY_ID = env.str("SMS_ALIYUN_ACCESS_KEY_ID", default="")
+SMS_ALIYUN_ACCESS_KEY_SECRET = env.str("SMS_ALIYUN_ACCESS_KEY_SECRET", default="")
+SMS_ALIYUN_SIGN_NAME = env.str("SMS_ALIYUN_SIGN_NAME", default="")
+SMS_ALIYUN_TEMPLATE_CODE = env.str("SMS_ALIYUN_TEMPLATE_CODE", default="")
+SMS_ALIYUN_TEMPLATE_PARAM = env.str("SMS_ALIYUN_TEMPLATE_PARAM", default="content")
+SMS_ALIYUN_ENDPOINT = env.str("SMS_ALIYUN_ENDPOINT", default="https://dysmsapi.aliyuncs.com")
 
 # Celery: at-least-once delivery; tasks are idempotent, so a redelivered task changes nothing more.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)

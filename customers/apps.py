@@ -16,6 +16,7 @@ class CustomersConfig(AppConfig):
             ApiResource,
             CustomerPanel,
             HomeWidget,
+            MarketingConsent,
             NavEntry,
             SearchSource,
             SettingsPage,
@@ -27,6 +28,7 @@ class CustomersConfig(AppConfig):
         from customers.api import ContactViewSet, CustomerViewSet
         from customers.imports.contact import ContactKind
         from customers.imports.customer import CustomerKind
+        from customers.selectors.consent import marketing_refusals
         from customers.selectors.search import contact_hits, customer_hits
         from customers.services.extension import extension_policy
         from customers.services.pool import release_all_of
@@ -43,6 +45,7 @@ class CustomersConfig(AppConfig):
         user_deactivated.connect(on_user_deactivated, dispatch_uid="customers.release_deactivated", weak=False)
 
         registry.add_approval_policy(extension_policy())
+        registry.add_marketing_consent(MarketingConsent("customers.contact", marketing_refusals))
         registry.add_import_kind(CustomerKind)
         registry.add_import_kind(ContactKind)
 

@@ -27,7 +27,12 @@ class MarketingConfig(AppConfig):
 
         # The order form takes a care coupon's code; sales never imports marketing.
         registry.add_order_extension(
-            OrderExtension(key="care_coupon", fields=coupon.coupon_fields, apply=coupon.apply_to_order)
+            OrderExtension(
+                key="care_coupon",
+                fields=coupon.coupon_fields,
+                apply=coupon.apply_to_order,
+                release=coupon.coupon_return,
+            )
         )
 
         registry.add_nav_group(NavGroup(key="marketing", label=_("Marketing"), order=55))

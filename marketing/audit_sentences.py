@@ -13,6 +13,11 @@ ACTIONS = (
     ),
     AuditAction("coupon.redeem", _("%(actor)s redeemed the coupon %(object)s"), _("Coupon redeemed")),
     AuditAction(
+        "coupon.return",
+        _("%(actor)s gave back the coupon %(object)s: its order was voided or its discount rejected"),
+        _("Coupon given back"),
+    ),
+    AuditAction(
         "campaign_member.import.upload",
         _("%(actor)s uploaded a sign-in list to import"),
         _("Sign-in list uploaded"),

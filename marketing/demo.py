@@ -27,7 +27,7 @@ from marketing.models import (
     RfmCell,
     Segment,
 )
-from marketing.selectors.occasion import lunar_day
+from marketing.selectors.occasion import LUNAR_HOLIDAYS, lunar_day
 from marketing.services.greeting import coupon_code
 from marketing.services.rfm import rfm_compute
 from sales.demo_history import seed_history
@@ -79,10 +79,13 @@ HOLIDAYS = [
         "coupon_valid_days": 31,
     },
     {
+        # The lunar new year (正月初一, the form's 春节 preset): computed for any year, while the public-holiday
+        # calendar (chinesecalendar) knows only the years the State Council has published.
         "name": "春节拜年",
         "kind": CareCampaign.Kind.HOLIDAY,
-        "date_kind": CareCampaign.DateKind.STATUTORY,
-        "holiday": "Spring Festival",
+        "date_kind": CareCampaign.DateKind.LUNAR,
+        "month": LUNAR_HOLIDAYS["spring_festival"][1],
+        "day": LUNAR_HOLIDAYS["spring_festival"][2],
         "send_hour": 9,
         "email_subject": "给您拜年了",
         "email_body": "{{ contact.name }}：{{ owner.name }}给您拜年，祝新春大吉！",
@@ -308,6 +311,10 @@ def _past_greetings(campaign: CareCampaign, greeted, rng) -> None:
         redeemable.order = order
         redeemable.order_amount = order.amount
         redeemable.save(update_fields=["redeemed_at", "order", "order_amount"])
+        # The order shows the coupon's 50 off, as coupon_redeem leaves it.
+        Order.objects.filter(pk=order.pk).update(
+            amount=order.amount - redeemable.value, coupon_code=redeemable.code, coupon_discount=redeemable.value
+        )
 
 
 # --- marketing campaigns ---------------------------------------------------------------------------------------

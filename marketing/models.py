@@ -63,6 +63,14 @@ class CareCampaign(TenantModel):
         validators=[MaxValueValidator(23)],
         help_text=_("Local time of the company; greetings go out at the first run after this hour."),
     )
+    send_minute = models.PositiveSmallIntegerField(
+        _("send minute"),
+        default=0,
+        validators=[MaxValueValidator(59)],
+        help_text=_("One-off campaigns go out at this minute of the hour; birthdays and holidays on the hour."),
+    )
+    # One-off campaigns: when the every-minute check sent it (empty until then; a new day or time empties it).
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True, editable=False)
     # Whose contacts: every customer's (empty), or the customers the customer list's filters pick — the same
     # FilterSet (customers.filters.CustomerFilter: level, tag, region, industry, status, owner) — and the owner's
     # team (with the teams under it), e.g. {"level": 3, "tag": 7, "region": "上海", "team": 2}.
@@ -93,7 +101,15 @@ class CareCampaign(TenantModel):
                 fields=["tenant"], condition=models.Q(kind="birthday"), name="marketing_one_birthday_campaign"
             ),
         ]
-        indexes = [models.Index(fields=["tenant", "is_active", "kind"], name="campaign_active_idx")]
+        indexes = [
+            models.Index(fields=["tenant", "is_active", "kind"], name="campaign_active_idx"),
+            # The every-minute check: the few one-off campaigns not sent yet.
+            models.Index(
+                fields=["tenant", "send_on"],
+                condition=models.Q(kind="one_off", sent_at__isnull=True, is_active=True),
+                name="campaign_one_off_due_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

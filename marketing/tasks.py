@@ -1,16 +1,20 @@
 """Thin Celery tasks of the marketing app: they take ids and call services."""
 
+import datetime as dt
+
 from celery import shared_task
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.models import Tenant
 from crm.services import outbox
-from crm.tenancy import TenantTask, tenants_having
+from crm.tenancy import TenantTask, tenant_context, tenants_having
 from marketing.models import Blast, CareCampaign
+from marketing.selectors.care import one_off_due
 from marketing.services import rfm
 from marketing.services.blast import blasts_run
-from marketing.services.greeting import greetings_run
+from marketing.services.greeting import greetings_run, one_off_greetings_run
 from sales.models import Order
 
 
@@ -29,6 +33,28 @@ def send_tenant_care_greetings(tenant_id: int) -> dict[str, int]:
     """One tenant's greetings due today (its local day). Idempotent: a rerun, or two copies at once, greets each
     contact once per occasion and issues one coupon."""
     return greetings_run(tenant_id=tenant_id)
+
+
+@shared_task
+def send_one_off_greetings(now: str | None = None) -> int:
+    """Every minute (beat): one run per tenant that has a one-off campaign due this minute (its local day and
+    HH:MM come, not sent yet). One indexed query per tenant, in its own context; nothing is queued when nothing is
+    due."""
+    moment = timezone.now() if now is None else dt.datetime.fromisoformat(now)
+    due = []
+    for tenant in Tenant.objects.filter(is_active=True).order_by("pk"):
+        with tenant_context(tenant.pk):
+            if one_off_due(tenant, moment):
+                due.append(tenant.pk)
+    for tenant_id in due:
+        outbox.enqueue(send_tenant_one_off_greetings, tenant_id)
+    return len(due)
+
+
+@shared_task(base=TenantTask, acks_late=True, label=_("One-off care greetings"))
+def send_tenant_one_off_greetings(tenant_id: int) -> dict[str, int]:
+    """One tenant's one-off campaigns due now. Idempotent: each contact is greeted once."""
+    return one_off_greetings_run(tenant_id=tenant_id)
 
 
 @shared_task

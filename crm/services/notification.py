@@ -11,11 +11,12 @@ import json
 import logging
 import re
 import time
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote, quote_plus
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -33,7 +34,8 @@ from crm.access import require_admin
 from crm.errors import DomainError
 from crm.files import file_save
 from crm.models import Notification, OutboundAttachment, OutboundMessage, RobotChannel, Team, User
-from crm.outbound import check_public_url, post_json
+from crm.outbound import check_public_url, get_url, post_json
+from crm.registry import registry
 from crm.services import outbox
 from crm.services.audit import audit
 
@@ -441,14 +443,26 @@ def message_queue(
     channel: str = OutboundMessage.Channel.EMAIL,
     headers: dict[str, str] | None = None,
     attachments: Sequence[MessageFile] = (),
+    consent_contact: int | None = None,
 ) -> OutboundMessage:
     """Write an outgoing message under its unique key (once) and deliver it after the transaction commits.
     `headers`: extra email headers (e.g. Message-ID, In-Reply-To and References that thread a conversation).
     `attachments`: files an email carries, stored with the row (deleted again if the transaction rolls back). Over
-    OUTBOUND_ATTACHMENTS_MAX_BYTES in all, the message is written as failed, saying why, and never sent."""
-    refusal = (
-        message_attachments_refusal(f.size for f in attachments) if channel == OutboundMessage.Channel.EMAIL else ""
+    OUTBOUND_ATTACHMENTS_MAX_BYTES in all, the message is written as failed, saying why, and never sent.
+    `consent_contact`: a marketing message's contact; without their consent the message is written refused and
+    never sent (see consent_refusals)."""
+    refused = consent_refusals(tenant_id, [consent_contact]).get(consent_contact, "") if consent_contact else ""
+    too_big = (
+        message_attachments_refusal(f.size for f in attachments)
+        if channel == OutboundMessage.Channel.EMAIL and not refused
+        else ""
     )
+    if refused:
+        status, error = OutboundMessage.Status.REFUSED, refused
+    elif too_big:
+        status, error = OutboundMessage.Status.FAILED, too_big
+    else:
+        status, error = OutboundMessage.Status.QUEUED, ""
     with transaction.atomic():
         message, created = OutboundMessage.objects.get_or_create(
             tenant_id=tenant_id,
@@ -460,24 +474,53 @@ def message_queue(
                 "body": body,
                 "recipient": recipient,
                 "headers": headers or {},
-                **({"status": OutboundMessage.Status.FAILED, "last_error": refusal} if refusal else {}),
+                "consent_contact": consent_contact,
+                "status": status,
+                "last_error": error,
             },
         )
-        if created and attachments and not refusal and channel == OutboundMessage.Channel.EMAIL:
+        if (
+            created
+            and attachments
+            and status == OutboundMessage.Status.QUEUED
+            and channel == OutboundMessage.Channel.EMAIL
+        ):
             _attachments_store(message, attachments)
-    if created and not refusal:
+    if created and message.status == OutboundMessage.Status.QUEUED:
         outbox.enqueue(tasks.deliver_message, tenant_id, message.pk)
     return message
 
 
+def consent_refusals(tenant_id: int, contact_ids: Iterable[int | None]) -> dict[int, str]:
+    """{contact id: why not} for the contacts of marketing messages that may not be sent them: no marketing
+    consent, unsubscribed, erased or gone — asked of the app that keeps consent (crm.registry.MarketingConsent), in
+    one query. The one consent check of every marketing message (care greetings, blasts, NPS), whoever queues it;
+    transactional messages (ticket replies, notifications) name no contact and are never checked. Fails closed:
+    with no app answering, every contact is refused."""
+    ids = sorted({pk for pk in contact_ids if pk is not None})
+    if not ids:
+        return {}
+    checks = registry.marketing_consents()
+    if not checks:
+        return dict.fromkeys(ids, "no consent check")
+    refused: dict[int, str] = {}
+    for check in checks:
+        refused |= check.refusals(tenant_id, ids)
+    return refused
+
+
 def messages_queue_bulk(*, tenant_id: int, messages: list[OutboundMessage]) -> list[OutboundMessage]:
     """Write many new outgoing messages (each under its own unique key) in one statement per batch, in the caller's
-    transaction, and deliver each after that transaction commits. For jobs that queue thousands at once; a key
+    transaction, and deliver each after that transaction commits (marketing messages whose contact may not get
+    them are written refused, see consent_refusals). For jobs that queue thousands at once; a key
     already taken raises IntegrityError, so the caller must own the keys (e.g. rows it has just inserted)."""
+    refused = consent_refusals(tenant_id, (m.consent_contact for m in messages))
     for message in messages:
         message.tenant_id = tenant_id
+        if message.consent_contact in refused:
+            message.status, message.last_error = OutboundMessage.Status.REFUSED, refused[message.consent_contact]
     created = OutboundMessage.objects.bulk_create(messages, batch_size=1000)
-    ids = [m.pk for m in created]
+    ids = [m.pk for m in created if m.status == OutboundMessage.Status.QUEUED]
     batches = [ids[i : i + DELIVERY_BATCH] for i in range(0, len(ids), DELIVERY_BATCH)]
     # One delivery task per batch, not per message: enqueueing thousands one by one costs seconds.
     for batch in batches:
@@ -502,6 +545,100 @@ class LocmemSmsBackend:
 
     def send(self, *, to: str, body: str) -> None:
         sms_outbox.append({"to": to, "body": body})
+
+
+class SmsError(Exception):
+    """An SMS provider refused a message: `code` is the provider's own code (kept on the message), `permanent` when
+    sending it again cannot succeed (a wrong number, a template or signature the provider does not accept), so the
+    message fails at once instead of being retried."""
+
+    def __init__(self, code: str, message: str = "", *, permanent: bool = False):
+        super().__init__(f"{code}: {message}" if message else code)
+        self.code, self.permanent = code, permanent
+
+
+def _aliyun_quote(value: str) -> str:
+    """Aliyun's percent-encoding of the RPC signature: RFC 3986, only A-Z a-z 0-9 - _ . ~ left as they are."""
+    return quote(value, safe="-_.~")
+
+
+def aliyun_signature(params: Mapping[str, str], secret: str, method: str = "GET") -> str:
+    """Aliyun's RPC signature (SignatureMethod HMAC-SHA1, SignatureVersion 1.0): the parameters sorted by name and
+    percent-encoded into the canonicalised query, signed as "<method>&%2F&<the query, encoded again>" with the key
+    "<AccessKeySecret>&", base64."""
+    canonical = "&".join(f"{_aliyun_quote(k)}={_aliyun_quote(params[k])}" for k in sorted(params))
+    to_sign = f"{method}&{_aliyun_quote('/')}&{_aliyun_quote(canonical)}"
+    digest = hmac.new(f"{secret}&".encode(), to_sign.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+# Aliyun answers whose message sending again cannot fix; everything else (flow control, the provider's own errors,
+# the network) is retried by the delivery rules.
+ALIYUN_PERMANENT_CODES = {
+    "isv.MOBILE_NUMBER_ILLEGAL",
+    "isv.MOBILE_COUNT_OVER_LIMIT",
+    "isv.INVALID_PARAMETERS",
+    "isv.INVALID_JSON_PARAM",
+    "isv.PARAM_LENGTH_LIMIT",
+    "isv.PARAM_NOT_SUPPORT_URL",
+    "isv.TEMPLATE_MISSING_PARAMETERS",
+    "isv.TEMPLATE_PARAMS_ILLEGAL",
+    "isv.SMS_TEMPLATE_ILLEGAL",
+    "isv.SMS_SIGNATURE_ILLEGAL",
+    "isv.SMS_SIGN_ILLEGAL",
+    "isv.BLACK_KEY_CONTROL_LIMIT",
+    "isv.DENY_IP_RANGE",
+    "isv.ACCOUNT_NOT_EXISTS",
+    "isv.ACCOUNT_ABNORMAL",
+    "isv.AMOUNT_NOT_ENOUGH",
+    "SignatureDoesNotMatch",
+    "InvalidAccessKeyId.NotFound",
+    "InvalidAccessKeyId.Inactive",
+}
+
+
+def aliyun_phone(number: str) -> str:
+    """A number as dysmsapi takes it: mainland numbers without +86, others with 00 and their country code."""
+    number = "".join(ch for ch in number if ch.isdigit() or ch == "+")
+    if number.startswith("+86"):
+        return number[3:]
+    return "00" + number[1:] if number.startswith("+") else number
+
+
+class AliyunSmsBackend:
+    """SMS through Aliyun's SMS service (dysmsapi, SendSms). Chinese providers send only approved templates under
+    an approved sign name: the message text goes into the template's one variable. Settings (from the
+    environment): SMS_ALIYUN_ACCESS_KEY_ID, SMS_ALIYUN_ACCESS_KEY_SECRET, SMS_ALIYUN_SIGN_NAME,
+    SMS_ALIYUN_TEMPLATE_CODE, SMS_ALIYUN_TEMPLATE_PARAM (the variable's name, `content`), SMS_ALIYUN_ENDPOINT.
+    Raises SmsError with the provider's code unless it answers "OK"."""
+
+    def send(self, *, to: str, body: str) -> None:
+        params = {
+            "AccessKeyId": settings.SMS_ALIYUN_ACCESS_KEY_ID,
+            "Action": "SendSms",
+            "Format": "JSON",
+            "PhoneNumbers": aliyun_phone(to),
+            "RegionId": "cn-hangzhou",
+            "SignName": settings.SMS_ALIYUN_SIGN_NAME,
+            "SignatureMethod": "HMAC-SHA1",
+            "SignatureNonce": uuid.uuid4().hex,
+            "SignatureVersion": "1.0",
+            "TemplateCode": settings.SMS_ALIYUN_TEMPLATE_CODE,
+            "TemplateParam": json.dumps({settings.SMS_ALIYUN_TEMPLATE_PARAM: body}, ensure_ascii=False),
+            "Timestamp": timezone.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "Version": "2017-05-25",
+        }
+        signature = aliyun_signature(params, settings.SMS_ALIYUN_ACCESS_KEY_SECRET)
+        query = "&".join(f"{_aliyun_quote(k)}={_aliyun_quote(v)}" for k, v in sorted(params.items()))
+        url = f"{settings.SMS_ALIYUN_ENDPOINT.rstrip('/')}/?Signature={_aliyun_quote(signature)}&{query}"
+        status, answer = get_url(url)
+        try:
+            result = json.loads(answer or "{}")
+        except ValueError:
+            result = {}
+        code = str(result.get("Code") or f"HTTP {status}")
+        if code != "OK":
+            raise SmsError(code, str(result.get("Message", ""))[:300], permanent=code in ALIYUN_PERMANENT_CODES)
 
 
 def sms_backend():
@@ -572,11 +709,20 @@ def message_deliver(*, message_id: int) -> OutboundMessage | None:
     if not won:
         return None
     message = OutboundMessage.objects.get(pk=message_id)
+    if message.consent_contact is not None:
+        # Checked again when sent: the contact may have unsubscribed since the message was queued.
+        refused = consent_refusals(message.tenant_id, [message.consent_contact]).get(message.consent_contact)
+        if refused:
+            OutboundMessage.objects.filter(pk=message_id, status=OutboundMessage.Status.SENDING).update(
+                status=OutboundMessage.Status.REFUSED, last_error=refused, sending_since=None
+            )
+            message.refresh_from_db()
+            return message
     try:
         _send(message)
     except Exception as exc:  # noqa: BLE001 - any backend failure is recorded and retried with backoff
         logger.warning("Delivery of message %s failed: %s", message_id, exc)
-        final = message.attempts >= MESSAGE_MAX_ATTEMPTS
+        final = message.attempts >= MESSAGE_MAX_ATTEMPTS or getattr(exc, "permanent", False)
         OutboundMessage.objects.filter(pk=message_id, status=OutboundMessage.Status.SENDING).update(
             status=OutboundMessage.Status.FAILED if final else OutboundMessage.Status.QUEUED,
             last_error=str(exc)[:2000],

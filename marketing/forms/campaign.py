@@ -9,9 +9,10 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from crm.forms import BoundedDateField, QueryForm
-from crm.models import Team
+from crm.models import Team, User
 from crm.services.notification import placeholder_errors
-from customers.models import CustomerLevel, Tag
+from customers.models import ChoiceKind, Customer, CustomerLevel, Tag
+from customers.selectors.choice_list import ChoiceLookup
 from marketing.models import CareCampaign, Greeting, Segment
 from marketing.selectors.occasion import LUNAR_HOLIDAYS, statutory_holiday_choices
 from marketing.services.greeting import PLACEHOLDERS
@@ -38,10 +39,14 @@ class CampaignForm(forms.ModelForm):
             "holiday",
             "send_on",
             "send_hour",
+            "send_minute",
             "audience_segment",
             "audience_level",
             "audience_tag",
             "audience_region",
+            "audience_industry",
+            "audience_status",
+            "audience_owner",
             "audience_team",
             "channel",
             "email_subject",
@@ -67,6 +72,11 @@ class CampaignForm(forms.ModelForm):
     audience_level = forms.ModelChoiceField(label=_("Audience: customer level"), queryset=None, required=False)
     audience_tag = forms.ModelChoiceField(label=_("Audience: tag"), queryset=None, required=False)
     audience_region = forms.CharField(label=_("Audience: region"), max_length=50, required=False)
+    audience_industry = forms.CharField(label=_("Audience: industry"), max_length=50, required=False)
+    audience_status = forms.ChoiceField(
+        label=_("Audience: customer status"), choices=[("", "—"), *Customer.Status.choices], required=False
+    )
+    audience_owner = forms.ModelChoiceField(label=_("Audience: owner"), queryset=None, required=False)
     audience_team = forms.ModelChoiceField(
         label=_("Audience: owner's team"),
         queryset=None,
@@ -84,17 +94,17 @@ class CampaignForm(forms.ModelForm):
             "hx-include": "[data-audience]",
             "data-audience": "",
         }
-        for name, queryset in (
-            ("audience_level", CustomerLevel.objects.for_tenant(tenant).order_by("order", "code")),
-            ("audience_tag", Tag.objects.for_tenant(tenant).order_by("name")),
-            ("audience_team", Team.objects.filter(tenant=tenant).order_by("path")),
-            ("audience_segment", Segment.objects.for_tenant(tenant).order_by("name")),
-        ):
-            self.fields[name].queryset = queryset
+        audience = self.instance.audience or {}
+        self.initial.update({f"audience_{k}": audience.get(k) for k in AUDIENCE_KEYS})
+        if self.instance.pk and self.instance.date_kind == CareCampaign.DateKind.LUNAR:
+            # A lunar date that is one of the presets shows as that holiday (春节 for 正月初一).
+            when = (self.instance.month, self.instance.day)
+            self.initial.setdefault(
+                "lunar_preset", next((key for key, (_l, m, d) in LUNAR_HOLIDAYS.items() if (m, d) == when), "")
+            )
+        scope_audience_fields(self, tenant)
         for name in AUDIENCE_FIELDS:
             self.fields[name].widget.attrs.update(live)
-        audience = self.instance.audience or {}
-        self.initial.update({f"audience_{k}": audience.get(k) for k in ("segment", "level", "tag", "region", "team")})
         self.fields["holiday"] = forms.ChoiceField(
             label=_("Public holiday"), required=False, choices=[("", "—"), *statutory_holiday_choices()]
         )
@@ -160,19 +170,45 @@ class CampaignForm(forms.ModelForm):
             self.add_error("day", _("There is no such date."))
 
 
-AUDIENCE_FIELDS = ("audience_segment", "audience_level", "audience_tag", "audience_region", "audience_team")
+# The audience's keys (CareCampaign.audience), each the form field audience_<key>.
+AUDIENCE_KEYS = ("segment", "level", "tag", "region", "industry", "status", "owner", "team")
+AUDIENCE_FIELDS = tuple(f"audience_{key}" for key in AUDIENCE_KEYS)
+
+
+def scope_audience_fields(form: forms.Form, tenant) -> None:
+    """The audience fields' choices of the tenant: its segments, levels, tags, active users as owners and teams;
+    the industry a picker of the company's list when it has one (as on the customer list), a value outside the list
+    kept selectable."""
+    for name, queryset in (
+        ("audience_level", CustomerLevel.objects.for_tenant(tenant).order_by("order", "code")),
+        ("audience_tag", Tag.objects.for_tenant(tenant).order_by("name")),
+        ("audience_owner", User.objects.for_tenant(tenant).filter(is_active=True).order_by("full_name", "pk")),
+        ("audience_team", Team.objects.filter(tenant=tenant).order_by("path")),
+        ("audience_segment", Segment.objects.for_tenant(tenant).order_by("name")),
+    ):
+        if name in form.fields:
+            form.fields[name].queryset = queryset
+    lookup = ChoiceLookup(tenant)
+    if lookup.in_use(ChoiceKind.INDUSTRY):
+        field = form.fields["audience_industry"]
+        choices = [("", "—"), *lookup.options(ChoiceKind.INDUSTRY)]
+        current = str(form.initial.get("audience_industry") or (form.data or {}).get("audience_industry") or "")
+        if current and current not in {value for value, _label in choices}:
+            choices.append((current, current))
+        form.fields["audience_industry"] = forms.ChoiceField(
+            label=field.label, required=False, choices=choices, help_text=field.help_text
+        )
 
 
 def audience_of(cleaned: dict) -> dict:
     """The campaign's audience (CareCampaign.audience) from the form's cleaned audience fields."""
-    audience = {
-        "segment": cleaned.get("audience_segment").pk if cleaned.get("audience_segment") else None,
-        "level": cleaned.get("audience_level").pk if cleaned.get("audience_level") else None,
-        "tag": cleaned.get("audience_tag").pk if cleaned.get("audience_tag") else None,
-        "region": (cleaned.get("audience_region") or "").strip() or None,
-        "team": cleaned.get("audience_team").pk if cleaned.get("audience_team") else None,
-    }
-    return {k: v for k, v in audience.items() if v is not None}
+    audience = {}
+    for key in AUDIENCE_KEYS:
+        value = cleaned.get(f"audience_{key}")
+        value = value.pk if hasattr(value, "pk") else (value or "").strip() if isinstance(value, str) else value
+        if value not in (None, ""):
+            audience[key] = value
+    return audience
 
 
 class AudienceForm(forms.Form):
@@ -182,19 +218,20 @@ class AudienceForm(forms.Form):
     audience_level = forms.ModelChoiceField(label=_("Audience: customer level"), queryset=None, required=False)
     audience_tag = forms.ModelChoiceField(label=_("Audience: tag"), queryset=None, required=False)
     audience_region = forms.CharField(label=_("Audience: region"), max_length=50, required=False)
+    audience_industry = forms.CharField(label=_("Audience: industry"), max_length=50, required=False)
+    audience_status = forms.ChoiceField(
+        label=_("Audience: customer status"), choices=[("", "—"), *Customer.Status.choices], required=False
+    )
+    audience_owner = forms.ModelChoiceField(label=_("Audience: owner"), queryset=None, required=False)
     audience_team = forms.ModelChoiceField(label=_("Audience: owner's team"), queryset=None, required=False)
     audience_segment = forms.ModelChoiceField(label=_("Audience: segment"), queryset=None, required=False)
 
     def __init__(self, *args, tenant, with_segment: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
-        if with_segment:
-            self.fields["audience_segment"].queryset = Segment.objects.for_tenant(tenant)
-        else:
+        if not with_segment:
             # A blast chooses its segment on its own form (among the segments its author sees).
             del self.fields["audience_segment"]
-        self.fields["audience_level"].queryset = CustomerLevel.objects.for_tenant(tenant)
-        self.fields["audience_tag"].queryset = Tag.objects.for_tenant(tenant)
-        self.fields["audience_team"].queryset = Team.objects.filter(tenant=tenant)
+        scope_audience_fields(self, tenant)
 
 
 class PreviewForm(QueryForm):

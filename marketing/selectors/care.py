@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Sum, Value, When
+from django.utils import timezone
 
 from crm.models import OutboundMessage, Role, Team
 from customers.filters import CustomerFilter
@@ -187,3 +188,18 @@ def contacts_visible_for_preview(user, contacts: QuerySet) -> QuerySet:
     if user.has_any_role(Role.ADMIN):
         return contacts
     return contacts.filter(Exists(Customer.objects.visible_to(user).filter(pk=OuterRef("customer_id"))))
+
+
+def one_off_due(tenant, now: dt.datetime) -> list[CareCampaign]:
+    """The tenant's active one-off campaigns whose day is today (tenant-local) and whose HH:MM has come, not sent
+    yet: the every-minute check, one query on a partial index (nothing due is the common answer)."""
+    local = timezone.localtime(now, tenant.tzinfo)
+    return list(
+        CareCampaign.objects.filter(
+            tenant_id=tenant.pk,
+            is_active=True,
+            kind=CareCampaign.Kind.ONE_OFF,
+            sent_at__isnull=True,
+            send_on=local.date(),
+        ).filter(Q(send_hour__lt=local.hour) | Q(send_hour=local.hour, send_minute__lte=local.minute))
+    )

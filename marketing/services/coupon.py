@@ -1,4 +1,5 @@
-"""Redeeming a care coupon on an order (the order form's coupon field, through crm.registry.OrderExtension)."""
+"""Redeeming a care coupon on an order (the order form's coupon field, through crm.registry.OrderExtension): the
+coupon takes its discount off the order's amount; voiding the order or rejecting its discount gives it back."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from crm.models import User
 from crm.services.audit import audit
 from crm.workcalendar.selectors import local_today
 from marketing.models import Coupon
+from sales.services.order import order_coupon_apply
 
 FIELD = "coupon_code"
 
@@ -57,18 +59,53 @@ def coupon_redeem(*, acting_user: User, order, code: str) -> Coupon:
             raise DomainError(
                 _("This coupon needs an order of at least %(amount)s.") % {"amount": coupon.min_order}, field=FIELD
             )
+        before = order.amount
+        order = order_coupon_apply(order=order, code=coupon.code, discount=coupon_discount(coupon, order), field=FIELD)
         coupon.redeemed_at = timezone.now()
         coupon.redeemed_by = acting_user
         coupon.order = order
-        coupon.order_amount = order.amount
+        coupon.order_amount = before
         coupon.save(update_fields=["redeemed_at", "redeemed_by", "order", "order_amount", "updated_at"])
         audit(
             tenant=order.tenant,
             actor=acting_user,
             action="coupon.redeem",
             obj=coupon,
-            details={"order": order.pk, "amount": str(order.amount)},
+            details={"order": order.pk, "amount": str(before), "discount": str(order.coupon_discount)},
         )
+    return coupon
+
+
+def coupon_discount(coupon: Coupon, order) -> Decimal:
+    """What `coupon` takes off `order`: its amount (in the company's currency, so only on an order in that
+    currency), or its percentage of the order's amount (rounded half-up by the order's currency, in sales)."""
+    if coupon.kind == Coupon.Kind.PERCENT:
+        return order.amount * coupon.value / Decimal(100)
+    if order.currency != order.tenant.currency:
+        raise DomainError(
+            _("This coupon is an amount in %(coupon)s; the order is in %(order)s.")
+            % {"coupon": order.tenant.currency, "order": order.currency},
+            field=FIELD,
+        )
+    return coupon.value
+
+
+def coupon_return(*, acting_user: User | None, order, reason: str) -> Coupon | None:
+    """Give back the coupon redeemed on `order` (voided, or its discount rejected), in the caller's transaction:
+    it is unused again, so the customer may use it on another order until it expires. The order keeps the record
+    of the coupon it had. Nothing to do (None) when the order had no coupon or it was given back before."""
+    coupon = Coupon.objects.select_for_update().filter(tenant_id=order.tenant_id, order_id=order.pk).first()
+    if coupon is None:
+        return None
+    coupon.redeemed_at = coupon.redeemed_by = coupon.order = coupon.order_amount = None
+    coupon.save(update_fields=["redeemed_at", "redeemed_by", "order", "order_amount", "updated_at"])
+    audit(
+        tenant=order.tenant,
+        actor=acting_user,
+        action="coupon.return",
+        obj=coupon,
+        details={"order": order.pk, "reason": reason},
+    )
     return coupon
 
 

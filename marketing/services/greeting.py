@@ -19,6 +19,7 @@ import secrets
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
@@ -26,7 +27,7 @@ from django.utils.translation import gettext as _
 from crm.models import OutboundMessage, Tenant
 from crm.services.notification import messages_queue_bulk, render_placeholders
 from marketing.models import CareCampaign, Coupon, Greeting
-from marketing.selectors.care import campaign_channels, due_parts, greeting_channel, greeting_status
+from marketing.selectors.care import campaign_channels, due_parts, greeting_channel, greeting_status, one_off_due
 
 logger = logging.getLogger(__name__)
 
@@ -76,11 +77,18 @@ def placeholder_values(*, contact, customer, coupon, owner, tenant) -> dict[str,
 
 def build_message(*, campaign: CareCampaign, channel: str, values: dict[str, str], contact, key: str):
     """An outgoing message (not saved) for one contact: the campaign's text for the channel, rendered in the
-    sandbox, with the one-click unsubscribe link (and the List-Unsubscribe headers on email)."""
+    sandbox, with the one-click unsubscribe link (and the List-Unsubscribe headers on email); a marketing message,
+    so the messaging layer checks the contact's consent."""
     link = unsubscribe_url(contact)
     if channel == "sms":
         body = render_placeholders(campaign.sms_body, values) + " " + _("Unsubscribe: %(url)s") % {"url": link}
-        return OutboundMessage(channel=OutboundMessage.Channel.SMS, to_address=contact.mobile, body=body, key=key)
+        return OutboundMessage(
+            channel=OutboundMessage.Channel.SMS,
+            to_address=contact.mobile,
+            body=body,
+            key=key,
+            consent_contact=contact.pk,
+        )
     body = render_placeholders(campaign.email_body, values)
     body += "\n\n-- \n" + _("To receive no more messages like this one: %(url)s") % {"url": link}
     return OutboundMessage(
@@ -90,6 +98,7 @@ def build_message(*, campaign: CareCampaign, channel: str, values: dict[str, str
         body=body,
         key=key,
         headers={"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+        consent_contact=contact.pk,
     )
 
 
@@ -189,12 +198,32 @@ def campaign_send(*, campaign: CareCampaign, day: dt.date) -> dict[str, int]:
     for attempt in range(CODE_ATTEMPTS):
         try:
             with transaction.atomic():
-                return _send_campaign(campaign, day)
+                counts = _send_campaign(campaign, day)
+                if campaign.kind == CareCampaign.Kind.ONE_OFF and campaign.send_on == day:
+                    CareCampaign.objects.filter(pk=campaign.pk, sent_at__isnull=True).update(sent_at=timezone.now())
+                return counts
         except IntegrityError as exc:
             if "marketing_coupon_unique_code" not in str(exc) or attempt == CODE_ATTEMPTS - 1:
                 raise
             logger.warning("Campaign %s: a coupon code was taken, trying again", campaign.pk)
     return {"greeted": 0, "skipped": 0}
+
+
+def one_off_greetings_run(*, tenant_id: int, now: dt.datetime | None = None) -> dict[str, int]:
+    """The every-minute job for one tenant: its one-off campaigns whose local day and HH:MM have come are sent
+    (each once: it is marked sent in the run's transaction, and its greetings are unique anyway)."""
+    tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
+    totals = {"greeted": 0, "skipped": 0}
+    if tenant is None:
+        return totals
+    now = now or timezone.now()
+    day = timezone.localtime(now, tenant.tzinfo).date()
+    for campaign in one_off_due(tenant, now):
+        campaign.tenant = tenant
+        counts = campaign_send(campaign=campaign, day=day)
+        for key in totals:
+            totals[key] += counts[key]
+    return totals
 
 
 def greetings_run(*, tenant_id: int, now: dt.datetime | None = None) -> dict[str, int]:
@@ -206,9 +235,11 @@ def greetings_run(*, tenant_id: int, now: dt.datetime | None = None) -> dict[str
     if tenant is None:
         return totals
     local_now = timezone.localtime(now or timezone.now(), tenant.tzinfo)
-    campaigns = CareCampaign.objects.filter(
-        tenant_id=tenant_id, is_active=True, send_hour__lte=local_now.hour
-    ).select_related("tenant")
+    campaigns = (
+        CareCampaign.objects.filter(tenant_id=tenant_id, is_active=True)
+        .filter(Q(send_hour__lt=local_now.hour) | Q(send_hour=local_now.hour, send_minute__lte=local_now.minute))
+        .select_related("tenant")
+    )
     for campaign in campaigns:
         counts = campaign_send(campaign=campaign, day=local_now.date())
         for key in totals:

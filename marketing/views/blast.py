@@ -20,7 +20,7 @@ from marketing.forms.blast import (
     RecipientFilterForm,
     ScheduleForm,
 )
-from marketing.forms.campaign import AudienceForm, audience_of
+from marketing.forms.campaign import AUDIENCE_KEYS, AudienceForm, audience_of
 from marketing.models import Blast, MarketingCampaign, MarketingSettings, Segment
 from marketing.selectors.blast import blast_audience_counts, blast_figures, recipients_visible_to
 from marketing.selectors.care import contacts_visible_for_preview
@@ -39,7 +39,7 @@ from marketing.services.blast import (
 def _save(request: HttpRequest, campaign: MarketingCampaign, blast: Blast | None) -> HttpResponse:
     form = BlastForm(request.POST or None, instance=blast, user=request.user)
     audience = blast.audience if blast else {}
-    initial = {f"audience_{k}": audience.get(k) for k in ("level", "tag", "region", "team")}
+    initial = {f"audience_{k}": audience.get(k) for k in AUDIENCE_KEYS if k != "segment"}
     audience_form = AudienceForm(request.POST or None, initial=initial, tenant=request.tenant, with_segment=False)
     if request.method == "POST" and form.is_valid() and audience_form.is_valid():
         data = {k: form.cleaned_data.get(k) for k in ("name", "channel", "email_subject", "email_body", "sms_body")}

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.errors import DomainError
+from crm.phones import format_phone
 from crm.web import apply_domain_error, form_status, paginate, tenant_required
 from crm.workcalendar.selectors import local_today
 from customers.models import Contact
@@ -143,11 +144,19 @@ def campaign_test(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("Add a contact first: the test shows the message as a real contact gets it."))
     else:
         try:
-            campaign_send_test(acting_user=request.user, campaign=campaign, contact=contact)
+            sent = campaign_send_test(acting_user=request.user, campaign=campaign, contact=contact)
         except DomainError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, _("A test email is on its way to %(email)s.") % {"email": request.user.email})
+            if sent.email:
+                messages.success(
+                    request, _("A test email is on its way to %(email)s.") % {"email": sent.email.to_address}
+                )
+            if sent.sms:
+                number = format_phone(sent.sms.to_address)
+                messages.success(request, _("A test SMS is on its way to %(number)s.") % {"number": number})
+            if sent.sms_refused:
+                messages.warning(request, sent.sms_refused)
     return redirect("marketing:campaign_detail", pk=campaign.pk)
 
 

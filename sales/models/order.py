@@ -59,6 +59,12 @@ class Order(TenantModel):
     discount_pct = models.DecimalField(
         _("discount (%)"), max_digits=6, decimal_places=2, null=True, blank=True, editable=False
     )
+    # A coupon redeemed on the order (by another app, through crm.registry.OrderExtension): its code and what it
+    # took off. `amount` is what the customer pays, after the coupon; before it, amount + coupon_discount.
+    coupon_code = models.CharField(_("coupon"), max_length=20, blank=True, editable=False)
+    coupon_discount = models.DecimalField(
+        _("coupon discount"), max_digits=14, decimal_places=2, default=Decimal("0"), editable=False
+    )
 
     objects = OrderQuerySet.as_manager()
 
@@ -76,6 +82,9 @@ class Order(TenantModel):
                 condition=models.Q(voided_at__isnull=True) | ~models.Q(void_reason=""), name="sales_order_void_reason"
             ),
             models.CheckConstraint(condition=models.Q(status__in=OrderStatus.values), name="sales_order_status_valid"),
+            models.CheckConstraint(
+                condition=models.Q(coupon_discount__gte=Decimal("0")), name="sales_order_coupon_discount"
+            ),
         ]
         indexes = [
             models.Index(fields=["tenant", "-ordered_on"], name="sales_order_tenant_idx"),
@@ -94,6 +103,10 @@ class Order(TenantModel):
     @property
     def is_void(self) -> bool:
         return self.voided_at is not None
+
+    @property
+    def amount_before_coupon(self) -> Decimal:
+        return self.amount + self.coupon_discount
 
     @property
     def is_counted(self) -> bool:

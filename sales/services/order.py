@@ -38,6 +38,7 @@ from sales.models import (
     Product,
     order_currencies,
 )
+from sales.money import round_money
 from sales.selectors.product import default_unit_price, level_prices
 from sales.services.activity import required_text
 from sales.services.quote import quote_settings
@@ -148,6 +149,8 @@ def order_decided(approval: ApprovalRequest, order: Order) -> None:
     order.save(update_fields=["status", "updated_at"])
     if approved:
         _count_deal(order)
+    else:
+        _release_extensions(approval.decided_by, order, "rejected")
     audit(
         tenant=order.tenant,
         actor=approval.decided_by,
@@ -358,4 +361,37 @@ def order_void(*, acting_user: User, order: Order, reason: str) -> Order:
                 approval_supersede(acting_user=acting_user, request_id=pending.pk)
             order.refresh_from_db()
         audit(tenant=acting_user.tenant, actor=acting_user, action="order.void", obj=order, details={"reason": reason})
+        # Given back once: an extension finds nothing more to give back of an order rejected before.
+        _release_extensions(acting_user, order, "void")
+    return order
+
+
+def _release_extensions(acting_user: User | None, order: Order, reason: str) -> None:
+    """What the order form's extensions took with the order (a coupon) is given back, in the caller's transaction:
+    the order was voided or its discount rejected."""
+    for extension in registry.order_extensions():
+        if extension.release is not None:
+            extension.release(acting_user=acting_user, order=order, reason=reason)
+
+
+def order_coupon_apply(*, order: Order, code: str, discount: Decimal, field: str) -> Order:
+    """Take a coupon's `discount` off the order (called by the app that redeems coupons, inside the order's
+    transaction): the order's amount becomes what the customer pays, and the order keeps the coupon's code and
+    discount. Refused when the discount is not below the order's amount (an order is never free) or the order has
+    a coupon already."""
+    Order.objects.select_for_update().filter(pk=order.pk, tenant_id=order.tenant_id).values_list("pk").get()
+    order.refresh_from_db(fields=["amount", "currency", "coupon_code", "coupon_discount"])
+    if order.coupon_code:
+        raise DomainError(_("This order has a coupon already."), field=field)
+    discount = round_money(discount, order.currency)
+    if discount <= 0:
+        raise DomainError(_("This coupon takes nothing off this order."), field=field)
+    if discount >= order.amount:
+        raise DomainError(
+            _("This coupon is worth %(discount)s, as much as the order or more.") % {"discount": f"{discount:,.2f}"},
+            field=field,
+        )
+    order.amount -= discount
+    order.coupon_code, order.coupon_discount = code, discount
+    order.save(update_fields=["amount", "coupon_code", "coupon_discount", "updated_at"])
     return order

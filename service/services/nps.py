@@ -125,6 +125,7 @@ def _message(response: NpsResponse, tenant: Tenant) -> OutboundMessage:
         body=body,
         key=f"nps:{response.pk}",
         headers={"List-Unsubscribe": f"<{stop}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+        consent_contact=response.contact_id,
     )
 
 

@@ -45,3 +45,32 @@ def test_seed_demo_shows_customer_care(client, capsys):
     assert client.get(reverse("marketing:campaign_list")).status_code == 200
     preview = client.get(reverse("marketing:preview"), {"day": today.isoformat()}).content.decode()
     assert preview.count('data-testid="preview-contact"') >= 4
+
+
+@pytest.mark.django_db
+def test_the_demos_spring_festival_is_the_lunar_new_year_in_years_the_holiday_calendar_does_not_know(
+    world_a, client_for
+):
+    from django.utils import formats, translation
+
+    from marketing.demo import HOLIDAYS
+    from marketing.selectors.occasion import holiday_on, next_occasion
+
+    values = next(v for v in HOLIDAYS if v["name"] == "春节拜年")
+    campaign = CareCampaign.objects.create(tenant=world_a.tenant, **values)
+    assert (campaign.date_kind, campaign.month, campaign.day) == ("lunar", 1, 1)
+    # 正月初一 of 2027 and 2028, which chinesecalendar 1.11 has no holidays for: computed, with no warning.
+    assert next_occasion(campaign, dt.date(2026, 11, 29)) == dt.date(2027, 2, 6)
+    assert next_occasion(campaign, dt.date(2027, 2, 7)) == dt.date(2028, 1, 26)
+    assert holiday_on(campaign, dt.date(2027, 2, 6)).warning == ""
+    assert holiday_on(campaign, dt.date(2027, 2, 6)).due
+
+    client = client_for(world_a.admin)
+    page = client.get(reverse("marketing:campaign_list")).content.decode()
+    expected = next_occasion(campaign, local_today(world_a.tenant))
+    with translation.override("zh-hans"):
+        shown = formats.date_format(expected, "SHORT_DATE_FORMAT")
+    assert shown in page and 'data-testid="calendar-warning"' not in page
+    # The edit form shows it as the 春节 preset.
+    edit = client.get(reverse("marketing:campaign_edit", args=[campaign.pk])).content.decode()
+    assert '<option value="spring_festival" selected>' in edit

@@ -112,6 +112,50 @@ def test_preview_renders_with_a_real_contact_and_send_me_a_test(
 
 
 @pytest.mark.django_db
+def test_send_me_a_test_sends_the_sms_to_the_users_own_mobile(
+    world_a, client_for, django_capture_on_commit_callbacks, monkeypatch
+):
+    from crm.services import notification
+    from crm.services.notification import message_deliver
+
+    monkeypatch.setattr("crm.tasks.deliver_message.apply_async", lambda args, **o: message_deliver(message_id=args[1]))
+    campaign = birthday_campaign(world_a.tenant)
+    contact = make_contact(world_a.rep1, "短信预览", birthday=dt.date(1990, 5, 5))
+    admin = world_a.admin
+    admin.language = "en"
+    admin.phone = "+8613800138123"
+    admin.save(update_fields=["language", "phone"])
+    client = client_for(admin)
+    url = reverse("marketing:campaign_test", args=[campaign.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"contact": contact.pk}, follow=True)
+    assert [m.to for m in mail.outbox] == [[admin.email]]
+    assert [m["to"] for m in notification.sms_outbox] == ["+8613800138123"]
+    assert notification.sms_outbox[0]["body"].startswith("短信预览生日快乐！券码")
+    html = response.content.decode()
+    assert "A test SMS is on its way to +86 138 0013 8123." in html
+
+    # No mobile: the email goes, and the page says why the SMS did not.
+    admin.phone = ""
+    admin.save(update_fields=["phone"])
+    mail.outbox.clear()
+    notification.sms_outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"contact": contact.pk}, follow=True)
+    assert len(mail.outbox) == 1 and not notification.sms_outbox
+    assert "Your profile has no mobile number: add one to get the SMS test." in response.content.decode()
+
+    # An SMS-only campaign and no mobile: nothing is sent, the reason is shown.
+    campaign.email_subject = campaign.email_body = ""
+    campaign.save(update_fields=["email_subject", "email_body"])
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"contact": contact.pk}, follow=True)
+    assert not mail.outbox and not notification.sms_outbox
+    assert "Your profile has no mobile number" in response.content.decode()
+
+
+@pytest.mark.django_db
 def test_day_preview_lists_who_is_greeted_and_who_is_skipped(world_a, client_for):
     birthday_campaign(world_a.tenant)
     make_contact(world_a.rep1, "会收到的", birthday=dt.date(1990, 12, 24))
