@@ -59,7 +59,7 @@ class ArticleQueryForm(QueryForm):
     category = forms.ModelChoiceField(queryset=ArticleCategory.objects.none(), required=False)
     # "archived" lists the archived articles (the others are listed without them).
     status = forms.ChoiceField(
-        choices=[("", ""), *Article.State.choices, (ARCHIVED, pgettext_lazy("articles", "Archived"))], required=False
+        choices=[("", ""), *Article.State.choices, (ARCHIVED, pgettext_lazy("article", "Archived"))], required=False
     )
     visibility = forms.ChoiceField(choices=[("", "")] + list(Article.Visibility.choices), required=False)
     defaults = {"q": "", "category": None, "status": "", "visibility": ""}
