@@ -8,7 +8,8 @@ Seeds one tenant with N customers (default 1,000,000) and M orders (default 3,00
 (INSERT … SELECT generate_series), then prints the RFM statement's EXPLAIN ANALYZE time (a first run that inserts
 every score, then a rerun that changes nothing) and the segment counts at that size, each RFM one also as the
 former query built it (one EXISTS per condition) for comparison. BENCH_TIMEOUT (seconds, default 300) cancels a
-count that runs longer; BENCH_FRESH=1 deletes the scores first so the first run is measured again."""
+count that runs longer; BENCH_FRESH=1 deletes the scores first so the first run is measured again; the planner's
+statistics are refreshed after the seed and the first run (see `analyze`), unless BENCH_NO_ANALYZE=1."""
 
 import os
 import sys
@@ -19,9 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 
 import django  # noqa: E402
+import psycopg2  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.db import OperationalError, connection, transaction  # noqa: E402
 from django.db.models import Exists, OuterRef  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -35,7 +38,7 @@ from customers.services.tenant import default_pool  # noqa: E402
 from marketing.filters import score_range  # noqa: E402
 from marketing.models import RfmScore  # noqa: E402
 from marketing.selectors.segment import capped_count, filter_customers  # noqa: E402
-from marketing.services.rfm import RFM_SQL, months_before  # noqa: E402
+from marketing.services.rfm import RFM_SQL, RFM_WORK_MEM, months_before  # noqa: E402
 
 assert "bench" in connection.settings_dict["NAME"], "run only on a throwaway *_bench database"
 
@@ -66,9 +69,31 @@ def seed(tenant: Tenant, customers: int, orders: int) -> Tenant:
               FROM generate_series(1, %s) g""",
             [tenant.currency, first, customers, tenant.pk, orders],
         )
-        cur.execute("ANALYZE customers_customer; ANALYZE sales_order;")
         print(f"seeded {customers:,} customers and {orders:,} orders in {time.monotonic() - started:.0f} s")
+    analyze()
     return tenant
+
+
+def analyze() -> None:
+    """Fresh planner statistics, as autovacuum gives them after bulk writes. Through the owner's connection: the
+    app role this script runs as owns no table, and PostgreSQL skips its ANALYZE with a mere warning — the
+    tables then stay unanalyzed wherever autovacuum is off (this shared host), and the planner, estimating one
+    row everywhere, drives a segment's count as a nested loop over a score-range scan per customer: minutes.
+    BENCH_NO_ANALYZE=1 keeps that state, to see it."""
+    if os.environ.get("BENCH_NO_ANALYZE"):
+        return
+    owner = settings.DATABASE_OWNER
+    with (
+        psycopg2.connect(
+            dbname=owner["NAME"],
+            user=owner["USER"],
+            password=owner.get("PASSWORD") or None,
+            host=owner["HOST"],
+            port=owner["PORT"] or None,
+        ) as conn,
+        conn.cursor() as cur,
+    ):
+        cur.execute("ANALYZE customers_customer; ANALYZE sales_order; ANALYZE marketing_rfmscore;")
 
 
 def explain(tenant: Tenant, label: str) -> None:
@@ -80,8 +105,9 @@ def explain(tenant: Tenant, label: str) -> None:
         "today": today,
         "now": timezone.now(),
     }
-    with connection.cursor() as cur:
+    with transaction.atomic(), connection.cursor() as cur:
         started = time.monotonic()
+        cur.execute("SET LOCAL work_mem = %s", [RFM_WORK_MEM])  # as rfm_compute runs it
         cur.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT TEXT) " + RFM_SQL, params)
         plan = [row[0] for row in cur.fetchall()]
         elapsed = time.monotonic() - started
@@ -137,8 +163,8 @@ def measure(tenant: Tenant, customers: int, orders: int) -> None:
         # Measure the first run again on a seeded database: no score yet.
         with connection.cursor() as cur:
             cur.execute("DELETE FROM marketing_rfmscore WHERE tenant_id = %s", [tenant.pk])
-            cur.execute("ANALYZE marketing_rfmscore")
     explain(tenant, "first run (inserts every score)")
+    analyze()
     explain(tenant, "rerun (nothing changed)")
     timeout_s = int(os.environ.get("BENCH_TIMEOUT", "300"))
     for filters in (

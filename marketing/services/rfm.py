@@ -31,6 +31,7 @@ from marketing import tasks
 from marketing.models import RfmCell, RfmSettings
 
 MIN_WINDOW, MAX_WINDOW = 1, 60
+RFM_WORK_MEM = "64MB"
 
 # The named cell of (R, FM), as SQL: the first matching line wins.
 CELL_SQL = f"""CASE
@@ -49,7 +50,9 @@ END"""
 
 
 def _quintile(order_by: str) -> str:
-    return f"LEAST(5, 1 + (5 * (RANK() OVER (ORDER BY {order_by}) - 1)) / COUNT(*) OVER ())"
+    # n: the number of scored customers, computed once (a COUNT(*) OVER () would keep the whole window in a
+    # tuplestore and read it back per row: gigabytes of temporary reads at a million customers).
+    return f"LEAST(5, 1 + (5 * (RANK() OVER (ORDER BY {order_by}) - 1)) / n)"
 
 
 # One statement: the window's orders per customer, their quintiles and cell, upserted (rows whose values did not
@@ -73,7 +76,7 @@ WITH stats AS (
            {_quintile("last_order_on")} AS r,
            {_quintile("orders")} AS f,
            {_quintile("amount")} AS m
-      FROM stats
+      FROM stats CROSS JOIN (SELECT COUNT(*) AS n FROM stats) AS total
 ), celled AS (
     SELECT scored.*, (f + m + 1) / 2 AS fm FROM scored
 ), named AS (
@@ -148,6 +151,8 @@ def rfm_compute(*, tenant_id: int, now: dt.datetime | None = None) -> dict[str, 
             "now": now,
         }
         with connection.cursor() as cursor:
+            # The three rankings sort every scored customer: in memory rather than on disk, for this transaction.
+            cursor.execute("SET LOCAL work_mem = %s", [RFM_WORK_MEM])
             cursor.execute(RFM_SQL, params)
             scored, changed, removed = cursor.fetchone()
         RfmSettings.objects.filter(pk=settings.pk).update(computed_at=now)
