@@ -163,10 +163,28 @@ class CustomerFilterContribution:
     list, its saved views and the segments built on it filter by them while customers never imports that app.
 
     - `filters(tenant)`: {query parameter: django_filters.Filter} (names unique across contributions); each filter
-      narrows the tenant's customer queryset it is given (its `method` a callable taking (queryset, name, value))."""
+      narrows the tenant's customer queryset it is given (its `method` a callable taking (queryset, name, value),
+      or its own `filter`); the FilterSet becomes its `parent`, so filters of one contribution may apply together."""
 
     key: str
     filters: Callable[[Any], dict[str, Any]]
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class CustomerAudience:
+    """A named set of customers a higher app offers as an audience to lower apps (marketing's segments, which its
+    care campaigns and blasts already target, as the audience of the service desk's NPS rounds), so the lower app
+    never imports the higher one.
+
+    - `choices(user)`: [(id, label)] of the sets the user may pick, in one query;
+    - `customers(user, id)`: the tenant's customers the set picks, within those the user sees (a QuerySet), or None
+      when the id is not one of the user's choices (missing, another tenant's, not shared with them)."""
+
+    key: str
+    label: Any
+    choices: Callable[[Any], list[tuple[Any, str]]]
+    customers: Callable[[Any, Any], Any]
     order: int = 100
 
 
@@ -282,6 +300,7 @@ class Registry:
         self._items: dict[str, dict[str, Any]] = {
             "order_extension": {},
             "customer_filter": {},
+            "customer_audience": {},
             "nav": {},
             "nav_group": {},
             "settings": {},
@@ -346,6 +365,15 @@ class Registry:
 
     def customer_filters(self) -> list[CustomerFilterContribution]:
         return sorted(self._items["customer_filter"].values(), key=lambda c: (c.order, c.key))
+
+    def add_customer_audience(self, item: CustomerAudience) -> CustomerAudience:
+        return self._add("customer_audience", item)
+
+    def customer_audiences(self) -> list[CustomerAudience]:
+        return sorted(self._items["customer_audience"].values(), key=lambda c: (c.order, c.key))
+
+    def customer_audience(self, key: str) -> CustomerAudience | None:
+        return self._items["customer_audience"].get(key)
 
     def add_import_kind(self, kind: Any) -> Any:
         """An import kind (a crm.imports.kind.ImportKind subclass), found by its `key` by the import pages and tasks."""

@@ -196,7 +196,9 @@ class CustomerFilter(django_filters.FilterSet):
         # Filters of higher apps (e.g. RFM), before the sort so the form keeps the sort last.
         sort = self.filters.pop("sort")
         for contribution in registry.customer_filters():
-            self.filters.update(contribution.filters(tenant))
+            for name, filter_ in contribution.filters(tenant).items():
+                filter_.model, filter_.parent = Customer, self  # as django-filter binds the FilterSet's own
+                self.filters[name] = filter_
         self.filters["sort"] = sort
         self._use_value_lists(tenant)
 

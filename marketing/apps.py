@@ -13,6 +13,7 @@ class MarketingConfig(AppConfig):
         from crm.registry import (
             AuditAction,
             AuditKind,
+            CustomerAudience,
             CustomerFilterContribution,
             CustomerPanel,
             NavEntry,
@@ -23,6 +24,7 @@ class MarketingConfig(AppConfig):
         )
         from marketing import filters, widgets
         from marketing.imports.member import MemberKind
+        from marketing.selectors.segment import segment_audience_choices, segment_audience_customers
         from marketing.services import coupon
 
         # The order form takes a care coupon's code; sales never imports marketing.
@@ -99,6 +101,15 @@ class MarketingConfig(AppConfig):
 
         # Segments and RFM: the RFM filters reach the customer list (and its saved views) through the registry.
         registry.add_customer_filter(CustomerFilterContribution(key="rfm", filters=filters.rfm_filters))
+        # Segments as the audience of lower apps' mailings (the service desk's NPS rounds), as of care and blasts here.
+        registry.add_customer_audience(
+            CustomerAudience(
+                key="segment",
+                label=_("Segment"),
+                choices=segment_audience_choices,
+                customers=segment_audience_customers,
+            )
+        )
         registry.add_nav(
             NavEntry(
                 key="segments",

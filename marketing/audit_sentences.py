@@ -11,6 +11,11 @@ ACTIONS = (
     AuditAction(
         "care_campaign.test", _("%(actor)s sent themselves a test of %(object)s"), _("Care campaign test sent")
     ),
+    AuditAction(
+        "campaign_member.add",
+        _("%(actor)s added members to the marketing campaign %(object)s"),
+        _("Campaign members added"),
+    ),
     AuditAction("coupon.redeem", _("%(actor)s redeemed the coupon %(object)s"), _("Coupon redeemed")),
     AuditAction(
         "coupon.return",

@@ -29,6 +29,7 @@ from marketing.models import (
 )
 from marketing.selectors.occasion import LUNAR_HOLIDAYS, lunar_day
 from marketing.services.greeting import coupon_code
+from marketing.services.member import members_pick
 from marketing.services.rfm import rfm_compute
 from sales.demo_history import seed_history
 from sales.models import Lead, LeadOrigin, LeadStatus, Opportunity, Order, StageKind
@@ -444,6 +445,21 @@ def seed_campaigns(demo) -> None:
             for contact in rng.sample(contacts, k=min(25, len(contacts)))
         ]
     )
+    # The launch event's guests, picked by hand by the manager (Add members): three contacts and two leads.
+    if manager is not None:
+        launch = campaigns[2]
+        guests = Contact.objects.filter(tenant=tenant, customer__in=Customer.objects.visible_to(manager).values("pk"))
+        leads = Lead.objects.visible_to(manager).filter(campaign="").order_by("pk").values_list("pk", flat=True)
+        contact_ids = list(guests.order_by("-pk").values_list("pk", flat=True)[:3])
+        lead_ids = list(leads[:2])
+        if contact_ids or lead_ids:
+            members_pick(
+                acting_user=manager,
+                campaign=launch,
+                contact_ids=contact_ids,
+                lead_ids=lead_ids,
+                status=CampaignMember.Status.INVITED,
+            )
     _past_blast(campaigns[4], rng)
     Blast.objects.create(
         tenant=tenant,

@@ -6,7 +6,10 @@
 
 Seeds one tenant with N customers (default 1,000,000) and M orders (default 3,000,000) set-based
 (INSERT … SELECT generate_series), then prints the RFM statement's EXPLAIN ANALYZE time (a first run that inserts
-every score, then a rerun that changes nothing) and the segment count at that size."""
+every score, then a rerun that changes nothing) and the segment counts at that size, each RFM one also as the
+former query built it (one EXISTS per condition) for comparison. BENCH_TIMEOUT (seconds, default 300) cancels a
+count that runs longer; BENCH_FRESH=1 deletes the scores first so the first run is measured again; the planner's
+statistics are refreshed after the seed and the first run (see `analyze`), unless BENCH_NO_ANALYZE=1."""
 
 import os
 import sys
@@ -17,10 +20,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 
 import django  # noqa: E402
+import psycopg2  # noqa: E402
 
 django.setup()
 
-from django.db import connection  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.db import OperationalError, connection, transaction  # noqa: E402
+from django.db.models import Exists, OuterRef  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from crm.models import Tenant, User  # noqa: E402
@@ -29,9 +35,10 @@ from crm.tenancy import tenant_context  # noqa: E402
 from crm.workcalendar.selectors import local_today  # noqa: E402
 from customers.models import Customer  # noqa: E402
 from customers.services.tenant import default_pool  # noqa: E402
-from marketing.models import Segment  # noqa: E402
+from marketing.filters import score_range  # noqa: E402
+from marketing.models import RfmScore  # noqa: E402
 from marketing.selectors.segment import capped_count, filter_customers  # noqa: E402
-from marketing.services.rfm import RFM_SQL, months_before  # noqa: E402
+from marketing.services.rfm import RFM_SQL, RFM_WORK_MEM, months_before  # noqa: E402
 
 assert "bench" in connection.settings_dict["NAME"], "run only on a throwaway *_bench database"
 
@@ -56,15 +63,37 @@ def seed(tenant: Tenant, customers: int, orders: int) -> Tenant:
         first = Customer.objects.filter(tenant=tenant).order_by("pk").values_list("pk", flat=True).first()
         cur.execute(
             """INSERT INTO sales_order (created_at, updated_at, ordered_on, amount, currency, reference, items_text,
-                 notes, void_reason, customer_id, tenant_id)
+                 notes, void_reason, customer_id, tenant_id, status)
             SELECT now(), now(), current_date - (random() * 700)::int, (100 + random() * 50000)::numeric(14, 2),
-                   %s, '', '', '', '', %s + (random() * random() * (%s - 1))::bigint, %s
+                   %s, '', '', '', '', %s + (random() * random() * (%s - 1))::bigint, %s, 'confirmed'
               FROM generate_series(1, %s) g""",
             [tenant.currency, first, customers, tenant.pk, orders],
         )
-        cur.execute("ANALYZE customers_customer; ANALYZE sales_order;")
         print(f"seeded {customers:,} customers and {orders:,} orders in {time.monotonic() - started:.0f} s")
+    analyze()
     return tenant
+
+
+def analyze() -> None:
+    """Fresh planner statistics, as autovacuum gives them after bulk writes. Through the owner's connection: the
+    app role this script runs as owns no table, and PostgreSQL skips its ANALYZE with a mere warning — the
+    tables then stay unanalyzed wherever autovacuum is off (this shared host), and the planner, estimating one
+    row everywhere, drives a segment's count as a nested loop over a score-range scan per customer: minutes.
+    BENCH_NO_ANALYZE=1 keeps that state, to see it."""
+    if os.environ.get("BENCH_NO_ANALYZE"):
+        return
+    owner = settings.DATABASE_OWNER
+    with (
+        psycopg2.connect(
+            dbname=owner["NAME"],
+            user=owner["USER"],
+            password=owner.get("PASSWORD") or None,
+            host=owner["HOST"],
+            port=owner["PORT"] or None,
+        ) as conn,
+        conn.cursor() as cur,
+    ):
+        cur.execute("ANALYZE customers_customer; ANALYZE sales_order; ANALYZE marketing_rfmscore;")
 
 
 def explain(tenant: Tenant, label: str) -> None:
@@ -76,8 +105,9 @@ def explain(tenant: Tenant, label: str) -> None:
         "today": today,
         "now": timezone.now(),
     }
-    with connection.cursor() as cur:
+    with transaction.atomic(), connection.cursor() as cur:
         started = time.monotonic()
+        cur.execute("SET LOCAL work_mem = %s", [RFM_WORK_MEM])  # as rfm_compute runs it
         cur.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT TEXT) " + RFM_SQL, params)
         plan = [row[0] for row in cur.fetchall()]
         elapsed = time.monotonic() - started
@@ -96,18 +126,60 @@ def main() -> None:
         measure(tenant, customers, orders)
 
 
+def separate_exists(tenant: Tenant, filters: dict):
+    """The score-range filters as they were before: one EXISTS on the scores per condition (the "before" figure)."""
+    customers = Customer.objects.filter(tenant_id=tenant.pk, deleted_at__isnull=True)
+    for key, column in (("rfm_r", "recency"), ("rfm_f", "frequency"), ("rfm_m", "monetary")):
+        if key in filters:
+            scores = RfmScore.objects.filter(
+                tenant_id=OuterRef("tenant_id"),
+                customer=OuterRef("pk"),
+                **{f"{column}__range": score_range(filters[key])},
+            )
+            customers = customers.filter(Exists(scores))
+    return customers.order_by()
+
+
+def timed_count(label: str, queryset, timeout_s: int) -> tuple[int, bool] | None:
+    with connection.cursor() as cur:
+        cur.execute(f"SET statement_timeout = {int(timeout_s * 1000)}")
+    started = time.monotonic()
+    try:
+        with transaction.atomic():
+            count, capped = capped_count(queryset)
+    except OperationalError:
+        print(f"{label}: cancelled after {timeout_s} s")
+        return None
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("SET statement_timeout = 0")
+    print(f"{label}: {count:,}{'+' if capped else ''} in {(time.monotonic() - started) * 1000:.0f} ms")
+    return count, capped
+
+
 def measure(tenant: Tenant, customers: int, orders: int) -> None:
     seed(tenant, customers, orders)
+    if os.environ.get("BENCH_FRESH"):
+        # Measure the first run again on a seeded database: no score yet.
+        with connection.cursor() as cur:
+            cur.execute("DELETE FROM marketing_rfmscore WHERE tenant_id = %s", [tenant.pk])
     explain(tenant, "first run (inserts every score)")
+    analyze()
     explain(tenant, "rerun (nothing changed)")
-    segment = Segment(tenant=tenant, name="bench", filters={"region": "上海", "rfm_cell": "champions"})
-    for filters in ({"region": "上海"}, {"region": "上海", "rfm_cell": "champions"}, {"rfm_r": "4-5", "rfm_f": "4-5"}):
-        segment.filters = filters
-        started = time.monotonic()
-        count, capped = capped_count(filter_customers(tenant, filters))
-        print(
-            f"segment count {filters}: {count:,}{'+' if capped else ''} in {(time.monotonic() - started) * 1000:.0f} ms"
-        )
+    timeout_s = int(os.environ.get("BENCH_TIMEOUT", "300"))
+    for filters in (
+        {"region": "上海"},
+        {"region": "上海", "rfm_cell": "champions"},
+        {"rfm_r": "4-5", "rfm_f": "4-5"},
+        {"rfm_r": "1-2", "rfm_f": "5", "rfm_m": "4-5"},
+        {"region": "上海", "rfm_r": "5", "rfm_m": "1-2"},
+    ):
+        timed_count(f"segment count {filters}", filter_customers(tenant, filters), timeout_s)
+        if any(key in filters for key in ("rfm_r", "rfm_f", "rfm_m")) and "rfm_cell" not in filters:
+            with_region = separate_exists(tenant, filters)
+            if "region" in filters:
+                with_region = with_region.filter(region=filters["region"])
+            timed_count("  before: one EXISTS per condition", with_region, timeout_s)
 
 
 if __name__ == "__main__":

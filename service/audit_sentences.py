@@ -17,6 +17,15 @@ ACTIONS = (
     AuditAction(
         "ticket.escalate_priority", _("The ticket %(object)s was escalated to a higher priority"), _("Ticket escalated")
     ),
+    AuditAction(
+        "article.archive", _("%(actor)s archived the knowledge-base article %(object)s"), _("Article archived")
+    ),
+    AuditAction(
+        "article.unarchive",
+        _("%(actor)s brought back the archived knowledge-base article %(object)s"),
+        _("Article brought back from the archive"),
+    ),
+    AuditAction("article.delete", _("%(actor)s deleted the knowledge-base article %(object)s"), _("Article deleted")),
     AuditAction("service.presence", _("%(actor)s changed their availability for tickets"), _("Availability changed")),
     AuditAction("service.settings", _("%(actor)s changed the service desk settings"), _("Desk settings changed")),
     AuditAction("service.category", _("%(actor)s saved the ticket category %(object)s"), _("Ticket category saved")),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from crm.models import User
 from service.kb_models import Article, ArticleCategory
-from service.services.article import ArticleData, article_create, article_update
+from service.services.article import ArticleData, article_archive, article_create, article_update
 
 CATEGORIES = ["账单与发票", "账号与登录", "使用技巧", "Getting started"]
 # (title, summary, body, category index, visibility, status, tags)
@@ -90,6 +90,15 @@ ARTICLES = [
         "draft",
         ["紧急"],
     ),
+    (
+        "2025 年双十一退换货政策",
+        "活动已结束，此政策仅作存档。",
+        "2025 年双十一期间的订单可在签收后 15 天内无理由退换货。\n\n活动已结束，现行政策见《如何申请退款》。",
+        0,
+        "public",
+        "published",
+        ["退款", "活动"],
+    ),
 ]
 
 
@@ -133,3 +142,5 @@ def seed_articles(demo, agents: list[User]) -> None:
         note="补充进度查询说明",
     )
     Article.objects.filter(pk__in=[refund.pk, made[2].pk]).update(used_count=5, helpful_yes=12, helpful_no=1)
+    # Last season's policy, archived: off the help centre and the suggestions, kept and restorable.
+    article_archive(acting_user=agent, article=made[-1])

@@ -75,6 +75,10 @@ class Article(TenantModel):
     helpful_yes = models.PositiveIntegerField(default=0, editable=False)
     helpful_no = models.PositiveIntegerField(default=0, editable=False)
     search_vector = SearchVectorField(null=True, editable=False)
+    # Archived: kept and restorable, but off the public help centre and the ticket suggestions, and off the list
+    # unless asked for. Deleted: gone for everyone (soft: the row stays for the audit log and links' history).
+    archived_at = models.DateTimeField(_("archived"), null=True, blank=True, editable=False)
+    deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True, editable=False)
 
     objects = ArticleQuerySet.as_manager()
 
@@ -94,7 +98,12 @@ class Article(TenantModel):
 
     @property
     def is_public(self) -> bool:
-        return self.status == self.State.PUBLISHED and self.visibility == self.Visibility.PUBLIC
+        return (
+            self.status == self.State.PUBLISHED
+            and self.visibility == self.Visibility.PUBLIC
+            and self.archived_at is None
+            and self.deleted_at is None
+        )
 
 
 class ArticleLink(TenantModel):

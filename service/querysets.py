@@ -18,20 +18,26 @@ from crm.models import Role, Team, TenantQuerySet
 
 class ArticleQuerySet(TenantQuerySet):
     """Knowledge-base articles: everyone of the tenant reads the published ones, internal and public; the service
-    desk (agents, managers, admins) also sees drafts. The public pages read `public_of(tenant)` only."""
+    desk (agents, managers, admins) also sees drafts and archived ones. The public pages read `public_of(tenant)`
+    only."""
 
     def visible_to(self, user) -> ArticleQuerySet:
+        """Deleted articles are gone for everyone; archived ones stay visible to the service desk only."""
         if not is_tenant_user(user):
             return self.none()
-        qs = self.filter(tenant_id=user.tenant_id)
+        qs = self.filter(tenant_id=user.tenant_id, deleted_at__isnull=True)
         if user.has_any_role(Role.ADMIN, Role.MANAGER, Role.AGENT):
             return qs
-        return qs.filter(status="published")
+        return qs.filter(status="published", archived_at__isnull=True)
+
+    def current(self) -> ArticleQuerySet:
+        """Published and not archived: what the ticket suggestions offer."""
+        return self.filter(status="published", archived_at__isnull=True, deleted_at__isnull=True)
 
     def public_of(self, tenant) -> ArticleQuerySet:
         if tenant is None:
             return self.none()
-        return self.filter(tenant_id=tenant.pk, status="published", visibility="public")
+        return self.filter(tenant_id=tenant.pk, visibility="public").current()
 
 
 class TicketQuerySet(TenantQuerySet):

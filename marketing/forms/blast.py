@@ -4,6 +4,7 @@ recipients' filter and the marketing settings form."""
 from __future__ import annotations
 
 from django import forms
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from crm.forms import QueryForm
@@ -47,6 +48,48 @@ class BlastForm(forms.ModelForm):
         if channel == Blast.Channel.SMS and not cleaned.get("sms_body"):
             self.add_error("sms_body", _("An SMS blast needs its text."))
         return cleaned
+
+
+# The fields whose change recounts the blast's audience (htmx: the count below the form follows as they change).
+LIVE_COUNT_FIELDS = ("channel", "segment", "audience_level", "audience_tag", "audience_region", "audience_team")
+
+
+def live_count(*forms_: forms.Form) -> None:
+    """Wire the audience and channel fields of the blast form to its live count (marketing/blast/form.html)."""
+    attrs = {
+        "hx-get": reverse_lazy("campaigns:blast_audience_count"),
+        "hx-trigger": "change",
+        "hx-target": "#blast-audience-count",
+        "hx-include": "[data-blast-audience]",
+        "data-blast-audience": "",
+    }
+    for form in forms_:
+        for name in LIVE_COUNT_FIELDS:
+            if name in form.fields:
+                form.fields[name].widget.attrs.update(attrs)
+        if "audience_region" in form.fields:
+            form.fields["audience_region"].widget.attrs["hx-trigger"] = "change, keyup changed delay:500ms"
+
+
+class BlastAudienceQuery(QueryForm):
+    """The live count's query parameters: the channel and the segment (among those the user sees); the customer
+    filters are the AudienceForm's. A segment that is not the user's counts nobody."""
+
+    channel = forms.ChoiceField(required=False, choices=Blast.Channel.choices)
+    segment = forms.ModelChoiceField(queryset=Segment.objects.none(), required=False)
+    defaults = {"channel": Blast.Channel.EMAIL, "segment": None}
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["segment"].queryset = Segment.objects.visible_to(user)
+
+    def audience(self, filters: dict) -> dict | None:
+        """The audience as a blast stores it: the segment's when one is chosen, else the customer filters; None
+        (nobody) for a segment the user does not see."""
+        if (self.data.get("segment") or "").strip():
+            segment = self.value("segment")
+            return {"segment": segment.pk} if segment is not None else None
+        return filters
 
 
 class ScheduleForm(forms.Form):

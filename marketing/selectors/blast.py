@@ -8,7 +8,7 @@ from crm.models import OutboundMessage, Role
 from customers.models import Contact, Customer
 from marketing.models import Blast, BlastRecipient, Segment
 from marketing.selectors.care import audience_contacts
-from marketing.selectors.segment import segment_contacts
+from marketing.selectors.segment import capped_count, segment_contacts
 
 STATUS = BlastRecipient.Status
 MESSAGE = OutboundMessage.Status
@@ -30,6 +30,18 @@ def blast_audience_counts(tenant, audience: dict) -> dict[str, int]:
     return blast_audience(tenant, audience).aggregate(
         total=Count("pk"), reachable=Count("pk", filter=Q(marketing_consent=True, unsubscribed_at__isnull=True))
     )
+
+
+def blast_audience_live(tenant, audience: dict, channel: str) -> dict:
+    """The blast form's live count: contacts in the audience, and those the blast may message on `channel` (consent,
+    not unsubscribed, an address for the channel), each counted to at most COUNT_CAP + 1 rows (two bounded
+    queries, whatever the audience's size): {"total", "total_capped", "reachable", "reachable_capped"}."""
+    contacts = blast_audience(tenant, audience)
+    total, total_capped = capped_count(contacts)
+    reachable = contacts.filter(marketing_consent=True, unsubscribed_at__isnull=True)
+    reachable = reachable.exclude(mobile="") if channel == Blast.Channel.SMS else reachable.exclude(email="")
+    count, capped = capped_count(reachable)
+    return {"total": total, "total_capped": total_capped, "reachable": count, "reachable_capped": capped}
 
 
 def blast_figures(blast: Blast) -> dict[str, int]:

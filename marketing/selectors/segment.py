@@ -62,3 +62,18 @@ def capped_count(queryset: QuerySet) -> tuple[int, bool]:
 
 def segments_visible_to(user) -> QuerySet:
     return Segment.objects.visible_to(user).select_related("owner", "team")
+
+
+def segment_audience_choices(user) -> list[tuple[int, str]]:
+    """The segments a user may pick as an audience (crm.registry.CustomerAudience): id and name, in one query."""
+    return list(Segment.objects.visible_to(user).order_by("name").values_list("pk", "name"))
+
+
+def segment_audience_customers(user, segment_id) -> QuerySet | None:
+    """The customers of one of the user's segments, within those the user sees; None for a segment that is not
+    theirs to use (missing, another tenant's, not shared with them)."""
+    try:
+        segment = Segment.objects.visible_to(user).select_related("tenant").get(pk=int(segment_id))
+    except (Segment.DoesNotExist, TypeError, ValueError):
+        return None
+    return segment_customers(segment, user=user)

@@ -31,6 +31,7 @@ from marketing import tasks
 from marketing.models import RfmCell, RfmSettings
 
 MIN_WINDOW, MAX_WINDOW = 1, 60
+RFM_WORK_MEM = "64MB"
 
 # The named cell of (R, FM), as SQL: the first matching line wins.
 CELL_SQL = f"""CASE
@@ -49,11 +50,13 @@ END"""
 
 
 def _quintile(order_by: str) -> str:
-    return f"LEAST(5, 1 + (5 * (RANK() OVER (ORDER BY {order_by}) - 1)) / COUNT(*) OVER ())"
+    # n: the number of scored customers, computed once (a COUNT(*) OVER () would keep the whole window in a
+    # tuplestore and read it back per row: gigabytes of temporary reads at a million customers).
+    return f"LEAST(5, 1 + (5 * (RANK() OVER (ORDER BY {order_by}) - 1)) / n)"
 
 
 # One statement: the window's orders per customer, their quintiles and cell, upserted (rows whose values did not
-# change are not rewritten), and the rows of customers no longer in the window removed. Built from constants only.
+# change are neither written nor locked), and the rows of customers no longer in the window removed. Built from constants only.
 RFM_SQL = f"""
 WITH stats AS (
     SELECT o.customer_id,
@@ -73,15 +76,27 @@ WITH stats AS (
            {_quintile("last_order_on")} AS r,
            {_quintile("orders")} AS f,
            {_quintile("amount")} AS m
-      FROM stats
+      FROM stats CROSS JOIN (SELECT COUNT(*) AS n FROM stats) AS total
 ), celled AS (
     SELECT scored.*, (f + m + 1) / 2 AS fm FROM scored
+), named AS (
+    SELECT celled.*, {CELL_SQL} AS cell FROM celled
+), changed AS (
+    -- Only new rows and rows whose values differ go to the upsert: ON CONFLICT … DO UPDATE … WHERE locks (and so
+    -- writes) every conflicting row even when its WHERE then skips the update, so a rerun that changes nothing
+    -- would still rewrite a million tuples; an anti-join on the (tenant, customer) index reads them instead.
+    SELECT named.*
+      FROM named
+      LEFT JOIN marketing_rfmscore old ON old.tenant_id = %(tenant)s AND old.customer_id = named.customer_id
+     WHERE old.id IS NULL
+        OR (old.last_order_on, old.orders, old.amount, old.recency, old.frequency, old.monetary, old.cell)
+           IS DISTINCT FROM (named.last_order_on, named.orders, named.amount, named.r, named.f, named.m, named.cell)
 ), upserted AS (
     INSERT INTO marketing_rfmscore AS s
            (tenant_id, customer_id, last_order_on, orders, amount, recency, frequency, monetary, cell,
             computed_at, created_at, updated_at)
-    SELECT %(tenant)s, customer_id, last_order_on, orders, amount, r, f, m, {CELL_SQL}, %(now)s, %(now)s, %(now)s
-      FROM celled
+    SELECT %(tenant)s, customer_id, last_order_on, orders, amount, r, f, m, cell, %(now)s, %(now)s, %(now)s
+      FROM changed
     ON CONFLICT (tenant_id, customer_id) DO UPDATE
        SET last_order_on = EXCLUDED.last_order_on, orders = EXCLUDED.orders, amount = EXCLUDED.amount,
            recency = EXCLUDED.recency, frequency = EXCLUDED.frequency, monetary = EXCLUDED.monetary,
@@ -136,6 +151,8 @@ def rfm_compute(*, tenant_id: int, now: dt.datetime | None = None) -> dict[str, 
             "now": now,
         }
         with connection.cursor() as cursor:
+            # The three rankings sort every scored customer: in memory rather than on disk, for this transaction.
+            cursor.execute("SET LOCAL work_mem = %s", [RFM_WORK_MEM])
             cursor.execute(RFM_SQL, params)
             scored, changed, removed = cursor.fetchone()
         RfmSettings.objects.filter(pk=settings.pk).update(computed_at=now)

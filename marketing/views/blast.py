@@ -7,22 +7,29 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm.errors import DomainError
 from crm.web import apply_domain_error, form_status, paginate, tenant_required
 from customers.models import Contact
 from marketing.access import get_blast_for_user, get_marketing_campaign_for_user, require_campaign_manager
 from marketing.forms.blast import (
+    BlastAudienceQuery,
     BlastForm,
     MarketingSettingsForm,
     PreviewContactForm,
     RecipientFilterForm,
     ScheduleForm,
+    live_count,
 )
 from marketing.forms.campaign import AUDIENCE_KEYS, AudienceForm, audience_of
 from marketing.models import Blast, MarketingCampaign, MarketingSettings, Segment
-from marketing.selectors.blast import blast_audience_counts, blast_figures, recipients_visible_to
+from marketing.selectors.blast import (
+    blast_audience_counts,
+    blast_audience_live,
+    blast_figures,
+    recipients_visible_to,
+)
 from marketing.selectors.care import contacts_visible_for_preview
 from marketing.services.blast import (
     EDITABLE,
@@ -55,15 +62,37 @@ def _save(request: HttpRequest, campaign: MarketingCampaign, blast: Blast | None
     if audience_form.is_bound and audience_form.is_valid():
         segment = form.cleaned_data.get("segment") if form.is_valid() else None
         audience = {"segment": segment.pk} if segment else audience_of(audience_form.cleaned_data)
+    live_count(form, audience_form)
+    channel = (form.data.get("channel") if form.is_bound else None) or (
+        blast.channel if blast else form["channel"].value()
+    )
     context = {
         "form": form,
         "audience_form": audience_form,
         "campaign": campaign,
         "blast": blast,
-        "counts": blast_audience_counts(request.tenant, audience),
+        "counts": blast_audience_live(request.tenant, audience, channel),
     }
     status = 422 if form.errors or audience_form.errors else 200
     return render(request, "marketing/blast/form.html", context, status=status)
+
+
+@tenant_required
+@require_GET
+def blast_audience_count(request: HttpRequest) -> HttpResponse:
+    """The blast form's live count (htmx, as the segment, the filters or the channel change): contacts in the
+    audience and those the blast may message, capped at COUNT_CAP."""
+    require_campaign_manager(request.user)
+    query = BlastAudienceQuery(request.GET, user=request.user)
+    filters = AudienceForm(request.GET, tenant=request.tenant, with_segment=False)
+    audience = query.audience(audience_of(filters.cleaned_data) if filters.is_valid() else {})
+    if audience is None:
+        counts = {"total": 0, "total_capped": False, "reachable": 0, "reachable_capped": False}
+    else:
+        counts = blast_audience_live(request.tenant, audience, query.value("channel"))
+    response = render(request, "marketing/blast/audience_count.html", {"counts": counts})
+    response["Vary"] = "HX-Request"
+    return response
 
 
 @tenant_required

@@ -22,15 +22,18 @@ from marketing.access import (
     require_campaigns,
 )
 from marketing.forms.marketing_campaign import CampaignListForm, MarketingCampaignForm
+from marketing.forms.member import MemberPickForm, MemberSearchForm
 from marketing.models import Blast, MarketingCampaign
 from marketing.selectors.marketing_campaign import (
     campaign_figures,
     campaign_members,
     campaigns_visible_to,
     campaigns_with_figures,
+    member_candidates,
     member_counts,
 )
 from marketing.services.marketing_campaign import CAMPAIGN_FIELDS, marketing_campaign_save
+from marketing.services.member import members_pick
 
 MEMBER_ROWS = 50
 
@@ -129,3 +132,37 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else [],
     }
     return render(request, "marketing/marketing_campaign/detail.html", context)
+
+
+@tenant_required
+@require_http_methods(["GET", "POST"])
+def member_pick_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add members by hand: search contacts and leads, tick them, choose their status. The results alone answer
+    htmx (as the search box changes)."""
+    campaign = get_marketing_campaign_for_user(request.user, pk)
+    require_campaign_manager(request.user)
+    text = MemberSearchForm(request.GET).value("q")
+    form = MemberPickForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            added = members_pick(
+                acting_user=request.user,
+                campaign=campaign,
+                contact_ids=form.ids("contact"),
+                lead_ids=form.ids("lead"),
+                status=form.cleaned_data["status"],
+            )
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            messages.success(request, _("Members added: %(n)d.") % {"n": added})
+            return redirect("campaigns:detail", pk=campaign.pk)
+    candidates = member_candidates(request.user, campaign, text)
+    ticked = set(form.data.getlist("people")) if form.is_bound else set()
+    for kind in ("contact", "lead"):
+        for person in candidates[f"{kind}s"]:
+            person.ticked = f"{kind}:{person.pk}" in ticked and not person.is_member
+    context = {"campaign": campaign, "form": form, "q": text, "candidates": candidates}
+    if request.htmx and request.method == "GET":
+        return render(request, "marketing/marketing_campaign/member_results.html", context)
+    return render(request, "marketing/marketing_campaign/member_pick.html", context, status=form_status(form))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.forms import QueryForm
 from service.forms.ticket import TagsField
@@ -48,12 +49,18 @@ class CategoryForm(forms.Form):
     name = forms.CharField(label=_("New category"), max_length=80)
 
 
+ARCHIVED = "archived"
+
+
 class ArticleQueryForm(QueryForm):
     """The list's query parameters: the search words, a category, a status; a bad value falls back to none."""
 
     q = forms.CharField(required=False, max_length=200)
     category = forms.ModelChoiceField(queryset=ArticleCategory.objects.none(), required=False)
-    status = forms.ChoiceField(choices=[("", "")] + list(Article.State.choices), required=False)
+    # "archived" lists the archived articles (the others are listed without them).
+    status = forms.ChoiceField(
+        choices=[("", ""), *Article.State.choices, (ARCHIVED, pgettext_lazy("article", "Archived"))], required=False
+    )
     visibility = forms.ChoiceField(choices=[("", "")] + list(Article.Visibility.choices), required=False)
     defaults = {"q": "", "category": None, "status": "", "visibility": ""}
 

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crm.registry import registry
 from crm.savedviews.models import SavedView
 from service.services.survey import COMMENT_MAX
 
@@ -52,6 +53,11 @@ class NpsAnswerForm(forms.Form):
 
 class NpsRoundForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
+    audience = forms.ChoiceField(
+        label=_("Customers: a segment"),
+        required=False,
+        help_text=_("A segment's customers (those you see); when one is chosen, the filters below are not used."),
+    )
     saved_view = forms.ModelChoiceField(
         label=_("Customers: a saved view of the customer list"),
         queryset=SavedView.objects.none(),
@@ -69,6 +75,17 @@ class NpsRoundForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["saved_view"].queryset = SavedView.objects.visible_to(user).filter(list_name=CUSTOMER_LIST)
+        # The audiences higher apps offer (marketing's segments), through the registry: "<key>:<id>" values,
+        # grouped by kind; the field is left out when there is nothing to choose.
+        groups = [
+            (str(source.label), [(f"{source.key}:{ident}", label) for ident, label in source.choices(user)])
+            for source in registry.customer_audiences()
+        ]
+        groups = [group for group in groups if group[1]]
+        if groups:
+            self.fields["audience"].choices = [("", _("None: use the filters below")), *groups]
+        else:
+            del self.fields["audience"]
 
     def audience_query(self) -> str:
         """The customer-list filters as a query string: the saved view's, else the pasted address's."""

@@ -241,6 +241,60 @@ def article_restore(*, acting_user: User, article: Article, number: int) -> Arti
     return restored
 
 
+def _lock_article(acting_user: User, article: Article) -> Article:
+    require_kb_writer(acting_user)
+    locked = (
+        Article.objects.select_for_update()
+        .filter(pk=article.pk, tenant_id=acting_user.tenant_id, deleted_at__isnull=True)
+        .first()
+    )
+    if locked is None:
+        raise DomainError(_("This article has been deleted."))
+    return locked
+
+
+@transaction.atomic
+def article_archive(*, acting_user: User, article: Article) -> Article:
+    """Take an article off the public help centre and the ticket suggestions, keeping it (restorable)."""
+    article = _lock_article(acting_user, article)
+    if article.archived_at is not None:
+        raise DomainError(_("This article is archived already."))
+    article.archived_at = timezone.now()
+    article.updated_by = acting_user
+    article.save(update_fields=["archived_at", "updated_by", "updated_at"])
+    audit(tenant=acting_user.tenant, actor=acting_user, action="article.archive", obj=article)
+    return article
+
+
+@transaction.atomic
+def article_unarchive(*, acting_user: User, article: Article) -> Article:
+    """Bring an archived article back, with the status and visibility it had."""
+    article = _lock_article(acting_user, article)
+    if article.archived_at is None:
+        raise DomainError(_("This article is not archived."))
+    article.archived_at = None
+    article.updated_by = acting_user
+    article.save(update_fields=["archived_at", "updated_by", "updated_at"])
+    audit(tenant=acting_user.tenant, actor=acting_user, action="article.unarchive", obj=article)
+    return article
+
+
+@transaction.atomic
+def article_delete(*, acting_user: User, article: Article) -> None:
+    """Delete an article (soft: it is gone from every page, its row and versions stay for the audit log)."""
+    article = _lock_article(acting_user, article)
+    article.deleted_at = timezone.now()
+    article.updated_by = acting_user
+    article.save(update_fields=["deleted_at", "updated_by", "updated_at"])
+    audit(
+        tenant=acting_user.tenant,
+        actor=acting_user,
+        action="article.delete",
+        obj=article,
+        details={"title": article.title, "status": article.status, "visibility": article.visibility},
+    )
+
+
 @transaction.atomic
 def article_category_create(*, acting_user: User, name: str) -> ArticleCategory:
     require_kb_writer(acting_user)

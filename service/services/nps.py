@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from crm.access import require_admin
 from crm.errors import DomainError
 from crm.models import OutboundMessage, Tenant, User
+from crm.registry import registry
 from crm.services import outbox
 from crm.services.audit import audit
 from crm.services.notification import messages_queue_bulk
@@ -39,14 +40,28 @@ from service.services.survey import NPS, _check_open, _clean_comment, survey_lin
 DEFAULT_DAYS = 14
 
 
-def nps_audience(*, acting_user: User, query: str):
-    """The contacts a round with these customer-list filters (a query string, as a saved view keeps it) reaches:
-    the customers the administrator sees matching the filters, their contacts with consent, not unsubscribed,
-    with an email."""
-    request = SimpleNamespace(tenant=acting_user.tenant, user=acting_user)
-    customers = CustomerFilter(
-        QueryDict(query or ""), queryset=Customer.objects.visible_to(acting_user), request=request
-    ).qs
+def audience_customers(*, acting_user: User, audience: str):
+    """The customers of an audience a higher app offers through the registry (crm.registry.CustomerAudience), named
+    "<key>:<id>" ("segment:12"); refused when it is not one the user may pick."""
+    key, _sep, ident = (audience or "").partition(":")
+    source = registry.customer_audience(key)
+    customers = source.customers(acting_user, ident) if source is not None else None
+    if customers is None:
+        raise DomainError(_("That audience is not available any more: choose another."), field="audience")
+    return customers
+
+
+def nps_audience(*, acting_user: User, query: str, audience: str = ""):
+    """The contacts a round reaches: the customers the administrator sees matching the customer-list filters (a
+    query string, as a saved view keeps it), or those of a chosen audience such as a marketing segment
+    ("segment:12"), then their contacts with consent, not unsubscribed, with an email."""
+    if audience:
+        customers = audience_customers(acting_user=acting_user, audience=audience)
+    else:
+        request = SimpleNamespace(tenant=acting_user.tenant, user=acting_user)
+        customers = CustomerFilter(
+            QueryDict(query or ""), queryset=Customer.objects.visible_to(acting_user), request=request
+        ).qs
     return Contact.objects.filter(
         tenant_id=acting_user.tenant_id,
         customer__in=customers.order_by().values("pk"),
@@ -57,10 +72,17 @@ def nps_audience(*, acting_user: User, query: str):
 
 
 def nps_round_create(
-    *, acting_user: User, name: str, query: str = "", days: int = DEFAULT_DAYS, now: dt.datetime | None = None
+    *,
+    acting_user: User,
+    name: str,
+    query: str = "",
+    audience: str = "",
+    days: int = DEFAULT_DAYS,
+    now: dt.datetime | None = None,
 ) -> tuple[NpsRound, int]:
-    """Start a round (administrators): its invitations are written now, one per reachable contact, and sent by the
-    throttled job. Returns the round and how many contacts it invites."""
+    """Start a round (administrators): its invitations are written now, one per reachable contact of the filters or
+    of the chosen audience (a segment), and sent by the throttled job. Returns the round and how many contacts it
+    invites."""
     require_admin(acting_user)
     now = now or timezone.now()
     name = (name or "").strip()[:100]
@@ -69,14 +91,16 @@ def nps_round_create(
     if not 1 <= days <= 90:
         raise DomainError(_("Choose between 1 and 90 days."), field="days")
     contacts = (
-        nps_audience(acting_user=acting_user, query=query).order_by().values_list("tenant_id", "pk", "customer_id")
+        nps_audience(acting_user=acting_user, query=query, audience=audience)
+        .order_by()
+        .values_list("tenant_id", "pk", "customer_id")
     )
     try:
         with transaction.atomic():
             nps_round = NpsRound.objects.create(
                 tenant_id=acting_user.tenant_id,
                 name=name,
-                filters={"query": query or ""},
+                filters={"audience": audience} if audience else {"query": query or ""},
                 expires_at=now + dt.timedelta(days=days),
                 created_by=acting_user,
             )
@@ -96,7 +120,7 @@ def nps_round_create(
                 actor=acting_user,
                 action="nps.create",
                 obj=nps_round,
-                details={"invited": invited, "query": query or ""},
+                details={"invited": invited, **({"audience": audience} if audience else {"query": query or ""})},
             )
     except IntegrityError as exc:
         if "service_nps_unique_name" not in str(exc):

@@ -268,7 +268,8 @@ def _lock(ticket: Ticket) -> Ticket:
 
 def _move(ticket: Ticket, status: str, now: dt.datetime) -> None:
     """Change the status and keep the clock: pending pauses, open resumes, resolved and closed stop it. Resolving
-    sends the ticket's satisfaction survey (once per ticket)."""
+    sends the ticket's satisfaction survey (once per ticket), and so does closing a ticket that was never resolved
+    (closed straight from open or pending): the customer is asked either way, under the same rules."""
     old = ticket.status
     if status == old:
         return
@@ -284,6 +285,8 @@ def _move(ticket: Ticket, status: str, now: dt.datetime) -> None:
         else:
             ticket.closed_at = now
             ticket.resolved_at = ticket.resolved_at or now
+            if old != Status.RESOLVED:
+                survey_on_resolved(ticket=ticket, now=now)
     else:
         if old in (Status.RESOLVED, Status.CLOSED):
             ticket.resolved_at = None

@@ -13,16 +13,19 @@ from django.views.decorators.vary import vary_on_headers
 from crm.errors import DomainError
 from crm.web import PAGE_SIZE, CappedPaginator, apply_domain_error, form_status, tenant_required
 from service.access import get_article_for_user, get_ticket_for_user, require_kb_writer, works_desk
-from service.forms.article import ArticleForm, ArticleQueryForm, CategoryForm
+from service.forms.article import ARCHIVED, ArticleForm, ArticleQueryForm, CategoryForm
 from service.kb_models import Article, ArticleCategory
 from service.models import Status
 from service.selectors.article_search import article_search, hits, suggestions_for_ticket
 from service.services.article import (
     ArticleData,
+    article_archive,
     article_category_create,
     article_create,
+    article_delete,
     article_record_use,
     article_restore,
+    article_unarchive,
     article_update,
     draft_from_ticket,
 )
@@ -33,8 +36,10 @@ from service.services.article import (
 def article_list(request: HttpRequest) -> HttpResponse:
     query = ArticleQueryForm(request.GET, tenant_id=request.tenant.pk)
     qs = Article.objects.visible_to(request.user)
+    archived = query.value("status") == ARCHIVED
+    qs = qs.filter(archived_at__isnull=not archived)
     for name in ("category", "status", "visibility"):
-        if value := query.value(name):
+        if (value := query.value(name)) and not (name == "status" and archived):
             qs = qs.filter(**{name: value})
     text = query.value("q")
     words: list[str] = []
@@ -150,6 +155,49 @@ def article_restore_view(request: HttpRequest, pk: int, number: int) -> HttpResp
 
 @tenant_required
 @require_POST
+def article_archive_view(request: HttpRequest, pk: int) -> HttpResponse:
+    article = get_article_for_user(request.user, pk)
+    try:
+        article_archive(acting_user=request.user, article=article)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Article archived: it no longer shows in the help centre or in suggestions."))
+    return redirect("service:kb_detail", pk=article.pk)
+
+
+@tenant_required
+@require_POST
+def article_unarchive_view(request: HttpRequest, pk: int) -> HttpResponse:
+    article = get_article_for_user(request.user, pk)
+    try:
+        article_unarchive(acting_user=request.user, article=article)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Article brought back from the archive."))
+    return redirect("service:kb_detail", pk=article.pk)
+
+
+@tenant_required
+@require_http_methods(["GET", "POST"])
+def article_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The confirmation page (GET) and the deletion (POST)."""
+    article = get_article_for_user(request.user, pk)
+    require_kb_writer(request.user)
+    if request.method == "POST":
+        try:
+            article_delete(acting_user=request.user, article=article)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect("service:kb_list")
+        messages.success(request, _("Article “%(title)s” deleted.") % {"title": article.title})
+        return redirect("service:kb_list")
+    return render(request, "service/kb/delete.html", {"article": article})
+
+
+@tenant_required
+@require_POST
 def article_category_create_view(request: HttpRequest) -> HttpResponse:
     form = CategoryForm(request.POST)
     if form.is_valid():
@@ -178,7 +226,7 @@ def article_use(request: HttpRequest, pk: int) -> HttpResponse:
 def ticket_suggestions(request: HttpRequest, pk: int) -> HttpResponse:
     """The articles suggested for a ticket (loaded into the ticket page by htmx)."""
     ticket = get_ticket_for_user(request.user, pk)
-    published = Article.objects.visible_to(request.user).filter(status=Article.State.PUBLISHED)
+    published = Article.objects.visible_to(request.user).current()
     context = {
         "ticket": ticket,
         "suggestions": suggestions_for_ticket(published, ticket),

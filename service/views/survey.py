@@ -147,7 +147,11 @@ def nps_round_create_view(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             nps_round, invited = nps_round_create(
-                acting_user=request.user, name=data["name"], query=form.audience_query(), days=data["days"]
+                acting_user=request.user,
+                name=data["name"],
+                query=form.audience_query(),
+                audience=data.get("audience") or "",
+                days=data["days"],
             )
         except DomainError as exc:
             apply_domain_error(form, exc)

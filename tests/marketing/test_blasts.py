@@ -3,6 +3,7 @@ throttle, resuming after a crash without messaging anyone twice, test send, sche
 job through a real worker."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.core import mail
@@ -12,7 +13,7 @@ from django.utils import timezone
 
 from crm.models import OutboundMessage
 from crm.services import notification
-from customers.models import Customer
+from customers.models import Contact, Customer
 from marketing import tasks
 from marketing.models import Blast, BlastRecipient, MarketingSettings, Segment
 from marketing.services import blast as blast_service
@@ -238,3 +239,46 @@ def test_a_segment_is_a_blasts_audience_and_a_deleted_one_picks_nobody(world_a, 
     run(world_a)
     assert list(BlastRecipient.objects.values_list("blast_id", "contact__name")) == [(blast.pk, "上海客户")]
     assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db
+def test_the_blast_forms_audience_count_follows_the_segment_and_channel(
+    world_a, world_b, client_for, monkeypatch, django_assert_max_num_queries
+):
+    shanghai = make_contact(world_a.rep1, "上海有手机", mobile="13800138000")
+    Customer.objects.filter(pk=shanghai.customer_id).update(region="上海")
+    for contact in (
+        make_contact(world_a.rep2, "北京只有邮箱"),
+        make_contact(world_a.rep2, "北京没同意", consent=False),
+    ):
+        Customer.objects.filter(pk=contact.customer_id).update(region="北京")
+    Contact.objects.filter(name="北京没同意").update(mobile="13700137000")
+    segment = Segment.objects.create(tenant=world_a.tenant, name="上海客户群", filters={"region": "上海"})
+    foreign = Segment.objects.create(tenant=world_b.tenant, name="别家客户群", filters={})
+    campaign = make_campaign(world_a)
+    client = client_for(world_a.manager)
+    form = client.get(reverse("campaigns:blast_create", args=[campaign.pk])).content.decode()
+    url = reverse("campaigns:blast_audience_count")
+    assert f'hx-get="{url}"' in form and 'id="blast-audience-count"' in form
+    assert form.count("data-blast-audience") >= 6  # channel, segment and the four customer filters
+
+    def count(user_client=client, **query):
+        """(contacts in the audience, those the blast may message), as the partial shows them."""
+        with django_assert_max_num_queries(10):  # the request's session, user and tenant, then two capped counts
+            response = user_client.get(url, query, HTTP_HX_REQUEST="true")
+        assert response.status_code == 200
+        shown = re.search(r'data-testid="blast-audience-count">(.*)</span>', response.content.decode()).group(1)
+        return tuple(re.findall(r"\d[\d,]*\+?", shown))
+
+    assert count(channel="email") == ("3", "2")
+    assert count(channel="sms") == ("3", "1")  # of those with consent, one has a mobile
+    assert count(channel="sms", segment=segment.pk) == ("1", "1")
+    assert count(channel="sms", audience_region="北京") == ("2", "0")
+    # Another company's segment, or a made-up one, counts nobody (never everybody).
+    assert count(channel="email", segment=foreign.pk) == ("0", "0")
+    assert count(channel="email", segment="x") == ("0", "0")
+    assert count(client_for(world_b.admin), segment=segment.pk) == ("0", "0")
+    # Capped: beyond COUNT_CAP contacts the count reads "N+".
+    monkeypatch.setattr("marketing.selectors.segment.COUNT_CAP", 1)
+    assert count(channel="email") == ("1+", "1+")
+    assert client_for(world_a.rep1).get(url).status_code == 403

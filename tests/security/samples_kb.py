@@ -33,15 +33,33 @@ def plant(world) -> dict:
     return {"internal": internal, "public": public, "ticket": plant_service(world)["ticket"]}
 
 
+def _own(world, title: str) -> dict:
+    """An article of its own for archiving and deleting (a new one once the viewer's check deleted it)."""
+    article = Article.objects.filter(tenant=world.tenant, title=named(world, title), deleted_at__isnull=True).first()
+    if article is None:
+        data = ArticleData(title=named(world, title), body=named(world, "MARKA body"), visibility="internal")
+        article = article_create(acting_user=world.agent, data=data)
+    return {"pk": article.pk}
+
+
 SAMPLES = {
     "service:ticket_articles": lambda w: {"pk": plant(w)["ticket"].pk},
     "service:kb_detail": lambda w: {"pk": plant(w)["internal"].pk},
     "service:kb_edit": lambda w: {"pk": plant(w)["internal"].pk},
     "service:kb_use": lambda w: {"pk": plant(w)["internal"].pk},
     "service:kb_restore": lambda w: {"pk": plant(w)["internal"].pk, "number": 1},
+    "service:kb_archive": lambda w: _own(w, "MARKA archive me"),
+    "service:kb_unarchive": lambda w: _own(w, "MARKA archive me"),
+    "service:kb_delete": lambda w: _own(w, "MARKA delete me"),
     "service:public_kb": lambda w: {"tenant": w.tenant.slug},
     "service:public_kb_article": lambda w: {"tenant": w.tenant.slug, "slug": plant(w)["public"].slug},
     "service:public_kb_vote": lambda w: {"tenant": w.tenant.slug, "slug": plant(w)["public"].slug},
+}
+
+# The public help centre's header names its company (test_url_sweep.company_header): that one element only.
+SHOWS_COMPANY_NAME = {
+    "service:public_kb": "the help centre's header names the company whose help it is",
+    "service:public_kb_article": "the help centre's header names the company whose help it is",
 }
 
 PUBLIC = {

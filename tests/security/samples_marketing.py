@@ -64,6 +64,7 @@ SAMPLES = {
     "campaigns:blast_schedule": lambda w: _blast(w, "MARKA 排期群发"),
     "campaigns:blast_cancel": lambda w: _blast(w, "MARKA 取消群发"),
     "campaigns:detail": _marketing_campaign,
+    "campaigns:member_pick": _marketing_campaign,
     "campaigns:edit": _marketing_campaign,
     "marketing:campaign_detail": _campaign,
     "marketing:campaign_edit": _campaign,

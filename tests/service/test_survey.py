@@ -1,4 +1,4 @@
-"""Satisfaction surveys (CSAT): sent once when a ticket is resolved, through the outbox, to a reachable contact;
+"""Satisfaction surveys (CSAT): sent once when a ticket is resolved (or closed without being resolved first), through the outbox, to a reachable contact;
 answered through a signed link (expiry, tampering, another tenant); answering twice updates; a low rating tells
 the agent's manager and shows on the ticket."""
 
@@ -68,6 +68,30 @@ def test_resolving_sends_one_survey_by_email_in_the_tenants_language(
         ticket_reply(acting_user=world_a.agent, ticket=ticket, body="已处理", public=True, status=Status.RESOLVED)
     assert SatisfactionSurvey.objects.filter(ticket=ticket).count() == 1
     assert OutboundMessage.objects.filter(key__startswith="csat:").count() == 1
+
+
+@pytest.mark.django_db
+def test_closing_a_ticket_never_resolved_sends_the_survey_once(world_a):
+    customer, contact = make_customer(world_a.rep1)
+    ticket = make_ticket(world_a, customer, contact, assignee=world_a.agent)
+    ticket_set_status(acting_user=world_a.agent, ticket=ticket, status=Status.CLOSED)
+    survey = SatisfactionSurvey.objects.get(ticket=ticket)
+    assert (survey.agent, survey.contact) == (world_a.agent, contact)
+    # Reopened by the customer, resolved, closed again: still the one survey and its one message.
+    ticket_customer_message(ticket=ticket, body="还是不行")
+    ticket_set_status(acting_user=world_a.agent, ticket=ticket, status=Status.RESOLVED)
+    ticket_set_status(acting_user=world_a.agent, ticket=ticket, status=Status.CLOSED)
+    assert SatisfactionSurvey.objects.filter(ticket=ticket).count() == 1
+    assert OutboundMessage.objects.filter(key__startswith="csat:").count() == 1
+    # Resolved then closed: one survey, sent when resolved. Closed straight from pending, surveys off: none.
+    resolved_first = resolved(world_a, contact, customer)
+    ticket_set_status(acting_user=world_a.agent, ticket=resolved_first, status=Status.CLOSED)
+    assert OutboundMessage.objects.filter(key__startswith="csat:").count() == 2
+    ServiceSettings.objects.update_or_create(tenant=world_a.tenant, defaults={"survey_on": False})
+    quiet = make_ticket(world_a, customer, contact, assignee=world_a.agent)
+    ticket_set_status(acting_user=world_a.agent, ticket=quiet, status=Status.PENDING)
+    ticket_set_status(acting_user=world_a.agent, ticket=quiet, status=Status.CLOSED)
+    assert not SatisfactionSurvey.objects.filter(ticket=quiet).exists()
 
 
 @pytest.mark.django_db

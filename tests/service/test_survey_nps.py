@@ -11,7 +11,8 @@ from django.utils import timezone
 from crm.celery import app
 from crm.errors import DomainError
 from crm.models import AuditEvent, OutboundMessage
-from customers.models import Contact
+from customers.models import Contact, Customer
+from marketing.models import Segment
 from service import tasks
 from service.models import NpsResponse, NpsRound
 from service.selectors.survey import nps_rounds
@@ -167,3 +168,38 @@ def test_invitations_through_a_real_worker(celery_worker):
         tasks.send_nps_invitations.delay()
     assert worker_settled()
     assert OutboundMessage.objects.filter(key__startswith="nps:").count() == 2
+
+
+@pytest.fixture
+def segment_audience(audience, world_b):
+    """A marketing segment of the Shanghai customers (two of the reachable contacts), and one of another tenant."""
+    world, reachable = audience
+    Customer.objects.filter(pk__in=[c.customer_id for c in reachable[:2]]).update(region="上海")
+    mine = Segment.objects.create(tenant=world.tenant, name="上海客户", owner=world.admin, filters={"region": "上海"})
+    theirs = Segment.objects.create(tenant=world_b.tenant, name="别家", owner=world_b.admin, filters={})
+    return world, reachable, mine, theirs
+
+
+@pytest.mark.django_db
+def test_a_round_can_target_a_segment_through_the_registry(segment_audience):
+    world, reachable, mine, theirs = segment_audience
+    nps_round, invited = nps_round_create(acting_user=world.admin, name="上海调查", audience=f"segment:{mine.pk}")
+    assert invited == 2 and nps_round.filters == {"audience": f"segment:{mine.pk}"}
+    assert set(nps_round.responses.values_list("contact_id", flat=True)) == {c.pk for c in reachable[:2]}
+    for bad in (f"segment:{theirs.pk}", "segment:999999", "segment:x", "nothing:1"):
+        with pytest.raises(DomainError) as refused:
+            nps_round_create(acting_user=world.admin, name=f"坏的{bad}", audience=bad)
+        assert refused.value.field == "audience"
+    assert NpsRound.objects.count() == 1 and NpsResponse.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_the_round_page_offers_the_segments(segment_audience, client_for):
+    world, _reachable, mine, theirs = segment_audience
+    admin = client_for(world.admin)
+    page = admin.get("/tickets/surveys/nps/new/").content.decode()
+    assert f'value="segment:{mine.pk}"' in page and "上海客户" in page and "别家" not in page
+    done = admin.post("/tickets/surveys/nps/new/", {"name": "按分群", "audience": f"segment:{mine.pk}", "days": "14"})
+    assert done.status_code == 302 and NpsRound.objects.get(name="按分群").responses.count() == 2
+    refused = admin.post("/tickets/surveys/nps/new/", {"name": "外家", "audience": f"segment:{theirs.pk}", "days": "7"})
+    assert refused.status_code == 422 and not NpsRound.objects.filter(name="外家").exists()
