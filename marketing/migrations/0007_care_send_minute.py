@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0016_outbound_consent_contact'),
+        ('crm', '0017_outbound_consent_contact'),
         ('marketing', '0006_marketing_campaigns'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0016_outbound_consent_contact'),
+        ('crm', '0017_outbound_consent_contact'),
         ('customers', '0016_view_quota'),
         ('sales', '0016_order_status'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('service', '0004_surveys'),
+        ('service', '0005_ticket_list_sort_indexes'),
     ]
 
     operations = [
