@@ -74,12 +74,18 @@ def post_json(url: str, body: bytes | dict[str, Any], headers: dict[str, str] | 
         return error.code, error.read(RESPONSE_KEPT).decode(errors="replace")
 
 
-def get_url(url: str) -> tuple[int, str]:
-    """GET an address the operator configured (e.g. an SMS provider's API), following no redirect; returns the
-    status and the start of the answer. Raises OSError for a network failure."""
+def fetch_configured(
+    url: str, *, method: str = "GET", data: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, str]:
+    """Call an address the operator configured (an SMS provider's API), following no redirect; returns the status
+    and the start of the answer. No SSRF check: the address is the operator's, not a user's. Raises OSError for a
+    network failure."""
     if urlsplit(url).scheme not in ("http", "https"):
-        raise ValueError("Only http(s) addresses are fetched")
-    request = urllib.request.Request(url, method="GET", headers={"User-Agent": "CRM/1"})  # noqa: S310
+        raise ValueError("Only http(s) addresses are called")
+    # The scheme is http(s), checked just above.
+    request = urllib.request.Request(  # noqa: S310
+        url, data=data, method=method, headers={"User-Agent": "CRM/1", **(headers or {})}
+    )
     try:
         with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
             return response.status, response.read(RESPONSE_KEPT).decode(errors="replace")

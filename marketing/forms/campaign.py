@@ -109,6 +109,7 @@ class CampaignForm(forms.ModelForm):
             label=_("Public holiday"), required=False, choices=[("", "—"), *statutory_holiday_choices()]
         )
         self.fields["date_kind"].required = False
+        self.fields["send_minute"].required = False
         self.fields["month"].help_text = _("Holidays: the month (Gregorian or lunar).")
         self.fields["day"].help_text = _(
             "Holidays: the day. 29 February falls on 28 February in common years; a lunar 30th on the 29th of a "
@@ -118,6 +119,8 @@ class CampaignForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         cleaned["audience"] = audience_of(cleaned)
+        if cleaned.get("send_minute") is None and "send_minute" not in self.errors:
+            cleaned["send_minute"] = 0
         kind = cleaned.get("kind")
         if kind == CareCampaign.Kind.HOLIDAY:
             self._clean_holiday(cleaned)

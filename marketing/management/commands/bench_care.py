@@ -50,9 +50,9 @@ class Command(BaseCommand):
                 """
                 INSERT INTO customers_customer (tenant_id, pool_id, created_at, updated_at, kind, name, name_pinyin,
                     name_initials, status, industry, region, source, is_key_account, credit_code, address, website,
-                    notes, extension_days)
-                SELECT %s, %s, now(), now(), 'company', 'Bench customer ' || i, '', '', 'active', '', '', '', false,
-                    '', '', '', '', 0
+                    notes, extension_days, custom)
+                SELECT %s, %s, now(), now(), 'company', 'Bench customer ' || i, '', '', 'customer', '', '', '', false,
+                    '', '', '', '', 0, '{}'::jsonb
                 FROM generate_series(1, %s) AS i
                 """,
                 [tenant.pk, pool.pk, customers],
