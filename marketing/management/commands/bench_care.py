@@ -15,7 +15,9 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from crm.models import Tenant
 from crm.services.tenant import tenant_create
+from customers.models import Contact
 from customers.services.tenant import default_pool
 from marketing.models import CareCampaign, Coupon, Greeting
 from marketing.selectors.care import campaign_channels, due_parts, greeting_channel, greeting_status
@@ -28,13 +30,29 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--contacts", type=int, default=2_000_000)
         parser.add_argument(
+            "--reuse",
+            default="",
+            help="the slug of a tenant an earlier run seeded (bench-care-…): time the job on it without seeding again",
+        )
+        parser.add_argument(
             "--due",
             type=int,
             default=0,
             help="born today: this many contacts (default: the natural share, about 1/365)",
         )
 
-    def handle(self, *args, contacts, due, **opts):
+    def handle(self, *args, contacts, due, reuse, **opts):
+        now = timezone.now()
+        if reuse:
+            tenant = Tenant.objects.get(slug=reuse)
+            self.stdout.write(f"reusing {reuse}: {Contact.objects.filter(tenant=tenant).count():,} contacts")
+            Greeting.objects.filter(tenant=tenant).delete()
+            CareCampaign.objects.filter(tenant=tenant).delete()
+        else:
+            tenant = self.seed(contacts, due, now)
+        self.run(tenant, now)
+
+    def seed(self, contacts: int, due: int, now):
         # A tenant of its own each run (tenants keep their audit trail, so an earlier one is not deleted).
         slug = f"bench-care-{int(time.time())}"
         tenant = tenant_create(
@@ -42,7 +60,6 @@ class Command(BaseCommand):
         )
         pool = default_pool(tenant)
         customers = contacts // 2
-        now = timezone.now()
         today = timezone.localtime(now, tenant.tzinfo).date()
         started = time.monotonic()
         with connection.cursor() as cursor:
@@ -84,7 +101,10 @@ class Command(BaseCommand):
             cursor.execute("ANALYZE customers_customer")
             cursor.execute("ANALYZE customers_contact")
         self.stdout.write(f"seeded {customers:,} customers, {contacts:,} contacts in {time.monotonic() - started:.1f}s")
+        return tenant
 
+    def run(self, tenant, now) -> None:
+        today = timezone.localtime(now, tenant.tzinfo).date()
         campaign = CareCampaign.objects.create(
             tenant=tenant,
             name="Birthday",
