@@ -240,16 +240,17 @@ def checks(data: dict, counts: dict) -> dict:
         "claim_events": "SELECT count(*) FROM customers_ownershipevent WHERE tenant_id = %s AND reason = 'claim'",
         "claimed_owner_mismatch": """SELECT count(*) FROM customers_ownershipevent e JOIN customers_customer c
             ON c.id = e.customer_id WHERE e.tenant_id = %s AND e.reason = 'claim' AND c.owner_id <> e.to_owner_id""",
-        "reps_over_cap": f"""SELECT count(*) FROM (SELECT owner_id FROM customers_customer WHERE tenant_id = %s
-            AND owner_id IS NOT NULL AND deleted_at IS NULL GROUP BY owner_id HAVING count(*) > {CAP}) t""",
-        "reps_over_daily_claims": f"""SELECT count(*) FROM (SELECT to_owner_id FROM customers_ownershipevent
-            WHERE tenant_id = %s AND reason = 'claim' GROUP BY to_owner_id HAVING count(*) > {DAILY_CLAIMS}) t""",
+        "reps_over_cap": """SELECT count(*) FROM (SELECT owner_id FROM customers_customer WHERE tenant_id = %s
+            AND owner_id IS NOT NULL AND deleted_at IS NULL GROUP BY owner_id HAVING count(*) > %s) t""",
+        "reps_over_daily_claims": """SELECT count(*) FROM (SELECT to_owner_id FROM customers_ownershipevent
+            WHERE tenant_id = %s AND reason = 'claim' GROUP BY to_owner_id HAVING count(*) > %s) t""",
         "followups": "SELECT count(*) FROM sales_followup WHERE tenant_id = %s",
     }
+    limits = {"reps_over_cap": [CAP], "reps_over_daily_claims": [DAILY_CLAIMS]}
     found = {}
     with connection.cursor() as cursor:
         for name, query in queries.items():
-            cursor.execute(query, [tenant])
+            cursor.execute(query, [tenant, *limits.get(name, [])])
             found[name] = cursor.fetchone()[0]
     found["claims_answered"] = counts.get(("claim", "claimed"), 0)
     found["followups_answered"] = counts.get(("followup", "logged"), 0)
