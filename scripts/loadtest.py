@@ -55,6 +55,8 @@ def django_setup() -> None:
     os.environ["DATABASE_ROLE"] = "owner"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # The sessions made here are signed with the key gunicorn uses.
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     import django
 
     django.setup()
@@ -84,7 +86,7 @@ def seed(users: int) -> dict:
         )
         tenant.max_customers_per_rep = CAP
         tenant.save(update_fields=["max_customers_per_rep"])
-        root = Team.objects.create(tenant=tenant, name="销售部")
+        root = Team.objects.create(tenant=tenant, name="压测销售部")
         teams = [Team.objects.create(tenant=tenant, name=f"销售{i + 1}组", parent=root) for i in range(5)]
         reps = []
         for i in range(users):
@@ -205,12 +207,14 @@ def run_user(port: int, user: dict, pool: list[int], until: float, results: dict
             else:
                 customer = rng.choice(pool)
                 status, location, _ = client.request("POST", f"/pool/{customer}/claim/", {})
-                ok = status == 302
+                ok = status == 302 and "/login/" not in location
                 if ok and location.rstrip("/").endswith(f"/customers/{customer}"):
                     outcome = "claimed"
                     own.append(customer)
-                elif ok:
+                elif ok and "/pool/" in location:
                     outcome = "refused"  # a colleague was faster, or a cap: the pool answers with the reason
+                else:
+                    ok = False
         except Exception as error:  # noqa: BLE001 — counted and reported as an error
             ok, status = False, repr(error)
         elapsed = (time.perf_counter() - started) * 1000
@@ -307,7 +311,6 @@ def main() -> int:
         "DATABASE_APP_URL": f"postgres://{app_role}@127.0.0.1:{bouncer_port}/{dbname}",
         "CONN_MAX_AGE": "0",
         "DEBUG": "False",
-        "SECRET_KEY": secrets.token_urlsafe(50),
         "STATICFILES_STORAGE": "django.contrib.staticfiles.storage.StaticFilesStorage",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "LOG_LEVEL": "WARNING",
