@@ -149,35 +149,44 @@ def seed(users: int) -> dict:
 
 
 class Client:
-    """One simulated user: its session and CSRF cookies on a keep-alive connection; never follows redirects."""
+    """One simulated user: its session and CSRF cookies; never follows redirects. A new connection a request, as
+    gunicorn sees the requests a proxy in front of it passes on (a keep-alive connection would tie the user to one
+    worker's threads and queue it there while other workers idle)."""
 
     def __init__(self, port: int, session: str):
         self.port = port
         self.csrf = secrets.token_hex(16)  # 32 characters: Django accepts a token the client chose, cookie = header
         self.cookie = f"sessionid={session}; csrftoken={self.csrf}"
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 
     def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, str, bytes]:
-        headers = {"Cookie": self.cookie, "Accept-Language": "zh-hans"}
+        headers = {"Cookie": self.cookie, "Accept-Language": "zh-hans", "Connection": "close"}
         body = None
         if form is not None:
             body = urllib.parse.urlencode(form)
             headers |= {"Content-Type": "application/x-www-form-urlencoded", "X-CSRFToken": self.csrf}
-        for attempt in (1, 2):
-            try:
-                self.connection.request(method, path, body=body, headers=headers)
-                response = self.connection.getresponse()
-                return response.status, response.getheader("Location") or "", response.read()
-            except (http.client.HTTPException, ConnectionError):
-                self.connection.close()
-                self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            return response.status, response.getheader("Location") or "", response.read()
+        finally:
+            connection.close()
 
 
-def run_user(port: int, user: dict, pool: list[int], until: float, results: dict, lock: threading.Lock) -> None:
+def run_user(
+    port: int,
+    user: dict,
+    pool: list[int],
+    seconds: float,
+    start: threading.Barrier,
+    results: dict,
+    lock: threading.Lock,
+) -> None:
     client = Client(port, user["session"])
+    # Warm-up, not measured: the first request of this session.
+    client.request("GET", "/customers/")
+    start.wait()
+    until = time.monotonic() + seconds
     own = list(user["own"])
     rng = random.Random(user["id"])
     actions, weights = list(MIX), list(MIX.values())
@@ -289,7 +298,7 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (1: sync workers)")
     parser.add_argument("--pool-size", type=int, default=10, help="PgBouncer's server connections")
     args = parser.parse_args()
 
@@ -323,6 +332,7 @@ def main() -> int:
         f"--bind=127.0.0.1:{web_port}",
         "--log-level=warning",
         "--timeout=120",
+        "--preload",  # the application is loaded once, before the workers fork: all of them answer from the start
     ]
     results = {"times": defaultdict(list), "counts": defaultdict(int)}
     with pgbouncer.running(config, bouncer_port):
@@ -333,10 +343,11 @@ def main() -> int:
                 f"{args.users} users for {args.seconds:.0f} s: gunicorn {args.workers}×{args.threads} on :{web_port}, "
                 f"PgBouncer (transaction, {args.pool_size} server connections) on :{bouncer_port}, company {data['slug']}"
             )
-            lock = threading.Lock()
-            until = time.monotonic() + args.seconds
+            lock, start = threading.Lock(), threading.Barrier(len(data["users"]))
             threads = [
-                threading.Thread(target=run_user, args=(web_port, user, data["pool"], until, results, lock))
+                threading.Thread(
+                    target=run_user, args=(web_port, user, data["pool"], args.seconds, start, results, lock)
+                )
                 for user in data["users"]
             ]
             for thread in threads:
