@@ -40,6 +40,7 @@ from typing import BinaryIO
 from django.apps import apps
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, models, transaction
@@ -263,7 +264,14 @@ def _check_identity(manifest: dict, users: list[dict]) -> None:
 def _translate_natural(rows: list[dict], natural: dict[str, dict], model: type[models.Model]) -> None:
     targets = _natural_columns(model)
     for column, keys in natural.items():
-        local = {old: targets[column].objects.get_by_natural_key(*key).pk for old, key in keys.items()}
+        local = {}
+        for old, key in keys.items():
+            try:
+                local[old] = targets[column].objects.get_by_natural_key(*key).pk
+            except ObjectDoesNotExist as error:
+                raise DomainError(
+                    _("The archive names %(what)s, which this installation does not have.") % {"what": ".".join(key)}
+                ) from error
         for row in rows:
             if row[column] is not None:
                 row[column] = local[str(row[column])]
