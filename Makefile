@@ -8,7 +8,7 @@ PIP := $(VENV)/bin/pip
 PYTHON ?= python3
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup run test system-deps services venv db messages demo lint makemessages bench
+.PHONY: setup run test system-deps services venv db messages demo lint makemessages bench loadtest
 
 system-deps:
 	@bash scripts/system-deps.sh
@@ -72,3 +72,13 @@ bench: venv services
 	DATABASE_URL=$(BENCH_DB) EMAIL_URL=dummymail:// CELERY_BROKER_URL=memory:// $(PY) manage.py bench_tickets
 	DATABASE_URL=$(BENCH_DB) EMAIL_URL=dummymail:// CELERY_BROKER_URL=memory:// $(PY) manage.py bench_care --contacts 200000 --due 5500
 	DATABASE_URL=$(BENCH_DB) EMAIL_URL=dummymail:// CELERY_BROKER_URL=memory:// LOG_LEVEL=WARNING $(PY) manage.py bench_reports
+
+# Load test through gunicorn and PgBouncer in transaction mode (scripts/loadtest.py, docs/scaling.md): 50 users for
+# 60 s on a scratch database; p50/p95 per action, then SQL checks (no double owners, no exceeded caps). Not part of
+# `make test`. LOADTEST_ARGS="--users 20 --seconds 20" for a shorter run.
+LOADTEST_DB ?= postgres://postgres@127.0.0.1:5432/crm_load
+LOADTEST_ARGS ?=
+loadtest: system-deps venv services
+	DATABASE_URL=$(LOADTEST_DB) $(PY) scripts/ensure_db.py
+	DATABASE_URL=$(LOADTEST_DB) $(PY) manage.py migrate --noinput -v0
+	LOADTEST_DB=$(LOADTEST_DB) $(PY) scripts/loadtest.py $(LOADTEST_ARGS)

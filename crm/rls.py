@@ -179,6 +179,10 @@ def app_role_sync(connection: BaseDatabaseWrapper, app: dict) -> None:
                 "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {}"
             ).format(name),
             sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {}").format(name),
+            # The app's sessions start in UTC, the time zone Django works in (USE_TZ): Django then never sends a
+            # session-level SET TIME ZONE on connecting, which behind PgBouncer in transaction mode would stay on a
+            # server connection that other clients' transactions reuse (docs/scaling.md §3).
+            sql.SQL("ALTER ROLE {} SET timezone TO 'UTC'").format(name),
         ]
         for statement in statements:
             cursor.execute(statement.as_string(cursor.connection))

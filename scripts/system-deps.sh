@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Debian packages the CRM needs: gettext (compilemessages), Pango + fonts-noto-cjk (WeasyPrint PDFs and Chinese
-# text in the browser), chromium (browser tests), postgresql-client (psql for operators).
+# text in the browser), chromium (browser tests), postgresql-client (psql for operators), pgbouncer (the load test,
+# tests/crm/test_pgbouncer.py).
 set -euo pipefail
-PACKAGES=(gettext chromium fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 postgresql-client)
+PACKAGES=(gettext chromium fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 postgresql-client pgbouncer)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -43,6 +43,7 @@ from openpyxl.utils import get_column_letter
 from crm.errors import DomainError
 from crm.files import file_save
 from crm.models import Tenant, User
+from crm.selectors.keyset import keyset_batches
 from crm.services import outbox
 from crm.services.audit import audit
 from crm.services.notification import notify
@@ -174,8 +175,11 @@ def _local(value: datetime | None, tz: zoneinfo.ZoneInfo) -> datetime | None:
 def rows(queryset: QuerySet[Customer], *, tz: zoneinfo.ZoneInfo, labels: Labels, viewer_id: int) -> Iterator[list[Any]]:
     """The export's data rows as Python values (str, naive local datetime or None), streamed from the database.
     Phones, emails and WeChat ids are masked on the customers the exporting user (`viewer_id`) does not own, as on the pages
-    (customers.access.sees_personal_data): an export is no way around the reveal log."""
-    for r in export_queryset(queryset).iterator(chunk_size=CHUNK_SIZE):
+    (customers.access.sees_personal_data): an export is no way around the reveal log.
+
+    Read in keyset batches of CHUNK_SIZE (crm.selectors.keyset), one query each in the list's order, so memory
+    holds one batch however many rows are exported (server-side cursors are off for PgBouncer)."""
+    for r in (row for batch in keyset_batches(export_queryset(queryset), size=CHUNK_SIZE) for row in batch):
         own = r["owner_id"] is not None and r["owner_id"] == viewer_id
         mobile = r["primary_contact__mobile"] or ""
         email = r["primary_contact__email"] or ""

@@ -8,6 +8,7 @@ import pytest
 from celery.schedules import crontab
 from django.core import mail
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from crm.celery import app
@@ -28,6 +29,11 @@ def deliver_now(monkeypatch):
     # The outbox sends its calls with apply_async (crm.services.outbox).
     monkeypatch.setattr(
         "crm.tasks.deliver_message.apply_async", lambda args, **options: message_deliver(message_id=args[1])
+    )
+    # The job queues its emails in bulk, one delivery task per batch.
+    monkeypatch.setattr(
+        "crm.tasks.deliver_messages.apply_async",
+        lambda args, **options: [message_deliver(message_id=pk) for pk in args[1]],
     )
 
 
@@ -123,6 +129,41 @@ def test_dispatcher_fans_out_one_task_per_tenant(world_a, world_b, monkeypatch, 
     with django_capture_on_commit_callbacks(execute=True):
         assert tasks.send_due_reminders() == 2
     assert sorted(sent) == sorted([world_a.tenant.pk, world_b.tenant.pk])
+
+
+@pytest.mark.django_db
+def test_a_batch_costs_the_same_queries_for_1_or_200_due(world_a):
+    """Set-based: the claim, the read of the claimed tasks and notify_many's few statements, per batch."""
+    due_task(world_a.rep1, "一条")
+    with CaptureQueriesContext(connection) as one:
+        assert reminders_send_due(tenant_id=world_a.tenant.pk) == 1
+    customer = make_customer(world_a.rep2, "很多提醒的客户")
+    Task.objects.bulk_create(
+        Task(
+            tenant_id=world_a.tenant.pk,
+            title=f"提醒{i}",
+            assignee=(world_a.rep1, world_a.rep2, world_a.manager)[i % 3],
+            customer=customer if i % 2 else None,
+            due_at=later(hours=1),
+            remind_at=timezone.now() - timedelta(minutes=1),
+        )
+        for i in range(200)
+    )
+    with CaptureQueriesContext(connection) as many:
+        assert reminders_send_due(tenant_id=world_a.tenant.pk) == 200
+    # One due is one short batch; 200 due are two full batches of 100 and an empty claim. A full batch has one more
+    # outbox row than a batch of one, as emails are delivered in tasks of DELIVERY_BATCH (50).
+    one, many = statements(one), statements(many)
+    assert len(one) <= 6, one
+    assert len(many) <= 2 * (len(one) + 1) + 1, many
+    assert Notification.objects.filter(key__startswith="reminder:").count() == 201
+    assert OutboundMessage.objects.filter(key__startswith="notification:").count() == 201
+
+
+def statements(captured) -> list[str]:
+    """The statements that do work (not the savepoints around each batch), without the tenant context's prefix."""
+    sqls = [q["sql"].split("true); ", 1)[-1] for q in captured.captured_queries]
+    return [sql[:60] for sql in sqls if "SAVEPOINT" not in sql]
 
 
 def test_beat_runs_the_job_every_minute():
