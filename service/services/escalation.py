@@ -5,7 +5,7 @@ two workers at once or a rerun after a crash take it once.
 
 Set-based: a batch of due tickets costs a fixed number of statements whatever its size (lock and read the tickets,
 read their steps taken, insert the new steps, the notifications and their emails, the audit events, and one
-UPDATE of the tickets); the tenant's teams and SLA policies are read once per run."""
+UPDATE of the tickets, crm.database.bulk.rows_update); the tenant's teams and SLA policies are read once per run."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.access import managers_lookup
+from crm.database.bulk import rows_update
 from crm.models import Team, User
 from crm.services.audit import audit_many
 from crm.services.notification import Note, lazy_format, notify_many
@@ -146,7 +147,7 @@ def _escalate_batch(tenant_id: int, ids: list[int], now: dt.datetime, run: _Run)
         for ticket in tickets:
             sla.recompute(ticket, done=done[ticket.pk])
             ticket.updated_at = now
-        Ticket.objects.bulk_update(tickets, [*sla.SLA_FIELDS, "priority", "updated_at"])
+        rows_update(Ticket, tickets, [*sla.SLA_FIELDS, "priority", "updated_at"])
         if raised:
             audit_many(tenant=tickets[0].tenant, actor=None, action="ticket.escalate_priority", entries=raised)
         notify_many(tenant_id=tenant_id, notes=notes)

@@ -19,7 +19,7 @@ from crm.models import Role, Team, Tenant, User
 from customers.models import Customer
 from customers.services.tenant import default_pool
 from service.models import SlaPolicy, Ticket
-from service.services.escalation import escalations_run
+from service.services.escalation import BATCH, _due, escalations_run
 
 
 class Rollback(Exception):
@@ -207,6 +207,11 @@ class Command(BaseCommand):
         self.stdout.write(f"ticket list, breaching soon:           {breaching * 1000:8.1f} ms")
         self._scenarios(client, agents[0])
 
+        due = _due(tenant.pk, now).order_by("pk").values_list("pk", flat=True)[:BATCH]
+        with CaptureQueriesContext(connection) as captured:
+            list(due)
+        bare, plan = self._query(captured.captured_queries[-1]["sql"])
+        self.stdout.write(f"the escalation job's query for due tickets: {bare * 1000:7.1f} ms  {plan}")
         began = time.perf_counter()
         taken = escalations_run(tenant_id=tenant.pk, now=now)
         job = time.perf_counter() - began
