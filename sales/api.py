@@ -153,7 +153,11 @@ class OpportunityViewSet(IdempotentCreateMixin, mixins.UpdateModelMixin, TenantV
             acting_user=self.request.user,
             customer=data["customer"],
             name=data.get("name", ""),
-            pipeline=data.get("pipeline"),
+            # Without one, the company's first pipeline in use, as the page offers first.
+            pipeline=data.get("pipeline")
+            or Pipeline.objects.filter(tenant_id=self.request.user.tenant_id, is_active=True)
+            .order_by("position", "pk")
+            .first(),
             stage=data.get("stage"),
             amount=data.get("amount"),
             currency=data.get("currency", ""),
@@ -422,7 +426,8 @@ class ProductViewSet(IdempotentCreateMixin, mixins.UpdateModelMixin, TenantViewS
         return Product.objects.visible_to(user)
 
     def perform_create(self, serializer):
-        serializer.instance = product_save(acting_user=self.request.user, data=serializer.validated_data)
+        defaults = {field: Product._meta.get_field(field).get_default() for field in PRODUCT_FIELDS}
+        serializer.instance = product_save(acting_user=self.request.user, data=defaults | serializer.validated_data)
 
     def perform_update(self, serializer):
         product = serializer.instance
