@@ -410,4 +410,19 @@ def opportunity_move(
                 "order": order.pk if order else None,
             },
         )
+        if stage.kind == StageKind.WON:
+            webhook_emit(
+                tenant_id=tenant.pk,
+                event="opportunity.won",
+                data={
+                    "id": opportunity.pk,
+                    "name": opportunity.name,
+                    "customer": opportunity.customer_id,
+                    "owner": opportunity.owner_id,
+                    "amount": opportunity.amount,
+                    "currency": opportunity.currency,
+                    "order": order.pk if order else None,
+                    "won_at": now,
+                },
+            )
     return opportunity

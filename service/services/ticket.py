@@ -274,6 +274,18 @@ def _move(ticket: Ticket, status: str, now: dt.datetime) -> None:
         if status == Status.RESOLVED:
             ticket.resolved_at = now
             survey_on_resolved(ticket=ticket, now=now)
+            webhook_emit(
+                tenant_id=ticket.tenant_id,
+                event="ticket.resolved",
+                data={
+                    "id": ticket.pk,
+                    "number": ticket.number,
+                    "subject": ticket.subject,
+                    "customer": ticket.customer_id,
+                    "assignee": ticket.assignee_id,
+                    "resolved_at": now,
+                },
+            )
         else:
             ticket.closed_at = now
             ticket.resolved_at = ticket.resolved_at or now
