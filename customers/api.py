@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from rest_framework import mixins, serializers
 
-from crm.api.serializers import TenantPrimaryKeyField
+from crm.api.serializers import TenantPrimaryKeyField, custom_values_field
 from crm.api.viewsets import IdempotentCreateMixin, TenantViewSet
 from customers.access import sees_personal_data
 from customers.filters import CustomerFilter
@@ -109,6 +109,7 @@ class ContactSerializer(serializers.ModelSerializer):
     phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
     email = serializers.CharField(max_length=254, required=False, allow_blank=True)
     marketing_consent = serializers.BooleanField(required=False)
+    custom = custom_values_field()
 
     class Meta:
         model = Contact
@@ -129,6 +130,7 @@ class ContactSerializer(serializers.ModelSerializer):
             "is_primary",
             "marketing_consent",
             "notes",
+            "custom",
             "erased_at",
             "created_at",
             "updated_at",

@@ -10,7 +10,7 @@ from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from crm.api.serializers import TenantPrimaryKeyField
+from crm.api.serializers import TenantPrimaryKeyField, custom_values_field
 from crm.api.viewsets import IdempotentCreateMixin, TenantViewSet
 from crm.models import User
 from customers.models import Contact, Customer
@@ -27,11 +27,14 @@ from sales.services.task import task_create, task_set_done, task_update
 
 
 class LeadSerializer(serializers.ModelSerializer):
+    custom = custom_values_field()
+
     class Meta:
         model = Lead
         fields = [
             "id",
             *LEAD_FIELDS,
+            "custom",
             "origin",
             "status",
             "disqualified_reason",
@@ -46,7 +49,7 @@ class LeadSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = [f for f in fields if f not in LEAD_FIELDS]
+        read_only_fields = [f for f in fields if f not in [*LEAD_FIELDS, "custom"]]
         # Duplicates and reachability are the lead services' to check, as on the pages.
         validators = []
         extra_kwargs = {"email": {"validators": []}}
@@ -87,6 +90,7 @@ class OpportunitySerializer(serializers.ModelSerializer):
     owner = TenantPrimaryKeyField(queryset=User.objects.all(), required=False)
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True)
     currency = serializers.CharField(max_length=3, required=False, allow_blank=True)
+    custom = custom_values_field()
 
     class Meta:
         model = Opportunity
@@ -107,6 +111,7 @@ class OpportunitySerializer(serializers.ModelSerializer):
             "stage_entered_at",
             "closed_at",
             "notes",
+            "custom",
             "lead",
             "order",
             "last_followed_up_at",
@@ -166,6 +171,7 @@ class OpportunityViewSet(IdempotentCreateMixin, mixins.UpdateModelMixin, TenantV
             contact=data.get("contact"),
             probability=data.get("probability_override"),
             notes=data.get("notes", ""),
+            custom=data.get("custom"),
         )
 
     def perform_update(self, serializer):
@@ -196,6 +202,7 @@ class OpportunityViewSet(IdempotentCreateMixin, mixins.UpdateModelMixin, TenantV
             contact=merged["contact"],
             owner=merged["owner"] or opportunity.owner,
             notes=merged["notes"],
+            custom=data.get("custom"),
         )
 
     @extend_schema(request=StageMoveSerializer, responses=OpportunitySerializer)

@@ -10,7 +10,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from crm.api.serializers import TenantPrimaryKeyField
+from crm.api.serializers import TenantPrimaryKeyField, custom_values_field
 from crm.api.viewsets import IdempotentCreateMixin, TenantViewSet
 from crm.models import User
 from customers.models import Contact, Customer
@@ -29,6 +29,7 @@ class TicketSerializer(serializers.ModelSerializer):
     category = TenantPrimaryKeyField(queryset=TicketCategory.objects.all(), allow_null=True, required=False)
     assignee = TenantPrimaryKeyField(queryset=User.objects.all(), allow_null=True, required=False)
     tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+    custom = custom_values_field()
 
     class Meta:
         model = Ticket
@@ -46,6 +47,7 @@ class TicketSerializer(serializers.ModelSerializer):
             "assignee",
             "team",
             "tags",
+            "custom",
             "first_response_due_at",
             "resolution_due_at",
             "first_responded_at",
@@ -111,6 +113,7 @@ class TicketViewSet(IdempotentCreateMixin, mixins.UpdateModelMixin, TenantViewSe
             category=data.get("category"),
             tags=data.get("tags", ()),
             assignee=data.get("assignee"),
+            custom=data.get("custom"),
         )
         if data.get("status") and data["status"] != ticket.status:
             ticket = ticket_set_status(acting_user=self.request.user, ticket=ticket, status=data["status"])
@@ -130,6 +133,7 @@ class TicketViewSet(IdempotentCreateMixin, mixins.UpdateModelMixin, TenantViewSe
                 priority=data.get("priority", ticket.priority),
                 category=data["category"] if "category" in data else ticket.category,
                 tags=data.get("tags", ticket.tags),
+                custom=data.get("custom"),
             )
             if "status" in data and data["status"] != ticket.status:
                 ticket = ticket_set_status(acting_user=self.request.user, ticket=ticket, status=data["status"])
