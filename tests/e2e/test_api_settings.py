@@ -23,8 +23,15 @@ pytestmark = [
 ]
 
 
+def english(*users):
+    for user in users:
+        user.language = "en"
+        user.save(update_fields=["language"])
+
+
 def test_token_made_shown_once_and_revoked(e2e_new_page, redis_test_db):
     world = build_world("TOK")
+    english(world.admin)
     page = e2e_new_page(viewport="desktop", locale="en-US")
     page.add_init_script(WATCH)
     log_in(page, world.admin.email)
@@ -51,6 +58,7 @@ def test_token_made_shown_once_and_revoked(e2e_new_page, redis_test_db):
 def test_webhook_registered_delivery_log_and_resend(e2e_new_page, redis_test_db, settings):
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
     world = build_world("HOOK")
+    english(world.admin)
     page = e2e_new_page(viewport="desktop", locale="en-US")
     log_in(page, world.admin.email)
     page.goto(reverse("api:webhooks"))
@@ -75,6 +83,7 @@ def test_webhook_registered_delivery_log_and_resend(e2e_new_page, redis_test_db,
 
 def test_custom_field_defined_then_filled_on_a_lead(e2e_new_page, redis_test_db):
     world = build_world("CF")
+    english(world.admin, world.rep1)
     lead = make_lead(world.rep1, "赵磊", phone="13800138123")
     admin = e2e_new_page(viewport="desktop", locale="en-US")
     log_in(admin, world.admin.email)
@@ -104,6 +113,7 @@ def test_custom_field_defined_then_filled_on_a_lead(e2e_new_page, redis_test_db)
 def test_robot_changed_and_tested(e2e_new_page, redis_test_db, settings):
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
     world = build_world("BOT")
+    english(world.admin)
     robot = robot_channel_save(
         acting_user=world.admin, kind="wecom", name="销售群", url="http://127.0.0.1:9/wecom", events=["lead_assigned"]
     )
