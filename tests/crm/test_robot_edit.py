@@ -61,6 +61,8 @@ def test_robot_pages_are_for_the_company_admins(world_a, world_b, client_for):
 @override_settings(WEBHOOK_ALLOW_PRIVATE_ADDRESSES=True)
 def test_test_send_posts_to_the_group(world_a, client_for, stub, django_capture_on_commit_callbacks):  # noqa: F811
     robot = setup(world_a, "feishu", stub.base + "/feishu", secret=RobotStub.SECRET)
+    world_a.admin.language = "en"
+    world_a.admin.save(update_fields=["language"])
     admin = client_for(world_a.admin)
     with mock.patch.object(tasks.deliver_message, "apply_async"):
         with django_capture_on_commit_callbacks(execute=True):
