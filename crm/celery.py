@@ -30,6 +30,11 @@ app.conf.beat_schedule = {
         "task": "crm.api.tasks.redeliver_due_webhooks",
         "schedule": crontab(),
     },
+    # The kept answers of API requests with an Idempotency-Key, after their keeping time (one task per tenant).
+    "api-purge-idempotency-keys": {
+        "task": "crm.api.tasks.purge_idempotency_keys",
+        "schedule": crontab(hour=4, minute=25),
+    },
     "crm-redeliver-queued-messages": {
         "task": "crm.tasks.redeliver_queued_messages",
         "schedule": crontab(minute="*/5"),

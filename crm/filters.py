@@ -6,6 +6,8 @@ from django.forms import DateInput
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from .api.models import CustomField
+from .api.services.custom_field import custom_fields_for, custom_value_filter
 from .forms import BoundedDateField
 from .models import AuditEvent, OutboundMessage, Role, Team, User
 from .registry import registry
@@ -16,6 +18,34 @@ class BoundedDateFilter(django_filters.DateFilter):
     """A list filter's date, bounded like every date query parameter (crm.forms.BoundedDateField)."""
 
     field_class = BoundedDateField
+
+
+def _custom_field_filter(field: CustomField) -> django_filters.Filter:
+    def method(queryset, name, value):
+        wanted = custom_value_filter(field, value)
+        return queryset.filter(custom__contains=wanted) if wanted is not None else queryset
+
+    common = {"label": field.label, "method": method, "required": False}
+    kind = CustomField.Type
+    if field.type in (kind.CHOICE, kind.MULTI):
+        return django_filters.ChoiceFilter(choices=[(c, c) for c in field.choices], empty_label=_("Any"), **common)
+    if field.type == kind.BOOLEAN:
+        return django_filters.ChoiceFilter(
+            choices=[("true", _("Yes")), ("false", _("No"))], empty_label=_("Any"), **common
+        )
+    if field.type == kind.DATE:
+        return BoundedDateFilter(widget=DateInput(attrs={"type": "date"}), **common)
+    return django_filters.CharFilter(max_length=100, **common)
+
+
+def add_custom_filters(filterset: django_filters.FilterSet, tenant_id: int | None, kind: str) -> None:
+    """Give a list's FilterSet one input per custom field of its kind of record in use, `cf_<key>` (the parameter
+    the API takes too): an exact value, a JSONB containment on the GIN-indexed `custom` column. A value that does not
+    fit its field filters nothing out, as every other bad query parameter does."""
+    for field in custom_fields_for(tenant_id, kind):
+        custom = _custom_field_filter(field)
+        custom.parent = filterset
+        filterset.filters[f"cf_{field.key}"] = custom
 
 
 class UserFilter(django_filters.FilterSet):

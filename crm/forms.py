@@ -200,7 +200,13 @@ class RobotChannelForm(forms.Form):
     )
     events = forms.MultipleChoiceField(label=_("Notifications"), choices=(), widget=forms.CheckboxSelectMultiple)
 
-    def __init__(self, *args, tenant: Tenant, events: dict, **kwargs):
+    def __init__(self, *args, tenant: Tenant, events: dict, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = Team.objects.for_tenant(tenant).order_by("path")
         self.fields["events"].choices = list(events.items())
+        if editing:
+            # The stored secret is never shown again: empty keeps it.
+            self.fields["secret"].help_text = _(
+                "Leave empty to keep the current secret. DingTalk's and Feishu's signing secret (加签)."
+            )
+            self.fields["remove_secret"] = forms.BooleanField(label=_("Remove the signing secret"), required=False)

@@ -7,7 +7,7 @@ from crm.views.audit import audit_export, audit_items, audit_log, message_log
 from crm.views.health import healthz, healthz_live, healthz_ready
 from crm.views.home import home
 from crm.views.notification import notification_bell, notification_list, notification_read, notification_read_all
-from crm.views.robot import robot_list, robot_set_active_view
+from crm.views.robot import robot_edit, robot_list, robot_set_active_view, robot_test_view
 from crm.views.search import global_search
 from crm.views.settings import settings_index, tenant_logo, tenant_settings
 from crm.views.team import team_create_view, team_edit, team_list
@@ -31,7 +31,9 @@ settings_patterns = (
         path("audit/<int:pk>/items/", audit_items, name="audit_items"),
         path("messages/", message_log, name="messages"),
         path("robots/", robot_list, name="robots"),
+        path("robots/<int:pk>/", robot_edit, name="robot_edit"),
         path("robots/<int:pk>/active/", robot_set_active_view, name="robot_set_active"),
+        path("robots/<int:pk>/test/", robot_test_view, name="robot_test"),
     ],
     "settings",
 )

@@ -347,6 +347,8 @@ class Contact(TenantModel):
     # Erased on the person's request (个人信息保护法): the personal fields were anonymised, irreversibly; the
     # contact stays so the business records pointing at it (follow-ups, orders, tickets) keep their link.
     erased_at = models.DateTimeField(_("erased"), null=True, blank=True, editable=False)
+    # The company's custom fields (Settings → Custom fields), by key; checked by crm.api.services.custom_field.
+    custom = models.JSONField(_("custom fields"), default=dict, blank=True)
 
     objects = ContactQuerySet.as_manager()
 
@@ -374,6 +376,7 @@ class Contact(TenantModel):
         ]
         indexes = [
             models.Index(fields=["tenant", "customer"], name="contact_customer_idx"),
+            GinIndex(fields=["custom"], opclasses=["jsonb_path_ops"], name="contact_custom_gin"),
             models.Index(fields=["tenant", "name"], name="contact_name_idx"),
             # The greeting job's set-based selection of today's birthdays (marketing.selectors.care).
             models.Index(

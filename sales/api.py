@@ -1,5 +1,6 @@
-"""Sales in the REST API: leads, opportunities (with their stage moves), follow-ups, tasks and orders. Reads start
-from each model's `visible_to(user)` and its list page's FilterSet; writes call the sales services."""
+"""Sales in the REST API: leads, opportunities (with their stage moves), follow-ups, tasks, orders and the product
+catalogue. Reads start from each model's `visible_to(user)` and its list page's FilterSet; writes call the sales
+services, which check who may write what exactly as on the pages."""
 
 from __future__ import annotations
 
@@ -9,22 +10,31 @@ from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from crm.api.serializers import TenantPrimaryKeyField
+from crm.api.serializers import TenantPrimaryKeyField, custom_values_field
 from crm.api.viewsets import IdempotentCreateMixin, TenantViewSet
-from sales.filters import FollowUpFilter, LeadFilter, OpportunityFilter, OrderFilter, TaskFilter
-from sales.models import FollowUp, Lead, Opportunity, Order, Stage, Task
+from crm.models import User
+from customers.models import Contact, Customer
+from sales.filters import FollowUpFilter, LeadFilter, OpportunityFilter, OrderFilter, ProductFilter, TaskFilter
+from sales.models import FollowUp, Lead, Opportunity, Order, Pipeline, Product, Stage, Task
+from sales.services.followup import followup_log
 from sales.services.lead import LEAD_FIELDS, lead_create, lead_update
-from sales.services.opportunity import opportunity_move
+from sales.services.opportunity import opportunity_create, opportunity_move, opportunity_update
+from sales.services.order import order_create
+from sales.services.product import product_save
+from sales.services.task import task_create, task_set_done, task_update
 
 # --- leads ----------------------------------------------------------------------------------------------------
 
 
 class LeadSerializer(serializers.ModelSerializer):
+    custom = custom_values_field()
+
     class Meta:
         model = Lead
         fields = [
             "id",
             *LEAD_FIELDS,
+            "custom",
             "origin",
             "status",
             "disqualified_reason",
@@ -39,7 +49,7 @@ class LeadSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = [f for f in fields if f not in LEAD_FIELDS]
+        read_only_fields = [f for f in fields if f not in [*LEAD_FIELDS, "custom"]]
         # Duplicates and reachability are the lead services' to check, as on the pages.
         validators = []
         extra_kwargs = {"email": {"validators": []}}
@@ -70,6 +80,18 @@ class LeadViewSet(IdempotentCreateMixin, mixins.UpdateModelMixin, TenantViewSet)
 
 
 class OpportunitySerializer(serializers.ModelSerializer):
+    """An opportunity. `customer`, `pipeline` and `stage` are given when it is created (stages then move through
+    `move/`); `probability_override` empty follows the stage's probability."""
+
+    customer = TenantPrimaryKeyField(queryset=Customer.objects.all())
+    contact = TenantPrimaryKeyField(queryset=Contact.objects.all(), allow_null=True, required=False)
+    pipeline = TenantPrimaryKeyField(queryset=Pipeline.objects.all(), allow_null=True, required=False)
+    stage = TenantPrimaryKeyField(queryset=Stage.objects.all(), allow_null=True, required=False)
+    owner = TenantPrimaryKeyField(queryset=User.objects.all(), required=False)
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True)
+    currency = serializers.CharField(max_length=3, required=False, allow_blank=True)
+    custom = custom_values_field()
+
     class Meta:
         model = Opportunity
         fields = [
@@ -89,13 +111,27 @@ class OpportunitySerializer(serializers.ModelSerializer):
             "stage_entered_at",
             "closed_at",
             "notes",
+            "custom",
             "lead",
             "order",
             "last_followed_up_at",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = fields
+        read_only_fields = [
+            "status",
+            "lost_reason",
+            "stage_entered_at",
+            "closed_at",
+            "lead",
+            "order",
+            "last_followed_up_at",
+            "created_at",
+            "updated_at",
+        ]
+
+
+OPPORTUNITY_CREATED_ONLY = ("customer", "pipeline", "stage")
 
 
 class StageMoveSerializer(serializers.Serializer):
@@ -103,9 +139,10 @@ class StageMoveSerializer(serializers.Serializer):
     lost_reason = serializers.CharField(required=False, allow_blank=True, max_length=300)
 
 
-class OpportunityViewSet(TenantViewSet):
-    """Opportunities; `POST /opportunities/<id>/move/` moves one to another stage of its pipeline (winning records
-    its order, losing needs a reason), exactly as the board does."""
+class OpportunityViewSet(IdempotentCreateMixin, mixins.UpdateModelMixin, TenantViewSet):
+    """Opportunities: create, change (a PATCH keeps what it leaves out; the customer, pipeline and stage are not
+    changed here), and `POST /opportunities/<id>/move/` to another stage of its pipeline (winning records its order,
+    losing needs a reason), exactly as the board does."""
 
     serializer_class = OpportunitySerializer
     filterset_class = OpportunityFilter
@@ -114,6 +151,59 @@ class OpportunityViewSet(TenantViewSet):
 
     def visible_queryset(self, user):
         return Opportunity.objects.visible_to(user)
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = opportunity_create(
+            acting_user=self.request.user,
+            customer=data["customer"],
+            name=data.get("name", ""),
+            # Without one, the company's first pipeline in use, as the page offers first.
+            pipeline=data.get("pipeline")
+            or Pipeline.objects.filter(tenant_id=self.request.user.tenant_id, is_active=True)
+            .order_by("position", "pk")
+            .first(),
+            stage=data.get("stage"),
+            amount=data.get("amount"),
+            currency=data.get("currency", ""),
+            expected_close_date=data.get("expected_close_date"),
+            owner=data.get("owner"),
+            contact=data.get("contact"),
+            probability=data.get("probability_override"),
+            notes=data.get("notes", ""),
+            custom=data.get("custom"),
+        )
+
+    def perform_update(self, serializer):
+        opportunity = serializer.instance
+        data = serializer.validated_data
+        for field in OPPORTUNITY_CREATED_ONLY:
+            if field in data and data[field] != getattr(opportunity, field):
+                raise serializers.ValidationError({field: [_("Set when the opportunity is created.")]})
+        current = {
+            "name": opportunity.name,
+            "amount": opportunity.amount,
+            "currency": opportunity.currency,
+            "expected_close_date": opportunity.expected_close_date,
+            "probability_override": opportunity.probability_override,
+            "contact": opportunity.contact,
+            "owner": opportunity.owner,
+            "notes": opportunity.notes,
+        }
+        merged = current | {key: value for key, value in data.items() if key in current}
+        serializer.instance = opportunity_update(
+            acting_user=self.request.user,
+            opportunity=opportunity,
+            name=merged["name"],
+            amount=merged["amount"],
+            currency=merged["currency"] or opportunity.currency,
+            expected_close_date=merged["expected_close_date"],
+            probability=merged["probability_override"],
+            contact=merged["contact"],
+            owner=merged["owner"] or opportunity.owner,
+            notes=merged["notes"],
+            custom=data.get("custom"),
+        )
 
     @extend_schema(request=StageMoveSerializer, responses=OpportunitySerializer)
     @action(detail=True, methods=["post"])
@@ -130,10 +220,17 @@ class OpportunityViewSet(TenantViewSet):
         return Response(OpportunitySerializer(moved, context=self.get_serializer_context()).data)
 
 
-# --- follow-ups, tasks, orders ----------------------------------------------------------------------------------
+# --- follow-ups, tasks, orders, products ------------------------------------------------------------------------
 
 
 class FollowUpSerializer(serializers.ModelSerializer):
+    """A follow-up on exactly one of a customer, a lead or an opportunity (which counts for its customer too)."""
+
+    customer = TenantPrimaryKeyField(queryset=Customer.objects.all(), allow_null=True, required=False)
+    lead = TenantPrimaryKeyField(queryset=Lead.objects.all(), allow_null=True, required=False)
+    opportunity = TenantPrimaryKeyField(queryset=Opportunity.objects.all(), allow_null=True, required=False)
+    contact = TenantPrimaryKeyField(queryset=Contact.objects.all(), allow_null=True, required=False)
+
     class Meta:
         model = FollowUp
         fields = [
@@ -152,10 +249,19 @@ class FollowUpSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = fields
+        read_only_fields = ["author", "edited_at", "created_at", "updated_at"]
+        extra_kwargs = {"happened_at": {"required": False}}
+
+    def validate(self, attrs):
+        subjects = [name for name in ("customer", "lead", "opportunity") if attrs.get(name) is not None]
+        if len(subjects) != 1:
+            raise serializers.ValidationError({"customer": [_("Give exactly one of customer, lead and opportunity.")]})
+        return attrs
 
 
-class FollowUpViewSet(TenantViewSet):
+class FollowUpViewSet(IdempotentCreateMixin, TenantViewSet):
+    """Follow-ups: list, read and log a new one (editing stays on the page, within its time limit)."""
+
     serializer_class = FollowUpSerializer
     filterset_class = FollowUpFilter
     queryset = FollowUp.objects.none()
@@ -163,8 +269,26 @@ class FollowUpViewSet(TenantViewSet):
     def visible_queryset(self, user):
         return FollowUp.objects.visible_to(user)
 
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = followup_log(
+            acting_user=self.request.user,
+            kind=data["kind"],
+            content=data.get("content", ""),
+            customer=data.get("customer"),
+            lead=data.get("lead"),
+            opportunity=data.get("opportunity"),
+            outcome=data.get("outcome") or FollowUp.Outcome.NEUTRAL,
+            happened_at=data.get("happened_at"),
+            contact=data.get("contact"),
+            next_step=data.get("next_step", ""),
+        )
+
 
 class TaskSerializer(serializers.ModelSerializer):
+    assignee = TenantPrimaryKeyField(queryset=User.objects.all(), required=False)
+    customer = TenantPrimaryKeyField(queryset=Customer.objects.all(), allow_null=True, required=False)
+
     class Meta:
         model = Task
         fields = [
@@ -181,10 +305,20 @@ class TaskSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = fields
+        read_only_fields = ["follow_up", "done_at", "done_by", "created_at", "updated_at"]
 
 
-class TaskViewSet(TenantViewSet):
+class TaskDoneSerializer(serializers.Serializer):
+    done = serializers.BooleanField(default=True, help_text="false reopens a done task.")
+
+
+TASK_FIELDS = ("title", "due_at", "remind_at", "assignee", "customer", "notes")
+
+
+class TaskViewSet(IdempotentCreateMixin, mixins.UpdateModelMixin, TenantViewSet):
+    """Tasks: create, change (a PATCH keeps what it leaves out), and `POST /tasks/<id>/complete/` to mark one done
+    (`{"done": false}` reopens it); done twice is done once."""
+
     serializer_class = TaskSerializer
     filterset_class = TaskFilter
     filter_defaults = {"status": "all"}
@@ -193,8 +327,42 @@ class TaskViewSet(TenantViewSet):
     def visible_queryset(self, user):
         return Task.objects.visible_to(user)
 
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = task_create(
+            acting_user=self.request.user,
+            title=data.get("title", ""),
+            due_at=data["due_at"],
+            remind_at=data.get("remind_at"),
+            assignee=data.get("assignee"),
+            customer=data.get("customer"),
+            notes=data.get("notes", ""),
+        )
+
+    def perform_update(self, serializer):
+        task = serializer.instance
+        data = {field: getattr(task, field) for field in TASK_FIELDS} | serializer.validated_data
+        serializer.instance = task_update(
+            acting_user=self.request.user, task=task, **{field: data[field] for field in TASK_FIELDS}
+        )
+
+    @extend_schema(request=TaskDoneSerializer, responses=TaskSerializer)
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        task = self.get_object()
+        done = TaskDoneSerializer(data=request.data)
+        done.is_valid(raise_exception=True)
+        task = task_set_done(acting_user=request.user, task=task, done=done.validated_data["done"])
+        return Response(TaskSerializer(task, context=self.get_serializer_context()).data)
+
 
 class OrderSerializer(serializers.ModelSerializer):
+    """An order; a discount above the company's threshold waits for approval (`status`), as on the page."""
+
+    customer = TenantPrimaryKeyField(queryset=Customer.objects.all())
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True)
+    currency = serializers.CharField(max_length=3, required=False, allow_blank=True)
+
     class Meta:
         model = Order
         fields = [
@@ -213,13 +381,62 @@ class OrderSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = fields
+        read_only_fields = ["voided_at", "void_reason", "status", "discount_pct", "created_at", "updated_at"]
 
 
-class OrderViewSet(TenantViewSet):
+class OrderViewSet(IdempotentCreateMixin, TenantViewSet):
+    """Orders: list, read and record one (voiding stays on the order's page, with its reason)."""
+
     serializer_class = OrderSerializer
     filterset_class = OrderFilter
     queryset = Order.objects.none()
 
     def visible_queryset(self, user):
         return Order.objects.visible_to(user)
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = order_create(
+            acting_user=self.request.user,
+            customer=data["customer"],
+            ordered_on=data["ordered_on"],
+            currency=data.get("currency") or self.request.user.tenant.currency,
+            amount=data.get("amount"),
+            items_text=data.get("items_text", ""),
+            reference=data.get("reference", ""),
+            notes=data.get("notes", ""),
+        )
+
+
+PRODUCT_FIELDS = ["code", "name", "category", "unit", "list_price", "currency", "tax_rate", "is_active", "description"]
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Product
+        fields = ["id", *PRODUCT_FIELDS, "created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at"]
+        # The code's uniqueness (whatever its case) is the product service's to check, as on the page.
+        validators = []
+
+
+class ProductViewSet(IdempotentCreateMixin, mixins.UpdateModelMixin, TenantViewSet):
+    """The product catalogue: everyone reads it (every product unless `show=active` or `show=inactive`);
+    administrators add and change products."""
+
+    serializer_class = ProductSerializer
+    filterset_class = ProductFilter
+    filter_defaults = {"show": "all"}
+    queryset = Product.objects.none()
+
+    def visible_queryset(self, user):
+        return Product.objects.visible_to(user)
+
+    def perform_create(self, serializer):
+        defaults = {field: Product._meta.get_field(field).get_default() for field in PRODUCT_FIELDS}
+        serializer.instance = product_save(acting_user=self.request.user, data=defaults | serializer.validated_data)
+
+    def perform_update(self, serializer):
+        product = serializer.instance
+        data = {field: getattr(product, field) for field in PRODUCT_FIELDS} | serializer.validated_data
+        serializer.instance = product_save(acting_user=self.request.user, data=data, product=product)

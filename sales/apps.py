@@ -28,7 +28,14 @@ class SalesConfig(AppConfig):
         from customers.services.assignment import register_load_counter
         from customers.services.assignment_backlog import BacklogSource, register_backlog_source
         from sales import widgets
-        from sales.api import FollowUpViewSet, LeadViewSet, OpportunityViewSet, OrderViewSet, TaskViewSet
+        from sales.api import (
+            FollowUpViewSet,
+            LeadViewSet,
+            OpportunityViewSet,
+            OrderViewSet,
+            ProductViewSet,
+            TaskViewSet,
+        )
         from sales.imports.lead import LeadKind
         from sales.imports.product import ProductKind
         from sales.selectors.search import lead_hits, opportunity_hits
@@ -428,3 +435,6 @@ class SalesConfig(AppConfig):
         )
         registry.add_api_resource(ApiResource(key="tasks", prefix="tasks", viewset=TaskViewSet, basename="task"))
         registry.add_api_resource(ApiResource(key="orders", prefix="orders", viewset=OrderViewSet, basename="order"))
+        registry.add_api_resource(
+            ApiResource(key="products", prefix="products", viewset=ProductViewSet, basename="product")
+        )

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from crm.access import assignable_users
-from crm.filters import BoundedDateFilter
+from crm.filters import BoundedDateFilter, add_custom_filters
 from crm.models import Role, User
 from crm.workcalendar.selectors import local_day_bounds, local_midnight, local_today
 from customers.filters import SHOWN_PHONE_TAIL, exact_identifier, exact_search_over_limit
@@ -228,6 +228,7 @@ class LeadFilter(django_filters.FilterSet):
             data["status"] = "open"
         super().__init__(data, *args, request=request, **kwargs)
         self.tenant = request.tenant
+        add_custom_filters(self, self.tenant.pk, "lead")
         user = request.user
         self.is_manager = user.has_any_role(Role.ADMIN, Role.MANAGER)
         if self.is_manager:
@@ -346,6 +347,7 @@ class OpportunityFilter(django_filters.FilterSet):
             data["status"] = "open"
         super().__init__(data, *args, request=request, **kwargs)
         tenant = request.tenant
+        add_custom_filters(self, tenant.pk, "opportunity")
         self.filters["pipeline"].queryset = Pipeline.objects.for_tenant(tenant)
         self.filters["stage"].queryset = Stage.objects.for_tenant(tenant).select_related("pipeline")
         user = request.user

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from crm.filters import BoundedDateFilter
+from crm.filters import BoundedDateFilter, add_custom_filters
 from crm.models import Role, Team, User
 from crm.workcalendar.selectors import local_midnight
 from customers.filters import search_customers
@@ -83,6 +83,7 @@ class TicketFilter(django_filters.FilterSet):
                     data[key] = default
         super().__init__(data, *args, request=request, **kwargs)
         self.tenant = request.tenant
+        add_custom_filters(self, self.tenant.pk, "ticket")
         self.filters["category"].queryset = TicketCategory.objects.filter(tenant=request.tenant).order_by("name")
         self.filters["assignee"].extra["choices"] = [
             (str(pk), name or email)

@@ -14,6 +14,7 @@ import secrets
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -255,6 +256,8 @@ class Ticket(TenantModel):
     first_responded_at = models.DateTimeField(_("first response"), null=True, blank=True, editable=False)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True, editable=False)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True, editable=False)
+    # The company's custom fields (Settings → Custom fields), by key; checked by crm.api.services.custom_field.
+    custom = models.JSONField(_("custom fields"), default=dict, blank=True)
 
     objects = TicketQuerySet.as_manager()
 
@@ -267,6 +270,7 @@ class Ticket(TenantModel):
         ]
         indexes = [
             models.Index(fields=["tenant", "status", "created_at"], name="ticket_status_created_idx"),
+            GinIndex(fields=["custom"], opclasses=["jsonb_path_ops"], name="ticket_custom_gin"),
             models.Index(fields=["tenant", "assignee", "status", "due_at"], name="ticket_assignee_due_idx"),
             models.Index(fields=["tenant", "team", "status", "due_at"], name="ticket_team_due_idx"),
             # The desk's default list: unsolved tickets, the nearest deadline first (NULLS LAST, then the id).

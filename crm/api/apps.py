@@ -34,7 +34,10 @@ class ApiConfig(AppConfig):
             SettingsPage(
                 key="custom_fields",
                 label=_("Custom fields"),
-                description=_("Fields of your own on customers: shown on their forms, in the API and list filters."),
+                description=_(
+                    "Fields of your own on customers, contacts, leads, opportunities and tickets: shown on their "
+                    "forms and pages, in the API and as list filters."
+                ),
                 url_name="api:custom_fields",
                 order=60,
             )

@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .models import ApiToken, CustomField
+from .services.custom_field import FORM_PREFIX, custom_form_fields, custom_values_from_form
 from .services.webhook import WEBHOOK_EVENTS
 
 
@@ -55,3 +56,23 @@ class CustomFieldForm(forms.Form):
 
     def choice_list(self) -> list[str]:
         return (self.cleaned_data.get("choices") or "").splitlines()
+
+
+class CustomFieldsFormMixin:
+    """A record's form with the company's custom fields of its kind (`custom_<key>`), after the built-in ones;
+    templates show them with `api/custom_field/form_fields.html`."""
+
+    def add_custom_fields(self, tenant_id: int, kind: str, values: dict | None = None) -> None:
+        for name, field in custom_form_fields(tenant_id, kind).items():
+            field.initial = (values or {}).get(name[len(FORM_PREFIX) :])
+            self.fields[name] = field
+
+    @property
+    def custom_bound_fields(self) -> list:
+        return [self[name] for name in self.fields if name.startswith(FORM_PREFIX)]
+
+    def custom_data(self) -> dict | None:
+        """The custom values by key for the record's service, or None when the kind has no field in use."""
+        if not any(name.startswith(FORM_PREFIX) for name in self.fields):
+            return None
+        return custom_values_from_form(self.cleaned_data)

@@ -145,6 +145,10 @@ class CustomField(TenantModel):
 
     class Kind(models.TextChoices):
         CUSTOMER = "customer", _("Customer")
+        CONTACT = "contact", _("Contact")
+        LEAD = "lead", _("Lead")
+        OPPORTUNITY = "opportunity", _("Opportunity")
+        TICKET = "ticket", _("Ticket")
 
     kind = models.CharField(_("record"), max_length=20, choices=Kind.choices)
     key = models.SlugField(_("key"), max_length=40, allow_unicode=False)

@@ -5,6 +5,15 @@ from __future__ import annotations
 from rest_framework import serializers
 
 
+def custom_values_field() -> serializers.DictField:
+    """A record's custom fields in the API: by key, checked by type by the record's service."""
+    return serializers.DictField(
+        required=False,
+        help_text="Custom fields by key (Settings → Custom fields); checked by type. "
+        "Filter lists with cf_<key>=<value>.",
+    )
+
+
 class TenantPrimaryKeyField(serializers.PrimaryKeyRelatedField):
     """A reference to a row of the request's tenant; another tenant's id is refused as unknown, never looked up."""
 

@@ -276,6 +276,25 @@ def robot_channel_set_active(*, acting_user: User, channel: RobotChannel, is_act
     return channel
 
 
+def robot_channel_test(*, acting_user: User, channel: RobotChannel) -> OutboundMessage:
+    """Queue a test message to a group robot (administrators), delivered like every robot post; the outgoing
+    messages log shows whether its group took it. A switched-off robot is refused: it would post nothing."""
+    require_admin(acting_user)
+    if not channel.is_active:
+        raise DomainError(_("Switch the robot on before sending a test message."))
+    text = _("Test message from %(company)s's CRM: the robot “%(name)s” is set up.") % {
+        "company": acting_user.tenant.name,
+        "name": channel.name,
+    }
+    return message_queue(
+        tenant_id=acting_user.tenant_id,
+        channel=OutboundMessage.Channel.ROBOT,
+        to_address=f"robot:{channel.pk}",
+        body=text,
+        key=f"robot-test:{channel.pk}:{uuid.uuid4().hex}",
+    )
+
+
 def _robot_sign(secret: str, timestamp: str) -> str:
     """DingTalk's and Feishu's signature: base64 of HMAC-SHA256 over "<timestamp>\n<secret>"."""
     key, message = (f"{timestamp}\n{secret}".encode(), b"")

@@ -12,7 +12,7 @@ from crm.access import require_admin
 from crm.errors import DomainError
 from crm.forms import RobotChannelForm
 from crm.models import RobotChannel
-from crm.services.notification import ROBOT_EVENTS, robot_channel_save, robot_channel_set_active
+from crm.services.notification import ROBOT_EVENTS, robot_channel_save, robot_channel_set_active, robot_channel_test
 from crm.web import admin_required, apply_domain_error, form_status, tenant_required
 
 
@@ -41,3 +41,52 @@ def robot_set_active_view(request: HttpRequest, pk: int) -> HttpResponse:
     require_admin(request.user)
     robot_channel_set_active(acting_user=request.user, channel=robot, is_active=not robot.is_active)
     return redirect("settings:robots")
+
+
+def _robot_for_admin(request: HttpRequest, pk: int) -> RobotChannel:
+    """The company's robot, else 404 (another company's too); then 403 for anyone but an administrator."""
+    robot = RobotChannel.objects.for_tenant(request.tenant).select_related("team").filter(pk=pk).first()
+    if robot is None:
+        raise Http404
+    require_admin(request.user)
+    return robot
+
+
+@tenant_required
+def robot_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    robot = _robot_for_admin(request, pk)
+    initial = {"kind": robot.kind, "name": robot.name, "url": robot.url, "team": robot.team, "events": robot.events}
+    form = RobotChannelForm(
+        request.POST or None, tenant=request.tenant, events=ROBOT_EVENTS, editing=True, initial=initial
+    )
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        remove_secret = data.pop("remove_secret", False)
+        if remove_secret:
+            data["secret"] = ""
+        elif not data["secret"]:
+            data["secret"] = robot.secret
+        try:
+            robot_channel_save(acting_user=request.user, channel=robot, is_active=robot.is_active, **data)
+        except DomainError as error:
+            apply_domain_error(form, error)
+        else:
+            messages.success(request, _("The robot is saved."))
+            return redirect("settings:robot_edit", pk=robot.pk)
+    context = {"form": form, "robot": robot, "event_labels": ROBOT_EVENTS}
+    return render(request, "crm/settings/robot_edit.html", context, status=form_status(form))
+
+
+@tenant_required
+@require_POST
+def robot_test_view(request: HttpRequest, pk: int) -> HttpResponse:
+    robot = _robot_for_admin(request, pk)
+    try:
+        robot_channel_test(acting_user=request.user, channel=robot)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, _("A test message is on its way to the robot's group; Outgoing messages shows whether it arrived.")
+        )
+    return redirect("settings:robot_edit", pk=robot.pk)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crm.api.forms import CustomFieldsFormMixin
 from customers.models import Contact
 
 
-class ContactForm(forms.ModelForm):
+class ContactForm(CustomFieldsFormMixin, forms.ModelForm):
     mobile = forms.CharField(
         label=_("Mobile"), max_length=40, required=False, help_text=_("Mobile or landline; +86 may be left out.")
     )
@@ -39,9 +40,11 @@ class ContactForm(forms.ModelForm):
         ]
         widgets = {"birthday": forms.DateInput(attrs={"type": "date"}), "notes": forms.Textarea(attrs={"rows": 2})}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, tenant_id: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         contact = self.instance
+        if tenant_id is not None:
+            self.add_custom_fields(tenant_id, "contact", contact.custom if contact.pk else None)
         if contact.pk:
             self.fields["marketing_consent"].initial = contact.marketing_consent and contact.unsubscribed_at is None
             if contact.unsubscribed_at:

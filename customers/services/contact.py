@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.api.services.custom_field import custom_values_clean
 from crm.errors import DomainError
 from crm.models import Tenant, User
 from crm.services.audit import audit
@@ -113,6 +114,11 @@ def contact_save(
     `marketing_consent` in `data` records consent given or withdrawn, with the date and the user as its source."""
     tenant = customer.tenant
     cleaned = clean_contact(data, tenant)
+    if data.get("custom") is not None:
+        existing = contact.custom if contact is not None else None
+        cleaned["custom"] = custom_values_clean(
+            tenant_id=tenant.pk, kind="contact", values=data["custom"], existing=existing
+        )
     consent = data.get("marketing_consent")
     with transaction.atomic():
         customer = lock_customer_for_change(acting_user, customer.pk)

@@ -13,6 +13,7 @@ from django.utils.translation import ngettext_lazy
 from psycopg2.extras import execute_values
 
 from crm.access import manager_of
+from crm.api.services.webhook import webhook_emit_many
 from crm.models import Tenant, User
 from crm.services.audit import audit
 from crm.services.job import job_run_once_today
@@ -66,6 +67,14 @@ def _fallback_run(tenant: Tenant, now: dt.datetime) -> int:
             rows = cursor.fetchall()
         for customer_id, owner_id, name in rows:
             moved[owner_id].append((customer_id, name))
+        webhook_emit_many(
+            tenant_id=tenant.pk,
+            event="customer.fell_back",
+            items=[
+                {"id": customer_id, "name": name, "former_owner": owner_id, "pool": pool.pk, "at": now}
+                for customer_id, owner_id, name in rows
+            ],
+        )
         total += len(rows)
     if total:
         audit(tenant=tenant, actor=None, action="pool.fallback", details={"customers": total})

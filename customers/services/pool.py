@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext_lazy
 
 from crm.access import require_sales_user, sales_assignable_users
+from crm.api.services.webhook import webhook_emit
 from crm.errors import DomainError
 from crm.models import Role, User
 from crm.selectors.pool_limits import cooldown_until
@@ -108,6 +109,11 @@ def customer_claim(*, rep: User, customer_id: int, now: dt.datetime | None = Non
             at=now,
         )
         audit(tenant=rep.tenant, actor=rep, action="customer.claim", obj=customer)
+        webhook_emit(
+            tenant_id=rep.tenant_id,
+            event="customer.claimed",
+            data={"id": customer.pk, "name": customer.name, "owner": rep.pk, "pool": pool.pk, "claimed_at": now},
+        )
     customer.refresh_from_db()
     return customer
 

@@ -29,9 +29,12 @@ def contact_edit(request: HttpRequest, pk: int, contact_pk: int | None = None) -
         except RevealRefused as exc:
             messages.error(request, exc.message)
             return redirect("customers:detail", pk=customer.pk)
-    form = ContactForm(request.POST or None, instance=contact)
+    form = ContactForm(request.POST or None, instance=contact, tenant_id=request.user.tenant_id)
     if request.method == "POST" and form.is_valid():
         data = {f: form.cleaned_data[f] for f in [*ContactForm.Meta.fields, "marketing_consent"]}
+        custom = form.custom_data()
+        if custom is not None:
+            data["custom"] = custom
         if contact is not None:
             contact.refresh_from_db()
         try:

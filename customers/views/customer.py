@@ -158,7 +158,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_share": can_share,
             "shares": shares,
             "share_form": ShareForm(customer=customer) if can_share else None,
-            "contact_form": ContactForm() if may_edit else None,
+            "contact_form": ContactForm(tenant_id=request.user.tenant_id) if may_edit else None,
             "panels": panels,
             "sees_personal_data": sees,
             "is_admin": user.has_any_role(Role.ADMIN),

@@ -8,6 +8,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from crm.access import sales_assignable_users
+from crm.api.forms import CustomFieldsFormMixin
+from crm.api.services.custom_field import FORM_PREFIX
 from crm.errors import DomainError
 from crm.models import User
 from customers.forms.choice_list import use_value_lists
@@ -21,7 +23,7 @@ from sales.services.lead import SETTABLE_STATUSES, clean_lead_data
 UNASSIGNED = "none"
 
 
-class LeadForm(forms.Form):
+class LeadForm(CustomFieldsFormMixin, forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     company = forms.CharField(label=_("Company"), max_length=200, required=False)
     title = forms.CharField(label=_("Job title"), max_length=100, required=False)
@@ -37,10 +39,11 @@ class LeadForm(forms.Form):
     )
     owner = forms.ChoiceField(label=_("Owner"), required=False)
 
-    def __init__(self, *args, user: User, creating: bool = True, **kwargs):
+    def __init__(self, *args, user: User, creating: bool = True, custom: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
         use_value_lists(self, user.tenant)
+        self.add_custom_fields(user.tenant_id, "lead", custom)
         if not creating or not is_lead_manager(user):
             del self.fields["owner"]
             return
@@ -69,7 +72,11 @@ class LeadForm(forms.Form):
         return data
 
     def lead_data(self) -> dict:
-        return {k: v for k, v in self.cleaned_data.items() if k != "owner"}
+        data = {k: v for k, v in self.cleaned_data.items() if k != "owner" and not k.startswith(FORM_PREFIX)}
+        custom = self.custom_data()
+        if custom is not None:
+            data["custom"] = custom
+        return data
 
     def chosen_owner(self):
         """The chosen owner; None = unassigned; the user when the form offers no choice."""

@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from crm.access import sales_assignable_users
+from crm.api.forms import CustomFieldsFormMixin
 from crm.forms import QueryForm
 from crm.models import User
 from customers.models import Contact, Customer
@@ -13,7 +14,7 @@ from sales.forms.fields import CustomerChoiceField, DateInput, StageChoiceField,
 from sales.models import Pipeline, order_currencies
 
 
-class OpportunityForm(forms.Form):
+class OpportunityForm(CustomFieldsFormMixin, forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
     customer = CustomerChoiceField(label=_("Customer"), empty_label=None)
     contact = forms.ModelChoiceField(
@@ -36,10 +37,19 @@ class OpportunityForm(forms.Form):
     owner = UserChoiceField(label=_("Owner"), queryset=User.objects.none(), empty_label=None)
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, user: User, customer: Customer | None = None, editing: bool = False, **kwargs):
+    def __init__(
+        self,
+        *args,
+        user: User,
+        customer: Customer | None = None,
+        editing: bool = False,
+        custom: dict | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         tenant = user.tenant
         self.editing = editing
+        self.add_custom_fields(tenant.pk, "opportunity", custom)
         self.fields["owner"].queryset = sales_assignable_users(user).order_by("full_name")
         if self.fields["owner"].queryset.count() <= 1:
             self.fields["owner"].widget = forms.HiddenInput()

@@ -130,6 +130,8 @@ class Lead(TenantModel):
     )
     owned_since = models.DateTimeField(_("owned since"), null=True, blank=True, editable=False)
     extension_days = models.PositiveSmallIntegerField(default=0, editable=False)
+    # The company's custom fields (Settings → Custom fields), by key; checked by crm.api.services.custom_field.
+    custom = models.JSONField(_("custom fields"), default=dict, blank=True)
 
     objects = LeadQuerySet.as_manager()
 
@@ -158,6 +160,7 @@ class Lead(TenantModel):
         indexes = [
             # The list: newest first, by owner (reps), by status, by score; unassigned ones for managers.
             models.Index(fields=["tenant", "-created_at"], name="sales_lead_tenant_idx"),
+            GinIndex(fields=["custom"], opclasses=["jsonb_path_ops"], name="sales_lead_custom_gin"),
             models.Index(fields=["tenant", "owner", "-created_at"], name="sales_lead_owner_idx"),
             models.Index(fields=["tenant", "status", "-created_at"], name="sales_lead_status_idx"),
             models.Index(fields=["tenant", "owner", "-score"], name="sales_lead_owner_score_idx"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -64,6 +65,8 @@ class Opportunity(TenantModel):
         verbose_name=_("order"),
     )
     last_followed_up_at = models.DateTimeField(_("last follow-up"), null=True, blank=True)
+    # The company's custom fields (Settings → Custom fields), by key; checked by crm.api.services.custom_field.
+    custom = models.JSONField(_("custom fields"), default=dict, blank=True)
 
     objects = OpportunityQuerySet.as_manager()
 
@@ -94,6 +97,7 @@ class Opportunity(TenantModel):
         indexes = [
             # The list and the board: by pipeline and stage, by owner, by status and expected close date.
             models.Index(fields=["tenant", "-created_at"], name="sales_opp_tenant_idx"),
+            GinIndex(fields=["custom"], opclasses=["jsonb_path_ops"], name="sales_opp_custom_gin"),
             models.Index(fields=["tenant", "owner", "-created_at"], name="sales_opp_owner_idx"),
             models.Index(fields=["tenant", "stage", "-stage_entered_at"], name="sales_opp_stage_idx"),
             models.Index(fields=["tenant", "pipeline", "status"], name="sales_opp_pipeline_idx"),

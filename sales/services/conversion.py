@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.access import require_sales_user
+from crm.api.services.webhook import webhook_emit
 from crm.errors import DomainError
 from crm.models import User
 from crm.services.audit import audit
@@ -161,6 +162,19 @@ def lead_convert(
                 "attached": attached,
                 "contact": contact.pk if contact else None,
                 "opportunity": created_opportunity.pk if created_opportunity else None,
+            },
+        )
+        webhook_emit(
+            tenant_id=tenant.pk,
+            event="lead.converted",
+            data={
+                "id": lead.pk,
+                "name": lead.name,
+                "customer": customer.pk,
+                "new_customer": not attached,
+                "contact": contact.pk if contact else None,
+                "opportunity": created_opportunity.pk if created_opportunity else None,
+                "converted_by": acting_user.pk,
             },
         )
     return lead

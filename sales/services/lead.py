@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm.access import require_tenant_user, sales_assignable_users
+from crm.api.services.custom_field import custom_values_clean
 from crm.api.services.webhook import webhook_emit
 from crm.errors import DomainError
 from crm.models import Tenant, User
@@ -134,6 +135,11 @@ def clean_lead_data(
         errors.append(("phone", _("Give a phone number, an email or a WeChat ID, so the lead can be reached.")))
     if errors:
         raise DomainError.of(errors)
+    if data.get("custom") is not None:
+        existing = current.custom if current is not None else None
+        values["custom"] = custom_values_clean(
+            tenant_id=tenant.pk, kind="lead", values=data["custom"], existing=existing
+        )
     return values
 
 
@@ -164,6 +170,7 @@ def create_lead(
         origin=origin,
         web_form=web_form,
         company_key=normalize_company_name(values.get("company") or ""),
+        custom=values.get("custom") or {},
         **{k: values[k] for k in LEAD_FIELDS},
     )
     _apply_match(lead, detect_duplicate(tenant, values))
@@ -228,6 +235,9 @@ def lead_update(*, acting_user: User, lead: Lead, data: dict[str, Any]) -> Lead:
         identifiers_changed = lead_identifiers(before) != lead_identifiers(values)
         for key in LEAD_FIELDS:
             setattr(lead, key, values[key])
+        custom_before = lead.custom
+        if "custom" in values:
+            lead.custom = values["custom"]
         lead.company_key = normalize_company_name(lead.company)
         newly_duplicate = False
         if identifiers_changed:
@@ -243,6 +253,8 @@ def lead_update(*, acting_user: User, lead: Lead, data: dict[str, Any]) -> Lead:
         score_leads(tenant_id=tenant.pk, lead_ids=[lead.pk])
         lead.refresh_from_db()
         changes = {k: [str(before[k]), str(values[k])] for k in LEAD_FIELDS if before[k] != values[k]}
+        if lead.custom != custom_before:
+            changes["custom"] = [custom_before, lead.custom]
         if changes:
             audit(tenant=tenant, actor=acting_user, action="lead.update", obj=lead, details=changes)
         if newly_duplicate:

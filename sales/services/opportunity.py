@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.access import require_tenant_user, sales_assignable_users
+from crm.api.services.custom_field import custom_values_clean
 from crm.api.services.webhook import webhook_emit
 from crm.errors import DomainError
 from crm.models import Tenant, User
@@ -139,6 +140,7 @@ def opportunity_create(
     lines: Sequence[Line] = (),
     notes: str = "",
     lead=None,
+    custom: dict | None = None,
 ) -> Opportunity:
     """A new opportunity for a customer the user may change, in an open stage of a pipeline in use (by default
     its first). Its entry into that stage is the first row of its stage history."""
@@ -162,6 +164,7 @@ def opportunity_create(
     if probability is not None:
         check_probability(probability)
     pipeline, stage = _stage_for_new(pipeline, stage, tenant)
+    custom = custom_values_clean(tenant_id=tenant.pk, kind="opportunity", values=custom) if custom is not None else {}
     now = timezone.now()
     with transaction.atomic():
         # Checked again under the customer's lock: a transfer that won the row first leaves nothing created.
@@ -182,6 +185,7 @@ def opportunity_create(
             stage_entered_at=now,
             notes=notes or "",
             lead=lead,
+            custom=custom,
             created_by=acting_user,
         )
         _write_lines(opportunity, lines)
@@ -225,6 +229,7 @@ def _snapshot(opportunity: Opportunity) -> dict[str, Any]:
         "contact": opportunity.contact_id,
         "owner": opportunity.owner_id,
         "notes": opportunity.notes,
+        "custom": opportunity.custom,
     }
 
 
@@ -241,6 +246,7 @@ def opportunity_update(
     owner: User,
     notes: str = "",
     lines: Sequence[Line] | None = None,
+    custom: dict | None = None,
 ) -> Opportunity:
     """Change an opportunity's details. A won one keeps its amount and currency: they are its order's."""
     require_tenant_user(acting_user)
@@ -275,6 +281,10 @@ def opportunity_update(
         ):
             raise DomainError(_("A won opportunity keeps the amount of its order."), field="amount")
         before = _snapshot(opportunity)
+        if custom is not None:
+            opportunity.custom = custom_values_clean(
+                tenant_id=tenant.pk, kind="opportunity", values=custom, existing=opportunity.custom
+            )
         opportunity.name, opportunity.amount, opportunity.currency = name[:200], amount, currency
         opportunity.expected_close_date, opportunity.probability_override = expected_close_date, probability
         opportunity.contact, opportunity.owner, opportunity.notes = contact, owner, notes or ""
@@ -410,4 +420,19 @@ def opportunity_move(
                 "order": order.pk if order else None,
             },
         )
+        if stage.kind == StageKind.WON:
+            webhook_emit(
+                tenant_id=tenant.pk,
+                event="opportunity.won",
+                data={
+                    "id": opportunity.pk,
+                    "name": opportunity.name,
+                    "customer": opportunity.customer_id,
+                    "owner": opportunity.owner_id,
+                    "amount": opportunity.amount,
+                    "currency": opportunity.currency,
+                    "order": order.pk if order else None,
+                    "won_at": now,
+                },
+            )
     return opportunity

@@ -132,7 +132,7 @@ def lead_edit(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("sales:lead_detail", pk=lead.pk)
     initial = {f: getattr(lead, f) for f in LEAD_FIELDS}
     initial["phone"] = format_phone(lead.phone)
-    form = LeadForm(request.POST or None, user=request.user, creating=False, initial=initial)
+    form = LeadForm(request.POST or None, user=request.user, creating=False, initial=initial, custom=lead.custom)
     if request.method == "POST" and form.is_valid():
         try:
             lead_update(acting_user=request.user, lead=lead, data=form.lead_data())

@@ -105,6 +105,7 @@ def opportunity_create_view(request: HttpRequest) -> HttpResponse:
                 probability=data["probability"],
                 lines=_lines_from(lines),
                 notes=data["notes"],
+                custom=form.custom_data(),
             )
         except DomainError as exc:
             apply_domain_error(form, exc)
@@ -183,7 +184,12 @@ def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "notes": opportunity.notes,
     }
     form = OpportunityForm(
-        request.POST or None, user=request.user, customer=opportunity.customer, editing=True, initial=initial
+        request.POST or None,
+        user=request.user,
+        customer=opportunity.customer,
+        editing=True,
+        initial=initial,
+        custom=opportunity.custom,
     )
     if opportunity.owner_id:
         form.fields["owner"].queryset = form.fields["owner"].queryset | type(opportunity.owner).objects.filter(
@@ -213,6 +219,7 @@ def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 owner=data["owner"],
                 notes=data["notes"],
                 lines=new_lines,
+                custom=form.custom_data(),
             )
         except DomainError as exc:
             apply_domain_error(form, exc)

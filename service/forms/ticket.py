@@ -7,6 +7,7 @@ from django.conf import settings
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from crm.api.forms import CustomFieldsFormMixin
 from crm.errors import DomainError
 from crm.forms import QueryForm
 from crm.models import Team, User
@@ -88,7 +89,7 @@ def _categories(tenant):
     return TicketCategory.objects.filter(tenant=tenant, active=True).order_by("name")
 
 
-class TicketForm(forms.Form):
+class TicketForm(CustomFieldsFormMixin, forms.Form):
     customer = forms.ModelChoiceField(
         label=_("Customer"),
         queryset=Customer.objects.none(),
@@ -116,6 +117,7 @@ class TicketForm(forms.Form):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
+        self.add_custom_fields(user.tenant_id, "ticket")
         self.fields["customer"].queryset = ticket_customers(user)
         self.fields["category"].queryset = _categories(user.tenant)
         self.fields["assignee"].queryset = assignable_agents(user).order_by("full_name", "pk")
@@ -132,7 +134,7 @@ class TicketForm(forms.Form):
         )
 
 
-class TicketEditForm(forms.Form):
+class TicketEditForm(CustomFieldsFormMixin, forms.Form):
     subject = forms.CharField(label=_("Subject"), max_length=200)
     priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices)
     category = forms.ModelChoiceField(
@@ -140,8 +142,9 @@ class TicketEditForm(forms.Form):
     )
     tags = TagsField(label=_("Tags"), required=False, help_text=_("Separated by commas."))
 
-    def __init__(self, *args, user: User, current_category=None, **kwargs):
+    def __init__(self, *args, user: User, current_category=None, custom: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.add_custom_fields(user.tenant_id, "ticket", custom)
         categories = _categories(user.tenant)
         if current_category is not None:
             categories = categories | TicketCategory.objects.filter(tenant=user.tenant, pk=current_category.pk)

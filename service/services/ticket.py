@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm.access import is_tenant_user, require_admin
+from crm.api.services.custom_field import custom_values_clean
 from crm.api.services.webhook import webhook_emit
 from crm.errors import DomainError
 from crm.models import Team, Tenant, User
@@ -155,6 +156,7 @@ def ticket_create(
     message_id: str = "",
     files: Iterable[File] = (),
     now: dt.datetime | None = None,
+    custom: dict | None = None,
 ) -> Ticket:
     """A new ticket. `acting_user` None: it came from the public form or by email. Without an assignee the
     dispatch rules choose its team and agent. The SLA clock starts at once. `files` are checked (all or none)
@@ -176,6 +178,7 @@ def ticket_create(
             raise DomainError(_("Choose an agent you may give tickets to."), field="assignee")
     _check_refs(tenant.pk, customer, contact, category)
     tags = clean_tags(tags)
+    custom = custom_values_clean(tenant_id=tenant.pk, kind="ticket", values=custom) if custom is not None else {}
     checked = attachments_check(files)
     with transaction.atomic():
         ticket = Ticket(
@@ -192,6 +195,7 @@ def ticket_create(
             priority=priority,
             channel=channel,
             tags=tags,
+            custom=custom,
             status=Status.NEW,
         )
         if assignee is not None:
@@ -282,6 +286,18 @@ def _move(ticket: Ticket, status: str, now: dt.datetime) -> None:
         if status == Status.RESOLVED:
             ticket.resolved_at = now
             survey_on_resolved(ticket=ticket, now=now)
+            webhook_emit(
+                tenant_id=ticket.tenant_id,
+                event="ticket.resolved",
+                data={
+                    "id": ticket.pk,
+                    "number": ticket.number,
+                    "subject": ticket.subject,
+                    "customer": ticket.customer_id,
+                    "assignee": ticket.assignee_id,
+                    "resolved_at": now,
+                },
+            )
         else:
             ticket.closed_at = now
             ticket.resolved_at = ticket.resolved_at or now
@@ -481,8 +497,10 @@ def ticket_update(
     category: TicketCategory | None,
     tags: Iterable[str],
     now: dt.datetime | None = None,
+    custom: dict | None = None,
 ) -> Ticket:
-    """Edit the ticket; a new priority applies its SLA policy to the time left (the time used is kept)."""
+    """Edit the ticket; a new priority applies its SLA policy to the time left (the time used is kept). `custom`
+    changes the custom fields it names (None: none)."""
     now = now or timezone.now()
     require_work(acting_user, ticket)
     subject = (subject or "").strip()
@@ -496,13 +514,17 @@ def ticket_update(
     with transaction.atomic():
         ticket = _lock(ticket)
         before = {"subject": ticket.subject, "priority": ticket.priority, "category": ticket.category_id}
+        if custom is not None:
+            ticket.custom = custom_values_clean(
+                tenant_id=ticket.tenant_id, kind="ticket", values=custom, existing=ticket.custom
+            )
         ticket.subject, ticket.category, ticket.tags = subject[:200], category, tags
         if priority != ticket.priority:
             ticket.priority = priority
             sla.apply_policy(ticket, now, level_id=ticket.customer.level_id)
             _notify_owner_if_urgent(ticket)
         ticket.updated_at = now
-        ticket.save(update_fields=[*TICKET_SAVE, "subject", "priority", "category", "tags"])
+        ticket.save(update_fields=[*TICKET_SAVE, "subject", "priority", "category", "tags", "custom"])
         audit(
             tenant=ticket.tenant,
             actor=acting_user,

@@ -139,6 +139,7 @@ def ticket_create_view(request: HttpRequest) -> HttpResponse:
                 tags=data["tags"],
                 assignee=data["assignee"],
                 files=data["attachments"],
+                custom=form.custom_data(),
             )
         except DomainError as exc:
             apply_domain_error(form, exc)
@@ -170,6 +171,7 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **forms) -> dict:
             or TicketEditForm(
                 user=request.user,
                 current_category=ticket.category,
+                custom=ticket.custom,
                 initial={
                     "subject": ticket.subject,
                     "priority": ticket.priority,
@@ -235,7 +237,7 @@ def ticket_status_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def ticket_edit(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = get_ticket_for_user(request.user, pk)
-    form = TicketEditForm(request.POST, user=request.user, current_category=ticket.category)
+    form = TicketEditForm(request.POST, user=request.user, current_category=ticket.category, custom=ticket.custom)
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -246,6 +248,7 @@ def ticket_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 priority=data["priority"],
                 category=data["category"],
                 tags=data["tags"],
+                custom=form.custom_data(),
             )
         except DomainError as exc:
             apply_domain_error(form, exc)

@@ -65,3 +65,20 @@ def test_api_cross_tenant_sweep(sweep):  # noqa: F811
         if params and name.endswith("-detail"):
             assert viewer.get(url).status_code == 200, f"{name}: A's admin could not read {url}"
     assert unchanged_rows(world_a.tenant) == before
+
+
+@pytest.mark.django_db
+def test_read_only_tokens_write_nothing(sweep):  # noqa: F811
+    """A token of scope `read` is refused (403) every write of every resource, even its administrator's own."""
+    world_a = sweep.a
+    _token, raw = token_create(acting_user=world_a.admin, name="reader", scope="read")
+    reader = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    before = unchanged_rows(world_a.tenant)
+    api_names = [(name, params) for name, params in all_patterns() if name.startswith("api:") and "-" in name]
+    for name, params in api_names:
+        url = reverse(name, kwargs=sweep.kwargs_a[name] if params else {})
+        for method in ("post", "put", "patch", "delete"):
+            response = getattr(reader, method)(url, {"name": "x"}, content_type="application/json")
+            assert response.status_code == 403, f"{method.upper()} {url}: got {response.status_code}"
+            assert response.json()["error"]["code"] == "permission_denied", url
+    assert unchanged_rows(world_a.tenant) == before

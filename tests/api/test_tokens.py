@@ -6,7 +6,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.api.models import ApiToken
+from crm.api.models import ApiToken, CustomField
 from crm.api.services.token import token_authenticate, token_create, token_digest, token_revoke
 from crm.errors import DomainError
 
@@ -187,3 +187,12 @@ def test_demo_tokens_are_seeded_once():
     names = set(ApiToken.objects.values_list("name", flat=True))
     assert "ERP 同步" in names
     assert ApiToken.objects.filter(name="ERP 同步").count() == ApiToken.objects.values("tenant").distinct().count()
+
+
+@pytest.mark.django_db
+def test_demo_custom_fields_are_seeded_once():
+    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", verbosity=0)
+    tenants = ApiToken.objects.values("tenant").distinct().count()
+    assert CustomField.objects.filter(kind="lead", key="budget").count() == tenants
+    assert set(CustomField.objects.values_list("kind", flat=True)) >= {"contact", "lead", "opportunity", "ticket"}

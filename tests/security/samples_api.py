@@ -9,7 +9,7 @@ from crm.api.services.custom_field import custom_field_save
 from crm.api.services.token import token_create
 from crm.api.services.webhook import webhook_endpoint_save
 
-from . import samples_customers, samples_leads, samples_sales, samples_service
+from . import samples_customers, samples_leads, samples_quotes, samples_sales, samples_service
 from .marks import named
 
 
@@ -57,8 +57,11 @@ SAME_AS_PAGE = {
     "api:opportunity-move": samples_leads.SAMPLES["sales:opportunity_move"],
     "api:followup-detail": samples_sales.SAMPLES["sales:followup_edit"],
     "api:task-detail": samples_sales.SAMPLES["sales:task_detail"],
+    "api:task-complete": samples_sales.SAMPLES["sales:task_detail"],
     "api:order-detail": samples_sales.SAMPLES["sales:order_detail"],
     "api:ticket-detail": samples_service.SAMPLES["service:ticket_detail"],
+    "api:ticket-reply": samples_service.SAMPLES["service:ticket_detail"],
+    "api:product-detail": samples_quotes.SAMPLES["sales:product_edit"],
 }
 
 SAMPLES = {

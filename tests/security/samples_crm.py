@@ -65,3 +65,5 @@ def _robot(world):
 
 
 SAMPLES["settings:robot_set_active"] = _robot
+SAMPLES["settings:robot_edit"] = _robot
+SAMPLES["settings:robot_test"] = _robot

@@ -198,6 +198,39 @@ def custom_values_from_form(cleaned_data: dict[str, Any]) -> dict[str, Any]:
     return {name[len(FORM_PREFIX) :]: value for name, value in cleaned_data.items() if name.startswith(FORM_PREFIX)}
 
 
+def custom_value_filter(field: CustomField, raw: Any) -> dict[str, Any] | None:
+    """The JSONB containment for one field's list-filter value, or None when the value does not fit its type."""
+    if _is_empty(raw):
+        return None
+    try:
+        value = _clean_value(field, raw)
+    except DomainError:
+        return None
+    return {field.key: [value] if field.type == CustomField.Type.MULTI and isinstance(value, str) else value}
+
+
+def custom_display(
+    tenant_id: int | None, kind: str, values: dict | None, *, fields: list[CustomField] | None = None
+) -> list[tuple[str, str]]:
+    """(label, text) of a record's custom fields in use that have a value, in their order, for its page; `fields`:
+    the kind's fields when the caller read them already."""
+    shown = []
+    if fields is None:
+        fields = custom_fields_for(tenant_id, kind)
+    for field in fields:
+        value = (values or {}).get(field.key)
+        if _is_empty(value):
+            continue
+        if field.type == CustomField.Type.MULTI and isinstance(value, list):
+            text = "、".join(str(v) for v in value)
+        elif field.type == CustomField.Type.BOOLEAN:
+            text = _("Yes") if value else _("No")
+        else:
+            text = str(value)
+        shown.append((field.label, text))
+    return shown
+
+
 def custom_filter(tenant_id: int | None, kind: str, params: dict[str, str]) -> dict[str, Any]:
     """The JSONB containment (`custom @> {...}`) for `cf_<key>=<value>` query parameters; a value that does not fit
     its field's type raises DomainError."""
