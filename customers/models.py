@@ -9,6 +9,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models import F
 from django.db.models.functions import ExtractDay, ExtractMonth, Reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -228,8 +229,14 @@ class Customer(TenantModel):
                 condition=models.Q(deleted_at__isnull=True),
                 name="cust_owner_name_idx",
             ),
+            # The sorts by last follow-up put "never" first (ascending, NULLS FIRST) or last (descending, NULLS
+            # LAST, the same index read backwards), then by id: the index matches that order exactly, so a page is
+            # read off it without sorting the tenant's rows.
             models.Index(
-                fields=["tenant", "owner", "last_followed_up_at"],
+                F("tenant"),
+                F("owner"),
+                F("last_followed_up_at").asc(nulls_first=True),
+                F("id"),
                 condition=models.Q(deleted_at__isnull=True),
                 name="cust_owner_followup_idx",
             ),
@@ -243,7 +250,9 @@ class Customer(TenantModel):
                 fields=["tenant", "created_at"], condition=models.Q(deleted_at__isnull=True), name="cust_created_idx"
             ),
             models.Index(
-                fields=["tenant", "last_followed_up_at"],
+                F("tenant"),
+                F("last_followed_up_at").asc(nulls_first=True),
+                F("id"),
                 condition=models.Q(deleted_at__isnull=True),
                 name="cust_followup_idx",
             ),
