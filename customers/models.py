@@ -278,6 +278,8 @@ class Customer(TenantModel):
             models.Index(
                 fields=["tenant", "deleted_at"], condition=models.Q(deleted_at__isnull=False), name="cust_trash_idx"
             ),
+            # Name prefix search (杭州…), whatever the database's collation.
+            models.Index("tenant", OpClass("name", name="varchar_pattern_ops"), name="cust_name_prefix_idx"),
             models.Index("tenant", OpClass("name_pinyin", name="varchar_pattern_ops"), name="cust_pinyin_idx"),
             models.Index("tenant", OpClass("name_initials", name="varchar_pattern_ops"), name="cust_initials_idx"),
             GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="cust_name_trgm_idx"),
@@ -384,6 +386,8 @@ class Contact(TenantModel):
         indexes = [
             models.Index(fields=["tenant", "customer"], name="contact_customer_idx"),
             models.Index(fields=["tenant", "name"], name="contact_name_idx"),
+            # The customer search's contact-name prefix, whatever the database's collation.
+            models.Index("tenant", OpClass("name", name="varchar_pattern_ops"), name="contact_name_prefix_idx"),
             # The greeting job's set-based selection of today's birthdays (marketing.selectors.care).
             models.Index(
                 models.F("tenant"),
