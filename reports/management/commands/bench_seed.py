@@ -168,7 +168,8 @@ class Command(BaseCommand):
         return tenant
 
     def _fill(self, tenant: Tenant, vocab: dict, customers: int) -> None:
-        """Customer i: name city[i % 40] + brand[i / 400] + trade[(i / 40) % 10] + 有限公司 (unique); owned by rep
+        """Customer i (created in the order of i over 1,000 days, the reps' customers interleaved as they come in):
+        name city[i % 40] + brand[i / 400] + trade[(i / 40) % 10] + 有限公司 (unique); owned by rep
         i % reps unless i % 10 = 9 (the pool); two contacts (mobile 138…, email for nine in ten); two follow-ups
         unless i % 10 = 0 (then never followed up), the last 0–34 days ago; opportunity j on customer 2j; leads."""
         t0 = time.monotonic()
@@ -235,7 +236,7 @@ class Command(BaseCommand):
                     INSERT INTO customers_customer (id, tenant_id, created_at, updated_at, kind, name, name_pinyin,
                         name_initials, status, industry, region, source, is_key_account, credit_code, address, website,
                         notes, owner_id, pool_id, owned_since, last_followed_up_at, extension_days, custom)
-                    SELECT %(c0)s + i, %(t)s, %(now)s - (i %% 1000) * interval '1 day', %(now)s, 'company',
+                    SELECT %(c0)s + i, %(t)s, %(now)s - (%(n)s - i) * interval '1000 days' / %(n)s, %(now)s, 'company',
                         w.city || w.brand || w.trade || '{SUFFIX}', w.city_py || w.brand_py || w.trade_py || %(suffix_py)s,
                         w.city_ini || w.brand_ini || w.trade_ini || %(suffix_ini)s,
                         CASE WHEN i %% 3 = 0 THEN 'active' ELSE 'potential' END, w.trade, w.city, '展会', i %% 50 = 0,
