@@ -87,6 +87,8 @@ class Command(BaseCommand):
                 "manager": User.objects.filter(tenant=tenant, email__startswith="manager0@").first(),
                 "rep": User.objects.filter(tenant=tenant, email__startswith="rep0@").first(),
             }
+        self.path = Path(output)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         results = []
         connection.ensure_connection()
         self._as_app_role(True)
@@ -94,10 +96,7 @@ class Command(BaseCommand):
             self._measure(results, users, tenant, repeat, only, no_jobs)
         finally:
             self._as_app_role(False)
-        path = Path(output)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-        self.stdout.write(f"\nwrote {path}")
+        self.stdout.write(f"\nwrote {self.path}")
 
     def _as_app_role(self, app: bool) -> None:
         """Switch the connection to the app role and back with the driver's own cursor (not counted as a query)."""
@@ -130,6 +129,9 @@ class Command(BaseCommand):
         return not only or any(part and part in name for part in only.split(","))
 
     def _print(self, row: dict) -> None:
+        """Print the row and rewrite the file with every row so far: a run stopped halfway keeps what it measured."""
+        self.rows_written = [*getattr(self, "rows_written", []), row]
+        self.path.write_text(json.dumps(self.rows_written, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         self.stdout.write(
             f"{row['name']:<40} {row['role']:<8} {row['ms']:>9,.0f} ms  main query {row['sql_ms']:>8,.1f} ms"
             f"  {row['queries']:>3} queries"
