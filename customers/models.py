@@ -9,6 +9,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models import F
 from django.db.models.functions import ExtractDay, ExtractMonth, Reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -228,8 +229,14 @@ class Customer(TenantModel):
                 condition=models.Q(deleted_at__isnull=True),
                 name="cust_owner_name_idx",
             ),
+            # The sorts by last follow-up put "never" first (ascending, NULLS FIRST) or last (descending, NULLS
+            # LAST, the same index read backwards), then by id: the index matches that order exactly, so a page is
+            # read off it without sorting the tenant's rows.
             models.Index(
-                fields=["tenant", "owner", "last_followed_up_at"],
+                F("tenant"),
+                F("owner"),
+                F("last_followed_up_at").asc(nulls_first=True),
+                F("id"),
                 condition=models.Q(deleted_at__isnull=True),
                 name="cust_owner_followup_idx",
             ),
@@ -243,7 +250,9 @@ class Customer(TenantModel):
                 fields=["tenant", "created_at"], condition=models.Q(deleted_at__isnull=True), name="cust_created_idx"
             ),
             models.Index(
-                fields=["tenant", "last_followed_up_at"],
+                F("tenant"),
+                F("last_followed_up_at").asc(nulls_first=True),
+                F("id"),
                 condition=models.Q(deleted_at__isnull=True),
                 name="cust_followup_idx",
             ),
@@ -269,6 +278,8 @@ class Customer(TenantModel):
             models.Index(
                 fields=["tenant", "deleted_at"], condition=models.Q(deleted_at__isnull=False), name="cust_trash_idx"
             ),
+            # Name prefix search (杭州…), whatever the database's collation.
+            models.Index("tenant", OpClass("name", name="varchar_pattern_ops"), name="cust_name_prefix_idx"),
             models.Index("tenant", OpClass("name_pinyin", name="varchar_pattern_ops"), name="cust_pinyin_idx"),
             models.Index("tenant", OpClass("name_initials", name="varchar_pattern_ops"), name="cust_initials_idx"),
             GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="cust_name_trgm_idx"),
@@ -378,6 +389,8 @@ class Contact(TenantModel):
             models.Index(fields=["tenant", "customer"], name="contact_customer_idx"),
             GinIndex(fields=["custom"], opclasses=["jsonb_path_ops"], name="contact_custom_gin"),
             models.Index(fields=["tenant", "name"], name="contact_name_idx"),
+            # The customer search's contact-name prefix, whatever the database's collation.
+            models.Index("tenant", OpClass("name", name="varchar_pattern_ops"), name="contact_name_prefix_idx"),
             # The greeting job's set-based selection of today's birthdays (marketing.selectors.care).
             models.Index(
                 models.F("tenant"),

@@ -18,14 +18,16 @@ from crm.models import Tenant, User
 from crm.services.audit import audit
 from crm.services.job import job_run_once_today
 from crm.services.notification import lazy_format, notify
+from crm.services.pool_fallback import CUSTOMERS, fallback_digests, fallback_move
 from crm.workcalendar.selectors import local_today
 from customers.models import FallbackWarning
 from customers.selectors.pool import fallback_due, pools_with_rules
 
 
 def fallback_run(*, tenant: Tenant, now: dt.datetime | None = None) -> int:
-    """Move every customer the predicate selects back to its home pool: per pool one UPDATE … RETURNING feeding a
-    bulk insert of OwnershipEvents (no Python loop over customers), then one digest per former owner.
+    """Move every customer the predicate selects back to its home pool: per pool one set-based UPDATE … RETURNING
+    feeding the insert of OwnershipEvents (crm.services.pool_fallback, shared with the lead fall-back; no Python
+    loop over customers), then one digest per former owner, written together.
     Idempotent and safe concurrently: the UPDATE only takes rows still owned, skipping rows another run locked."""
     now = now or timezone.now()
     # One transaction for the moves, their events and the digests: a crash leaves all or nothing, so a retry
@@ -38,60 +40,34 @@ def _fallback_run(tenant: Tenant, now: dt.datetime) -> int:
     moved: dict[int, list[tuple[int, str]]] = defaultdict(list)
     total = 0
     for pool in pools_with_rules(tenant):
-        due_sql, due_params = fallback_due(pool, now=now).values("pk").query.sql_with_params()
-        with connection.cursor() as cursor:
-            # due_sql is Django's own compiled SQL for the predicate, with its values passed as parameters.
-            cursor.execute(
-                f"""
-                WITH due AS (
-                    SELECT c.id, c.owner_id FROM customers_customer c
-                    WHERE c.id IN ({due_sql}) AND c.owner_id IS NOT NULL
-                    FOR UPDATE SKIP LOCKED
-                ), moved AS (
-                    UPDATE customers_customer c
-                    SET owner_id = NULL, owned_since = NULL, extension_days = 0, updated_at = %s
-                    FROM due WHERE c.id = due.id AND c.owner_id = due.owner_id
-                    RETURNING c.id, due.owner_id, c.name
-                ), events AS (
-                    INSERT INTO customers_ownershipevent
-                        (tenant_id, customer_id, from_owner_id, to_owner_id, from_pool_id, to_pool_id, reason,
-                         note, actor_id, at, created_at, updated_at, created_by_id)
-                    SELECT %s, moved.id, moved.owner_id, NULL, NULL, %s, 'fallback', '', NULL, %s, %s, %s, NULL
-                    FROM moved
-                    RETURNING customer_id
-                )
-                SELECT moved.id, moved.owner_id, moved.name FROM moved
-                """,  # noqa: S608
-                [*due_params, now, tenant.pk, pool.pk, now, now, now],
-            )
-            rows = cursor.fetchall()
-        for customer_id, owner_id, name in rows:
-            moved[owner_id].append((customer_id, name))
+        due = fallback_due(pool, now=now).order_by().values("pk").query.sql_with_params()
+        moved_now = fallback_move(tables=CUSTOMERS, tenant_id=tenant.pk, pool_id=pool.pk, due=due, now=now)
+        for owner_id, items in moved_now.items():
+            moved[owner_id] += items
+            total += len(items)
         webhook_emit_many(
             tenant_id=tenant.pk,
             event="customer.fell_back",
             items=[
                 {"id": customer_id, "name": name, "former_owner": owner_id, "pool": pool.pk, "at": now}
-                for customer_id, owner_id, name in rows
+                for owner_id, items in moved_now.items()
+                for customer_id, name in items
             ],
         )
-        total += len(rows)
     if total:
         audit(tenant=tenant, actor=None, action="pool.fallback", details={"customers": total})
-    for owner in User.objects.filter(pk__in=list(moved)):
-        items = moved[owner.pk]
-        notify(
-            recipient=owner,
-            title=lazy_format(
-                ngettext_lazy(
-                    "%(count)d customer fell back to the pool", "%(count)d customers fell back to the pool", len(items)
-                ),
-                count=len(items),
+    fallback_digests(
+        tenant_id=tenant.pk,
+        moved=moved,
+        title=lambda count: lazy_format(
+            ngettext_lazy(
+                "%(count)d customer fell back to the pool", "%(count)d customers fell back to the pool", count
             ),
-            body="\n".join(name for _pk, name in items[:50]),
-            url=reverse("pool:list"),
-            key=f"fallback:{now:%Y%m%d%H%M}:{owner.pk}:{min(pk for pk, _n in items)}",
-        )
+            count=count,
+        ),
+        url=reverse("pool:list"),
+        key=lambda owner_id, items: f"fallback:{now:%Y%m%d%H%M}:{owner_id}:{min(pk for pk, _n in items)}",
+    )
     return total
 
 

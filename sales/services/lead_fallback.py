@@ -16,6 +16,7 @@ from crm.models import Tenant, User
 from crm.services.audit import audit
 from crm.services.job import job_run_once_today
 from crm.services.notification import lazy_format, notify
+from crm.services.pool_fallback import LEADS, fallback_digests, fallback_move
 from crm.workcalendar.selectors import local_today
 from sales.selectors.lead_pool import lead_fallback_due, lead_pools_with_rules, lead_warning_rows
 
@@ -23,63 +24,36 @@ WARN_LOCAL_HOUR = 9
 
 
 def lead_fallback_run(*, tenant: Tenant, now: dt.datetime | None = None) -> int:
-    """Move every lead the predicate selects back to its home lead pool: per pool one UPDATE … RETURNING feeding a
-    bulk insert of LeadOwnershipEvents (no Python loop over leads), then one digest per former owner, all in one
-    transaction. Idempotent and safe concurrently: only rows still owned move, rows another run locked are skipped."""
+    """Move every lead the predicate selects back to its home lead pool: per pool one set-based UPDATE … RETURNING
+    feeding the insert of LeadOwnershipEvents (crm.services.pool_fallback, shared with the customer fall-back; no
+    Python loop over leads), then one digest per former owner, all in one transaction. Idempotent and safe
+    concurrently: only rows still owned move, rows another run locked are skipped."""
     now = now or timezone.now()
     with transaction.atomic():
         moved: dict[int, list[tuple[int, str]]] = defaultdict(list)
         total = 0
         for pool in lead_pools_with_rules(tenant):
-            due_sql, due_params = lead_fallback_due(pool, now=now).order_by().values("pk").query.sql_with_params()
-            with connection.cursor() as cursor:
-                # due_sql is Django's own compiled SQL for the predicate, with its values passed as parameters.
-                cursor.execute(
-                    f"""
-                    WITH due AS (
-                        SELECT l.id, l.owner_id FROM sales_lead l
-                        WHERE l.id IN ({due_sql}) AND l.owner_id IS NOT NULL
-                        FOR UPDATE SKIP LOCKED
-                    ), moved AS (
-                        UPDATE sales_lead l
-                        SET owner_id = NULL, owned_since = NULL, extension_days = 0, updated_at = %s
-                        FROM due WHERE l.id = due.id AND l.owner_id = due.owner_id
-                        RETURNING l.id, due.owner_id, l.name
-                    ), events AS (
-                        INSERT INTO sales_leadownershipevent
-                            (tenant_id, lead_id, from_owner_id, to_owner_id, from_pool_id, to_pool_id, reason,
-                             note, actor_id, at, created_at, updated_at, created_by_id)
-                        SELECT %s, moved.id, moved.owner_id, NULL, NULL, %s, 'fallback', '', NULL, %s, %s, %s, NULL
-                        FROM moved
-                        RETURNING lead_id
-                    )
-                    SELECT moved.id, moved.owner_id, moved.name FROM moved
-                    """,  # noqa: S608
-                    [*due_params, now, tenant.pk, pool.pk, now, now, now],
-                )
-                rows = cursor.fetchall()
-            for lead_id, owner_id, name in rows:
-                moved[owner_id].append((lead_id, name))
-            total += len(rows)
+            due = lead_fallback_due(pool, now=now).order_by().values("pk").query.sql_with_params()
+            for owner_id, items in fallback_move(
+                tables=LEADS, tenant_id=tenant.pk, pool_id=pool.pk, due=due, now=now
+            ).items():
+                moved[owner_id] += items
+                total += len(items)
         if total:
             audit(tenant=tenant, actor=None, action="lead_pool.fallback", details={"leads": total})
-        for owner in User.objects.filter(pk__in=list(moved)):
-            items = moved[owner.pk]
-            notify(
-                recipient=owner,
-                title=lazy_format(
-                    ngettext_lazy(
-                        "%(count)d lead fell back to the lead pool",
-                        "%(count)d leads fell back to the lead pool",
-                        len(items),
-                    ),
-                    count=len(items),
+        fallback_digests(
+            tenant_id=tenant.pk,
+            moved=moved,
+            title=lambda count: lazy_format(
+                ngettext_lazy(
+                    "%(count)d lead fell back to the lead pool", "%(count)d leads fell back to the lead pool", count
                 ),
-                body="\n".join(name for _pk, name in items[:50]),
-                url=reverse("sales:lead_pool_list"),
-                key=f"lead-fallback:{now:%Y%m%d%H%M}:{owner.pk}:{min(pk for pk, _n in items)}",
-                email=False,
-            )
+                count=count,
+            ),
+            url=reverse("sales:lead_pool_list"),
+            key=lambda owner_id, items: f"lead-fallback:{now:%Y%m%d%H%M}:{owner_id}:{min(pk for pk, _n in items)}",
+            email=False,
+        )
     return total
 
 
