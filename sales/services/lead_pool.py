@@ -23,7 +23,15 @@ from crm.selectors.pool_limits import cooldown_until
 from crm.services.audit import audit
 from crm.services.notification import lazy_format, notify
 from customers.services.extension import ownership_extension_decide, ownership_extension_submit
-from sales.models import Lead, LeadExtensionRequest, LeadOwnershipEvent, LeadPool, LeadPoolRule, LeadPoolTeam
+from sales.models import (
+    Lead,
+    LeadExtensionRequest,
+    LeadOwnershipEvent,
+    LeadPool,
+    LeadPoolRule,
+    LeadPoolTeam,
+    Product,
+)
 from sales.selectors.lead_pool import OPEN_STATUSES, lead_claims_today
 
 
@@ -214,11 +222,16 @@ def lead_pool_save(
     values: dict[str, Any],
     teams: list[Team],
     source_rules: dict[str, tuple[int | None, int | None]],
+    product_rules: dict[int, tuple[int | None, int | None]] | None = None,
 ) -> LeadPool:
-    """Admins create or change a lead pool: its rules, the teams that see it and its per-source rules."""
+    """Admins create or change a lead pool: its rules, the teams that see it, its per-source rules and its rules per
+    product line (keyed by product id)."""
     require_admin(acting_user)
     if any(t.tenant_id != acting_user.tenant_id for t in teams):
         raise PermissionDenied
+    product_rules = product_rules or {}
+    if len(Product.objects.filter(tenant_id=acting_user.tenant_id, pk__in=list(product_rules))) != len(product_rules):
+        raise DomainError(_("Choose products of your company's catalogue."))
     creating = pool is None
     pool = pool or LeadPool(tenant=acting_user.tenant, created_by=acting_user)
     for field in POOL_FIELDS:
@@ -234,12 +247,22 @@ def lead_pool_save(
             LeadPoolTeam.objects.filter(pool=pool).exclude(team__in=teams).delete()
             for team in teams:
                 LeadPoolTeam.objects.get_or_create(tenant_id=pool.tenant_id, pool=pool, team=team)
-            LeadPoolRule.objects.filter(pool=pool).exclude(source__in=list(source_rules)).delete()
+            LeadPoolRule.objects.filter(pool=pool).exclude(source="").exclude(source__in=list(source_rules)).delete()
+            LeadPoolRule.objects.filter(pool=pool, product__isnull=False).exclude(
+                product_id__in=list(product_rules)
+            ).delete()
             for source, (followup, conversion) in source_rules.items():
                 LeadPoolRule.objects.update_or_create(
                     tenant_id=pool.tenant_id,
                     pool=pool,
                     source=source,
+                    defaults={"no_followup_days": followup, "no_conversion_days": conversion},
+                )
+            for product_id, (followup, conversion) in product_rules.items():
+                LeadPoolRule.objects.update_or_create(
+                    tenant_id=pool.tenant_id,
+                    pool=pool,
+                    product_id=product_id,
                     defaults={"no_followup_days": followup, "no_conversion_days": conversion},
                 )
             audit(
@@ -251,6 +274,7 @@ def lead_pool_save(
                     **{f: values.get(f) for f in POOL_FIELDS},
                     "teams": [t.pk for t in teams],
                     "source_rules": {s: list(r) for s, r in source_rules.items()},
+                    "product_rules": {str(p): list(r) for p, r in product_rules.items()},
                 },
             )
     except IntegrityError as exc:

@@ -22,7 +22,10 @@ from sales.forms.lead_pool import (
     LeadPoolAssignForm,
     LeadPoolForm,
     LeadReleaseForm,
+    check_product_rules,
     check_source_rules,
+    product_rule_formset,
+    product_rules_of,
     source_rule_formset,
     source_rules_of,
 )
@@ -184,17 +187,18 @@ def lead_pool_settings(request: HttpRequest) -> HttpResponse:
     return render(request, "sales/lead_pools/settings_list.html", {"pools": pools})
 
 
-def _simulation(pool: LeadPool, form: LeadPoolForm | None, rules) -> dict:
+def _simulation(pool: LeadPool, form: LeadPoolForm | None, rules, product_rules=None) -> dict:
     """The simulation of the saved rules (no form) or of the valid values on the screen, unsaved."""
     if form is None:
         return {"sim": lead_pool_simulate(pool)}
-    if not form.is_valid() or not rules.is_valid():
+    if not form.is_valid() or not rules.is_valid() or not product_rules.is_valid():
         return {"sim": None, "sim_invalid": True}
     data = form.cleaned_data
     overrides = {
         "no_followup_days": data.get("no_followup_days"),
         "no_conversion_days": data.get("no_conversion_days"),
         "source_rules": source_rules_of(rules),
+        "product_rules": product_rules_of(product_rules),
     }
     return {"sim": lead_pool_simulate(pool, overrides=overrides, warn_days_before=data.get("warn_days_before") or 0)}
 
@@ -203,9 +207,11 @@ def _settings_page(request: HttpRequest, pool: LeadPool | None) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     form = LeadPoolForm(data, instance=pool, tenant=request.tenant)
     rules = source_rule_formset(pool, data)
-    if data is not None and form.is_valid() and rules.is_valid():
+    product_rules = product_rule_formset(pool, request.tenant, data)
+    if data is not None and form.is_valid() and rules.is_valid() and product_rules.is_valid():
         check_source_rules(rules)
-        if rules.is_valid():
+        check_product_rules(product_rules)
+        if rules.is_valid() and product_rules.is_valid():
             try:
                 saved = lead_pool_save(
                     acting_user=request.user,
@@ -213,16 +219,22 @@ def _settings_page(request: HttpRequest, pool: LeadPool | None) -> HttpResponse:
                     values=form.cleaned_data,
                     teams=list(form.cleaned_data["teams"]),
                     source_rules=source_rules_of(rules),
+                    product_rules=product_rules_of(product_rules),
                 )
             except DomainError as exc:
                 apply_domain_error(form, exc)
             else:
                 messages.success(request, _("Lead pool %(name)s saved.") % {"name": saved.name})
                 return redirect("sales:lead_pool_settings")
-    context = {"form": form, "rules": rules, "pool": pool}
+    context = {"form": form, "rules": rules, "product_rules": product_rules, "pool": pool}
     if pool is not None:
         context.update(_simulation(pool, None, None))
-    invalid = data is not None and (form.errors or any(f.errors for f in rules.forms) or rules.non_form_errors())
+    invalid = data is not None and (
+        form.errors
+        or any(f.errors for f in [*rules.forms, *product_rules.forms])
+        or rules.non_form_errors()
+        or product_rules.non_form_errors()
+    )
     return render(request, "sales/lead_pools/settings_form.html", context, status=422 if invalid else 200)
 
 
@@ -249,8 +261,11 @@ def lead_pool_settings_simulate(request: HttpRequest, pk: int) -> HttpResponse:
     require_admin(request.user)
     form = LeadPoolForm(request.POST, instance=LeadPool(tenant=request.tenant), tenant=request.tenant)
     rules = source_rule_formset(pool, request.POST)
+    product_rules = product_rule_formset(pool, request.tenant, request.POST)
     return render(
-        request, "sales/lead_pools/partials/simulation.html", {"pool": pool, **_simulation(pool, form, rules)}
+        request,
+        "sales/lead_pools/partials/simulation.html",
+        {"pool": pool, **_simulation(pool, form, rules, product_rules)},
     )
 
 
