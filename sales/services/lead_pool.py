@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.db.models import Case, DateTimeField, F, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,7 +18,7 @@ from django.utils.translation import gettext_lazy, ngettext_lazy
 from crm.access import require_admin, require_sales_user, sales_assignable_users
 from crm.approvals.models import ApprovalRequest
 from crm.errors import DomainError
-from crm.models import Role, Team, User
+from crm.models import Role, Team, Tenant, User
 from crm.registry import ApprovalPolicy, ApprovalStepRule
 from crm.selectors.pool_limits import cooldown_until
 from crm.services.audit import audit
@@ -244,6 +245,8 @@ def lead_pool_save(
                     is_default=False
                 )
             pool.save()
+            if pool.is_default:
+                lead_pool_adopt_leads(tenant=acting_user.tenant, pool=pool, actor=acting_user)
             LeadPoolTeam.objects.filter(pool=pool).exclude(team__in=teams).delete()
             for team in teams:
                 LeadPoolTeam.objects.get_or_create(tenant_id=pool.tenant_id, pool=pool, team=team)
@@ -280,6 +283,39 @@ def lead_pool_save(
     except IntegrityError as exc:
         raise DomainError(_("A lead pool with this name exists already."), field="name") from exc
     return pool
+
+
+def lead_pool_adopt_leads(
+    *, tenant: Tenant, pool: LeadPool | None = None, actor: User | None = None, now: dt.datetime | None = None
+) -> int:
+    """Open leads with no lead pool (made before lead pools existed, or while the company had no default pool) join
+    `pool` (default: the company's default lead pool). One UPDATE; idempotent (a second run finds none).
+
+    An owned lead's ownership clock starts at the adoption when it has none: each rep then has the pool's whole
+    period, with the warning ladder before the end, instead of every old lead falling back at the next run as its
+    age or its last follow-up would make it. Leads nobody owns simply wait in the pool."""
+    pool = pool or LeadPool.objects.filter(tenant=tenant, is_default=True).first()
+    if pool is None:
+        return 0
+    now = now or timezone.now()
+    with transaction.atomic():
+        adopted = Lead.objects.filter(tenant=tenant, pool__isnull=True, status__in=OPEN_STATUSES).update(
+            pool=pool,
+            owned_since=Case(
+                When(owner__isnull=False, owned_since__isnull=True, then=Value(now)),
+                default=F("owned_since"),
+                output_field=DateTimeField(),
+            ),
+        )
+        if adopted:
+            audit(
+                tenant=tenant,
+                actor=actor,
+                action="lead_pool.adopt",
+                obj=pool,
+                details={"leads": adopted},
+            )
+    return adopted
 
 
 # --- extension requests ------------------------------------------------------------------------------------------
