@@ -7,7 +7,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm.access import sales_assignable_users
+from crm.forms import QueryForm
 from crm.models import Team, User
+from customers.models import ExtensionRequest
 from sales.models import LeadPool, LeadPoolRule, Product
 from sales.services.lead_pool import POOL_FIELDS
 
@@ -148,3 +150,43 @@ def check_product_rules(formset: forms.BaseFormSet) -> None:
             form.add_error("product", _("This product line has a rule already."))
         if product is not None:
             seen.add(product.pk)
+
+
+class LeadExtensionQuery(QueryForm):
+    """The filters of the lead extension requests page: status (pending first by default), the rep who asked, the
+    lead's pool. A value that is not one of the choices falls back to its default."""
+
+    STATUSES = [
+        ("pending", gettext_lazy("Pending")),
+        ("decided", gettext_lazy("Decided")),
+        ("all", gettext_lazy("All")),
+    ]
+
+    status = forms.ChoiceField(label=gettext_lazy("Status"), choices=STATUSES, required=False)
+    rep = forms.ModelChoiceField(
+        label=gettext_lazy("Asked by"), queryset=User.objects.none(), required=False, empty_label=gettext_lazy("Anyone")
+    )
+    pool = forms.ModelChoiceField(
+        label=gettext_lazy("Lead pool"),
+        queryset=LeadPool.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("All"),
+    )
+    defaults = {"status": "pending"}
+
+    def __init__(self, data, *, user: User):
+        super().__init__(data)
+        self.fields["rep"].queryset = sales_assignable_users(user).order_by("full_name", "pk")
+        self.fields["pool"].queryset = LeadPool.objects.for_tenant(user.tenant)
+
+    def filter(self, qs):
+        status = self.value("status")
+        if status == "pending":
+            qs = qs.filter(status=ExtensionRequest.Status.PENDING)
+        elif status == "decided":
+            qs = qs.exclude(status=ExtensionRequest.Status.PENDING)
+        if self.value("rep") is not None:
+            qs = qs.filter(requested_by=self.value("rep"))
+        if self.value("pool") is not None:
+            qs = qs.filter(lead__pool=self.value("pool"))
+        return qs

@@ -185,3 +185,5 @@ class LeadExtensionRequest(TenantModel):
                 fields=["tenant", "lead", "owned_since"], name="sales_lead_extension_once_per_ownership"
             )
         ]
+        # The managers' list: pending first, newest first.
+        indexes = [models.Index(fields=["tenant", "status", "-created_at"], name="lead_extension_status_idx")]

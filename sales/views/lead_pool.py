@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Case, Count, Q, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -13,12 +13,23 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from crm.access import require_admin, require_sales_user
+from crm.approvals.models import ApprovalRequest
+from crm.approvals.widgets import decision_context
 from crm.errors import DomainError
 from crm.models import Role
-from crm.web import PAGE_SIZE, CappedPaginator, admin_required, apply_domain_error, selected_ids, tenant_required
+from crm.web import (
+    PAGE_SIZE,
+    CappedPaginator,
+    admin_required,
+    apply_domain_error,
+    paginate,
+    selected_ids,
+    tenant_required,
+)
 from customers.forms.extension import ExtensionRequestForm
 from sales.access import get_lead_for_user
 from sales.forms.lead_pool import (
+    LeadExtensionQuery,
     LeadPoolAssignForm,
     LeadPoolForm,
     LeadReleaseForm,
@@ -29,9 +40,10 @@ from sales.forms.lead_pool import (
     source_rule_formset,
     source_rules_of,
 )
-from sales.models import Lead, LeadPool
+from sales.models import Lead, LeadExtensionRequest, LeadPool
 from sales.selectors.lead_pool import lead_claims_left, lead_pool_simulate
 from sales.services.lead_pool import (
+    LEAD_EXTENSION_KIND,
     LeadClaimRefused,
     lead_claim,
     lead_extension_request,
@@ -62,7 +74,11 @@ def lead_pool_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "sales/lead_pools/list.html",
-        {"pools": pools, "claims_left": lead_claims_left(request.user, pools)},
+        {
+            "pools": pools,
+            "claims_left": lead_claims_left(request.user, pools),
+            "can_decide": request.user.has_any_role(Role.ADMIN, Role.MANAGER),
+        },
     )
 
 
@@ -285,3 +301,38 @@ def lead_extension_request_view(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Your manager was asked to extend %(name)s.") % {"name": lead.name})
     return redirect("sales:lead_detail", pk=lead.pk)
+
+
+@tenant_required
+def lead_extensions(request: HttpRequest) -> HttpResponse:
+    """Managers' list of lead extension requests (of the leads they see): pending first by default, filtered by
+    status, rep and pool, each pending one with its approval's decision (the approvals engine) in place."""
+    if not request.user.has_any_role(Role.ADMIN, Role.MANAGER):
+        raise PermissionDenied(_("Only managers and administrators decide extensions."))
+    query = LeadExtensionQuery(request.GET, user=request.user)
+    qs = query.filter(
+        LeadExtensionRequest.objects.for_tenant(request.tenant)
+        .filter(lead__in=Lead.objects.visible_to(request.user).values("pk"))
+        .select_related("lead__pool", "requested_by")
+        .order_by(Case(When(status="pending", then=0), default=1), "-created_at", "-pk")
+    )
+    page = paginate(request, qs)
+    ids = [r.pk for r in page]
+    approvals = {
+        a.object_id: a
+        for a in ApprovalRequest.objects.for_tenant(request.tenant)
+        .filter(kind=LEAD_EXTENSION_KIND, object_id__in=ids)
+        .select_related("decided_by")
+        .order_by("created_at", "pk")
+    }
+    waiting = set(
+        ApprovalRequest.objects.waiting_for(request.user)
+        .filter(pk__in=[a.pk for a in approvals.values()])
+        .values_list("pk", flat=True)
+    )
+    back = request.get_full_path()
+    for r in page:
+        r.approval = approvals.get(r.pk)
+        if r.approval is not None:
+            r.decision = decision_context(r.approval, decidable=r.approval.pk in waiting, next=back)
+    return render(request, "sales/lead_pools/extensions.html", {"page": page, "query": query})
