@@ -10,7 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.utils.translation import gettext_lazy as _
 
 from .models import RobotChannel, Role, Team, Tenant, User
-from .timezones import timezone_choices
+from .timezones import timezone_choices, timezone_label
 
 
 class LoginForm(AuthenticationForm):
@@ -129,6 +129,24 @@ class TenantSettingsForm(forms.ModelForm):
         widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"}),
     )
     logo_clear = forms.BooleanField(label=_("Remove the logo"), required=False)
+
+
+class PreferencesForm(forms.Form):
+    """A user's own language and time zone; the first choice of each is the company's."""
+
+    language = forms.ChoiceField(label=_("Language"), required=False)
+    time_zone = forms.ChoiceField(label=_("Time zone"), required=False)
+
+    def __init__(self, *args, tenant: Tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        languages = dict(settings.LANGUAGES)
+        company = languages.get(tenant.language, tenant.language)
+        self.fields["language"].choices = [("", _("The company's (%(name)s)") % {"name": company}), *settings.LANGUAGES]
+        self.fields["time_zone"].choices = [
+            ("", _("The company's (%(name)s)") % {"name": timezone_label(tenant.timezone)}),
+            *timezone_choices(),
+        ]
+        self.fields["time_zone"].help_text = _("Times are shown in this zone, and your day starts at its midnight.")
 
 
 class LanguageForm(forms.Form):

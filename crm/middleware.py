@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import zoneinfo
-
 from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
@@ -47,7 +45,8 @@ class TenantMiddleware:
             language = user.language or tenant.language or settings.LANGUAGE_CODE
             translation.activate(language)
             request.LANGUAGE_CODE = translation.get_language()
-            timezone.activate(zoneinfo.ZoneInfo(tenant.timezone))
+            # Times read in the user's own zone (their company's unless they chose another).
+            timezone.activate(user.tzinfo)
         else:
             if user.is_authenticated and user.is_superuser:
                 context_tenant_id = request.session.get(OPERATOR_TENANT_SESSION_KEY)

@@ -161,6 +161,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         "crm.Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="members", verbose_name=_("team")
     )
     language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, blank=True)
+    # The user's own time zone for the times they read and their "today"; empty: the company's.
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True, validators=[validate_timezone])
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("operator staff"), default=False)
     date_joined = models.DateTimeField(_("joined"), default=timezone.now)
@@ -207,6 +209,15 @@ class User(AbstractBaseUser, PermissionsMixin):
         if self.tenant_id and self.tenant.language:
             return self.tenant.language
         return settings.LANGUAGE_CODE
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        """The zone the user reads times in: their own, else their company's (else the installation's)."""
+        if self.time_zone:
+            return zoneinfo.ZoneInfo(self.time_zone)
+        if self.tenant_id:
+            return self.tenant.tzinfo
+        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
     def get_roles_display(self) -> str:
         labels = dict(Role.choices)

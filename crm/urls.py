@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from crm.views.account import set_language, signup, signup_verify
+from crm.views.account import preferences, set_language, signup, signup_verify
 from crm.views.audit import audit_export, audit_items, audit_log, message_log
 from crm.views.health import healthz, healthz_live, healthz_ready
 from crm.views.home import home
@@ -49,6 +49,7 @@ urlpatterns = [
     path("login/", LoginView.as_view(), name="login"),
     path("login/code/", login_verify, name="login_verify"),
     path("account/two-factor/", two_factor_view, name="two_factor"),
+    path("account/preferences/", preferences, name="preferences"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),

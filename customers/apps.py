@@ -201,6 +201,17 @@ class CustomersConfig(AppConfig):
                 "customer.restore", _("%(actor)s restored %(object)s from the recycle bin"), _("Customer restored")
             ),
             AuditAction("customer.purge", _("%(actor)s deleted %(object)s for good"), _("Customer deleted for good")),
+            AuditAction(
+                "trash.purge",
+                ngettext_lazy(
+                    "%(count)d customer in the recycle bin was deleted for good",
+                    "%(count)d customers in the recycle bin were deleted for good",
+                    "count",
+                ),
+                _("Recycle bin emptied"),
+                items="items",
+                items_kind="customer",
+            ),
             AuditAction("customer.merge", _("%(actor)s merged a duplicate into %(object)s"), _("Customers merged")),
             AuditAction(
                 "customer.share", _("%(actor)s shared %(object)s with %(user)s"), _("Customer shared"), user="user"

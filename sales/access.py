@@ -137,7 +137,7 @@ def get_lead_for_user(user: User, pk: int) -> Lead:
     require_leads(user)
     return get_object_or_404(
         Lead.objects.visible_to(user).select_related(
-            "owner", "customer", "contact", "opportunity", "web_form", "converted_by", "created_by"
+            "owner", "customer", "contact", "opportunity", "web_form", "converted_by", "created_by", "product"
         ),
         pk=pk,
     )

@@ -389,6 +389,16 @@ class SalesConfig(AppConfig):
             AuditAction("lead_pool.create", _("%(actor)s created the lead pool %(object)s"), _("Lead pool created")),
             AuditAction("lead_pool.update", _("%(actor)s changed the lead pool %(object)s"), _("Lead pool changed")),
             AuditAction(
+                "lead_pool.adopt",
+                ngettext_lazy(
+                    "%(count)d lead without a lead pool joined %(object)s",
+                    "%(count)d leads without a lead pool joined %(object)s",
+                    "count",
+                ),
+                _("Leads joined the default lead pool"),
+                count="leads",
+            ),
+            AuditAction(
                 "lead.import",
                 ngettext_lazy(
                     "%(actor)s imported %(count)d lead from %(object)s",

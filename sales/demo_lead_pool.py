@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from .models import Lead, LeadPool, LeadPoolRule, LeadPoolTeam
+from .models import Lead, LeadPool, LeadPoolRule, LeadPoolTeam, Product
 
 WAITING = [
     ("王磊", "杭州云启信息技术有限公司", "官网", "+8613857100001"),
@@ -42,6 +42,10 @@ def seed_lead_pools(demo) -> None:
     )
     LeadPoolTeam.objects.create(tenant=tenant, pool=pool, team=demo.teams["sales"])
     LeadPoolRule.objects.create(tenant=tenant, pool=pool, source="展会", no_followup_days=30)
+    # A product line with a longer cycle: its leads get three weeks between follow-ups.
+    product = Product.objects.filter(tenant=tenant, is_active=True).order_by("code").first()
+    if product is not None:
+        LeadPoolRule.objects.create(tenant=tenant, pool=pool, product=product, no_followup_days=21)
     fair = LeadPool.objects.create(tenant=tenant, name="展会线索池", no_followup_days=30, max_claims_per_day=5)
     for key in ("east", "north"):
         if key in demo.teams:
@@ -76,6 +80,7 @@ def seed_lead_pools(demo) -> None:
                 owned_since=now - timedelta(days=held),
                 last_followed_up_at=now - timedelta(days=followed),
                 status=Lead.Status.CONTACTED,
+                product=product if i % 2 else None,
                 created_at=now - timedelta(days=held),
             )
         )

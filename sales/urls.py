@@ -36,6 +36,7 @@ from sales.views.lead import (
 )
 from sales.views.lead_pool import (
     lead_extension_request_view,
+    lead_extensions,
     lead_pool_assign_view,
     lead_pool_claim,
     lead_pool_detail,
@@ -120,6 +121,7 @@ urlpatterns = [
     path("leads/<int:pk>/extension/", lead_extension_request_view, name="lead_extension_request"),
     path("lead-pools/", lead_pool_list, name="lead_pool_list"),
     path("lead-pools/<int:pk>/", lead_pool_detail, name="lead_pool_detail"),
+    path("lead-pools/extensions/", lead_extensions, name="lead_extensions"),
     path("lead-pools/<int:pk>/assign/", lead_pool_assign_view, name="lead_pool_assign"),
     path("lead-pools/leads/<int:pk>/claim/", lead_pool_claim, name="lead_pool_claim"),
     path("leads/import/", ImportUploadView.as_view(kind="lead"), name="lead_import"),

@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from crm.models import Role
-from crm.workcalendar.selectors import local_day_bounds, local_today
+from crm.workcalendar.selectors import local_today, user_day_bounds, user_today
 from customers.models import Customer
 from sales.access import can_edit_customer, followup_editable_by
 from sales.forms.followup import FollowUpForm
@@ -109,10 +109,11 @@ def orders_panel_context(request: HttpRequest, customer: Customer) -> dict:
 
 
 def home_tasks_context(request: HttpRequest) -> dict:
-    """The home widget: my overdue and today's open tasks, and today's appointments (3 queries)."""
-    user, tenant = request.user, request.tenant
-    today = local_today(tenant)
-    today_start, today_end = local_day_bounds(tenant, today)
+    """The home widget: my overdue and today's open tasks, and today's appointments (3 queries); "today" is the
+    user's own day."""
+    user = request.user
+    today = user_today(user)
+    today_start, today_end = user_day_bounds(user, today)
     tasks = list(
         Task.objects.visible_to(user)
         .filter(assignee=user, due_at__lt=today_end)
@@ -129,7 +130,7 @@ def home_tasks_context(request: HttpRequest) -> dict:
         .select_related("customer")
         .order_by("start_at", "pk")[:6]
     )
-    return {"tasks": tasks, "appointments": appointments, "counts": task_counts(user, tenant)}
+    return {"tasks": tasks, "appointments": appointments, "counts": task_counts(user, request.tenant)}
 
 
 def opportunities_panel_context(request: HttpRequest, customer: Customer) -> dict:

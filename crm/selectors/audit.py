@@ -126,7 +126,7 @@ class AuditItem:
 
 def audit_items(event: AuditEvent) -> tuple[list[AuditItem], int]:
     """The objects one bulk event or import touched (at most ITEMS_SHOWN, linked where the kind has a page), and
-    how many there are in all. Objects since deleted are listed by id."""
+    how many there are in all. Objects since deleted are listed by the name the event kept, else by id."""
     action = registry.audit_action(event.action)
     if action is None:
         return [], 0
@@ -149,7 +149,12 @@ def audit_items(event: AuditEvent) -> tuple[list[AuditItem], int]:
     model = apps.get_model(kind.model)
     shown = ids[:ITEMS_SHOWN]
     found = dict(model._base_manager.filter(tenant_id=event.tenant_id, pk__in=shown).values_list("pk", "name"))
-    items = [AuditItem(found[i], _reverse(kind.url_name, i)) if i in found else AuditItem(f"#{i}", "") for i in shown]
+    # Objects since deleted: by the name the event kept (a purge keeps them in `item_names`), else by id.
+    names = event.details.get("item_names") or {}
+    items = [
+        AuditItem(found[i], _reverse(kind.url_name, i)) if i in found else AuditItem(names.get(str(i), f"#{i}"), "")
+        for i in shown
+    ]
     return items, len(ids)
 
 

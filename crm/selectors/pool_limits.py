@@ -1,11 +1,13 @@
 """What customer pools and lead pools share about a rep's claims: the daily claim counter (claims since the tenant's
 local midnight, per pool), the claims left today, and the re-claim cooldown. Each works on an ownership-event
 table with the same shape (`to_owner`, `from_owner`, `from_pool`, `reason`, `at`): customers.OwnershipEvent and
-sales.LeadOwnershipEvent."""
+sales.LeadOwnershipEvent. Also the warning ladder's steps and who each step tells."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,3 +77,20 @@ def warning_ladder(warn_days_before: int | None) -> list[tuple[str, int]]:
     if warn_days_before and warn_days_before > 1:
         steps.append(("early", warn_days_before))
     return steps
+
+
+def warning_recipients(
+    items: Iterable[tuple[int, int, str, str]], owners: dict[int, User], manager_for: Callable[[User], User | None]
+) -> dict[int, list[tuple[int, str, str, str]]]:
+    """Who a warning run tells what. `items` are the new warnings as (record id, owner id, name, step); each owner is
+    told of theirs, and on the last day the owner's manager too (the nearest manager above them, not themselves),
+    with the holder's name. Returns person id → [(record id, name, step, holder's name or "")]."""
+    per_person: dict[int, list[tuple[int, str, str, str]]] = defaultdict(list)
+    for pk, owner_id, name, step in items:
+        per_person[owner_id].append((pk, name, step, ""))
+        owner = owners.get(owner_id)
+        if step == "last_day" and owner is not None:
+            manager = manager_for(owner)
+            if manager is not None and manager.pk != owner_id:
+                per_person[manager.pk].append((pk, name, step, owner.full_name or owner.email))
+    return dict(per_person)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils.encoding import force_bytes
@@ -13,7 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from crm.access import require_tenant_admin
 from crm.errors import DomainError
-from crm.models import Role, Team, Tenant, User
+from crm.models import Role, Team, Tenant, User, validate_timezone
 from crm.phones import normalize_phone
 from crm.services.audit import audit
 from crm.services.notification import lazy_format, message_queue, render_in_language
@@ -178,3 +179,20 @@ def user_set_language(*, user: User, language: str) -> User:
     user.language = language
     user.save(update_fields=["language"])
     return user
+
+
+def user_preferences_save(*, acting_user: User, language: str, time_zone: str) -> User:
+    """A user's own preferences: the language and the time zone they read (empty: the company's)."""
+    if language and language not in dict(settings.LANGUAGES):
+        raise DomainError(_("Unknown language."), field="language")
+    if time_zone:
+        try:
+            validate_timezone(time_zone)
+        except ValidationError as exc:
+            raise DomainError(_("Choose a time zone of the list."), field="time_zone") from exc
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=acting_user.pk)
+        user.language, user.time_zone = language, time_zone
+        user.save(update_fields=["language", "time_zone"])
+    acting_user.language, acting_user.time_zone = language, time_zone
+    return acting_user

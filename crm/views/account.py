@@ -1,4 +1,4 @@
-"""Sign-up of a new company and the language switch."""
+"""Sign-up of a new company, the language switch and the user's own preferences (language, time zone)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,17 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.core import is_ratelimited
 
 from crm.access import safe_redirect_url
 from crm.errors import DomainError
-from crm.forms import LanguageForm, SignupForm
+from crm.forms import LanguageForm, PreferencesForm, SignupForm
 from crm.services.tenant import tenant_sign_up, tenant_verify_sign_up
-from crm.services.user import user_set_language
-from crm.web import apply_domain_error
+from crm.services.user import user_preferences_save, user_set_language
+from crm.web import apply_domain_error, form_status, tenant_required
 
 
 @require_http_methods(["GET", "POST"])
@@ -88,3 +89,25 @@ def set_language(request: HttpRequest) -> HttpResponse:
             secure=settings.SESSION_COOKIE_SECURE,
         )
     return response
+
+
+@tenant_required
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest) -> HttpResponse:
+    """The user's own preferences: language and time zone."""
+    user = request.user
+    form = PreferencesForm(
+        request.POST or None, tenant=request.tenant, initial={"language": user.language, "time_zone": user.time_zone}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            user_preferences_save(
+                acting_user=user, language=form.cleaned_data["language"], time_zone=form.cleaned_data["time_zone"]
+            )
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            translation.activate(user.effective_language)
+            messages.success(request, _("Your preferences are saved."))
+            return redirect("preferences")
+    return render(request, "crm/account/preferences.html", {"form": form}, status=form_status(form))

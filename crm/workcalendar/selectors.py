@@ -91,6 +91,17 @@ def local_midnight(tenant: Tenant, day: dt.date) -> dt.datetime:
     return _local(tenant.tzinfo, day, dt.time.min)
 
 
+def user_today(user, now: dt.datetime | None = None) -> dt.date:
+    """The user's own local date at `now` (their time zone, else their company's): "today" of a rep's own views.
+    Jobs that run per company keep `local_today`."""
+    return timezone.localtime(now or timezone.now(), user.tzinfo).date()
+
+
+def user_day_bounds(user, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) of `day` in the user's own time zone."""
+    return _local(user.tzinfo, day, dt.time.min), _local(user.tzinfo, day + dt.timedelta(days=1), dt.time.min)
+
+
 def local_day_bounds(tenant: Tenant, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """[start, end) of the tenant's local `day` (23 or 25 hours long on a DST change)."""
     return local_midnight(tenant, day), local_midnight(tenant, day + dt.timedelta(days=1))

@@ -10,8 +10,17 @@ from django.utils.translation import gettext_lazy
 
 from crm.forms import QueryForm
 from crm.models import Team
-from customers.models import AssignmentRule, AssignmentRuleLevel, AssignmentRuleTag, CustomerLevel, Pool, Tag
+from customers.models import (
+    AssignmentRule,
+    AssignmentRuleLevel,
+    AssignmentRuleTag,
+    ChoiceKind,
+    CustomerLevel,
+    Pool,
+    Tag,
+)
 from customers.normalize import nfkc
+from customers.selectors.choice_list import ChoiceLookup, unknown_value_message
 from customers.services.assignment import MAX_VALUE_LENGTH, MAX_VALUES, RECORD_KINDS, RuleSpec, normalize_value
 from customers.services.assignment_backlog import BACKLOG_LIMIT
 
@@ -47,6 +56,13 @@ class ValuesField(forms.CharField):
         if len(values) > MAX_VALUES:
             raise forms.ValidationError(_("List at most %(max)d values.") % {"max": MAX_VALUES})
         return values
+
+
+class ListValuesField(forms.MultipleChoiceField):
+    """Values picked from a value list; an empty pick (a blank option, an empty parameter) is no value."""
+
+    def to_python(self, value):
+        return [v for v in super().to_python(value) if v]
 
 
 class AssignmentRuleForm(forms.Form):
@@ -152,6 +168,30 @@ class AssignmentRuleForm(forms.Form):
         self.fields["backlog_pool"].queryset = Pool.objects.for_tenant(tenant)
         for name in ("sources", "regions", "industries"):
             self.fields[name].widget.attrs["list"] = f"{name}-options"
+        self._use_value_lists(tenant, rule)
+
+    def _use_value_lists(self, tenant, rule: AssignmentRule | None) -> None:
+        """Region and industry pick from the company's value lists when a list accepts nothing else (a value the
+        rule has from before, outside the list, stays selectable); an open list keeps typed values with
+        suggestions, resolved to the list's spelling by the service."""
+        lookup = ChoiceLookup(tenant)
+        for name, kind in (("regions", ChoiceKind.REGION), ("industries", ChoiceKind.INDUSTRY)):
+            if not lookup.in_use(kind) or lookup.allow_other(kind):
+                continue
+            options = lookup.options(kind)
+            listed = {value for value, _label in options}
+            kept = [v for v in (getattr(rule, name, None) or []) if v not in listed]
+            old = self.fields[name]
+            field = ListValuesField(
+                label=old.label,
+                help_text=old.help_text,
+                required=False,
+                choices=[*options, *((v, _("%(value)s (not in the list)") % {"value": v}) for v in kept)],
+                widget=forms.SelectMultiple(attrs={"size": 8}),
+            )
+            # The value lists' own refusal, with the value filled in by the field.
+            field.error_messages["invalid_choice"] = unknown_value_message(kind, "%(value)s")
+            self.fields[name] = field
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()

@@ -19,11 +19,13 @@ from customers.models import (
     AssignmentRuleLevel,
     AssignmentRuleTag,
     AssignmentSettings,
+    ChoiceKind,
     CustomerLevel,
     Pool,
     Tag,
 )
 from customers.normalize import nfkc
+from customers.selectors.choice_list import ChoiceLookup
 from customers.services.assignment import MAX_VALUE_LENGTH, MAX_VALUES, normalize_value
 
 
@@ -45,6 +47,24 @@ def _clean_values(values: Iterable[str], field_name: str) -> list[str]:
     if len(cleaned) > MAX_VALUES:
         raise DomainError(_("List at most %(max)d values.") % {"max": MAX_VALUES}, field=field_name)
     return cleaned
+
+
+def _listed_values(tenant: Tenant, rule, values: list[str], field_name: str, kind: str) -> list[str]:
+    """Region and industry values in the company's value list's spelling (an alias such as 上海 becomes 上海市); a
+    list that accepts nothing else refuses other values, except those the rule has from before."""
+    lookup = ChoiceLookup(tenant)
+    kept = set(getattr(rule, field_name, None) or []) if rule is not None else set()
+    resolved = []
+    for value in values:
+        if value in kept:
+            resolved.append(value)
+            continue
+        value, error = lookup.resolve(kind, value)
+        if error:
+            raise DomainError(error, field=field_name)
+        if value not in resolved:
+            resolved.append(value)
+    return resolved
 
 
 def _check_rule_refs(tenant: Tenant, *, team, levels, tags, overflow_pool) -> None:
@@ -98,8 +118,10 @@ def rule_save(
         "method": method,
         "include_subteams": include_subteams,
         "sources": _clean_values(sources, "sources"),
-        "regions": _clean_values(regions, "regions"),
-        "industries": _clean_values(industries, "industries"),
+        "regions": _listed_values(tenant, rule, _clean_values(regions, "regions"), "regions", ChoiceKind.REGION),
+        "industries": _listed_values(
+            tenant, rule, _clean_values(industries, "industries"), "industries", ChoiceKind.INDUSTRY
+        ),
         "daily_quota": daily_quota,
         "overflow_pool": overflow_pool,
     }

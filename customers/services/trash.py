@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.errors import DomainError
-from crm.models import AuditEvent, Tenant, User
+from crm.models import Tenant, User
 from crm.services.audit import audit
 from customers.access import can_manage
 from customers.models import (
@@ -75,7 +75,8 @@ def customer_restore(*, acting_user: User, customer: Customer) -> Customer:
 
 
 def purge_trash(*, tenant: Tenant, now=None) -> int:
-    """Remove customers deleted more than TRASH_DAYS ago, with their history; one audit event each."""
+    """Remove customers deleted more than TRASH_DAYS ago, with their history; one audit event for the run, which
+    lists them when expanded."""
     now = now or timezone.now()
     cutoff = now - timezone.timedelta(days=TRASH_DAYS)
     with transaction.atomic():
@@ -87,21 +88,18 @@ def purge_trash(*, tenant: Tenant, now=None) -> int:
         )
         if not doomed:
             return 0
-        AuditEvent.objects.bulk_create(
-            [
-                AuditEvent(
-                    tenant=tenant,
-                    actor=None,
-                    action="customer.purge",
-                    object_type="customers.customer",
-                    object_id=str(pk),
-                    object_repr=name[:255],
-                    details={"after_days": TRASH_DAYS},
-                )
-                for pk, name in doomed
-            ]
-        )
         ids = [pk for pk, _name in doomed]
+        # One event for the run, its customers listed when it is expanded (by the names kept here, as they are gone).
+        audit(
+            tenant=tenant,
+            actor=None,
+            action="trash.purge",
+            details={
+                "items": ids,
+                "item_names": {str(pk): name[:255] for pk, name in doomed},
+                "after_days": TRASH_DAYS,
+            },
+        )
         OwnershipEvent.objects.filter(customer_id__in=ids).delete()
         Customer.objects.filter(pk__in=ids).delete()
     return len(ids)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from crm.access import sales_assignable_users
@@ -17,6 +18,7 @@ from customers.forms.holdings import RepWithHoldingsField
 from sales.access import is_lead_manager
 from sales.models import (
     Lead,
+    Product,
 )
 from sales.services.lead import SETTABLE_STATUSES, clean_lead_data
 
@@ -33,6 +35,12 @@ class LeadForm(CustomFieldsFormMixin, forms.Form):
     region = forms.CharField(label=_("Region"), max_length=50, required=False)
     industry = forms.CharField(label=_("Industry"), max_length=50, required=False)
     source = forms.CharField(label=_("Source"), max_length=50, required=False)
+    product = forms.ModelChoiceField(
+        label=_("Product line"),
+        queryset=Product.objects.none(),
+        required=False,
+        help_text=_("What the lead asks about."),
+    )
     campaign = forms.CharField(label=_("Campaign"), max_length=100, required=False)
     message = forms.CharField(
         label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=5000
@@ -44,6 +52,12 @@ class LeadForm(CustomFieldsFormMixin, forms.Form):
         self.user = user
         use_value_lists(self, user.tenant)
         self.add_custom_fields(user.tenant_id, "lead", custom)
+        # Active products, and the lead's own product even if it was retired since.
+        current = self.initial.get("product")
+        self.fields["product"].queryset = Product.objects.filter(
+            Q(is_active=True) | Q(pk=getattr(current, "pk", current) or 0), tenant=user.tenant
+        ).order_by("code", "pk")
+        self.fields["product"].error_messages["invalid_choice"] = _("Choose a product of your company's catalogue.")
         if not creating or not is_lead_manager(user):
             del self.fields["owner"]
             return

@@ -7,8 +7,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm.access import sales_assignable_users
+from crm.forms import QueryForm
 from crm.models import Team, User
-from sales.models import LeadPool, LeadPoolRule
+from customers.models import ExtensionRequest
+from sales.models import LeadPool, LeadPoolRule, Product
 from sales.services.lead_pool import POOL_FIELDS
 
 
@@ -68,7 +70,7 @@ def source_rule_formset(pool: LeadPool | None, data=None) -> forms.BaseFormSet:
     if pool is not None and pool.pk:
         initial = [
             {"source": r.source, "no_followup_days": r.no_followup_days, "no_conversion_days": r.no_conversion_days}
-            for r in LeadPoolRule.objects.filter(pool=pool)
+            for r in LeadPoolRule.objects.filter(pool=pool).exclude(source="")
         ]
     return SourceRuleFormSet(data, initial=initial, prefix="rules")
 
@@ -93,3 +95,98 @@ def check_source_rules(formset: forms.BaseFormSet) -> None:
             form.add_error("source", _("This source has a rule already."))
         if source:
             seen.add(source)
+
+
+class ProductRuleForm(forms.Form):
+    product = forms.ModelChoiceField(
+        label=gettext_lazy("Product line"), queryset=Product.objects.none(), required=False
+    )
+    no_followup_days = forms.IntegerField(label=gettext_lazy("Days without follow-up"), min_value=1, required=False)
+    no_conversion_days = forms.IntegerField(label=gettext_lazy("Days without conversion"), min_value=1, required=False)
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["product"].queryset = Product.objects.filter(tenant=tenant).order_by("code", "pk")
+        self.fields["product"].error_messages["invalid_choice"] = gettext_lazy(
+            "Choose a product of your company's catalogue."
+        )
+
+
+ProductRuleFormSet = forms.formset_factory(ProductRuleForm, extra=2, max_num=30, absolute_max=30)
+
+
+def product_rule_formset(pool: LeadPool | None, tenant, data=None) -> forms.BaseFormSet:
+    """The pool's rules per product line (the lead's product), two empty rows to add more."""
+    initial = []
+    if pool is not None and pool.pk:
+        initial = [
+            {
+                "product": r.product_id,
+                "no_followup_days": r.no_followup_days,
+                "no_conversion_days": r.no_conversion_days,
+            }
+            for r in LeadPoolRule.objects.filter(pool=pool, product__isnull=False)
+        ]
+    return ProductRuleFormSet(data, initial=initial, prefix="prules", form_kwargs={"tenant": tenant})
+
+
+def product_rules_of(formset: forms.BaseFormSet) -> dict[int, tuple[int | None, int | None]]:
+    """The valid formset's rules by product id (rows without a product or without a number are left out)."""
+    rules = {}
+    for form in formset.forms:
+        data = form.cleaned_data
+        product = data.get("product")
+        if product is not None and (data.get("no_followup_days") or data.get("no_conversion_days")):
+            rules[product.pk] = (data.get("no_followup_days"), data.get("no_conversion_days"))
+    return rules
+
+
+def check_product_rules(formset: forms.BaseFormSet) -> None:
+    """A product line named twice is an error on the formset."""
+    seen = set()
+    for form in formset.forms:
+        product = form.cleaned_data.get("product") if form.is_valid() else None
+        if product is not None and product.pk in seen:
+            form.add_error("product", _("This product line has a rule already."))
+        if product is not None:
+            seen.add(product.pk)
+
+
+class LeadExtensionQuery(QueryForm):
+    """The filters of the lead extension requests page: status (pending first by default), the rep who asked, the
+    lead's pool. A value that is not one of the choices falls back to its default."""
+
+    STATUSES = [
+        ("pending", gettext_lazy("Pending")),
+        ("decided", gettext_lazy("Decided")),
+        ("all", gettext_lazy("All")),
+    ]
+
+    status = forms.ChoiceField(label=gettext_lazy("Status"), choices=STATUSES, required=False)
+    rep = forms.ModelChoiceField(
+        label=gettext_lazy("Asked by"), queryset=User.objects.none(), required=False, empty_label=gettext_lazy("Anyone")
+    )
+    pool = forms.ModelChoiceField(
+        label=gettext_lazy("Lead pool"),
+        queryset=LeadPool.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("All"),
+    )
+    defaults = {"status": "pending"}
+
+    def __init__(self, data, *, user: User):
+        super().__init__(data)
+        self.fields["rep"].queryset = sales_assignable_users(user).order_by("full_name", "pk")
+        self.fields["pool"].queryset = LeadPool.objects.for_tenant(user.tenant)
+
+    def filter(self, qs):
+        status = self.value("status")
+        if status == "pending":
+            qs = qs.filter(status=ExtensionRequest.Status.PENDING)
+        elif status == "decided":
+            qs = qs.exclude(status=ExtensionRequest.Status.PENDING)
+        if self.value("rep") is not None:
+            qs = qs.filter(requested_by=self.value("rep"))
+        if self.value("pool") is not None:
+            qs = qs.filter(lead__pool=self.value("pool"))
+        return qs

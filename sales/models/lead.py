@@ -59,6 +59,16 @@ class Lead(TenantModel):
     industry = models.CharField(_("industry"), max_length=50, blank=True)
     message = models.TextField(_("message"), blank=True)
     source = models.CharField(_("source"), max_length=50, blank=True)
+    # The product line the lead asks about (one product of the catalogue); lead pools may set fall-back rules per
+    # product line.
+    product = models.ForeignKey(
+        "sales.Product",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("product line"),
+    )
     campaign = models.CharField(_("campaign"), max_length=100, blank=True)
     origin = models.CharField(
         _("entered through"), max_length=10, choices=LeadOrigin.choices, default=LeadOrigin.MANUAL

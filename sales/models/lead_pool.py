@@ -67,10 +67,19 @@ class LeadPoolTeam(TenantModel):
 
 
 class LeadPoolRule(TenantModel):
-    """A pool's numbers for the leads of one source (e.g. 展会 30 days, 官网 7 days); empty values use the pool's."""
+    """A pool's numbers for the leads of one source (e.g. 展会 30 days, 官网 7 days) or of one product line (the
+    lead's product); empty values use the pool's. A product line's rule comes before a source's rule."""
 
     pool = models.ForeignKey(LeadPool, on_delete=models.CASCADE, related_name="source_rules")
-    source = models.CharField(_("lead source"), max_length=50)
+    source = models.CharField(_("lead source"), max_length=50, blank=True)
+    product = models.ForeignKey(
+        "sales.Product",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("product line"),
+    )
     no_followup_days = models.PositiveSmallIntegerField(
         _("days without follow-up"), null=True, blank=True, validators=[MinValueValidator(1)]
     )
@@ -79,8 +88,25 @@ class LeadPoolRule(TenantModel):
     )
 
     class Meta:
-        ordering = ["source"]
-        constraints = [models.UniqueConstraint(fields=["pool", "source"], name="sales_leadpoolrule_unique")]
+        ordering = ["source", "product_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "pool", "source"],
+                condition=~models.Q(source=""),
+                name="sales_leadpoolrule_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "pool", "product"],
+                condition=models.Q(product__isnull=False),
+                name="sales_leadpoolrule_unique_product",
+            ),
+            # A rule is for one source or for one product line, never both or neither.
+            models.CheckConstraint(
+                condition=(~models.Q(source="") & models.Q(product__isnull=True))
+                | (models.Q(source="") & models.Q(product__isnull=False)),
+                name="sales_leadpoolrule_source_or_product",
+            ),
+        ]
 
 
 class LeadOwnershipEvent(TenantModel):
@@ -159,3 +185,5 @@ class LeadExtensionRequest(TenantModel):
                 fields=["tenant", "lead", "owned_since"], name="sales_lead_extension_once_per_ownership"
             )
         ]
+        # The managers' list: pending first, newest first.
+        indexes = [models.Index(fields=["tenant", "status", "-created_at"], name="lead_extension_status_idx")]

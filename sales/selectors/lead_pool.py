@@ -44,46 +44,79 @@ OPEN_STATUSES = [LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED]
 
 @dataclass(frozen=True)
 class LeadRules:
-    """A lead pool's fall-back thresholds: defaults, and per lead source where set."""
+    """A lead pool's fall-back thresholds: defaults, per lead source and per product line where set. On each clock a
+    lead's product line rule comes first, then its source's rule, then the pool's number."""
 
     followup_default: int | None
     conversion_default: int | None
     followup_by_source: dict[str, int]
     conversion_by_source: dict[str, int]
+    followup_by_product: dict[int, int] = field(default_factory=dict)
+    conversion_by_product: dict[int, int] = field(default_factory=dict)
 
     @classmethod
     def of(cls, pool: LeadPool, overrides: dict | None = None) -> LeadRules:
-        """The pool's rules; `overrides` (the simulation) replaces fields and source rules without saving."""
+        """The pool's rules; `overrides` (the simulation) replaces fields, source rules and product line rules
+        without saving."""
         overrides = overrides or {}
         followup = overrides.get("no_followup_days", pool.no_followup_days)
         conversion = overrides.get("no_conversion_days", pool.no_conversion_days)
         source_rules = overrides.get("source_rules")
-        if source_rules is None:
-            source_rules = {
-                r.source: (r.no_followup_days, r.no_conversion_days) for r in LeadPoolRule.objects.filter(pool=pool)
-            }
+        product_rules = overrides.get("product_rules")
+        if source_rules is None or product_rules is None:
+            saved = list(LeadPoolRule.objects.filter(pool=pool))
+            if source_rules is None:
+                source_rules = {r.source: (r.no_followup_days, r.no_conversion_days) for r in saved if r.source}
+            if product_rules is None:
+                product_rules = {
+                    r.product_id: (r.no_followup_days, r.no_conversion_days) for r in saved if r.product_id
+                }
         return cls(
             followup_default=followup,
             conversion_default=conversion,
             followup_by_source={s: f for s, (f, c) in source_rules.items() if f},
             conversion_by_source={s: c for s, (f, c) in source_rules.items() if c},
+            followup_by_product={p: f for p, (f, c) in product_rules.items() if f},
+            conversion_by_product={p: c for p, (f, c) in product_rules.items() if c},
         )
 
     @property
     def runs(self) -> bool:
-        return bool(self.followup_default or self.conversion_default or self.followup_by_source) or bool(
-            self.conversion_by_source
+        return any(
+            (
+                self.followup_default,
+                self.conversion_default,
+                self.followup_by_source,
+                self.conversion_by_source,
+                self.followup_by_product,
+                self.conversion_by_product,
+            )
+        )
+
+    def on(self, clock: str) -> tuple[dict[int, int], dict[str, int], int | None]:
+        """One clock's ("followup" or "conversion") rules: by product line, by source, and the default."""
+        return (
+            getattr(self, f"{clock}_by_product"),
+            getattr(self, f"{clock}_by_source"),
+            getattr(self, f"{clock}_default"),
         )
 
 
-def _clock_condition(clock_field: str, by_source: dict[str, int], default: int | None, boundary) -> Q:
-    """Rows whose clock ran for at least their source's (or the default) number of local days."""
+def _clock_condition(clock_field: str, rules: LeadRules, clock: str, boundary) -> Q:
+    """Rows whose clock ran for at least the number of local days of their product line's rule, else their
+    source's rule, else the pool's default."""
+    by_product, by_source, default = rules.on(clock)
     extension = ExpressionWrapper(F("extension_days") * Value(ONE_DAY), output_field=DurationField())
     condition = Q(pk__in=[])
+    for product_id, days in by_product.items():
+        condition |= Q(product_id=product_id, **{f"{clock_field}__lt": boundary(days) - extension})
+    not_by_product = ~Q(product_id__in=list(by_product)) if by_product else Q()
     for source, days in by_source.items():
-        condition |= Q(source=source, **{f"{clock_field}__lt": boundary(days) - extension})
+        condition |= Q(source=source) & not_by_product & Q(**{f"{clock_field}__lt": boundary(days) - extension})
     if default:
-        condition |= ~Q(source__in=list(by_source)) & Q(**{f"{clock_field}__lt": boundary(default) - extension})
+        condition |= (
+            ~Q(source__in=list(by_source)) & not_by_product & Q(**{f"{clock_field}__lt": boundary(default) - extension})
+        )
     return condition
 
 
@@ -116,9 +149,9 @@ def lead_fallback_due(
     qs = Lead.objects.filter(
         tenant=tenant, pool=pool, owner__isnull=False, owned_since__isnull=False, status__in=OPEN_STATUSES
     ).annotate(followup_clock=Greatest("owned_since", Coalesce("last_followed_up_at", "owned_since")))
-    condition = _clock_condition(
-        "followup_clock", rules.followup_by_source, rules.followup_default, boundary
-    ) | _clock_condition("owned_since", rules.conversion_by_source, rules.conversion_default, boundary)
+    condition = _clock_condition("followup_clock", rules, "followup", boundary) | _clock_condition(
+        "owned_since", rules, "conversion", boundary
+    )
     return qs.filter(condition)
 
 
@@ -201,12 +234,12 @@ def lead_pool_simulate(
 
 
 def _days_case(pools: list[LeadPool], rules: dict[int, LeadRules], clock: str) -> Case:
-    """The rule's days for each row's pool and source on one clock ("followup" or "conversion"), as
+    """The rule's days for each row's pool, product line and source on one clock ("followup" or "conversion"), as
     `_clock_condition` chooses them (NULL: no rule on this clock)."""
     whens = []
     for pool in pools:
-        by_source = getattr(rules[pool.pk], f"{clock}_by_source")
-        default = getattr(rules[pool.pk], f"{clock}_default")
+        by_product, by_source, default = rules[pool.pk].on(clock)
+        whens += [When(pool_id=pool.pk, product_id=p, then=Value(days)) for p, days in by_product.items()]
         whens += [When(pool_id=pool.pk, source=source, then=Value(days)) for source, days in by_source.items()]
         if default:
             whens.append(When(pool_id=pool.pk, then=Value(default)))
@@ -224,6 +257,7 @@ def with_lead_fallback_at(queryset: QuerySet[Lead], tenant: Tenant) -> QuerySet[
             source_rule_rows=ArrayAgg(
                 JSONObject(
                     source="source_rules__source",
+                    product="source_rules__product_id",
                     f="source_rules__no_followup_days",
                     c="source_rules__no_conversion_days",
                 ),
@@ -234,7 +268,13 @@ def with_lead_fallback_at(queryset: QuerySet[Lead], tenant: Tenant) -> QuerySet[
         .order_by("pk")
     )
     rules = {
-        p.pk: LeadRules.of(p, {"source_rules": {r["source"]: (r["f"], r["c"]) for r in p.source_rule_rows}})
+        p.pk: LeadRules.of(
+            p,
+            {
+                "source_rules": {r["source"]: (r["f"], r["c"]) for r in p.source_rule_rows if r["source"]},
+                "product_rules": {r["product"]: (r["f"], r["c"]) for r in p.source_rule_rows if r["product"]},
+            },
+        )
         for p in pools
     }
 

@@ -6,14 +6,15 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from crm.models import User
-from crm.workcalendar.selectors import local_day_bounds, local_today
+from crm.workcalendar.selectors import user_day_bounds, user_today
 from sales.models import Task
 
 
-def task_counts(user: User, tenant) -> dict:
-    """The user's own open tasks: overdue, due later today, upcoming (one aggregate query)."""
-    now = timezone.now()
-    today_start, today_end = local_day_bounds(tenant, local_today(tenant, now))
+def task_counts(user: User, tenant, now=None) -> dict:
+    """The user's own open tasks: overdue, due later today, upcoming (one aggregate query). "Today" is the user's
+    own day (their time zone, else the company's)."""
+    now = now or timezone.now()
+    today_start, today_end = user_day_bounds(user, user_today(user, now))
     return (
         Task.objects.visible_to(user)
         .filter(assignee=user)

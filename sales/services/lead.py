@@ -32,6 +32,7 @@ from sales.models import (
     LeadPool,
     LeadStatus,
     LeadWebForm,
+    Product,
 )
 from sales.selectors.lead_pool import pool_for_new_lead
 from sales.services.lead_duplicate import (
@@ -122,6 +123,14 @@ def clean_lead_data(
             email = None
     values["email"] = email
     values["message"] = str(data.get("message") or "").strip()[:MESSAGE_MAX_LENGTH]
+    if "product" in data:
+        # The product line: a product of the company's catalogue (an id or the product), or none.
+        product = data.get("product")
+        values["product"] = None
+        if product not in (None, ""):
+            values["product"] = Product.objects.filter(tenant_id=tenant.pk, pk=getattr(product, "pk", product)).first()
+            if values["product"] is None:
+                errors.append(("product", _("Choose a product of your company's catalogue.")))
     if check_lists:
         lookup = ChoiceLookup(tenant)
         for kind in (ChoiceKind.REGION, ChoiceKind.INDUSTRY, ChoiceKind.SOURCE):
@@ -171,6 +180,7 @@ def create_lead(
         web_form=web_form,
         company_key=normalize_company_name(values.get("company") or ""),
         custom=values.get("custom") or {},
+        product=values.get("product"),
         **{k: values[k] for k in LEAD_FIELDS},
     )
     _apply_match(lead, detect_duplicate(tenant, values))
@@ -238,6 +248,9 @@ def lead_update(*, acting_user: User, lead: Lead, data: dict[str, Any]) -> Lead:
         custom_before = lead.custom
         if "custom" in values:
             lead.custom = values["custom"]
+        old_product = lead.product_id
+        if "product" in values:
+            lead.product = values["product"]
         lead.company_key = normalize_company_name(lead.company)
         newly_duplicate = False
         if identifiers_changed:
@@ -255,6 +268,8 @@ def lead_update(*, acting_user: User, lead: Lead, data: dict[str, Any]) -> Lead:
         changes = {k: [str(before[k]), str(values[k])] for k in LEAD_FIELDS if before[k] != values[k]}
         if lead.custom != custom_before:
             changes["custom"] = [custom_before, lead.custom]
+        if lead.product_id != old_product:
+            changes["product"] = [str(old_product or ""), str(lead.product_id or "")]
         if changes:
             audit(tenant=tenant, actor=acting_user, action="lead.update", obj=lead, details=changes)
         if newly_duplicate:

@@ -8,11 +8,14 @@ from collections import defaultdict
 
 from django.db import connection, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext_lazy
 from psycopg2.extras import execute_values
 
+from crm.access import managers_lookup
 from crm.models import Tenant, User
+from crm.selectors.pool_limits import warning_recipients
 from crm.services.audit import audit
 from crm.services.job import job_run_once_today
 from crm.services.notification import lazy_format, notify
@@ -67,7 +70,7 @@ def lead_warning_candidates(tenant: Tenant, now: dt.datetime) -> list[tuple[int,
 
 def lead_warn_run(*, tenant: Tenant, now: dt.datetime | None = None, force: bool = False) -> int:
     """The warning ladder for leads: each owner is told, once per lead and step in an ownership period (a unique
-    row), in one digest a day. Scheduled hourly; acts once a day per tenant, after 09:00 tenant-local time."""
+    row), in one digest a day; on the last day the owner's manager is told too (as for customers). Scheduled hourly; acts once a day per tenant, after 09:00 tenant-local time."""
     now = now or timezone.now()
     if not force and timezone.localtime(now, tenant.tzinfo).hour < WARN_LOCAL_HOUR:
         return 0
@@ -95,25 +98,38 @@ def lead_warn_run(*, tenant: Tenant, now: dt.datetime | None = None, force: bool
                 fetch=True,
             )
         new = {(row[0], row[1]) for row in inserted}
-        per_owner: dict[int, list[str]] = defaultdict(list)
-        for pk, owner, _since, name, step, _days in candidates:
-            if (pk, step) in new:
-                per_owner[owner].append(name)
-        for owner in User.objects.filter(pk__in=list(per_owner), is_active=True):
-            names = per_owner[owner.pk]
-            notify(
-                recipient=owner,
-                title=lazy_format(
-                    ngettext_lazy(
-                        "%(count)d lead will fall back to the lead pool unless followed up",
-                        "%(count)d leads will fall back to the lead pool unless followed up",
-                        len(names),
-                    ),
-                    count=len(names),
-                ),
-                body="\n".join(names[:60]),
-                url=reverse("sales:lead_list") + "?owner=me",
-                key=f"lead-fallback-warning:{today.isoformat()}:{owner.pk}:{len(names)}",
-                email=False,
-            )
+        items = [(pk, owner, name, step) for pk, owner, _since, name, step, _days in candidates if (pk, step) in new]
+        _warn_people(tenant, today, items)
         return len(new)
+
+
+def _warn_people(tenant: Tenant, today: dt.date, items: list[tuple[int, int, str, str]]) -> None:
+    """One digest a day per person: owners hear of their leads; on the last day their manager hears too."""
+    if not items:
+        return
+    _teams, manager_for = managers_lookup(tenant.pk)
+    owners = {u.pk: u for u in User.objects.filter(tenant=tenant, pk__in={i[1] for i in items})}
+    per_person = warning_recipients(items, owners, manager_for)
+    for person in User.objects.filter(tenant=tenant, pk__in=list(per_person), is_active=True):
+        entries = per_person[person.pk]
+        with translation.override(person.effective_language):
+            lines = [
+                f"{name} — {_('tomorrow') if step == 'last_day' else _('soon')}" + (f" ({holder})" if holder else "")
+                for _pk, name, step, holder in entries[:60]
+            ]
+        own = all(not holder for *_rest, holder in entries)
+        notify(
+            recipient=person,
+            title=lazy_format(
+                ngettext_lazy(
+                    "%(count)d lead will fall back to the lead pool unless followed up",
+                    "%(count)d leads will fall back to the lead pool unless followed up",
+                    len(entries),
+                ),
+                count=len(entries),
+            ),
+            body="\n".join(lines),
+            url=reverse("sales:lead_list") + ("?owner=me" if own else ""),
+            key=f"lead-fallback-warning:{today.isoformat()}:{person.pk}:{min(i[0] for i in entries)}:{len(entries)}",
+            email=False,
+        )

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.db.models import Case, DateTimeField, F, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,13 +18,21 @@ from django.utils.translation import gettext_lazy, ngettext_lazy
 from crm.access import require_admin, require_sales_user, sales_assignable_users
 from crm.approvals.models import ApprovalRequest
 from crm.errors import DomainError
-from crm.models import Role, Team, User
+from crm.models import Role, Team, Tenant, User
 from crm.registry import ApprovalPolicy, ApprovalStepRule
 from crm.selectors.pool_limits import cooldown_until
 from crm.services.audit import audit
 from crm.services.notification import lazy_format, notify
 from customers.services.extension import ownership_extension_decide, ownership_extension_submit
-from sales.models import Lead, LeadExtensionRequest, LeadOwnershipEvent, LeadPool, LeadPoolRule, LeadPoolTeam
+from sales.models import (
+    Lead,
+    LeadExtensionRequest,
+    LeadOwnershipEvent,
+    LeadPool,
+    LeadPoolRule,
+    LeadPoolTeam,
+    Product,
+)
 from sales.selectors.lead_pool import OPEN_STATUSES, lead_claims_today
 
 
@@ -214,11 +223,16 @@ def lead_pool_save(
     values: dict[str, Any],
     teams: list[Team],
     source_rules: dict[str, tuple[int | None, int | None]],
+    product_rules: dict[int, tuple[int | None, int | None]] | None = None,
 ) -> LeadPool:
-    """Admins create or change a lead pool: its rules, the teams that see it and its per-source rules."""
+    """Admins create or change a lead pool: its rules, the teams that see it, its per-source rules and its rules per
+    product line (keyed by product id)."""
     require_admin(acting_user)
     if any(t.tenant_id != acting_user.tenant_id for t in teams):
         raise PermissionDenied
+    product_rules = product_rules or {}
+    if len(Product.objects.filter(tenant_id=acting_user.tenant_id, pk__in=list(product_rules))) != len(product_rules):
+        raise DomainError(_("Choose products of your company's catalogue."))
     creating = pool is None
     pool = pool or LeadPool(tenant=acting_user.tenant, created_by=acting_user)
     for field in POOL_FIELDS:
@@ -231,15 +245,27 @@ def lead_pool_save(
                     is_default=False
                 )
             pool.save()
+            if pool.is_default:
+                lead_pool_adopt_leads(tenant=acting_user.tenant, pool=pool, actor=acting_user)
             LeadPoolTeam.objects.filter(pool=pool).exclude(team__in=teams).delete()
             for team in teams:
                 LeadPoolTeam.objects.get_or_create(tenant_id=pool.tenant_id, pool=pool, team=team)
-            LeadPoolRule.objects.filter(pool=pool).exclude(source__in=list(source_rules)).delete()
+            LeadPoolRule.objects.filter(pool=pool).exclude(source="").exclude(source__in=list(source_rules)).delete()
+            LeadPoolRule.objects.filter(pool=pool, product__isnull=False).exclude(
+                product_id__in=list(product_rules)
+            ).delete()
             for source, (followup, conversion) in source_rules.items():
                 LeadPoolRule.objects.update_or_create(
                     tenant_id=pool.tenant_id,
                     pool=pool,
                     source=source,
+                    defaults={"no_followup_days": followup, "no_conversion_days": conversion},
+                )
+            for product_id, (followup, conversion) in product_rules.items():
+                LeadPoolRule.objects.update_or_create(
+                    tenant_id=pool.tenant_id,
+                    pool=pool,
+                    product_id=product_id,
                     defaults={"no_followup_days": followup, "no_conversion_days": conversion},
                 )
             audit(
@@ -251,11 +277,45 @@ def lead_pool_save(
                     **{f: values.get(f) for f in POOL_FIELDS},
                     "teams": [t.pk for t in teams],
                     "source_rules": {s: list(r) for s, r in source_rules.items()},
+                    "product_rules": {str(p): list(r) for p, r in product_rules.items()},
                 },
             )
     except IntegrityError as exc:
         raise DomainError(_("A lead pool with this name exists already."), field="name") from exc
     return pool
+
+
+def lead_pool_adopt_leads(
+    *, tenant: Tenant, pool: LeadPool | None = None, actor: User | None = None, now: dt.datetime | None = None
+) -> int:
+    """Open leads with no lead pool (made before lead pools existed, or while the company had no default pool) join
+    `pool` (default: the company's default lead pool). One UPDATE; idempotent (a second run finds none).
+
+    An owned lead's ownership clock starts at the adoption when it has none: each rep then has the pool's whole
+    period, with the warning ladder before the end, instead of every old lead falling back at the next run as its
+    age or its last follow-up would make it. Leads nobody owns simply wait in the pool."""
+    pool = pool or LeadPool.objects.filter(tenant=tenant, is_default=True).first()
+    if pool is None:
+        return 0
+    now = now or timezone.now()
+    with transaction.atomic():
+        adopted = Lead.objects.filter(tenant=tenant, pool__isnull=True, status__in=OPEN_STATUSES).update(
+            pool=pool,
+            owned_since=Case(
+                When(owner__isnull=False, owned_since__isnull=True, then=Value(now)),
+                default=F("owned_since"),
+                output_field=DateTimeField(),
+            ),
+        )
+        if adopted:
+            audit(
+                tenant=tenant,
+                actor=actor,
+                action="lead_pool.adopt",
+                obj=pool,
+                details={"leads": adopted},
+            )
+    return adopted
 
 
 # --- extension requests ------------------------------------------------------------------------------------------

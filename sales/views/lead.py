@@ -131,6 +131,7 @@ def lead_edit(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, exc.message)
             return redirect("sales:lead_detail", pk=lead.pk)
     initial = {f: getattr(lead, f) for f in LEAD_FIELDS}
+    initial["product"] = lead.product_id
     initial["phone"] = format_phone(lead.phone)
     form = LeadForm(request.POST or None, user=request.user, creating=False, initial=initial, custom=lead.custom)
     if request.method == "POST" and form.is_valid():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Case, Count, Q, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -13,22 +13,37 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from crm.access import require_admin, require_sales_user
+from crm.approvals.models import ApprovalRequest
+from crm.approvals.widgets import decision_context
 from crm.errors import DomainError
 from crm.models import Role
-from crm.web import PAGE_SIZE, CappedPaginator, admin_required, apply_domain_error, selected_ids, tenant_required
+from crm.web import (
+    PAGE_SIZE,
+    CappedPaginator,
+    admin_required,
+    apply_domain_error,
+    paginate,
+    selected_ids,
+    tenant_required,
+)
 from customers.forms.extension import ExtensionRequestForm
 from sales.access import get_lead_for_user
 from sales.forms.lead_pool import (
+    LeadExtensionQuery,
     LeadPoolAssignForm,
     LeadPoolForm,
     LeadReleaseForm,
+    check_product_rules,
     check_source_rules,
+    product_rule_formset,
+    product_rules_of,
     source_rule_formset,
     source_rules_of,
 )
-from sales.models import Lead, LeadPool
+from sales.models import Lead, LeadExtensionRequest, LeadPool
 from sales.selectors.lead_pool import lead_claims_left, lead_pool_simulate
 from sales.services.lead_pool import (
+    LEAD_EXTENSION_KIND,
     LeadClaimRefused,
     lead_claim,
     lead_extension_request,
@@ -59,7 +74,11 @@ def lead_pool_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "sales/lead_pools/list.html",
-        {"pools": pools, "claims_left": lead_claims_left(request.user, pools)},
+        {
+            "pools": pools,
+            "claims_left": lead_claims_left(request.user, pools),
+            "can_decide": request.user.has_any_role(Role.ADMIN, Role.MANAGER),
+        },
     )
 
 
@@ -184,17 +203,18 @@ def lead_pool_settings(request: HttpRequest) -> HttpResponse:
     return render(request, "sales/lead_pools/settings_list.html", {"pools": pools})
 
 
-def _simulation(pool: LeadPool, form: LeadPoolForm | None, rules) -> dict:
+def _simulation(pool: LeadPool, form: LeadPoolForm | None, rules, product_rules=None) -> dict:
     """The simulation of the saved rules (no form) or of the valid values on the screen, unsaved."""
     if form is None:
         return {"sim": lead_pool_simulate(pool)}
-    if not form.is_valid() or not rules.is_valid():
+    if not form.is_valid() or not rules.is_valid() or not product_rules.is_valid():
         return {"sim": None, "sim_invalid": True}
     data = form.cleaned_data
     overrides = {
         "no_followup_days": data.get("no_followup_days"),
         "no_conversion_days": data.get("no_conversion_days"),
         "source_rules": source_rules_of(rules),
+        "product_rules": product_rules_of(product_rules),
     }
     return {"sim": lead_pool_simulate(pool, overrides=overrides, warn_days_before=data.get("warn_days_before") or 0)}
 
@@ -203,9 +223,11 @@ def _settings_page(request: HttpRequest, pool: LeadPool | None) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     form = LeadPoolForm(data, instance=pool, tenant=request.tenant)
     rules = source_rule_formset(pool, data)
-    if data is not None and form.is_valid() and rules.is_valid():
+    product_rules = product_rule_formset(pool, request.tenant, data)
+    if data is not None and form.is_valid() and rules.is_valid() and product_rules.is_valid():
         check_source_rules(rules)
-        if rules.is_valid():
+        check_product_rules(product_rules)
+        if rules.is_valid() and product_rules.is_valid():
             try:
                 saved = lead_pool_save(
                     acting_user=request.user,
@@ -213,16 +235,22 @@ def _settings_page(request: HttpRequest, pool: LeadPool | None) -> HttpResponse:
                     values=form.cleaned_data,
                     teams=list(form.cleaned_data["teams"]),
                     source_rules=source_rules_of(rules),
+                    product_rules=product_rules_of(product_rules),
                 )
             except DomainError as exc:
                 apply_domain_error(form, exc)
             else:
                 messages.success(request, _("Lead pool %(name)s saved.") % {"name": saved.name})
                 return redirect("sales:lead_pool_settings")
-    context = {"form": form, "rules": rules, "pool": pool}
+    context = {"form": form, "rules": rules, "product_rules": product_rules, "pool": pool}
     if pool is not None:
         context.update(_simulation(pool, None, None))
-    invalid = data is not None and (form.errors or any(f.errors for f in rules.forms) or rules.non_form_errors())
+    invalid = data is not None and (
+        form.errors
+        or any(f.errors for f in [*rules.forms, *product_rules.forms])
+        or rules.non_form_errors()
+        or product_rules.non_form_errors()
+    )
     return render(request, "sales/lead_pools/settings_form.html", context, status=422 if invalid else 200)
 
 
@@ -249,8 +277,11 @@ def lead_pool_settings_simulate(request: HttpRequest, pk: int) -> HttpResponse:
     require_admin(request.user)
     form = LeadPoolForm(request.POST, instance=LeadPool(tenant=request.tenant), tenant=request.tenant)
     rules = source_rule_formset(pool, request.POST)
+    product_rules = product_rule_formset(pool, request.tenant, request.POST)
     return render(
-        request, "sales/lead_pools/partials/simulation.html", {"pool": pool, **_simulation(pool, form, rules)}
+        request,
+        "sales/lead_pools/partials/simulation.html",
+        {"pool": pool, **_simulation(pool, form, rules, product_rules)},
     )
 
 
@@ -270,3 +301,38 @@ def lead_extension_request_view(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Your manager was asked to extend %(name)s.") % {"name": lead.name})
     return redirect("sales:lead_detail", pk=lead.pk)
+
+
+@tenant_required
+def lead_extensions(request: HttpRequest) -> HttpResponse:
+    """Managers' list of lead extension requests (of the leads they see): pending first by default, filtered by
+    status, rep and pool, each pending one with its approval's decision (the approvals engine) in place."""
+    if not request.user.has_any_role(Role.ADMIN, Role.MANAGER):
+        raise PermissionDenied(_("Only managers and administrators decide extensions."))
+    query = LeadExtensionQuery(request.GET, user=request.user)
+    qs = query.filter(
+        LeadExtensionRequest.objects.for_tenant(request.tenant)
+        .filter(lead__in=Lead.objects.visible_to(request.user).values("pk"))
+        .select_related("lead__pool", "requested_by")
+        .order_by(Case(When(status="pending", then=0), default=1), "-created_at", "-pk")
+    )
+    page = paginate(request, qs)
+    ids = [r.pk for r in page]
+    approvals = {
+        a.object_id: a
+        for a in ApprovalRequest.objects.for_tenant(request.tenant)
+        .filter(kind=LEAD_EXTENSION_KIND, object_id__in=ids)
+        .select_related("decided_by")
+        .order_by("created_at", "pk")
+    }
+    waiting = set(
+        ApprovalRequest.objects.waiting_for(request.user)
+        .filter(pk__in=[a.pk for a in approvals.values()])
+        .values_list("pk", flat=True)
+    )
+    back = request.get_full_path()
+    for r in page:
+        r.approval = approvals.get(r.pk)
+        if r.approval is not None:
+            r.decision = decision_context(r.approval, decidable=r.approval.pk in waiting, next=back)
+    return render(request, "sales/lead_pools/extensions.html", {"page": page, "query": query})

@@ -165,12 +165,13 @@ def test_purge_task_removes_only_what_is_older_than_the_window(world_a, world_b)
     assert not OwnershipEvent.objects.filter(customer_id=old.pk).exists()
     assert set(Customer.objects.filter(tenant=world_a.tenant)) == {recent, live}
     assert Customer.objects.filter(pk=other_tenant.pk).exists()  # one tenant at a time
-    event = AuditEvent.objects.get(action="customer.purge")
-    assert event.tenant == world_a.tenant and event.object_id == str(old.pk) and event.object_repr == old.name
+    event = AuditEvent.objects.get(action="trash.purge")
+    assert event.tenant == world_a.tenant and event.details["items"] == [old.pk]
+    assert event.details["item_names"] == {str(old.pk): old.name}
 
     # Idempotent: a second run finds nothing.
     assert purge_tenant_trash(world_a.tenant.pk) == {"customers": 0, "exports": 0}
-    assert AuditEvent.objects.filter(action="customer.purge").count() == 1
+    assert AuditEvent.objects.filter(action="trash.purge").count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -183,7 +184,25 @@ def test_nightly_dispatcher_purges_every_tenant_through_a_real_worker(celery_wor
     assert purge_trash_dispatch.delay() is not None
     assert wait_for(lambda: not Customer.objects.filter(pk__in=[old_a.pk, old_b.pk]).exists()), "nothing purged"
     assert Customer.objects.filter(pk=keep.pk).exists()
-    assert set(AuditEvent.objects.filter(action="customer.purge").values_list("tenant_id", flat=True)) == {
+    assert set(AuditEvent.objects.filter(action="trash.purge").values_list("tenant_id", flat=True)) == {
         a.tenant.pk,
         b.tenant.pk,
     }
+
+
+@pytest.mark.django_db
+def test_a_purge_of_many_is_one_sentence_in_the_audit_log_listing_them(world_a, client_for):
+    from django.urls import reverse
+
+    old = [trashed(world_a.rep1, f"过期客户{i}", days_ago=TRASH_DAYS + 1) for i in range(3)]
+    assert purge_tenant_trash(world_a.tenant.pk)["customers"] == 3
+    event = AuditEvent.objects.get(action="trash.purge")
+    assert not AuditEvent.objects.filter(action="customer.purge").exists()
+    world_a.admin.language = "en"
+    world_a.admin.save(update_fields=["language"])
+    c = client_for(world_a.admin)
+    log = c.get(reverse("settings:audit")).content.decode()
+    assert log.count("3 customers in the recycle bin were deleted for good") == 1
+    assert "deleted 过期客户0 for good" not in log  # one sentence, not one row per customer
+    items = c.get(reverse("settings:audit_items", args=[event.pk])).content.decode()
+    assert all(customer.name in items for customer in old)

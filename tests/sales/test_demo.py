@@ -9,7 +9,18 @@ from django.utils import timezone
 
 from crm.models import Tenant
 from customers.models import Customer, PersonalDataReveal
-from sales.models import Appointment, Contract, FollowUp, Lead, Order, OrderLine, Product, Quote, Task
+from sales.models import (
+    Appointment,
+    Contract,
+    FollowUp,
+    Lead,
+    LeadPoolRule,
+    Order,
+    OrderLine,
+    Product,
+    Quote,
+    Task,
+)
 from sales.selectors.calendar import calendar_data
 
 
@@ -66,6 +77,9 @@ def test_seed_demo_is_idempotent_and_covers_the_daily_work(capsys):
     assert Product.objects.filter(tenant=demo).count() == 5
     assert {"sent", "pending", "revised", "draft"} <= set(quotes.values_list("status", flat=True))
     assert quotes.filter(version=2, previous__status="revised").exists()
+    # The default lead pool has a rule per product line, and held leads of that product line.
+    rule = LeadPoolRule.objects.get(tenant=demo, product__isnull=False)
+    assert Lead.objects.filter(tenant=demo, pool=rule.pool, product=rule.product, owner__isnull=False).exists()
     # The full cycle: a contract in effect, one instalment paid, one late, one to come.
     contract = Contract.objects.get(tenant=demo, status="active")
     assert contract.quote.status == "accepted" and contract.receipts.count() == 1

@@ -165,3 +165,21 @@ def test_an_approved_extension_postpones_the_fall_back(world_a, django_capture_o
     assert LeadOwnershipEvent.objects.filter(lead=lead, reason="extension").exists()
     assert lead not in set(lead_fallback_due(pool))
     assert AuditEvent.objects.filter(action="lead.extension.approved", object_id=str(lead.pk)).exists()
+
+
+@pytest.mark.django_db
+def test_the_last_day_warning_tells_the_manager_too(world_a, django_capture_on_commit_callbacks):
+    pool = lead_pool(world_a, no_followup_days=10, warn_days_before=3)
+    tomorrow = _held(world_a, pool, "明天回收", owned_days_ago=30, followed_days_ago=9)
+    _held(world_a, pool, "三天内回收", owned_days_ago=30, followed_days_ago=7)
+    with django_capture_on_commit_callbacks(execute=False):
+        assert lead_warn_run(tenant=world_a.tenant, force=True) == 2
+        assert lead_warn_run(tenant=world_a.tenant, force=True) == 0
+    owner_note = Notification.objects.get(recipient=world_a.rep1)
+    assert "明天回收" in owner_note.body and "三天内回收" in owner_note.body
+    # The manager hears of the last day only, with whose lead it is; once.
+    manager_note = Notification.objects.get(recipient=world_a.manager)
+    assert manager_note.body.splitlines() == [f"{tomorrow.name} — tomorrow ({world_a.rep1.full_name})"] or (
+        manager_note.body.splitlines() == [f"{tomorrow.name} — 明天 ({world_a.rep1.full_name})"]
+    )
+    assert "三天内回收" not in manager_note.body
