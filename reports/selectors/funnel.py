@@ -1,7 +1,12 @@
-"""The funnel of one pipeline, measured from the stage history: of the opportunities created in the period (the
-cohort), how many reached each stage (entered it, or a later one, or won), the conversion from stage to stage, the
-win rate, the average cycle time, the average time spent in each stage, the lost reasons ranked and the amount per
-stage. A fixed number of SQL queries whatever the row count; the counting happens in PostgreSQL."""
+"""The funnel of one pipeline: of the opportunities created in the period (the cohort), how many reached each stage
+(entered it, or a later one, or won), the conversion from stage to stage, the win rate, the average cycle time, the
+average time spent in each stage, the lost reasons ranked and the amount per stage.
+
+`funnel` reads the funnel facts (`reports.models.OpportunityFunnelFact`, one narrow row per opportunity kept by
+`reports.services.funnel_facts`): one grouped scan, whatever the length of the stage history.
+`funnel_from_history` computes the same figures from the opportunities and their raw `StageChange` rows; the tests
+hold the two equal, and the benchmark times both. A fixed number of SQL queries whatever the row count; the
+counting happens in PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Avg, Count, F
 
+from reports.models import OpportunityFunnelFact
 from reports.selectors.scope import ReportScope
 from sales.models import Pipeline, Stage, StageKind
 
@@ -41,6 +47,8 @@ class Funnel:
     stages: list[StageRow] = field(default_factory=list)
     lost_reasons: list[tuple[str, int]] = field(default_factory=list)
     other_currencies: int = 0
+    # The newest funnel fact counted (None when computed from the raw history or when there is no row).
+    facts_as_of: dt.datetime | None = None
 
     @property
     def win_rate(self) -> float | None:
@@ -72,50 +80,49 @@ def _days(seconds) -> float | None:
     return None if seconds is None else round(float(seconds) / 86400, 1)
 
 
-def funnel(scope: ReportScope) -> Funnel:
-    pipeline = funnel_pipeline(scope)
-    result = Funnel(pipeline=pipeline)
-    if pipeline is None:
-        return result
+def cohort_facts(scope: ReportScope, pipeline: Pipeline):
+    """The funnel facts of `cohort(scope, pipeline)`: the same opportunities, read from their facts."""
+    qs = OpportunityFunnelFact.objects.visible_to(scope.user).filter(
+        pipeline_id=pipeline.pk, cohort_at__gte=scope.period.start_at, cohort_at__lt=scope.period.end_at
+    )
+    return scope._narrow(qs, "owner")
+
+
+@dataclass
+class _Group:
+    """Opportunities of the cohort alike for the funnel: same status and same set of stages entered."""
+
+    stage_ids: list[int]
+    status: str
+    n: int
+    amount: Decimal
+    foreign: int
+
+
+def _steps(pipeline: Pipeline) -> tuple[list[Stage], list[int], int]:
+    """The funnel's steps, the open stages' ids in board order, and how many stages the pipeline has."""
     stages = list(Stage.objects.filter(pipeline=pipeline).ordered())
     # The open stages in use and the won stage are the funnel's steps; lost is reported beside it.
     steps = [s for s in stages if s.kind == StageKind.WON or (s.kind == StageKind.OPEN and s.is_active)]
-    open_ids = [s.pk for s in stages if s.kind == StageKind.OPEN]
-    rows = cohort(scope, pipeline)
-    cohort_sql, cohort_params = rows.order_by().values("pk").query.sql_with_params()
-    tenant_id = scope.user.tenant_id
-    # Per opportunity: the furthest open stage it ever entered (its index in board order) and where it stands now.
-    # Grouped again by that index, so Python sees one row per (index, status), never one per opportunity.
-    sql = f"""
-        WITH cohort AS ({cohort_sql}),
-        reach AS (
-            SELECT o.id, o.status, o.amount, o.currency,
-                   max(array_position(%s::bigint[], sc.to_stage_id)) AS furthest
-            FROM sales_opportunity o
-            LEFT JOIN sales_stagechange sc ON sc.tenant_id = o.tenant_id AND sc.opportunity_id = o.id
-            WHERE o.tenant_id = %s AND o.id IN (SELECT pk FROM cohort)
-            GROUP BY o.id
-        )
-        SELECT coalesce(furthest, 0), status, count(*), coalesce(sum(amount) FILTER (WHERE currency = %s), 0),
-               count(*) FILTER (WHERE currency <> %s)
-        FROM reach GROUP BY 1, 2
-    """  # noqa: S608 - the formatted part is the ORM's own SQL; every value is a parameter
-    histogram: list[tuple[int, str, int, Decimal]] = []
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*cohort_params, open_ids, tenant_id, scope.currency, scope.currency])
-        for furthest, status, n, amount, foreign in cursor.fetchall():
-            histogram.append((furthest, status, n, amount))
-            result.other_currencies += foreign
-    for _furthest, status, n, amount in histogram:
-        result.cohort += n
-        if status == StageKind.WON:
-            result.won += n
-            result.won_amount += amount
-        elif status == StageKind.LOST:
-            result.lost += n
-        else:
-            result.open += n
+    return steps, [s.pk for s in stages if s.kind == StageKind.OPEN], len(stages)
+
+
+def _fill(result: Funnel, steps: list[Stage], open_ids: list[int], groups: list[_Group], stays: dict) -> None:
+    """The counts, amounts and conversions of each step from the cohort's groups, and the time spent per stage."""
     index = {pk: i + 1 for i, pk in enumerate(open_ids)}
+    histogram = []
+    for group in groups:
+        furthest = max((index[pk] for pk in group.stage_ids if pk in index), default=0)
+        histogram.append((furthest, group.status, group.n, group.amount))
+        result.other_currencies += group.foreign
+        result.cohort += group.n
+        if group.status == StageKind.WON:
+            result.won += group.n
+            result.won_amount += group.amount
+        elif group.status == StageKind.LOST:
+            result.lost += group.n
+        else:
+            result.open += group.n
     for stage in steps:
         row = StageRow(stage=stage)
         for furthest, status, n, amount in histogram:
@@ -127,6 +134,7 @@ def funnel(scope: ReportScope) -> Funnel:
             if reached:
                 row.reached += n
                 row.amount += amount
+        row.avg_days = stays.get(stage.pk)
         result.stages.append(row)
     previous = None
     for row in result.stages:
@@ -135,6 +143,93 @@ def funnel(scope: ReportScope) -> Funnel:
         if result.cohort:
             row.of_cohort = round(100 * row.reached / result.cohort, 1)
         previous = row
+
+
+def _lost_reasons(qs) -> list[tuple[str, int]]:
+    return list(
+        qs.filter(status=StageKind.LOST)
+        .order_by()
+        .values_list("lost_reason")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "lost_reason")[:LOST_REASONS_SHOWN]
+    )
+
+
+def funnel(scope: ReportScope) -> Funnel:
+    """The funnel from the funnel facts: one grouped scan of the cohort's facts (counts, amounts, time in each
+    stage, freshness), the average cycle and the lost reasons."""
+    pipeline = funnel_pipeline(scope)
+    result = Funnel(pipeline=pipeline)
+    if pipeline is None:
+        return result
+    # A fact lists at most every stage of the pipeline.
+    steps, open_ids, width = _steps(pipeline)
+    facts = cohort_facts(scope, pipeline)
+    inner_sql, inner_params = (
+        facts.order_by()
+        .values("stage_ids", "status", "amount", "currency", "stay_seconds", "stay_counts", "refreshed_at")
+        .query.sql_with_params()
+    )
+    # Rows alike share their stage_ids, so position i of their stay arrays is the same stage: summed per position.
+    per_position = ", ".join(f"sum(stay_seconds[{i}]), sum(stay_counts[{i}])" for i in range(1, width + 1))
+    sql = f"""
+        SELECT stage_ids, status, count(*), coalesce(sum(amount) FILTER (WHERE currency = %s), 0),
+               count(*) FILTER (WHERE currency <> %s), max(refreshed_at), {per_position}
+        FROM ({inner_sql}) f
+        GROUP BY stage_ids, status
+    """  # noqa: S608 - the formatted parts are the ORM's own SQL and numbered columns; every value is a parameter
+    groups: list[_Group] = []
+    seconds: dict[int, float] = {}
+    counts: dict[int, int] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [scope.currency, scope.currency, *inner_params])
+        for stage_ids, status, n, amount, foreign, fresh, *sums in cursor.fetchall():
+            groups.append(_Group(list(stage_ids), status, n, amount, foreign))
+            if fresh is not None and (result.facts_as_of is None or fresh > result.facts_as_of):
+                result.facts_as_of = fresh
+            for i, stage_id in enumerate(stage_ids[:width]):
+                seconds[stage_id] = seconds.get(stage_id, 0.0) + float(sums[2 * i] or 0)
+                counts[stage_id] = counts.get(stage_id, 0) + int(sums[2 * i + 1] or 0)
+    stays = {pk: _days(seconds[pk] / n) for pk, n in counts.items() if n}
+    _fill(result, steps, open_ids, groups, stays)
+    cycle = facts.filter(status=StageKind.WON, closed_at__isnull=False).aggregate(
+        avg=Avg(F("closed_at") - F("cohort_at"))
+    )["avg"]
+    result.avg_cycle_days = _days(cycle.total_seconds()) if isinstance(cycle, dt.timedelta) else None
+    result.lost_reasons = _lost_reasons(facts)
+    return result
+
+
+def funnel_from_history(scope: ReportScope) -> Funnel:
+    """The funnel computed from the opportunities and their raw stage history (the reference the facts must
+    equal)."""
+    pipeline = funnel_pipeline(scope)
+    result = Funnel(pipeline=pipeline)
+    if pipeline is None:
+        return result
+    steps, open_ids, _width = _steps(pipeline)
+    rows = cohort(scope, pipeline)
+    cohort_sql, cohort_params = rows.order_by().values("pk").query.sql_with_params()
+    tenant_id = scope.user.tenant_id
+    sql = f"""
+        WITH cohort AS ({cohort_sql}),
+        reach AS (
+            SELECT o.id, o.status, o.amount, o.currency,
+                   coalesce(array_agg(DISTINCT sc.to_stage_id) FILTER (WHERE sc.id IS NOT NULL), '{{}}') AS stage_ids
+            FROM sales_opportunity o
+            LEFT JOIN sales_stagechange sc ON sc.tenant_id = o.tenant_id AND sc.opportunity_id = o.id
+            WHERE o.tenant_id = %s AND o.id IN (SELECT pk FROM cohort)
+            GROUP BY o.id
+        )
+        SELECT stage_ids, status, count(*), coalesce(sum(amount) FILTER (WHERE currency = %s), 0),
+               count(*) FILTER (WHERE currency <> %s)
+        FROM reach GROUP BY 1, 2
+    """  # noqa: S608 - the formatted part is the ORM's own SQL; every value is a parameter
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*cohort_params, tenant_id, scope.currency, scope.currency])
+        groups = [
+            _Group(list(ids), status, n, amount, foreign) for ids, status, n, amount, foreign in cursor.fetchall()
+        ]
     # Time spent in each stage: from entering it to the next move, over the cohort's completed stays.
     stay_sql = f"""
         WITH cohort AS ({cohort_sql})
@@ -151,17 +246,10 @@ def funnel(scope: ReportScope) -> Funnel:
     with connection.cursor() as cursor:
         cursor.execute(stay_sql, [*cohort_params, tenant_id])
         stays = {stage_id: _days(seconds) for stage_id, seconds in cursor.fetchall()}
-    for row in result.stages:
-        row.avg_days = stays.get(row.stage.pk)
+    _fill(result, steps, open_ids, groups, stays)
     cycle = rows.filter(status=StageKind.WON, closed_at__isnull=False).aggregate(
         avg=Avg(F("closed_at") - F("created_at"))
     )["avg"]
     result.avg_cycle_days = _days(cycle.total_seconds()) if isinstance(cycle, dt.timedelta) else None
-    result.lost_reasons = list(
-        rows.filter(status=StageKind.LOST)
-        .order_by()
-        .values_list("lost_reason")
-        .annotate(n=Count("pk"))
-        .order_by("-n", "lost_reason")[:LOST_REASONS_SHOWN]
-    )
+    result.lost_reasons = _lost_reasons(rows)
     return result
