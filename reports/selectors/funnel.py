@@ -17,6 +17,7 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Avg, Count, F
 
+from crm.selectors.exchange_rate import ConvertedSum, Rates, rates_for
 from reports.models import OpportunityFunnelFact
 from reports.selectors.scope import ReportScope
 from sales.models import Pipeline, Stage, StageKind
@@ -47,6 +48,8 @@ class Funnel:
     stages: list[StageRow] = field(default_factory=list)
     lost_reasons: list[tuple[str, int]] = field(default_factory=list)
     other_currencies: int = 0
+    # Every amount of the cohort converted to the tenant's currency: the rates used and the amounts without one.
+    conversion: ConvertedSum | None = None
     # The newest funnel fact counted (None when computed from the raw history or when there is no row).
     facts_as_of: dt.datetime | None = None
 
@@ -88,15 +91,22 @@ def cohort_facts(scope: ReportScope, pipeline: Pipeline):
     return scope._narrow(qs, "owner")
 
 
+# The month whose exchange rate converts an opportunity's amount: the month it closed, else the month it was created
+# (in the company's time zone). `{closed}` and `{created}` name the row's columns.
+RATE_MONTH_SQL = "(date_trunc('month', coalesce({closed}, {created}) AT TIME ZONE %s))::date"
+
+
 @dataclass
 class _Group:
-    """Opportunities of the cohort alike for the funnel: same status and same set of stages entered."""
+    """Opportunities of the cohort alike for the funnel: same status, same set of stages entered, and same currency
+    and month of their exchange rate."""
 
     stage_ids: list[int]
     status: str
     n: int
     amount: Decimal
-    foreign: int
+    currency: str
+    month: dt.date
 
 
 def _steps(pipeline: Pipeline) -> tuple[list[Stage], list[int], int]:
@@ -107,33 +117,43 @@ def _steps(pipeline: Pipeline) -> tuple[list[Stage], list[int], int]:
     return steps, [s.pk for s in stages if s.kind == StageKind.OPEN], len(stages)
 
 
-def _fill(result: Funnel, steps: list[Stage], open_ids: list[int], groups: list[_Group], stays: dict) -> None:
-    """The counts, amounts and conversions of each step from the cohort's groups, and the time spent per stage."""
+def _fill(
+    result: Funnel, steps: list[Stage], open_ids: list[int], groups: list[_Group], stays: dict, rates: Rates
+) -> None:
+    """The counts, amounts (converted to the tenant's currency) and conversions of each step from the cohort's
+    groups, and the time spent per stage."""
     index = {pk: i + 1 for i, pk in enumerate(open_ids)}
     histogram = []
+    home = rates.home
+    result.conversion = ConvertedSum(home)
+    won = ConvertedSum(home)
     for group in groups:
         furthest = max((index[pk] for pk in group.stage_ids if pk in index), default=0)
-        histogram.append((furthest, group.status, group.n, group.amount))
-        result.other_currencies += group.foreign
+        histogram.append((furthest, group))
+        rates.add(result.conversion, group.amount, group.currency, group.month, group.n)
         result.cohort += group.n
         if group.status == StageKind.WON:
             result.won += group.n
-            result.won_amount += group.amount
+            rates.add(won, group.amount, group.currency, group.month, group.n)
         elif group.status == StageKind.LOST:
             result.lost += group.n
         else:
             result.open += group.n
+    result.won_amount = won.total
+    result.other_currencies = result.conversion.missing
     for stage in steps:
         row = StageRow(stage=stage)
-        for furthest, status, n, amount in histogram:
+        total = ConvertedSum(home)
+        for furthest, group in histogram:
             if stage.kind == StageKind.WON:
-                reached = status == StageKind.WON
+                reached = group.status == StageKind.WON
             else:
                 # Won deals passed every open stage; others reached the stages up to the furthest they entered.
-                reached = status == StageKind.WON or furthest >= index[stage.pk]
+                reached = group.status == StageKind.WON or furthest >= index[stage.pk]
             if reached:
-                row.reached += n
-                row.amount += amount
+                row.reached += group.n
+                rates.add(total, group.amount, group.currency, group.month, group.n)
+        row.amount = total.total
         row.avg_days = stays.get(stage.pk)
         result.stages.append(row)
     previous = None
@@ -167,31 +187,41 @@ def funnel(scope: ReportScope) -> Funnel:
     facts = cohort_facts(scope, pipeline)
     inner_sql, inner_params = (
         facts.order_by()
-        .values("stage_ids", "status", "amount", "currency", "stay_seconds", "stay_counts", "refreshed_at")
+        .values(
+            "stage_ids",
+            "status",
+            "amount",
+            "currency",
+            "closed_at",
+            "cohort_at",
+            "stay_seconds",
+            "stay_counts",
+            "refreshed_at",
+        )
         .query.sql_with_params()
     )
     # Rows alike share their stage_ids, so position i of their stay arrays is the same stage: summed per position.
+    month = RATE_MONTH_SQL.format(closed="closed_at", created="cohort_at")
     per_position = ", ".join(f"sum(stay_seconds[{i}]), sum(stay_counts[{i}])" for i in range(1, width + 1))
     sql = f"""
-        SELECT stage_ids, status, count(*), coalesce(sum(amount) FILTER (WHERE currency = %s), 0),
-               count(*) FILTER (WHERE currency <> %s), max(refreshed_at), {per_position}
+        SELECT stage_ids, status, currency, {month}, count(*), sum(amount), max(refreshed_at), {per_position}
         FROM ({inner_sql}) f
-        GROUP BY stage_ids, status
+        GROUP BY stage_ids, status, currency, 4
     """  # noqa: S608 - the formatted parts are the ORM's own SQL and numbered columns; every value is a parameter
     groups: list[_Group] = []
     seconds: dict[int, float] = {}
     counts: dict[int, int] = {}
     with connection.cursor() as cursor:
-        cursor.execute(sql, [scope.currency, scope.currency, *inner_params])
-        for stage_ids, status, n, amount, foreign, fresh, *sums in cursor.fetchall():
-            groups.append(_Group(list(stage_ids), status, n, amount, foreign))
+        cursor.execute(sql, [scope.tenant.timezone, *inner_params])
+        for stage_ids, status, currency, month, n, amount, fresh, *sums in cursor.fetchall():
+            groups.append(_Group(list(stage_ids), status, n, amount, currency, month))
             if fresh is not None and (result.facts_as_of is None or fresh > result.facts_as_of):
                 result.facts_as_of = fresh
             for i, stage_id in enumerate(stage_ids[:width]):
                 seconds[stage_id] = seconds.get(stage_id, 0.0) + float(sums[2 * i] or 0)
                 counts[stage_id] = counts.get(stage_id, 0) + int(sums[2 * i + 1] or 0)
     stays = {pk: _days(seconds[pk] / n) for pk, n in counts.items() if n}
-    _fill(result, steps, open_ids, groups, stays)
+    _fill(result, steps, open_ids, groups, stays, rates_for(scope.tenant))
     cycle = facts.filter(status=StageKind.WON, closed_at__isnull=False).aggregate(
         avg=Avg(F("closed_at") - F("cohort_at"))
     )["avg"]
@@ -211,24 +241,25 @@ def funnel_from_history(scope: ReportScope) -> Funnel:
     rows = cohort(scope, pipeline)
     cohort_sql, cohort_params = rows.order_by().values("pk").query.sql_with_params()
     tenant_id = scope.user.tenant_id
+    month = RATE_MONTH_SQL.format(closed="o.closed_at", created="o.created_at")
     sql = f"""
         WITH cohort AS ({cohort_sql}),
         reach AS (
-            SELECT o.id, o.status, o.amount, o.currency,
+            SELECT o.id, o.status, o.amount, o.currency, {month} AS month,
                    coalesce(array_agg(DISTINCT sc.to_stage_id) FILTER (WHERE sc.id IS NOT NULL), '{{}}') AS stage_ids
             FROM sales_opportunity o
             LEFT JOIN sales_stagechange sc ON sc.tenant_id = o.tenant_id AND sc.opportunity_id = o.id
             WHERE o.tenant_id = %s AND o.id IN (SELECT pk FROM cohort)
             GROUP BY o.id
         )
-        SELECT stage_ids, status, count(*), coalesce(sum(amount) FILTER (WHERE currency = %s), 0),
-               count(*) FILTER (WHERE currency <> %s)
-        FROM reach GROUP BY 1, 2
+        SELECT stage_ids, status, currency, month, count(*), sum(amount)
+        FROM reach GROUP BY 1, 2, 3, 4
     """  # noqa: S608 - the formatted part is the ORM's own SQL; every value is a parameter
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*cohort_params, tenant_id, scope.currency, scope.currency])
+        cursor.execute(sql, [*cohort_params, scope.tenant.timezone, tenant_id])
         groups = [
-            _Group(list(ids), status, n, amount, foreign) for ids, status, n, amount, foreign in cursor.fetchall()
+            _Group(list(ids), status, n, amount, currency, month)
+            for ids, status, currency, month, n, amount in cursor.fetchall()
         ]
     # Time spent in each stage: from entering it to the next move, over the cohort's completed stays.
     stay_sql = f"""
@@ -246,7 +277,7 @@ def funnel_from_history(scope: ReportScope) -> Funnel:
     with connection.cursor() as cursor:
         cursor.execute(stay_sql, [*cohort_params, tenant_id])
         stays = {stage_id: _days(seconds) for stage_id, seconds in cursor.fetchall()}
-    _fill(result, steps, open_ids, groups, stays)
+    _fill(result, steps, open_ids, groups, stays, rates_for(scope.tenant))
     cycle = rows.filter(status=StageKind.WON, closed_at__isnull=False).aggregate(
         avg=Avg(F("closed_at") - F("created_at"))
     )["avg"]
