@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Avg, Count, F
+from django.db.models import Avg, Count, F, Q
 
 from crm.selectors.exchange_rate import ConvertedSum, Rates, rates_for
-from reports.models import OpportunityFunnelFact
-from reports.selectors.scope import ReportScope
+from crm.workcalendar.selectors import local_midnight
+from reports.models import FunnelMonth, FunnelMonthStay, OpportunityFunnelFact
+from reports.selectors.scope import ReportScope, add_months, month_start
 from sales.models import Pipeline, Stage, StageKind
 
 LOST_REASONS_SHOWN = 10
@@ -175,58 +176,122 @@ def _lost_reasons(qs) -> list[tuple[str, int]]:
     )
 
 
+def _whole_months(scope: ReportScope) -> tuple[dt.date, dt.date]:
+    """[first, after): the months lying wholly in the period (first == after when none does)."""
+    first = scope.period.start if scope.period.start.day == 1 else add_months(scope.period.start, 1)
+    after = month_start(scope.period.end + dt.timedelta(days=1))
+    return first, max(first, after)
+
+
+def _sql(qs, *fields) -> tuple[str, list]:
+    sql, params = qs.order_by().values(*fields).query.sql_with_params()
+    return sql, list(params)
+
+
 def funnel(scope: ReportScope) -> Funnel:
-    """The funnel from the funnel facts: one grouped scan of the cohort's facts (counts, amounts, time in each
-    stage, freshness), the average cycle and the lost reasons."""
+    """The funnel from the funnel facts: the whole months of the period from their monthly sums (`FunnelMonth`,
+    `FunnelMonthStay`), the days before and after them from the facts themselves; one query for the counts,
+    amounts, cycle, lost reasons and freshness, one for the time in each stage."""
     pipeline = funnel_pipeline(scope)
     result = Funnel(pipeline=pipeline)
     if pipeline is None:
         return result
-    # A fact lists at most every stage of the pipeline.
-    steps, open_ids, width = _steps(pipeline)
-    facts = cohort_facts(scope, pipeline)
-    inner_sql, inner_params = (
-        facts.order_by()
-        .values(
-            "stage_ids",
-            "status",
-            "amount",
-            "currency",
-            "closed_at",
-            "cohort_at",
-            "stay_seconds",
-            "stay_counts",
-            "refreshed_at",
-        )
-        .query.sql_with_params()
+    steps, open_ids, _width = _steps(pipeline)
+    first, after = _whole_months(scope)
+    months = scope._narrow(
+        FunnelMonth.objects.visible_to(scope.user).filter(pipeline_id=pipeline.pk, month__gte=first, month__lt=after),
+        "owner",
     )
-    # Rows alike share their stage_ids, so position i of their stay arrays is the same stage: summed per position.
-    month = RATE_MONTH_SQL.format(closed="closed_at", created="cohort_at")
-    per_position = ", ".join(f"sum(stay_seconds[{i}]), sum(stay_counts[{i}])" for i in range(1, width + 1))
+    month_stays = scope._narrow(
+        FunnelMonthStay.objects.visible_to(scope.user).filter(
+            pipeline_id=pipeline.pk, month__gte=first, month__lt=after
+        ),
+        "owner",
+    )
+    facts = cohort_facts(scope, pipeline)
+    if first < after:
+        tenant = scope.tenant
+        facts = facts.filter(
+            Q(cohort_at__lt=local_midnight(tenant, first)) | Q(cohort_at__gte=local_midnight(tenant, after))
+        )
+    month_sql, month_params = _sql(
+        months,
+        "stage_ids",
+        "status",
+        "currency",
+        "rate_month",
+        "lost_reason",
+        "n",
+        "amount",
+        "cycle_seconds",
+        "cycle_n",
+        "refreshed_at",
+    )
+    fact_sql, fact_params = _sql(
+        facts,
+        "stage_ids",
+        "status",
+        "currency",
+        "rate_month",
+        "lost_reason",
+        "amount",
+        "closed_at",
+        "cohort_at",
+        "refreshed_at",
+    )
     sql = f"""
-        SELECT stage_ids, status, currency, {month}, count(*), sum(amount), max(refreshed_at), {per_position}
-        FROM ({inner_sql}) f
-        GROUP BY stage_ids, status, currency, 4
-    """  # noqa: S608 - the formatted parts are the ORM's own SQL and numbered columns; every value is a parameter
+        SELECT stage_ids, status, currency, rate_month, lost_reason, sum(n), sum(amount), sum(cycle_seconds),
+               sum(cycle_n), max(refreshed_at)
+        FROM (
+            SELECT m.stage_ids, m.status, m.currency, m.rate_month, m.lost_reason, m.n, m.amount, m.cycle_seconds,
+                   m.cycle_n, m.refreshed_at
+            FROM ({month_sql}) m
+            UNION ALL
+            SELECT f.stage_ids, f.status, f.currency, f.rate_month,
+                   CASE WHEN f.status = 'lost' THEN f.lost_reason ELSE '' END, 1, f.amount,
+                   CASE WHEN f.status = 'won' AND f.closed_at IS NOT NULL
+                        THEN extract(epoch FROM f.closed_at - f.cohort_at)::float8 ELSE 0 END,
+                   CASE WHEN f.status = 'won' AND f.closed_at IS NOT NULL THEN 1 ELSE 0 END, f.refreshed_at
+            FROM ({fact_sql}) f
+        ) rows
+        GROUP BY stage_ids, status, currency, rate_month, lost_reason
+    """  # noqa: S608 - the formatted parts are the ORM's own SQL; every value is a parameter
     groups: list[_Group] = []
-    seconds: dict[int, float] = {}
-    counts: dict[int, int] = {}
+    reasons: dict[str, int] = {}
+    cycle_seconds, cycle_n = 0.0, 0
     with connection.cursor() as cursor:
-        cursor.execute(sql, [scope.tenant.timezone, *inner_params])
-        for stage_ids, status, currency, month, n, amount, fresh, *sums in cursor.fetchall():
-            groups.append(_Group(list(stage_ids), status, n, amount, currency, month))
+        cursor.execute(sql, [*month_params, *fact_params])
+        for stage_ids, status, currency, month, reason, n, amount, c_seconds, c_n, fresh in cursor.fetchall():
+            groups.append(_Group(list(stage_ids), status, int(n), amount, currency, month))
+            if status == StageKind.LOST:
+                reasons[reason] = reasons.get(reason, 0) + int(n)
+            cycle_seconds += float(c_seconds or 0)
+            cycle_n += int(c_n or 0)
             if fresh is not None and (result.facts_as_of is None or fresh > result.facts_as_of):
                 result.facts_as_of = fresh
-            for i, stage_id in enumerate(stage_ids[:width]):
-                seconds[stage_id] = seconds.get(stage_id, 0.0) + float(sums[2 * i] or 0)
-                counts[stage_id] = counts.get(stage_id, 0) + int(sums[2 * i + 1] or 0)
-    stays = {pk: _days(seconds[pk] / n) for pk, n in counts.items() if n}
+        if reasons:
+            # Ranked by PostgreSQL, so reasons that tie sort as the raw computation sorts them.
+            cursor.execute(
+                "SELECT r, n FROM unnest(%s::text[], %s::int[]) u(r, n) ORDER BY n DESC, r LIMIT %s",
+                [list(reasons), list(reasons.values()), LOST_REASONS_SHOWN],
+            )
+            result.lost_reasons = [(r, n) for r, n in cursor.fetchall()]
+    stay_month_sql, stay_month_params = _sql(month_stays, "stage_id", "seconds", "stays")
+    stay_fact_sql, stay_fact_params = _sql(facts, "stage_ids", "stay_seconds", "stay_counts")
+    stay_sql = f"""
+        SELECT stage, sum(secs), sum(n) FROM (
+            SELECT m.stage_id AS stage, m.seconds AS secs, m.stays AS n FROM ({stay_month_sql}) m
+            UNION ALL
+            SELECT u.stage, u.secs, u.n
+            FROM ({stay_fact_sql}) f CROSS JOIN LATERAL unnest(f.stage_ids, f.stay_seconds, f.stay_counts) u(stage, secs, n)
+        ) stays
+        GROUP BY stage HAVING sum(n) > 0
+    """  # noqa: S608 - the formatted parts are the ORM's own SQL; every value is a parameter
+    with connection.cursor() as cursor:
+        cursor.execute(stay_sql, [*stay_month_params, *stay_fact_params])
+        stays = {stage: _days(float(secs) / int(n)) for stage, secs, n in cursor.fetchall()}
     _fill(result, steps, open_ids, groups, stays, rates_for(scope.tenant))
-    cycle = facts.filter(status=StageKind.WON, closed_at__isnull=False).aggregate(
-        avg=Avg(F("closed_at") - F("cohort_at"))
-    )["avg"]
-    result.avg_cycle_days = _days(cycle.total_seconds()) if isinstance(cycle, dt.timedelta) else None
-    result.lost_reasons = _lost_reasons(facts)
+    result.avg_cycle_days = _days(cycle_seconds / cycle_n) if cycle_n else None
     return result
 
 

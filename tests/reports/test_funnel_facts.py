@@ -13,8 +13,10 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from reports.models import OpportunityFunnelFact
+from crm.workcalendar.selectors import local_today
+from reports.models import FunnelMonth, OpportunityFunnelFact
 from reports.selectors.funnel import funnel, funnel_from_history
+from reports.selectors.scope import ReportScope
 from reports.services.funnel_facts import funnel_facts_rebuild
 from sales.models import Opportunity, StageChange, StageKind
 from sales.services.opportunity import opportunity_move, opportunity_update
@@ -39,8 +41,20 @@ def assert_same(scope):
     return from_facts
 
 
+def custom(user, days_back, days_to, **filters):
+    """A period with ragged ends: whole months in the middle, days of a month at either end."""
+    today = local_today(user.tenant)
+    start, end = today - dt.timedelta(days=days_back), today - dt.timedelta(days=days_to)
+    return ReportScope.of(user, preset="custom", start=start, end=end, **filters)
+
+
 def scopes(w):
     return [
+        custom(w.admin, 50, 3),
+        custom(w.admin, 75, 0),
+        custom(w.manager, 40, 20, team=w.team1),
+        custom(w.rep1, 61, 1),
+        scope_for(w.admin, "week"),
         scope_for(w.admin),
         scope_for(w.admin, "year"),
         scope_for(w.manager),
@@ -170,10 +184,14 @@ def test_the_rebuild_is_safe_twice_and_the_command_catches_up_bulk_rows(world, c
     assert_same(scope_for(world.admin, "year"))
 
 
-def test_a_deleted_opportunity_leaves_no_fact(world):
+def test_a_deleted_opportunity_leaves_no_fact_and_its_month_forgets_it(world):
+    deal(world.rep1, "留下", amount="2000")
     opportunity = deal(world.rep1, "将删除", amount="1000")
+    assert funnel(scope_for(world.admin)).cohort == 2
     Opportunity.objects.filter(pk=opportunity.pk).delete()
-    assert not OpportunityFunnelFact.objects.exists()
+    assert OpportunityFunnelFact.objects.count() == 1
+    assert FunnelMonth.objects.get().n == 1
+    assert assert_same(scope_for(world.admin)).cohort == 1
 
 
 def test_the_funnel_page_says_how_fresh_its_facts_are(world, client_for):
