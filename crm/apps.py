@@ -45,6 +45,15 @@ class CrmConfig(AppConfig):
         )
         registry.add_settings_page(
             SettingsPage(
+                key="exchange_rates",
+                label=_("Exchange rates"),
+                description=_("Monthly rates of other currencies, for reports and campaign figures."),
+                url_name="settings:exchange_rates",
+                order=5,
+            )
+        )
+        registry.add_settings_page(
+            SettingsPage(
                 key="robots",
                 label=_("Group robots"),
                 description=_("WeCom, DingTalk and Feishu group robots that post chosen notifications."),

@@ -8,6 +8,10 @@ from django.utils.translation import gettext_lazy as _
 from crm.registry import AuditAction, registry
 
 ACTIONS = (
+    AuditAction("exchange_rate.save", _("%(actor)s set the exchange rate %(object)s"), _("Exchange rate set")),
+    AuditAction(
+        "exchange_rate.delete", _("%(actor)s removed the exchange rate %(object)s"), _("Exchange rate removed")
+    ),
     AuditAction("tenant.create", _("%(actor)s created the company %(object)s"), _("Company created")),
     AuditAction("operator.show_data", _("An operator opened the data of %(object)s"), _("Operator opened data")),
     AuditAction(

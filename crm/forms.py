@@ -9,7 +9,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.utils.translation import gettext_lazy as _
 
-from .models import RobotChannel, Role, Team, Tenant, User
+from .models import CURRENCY_CHOICES, RobotChannel, Role, Team, Tenant, User
 from .timezones import timezone_choices, timezone_label
 
 
@@ -228,3 +228,34 @@ class RobotChannelForm(forms.Form):
                 "Leave empty to keep the current secret. DingTalk's and Feishu's signing secret (加签)."
             )
             self.fields["remove_secret"] = forms.BooleanField(label=_("Remove the signing secret"), required=False)
+
+
+class ExchangeRateForm(forms.Form):
+    """One month's rate of a currency (Settings → Exchange rates)."""
+
+    currency = forms.ChoiceField(label=_("Currency"), choices=())
+    month = forms.DateField(
+        label=_("Month"),
+        input_formats=["%Y-%m", "%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+    )
+    rate = forms.DecimalField(
+        label=_("Rate"),
+        max_digits=18,
+        decimal_places=6,
+        min_value=0,
+        help_text=_("What one unit of the currency is worth in your company's currency that month."),
+    )
+
+    def __init__(self, *args, tenant: Tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["currency"].choices = [(c, label) for c, label in CURRENCY_CHOICES if c != tenant.currency]
+
+
+class ExchangeRateImportForm(forms.Form):
+    text = forms.CharField(
+        label=_("Rates, one per line"),
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "USD, 2026-11, 7.12"}),
+        help_text=_("Currency, month and rate, separated by commas or tabs (as copied from a spreadsheet)."),
+    )

@@ -14,3 +14,7 @@ IMPORT_CHECK = 7302
 LEAD_IDENTIFIER = 7410
 # A tenant's lead-scoring rules: recomputing holds it shared, editing a rule exclusively (key: the tenant id).
 LEAD_SCORING_RULES = 7412
+
+# One month of one owner's funnel figures in one pipeline is rewritten by one transaction at a time (key: hashtext of
+# tenant, pipeline, owner and month; reports.services.funnel_facts).
+FUNNEL_MONTH = 7801

@@ -507,3 +507,26 @@ class RobotChannel(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ExchangeRate(TenantModel):
+    """How much one unit of `currency` is worth in the tenant's own currency over a month (`month`, its first day),
+    kept by the company's admins. Reports and campaign figures convert amounts in other currencies with the rate of
+    the amount's month, else the latest month before it (crm/selectors/exchange_rate.py)."""
+
+    currency = models.CharField(_("currency"), max_length=3, choices=CURRENCY_CHOICES)
+    month = models.DateField(_("month"))
+    rate = models.DecimalField(_("rate"), max_digits=18, decimal_places=6)
+
+    class Meta:
+        verbose_name = _("exchange rate")
+        verbose_name_plural = _("exchange rates")
+        ordering = ["currency", "-month"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "currency", "month"], name="crm_exchangerate_once"),
+            models.CheckConstraint(condition=models.Q(rate__gt=0), name="crm_exchangerate_positive"),
+            models.CheckConstraint(condition=models.Q(month__day=1), name="crm_exchangerate_first_of_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.month:%Y-%m}: {self.rate}"

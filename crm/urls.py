@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from crm.views.account import preferences, set_language, signup, signup_verify
 from crm.views.audit import audit_export, audit_items, audit_log, message_log
+from crm.views.exchange_rate import exchange_rate_delete_view, exchange_rates_view
 from crm.views.health import healthz, healthz_live, healthz_ready
 from crm.views.home import home
 from crm.views.notification import notification_bell, notification_list, notification_read, notification_read_all
@@ -32,6 +33,8 @@ settings_patterns = (
         path("messages/", message_log, name="messages"),
         path("robots/", robot_list, name="robots"),
         path("robots/<int:pk>/", robot_edit, name="robot_edit"),
+        path("exchange-rates/", exchange_rates_view, name="exchange_rates"),
+        path("exchange-rates/<int:pk>/delete/", exchange_rate_delete_view, name="exchange_rate_delete"),
         path("robots/<int:pk>/active/", robot_set_active_view, name="robot_set_active"),
         path("robots/<int:pk>/test/", robot_test_view, name="robot_test"),
     ],

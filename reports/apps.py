@@ -10,6 +10,17 @@ class ReportsConfig(AppConfig):
         from reports import audit_sentences
 
         audit_sentences.register()
+        from django.db.models.signals import post_delete, post_save, pre_delete
+
+        from reports.services import funnel_facts
+        from sales.models import Opportunity, StageChange
+
+        # The funnel facts follow every opportunity and stage change written through the ORM (sales never imports
+        # reports); rows written in bulk are caught up by the command rebuild_funnel_facts.
+        post_save.connect(funnel_facts.on_opportunity_saved, sender=Opportunity, dispatch_uid="reports_facts_opp")
+        post_save.connect(funnel_facts.on_stage_change_saved, sender=StageChange, dispatch_uid="reports_facts_sc")
+        pre_delete.connect(funnel_facts.on_opportunity_deleting, sender=Opportunity, dispatch_uid="reports_facts_del")
+        post_delete.connect(funnel_facts.on_opportunity_deleted, sender=Opportunity, dispatch_uid="reports_facts_gone")
         from crm.registry import HomeWidget, NavEntry, registry, roles_any
         from reports import widgets
         from reports.imports import TargetKind

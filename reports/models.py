@@ -5,10 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import TenantModel
+from reports.querysets import FunnelFactQuerySet
 
 
 class SalesTarget(TenantModel):
@@ -126,3 +128,100 @@ class ReportDelivery(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.subscription_id} {self.period_key}"
+
+
+class OpportunityFunnelFact(TenantModel):
+    """What the funnel needs of one opportunity, kept beside it so the funnel reads one narrow row per opportunity
+    instead of its whole stage history: the pipeline, owner, cohort time (its creation), status, amount and
+    currency, when and why it closed, and per stage it ever entered (`stage_ids`, sorted) the time spent there over
+    its completed stays, how many stays completed, when it first entered and last left it. Written from the
+    opportunity and its stage changes by `reports.services.funnel_facts` on every save of either (signals), and
+    rebuilt for existing data by the command `rebuild_funnel_facts`; `refreshed_at` is the freshness the page
+    shows. The owner's team is read through the owner, so a person who changes teams takes their deals along, as in
+    `Opportunity.objects.visible_to`."""
+
+    opportunity = models.ForeignKey("sales.Opportunity", on_delete=models.CASCADE, related_name="+")
+    pipeline = models.ForeignKey("sales.Pipeline", on_delete=models.CASCADE, related_name="+")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    cohort_at = models.DateTimeField()
+    status = models.CharField(max_length=10)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    lost_reason = models.CharField(max_length=300, blank=True)
+    stage_ids = ArrayField(models.BigIntegerField(), default=list)
+    stay_seconds = ArrayField(models.FloatField(), default=list)
+    stay_counts = ArrayField(models.IntegerField(), default=list)
+    first_entered_at = ArrayField(models.DateTimeField(), default=list)
+    last_left_at = ArrayField(models.DateTimeField(null=True), default=list)
+    # The first day of the month it was created, and of the month whose exchange rate converts its amount (closed,
+    # else created), in the company's time zone.
+    cohort_month = models.DateField()
+    rate_month = models.DateField()
+    refreshed_at = models.DateTimeField()
+
+    objects = FunnelFactQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("funnel fact")
+        verbose_name_plural = _("funnel facts")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "opportunity"], name="reports_funnelfact_once"),
+        ]
+        indexes = [
+            # The funnel's one scan: a pipeline's cohort by creation time.
+            models.Index(
+                fields=["tenant", "pipeline", "cohort_at"],
+                name="reports_funnelfact_cohort_idx",
+            ),
+            models.Index(fields=["tenant", "pipeline", "owner", "cohort_month"], name="reports_funnelfact_month_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.opportunity_id}: {self.status} {self.stage_ids}"
+
+
+class FunnelMonth(TenantModel):
+    """The funnel facts of one owner's opportunities created in one month of one pipeline, added up per status,
+    set of stages entered, currency and rate month (and lost reason): what the funnel reads for the whole months of
+    its period, so a year of 500,000 opportunities is a few thousand rows. Rewritten with the facts
+    (`reports.services.funnel_facts`), one bucket (pipeline, owner, month) at a time."""
+
+    pipeline = models.ForeignKey("sales.Pipeline", on_delete=models.CASCADE, related_name="+")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    status = models.CharField(max_length=10)
+    stage_ids = ArrayField(models.BigIntegerField(), default=list)
+    currency = models.CharField(max_length=3)
+    rate_month = models.DateField()
+    lost_reason = models.CharField(max_length=300, blank=True)
+    n = models.IntegerField()
+    amount = models.DecimalField(max_digits=18, decimal_places=2)
+    cycle_seconds = models.FloatField(default=0)
+    cycle_n = models.IntegerField(default=0)
+    refreshed_at = models.DateTimeField()
+
+    objects = FunnelFactQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("funnel month")
+        verbose_name_plural = _("funnel months")
+        indexes = [models.Index(fields=["tenant", "pipeline", "month"], name="reports_funnelmonth_idx")]
+
+
+class FunnelMonthStay(TenantModel):
+    """The completed stays of a bucket's opportunities (as `FunnelMonth`) in one stage: total seconds and count."""
+
+    pipeline = models.ForeignKey("sales.Pipeline", on_delete=models.CASCADE, related_name="+")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    stage_id = models.BigIntegerField()
+    seconds = models.FloatField()
+    stays = models.IntegerField()
+
+    objects = FunnelFactQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("funnel month stay")
+        verbose_name_plural = _("funnel month stays")
+        indexes = [models.Index(fields=["tenant", "pipeline", "month"], name="reports_funnelmonthstay_idx")]

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.services import outbox
 from crm.tenancy import TenantTask, tenants_having
 from reports.models import ReportSubscription
-from reports.services import delivery
+from reports.services import delivery, funnel_facts
 
 
 def _active_subscriptions():
@@ -25,3 +25,8 @@ def send_scheduled_reports() -> int:
 @shared_task(base=TenantTask, acks_late=True, label=_("Sending scheduled reports"))
 def send_tenant_reports(tenant_id: int) -> int:
     return delivery.deliveries_send_due(tenant_id=tenant_id)
+
+
+@shared_task(base=TenantTask, acks_late=True, label=_("Rebuilding the funnel facts"))
+def rebuild_tenant_funnel_facts(tenant_id: int) -> int:
+    return funnel_facts.funnel_facts_rebuild(tenant_id=tenant_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import django_filters
@@ -12,10 +13,12 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from crm.access import assignable_users
 from crm.filters import BoundedDateFilter, add_custom_filters
-from crm.models import Role, User
+from crm.models import Role, Team, User
 from crm.workcalendar.selectors import local_day_bounds, local_midnight, local_today
 from customers.filters import SHOWN_PHONE_TAIL, exact_identifier, exact_search_over_limit
 from customers.normalize import nfkc, normalize_email, normalize_phone
@@ -336,10 +339,31 @@ class OpportunityFilter(django_filters.FilterSet):
         lookup_expr="lte",
         widget=django_filters.widgets.forms.DateInput(attrs={"type": "date"}),
     )
+    team = django_filters.ModelChoiceFilter(label=_("Owner's team"), queryset=Team.objects.none(), method="filter_team")
+    created_from = BoundedDateFilter(
+        label=_("Created from"), method="filter_day_from", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    created_to = BoundedDateFilter(
+        label=_("Created until"), method="filter_day_to", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    closed_from = BoundedDateFilter(
+        label=_("Closed from"), method="filter_day_from", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    closed_to = BoundedDateFilter(
+        label=_("Closed until"), method="filter_day_to", widget=forms.DateInput(attrs={"type": "date"})
+    )
     campaign = django_filters.CharFilter(label=_("Campaign code"), method="filter_campaign", max_length=100)
     sort = django_filters.ChoiceFilter(
         label=_("Sort"), choices=OPPORTUNITY_SORT_CHOICES, method="sort_by", empty_label=None
     )
+
+    # The period filters' columns: a local day from its midnight to the next (the reports' periods link here).
+    DAY_COLUMNS = {
+        "created_from": "created_at",
+        "created_to": "created_at",
+        "closed_from": "closed_at",
+        "closed_to": "closed_at",
+    }
 
     def __init__(self, data=None, *args, request=None, **kwargs):
         data = data.copy() if data is not None else None
@@ -348,6 +372,13 @@ class OpportunityFilter(django_filters.FilterSet):
         super().__init__(data, *args, request=request, **kwargs)
         tenant = request.tenant
         add_custom_filters(self, tenant.pk, "opportunity")
+        self.tenant = tenant
+        if request.user.has_any_role(Role.ADMIN):
+            self.filters["team"].queryset = Team.objects.for_tenant(tenant).order_by("path")
+        elif request.user.has_any_role(Role.MANAGER):
+            self.filters["team"].queryset = Team.objects.managed_by(request.user).order_by("path")
+        else:
+            del self.filters["team"]
         self.filters["pipeline"].queryset = Pipeline.objects.for_tenant(tenant)
         self.filters["stage"].queryset = Stage.objects.for_tenant(tenant).select_related("pipeline")
         user = request.user
@@ -364,6 +395,20 @@ class OpportunityFilter(django_filters.FilterSet):
 
     def filter_campaign(self, queryset, name, value):
         return queryset.from_campaign(value.strip())
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def filter_team(self, queryset, name, value):
+        # The owner's team and the teams under it: one indexed prefix match on the materialized path.
+        return queryset.filter(owner__team__path__startswith=value.path)
+
+    @extend_schema_field(OpenApiTypes.DATE)
+    def filter_day_from(self, queryset, name, value):
+        return queryset.filter(**{f"{self.DAY_COLUMNS[name]}__gte": local_midnight(self.tenant, value)})
+
+    @extend_schema_field(OpenApiTypes.DATE)
+    def filter_day_to(self, queryset, name, value):
+        next_day = value + dt.timedelta(days=1)
+        return queryset.filter(**{f"{self.DAY_COLUMNS[name]}__lt": local_midnight(self.tenant, next_day)})
 
     def filter_status(self, queryset, name, value):
         return queryset if value == "all" else queryset.filter(status=value)

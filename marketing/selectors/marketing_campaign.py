@@ -4,26 +4,17 @@ opportunities the user may see, so each figure matches the list it links to — 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
-from django.db.models import (
-    Case,
-    Count,
-    DecimalField,
-    F,
-    IntegerField,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Sum,
-    Value,
-    When,
-)
-from django.db.models.functions import Coalesce, Round
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import CharField, Count, DateField, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Cast, Coalesce, JSONObject, TruncMonth
 
 from crm.access import is_tenant_user
+from crm.selectors.exchange_rate import ConvertedSum, Rates, rates_for
 from customers.filters import search_customers
 from customers.models import Contact, Customer
 from marketing.models import CampaignMember, MarketingCampaign
@@ -41,9 +32,42 @@ def campaigns_visible_to(user) -> QuerySet:
     return MarketingCampaign.objects.filter(tenant_id=user.tenant_id)
 
 
+def _won_rows(user, code) -> QuerySet:
+    """The won deals a campaign brought (first touch) that `user` sees, summed per currency and month of winning
+    (in the company's time zone): the rows the won amount is converted from."""
+    month = TruncMonth("closed_at", output_field=DateField(), tzinfo=ZoneInfo(user.tenant.timezone))
+    return (
+        Opportunity.objects.visible_to(user)
+        .filter(status=StageKind.WON)
+        .from_campaign(code)
+        .order_by()
+        .annotate(month=month)
+        .values("currency", "month")
+        .annotate(total=Sum("amount"), n=Count("pk"))
+        .values(row=JSONObject(currency=F("currency"), month=F("month"), total=Cast("total", CharField()), n=F("n")))
+    )
+
+
+def won_amount(rates: Rates, rows: list[dict], currency: str) -> ConvertedSum:
+    """A campaign's won amount in its `currency` from its won rows (`_won_rows`), each currency converted with the
+    rate of the month the deal was won (crm.selectors.exchange_rate)."""
+    total = ConvertedSum(currency)
+    for row in rows or []:
+        month = dt.date.fromisoformat(str(row["month"])[:10]) if row.get("month") else None
+        rates.add(total, Decimal(row["total"]), row["currency"], month, int(row["n"]))
+    return total
+
+
+def roi(won: Decimal, cost: Decimal | None) -> Decimal | None:
+    """(won − cost) / cost, as a percentage; None while nothing was spent."""
+    if not cost:
+        return None
+    return ((won - cost) / cost * 100).quantize(Decimal("0.1"), ROUND_HALF_UP)
+
+
 def campaigns_with_figures(user, campaigns: QuerySet) -> QuerySet:
-    """`campaigns` with their leads and won amount (first touch, in the campaign's currency) annotated: one query
-    whatever the number of campaigns."""
+    """`campaigns` with their leads and won deals (first touch, per currency and month) annotated: one query
+    whatever the number of campaigns. `with_won_amounts` then converts a page of them."""
     leads = (
         Lead.objects.visible_to(user)
         .from_campaign(OuterRef("code"))
@@ -52,33 +76,23 @@ def campaigns_with_figures(user, campaigns: QuerySet) -> QuerySet:
         .annotate(n=Count("pk"))
         .values("n")
     )
-    won = (
-        Opportunity.objects.visible_to(user)
-        .filter(status=StageKind.WON, currency=OuterRef("currency"))
-        .from_campaign(OuterRef("code"))
-        .order_by()
-        .values("tenant_id")
-        .annotate(total=Sum("amount"))
-        .values("total")
-    )
-    money = DecimalField(max_digits=16, decimal_places=2)
-    return (
-        campaigns.annotate(
-            n_leads=Coalesce(Subquery(leads, output_field=IntegerField()), 0),
-            won_amount=Coalesce(Subquery(won, output_field=money), Value(ZERO), output_field=money),
-        )
-        .annotate(
-            roi_percent=Case(
-                When(
-                    actual_cost__gt=0,
-                    then=Round((F("won_amount") - F("actual_cost")) * 100 / F("actual_cost"), 1),
-                ),
-                default=None,
-                output_field=DecimalField(max_digits=20, decimal_places=1),
-            )
-        )
-        .select_related("owner")
-    )
+    return campaigns.annotate(
+        n_leads=Coalesce(Subquery(leads, output_field=IntegerField()), 0),
+        won_rows=ArraySubquery(_won_rows(user, OuterRef("code"))),
+    ).select_related("owner")
+
+
+def with_won_amounts(user, campaigns) -> list[MarketingCampaign]:
+    """The campaigns of `campaigns_with_figures` with `won_amount` (in each campaign's currency, converted),
+    `won_conversion` (rates used, amounts without a rate) and `roi_percent` set; one query for the rates."""
+    campaigns = list(campaigns)
+    rates = rates_for(user.tenant)
+    for campaign in campaigns:
+        converted = won_amount(rates, campaign.won_rows, campaign.currency)
+        campaign.won_conversion = converted
+        campaign.won_amount = converted.total
+        campaign.roi_percent = roi(converted.total, campaign.actual_cost)
+    return campaigns
 
 
 @dataclass
@@ -92,6 +106,8 @@ class CampaignFigures:
     cost: Decimal
     expected_leads: int
     expected_revenue: Decimal
+    # The rates the won amount was converted with, and the won deals without a rate.
+    won_conversion: ConvertedSum = field(default_factory=lambda: ConvertedSum(""))
 
     @property
     def cost_per_lead(self) -> Decimal | None:
@@ -104,15 +120,14 @@ class CampaignFigures:
     @property
     def roi_percent(self) -> Decimal | None:
         """(won − cost) / cost, as a percentage; None while nothing was spent."""
-        if not self.cost:
-            return None
-        return ((self.won_amount - self.cost) / self.cost * 100).quantize(Decimal("0.1"), ROUND_HALF_UP)
+        return roi(self.won_amount, self.cost)
 
 
 def campaign_figures(user, campaign: MarketingCampaign) -> CampaignFigures:
-    """A campaign's attribution figures in two queries. Leads: those carrying its code. Opportunities: every
+    """A campaign's attribution figures in four queries. Leads: those carrying its code. Opportunities: every
     opportunity of the customers the campaign touched first (`OpportunityQuerySet.from_campaign`). The won amount
-    adds the won deals in the campaign's currency; deals in other currencies are counted, not added."""
+    adds the won deals in the campaign's currency, others converted with the rate of the month they were won
+    (`won_amount`); deals with no rate are counted in `other_currency_won`, not added."""
     leads = (
         Lead.objects.visible_to(user)
         .from_campaign(campaign.code)
@@ -125,20 +140,22 @@ def campaign_figures(user, campaign: MarketingCampaign) -> CampaignFigures:
         .aggregate(
             n=Count("pk"),
             won=Count("pk", filter=won),
-            amount=Sum("amount", filter=won & Q(currency=campaign.currency)),
-            other=Count("pk", filter=won & ~Q(currency=campaign.currency)),
         )
+    )
+    converted = won_amount(
+        rates_for(user.tenant), [r["row"] for r in _won_rows(user, campaign.code)], campaign.currency
     )
     return CampaignFigures(
         leads=leads["n"],
         converted=leads["converted"],
         opportunities=opportunities["n"],
         won=opportunities["won"],
-        won_amount=opportunities["amount"] or ZERO,
-        other_currency_won=opportunities["other"],
+        won_amount=converted.total,
+        other_currency_won=converted.missing,
         cost=campaign.actual_cost or ZERO,
         expected_leads=campaign.expected_leads,
         expected_revenue=campaign.expected_revenue,
+        won_conversion=converted,
     )
 
 

@@ -31,6 +31,7 @@ from marketing.selectors.marketing_campaign import (
     campaigns_with_figures,
     member_candidates,
     member_counts,
+    with_won_amounts,
 )
 from marketing.services.marketing_campaign import CAMPAIGN_FIELDS, marketing_campaign_save
 from marketing.services.member import members_pick
@@ -51,8 +52,10 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     if query.value("kind"):
         campaigns = campaigns.filter(kind=query.value("kind"))
     campaigns = campaigns_with_figures(request.user, campaigns.order_by("-starts_on", "-pk"))
+    page = paginate(request, campaigns)
+    page.object_list = with_won_amounts(request.user, page.object_list)
     context = {
-        "page": paginate(request, campaigns),
+        "page": page,
         "query": query,
         "sees_costs": can_manage_campaigns(request.user),
         "statuses": MarketingCampaign.Status.choices,

@@ -7,9 +7,11 @@ Every module tests/security/samples_<app>.py defines:
 A URL pattern with arguments and no sample fails the sweep, so no new page escapes it.
 """
 
+import datetime as dt
+
 from django.test import override_settings
 
-from crm.models import AuditEvent, Notification, RobotChannel
+from crm.models import AuditEvent, ExchangeRate, Notification, RobotChannel
 from crm.services.notification import robot_channel_save
 
 
@@ -67,3 +69,13 @@ def _robot(world):
 SAMPLES["settings:robot_set_active"] = _robot
 SAMPLES["settings:robot_edit"] = _robot
 SAMPLES["settings:robot_test"] = _robot
+
+
+def _exchange_rate(world):
+    rate = ExchangeRate.objects.filter(tenant=world.tenant).first()
+    if rate is None:
+        rate = ExchangeRate.objects.create(tenant=world.tenant, currency="USD", month=dt.date(2026, 1, 1), rate=7)
+    return {"pk": rate.pk}
+
+
+SAMPLES["settings:exchange_rate_delete"] = _exchange_rate

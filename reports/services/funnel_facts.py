@@ -1,0 +1,194 @@
+"""Keeping the funnel facts (`OpportunityFunnelFact`) equal to what the stage history says, and their monthly sums
+(`FunnelMonth`, `FunnelMonthStay`) equal to the facts.
+
+One statement writes them, for a few opportunities (on every save of an opportunity or of a stage change: the
+signals connected in `ReportsConfig.ready()`, inside the saving transaction) or for a tenant's opportunities in
+batches (the command `rebuild_funnel_facts` and the job `reports.tasks.rebuild_tenant_funnel_facts`, for data
+written before the facts existed or in bulk). It recomputes each row from scratch — INSERT … ON CONFLICT DO UPDATE —
+so running it twice, or concurrently, leaves the same rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import connection, transaction
+
+from crm import locks
+from sales.models import Opportunity
+
+REBUILD_BATCH = 20_000
+
+# %(filter)s is one of the two fixed conditions below; every value is a parameter.
+_REFRESH_SQL = """
+    WITH opps AS (
+        SELECT o.id, o.tenant_id, o.pipeline_id, o.owner_id, o.created_at, o.status, o.amount, o.currency,
+               o.closed_at, o.lost_reason,
+               (date_trunc('month', o.created_at AT TIME ZONE t.timezone))::date AS cohort_month,
+               (date_trunc('month', coalesce(o.closed_at, o.created_at) AT TIME ZONE t.timezone))::date AS rate_month
+        FROM sales_opportunity o JOIN crm_tenant t ON t.id = o.tenant_id
+        WHERE o.tenant_id = %(tenant)s AND {filter}
+    ),
+    moves AS (
+        SELECT sc.opportunity_id, sc.to_stage_id, sc.at,
+               lead(sc.at) OVER (PARTITION BY sc.opportunity_id ORDER BY sc.at, sc.id) AS next_at
+        FROM sales_stagechange sc
+        WHERE sc.tenant_id = %(tenant)s AND sc.opportunity_id IN (SELECT id FROM opps)
+    ),
+    per_stage AS (
+        SELECT opportunity_id, to_stage_id, min(at) AS first_in, max(next_at) AS last_out,
+               coalesce(sum(extract(epoch FROM next_at - at)) FILTER (WHERE next_at IS NOT NULL), 0)::float8 AS secs,
+               count(next_at)::int AS stays
+        FROM moves GROUP BY opportunity_id, to_stage_id
+    ),
+    history AS (
+        SELECT opportunity_id,
+               array_agg(to_stage_id ORDER BY to_stage_id) AS stage_ids,
+               array_agg(secs ORDER BY to_stage_id) AS stay_seconds,
+               array_agg(stays ORDER BY to_stage_id) AS stay_counts,
+               array_agg(first_in ORDER BY to_stage_id) AS first_entered_at,
+               array_agg(last_out ORDER BY to_stage_id) AS last_left_at
+        FROM per_stage GROUP BY opportunity_id
+    )
+    INSERT INTO reports_opportunityfunnelfact (
+        tenant_id, created_at, updated_at, opportunity_id, pipeline_id, owner_id, cohort_at, status, amount,
+        currency, closed_at, lost_reason, stage_ids, stay_seconds, stay_counts, first_entered_at, last_left_at,
+        cohort_month, rate_month, refreshed_at)
+    SELECT o.tenant_id, now(), now(), o.id, o.pipeline_id, o.owner_id, o.created_at, o.status, o.amount,
+           o.currency, o.closed_at, o.lost_reason, coalesce(h.stage_ids, '{{}}'), coalesce(h.stay_seconds, '{{}}'),
+           coalesce(h.stay_counts, '{{}}'), coalesce(h.first_entered_at, '{{}}'), coalesce(h.last_left_at, '{{}}'),
+           o.cohort_month, o.rate_month, clock_timestamp()
+    FROM opps o LEFT JOIN history h ON h.opportunity_id = o.id
+    ON CONFLICT (tenant_id, opportunity_id) DO UPDATE SET
+        updated_at = EXCLUDED.updated_at, pipeline_id = EXCLUDED.pipeline_id, owner_id = EXCLUDED.owner_id,
+        cohort_at = EXCLUDED.cohort_at, status = EXCLUDED.status, amount = EXCLUDED.amount,
+        currency = EXCLUDED.currency, closed_at = EXCLUDED.closed_at, lost_reason = EXCLUDED.lost_reason,
+        stage_ids = EXCLUDED.stage_ids, stay_seconds = EXCLUDED.stay_seconds, stay_counts = EXCLUDED.stay_counts,
+        first_entered_at = EXCLUDED.first_entered_at, last_left_at = EXCLUDED.last_left_at,
+        cohort_month = EXCLUDED.cohort_month, rate_month = EXCLUDED.rate_month, refreshed_at = EXCLUDED.refreshed_at
+"""
+_BY_IDS = _REFRESH_SQL.format(filter="o.id = ANY(%(ids)s)")
+_BY_RANGE = _REFRESH_SQL.format(filter="o.id >= %(low)s AND o.id < %(high)s")
+
+_BUCKETS_OF = """
+    SELECT DISTINCT pipeline_id, owner_id, cohort_month FROM reports_opportunityfunnelfact
+    WHERE tenant_id = %(tenant)s AND opportunity_id = ANY(%(ids)s)
+"""
+
+# The buckets (pipeline, owner, month) in %(pipelines)s, %(owners)s, %(months)s (arrays of the same length), or
+# every bucket of the tenant when {where} is TRUE.
+_BUCKET_KEYS = "(SELECT * FROM unnest(%(pipelines)s::bigint[], %(owners)s::bigint[], %(months)s::date[])) k(p, o, m)"
+_MONTHS_SQL = """
+    DELETE FROM reports_funnelmonth r USING {keys}
+    WHERE r.tenant_id = %(tenant)s AND r.pipeline_id = k.p AND r.owner_id = k.o AND r.month = k.m;
+    DELETE FROM reports_funnelmonthstay r USING {keys}
+    WHERE r.tenant_id = %(tenant)s AND r.pipeline_id = k.p AND r.owner_id = k.o AND r.month = k.m;
+    INSERT INTO reports_funnelmonth (tenant_id, created_at, updated_at, pipeline_id, owner_id, month, status,
+        stage_ids, currency, rate_month, lost_reason, n, amount, cycle_seconds, cycle_n, refreshed_at)
+    SELECT f.tenant_id, now(), now(), f.pipeline_id, f.owner_id, f.cohort_month, f.status, f.stage_ids, f.currency,
+           f.rate_month, CASE WHEN f.status = 'lost' THEN f.lost_reason ELSE '' END, count(*), sum(f.amount),
+           coalesce(sum(extract(epoch FROM f.closed_at - f.cohort_at))
+                    FILTER (WHERE f.status = 'won' AND f.closed_at IS NOT NULL), 0)::float8,
+           count(*) FILTER (WHERE f.status = 'won' AND f.closed_at IS NOT NULL), max(f.refreshed_at)
+    FROM reports_opportunityfunnelfact f JOIN {keys} ON f.pipeline_id = k.p AND f.owner_id = k.o AND f.cohort_month = k.m
+    WHERE f.tenant_id = %(tenant)s
+    GROUP BY f.tenant_id, f.pipeline_id, f.owner_id, f.cohort_month, f.status, f.stage_ids, f.currency, f.rate_month,
+             CASE WHEN f.status = 'lost' THEN f.lost_reason ELSE '' END;
+    INSERT INTO reports_funnelmonthstay (tenant_id, created_at, updated_at, pipeline_id, owner_id, month, stage_id,
+        seconds, stays)
+    SELECT f.tenant_id, now(), now(), f.pipeline_id, f.owner_id, f.cohort_month, u.stage, sum(u.secs), sum(u.n)
+    FROM reports_opportunityfunnelfact f JOIN {keys} ON f.pipeline_id = k.p AND f.owner_id = k.o AND f.cohort_month = k.m
+         CROSS JOIN LATERAL unnest(f.stage_ids, f.stay_seconds, f.stay_counts) AS u(stage, secs, n)
+    WHERE f.tenant_id = %(tenant)s
+    GROUP BY f.tenant_id, f.pipeline_id, f.owner_id, f.cohort_month, u.stage
+    HAVING sum(u.n) > 0
+"""
+_MONTHS_BY_KEYS = _MONTHS_SQL.format(keys=_BUCKET_KEYS)
+_ALL_KEYS = (
+    "(SELECT DISTINCT pipeline_id, owner_id, cohort_month FROM reports_opportunityfunnelfact"
+    " WHERE tenant_id = %(tenant)s) k(p, o, m)"
+)
+_MONTHS_ALL = _MONTHS_SQL.format(keys=_ALL_KEYS)
+
+
+def _months_refresh(cursor, tenant_id: int, buckets: set[tuple]) -> None:
+    """Rewrite these buckets' monthly sums from their facts, each bucket under its advisory lock (taken in a fixed
+    order), so concurrent writers of one bucket take turns and the last one sees both."""
+    if not buckets:
+        return
+    ordered = sorted(buckets)
+    for pipeline_id, owner_id, month in ordered:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+            [locks.FUNNEL_MONTH, f"{tenant_id}:{pipeline_id}:{owner_id}:{month}"],
+        )
+    cursor.execute(
+        _MONTHS_BY_KEYS,
+        {
+            "tenant": tenant_id,
+            "pipelines": [b[0] for b in ordered],
+            "owners": [b[1] for b in ordered],
+            "months": [b[2] for b in ordered],
+        },
+    )
+
+
+def funnel_facts_refresh(*, tenant_id: int, opportunity_ids: Iterable[int]) -> int:
+    """Rewrite the facts of these opportunities of the tenant from their rows and stage history; the number
+    written (an id not of the tenant, or gone, writes nothing)."""
+    ids = sorted({int(pk) for pk in opportunity_ids})
+    if not ids:
+        return 0
+    params = {"tenant": tenant_id, "ids": ids}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_BUCKETS_OF, params)
+        buckets = set(cursor.fetchall())
+        cursor.execute(_BY_IDS, params)
+        written = cursor.rowcount
+        cursor.execute(_BUCKETS_OF, params)
+        buckets |= set(cursor.fetchall())
+        _months_refresh(cursor, tenant_id, buckets)
+        return written
+
+
+def funnel_facts_rebuild(*, tenant_id: int, batch: int = REBUILD_BATCH) -> int:
+    """Rewrite every fact of the tenant, `batch` opportunity ids at a time (each batch its own transaction, so a
+    big tenant never holds one long lock); the number of opportunities written."""
+    bounds = Opportunity.objects.filter(tenant_id=tenant_id).order_by().values_list("pk", flat=True)
+    low, high = bounds.order_by("pk").first(), bounds.order_by("-pk").first()
+    if low is None:
+        return 0
+    written = 0
+    start = low
+    while start <= high:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_BY_RANGE, {"tenant": tenant_id, "low": start, "high": start + batch})
+            written += cursor.rowcount
+        start += batch
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [locks.FUNNEL_MONTH, tenant_id])
+        cursor.execute("DELETE FROM reports_funnelmonth WHERE tenant_id = %s", [tenant_id])
+        cursor.execute("DELETE FROM reports_funnelmonthstay WHERE tenant_id = %s", [tenant_id])
+        cursor.execute(_MONTHS_ALL, {"tenant": tenant_id})
+    return written
+
+
+def on_opportunity_saved(sender, instance, raw=False, **kwargs) -> None:
+    if not raw:
+        funnel_facts_refresh(tenant_id=instance.tenant_id, opportunity_ids=[instance.pk])
+
+
+def on_opportunity_deleting(sender, instance, **kwargs) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(_BUCKETS_OF, {"tenant": instance.tenant_id, "ids": [instance.pk]})
+        instance._funnel_buckets = set(cursor.fetchall())
+
+
+def on_opportunity_deleted(sender, instance, **kwargs) -> None:
+    """A deleted opportunity's facts went with it (cascade): its month's sums are rewritten without it."""
+    with connection.cursor() as cursor:
+        _months_refresh(cursor, instance.tenant_id, getattr(instance, "_funnel_buckets", set()))
+
+
+def on_stage_change_saved(sender, instance, raw=False, **kwargs) -> None:
+    if not raw:
+        funnel_facts_refresh(tenant_id=instance.tenant_id, opportunity_ids=[instance.opportunity_id])
