@@ -58,6 +58,8 @@ DISPATCHERS = {
     "service.tasks.escalate_tickets": "asks each tenant in its context, enqueues escalate_tenant_tickets",
     "service.tasks.send_nps_invitations": "asks each tenant in its context, enqueues send_tenant_nps",
     "marketing.tasks.send_care_greetings": "asks each tenant in its context, enqueues send_tenant_care_greetings",
+    "marketing.tasks.send_one_off_greetings": "asks each tenant in its context, enqueues send_tenant_one_off_greetings",
+    "crm.api.tasks.purge_idempotency_keys": "asks each tenant in its context, enqueues purge_tenant_idempotency_keys",
     "marketing.tasks.send_blasts": "asks each tenant in its context, enqueues send_tenant_blasts",
     "marketing.tasks.compute_rfm": "asks each tenant in its context, enqueues compute_tenant_rfm",
     "reports.tasks.send_scheduled_reports": "asks each tenant in its context, enqueues send_tenant_reports",
