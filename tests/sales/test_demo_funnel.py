@@ -17,9 +17,10 @@ def counts():
 def test_seed_demo_gives_a_funnel_to_look_at(capsys):
     with CaptureQueriesContext(connection) as queries:
         call_command("seed_demo")
-    # Fast on any machine means set-based: a bounded number of statements (about 3,200 today, with the service
-    # desk, lead pools, campaigns, surveys and the knowledge base), never a clock.
-    assert len(queries) < 4000, len(queries)
+    # Fast on any machine means set-based: a bounded number of statements (about 4,100 today, with the service
+    # desk, lead pools, campaigns, surveys, the knowledge base, custom fields, exchange rates and the funnel facts
+    # that each demo opportunity's stage moves keep up to date), never a clock.
+    assert len(queries) < 5000, len(queries)
     first = counts()
     assert all(first), first
     call_command("seed_demo")

@@ -41,7 +41,6 @@ KNOWN_UNIQUE_WITHOUT_TENANT = {
     ("marketing_coupon", "marketing_coupon_greeting_id_key"): "a greeting's one coupon (one-to-one)",
     ("marketing_coupon", "marketing_coupon_order_id_key"): "a coupon redeemed on one order (one-to-one)",
     ("sales_contract", "sales_contract_quote_id_key"): "a quote's one contract (one-to-one)",
-    ("sales_leadpoolrule", "sales_leadpoolrule_unique"): "one rule per lead pool and source",
     ("sales_leadpoolteam", "sales_leadpoolteam_unique"): "a team once per lead pool",
     ("sales_quote", "sales_quote_previous_id_key"): "a quote revised once (one-to-one to the previous version)",
 }
