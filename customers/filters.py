@@ -20,8 +20,8 @@ from drf_spectacular.utils import extend_schema_field
 from crm.api.services.custom_field import custom_filter
 from crm.errors import DomainError
 from crm.expressions import InArray
-from crm.filters import BoundedDateFilter, LocalDayFilter, TeamTreeFilter, limit_team_choices
-from crm.models import User
+from crm.filters import BoundedDateFilter, LocalDayFilter, TeamTreeFilter
+from crm.models import Team, User
 from crm.registry import registry
 from crm.workcalendar.selectors import local_midnight
 
@@ -191,7 +191,8 @@ class CustomerFilter(django_filters.FilterSet):
         self.filters["tag"].queryset = Tag.objects.for_tenant(tenant)
         self.filters["owner"].queryset = User.objects.for_tenant(tenant).filter(is_active=True)
         self.filters["pool"].queryset = Pool.objects.for_tenant(tenant)
-        limit_team_choices(self, request.user, tenant)
+        # Every team of the company: segments and surveys pick customers through this FilterSet without a user.
+        self.filters["team"].queryset = Team.objects.for_tenant(tenant)
         # Filters of higher apps (e.g. RFM), before the sort so the form keeps the sort last.
         sort = self.filters.pop("sort")
         for contribution in registry.customer_filters():
