@@ -35,11 +35,26 @@ def sync_limit() -> int:
     return getattr(settings, "REPORT_FILE_SYNC_LIMIT", 5000)
 
 
+# The same download asked again within this time (a second click, a reload) opens the file already asked for.
+REUSE_WITHIN = timedelta(minutes=10)
+
+
 def report_file_request(*, acting_user: User, dashboard: str, fmt: str, query: str) -> ReportFile:
-    """Queue the build of `dashboard` as `fmt` with the page's filters (`query`, its query string)."""
+    """Queue the build of `dashboard` as `fmt` with the page's filters (`query`, its query string); the same request
+    of the same person still queued, running, or done in the last minutes is that file, not a second job."""
+    query = query[:1000]
+    same = ReportFile.objects.filter(
+        tenant_id=acting_user.tenant_id, created_by=acting_user, dashboard=dashboard, format=fmt, query=query
+    )
+    recent = same.filter(
+        Q(status__in=[ReportFile.Status.QUEUED, ReportFile.Status.RUNNING])
+        | Q(status=ReportFile.Status.DONE, finished_at__gte=timezone.now() - REUSE_WITHIN)
+    ).order_by("-created_at", "-pk")
+    if (existing := recent.first()) is not None:
+        return existing
     with transaction.atomic():
         report_file = ReportFile.objects.create(
-            tenant=acting_user.tenant, created_by=acting_user, dashboard=dashboard, format=fmt, query=query[:1000]
+            tenant=acting_user.tenant, created_by=acting_user, dashboard=dashboard, format=fmt, query=query
         )
         from reports import tasks  # the tasks module imports the services
 

@@ -32,6 +32,9 @@ def test_a_large_export_is_queued_built_once_and_downloaded_by_its_requester(lar
     assert response.status_code == 302 and response["Location"] == reverse("reports:file", args=[report_file.pk])
     assert report_file.status == ReportFile.Status.QUEUED and report_file.format == "csv"
     assert OutboxTask.objects.filter(task="reports.tasks.build_report_file", args=[world.tenant.pk, report_file.pk])
+    # The same download asked again (a second click, a reload) opens the same file, no second job.
+    again = c.get(reverse("reports:export"), {"dashboard": "team", "format": "csv", "period": "month"})
+    assert again["Location"] == response["Location"] and ReportFile.objects.count() == 1
 
     waiting = c.get(reverse("reports:file_status", args=[report_file.pk])).content.decode()
     assert 'hx-trigger="every 2s"' in waiting and "<progress" in waiting
@@ -82,8 +85,8 @@ def test_a_large_pdf_is_a_job_and_a_small_one_downloads_at_once(large, client_fo
 def test_the_file_page_runs_a_bounded_number_of_queries(large, client_for, django_assert_max_num_queries):
     world = large
     c = client_for(world.manager)
-    for _ in range(3):
-        c.get(reverse("reports:export"), {"dashboard": "team", "format": "csv", "period": "month"})
+    for fmt in ("csv", "xlsx"):
+        c.get(reverse("reports:export"), {"dashboard": "team", "format": fmt, "period": "month"})
     report_file = ReportFile.objects.filter(created_by=world.manager).first()
     with django_assert_max_num_queries(15):
         page = c.get(reverse("reports:file", args=[report_file.pk]))
