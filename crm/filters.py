@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import django_filters
+from django.core.validators import EMPTY_VALUES
 from django.db.models import Q
 from django.forms import DateInput
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +19,51 @@ class BoundedDateFilter(django_filters.DateFilter):
     """A list filter's date, bounded like every date query parameter (crm.forms.BoundedDateField)."""
 
     field_class = BoundedDateField
+
+
+class LocalDayFilter(BoundedDateFilter):
+    """A local day of the company on a timestamp column (`field_name`): with `lookup_expr="gte"` what happened from
+    that day's midnight on, with `"lte"` what happened before the next day's midnight. The reports' periods link to
+    the lists with these."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", DateInput(attrs={"type": "date"}))
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if value in EMPTY_VALUES:
+            return qs
+        tenant = self.parent.request.tenant
+        if self.lookup_expr == "lte":
+            return qs.filter(**{f"{self.field_name}__lt": local_midnight(tenant, value + timedelta(days=1))})
+        return qs.filter(**{f"{self.field_name}__gte": local_midnight(tenant, value)})
+
+
+class TeamTreeFilter(django_filters.ModelChoiceFilter):
+    """The team of the record's person (`field_name`: "owner", "assignee") with the teams under it: one indexed
+    prefix match on the materialized path. Its choices are set by `limit_team_choices`."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label", _("Owner's team"))
+        kwargs.setdefault("queryset", Team.objects.none())
+        kwargs.setdefault("field_name", "owner")
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if value in EMPTY_VALUES:
+            return qs
+        return qs.filter(**{f"{self.field_name}__team__path__startswith": value.path})
+
+
+def limit_team_choices(filterset: django_filters.FilterSet, user: User, tenant, name: str = "team") -> None:
+    """An admin picks any team of the company, a manager the teams they manage (with those under them); anyone else
+    has no team filter (a rep's lists hold only their own records)."""
+    if user.has_any_role(Role.ADMIN):
+        filterset.filters[name].queryset = Team.objects.for_tenant(tenant).order_by("path")
+    elif user.has_any_role(Role.MANAGER):
+        filterset.filters[name].queryset = Team.objects.managed_by(user).order_by("path")
+    else:
+        del filterset.filters[name]
 
 
 def _custom_field_filter(field: CustomField) -> django_filters.Filter:

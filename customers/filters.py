@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import django_filters
 from django import forms
@@ -21,7 +20,7 @@ from drf_spectacular.utils import extend_schema_field
 from crm.api.services.custom_field import custom_filter
 from crm.errors import DomainError
 from crm.expressions import InArray
-from crm.filters import BoundedDateFilter
+from crm.filters import BoundedDateFilter, LocalDayFilter, TeamTreeFilter
 from crm.models import Team, User
 from crm.registry import registry
 from crm.workcalendar.selectors import local_midnight
@@ -150,7 +149,7 @@ class CustomerFilter(django_filters.FilterSet):
     key_account = django_filters.BooleanFilter(
         label=_("Key account"), field_name="is_key_account", widget=AnyYesNoWidget
     )
-    team = django_filters.ModelChoiceFilter(label=_("Owner's team"), queryset=Team.objects.none(), method="filter_team")
+    team = TeamTreeFilter()
     # Local days of the tenant: "since" keeps what happened on or after the day; "not since" what did not (never
     # counts as not since).
     followed_up_since = BoundedDateFilter(
@@ -165,12 +164,11 @@ class CustomerFilter(django_filters.FilterSet):
     no_deal_since = BoundedDateFilter(
         label=_("No deal since"), method="filter_not_since", widget=DateInput(attrs={"type": "date"})
     )
-    created_from = BoundedDateFilter(
-        label=_("Created from"), method="filter_since", widget=DateInput(attrs={"type": "date"})
+    quiet_since = BoundedDateFilter(
+        label=_("Quiet since"), method="filter_quiet_since", widget=DateInput(attrs={"type": "date"})
     )
-    created_to = BoundedDateFilter(
-        label=_("Created until"), method="filter_created_to", widget=DateInput(attrs={"type": "date"})
-    )
+    created_from = LocalDayFilter(label=_("Created from"), field_name="created_at", lookup_expr="gte")
+    created_to = LocalDayFilter(label=_("Created until"), field_name="created_at", lookup_expr="lte")
     sort = django_filters.ChoiceFilter(label=_("Sort"), choices=SORT_CHOICES, method="sort_by", empty_label=None)
 
     class Meta:
@@ -183,8 +181,6 @@ class CustomerFilter(django_filters.FilterSet):
         "no_followup_since": "last_followed_up_at",
         "deal_since": "last_deal_at",
         "no_deal_since": "last_deal_at",
-        "created_from": "created_at",
-        "created_to": "created_at",
     }
 
     def __init__(self, data=None, *args, request=None, **kwargs):
@@ -195,6 +191,7 @@ class CustomerFilter(django_filters.FilterSet):
         self.filters["tag"].queryset = Tag.objects.for_tenant(tenant)
         self.filters["owner"].queryset = User.objects.for_tenant(tenant).filter(is_active=True)
         self.filters["pool"].queryset = Pool.objects.for_tenant(tenant)
+        # Every team of the company: segments and surveys pick customers through this FilterSet without a user.
         self.filters["team"].queryset = Team.objects.for_tenant(tenant)
         # Filters of higher apps (e.g. RFM), before the sort so the form keeps the sort last.
         sort = self.filters.pop("sort")
@@ -234,11 +231,6 @@ class CustomerFilter(django_filters.FilterSet):
             return matched.filter(owner=user)
         return matched
 
-    @extend_schema_field(OpenApiTypes.INT)
-    def filter_team(self, queryset, name, value):
-        # The owner's team and the teams under it: one indexed prefix match on the materialized path.
-        return queryset.filter(owner__team__path__startswith=value.path)
-
     def filter_since(self, queryset, name, value):
         return queryset.filter(**{f"{self.DATE_COLUMNS[name]}__gte": local_midnight(self.tenant, value)})
 
@@ -248,8 +240,9 @@ class CustomerFilter(django_filters.FilterSet):
             Q(**{f"{column}__lt": local_midnight(self.tenant, value)}) | Q(**{f"{column}__isnull": True})
         )
 
-    def filter_created_to(self, queryset, name, value):
-        return queryset.filter(created_at__lt=local_midnight(self.tenant, value + timedelta(days=1)))
+    def filter_quiet_since(self, queryset, name, value):
+        # Not followed up since the day, or never followed up and held since before it (the activity report's).
+        return queryset.quiet_since(local_midnight(self.tenant, value))
 
     @extend_schema_field(OpenApiTypes.INT)  # the API's schema: a tag is chosen by its id
     def filter_tag(self, queryset, name, value):

@@ -90,6 +90,14 @@ class CustomerQuerySet(TenantQuerySet):
             return qs.filter(owner__team__in=Team.objects.managed_by(user).values("pk"))
         return qs.none()
 
+    def quiet_since(self, moment) -> CustomerQuerySet:
+        """Customers whose last follow-up is before `moment` or, never followed up, that their owner took over
+        before it (the activity report's "not followed up for N days" and the customer list's filter of that name)."""
+        return self.filter(
+            models.Q(last_followed_up_at__lt=moment)
+            | models.Q(last_followed_up_at__isnull=True, owned_since__lt=moment)
+        )
+
     def in_trash_for(self, user) -> CustomerQuerySet:
         """Deleted customers `user` may restore: those they deleted or held, their teams', or all for an admin."""
         if not is_tenant_user(user):

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from crm.access import is_sales_user, sales_assignable_users
 from crm.models import Role, User
-from reports.models import ReportDelivery, ReportSubscription
+from reports.models import ReportDelivery, ReportFile, ReportSubscription
 
 
 def require_reports(user) -> None:
@@ -50,3 +50,8 @@ def get_delivery_for_user(user, pk: int) -> ReportDelivery:
         ReportDelivery.objects.filter(tenant_id=user.tenant_id, subscription__user=user).select_related("subscription"),
         pk=pk,
     )
+
+
+def get_report_file_for_user(user, pk: int) -> ReportFile:
+    """A report file its requester asked for; 404 for anyone else's and for another company's."""
+    return get_object_or_404(ReportFile.objects.for_tenant(user.tenant), pk=pk, created_by=user)

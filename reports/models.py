@@ -225,3 +225,36 @@ class FunnelMonthStay(TenantModel):
         verbose_name = _("funnel month stay")
         verbose_name_plural = _("funnel month stays")
         indexes = [models.Index(fields=["tenant", "pipeline", "month"], name="reports_funnelmonthstay_idx")]
+
+
+class ReportFile(TenantModel):
+    """A dashboard's PDF, CSV or XLSX over a large scope, built by a job (reports.services.report_file); only the
+    person who asked for it (`created_by`) may see its progress and download it."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Being prepared")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    dashboard = models.CharField(_("dashboard"), max_length=20, choices=Dashboard.choices)
+    format = models.CharField(_("format"), max_length=4)
+    query = models.CharField(_("filters"), max_length=1000, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(_("progress"), default=0)
+    file = models.FileField(upload_to="reports/%Y/%m/", blank=True, max_length=200)
+    filename = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("report file")
+        verbose_name_plural = _("report files")
+        indexes = [models.Index(fields=["tenant", "created_by", "-created_at"], name="reportfile_requester_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.dashboard}.{self.format} ({self.status})"
+
+    @property
+    def pending(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)

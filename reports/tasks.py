@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.services import outbox
 from crm.tenancy import TenantTask, tenants_having
 from reports.models import ReportSubscription
-from reports.services import delivery, funnel_facts
+from reports.services import delivery, funnel_facts, report_file
 
 
 def _active_subscriptions():
@@ -30,3 +30,8 @@ def send_tenant_reports(tenant_id: int) -> int:
 @shared_task(base=TenantTask, acks_late=True, label=_("Rebuilding the funnel facts"))
 def rebuild_tenant_funnel_facts(tenant_id: int) -> int:
     return funnel_facts.funnel_facts_rebuild(tenant_id=tenant_id)
+
+
+@shared_task(base=TenantTask, acks_late=True, label=_("Preparing a report file"))
+def build_report_file(tenant_id: int, file_id: int) -> bool:
+    return report_file.report_file_build(file_id=file_id) is not None

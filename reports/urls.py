@@ -11,6 +11,7 @@ from reports.views.dashboard import (
     rep_view,
     team_view,
 )
+from reports.views.report_file import report_file_download, report_file_status, report_file_view
 from reports.views.subscription import delivery_pdf, subscription_delete_view, subscription_list
 from reports.views.target import targets_view
 
@@ -30,4 +31,7 @@ urlpatterns = [
     path("subscriptions/", subscription_list, name="subscriptions"),
     path("subscriptions/<int:pk>/delete/", subscription_delete_view, name="subscription_delete"),
     path("deliveries/<int:pk>/pdf/", delivery_pdf, name="delivery_pdf"),
+    path("files/<int:pk>/", report_file_view, name="file"),
+    path("files/<int:pk>/status/", report_file_status, name="file_status"),
+    path("files/<int:pk>/download/", report_file_download, name="file_download"),
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 import django_filters
@@ -13,12 +12,10 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 
 from crm.access import assignable_users
-from crm.filters import BoundedDateFilter, add_custom_filters
-from crm.models import Role, Team, User
+from crm.filters import BoundedDateFilter, LocalDayFilter, TeamTreeFilter, add_custom_filters, limit_team_choices
+from crm.models import Role, User
 from crm.workcalendar.selectors import local_day_bounds, local_midnight, local_today
 from customers.filters import SHOWN_PHONE_TAIL, exact_identifier, exact_search_over_limit
 from customers.normalize import nfkc, normalize_email, normalize_phone
@@ -58,6 +55,11 @@ class TaskFilter(django_filters.FilterSet):
         label=_("Show"), choices=STATUS_CHOICES, method="filter_status", empty_label=None
     )
     assignee = PersonChoiceFilter(label=_("Assignee"))
+    team = TeamTreeFilter(label=_("Assignee's team"), field_name="assignee")
+    due_from = LocalDayFilter(label=_("Due from"), field_name="due_at", lookup_expr="gte")
+    due_to = LocalDayFilter(label=_("Due until"), field_name="due_at", lookup_expr="lte")
+    done_from = LocalDayFilter(label=_("Done from"), field_name="done_at", lookup_expr="gte")
+    done_to = LocalDayFilter(label=_("Done until"), field_name="done_at", lookup_expr="lte")
 
     def __init__(self, data=None, *args, request=None, **kwargs):
         if data is not None and not data.get("status"):
@@ -70,6 +72,7 @@ class TaskFilter(django_filters.FilterSet):
         self.show_assignee = request.user.has_any_role(Role.ADMIN, Role.MANAGER)
         if not self.show_assignee:
             del self.filters["assignee"]
+        limit_team_choices(self, request.user, self.tenant)
 
     def search(self, queryset, name, value):
         value = value.strip()
@@ -223,6 +226,9 @@ class LeadFilter(django_filters.FilterSet):
     )
     min_score = django_filters.NumberFilter(label=_("Score at least"), field_name="score", lookup_expr="gte")
     campaign = django_filters.CharFilter(label=_("Campaign code"), method="filter_campaign", max_length=100)
+    team = TeamTreeFilter()
+    created_from = LocalDayFilter(label=_("Created from"), field_name="created_at", lookup_expr="gte")
+    created_to = LocalDayFilter(label=_("Created until"), field_name="created_at", lookup_expr="lte")
     sort = django_filters.ChoiceFilter(label=_("Sort"), choices=LEAD_SORT_CHOICES, method="sort_by", empty_label=None)
 
     def __init__(self, data=None, *args, request=None, **kwargs):
@@ -233,6 +239,7 @@ class LeadFilter(django_filters.FilterSet):
         self.tenant = request.tenant
         add_custom_filters(self, self.tenant.pk, "lead")
         user = request.user
+        limit_team_choices(self, user, self.tenant)
         self.is_manager = user.has_any_role(Role.ADMIN, Role.MANAGER)
         if self.is_manager:
             people = [(str(p.pk), p.full_name or p.email) for p in assignable_users(user).order_by("full_name")]
@@ -339,31 +346,15 @@ class OpportunityFilter(django_filters.FilterSet):
         lookup_expr="lte",
         widget=django_filters.widgets.forms.DateInput(attrs={"type": "date"}),
     )
-    team = django_filters.ModelChoiceFilter(label=_("Owner's team"), queryset=Team.objects.none(), method="filter_team")
-    created_from = BoundedDateFilter(
-        label=_("Created from"), method="filter_day_from", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    created_to = BoundedDateFilter(
-        label=_("Created until"), method="filter_day_to", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    closed_from = BoundedDateFilter(
-        label=_("Closed from"), method="filter_day_from", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    closed_to = BoundedDateFilter(
-        label=_("Closed until"), method="filter_day_to", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    team = TeamTreeFilter()
+    created_from = LocalDayFilter(label=_("Created from"), field_name="created_at", lookup_expr="gte")
+    created_to = LocalDayFilter(label=_("Created until"), field_name="created_at", lookup_expr="lte")
+    closed_from = LocalDayFilter(label=_("Closed from"), field_name="closed_at", lookup_expr="gte")
+    closed_to = LocalDayFilter(label=_("Closed until"), field_name="closed_at", lookup_expr="lte")
     campaign = django_filters.CharFilter(label=_("Campaign code"), method="filter_campaign", max_length=100)
     sort = django_filters.ChoiceFilter(
         label=_("Sort"), choices=OPPORTUNITY_SORT_CHOICES, method="sort_by", empty_label=None
     )
-
-    # The period filters' columns: a local day from its midnight to the next (the reports' periods link here).
-    DAY_COLUMNS = {
-        "created_from": "created_at",
-        "created_to": "created_at",
-        "closed_from": "closed_at",
-        "closed_to": "closed_at",
-    }
 
     def __init__(self, data=None, *args, request=None, **kwargs):
         data = data.copy() if data is not None else None
@@ -373,12 +364,7 @@ class OpportunityFilter(django_filters.FilterSet):
         tenant = request.tenant
         add_custom_filters(self, tenant.pk, "opportunity")
         self.tenant = tenant
-        if request.user.has_any_role(Role.ADMIN):
-            self.filters["team"].queryset = Team.objects.for_tenant(tenant).order_by("path")
-        elif request.user.has_any_role(Role.MANAGER):
-            self.filters["team"].queryset = Team.objects.managed_by(request.user).order_by("path")
-        else:
-            del self.filters["team"]
+        limit_team_choices(self, request.user, tenant)
         self.filters["pipeline"].queryset = Pipeline.objects.for_tenant(tenant)
         self.filters["stage"].queryset = Stage.objects.for_tenant(tenant).select_related("pipeline")
         user = request.user
@@ -395,20 +381,6 @@ class OpportunityFilter(django_filters.FilterSet):
 
     def filter_campaign(self, queryset, name, value):
         return queryset.from_campaign(value.strip())
-
-    @extend_schema_field(OpenApiTypes.INT)
-    def filter_team(self, queryset, name, value):
-        # The owner's team and the teams under it: one indexed prefix match on the materialized path.
-        return queryset.filter(owner__team__path__startswith=value.path)
-
-    @extend_schema_field(OpenApiTypes.DATE)
-    def filter_day_from(self, queryset, name, value):
-        return queryset.filter(**{f"{self.DAY_COLUMNS[name]}__gte": local_midnight(self.tenant, value)})
-
-    @extend_schema_field(OpenApiTypes.DATE)
-    def filter_day_to(self, queryset, name, value):
-        next_day = value + dt.timedelta(days=1)
-        return queryset.filter(**{f"{self.DAY_COLUMNS[name]}__lt": local_midnight(self.tenant, next_day)})
 
     def filter_status(self, queryset, name, value):
         return queryset if value == "all" else queryset.filter(status=value)

@@ -11,6 +11,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from crm.models import Role, User
+from crm.workcalendar.selectors import local_midnight, local_today
 from customers.models import Customer
 from reports.selectors.scope import ReportScope
 from sales.models import FollowUp, Task
@@ -75,13 +76,18 @@ def overdue_tasks(scope: ReportScope, now: dt.datetime | None = None):
     )
 
 
+def stale_cutoff(scope: ReportScope, now: dt.datetime | None = None) -> dt.date:
+    """The local day from whose midnight on a follow-up keeps a customer fresh: STALE_DAYS days before today."""
+    return local_today(scope.tenant, now) - dt.timedelta(days=STALE_DAYS)
+
+
 def stale_customers(scope: ReportScope, now: dt.datetime | None = None):
-    """Customers held by people in scope whose last follow-up (or, never followed up, their taking over) is older
-    than STALE_DAYS days."""
-    cutoff = (now or timezone.now()) - dt.timedelta(days=STALE_DAYS)
+    """Customers held by people in scope whose last follow-up (or, never followed up, their taking over) is before
+    the midnight STALE_DAYS local days ago (the customer list's "Quiet since" filter counts the same)."""
+    cutoff = local_midnight(scope.tenant, stale_cutoff(scope, now))
     return Customer.objects.filter(
         tenant_id=scope.user.tenant_id, owner__in=scope.people_ids(), deleted_at__isnull=True
-    ).filter(Q(last_followed_up_at__lt=cutoff) | Q(last_followed_up_at__isnull=True, owned_since__lt=cutoff))
+    ).quiet_since(cutoff)
 
 
 def activity(scope: ReportScope) -> Activity:

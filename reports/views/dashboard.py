@@ -7,7 +7,7 @@ import datetime as dt
 
 from django import forms
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy
 
 from crm.forms import QueryForm
@@ -19,11 +19,12 @@ from reports.access import get_rep_for_user, require_reports
 from reports.forms.filters import ReportFilterForm
 from reports.models import Dashboard
 from reports.pdf import dashboard_pdf, pdf_filename
-from reports.selectors.dashboard import ID_FIELDS, dashboard_data
+from reports.selectors.dashboard import DEFAULT_PERIODS, ID_FIELDS, dashboard_data
 from reports.selectors.forecast import COMMIT_PROBABILITY
 from reports.selectors.performance import rep_trend
 from reports.selectors.records import METRICS, records
 from reports.selectors.scope import ReportScope, preset_bounds
+from reports.services.report_file import report_file_request, sync_limit
 from sales.models import Stage
 
 TEMPLATES = {
@@ -85,6 +86,20 @@ def activity_view(request: HttpRequest) -> HttpResponse:
     return _render_dashboard(request, Dashboard.ACTIVITY)
 
 
+def _queue_if_large(request: HttpRequest, dashboard: str, fmt: str) -> HttpResponse | None:
+    """Over more opportunities in scope than the direct-download limit, queue the file as a job and open its
+    progress page; None when the scope is small (or the filters are not valid, which the direct path reports)."""
+    form = ReportFilterForm(request.GET, user=request.user, default_period=DEFAULT_PERIODS[dashboard])
+    if not form.is_valid():
+        return None
+    if not form.scope().opportunities().order_by()[: sync_limit() + 1].count() > sync_limit():
+        return None
+    report_file = report_file_request(
+        acting_user=request.user, dashboard=dashboard, fmt=fmt, query=request.GET.urlencode()
+    )
+    return redirect("reports:file", pk=report_file.pk)
+
+
 @tenant_required
 def dashboard_pdf_view(request: HttpRequest) -> HttpResponse:
     """The dashboard named by `dashboard` (with the page's filters) as a PDF download."""
@@ -92,6 +107,8 @@ def dashboard_pdf_view(request: HttpRequest) -> HttpResponse:
     dashboard = request.GET.get("dashboard", "")
     if dashboard not in TEMPLATES:
         raise Http404
+    if queued := _queue_if_large(request, dashboard, "pdf"):
+        return queued
     data = dashboard_data(request.user, dashboard, request.GET)
     if data.bad_ids:
         raise Http404
@@ -109,6 +126,8 @@ def dashboard_export_view(request: HttpRequest) -> HttpResponse:
     dashboard, fmt = request.GET.get("dashboard", ""), request.GET.get("format", "csv")
     if dashboard not in TEMPLATES or fmt not in exports.CONTENT_TYPES:
         raise Http404
+    if queued := _queue_if_large(request, dashboard, fmt):
+        return queued
     data = dashboard_data(request.user, dashboard, request.GET)
     if data.bad_ids:
         raise Http404

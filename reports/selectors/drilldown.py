@@ -1,0 +1,44 @@
+"""The customer, lead and task lists behind a dashboard's figure, opened with the report's filters.
+
+The lists apply their own visibility (a rep still sees only their own records); the link only carries the period
+(local days), the team with its sub-teams and the person. The records page (`reports:records`) stays the exact
+breakdown of a figure; these links open the everyday lists, where the records can be worked on."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import urlencode
+
+from django.urls import reverse
+
+from crm.workcalendar.selectors import local_today
+
+from .activity import STALE_DAYS
+from .scope import ReportScope
+
+# figure → (list's URL name, its person parameter, fixed parameters, its period parameters or None)
+LISTS = {
+    "new_customers": ("customers:list", "owner", {}, ("created_from", "created_to")),
+    "stale_customers": ("customers:list", "owner", {}, None),
+    "leads": ("sales:lead_list", "owner", {"status": "all"}, ("created_from", "created_to")),
+    "tasks_done": ("sales:task_list", "assignee", {"status": "done"}, ("done_from", "done_to")),
+    "overdue_tasks": ("sales:task_list", "assignee", {"status": "overdue"}, None),
+}
+
+
+def list_url(scope: ReportScope, figure: str, person=None, today: dt.date | None = None) -> str:
+    """The list URL that shows the records of `figure` for `person` (or the whole scope when None)."""
+    name, person_param, fixed, period = LISTS[figure]
+    params: dict[str, str] = dict(fixed)
+    if period is not None:
+        params[period[0]] = scope.period.start.isoformat()
+        params[period[1]] = scope.period.end.isoformat()
+    if figure == "stale_customers":
+        day = (today or local_today(scope.tenant)) - dt.timedelta(days=STALE_DAYS)
+        params["quiet_since"] = day.isoformat()
+    if scope.team is not None:
+        params["team"] = str(scope.team.pk)
+    person = person if person is not None else scope.rep
+    if person is not None:
+        params[person_param] = str(person.pk)
+    return f"{reverse(name)}?{urlencode(params)}"
