@@ -229,19 +229,3 @@ def custom_display(
             text = str(value)
         shown.append((field.label, text))
     return shown
-
-
-def custom_filter(tenant_id: int | None, kind: str, params: dict[str, str]) -> dict[str, Any]:
-    """The JSONB containment (`custom @> {...}`) for `cf_<key>=<value>` query parameters; a value that does not fit
-    its field's type raises DomainError."""
-    fields = {f.key: f for f in custom_fields_for(tenant_id, kind, archived=True)}
-    wanted: dict[str, Any] = {}
-    for name, raw in params.items():
-        if not name.startswith("cf_") or raw == "":
-            continue
-        field = fields.get(name[3:])
-        if field is None:
-            raise DomainError(_("Unknown custom field: %(keys)s.") % {"keys": name[3:]}, field=name)
-        value = _clean_value(field, raw)
-        wanted[field.key] = [value] if field.type == CustomField.Type.MULTI and isinstance(value, str) else value
-    return wanted
