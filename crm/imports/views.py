@@ -171,7 +171,7 @@ class ImportPreviewView(ImportView):
         columns = job.mapping or {}
         targets = [
             {"key": t.key, "label": t.label, "header": job.headers[columns[t.key]]}
-            for t in self.import_kind.targets
+            for t in self.import_kind.targets_for(job.tenant_id)
             if t.key in columns and columns[t.key] < len(job.headers)
         ]
         rows = [

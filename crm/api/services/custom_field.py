@@ -143,6 +143,12 @@ def _clean_value(field: CustomField, value: Any) -> Any:
     raise ValueError(f"unknown custom field type {field.type!r}")
 
 
+def custom_value_clean(field: CustomField, value: Any) -> Any:
+    """One value of `field` (an import's cell, say) checked by its type: its JSON value, or DomainError naming the
+    field."""
+    return _clean_value(field, value)
+
+
 def _is_empty(value: Any) -> bool:
     return value is None or value == "" or value == []
 
