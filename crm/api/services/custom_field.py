@@ -227,11 +227,17 @@ def custom_display(
         value = (values or {}).get(field.key)
         if _is_empty(value):
             continue
-        if field.type == CustomField.Type.MULTI and isinstance(value, list):
-            text = "、".join(str(v) for v in value)
-        elif field.type == CustomField.Type.BOOLEAN:
-            text = _("Yes") if value else _("No")
-        else:
-            text = str(value)
-        shown.append((field.label, text))
+        shown.append((field.label, custom_text(field, value)))
     return shown
+
+
+def custom_text(field: CustomField, value: Any) -> str:
+    """A stored value of `field` as people read it (a page, an export's cell): choices joined by 、, yes or no;
+    empty for no value."""
+    if _is_empty(value):
+        return ""
+    if field.type == CustomField.Type.MULTI and isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    if field.type == CustomField.Type.BOOLEAN:
+        return _("Yes") if value else _("No")
+    return str(value)
