@@ -13,8 +13,10 @@ from django.urls import reverse
 
 from crm.api.services.custom_field import custom_field_archive, custom_field_save
 from crm.imports.models import ImportJob
+from customers.imports.contact import ContactKind
 from customers.imports.customer import CustomerKind
-from customers.models import Customer
+from customers.models import Contact, Customer
+from customers.services.customer import customer_create
 from customers.services.tenant import tenant_defaults
 from sales.imports.lead import LeadKind
 from sales.models import Lead
@@ -191,3 +193,39 @@ def test_lead_import_reads_checks_and_saves_custom_fields(world, client_for):
     leads = sorted(Lead.objects.filter(tenant=world.tenant), key=lambda lead: lead.custom["contract_no"])
     assert [lead.custom for lead in leads][2] == {"contract_no": "HT-2026-003", "budget": "80000.00"}
     assert leads[0].custom["products"] == ["CRM", "ERP"] and leads[0].custom["vip"] is True
+
+
+@pytest.mark.django_db
+def test_contact_import_reads_checks_and_saves_custom_fields(world, client_for):
+    custom_field_save(
+        acting_user=world.admin, kind="contact", key="hobby", label="爱好", type="multi", choices=["茶", "高尔夫"]
+    )
+    custom_field_save(acting_user=world.admin, kind="contact", key="met_on", label="结识日期", type="date")
+    customer = customer_create(acting_user=world.rep1, data={"name": "杭州云帆科技有限公司"})
+    rows = [
+        ["杭州云帆科技有限公司", "赵六", "13700000001", "茶，高尔夫", "2025年5月1日"],
+        ["杭州云帆科技有限公司", "钱七", "13700000002", "桥牌", ""],
+        ["杭州云帆科技有限公司", "孙八", "13700000003", "", "明天"],
+    ]
+    data = io.StringIO()
+    csv.writer(data).writerows([["客户名称", "联系人", "手机", "爱好", "met_on"], *rows])
+    client = client_for(world.rep1)
+    response = client.post(
+        reverse("customers:contact_import"), {"file": SimpleUploadedFile("c.csv", data.getvalue().encode("utf-8-sig"))}
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    job = ImportJob.objects.latest("pk")
+    assert {"custom_hobby", "custom_met_on"} <= set(job.mapping)
+    posted = {
+        t.key: str(job.mapping[t.key]) if t.key in job.mapping else "" for t in ContactKind.targets_for(world.tenant.pk)
+    }
+    assert client.post(reverse("imports:mapping", args=[job.pk]), posted).status_code == 302
+    html = client.get(reverse("imports:preview", args=[job.pk])).content.decode()
+    assert "爱好: Choose among the listed values." in html and "结识日期: Enter a date such as 2026-01-31." in html
+    client.post(reverse("imports:commit", args=[job.pk]))
+    job.refresh_from_db()
+    assert (job.created_count, job.rejected_count) == (1, 2)
+    assert Contact.objects.get(customer=customer, name="赵六").custom == {
+        "hobby": ["茶", "高尔夫"],
+        "met_on": "2025-05-01",
+    }
