@@ -3,7 +3,9 @@
 The machine (`crm.imports.services`) reads the file, batches its rows, keeps the counts, the preview and the
 rejected rows, runs the commit in one transaction and writes its progress. A kind supplies only:
 
-- its columns (`targets`) and what must be mapped (`check_mapping`);
+- its columns (`targets`) and what must be mapped (`check_mapping`); with `custom_kind`, the company's custom
+  fields of that kind in use are columns too (`custom_<key>`, checked by type per cell by `custom_cells`, which
+  the kind calls in its row rules);
 - who may import (`can_import`) and for whom (`destinations`, `options_for`, `destination_label`, and
   `check_options`, re-checked when the import starts and again inside its transaction);
 - `classify`: a batch of rows → valid, duplicate or invalid, with a reason per cell, against existing records and
