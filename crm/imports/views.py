@@ -127,6 +127,8 @@ class ImportUploadView(ImportView):
             "upload",
             status=422 if form.errors else 200,
             form=form,
+            # The recognised headers: the kind's columns, with the company's custom fields.
+            targets=self.import_kind.targets_for(self.request.tenant.pk),
             recent=recent.select_related("created_by").order_by("-created_at", "-pk")[:RECENT_JOBS],
         )
 

@@ -126,6 +126,8 @@ def test_customer_import_reads_checks_and_saves_custom_fields(world, client_for)
     define(world, "customer")
     header, rows = shared_rows(len(CUSTOM_CELLS))
     client = client_for(world.admin)
+    upload_page = client.get(reverse("customers:import")).content.decode()
+    assert "<strong>预算</strong>: 预算, budget" in upload_page and "旧编码" not in upload_page
     job = upload_map_preview(
         client,
         reverse("customers:import"),
