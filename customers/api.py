@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from rest_framework import mixins, serializers
 
-from crm.api.serializers import TenantPrimaryKeyField, custom_values_field
+from crm.api.serializers import TenantPrimaryKeyField, custom_on_create, custom_values_field
 from crm.api.viewsets import IdempotentCreateMixin, TenantViewSet
 from customers.access import sees_personal_data
 from customers.filters import CustomerFilter
@@ -79,7 +79,8 @@ class CustomerViewSet(IdempotentCreateMixin, mixins.UpdateModelMixin, mixins.Des
         return Customer.objects.visible_to(user).select_related("level")
 
     def perform_create(self, serializer):
-        serializer.instance = customer_create(acting_user=self.request.user, data=serializer.validated_data)
+        data = serializer.validated_data | {"custom": custom_on_create(serializer.validated_data)}
+        serializer.instance = customer_create(acting_user=self.request.user, data=data)
 
     def perform_update(self, serializer):
         serializer.instance = customer_update(
@@ -159,6 +160,7 @@ class ContactViewSet(IdempotentCreateMixin, mixins.UpdateModelMixin, mixins.Dest
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
+        data["custom"] = custom_on_create(data)
         customer = data.pop("customer")
         serializer.instance = contact_save(acting_user=self.request.user, customer=customer, data=data)
 

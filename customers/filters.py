@@ -17,10 +17,8 @@ from django_ratelimit.core import is_ratelimited
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from crm.api.services.custom_field import custom_filter
-from crm.errors import DomainError
 from crm.expressions import InArray
-from crm.filters import BoundedDateFilter, LocalDayFilter, TeamTreeFilter
+from crm.filters import BoundedDateFilter, LocalDayFilter, TeamTreeFilter, add_custom_filters
 from crm.models import Team, User
 from crm.registry import registry
 from crm.workcalendar.selectors import local_midnight
@@ -195,6 +193,7 @@ class CustomerFilter(django_filters.FilterSet):
         self.filters["team"].queryset = Team.objects.for_tenant(tenant)
         # Filters of higher apps (e.g. RFM), before the sort so the form keeps the sort last.
         sort = self.filters.pop("sort")
+        add_custom_filters(self, tenant.pk if tenant else None, "customer")
         for contribution in registry.customer_filters():
             for name, filter_ in contribution.filters(tenant).items():
                 filter_.model, filter_.parent = Customer, self  # as django-filter binds the FilterSet's own
@@ -259,14 +258,6 @@ class CustomerFilter(django_filters.FilterSet):
         qs = super().qs
         if not getattr(self.form, "cleaned_data", {}).get("sort"):
             qs = qs.order_by(*SORTS["-created"])
-        # Custom fields: cf_<key>=<value>, a containment lookup on the GIN-indexed JSONB column. A value that does
-        # not fit its field filters nothing out, as every other bad query parameter does.
-        try:
-            wanted = custom_filter(self.tenant.pk if self.tenant else None, "customer", self.data or {})
-        except DomainError:
-            wanted = {}
-        if wanted:
-            qs = qs.filter(custom__contains=wanted)
         return qs
 
 

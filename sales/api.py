@@ -10,7 +10,7 @@ from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from crm.api.serializers import TenantPrimaryKeyField, custom_values_field
+from crm.api.serializers import TenantPrimaryKeyField, custom_on_create, custom_values_field
 from crm.api.viewsets import IdempotentCreateMixin, TenantViewSet
 from crm.models import User
 from customers.models import Contact, Customer
@@ -67,7 +67,8 @@ class LeadViewSet(IdempotentCreateMixin, mixins.UpdateModelMixin, TenantViewSet)
         return Lead.objects.visible_to(user)
 
     def perform_create(self, serializer):
-        serializer.instance = lead_create(acting_user=self.request.user, data=serializer.validated_data)
+        data = serializer.validated_data | {"custom": custom_on_create(serializer.validated_data)}
+        serializer.instance = lead_create(acting_user=self.request.user, data=data)
 
     def perform_update(self, serializer):
         lead = serializer.instance
@@ -171,7 +172,7 @@ class OpportunityViewSet(IdempotentCreateMixin, mixins.UpdateModelMixin, TenantV
             contact=data.get("contact"),
             probability=data.get("probability_override"),
             notes=data.get("notes", ""),
-            custom=data.get("custom"),
+            custom=custom_on_create(data),
         )
 
     def perform_update(self, serializer):

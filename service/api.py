@@ -10,7 +10,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from crm.api.serializers import TenantPrimaryKeyField, custom_values_field
+from crm.api.serializers import TenantPrimaryKeyField, custom_on_create, custom_values_field
 from crm.api.viewsets import IdempotentCreateMixin, TenantViewSet
 from crm.models import User
 from customers.models import Contact, Customer
@@ -113,7 +113,7 @@ class TicketViewSet(IdempotentCreateMixin, mixins.UpdateModelMixin, TenantViewSe
             category=data.get("category"),
             tags=data.get("tags", ()),
             assignee=data.get("assignee"),
-            custom=data.get("custom"),
+            custom=custom_on_create(data),
         )
         if data.get("status") and data["status"] != ticket.status:
             ticket = ticket_set_status(acting_user=self.request.user, ticket=ticket, status=data["status"])

@@ -48,11 +48,13 @@ class ImportMappingForm(forms.Form):
     def __init__(self, *args, job: ImportJob, kind: type[ImportKind], **kwargs):
         super().__init__(*args, **kwargs)
         self.kind = kind
+        self.tenant_id = job.tenant_id
+        self.targets = kind.targets_for(job.tenant_id)
         columns = [("", _("— not imported —"))]
         for index, header in enumerate(job.headers):
             columns.append((str(index), header or _("Column %(number)d") % {"number": index + 1}))
         current = job.mapping or {}
-        for target in kind.targets:
+        for target in self.targets:
             field = forms.ChoiceField(
                 label=target.label,
                 choices=columns,
@@ -65,7 +67,7 @@ class ImportMappingForm(forms.Form):
     def clean(self):
         data = super().clean()
         used: dict[str, str] = {}
-        for target in self.kind.targets:
+        for target in self.targets:
             column = data.get(target.key)
             if not column:
                 continue
@@ -78,12 +80,13 @@ class ImportMappingForm(forms.Form):
         if not self.errors:
             try:
                 self.kind.check_mapping(self.columns())
+                self.kind.check_custom_mapping(self.columns(), self.tenant_id)
             except DomainError as exc:
                 self.add_error(exc.field if exc.field in self.fields else None, exc.message)
         return data
 
     def columns(self) -> dict[str, int]:
-        return {t.key: int(self.cleaned_data[t.key]) for t in self.kind.targets if self.cleaned_data.get(t.key)}
+        return {t.key: int(self.cleaned_data[t.key]) for t in self.targets if self.cleaned_data.get(t.key)}
 
 
 class PreviewFilterForm(forms.Form):

@@ -3,7 +3,9 @@
 The machine (`crm.imports.services`) reads the file, batches its rows, keeps the counts, the preview and the
 rejected rows, runs the commit in one transaction and writes its progress. A kind supplies only:
 
-- its columns (`targets`) and what must be mapped (`check_mapping`);
+- its columns (`targets`) and what must be mapped (`check_mapping`); with `custom_kind`, the company's custom
+  fields of that kind in use are columns too (`custom_<key>`, checked by type per cell by `custom_cells`, which
+  the kind calls in its row rules);
 - who may import (`can_import`) and for whom (`destinations`, `options_for`, `destination_label`, and
   `check_options`, re-checked when the import starts and again inside its transaction);
 - `classify`: a batch of rows → valid, duplicate or invalid, with a reason per cell, against existing records and
@@ -19,6 +21,7 @@ the shared one of the job.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -27,8 +30,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext_lazy
 
 from crm.access import SALES_ROLES
+from crm.api.models import CustomField
+from crm.api.services.custom_field import FORM_PREFIX, TEXT_MAX, custom_fields_for, custom_value_clean
 from crm.errors import DomainError
-from crm.imports.reader import Target
+from crm.imports.reader import Target, parse_date
 from crm.models import User
 
 if TYPE_CHECKING:
@@ -86,6 +91,8 @@ class ImportKind:
         "Recognised headers are chosen for you; check them and choose the columns marked * at least."
     )
     targets: ClassVar[tuple[Target, ...]]
+    # The kind of record whose custom fields in use are columns too ("customer"); empty: none.
+    custom_kind: ClassVar[str] = ""
     audit_action: ClassVar[str]
     list_url_name: ClassVar[str]
     upload_url_name: ClassVar[str]
@@ -128,8 +135,33 @@ class ImportKind:
         return RowStatus.DUPLICATE in cls.importable
 
     @classmethod
-    def target(cls, key: str) -> Target | None:
-        return next((t for t in cls.targets if t.key == key), None)
+    def custom_targets(cls, fields: list[CustomField]) -> tuple[Target, ...]:
+        """One column per custom field, `custom_<key>`, recognised by the field's label or key."""
+        return tuple(
+            Target(FORM_PREFIX + f.key, f.label, (f.label, f.key), TEXT_MAX, required=f.required) for f in fields
+        )
+
+    @classmethod
+    def targets_for(cls, tenant_id: int | None) -> tuple[Target, ...]:
+        """The kind's columns for one company: its own, then its custom fields in use, in their order."""
+        if not cls.custom_kind:
+            return cls.targets
+        return cls.targets + cls.custom_targets(custom_fields_for(tenant_id, cls.custom_kind))
+
+    @classmethod
+    def target(cls, key: str, tenant_id: int | None = None) -> Target | None:
+        """The column `key` (a custom field's only when `tenant_id` is given)."""
+        targets = cls.targets if tenant_id is None else cls.targets_for(tenant_id)
+        return next((t for t in targets if t.key == key), None)
+
+    @classmethod
+    def check_custom_mapping(cls, columns: dict[str, int], tenant_id: int | None) -> None:
+        """Raise DomainError when a required custom field has no column (each row would be refused for it)."""
+        for target in cls.targets_for(tenant_id):
+            if target.required and target.key.startswith(FORM_PREFIX) and target.key not in columns:
+                raise DomainError(
+                    _("Choose the column that holds “%(field)s”.") % {"field": target.label}, field=target.key
+                )
 
     @classmethod
     def check_mapping(cls, columns: dict[str, int]) -> None:
@@ -170,14 +202,44 @@ class ImportKind:
         self.job = job
         self.user = user
         self.tenant = job.tenant
-        self.columns = {k: int(v) for k, v in (job.mapping or {}).items() if self.target(k) is not None}
+        self.custom_fields = (
+            {FORM_PREFIX + f.key: f for f in custom_fields_for(self.tenant.pk, self.custom_kind)}
+            if self.custom_kind
+            else {}
+        )
+        self.all_targets = {t.key: t for t in (*self.targets, *self.custom_targets(list(self.custom_fields.values())))}
+        self.columns = {k: int(v) for k, v in (job.mapping or {}).items() if k in self.all_targets}
+
+    def custom_cells(self, row: Row) -> dict[str, Any]:
+        """The row's custom values by field key, each cell checked by its field's type (a multi-choice cell lists
+        its values split by commas or 、, a date is read as the other dates of a file); a bad or missing required value is set on `row.errors` under its
+        column."""
+        values: dict[str, Any] = {}
+        for key, custom_field in self.custom_fields.items():
+            text = row.get(key).strip()
+            if key in row.errors:
+                continue
+            if not text:
+                if custom_field.required:
+                    row.errors[key] = f"{custom_field.label}: {_('This field is required.')}"
+                continue
+            cell: Any = text
+            if custom_field.type == CustomField.Type.MULTI:
+                cell = [part.strip() for part in re.split(r"[,，、;；]", text) if part.strip()]
+            elif custom_field.type == CustomField.Type.DATE:
+                cell = parse_date(text) or text  # as spreadsheets write dates (2026/3/2, 2026年3月2日…)
+            try:
+                values[custom_field.key] = custom_value_clean(custom_field, cell)
+            except DomainError as exc:
+                row.errors[key] = exc.message
+        return values
 
     def row(self, number: int, cells: list[str], row_class: type[Row] = Row, **extra: Any) -> Row:
         """The row's mapped values, with a length error for every cell longer than its target allows."""
         values = {key: (cells[index] if index < len(cells) else "") for key, index in self.columns.items()}
         row = row_class(number=number, cells=cells, values=values, **extra)
         for key, value in values.items():
-            limit = self.target(key).max_length
+            limit = self.all_targets[key].max_length
             if limit and len(value) > limit:
                 row.errors[key] = _("Too long: at most %(max)d characters.") % {"max": limit}
         if row.errors:

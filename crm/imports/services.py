@@ -139,7 +139,7 @@ def import_upload(*, acting_user: User, kind: type[ImportKind], uploaded, destin
         encoding=sheet.encoding,
         headers=sheet.headers,
         samples=samples,
-        mapping=guess_mapping(sheet.headers, kind.targets),
+        mapping=guess_mapping(sheet.headers, kind.targets_for(acting_user.tenant_id)),
         options=options,
         total_rows=total,
     )
@@ -165,11 +165,12 @@ def import_map(*, acting_user: User, job: ImportJob, columns: dict[str, int]) ->
     kind.require_import(acting_user)
     if not can_access_job(acting_user, job):
         raise PermissionDenied
-    if any(kind.target(k) is None or not 0 <= v < len(job.headers) for k, v in columns.items()):
+    if any(kind.target(k, job.tenant_id) is None or not 0 <= v < len(job.headers) for k, v in columns.items()):
         raise DomainError(_("Choose columns of the file."))
     if len(set(columns.values())) != len(columns):
         raise DomainError(_("Choose each column for one field only."))
     kind.check_mapping(columns)
+    kind.check_custom_mapping(columns, job.tenant_id)
     token = uuid.uuid4().hex
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job.pk)

@@ -127,6 +127,8 @@ class ImportUploadView(ImportView):
             "upload",
             status=422 if form.errors else 200,
             form=form,
+            # The recognised headers: the kind's columns, with the company's custom fields.
+            targets=self.import_kind.targets_for(self.request.tenant.pk),
             recent=recent.select_related("created_by").order_by("-created_at", "-pk")[:RECENT_JOBS],
         )
 
@@ -171,7 +173,7 @@ class ImportPreviewView(ImportView):
         columns = job.mapping or {}
         targets = [
             {"key": t.key, "label": t.label, "header": job.headers[columns[t.key]]}
-            for t in self.import_kind.targets
+            for t in self.import_kind.targets_for(job.tenant_id)
             if t.key in columns and columns[t.key] < len(job.headers)
         ]
         rows = [

@@ -133,6 +133,7 @@ class ContactKind(ImportKind):
         "tells the customer (its name, credit code or phone) at least."
     )
     targets = TARGETS
+    custom_kind = "contact"
     audit_action = "contact.import"
     list_url_name = "customers:list"
     upload_url_name = "customers:contact_import"
@@ -183,10 +184,11 @@ class ContactKind(ImportKind):
         if not any(row.get(k) for k in CUSTOMER_KEYS):
             errors["customer"] = _("Say which customer the contact belongs to: its name, credit code or phone.")
         contact = contact_cells(row, self.tenant, self.today)
+        custom = self.custom_cells(row)
         if errors:
             row.status = RowStatus.INVALID
             return row
-        row.contact = {"name": row.get("name"), **contact, "notes": row.get("notes")}
+        row.contact = {"name": row.get("name"), **contact, "notes": row.get("notes"), "custom": custom}
         row.identifiers = identifiers_of({"kind": Customer.Kind.PERSON}, [row.contact])
         return row
 

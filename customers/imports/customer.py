@@ -228,6 +228,7 @@ def may_choose_pool(user: User) -> bool:
 
 class CustomerKind(ImportKind):
     key = "customer"
+    custom_kind = "customer"
     label = gettext_lazy("Customers")
     title = gettext_lazy("Import customers")
     description = gettext_lazy("One customer per row, below a header row.")
@@ -357,6 +358,7 @@ class CustomerKind(ImportKind):
             if error:
                 errors[kind] = error
         contact = contact_cells(row, self.tenant, self.today)
+        custom = self.custom_cells(row)
         if errors:
             row.status = RowStatus.INVALID
             return row
@@ -370,6 +372,7 @@ class CustomerKind(ImportKind):
             "credit_code": credit_code,
             "address": row.get("address"),
             "notes": row.get("notes"),
+            "custom": custom,
         }
         if row.get("contact") or any(row.get(key) for key in CONTACT_KEYS):
             # A phone or email without a contact name is kept (and dedup-protected) under the customer's name.

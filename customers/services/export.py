@@ -40,6 +40,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from crm.api.models import CustomField
+from crm.api.services.custom_field import custom_fields_for, custom_text
 from crm.errors import DomainError
 from crm.files import file_save
 from crm.models import Tenant, User
@@ -114,6 +116,7 @@ VALUES = [
     "primary_contact__wechat",
     "last_followed_up_at",
     "created_at",
+    "custom",
 ]
 
 
@@ -145,15 +148,23 @@ class Labels:
     """Headers and choice names, read once in the active language."""
 
     headers: list[str]
+    # The columns: COLUMNS, then one per custom field of customers in use, in their order.
+    columns: list[Column]
+    custom: list[CustomField]
     kinds: dict[str, str]
     statuses: dict[str, str]
     yes: str
     no: str
 
     @classmethod
-    def current(cls) -> Labels:
+    def current(cls, viewer_id: int) -> Labels:
+        tenant_id = User.objects.filter(pk=viewer_id).values_list("tenant_id", flat=True).first()
+        custom = custom_fields_for(tenant_id, "customer")
+        columns = [*COLUMNS, *(Column(f"custom_{f.key}", f.label, 16) for f in custom)]
         return cls(
-            headers=[str(c.label) for c in COLUMNS],
+            headers=[str(c.label) for c in columns],
+            columns=columns,
+            custom=custom,
             kinds={k: str(v) for k, v in Customer.Kind.choices},
             statuses={k: str(v) for k, v in Customer.Status.choices},
             yes=_("Yes"),
@@ -201,6 +212,7 @@ def rows(queryset: QuerySet[Customer], *, tz: zoneinfo.ZoneInfo, labels: Labels,
             (r["primary_contact__wechat"] or "") if own else mask("wechat", r["primary_contact__wechat"] or ""),
             _local(r["last_followed_up_at"], tz),
             _local(r["created_at"], tz),
+            *(custom_text(field, (r["custom"] or {}).get(field.key)) for field in labels.custom),
         ]
 
 
@@ -214,7 +226,7 @@ class _Echo:
 def csv_chunks(queryset: QuerySet[Customer], *, tz: zoneinfo.ZoneInfo, viewer_id: int) -> Iterator[str]:
     """The CSV as text chunks: the BOM, the header, then one chunk per row. Labels are read now, in the caller's
     language; the rows are read when the chunks are consumed."""
-    labels = Labels.current()
+    labels = Labels.current(viewer_id)
     writer = csv.writer(_Echo())
     header = writer.writerow([csv_cell(h) for h in labels.headers])
 
@@ -238,10 +250,10 @@ def write_csv(queryset: QuerySet[Customer], out: IO[bytes], *, tz: zoneinfo.Zone
 def write_xlsx(queryset: QuerySet[Customer], out: IO[bytes], *, tz: zoneinfo.ZoneInfo, viewer_id: int) -> int:
     """Write the XLSX (write-only workbook: memory stays flat however many rows); returns the number of data
     rows. Text cells are strings with number format "@", dates are real dates in the tenant's time zone."""
-    labels = Labels.current()
+    labels = Labels.current(viewer_id)
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=_("Customers")[:31])
-    for index, column in enumerate(COLUMNS):
+    for index, column in enumerate(labels.columns):
         sheet.column_dimensions[get_column_letter(index + 1)].width = column.width
     sheet.freeze_panes = "A2"
     bold = Font(bold=True)
@@ -253,7 +265,7 @@ def write_xlsx(queryset: QuerySet[Customer], out: IO[bytes], *, tz: zoneinfo.Zon
     sheet.append(header)
     count = 0
     for row in rows(queryset, tz=tz, labels=labels, viewer_id=viewer_id):
-        sheet.append([_xlsx_cell(sheet, column, value) for column, value in zip(COLUMNS, row, strict=True)])
+        sheet.append([_xlsx_cell(sheet, column, value) for column, value in zip(labels.columns, row, strict=True)])
         count += 1
     workbook.save(out)
     return count

@@ -116,6 +116,7 @@ class LeadKind(ImportKind):
         "Recognised headers are chosen for you; check them and choose a column for the name or the company at least."
     )
     targets = TARGETS
+    custom_kind = "lead"
     audit_action = "lead.import"
     list_url_name = "sales:lead_list"
     upload_url_name = "sales:lead_import"
@@ -234,6 +235,7 @@ class LeadKind(ImportKind):
                 errors[kind] = error
         if not errors and not (phone or email or row.get("wechat")):
             errors["phone"] = _("Give a phone number, an email or a WeChat ID, so the lead can be reached.")
+        custom = self.custom_cells(row)
         if errors:
             row.status = RowStatus.INVALID
             return row
@@ -249,6 +251,7 @@ class LeadKind(ImportKind):
             "source": listed["source"],
             "campaign": row.get("campaign"),
             "message": row.get("message"),
+            "custom": custom,
         }
         row.identifiers = lead_identifiers(row.lead)
         return row

@@ -143,6 +143,12 @@ def _clean_value(field: CustomField, value: Any) -> Any:
     raise ValueError(f"unknown custom field type {field.type!r}")
 
 
+def custom_value_clean(field: CustomField, value: Any) -> Any:
+    """One value of `field` (an import's cell, say) checked by its type: its JSON value, or DomainError naming the
+    field."""
+    return _clean_value(field, value)
+
+
 def _is_empty(value: Any) -> bool:
     return value is None or value == "" or value == []
 
@@ -221,27 +227,17 @@ def custom_display(
         value = (values or {}).get(field.key)
         if _is_empty(value):
             continue
-        if field.type == CustomField.Type.MULTI and isinstance(value, list):
-            text = "、".join(str(v) for v in value)
-        elif field.type == CustomField.Type.BOOLEAN:
-            text = _("Yes") if value else _("No")
-        else:
-            text = str(value)
-        shown.append((field.label, text))
+        shown.append((field.label, custom_text(field, value)))
     return shown
 
 
-def custom_filter(tenant_id: int | None, kind: str, params: dict[str, str]) -> dict[str, Any]:
-    """The JSONB containment (`custom @> {...}`) for `cf_<key>=<value>` query parameters; a value that does not fit
-    its field's type raises DomainError."""
-    fields = {f.key: f for f in custom_fields_for(tenant_id, kind, archived=True)}
-    wanted: dict[str, Any] = {}
-    for name, raw in params.items():
-        if not name.startswith("cf_") or raw == "":
-            continue
-        field = fields.get(name[3:])
-        if field is None:
-            raise DomainError(_("Unknown custom field: %(keys)s.") % {"keys": name[3:]}, field=name)
-        value = _clean_value(field, raw)
-        wanted[field.key] = [value] if field.type == CustomField.Type.MULTI and isinstance(value, str) else value
-    return wanted
+def custom_text(field: CustomField, value: Any) -> str:
+    """A stored value of `field` as people read it (a page, an export's cell): choices joined by 、, yes or no;
+    empty for no value."""
+    if _is_empty(value):
+        return ""
+    if field.type == CustomField.Type.MULTI and isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    if field.type == CustomField.Type.BOOLEAN:
+        return _("Yes") if value else _("No")
+    return str(value)
