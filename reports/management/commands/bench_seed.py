@@ -263,12 +263,12 @@ class Command(BaseCommand):
                     """
                     INSERT INTO customers_contact (tenant_id, created_at, updated_at, customer_id, name, title, mobile,
                         phone, email, wechat, is_primary, notes, consent_source, lunar_birthday_leap,
-                        marketing_consent, prefers_lunar_birthday, unsubscribe_source)
+                        marketing_consent, prefers_lunar_birthday, unsubscribe_source, custom)
                     SELECT %(t)s, %(now)s, %(now)s, %(c0)s + i,
                         (%(sur)s::text[])[1 + (2 * i + k) %% 20] || (%(given)s::text[])[1 + ((2 * i + k) / 20) %% 20],
                         '', '+86138' || lpad((2 * i + k)::text, 8, '0'), '',
                         CASE WHEN k = 0 OR i %% 5 <> 0 THEN 'c' || (2 * i + k) || '@example.cn' ELSE '' END,
-                        '', k = 0, '', '', false, k = 0, false, ''
+                        '', k = 0, '', '', false, k = 0, false, '', '{}'
                     FROM generate_series(0::bigint, %(n)s - 1) i, generate_series(0, 1) k
                     """,
                     params,
@@ -302,7 +302,7 @@ class Command(BaseCommand):
                     """
                     INSERT INTO sales_opportunity (tenant_id, created_at, updated_at, name, customer_id, pipeline_id,
                         stage_id, status, owner_id, amount, currency, expected_close_date, lost_reason,
-                        stage_entered_at, closed_at, notes)
+                        stage_entered_at, closed_at, notes, custom)
                     SELECT %(t)s, %(now)s - (j %% 525600) * interval '1 minute', %(now)s, c.name || ' 采购项目',
                         c.id, %(pipeline)s,
                         CASE WHEN j %% 50 < 19 THEN (%(open)s::bigint[])[1 + j %% %(no)s]
@@ -310,7 +310,7 @@ class Command(BaseCommand):
                         CASE WHEN j %% 50 < 19 THEN 'open' WHEN j %% 50 < 35 THEN 'won' ELSE 'lost' END,
                         c.owner_id, 1000 + j %% 50000, %(cur)s, (%(now)s)::date + (j %% 120 - 30)::int,
                         CASE WHEN j %% 50 >= 35 THEN '价格' ELSE '' END, %(now)s - (j %% 90) * interval '1 day',
-                        CASE WHEN j %% 50 >= 19 THEN %(now)s - (j %% 400000) * interval '1 minute' END, ''
+                        CASE WHEN j %% 50 >= 19 THEN %(now)s - (j %% 400000) * interval '1 minute' END, '', '{}'
                     FROM generate_series(0::bigint, %(opps)s - 1) j JOIN customers_customer c ON c.id = %(c0)s + 2 * j
                     """,
                     params,
@@ -320,7 +320,7 @@ class Command(BaseCommand):
                     INSERT INTO sales_lead (tenant_id, created_at, updated_at, name, company, company_key, title, phone,
                         email, wechat, region, industry, message, source, campaign, origin, status,
                         disqualified_reason, owner_id, score, score_rules, is_duplicate, duplicate_kind, consent_text,
-                        pool_id, owned_since, last_followed_up_at, extension_days)
+                        pool_id, owned_since, last_followed_up_at, extension_days, custom)
                     SELECT %(t)s, %(now)s - (i %% 300) * interval '1 day', %(now)s,
                         (%(sur)s::text[])[1 + i %% 20] || (%(given)s::text[])[1 + (i / 20) %% 20],
                         w.city || w.brand || '商贸' || '{SUFFIX}', w.city || w.brand || '商贸',
@@ -328,7 +328,7 @@ class Command(BaseCommand):
                         CASE WHEN i %% 3 = 0 THEN 'new' ELSE 'contacted' END, '',
                         CASE WHEN i %% 10 <> 9 THEN (%(reps)s::bigint[])[1 + i %% %(nr)s] END, i %% 100, '{{}}',
                         false, '', '', %(lead_pool)s, CASE WHEN i %% 10 <> 9 THEN %(now)s - interval '40 days' END,
-                        %(now)s - (i %% 30) * interval '1 day', 0
+                        %(now)s - (i %% 30) * interval '1 day', 0, '{{}}'
                     FROM generate_series(0::bigint, %(leads)s - 1) i, LATERAL (SELECT {words}) w
                     """,  # noqa: S608
                     params,
