@@ -17,8 +17,9 @@ from django.apps import apps
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Value, When
 
 from crm.access import is_sales_user, is_tenant_user
+from crm.expressions import InArray
 from crm.models import Role, Team, TenantQuerySet
-from customers.querysets import PoolQuerySet
+from customers.querysets import PoolQuerySet, visible_owners
 
 
 def _visible_customers(user):
@@ -84,12 +85,30 @@ class AppointmentQuerySet(TenantQuerySet):
 
 class FollowUpQuerySet(TenantQuerySet):
     def visible_to(self, user) -> FollowUpQuerySet:
+        """A follow-up follows its customer, its lead and its opportunity: visible if any of them is. One SQL query.
+
+        For an admin, who sees nearly every row of the tenant, each subject is a primary-key probe per row (EXISTS):
+        a page or a capped count stops after the rows it needs. For everyone else the visible customers, leads and
+        opportunities are each computed once, before the scan (`InArray`), and the three conditions become one
+        BitmapOr over the follow-ups' customer, lead and opportunity indexes: only the rows they return are read.
+        (`customer_id IN (visible customers)` inside an OR is a filter over every follow-up of the tenant instead,
+        re-running the subquery per row once its result outgrows work_mem.)"""
         if not is_tenant_user(user):
             return self.none()
-        leads = apps.get_model("sales", "Lead").objects.visible_to(user).values("pk")
-        opportunities = apps.get_model("sales", "Opportunity").objects.visible_to(user).values("pk")
-        return self.filter(tenant_id=user.tenant_id).filter(
-            Q(customer__in=_visible_customers(user)) | Q(lead__in=leads) | Q(opportunity__in=opportunities)
+        Lead = apps.get_model("sales", "Lead")
+        Opportunity = apps.get_model("sales", "Opportunity")
+        Customer = apps.get_model("customers", "Customer")
+        qs = self.filter(tenant_id=user.tenant_id)
+        if user.has_any_role(Role.ADMIN):
+            return qs.filter(
+                Q(Exists(Customer.objects.visible_to(user).filter(pk=OuterRef("customer_id"))))
+                | Q(Exists(Lead.objects.visible_to(user).filter(pk=OuterRef("lead_id"))))
+                | Q(Exists(Opportunity.objects.visible_to(user).filter(pk=OuterRef("opportunity_id"))))
+            )
+        return qs.filter(
+            Q(InArray("customer_id", _visible_customers(user).order_by()))
+            | Q(InArray("lead_id", Lead.objects.visible_to(user).order_by().values("pk")))
+            | Q(InArray("opportunity_id", Opportunity.objects.visible_to(user).order_by().values("pk")))
         )
 
 
@@ -118,10 +137,10 @@ class LeadQuerySet(TenantQuerySet):
         qs = self.filter(tenant_id=user.tenant_id)
         if user.has_any_role(Role.ADMIN):
             return qs
-        condition = Q(owner_id=user.pk)
         if user.has_any_role(Role.MANAGER):
-            condition |= Q(owner__isnull=True) | Q(owner__team__in=Team.objects.managed_by(user).values("pk"))
-        return qs.filter(condition)
+            # The owners are computed once (an InitPlan): the leads come from the owner index, not a join per row.
+            return qs.filter(Q(InArray("owner_id", visible_owners(user))) | Q(owner__isnull=True))
+        return qs.filter(owner_id=user.pk)
 
     def open(self) -> LeadQuerySet:
         return self.filter(status__in=["new", "contacted", "qualified"])
@@ -178,10 +197,10 @@ class OpportunityQuerySet(TenantQuerySet):
         qs = self.filter(tenant_id=user.tenant_id)
         if user.has_any_role(Role.ADMIN):
             return qs
-        condition = Q(owner_id=user.pk)
         if user.has_any_role(Role.MANAGER):
-            condition |= Q(owner__team__in=Team.objects.managed_by(user).values("pk"))
-        return qs.filter(condition)
+            # The owners are computed once (an InitPlan): the opportunities come from the owner index.
+            return qs.filter(InArray("owner_id", visible_owners(user)))
+        return qs.filter(owner_id=user.pk)
 
     def open(self) -> OpportunityQuerySet:
         return self.filter(status="open")

@@ -90,11 +90,18 @@ def followup_create(request: HttpRequest, customer_pk: int) -> HttpResponse:
 @tenant_required
 @vary_on_headers("HX-Request")
 def followup_list(request: HttpRequest) -> HttpResponse:
-    base = FollowUp.objects.visible_to(request.user).select_related("customer", "author", "contact", "lead")
-    filterset = FollowUpFilter(request.GET or None, queryset=base, request=request)
-    # Counted up to COUNT_CAP: an exact count of a big tenant's follow-ups reads them all.
-    page = CappedPaginator(filterset.qs.order_by("-happened_at", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
-    follow_ups = list(page)
+    filterset = FollowUpFilter(request.GET or None, queryset=FollowUp.objects.visible_to(request.user), request=request)
+    # Counted up to COUNT_CAP: an exact count of a big tenant's follow-ups reads them all. The page is chosen over
+    # the follow-ups alone (their ids, sorted), then only its rows are joined to their customer, author, contact
+    # and lead: joining first would join every visible follow-up before the sort (80,000 for a manager).
+    ordered = filterset.qs.order_by("-happened_at", "-pk")
+    page = CappedPaginator(ordered.values_list("pk", flat=True), PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = (
+        FollowUp.objects.filter(tenant_id=request.user.tenant_id)
+        .select_related("customer", "author", "contact", "lead")
+        .in_bulk(list(page))
+    )
+    follow_ups = [rows[pk] for pk in page]
     for follow_up in follow_ups:
         follow_up.can_edit = followup_editable_by(request.user, follow_up)
     context = {"filter": filterset, "page": page, "follow_ups": follow_ups}

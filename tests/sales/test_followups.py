@@ -323,3 +323,46 @@ def test_a_customer_leaving_the_rep_takes_its_follow_ups_along(world_a, client_f
     assert not FollowUp.objects.visible_to(world_a.rep1).exists()
     assert FollowUp.objects.visible_to(world_a.rep2).count() == 1
     assert Customer.objects.get(pk=customer.pk).owner == world_a.rep2
+
+
+@pytest.mark.django_db
+def test_a_follow_up_is_seen_through_its_customer_its_lead_or_its_opportunity(world_a, client_for):
+    """Every role's visibility, the admin's (EXISTS per subject) and the others' (arrays of visible ids) alike: a
+    follow-up on a customer that went to the pool stays visible through its opportunity, and only through it."""
+    from .funnel import make_lead, make_opportunity
+
+    on_customer = log(world_a.rep1, make_customer(world_a.rep1, "跟进客户甲"), content="客户上的跟进")
+    lead = make_lead(world_a.rep1, "线索甲")
+    on_lead = followup_log(acting_user=world_a.rep1, lead=lead, kind="call", content="线索上的跟进")
+    deal_customer = make_customer(world_a.rep1, "商机客户乙")
+    opportunity = make_opportunity(world_a.rep1, deal_customer, name="商机乙")
+    on_opportunity = followup_log(
+        acting_user=world_a.rep1, opportunity=opportunity, kind="call", content="商机上的跟进"
+    )
+    pooled = make_customer(world_a.rep1, "公海客户丙")
+    in_pool = log(world_a.rep1, pooled, content="公海客户的跟进")
+    Customer.objects.filter(pk=pooled.pk).update(owner=None)
+    theirs = log(world_a.rep2, make_customer(world_a.rep2, "别人的客户丁"), content="别人的跟进")
+
+    def seen(user):
+        return set(FollowUp.objects.visible_to(user).values_list("pk", flat=True))
+
+    everything = {on_customer.pk, on_lead.pk, on_opportunity.pk, theirs.pk}
+    assert seen(world_a.admin) == everything
+    assert seen(world_a.manager) == everything
+    assert seen(world_a.rep1) == {on_customer.pk, on_lead.pk, on_opportunity.pk}
+    assert seen(world_a.rep2) == {theirs.pk}
+    assert seen(world_a.agent) == set()
+    assert in_pool.pk not in seen(world_a.admin)
+
+    # The opportunity's customer goes to the pool: its follow-up is still the opportunity owner's.
+    Customer.objects.filter(pk=deal_customer.pk).update(owner=None)
+    assert on_opportunity.pk in seen(world_a.rep1) and on_opportunity.pk in seen(world_a.admin)
+    # The list shows the page's rows newest first, with their customer and lead.
+    rows = client_for(world_a.admin).get(reverse("sales:followup_list")).context["follow_ups"]
+    assert [f.pk for f in rows] == sorted(
+        (on_customer.pk, on_lead.pk, on_opportunity.pk, theirs.pk),
+        key=lambda pk: (FollowUp.objects.get(pk=pk).happened_at, pk),
+        reverse=True,
+    )
+    assert {f.lead.name for f in rows if f.lead_id} == {"线索甲"}

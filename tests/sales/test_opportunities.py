@@ -315,6 +315,24 @@ def test_the_board_shows_count_and_total_per_column_in_fixed_queries(world, clie
 
 
 @pytest.mark.django_db
+def test_each_column_shows_its_latest_cards_up_to_the_limit(world, client_for, monkeypatch):
+    """The per-column limit is applied per stage before the rows are joined: each column its newest entries."""
+    monkeypatch.setattr("sales.views.board.CARDS_PER_COLUMN", 2)
+    _pipeline, ordered = stages(world.tenant)
+    customer = make_customer(world.rep1, "看板客户有限公司")
+    first = [make_opportunity(world.rep1, customer, name=f"第一列{i}") for i in range(3)]
+    Opportunity.objects.filter(pk=first[0].pk).update(stage_entered_at=timezone.now() + timedelta(hours=1))
+    second = make_opportunity(world.rep2, name="第二列")
+    opportunity_move(acting_user=world.rep2, opportunity=second, stage=ordered[1])
+    columns = {col["stage"]: col for col in client_for(world.manager).get(BOARD).context["columns"]}
+    first_column = columns[first[0].stage]
+    assert [card.pk for card in first_column["cards"]] == [first[0].pk, first[2].pk]
+    assert first_column["count"] == 3 and first_column["more"] == 1
+    assert [card.pk for card in columns[ordered[1]]["cards"]] == [second.pk]
+    assert first_column["cards"][0].customer.name == "看板客户有限公司"
+
+
+@pytest.mark.django_db
 def test_the_board_is_scoped_and_filters_by_owner(world, client_for):
     mine = make_opportunity(world.rep1, name="一号的机会")
     theirs = make_opportunity(world.rep2, name="二号的机会")
