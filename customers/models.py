@@ -506,12 +506,16 @@ class CustomerUserObjectPermission(UserObjectPermissionBase):
 
 
 class ExportJob(TenantModel):
+    """A large export of a list, written by a job into media storage and downloaded by its requester."""
+
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
         RUNNING = "running", _("Running")
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
 
+    # The export kind's key (crm.exports.ExportKind: customer, lead, opportunity, ticket…).
+    kind = models.CharField(max_length=20, default="customer")
     format = models.CharField(max_length=4, default="csv")
     query = models.JSONField(default=dict, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
