@@ -52,6 +52,7 @@ class CustomersConfig(AppConfig):
         registry.add_export_kind(CustomerExport)
 
         registry.add_nav(NavEntry(key="customers", label=_("Customers"), url_name="customers:list", order=10))
+        registry.add_nav(NavEntry(key="contacts", label=_("Contacts"), url_name="contacts:list", order=12))
         registry.add_nav(
             NavEntry(
                 key="pool",
