@@ -15,8 +15,9 @@ from django.urls import reverse
 
 from crm.api.services.custom_field import custom_field_save
 from crm.models import AuditEvent
-from customers.models import Contact
+from customers.models import Contact, ExportJob
 from customers.services.customer import customer_create
+from customers.services.export import export_run
 from sales.models import Lead, Opportunity
 from sales.services.lead import lead_create
 from sales.services.opportunity import opportunity_create
@@ -177,3 +178,31 @@ def test_opportunity_export_scoped_masked_and_audited(world_a, world_b, client_f
     # Another tenant's pipeline id filters nothing in: refused.
     other = ensure_default_pipeline(world_b.tenant)
     assert c.get(OPPORTUNITIES, {"pipeline": other.pk}).context["valid"] is False
+
+
+@pytest.mark.django_db
+def test_a_large_lead_export_is_the_same_job_as_the_customers(world_a, client_for, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.EXPORT_SYNC_LIMIT = 1
+    lead(world_a.rep1, "一组线索")
+    lead(world_a.rep2, "二组线索")
+    c = client_for(world_a.manager)
+    r = post(c, LEADS, "xlsx")
+    assert r.status_code == 302 and r["Location"] == reverse("customers:exports")
+    job = ExportJob.objects.get()
+    assert (job.kind, job.format, job.status) == ("lead", "xlsx", ExportJob.Status.QUEUED)
+    assert not AuditEvent.objects.filter(action="lead.export").exists()
+
+    done = export_run(job_id=job.pk)
+    assert done.status == ExportJob.Status.DONE and done.row_count == 2 and done.file.name.endswith(".xlsx")
+    assert export_run(job_id=job.pk) is None  # a second copy of the task finds nothing to do
+    assert AuditEvent.objects.get(action="lead.export").details["rows"] == 2
+    page = c.get(reverse("customers:exports")).content.decode()
+    assert "Leads" in page or "线索" in page
+    download = c.get(reverse("customers:export_download", args=[job.pk]))
+    assert download.status_code == 200 and "leads-" in download["Content-Disposition"]
+
+    # The privacy log lists it among the exports, with its list's name.
+    log = client_for(world_a.admin).get(reverse("privacy_log"), {"tab": "exports"})
+    assert [e.action for e in log.context["page"]] == ["lead.export"]
+    assert log.context["page"][0].list_name
