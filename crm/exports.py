@@ -9,7 +9,7 @@ from one kind of record to another:
 - its columns (`base_columns`; with `custom_kind`, one more per custom field of that kind in use), the one query
   that reads its rows (`rows_queryset`, a `values()` queryset keeping the list's order) and how a row reads
   (`row`: masked phones and emails on the records the exporter does not own, as the pages show them);
-- its wording, its list page, its audit action and its file name.
+- its wording, its list page, its audit action (`export_action`) and its file name.
 
 A kind is registered from its app's `AppConfig.ready()` with `crm.registry.registry.add_export_kind(Kind)`. The
 request, the audit and the background job of large exports (`customers.services.export`, on the one `ExportJob`
@@ -114,7 +114,7 @@ class ExportKind:
     base_columns: ClassVar[list[Column]] = []
     list_url_name: ClassVar[str] = ""
     export_url_name: ClassVar[str] = ""
-    audit_action: ClassVar[str] = ""
+    export_action: ClassVar[str] = ""
     filename_prefix: ClassVar[str] = ""
     order: ClassVar[int] = 100
 

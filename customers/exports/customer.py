@@ -28,7 +28,7 @@ class CustomerExport(ExportKind):
     custom_kind = "customer"
     list_url_name = "customers:list"
     export_url_name = "customers:export"
-    audit_action = "customer.export"
+    export_action = "customer.export"
     filename_prefix = "customers"
     order = 10
     base_columns = [

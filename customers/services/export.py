@@ -95,7 +95,7 @@ def _audit_export(
     audit(
         tenant=user.tenant,
         actor=user,
-        action=kind.audit_action,
+        action=kind.export_action,
         obj=job,
         details={"format": fmt, "filters": filters, "rows": rows, "job": job.pk if job else None},
     )

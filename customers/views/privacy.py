@@ -37,7 +37,7 @@ PERSONAL_DATA_EXPORT = "contact.personal_data_export"
 
 def _list_exports() -> dict[str, str]:
     """The audit action of every list export (customers, leads, opportunities, tickets…) → the list's name."""
-    return {kind.audit_action: kind.label() for kind in registry.export_kinds()}
+    return {kind.export_action: kind.label() for kind in registry.export_kinds()}
 
 
 @tenant_required

@@ -23,7 +23,7 @@ class LeadExport(ExportKind):
     custom_kind = "lead"
     list_url_name = "sales:lead_list"
     export_url_name = "sales:lead_export"
-    audit_action = "lead.export"
+    export_action = "lead.export"
     filename_prefix = "leads"
     order = 20
     base_columns = [

@@ -23,7 +23,7 @@ class OpportunityExport(ExportKind):
     custom_kind = "opportunity"
     list_url_name = "sales:opportunity_list"
     export_url_name = "sales:opportunity_export"
-    audit_action = "opportunity.export"
+    export_action = "opportunity.export"
     filename_prefix = "opportunities"
     order = 30
     base_columns = [

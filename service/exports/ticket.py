@@ -24,7 +24,7 @@ class TicketExport(ExportKind):
     custom_kind = "ticket"
     list_url_name = "service:ticket_list"
     export_url_name = "service:ticket_export"
-    audit_action = "ticket.export"
+    export_action = "ticket.export"
     filename_prefix = "tickets"
     order = 40
     base_columns = [
