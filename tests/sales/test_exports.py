@@ -181,7 +181,7 @@ def test_opportunity_export_scoped_masked_and_audited(world_a, world_b, client_f
 
 
 @pytest.mark.django_db
-def test_a_large_lead_export_is_the_same_job_as_the_customers(world_a, client_for, settings, tmp_path):
+def test_a_large_lead_export_is_the_same_job_as_the_customers(world_a, world_b, client_for, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.EXPORT_SYNC_LIMIT = 1
     lead(world_a.rep1, "一组线索")
@@ -201,6 +201,9 @@ def test_a_large_lead_export_is_the_same_job_as_the_customers(world_a, client_fo
     assert "Leads" in page or "线索" in page
     download = c.get(reverse("customers:export_download", args=[job.pk]))
     assert download.status_code == 200 and "leads-" in download["Content-Disposition"]
+    # Another company's admin, or a colleague who did not ask for it: 404, as for a missing export.
+    for user in (world_b.admin, world_a.rep1):
+        assert client_for(user).get(reverse("customers:export_download", args=[job.pk])).status_code == 404
 
     # The privacy log lists it among the exports, with its list's name.
     log = client_for(world_a.admin).get(reverse("privacy_log"), {"tab": "exports"})
