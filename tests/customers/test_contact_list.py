@@ -108,3 +108,14 @@ def test_queries_do_not_grow_with_the_rows(world_a, client_for, django_assert_ma
     for user in (world_a.rep1, world_a.manager):
         small, large = queries(user, 5), queries(user, 50)
         assert small == large and large <= 12, (small, large)
+
+
+@pytest.mark.django_db
+def test_a_saved_view_of_the_contact_list(world_a, client_for):
+    make(world_a.rep1, "云帆科技", "张三")
+    c = client_for(world_a.rep1)
+    r = c.post(
+        reverse("savedviews:save"), {"list_name": "contacts:list", "name": "我的主要联系人", "query": "primary=true"}
+    )
+    assert r.status_code == 302
+    assert "我的主要联系人" in c.get(URL).content.decode()
