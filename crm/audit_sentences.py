@@ -47,6 +47,24 @@ ACTIONS = (
     AuditAction(
         "robot.active", _("%(actor)s switched the group robot %(object)s on or off"), _("Group robot switched")
     ),
+    AuditAction(
+        "robot.test", _("%(actor)s sent a test message to the group robot %(object)s"), _("Group robot tested")
+    ),
+    AuditAction(
+        "robot.test.refused",
+        _("%(actor)s could not send a test message to the group robot %(object)s: %(text)s"),
+        _("Group robot test refused"),
+        text="reason",
+    ),
+    AuditAction(
+        "robot.test.sent", _("The group robot %(object)s took the test message"), _("Group robot test delivered")
+    ),
+    AuditAction(
+        "robot.test.failed",
+        _("The group robot %(object)s did not take the test message: %(text)s"),
+        _("Group robot test failed"),
+        text="error",
+    ),
     AuditAction("savedview.save", _("%(actor)s saved the view %(object)s"), _("View saved")),
     AuditAction("savedview.delete", _("%(actor)s removed the view %(object)s"), _("View removed")),
 )

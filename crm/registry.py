@@ -309,6 +309,7 @@ class Registry:
             "approval_policy": {},
             "notification_actions": {},
             "import_kind": {},
+            "export_kind": {},
             "search": {},
             "audit_kind": {},
             "audit_action": {},
@@ -385,6 +386,20 @@ class Registry:
             return self._items["import_kind"][key]
         except KeyError:
             raise LookupError(f"No import kind {key!r} is registered.") from None
+
+    def add_export_kind(self, kind: Any) -> Any:
+        """An export kind (a crm.exports.ExportKind subclass), found by its `key` by the export pages and job."""
+        return self._add("export_kind", kind)
+
+    def export_kind(self, key: str) -> Any:
+        """The registered export kind of that key; LookupError when no app registered it."""
+        try:
+            return self._items["export_kind"][key]
+        except KeyError:
+            raise LookupError(f"No export kind {key!r} is registered.") from None
+
+    def export_kinds(self) -> list[Any]:
+        return sorted(self._items["export_kind"].values(), key=lambda k: (k.order, k.key))
 
     def add_search_source(self, item: SearchSource) -> SearchSource:
         return self._add("search", item)

@@ -26,6 +26,7 @@ class CustomersConfig(AppConfig):
         from crm.signals import tenant_created, user_deactivated
         from customers import widgets
         from customers.api import ContactViewSet, CustomerViewSet
+        from customers.exports.customer import CustomerExport
         from customers.imports.contact import ContactKind
         from customers.imports.customer import CustomerKind
         from customers.selectors.consent import marketing_refusals
@@ -48,8 +49,10 @@ class CustomersConfig(AppConfig):
         registry.add_marketing_consent(MarketingConsent("customers.contact", marketing_refusals))
         registry.add_import_kind(CustomerKind)
         registry.add_import_kind(ContactKind)
+        registry.add_export_kind(CustomerExport)
 
         registry.add_nav(NavEntry(key="customers", label=_("Customers"), url_name="customers:list", order=10))
+        registry.add_nav(NavEntry(key="contacts", label=_("Contacts"), url_name="contacts:list", order=12))
         registry.add_nav(
             NavEntry(
                 key="pool",

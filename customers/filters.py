@@ -18,7 +18,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from crm.expressions import InArray
-from crm.filters import BoundedDateFilter, LocalDayFilter, TeamTreeFilter, add_custom_filters
+from crm.filters import BoundedDateFilter, LocalDayFilter, TeamTreeFilter, add_custom_filters, limit_team_choices
 from crm.models import Team, User
 from crm.registry import registry
 from crm.workcalendar.selectors import local_midnight
@@ -266,3 +266,95 @@ class PoolCustomerFilter(CustomerFilter):
 
     def search(self, queryset, name, value):
         return search_pool_customers(queryset, value, self.tenant)
+
+
+# --- contacts ------------------------------------------------------------------------------------------------
+
+CONTACT_SORTS = {
+    "name": ("name", "pk"),
+    "-name": ("-name", "-pk"),
+    "created": ("created_at", "pk"),
+    "-created": ("-created_at", "-pk"),
+}
+CONTACT_SORT_CHOICES = [
+    ("name", _("Name A→Z")),
+    ("-name", _("Name Z→A")),
+    ("-created", _("Newest first")),
+    ("created", _("Oldest first")),
+]
+
+
+def search_contacts(queryset, value: str, tenant, user=None):
+    """The contact list's search: email exact, a complete phone (mobile or other phone) exact, a number's tail, the
+    name by prefix and, from three characters, contained (trigram).
+
+    Phones and emails are masked on the contacts of customers `user` does not own, so a tail longer than the
+    digits the mask shows matches only the contacts of `user`'s own customers."""
+    text = nfkc(value)
+    if not text:
+        return queryset
+    if "@" in text:
+        return queryset.filter(email=normalize_email(text))
+    digits = re.sub(r"[\s\-()+]", "", text)
+    if digits.isdigit() and len(digits) >= 4:
+        phone = normalize_phone(text, tenant.phone_region or "CN")
+        if phone:
+            return queryset.filter(Q(mobile=phone) | Q(phone=phone))
+        if len(digits) > SHOWN_PHONE_TAIL:
+            queryset = queryset.filter(customer__owner=user) if user is not None else queryset.none()
+        return queryset.annotate(mobile_reversed=Reverse("mobile")).filter(mobile_reversed__startswith=digits[::-1])
+    condition = Q(name__startswith=text)
+    if len(text) >= 3:
+        condition |= Q(name__icontains=text)
+    return queryset.filter(condition)
+
+
+class ContactFilter(django_filters.FilterSet):
+    """The contact list: the contacts of the customers the user may see, searched, filtered (custom fields of
+    contacts too, `cf_<key>`) and sorted."""
+
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    primary = django_filters.BooleanFilter(label=_("Primary contact"), field_name="is_primary", widget=AnyYesNoWidget)
+    consent = django_filters.BooleanFilter(
+        label=_("Marketing consent"), field_name="marketing_consent", widget=AnyYesNoWidget
+    )
+    team = TeamTreeFilter(field_name="customer__owner")
+    created_from = LocalDayFilter(label=_("Created from"), field_name="created_at", lookup_expr="gte")
+    created_to = LocalDayFilter(label=_("Created until"), field_name="created_at", lookup_expr="lte")
+    sort = django_filters.ChoiceFilter(
+        label=_("Sort"), choices=CONTACT_SORT_CHOICES, method="sort_by", empty_label=None
+    )
+
+    # Set by the search when whole-number or email matches on others' contacts were held back (over the rate limit).
+    exact_search_limited = False
+
+    def __init__(self, data=None, *args, request=None, **kwargs):
+        super().__init__(data, *args, request=request, **kwargs)
+        self.tenant = request.tenant
+        add_custom_filters(self, self.tenant.pk, "contact")
+        limit_team_choices(self, request.user, self.tenant)
+
+    def search(self, queryset, name, value):
+        user = self.request.user
+        matched = search_contacts(queryset, value, self.tenant, user)
+        exact = exact_identifier(value, self.tenant)
+        if (
+            isinstance(self.request, HttpRequest)
+            and exact is not None
+            and exact[0] in ("phone", "email")
+            and matched.exclude(customer__owner=user).exists()
+            and exact_search_over_limit(self.request)
+        ):
+            self.exact_search_limited = True
+            return matched.filter(customer__owner=user)
+        return matched
+
+    def sort_by(self, queryset, name, value):
+        return queryset.order_by(*CONTACT_SORTS.get(value, CONTACT_SORTS["name"]))
+
+    @property
+    def qs(self):
+        qs = super().qs
+        if not getattr(self.form, "cleaned_data", {}).get("sort"):
+            qs = qs.order_by(*CONTACT_SORTS["name"])
+        return qs

@@ -391,6 +391,14 @@ class Contact(TenantModel):
             models.Index(fields=["tenant", "name"], name="contact_name_idx"),
             # The customer search's contact-name prefix, whatever the database's collation.
             models.Index("tenant", OpClass("name", name="varchar_pattern_ops"), name="contact_name_prefix_idx"),
+            # The contact list (/contacts/): its search (phone and email exact, a mobile's tail, names contained)
+            # and its sort by creation.
+            models.Index(fields=["tenant", "mobile"], condition=~models.Q(mobile=""), name="contact_mobile_idx"),
+            models.Index(fields=["tenant", "phone"], condition=~models.Q(phone=""), name="contact_phone_idx"),
+            models.Index(fields=["tenant", "email"], condition=~models.Q(email=""), name="contact_email_idx"),
+            models.Index("tenant", OpClass(Reverse("mobile"), name="varchar_pattern_ops"), name="contact_mobile_rev"),
+            GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="contact_name_trgm"),
+            models.Index(fields=["tenant", "created_at"], name="contact_created_idx"),
             # The greeting job's set-based selection of today's birthdays (marketing.selectors.care).
             models.Index(
                 models.F("tenant"),
@@ -506,12 +514,16 @@ class CustomerUserObjectPermission(UserObjectPermissionBase):
 
 
 class ExportJob(TenantModel):
+    """A large export of a list, written by a job into media storage and downloaded by its requester."""
+
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
         RUNNING = "running", _("Running")
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
 
+    # The export kind's key (crm.exports.ExportKind: customer, lead, opportunity, ticket…).
+    kind = models.CharField(max_length=20, default="customer")
     format = models.CharField(max_length=4, default="csv")
     query = models.JSONField(default=dict, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)

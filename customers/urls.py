@@ -16,7 +16,7 @@ from customers.views.assignment import (
     settings_update,
 )
 from customers.views.choice_list import value_entry_edit, value_lists_view, value_map_view
-from customers.views.contact import contact_delete_view, contact_edit
+from customers.views.contact import contact_delete_view, contact_edit, contact_list
 from customers.views.customer import (
     customer_create_view,
     customer_delete,
@@ -132,5 +132,6 @@ urlpatterns = [
     path("settings/pools/", include((pool_settings_patterns, "pool_settings"))),
     path("settings/assignment/", include((assignment_patterns, "assignment"))),
     path("customers/", include((customer_patterns, "customers"))),
+    path("contacts/", include(([path("", contact_list, name="list")], "contacts"))),
     path("pool/", include((pool_patterns, "pool"))),
 ]

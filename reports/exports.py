@@ -1,6 +1,6 @@
 """Each dashboard's tables as CSV (UTF-8 with BOM) or XLSX: the same figures as the page, in the user's language,
-every text cell made safe to open in a spreadsheet (crm.spreadsheet.neutralise, through the customer export's
-csv_cell), numbers as numbers."""
+every text cell made safe to open in a spreadsheet (crm.spreadsheet.neutralise, through crm.exports.csv_cell),
+numbers as numbers."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
+from crm.exports import csv_cell
 from crm.spreadsheet import neutralise
-from customers.services.export import csv_cell
 from reports.models import Dashboard
 from reports.selectors.dashboard import DashboardData
 

@@ -36,6 +36,8 @@ class SalesConfig(AppConfig):
             ProductViewSet,
             TaskViewSet,
         )
+        from sales.exports.lead import LeadExport
+        from sales.exports.opportunity import OpportunityExport
         from sales.imports.lead import LeadKind
         from sales.imports.product import ProductKind
         from sales.selectors.search import lead_hits, opportunity_hits
@@ -418,6 +420,20 @@ class SalesConfig(AppConfig):
             AuditAction(
                 "opportunity.move", _("%(actor)s moved the opportunity %(object)s to another stage"), _("Stage changed")
             ),
+            AuditAction(
+                "lead.export",
+                ngettext_lazy("%(actor)s exported %(count)d lead", "%(actor)s exported %(count)d leads", "count"),
+                _("Leads exported"),
+                count="rows",
+            ),
+            AuditAction(
+                "opportunity.export",
+                ngettext_lazy(
+                    "%(actor)s exported %(count)d opportunity", "%(actor)s exported %(count)d opportunities", "count"
+                ),
+                _("Opportunities exported"),
+                count="rows",
+            ),
             AuditAction("order.create", _("%(actor)s recorded the order %(object)s"), _("Order recorded")),
             AuditAction("order.void", _("%(actor)s voided the order %(object)s"), _("Order voided")),
             AuditAction(
@@ -436,6 +452,8 @@ class SalesConfig(AppConfig):
         ):
             registry.add_audit_action(action)
 
+        registry.add_export_kind(LeadExport)
+        registry.add_export_kind(OpportunityExport)
         registry.add_api_resource(ApiResource(key="leads", prefix="leads", viewset=LeadViewSet, basename="lead"))
         registry.add_api_resource(
             ApiResource(key="opportunities", prefix="opportunities", viewset=OpportunityViewSet, basename="opportunity")

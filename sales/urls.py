@@ -5,6 +5,7 @@ the web form."""
 from django.urls import path
 
 from crm.imports.views import ImportUploadView, LegacyImportRedirectView
+from customers.views.export import export
 from sales.views.appointment import appointment_cancel_view, appointment_create, appointment_detail, appointment_edit
 from sales.views.board import opportunity_board, opportunity_move_view
 from sales.views.calendar import calendar
@@ -109,6 +110,7 @@ urlpatterns = [
     # Leads
     path("leads/", lead_list, name="lead_list"),
     path("leads/new/", lead_create_view, name="lead_create"),
+    path("leads/export/", export, {"kind": "lead"}, name="lead_export"),
     path("leads/assign/", lead_bulk_assign, name="lead_bulk_assign"),
     path("leads/<int:pk>/", lead_detail, name="lead_detail"),
     path("leads/<int:pk>/edit/", lead_edit, name="lead_edit"),
@@ -146,6 +148,7 @@ urlpatterns = [
     # Opportunities
     path("opportunities/", opportunity_list, name="opportunity_list"),
     path("opportunities/new/", opportunity_create_view, name="opportunity_create"),
+    path("opportunities/export/", export, {"kind": "opportunity"}, name="opportunity_export"),
     path("opportunities/board/", opportunity_board, name="opportunity_board"),
     path("opportunities/<int:pk>/", opportunity_detail, name="opportunity_detail"),
     path("opportunities/<int:pk>/edit/", opportunity_edit, name="opportunity_edit"),

@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 
 class ServiceConfig(AppConfig):
@@ -24,6 +25,7 @@ class ServiceConfig(AppConfig):
         from crm.workcalendar.signals import calendar_changed
         from service import tasks, widgets
         from service.api import TicketViewSet
+        from service.exports.ticket import TicketExport
         from service.services.erasure import service_personal_data_erase, service_personal_data_export
         from service.services.survey import survey_personal_data_erase, survey_personal_data_export
 
@@ -98,6 +100,12 @@ class ServiceConfig(AppConfig):
             ),
             AuditAction("ticket.reply", _("%(actor)s replied on the ticket %(object)s"), _("Ticket reply")),
             AuditAction("ticket.update", _("%(actor)s changed the ticket %(object)s"), _("Ticket changed")),
+            AuditAction(
+                "ticket.export",
+                ngettext_lazy("%(actor)s exported %(count)d ticket", "%(actor)s exported %(count)d tickets", "count"),
+                _("Tickets exported"),
+                count="rows",
+            ),
         ):
             registry.add_audit_action(action)
 
@@ -136,6 +144,7 @@ class ServiceConfig(AppConfig):
             )
         )
 
+        registry.add_export_kind(TicketExport)
         registry.add_api_resource(
             ApiResource(key="tickets", prefix="tickets", viewset=TicketViewSet, basename="ticket")
         )

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from customers.views.export import export
 from service.views import article, attachment, desk_settings, inbound, kb_public, public, survey, ticket
 
 app_name = "service"
@@ -7,6 +8,7 @@ app_name = "service"
 urlpatterns = [
     path("tickets/", ticket.ticket_list, name="ticket_list"),
     path("tickets/new/", ticket.ticket_create_view, name="ticket_create"),
+    path("tickets/export/", export, {"kind": "ticket"}, name="ticket_export"),
     path("tickets/bulk/", ticket.ticket_bulk, name="ticket_bulk"),
     path("tickets/away/", ticket.presence_view, name="presence"),
     path("tickets/pickers/customers/", ticket.customer_options, name="customer_options"),

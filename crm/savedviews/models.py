@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.models import Team, TenantModel, TenantQuerySet
 
 # The lists whose filters can be saved: a list's URL name (the page that reads the saved query string).
-LISTS = ("customers:list", "pool:list", "sales:lead_list", "sales:opportunity_list")
+LISTS = ("customers:list", "contacts:list", "pool:list", "sales:lead_list", "sales:opportunity_list")
 
 
 class SavedViewQuerySet(TenantQuerySet):

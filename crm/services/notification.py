@@ -278,20 +278,78 @@ def robot_channel_set_active(*, acting_user: User, channel: RobotChannel, is_act
 
 def robot_channel_test(*, acting_user: User, channel: RobotChannel) -> OutboundMessage:
     """Queue a test message to a group robot (administrators), delivered like every robot post; the outgoing
-    messages log shows whether its group took it. A switched-off robot is refused: it would post nothing."""
+    messages log shows whether its group took it. A switched-off robot is refused: it would post nothing.
+
+    Audited either way (`robot.test`, or `robot.test.refused` with the reason: who and which robot), and again when the test is delivered
+    (`robot.test.sent` or `robot.test.failed`, see message_deliver). Neither row holds the robot's address or secret."""
     require_admin(acting_user)
     if not channel.is_active:
-        raise DomainError(_("Switch the robot on before sending a test message."))
+        reason = _("Switch the robot on before sending a test message.")
+        _audit_robot_test(acting_user, channel, result="refused", reason=reason)
+        raise DomainError(reason)
     text = _("Test message from %(company)s's CRM: the robot “%(name)s” is set up.") % {
         "company": acting_user.tenant.name,
         "name": channel.name,
     }
-    return message_queue(
-        tenant_id=acting_user.tenant_id,
-        channel=OutboundMessage.Channel.ROBOT,
-        to_address=f"robot:{channel.pk}",
-        body=text,
-        key=f"robot-test:{channel.pk}:{uuid.uuid4().hex}",
+    with transaction.atomic():
+        message = message_queue(
+            tenant_id=acting_user.tenant_id,
+            channel=OutboundMessage.Channel.ROBOT,
+            to_address=f"robot:{channel.pk}",
+            body=text,
+            key=f"{ROBOT_TEST_KEY}{channel.pk}:{uuid.uuid4().hex}",
+        )
+        _audit_robot_test(acting_user, channel, result="queued", message=message)
+    return message
+
+
+# The key of every test message to a robot starts so: its delivery is audited too.
+ROBOT_TEST_KEY = "robot-test:"
+
+
+def _audit_robot_test(
+    user: User, channel: RobotChannel, *, result: str, reason: str = "", message: OutboundMessage | None = None
+) -> None:
+    details: dict[str, Any] = {"kind": channel.kind, "name": channel.name, "result": result}
+    if reason:
+        details["reason"] = str(reason)
+    if message is not None:
+        details["message"] = message.pk
+    action = "robot.test" if result == "queued" else "robot.test.refused"
+    audit(tenant=user.tenant, actor=user, action=action, obj=channel, details=details)
+
+
+_URL = re.compile(r"https?://\S+")
+
+
+def _audit_robot_test_result(message: OutboundMessage) -> None:
+    """The outcome of a test message's delivery attempt: sent, failed for good, or to be retried, with the robot's
+    answer — its address (which carries the access token) and its secret blanked out."""
+    robot_id = message.to_address.removeprefix("robot:")
+    channel = (
+        RobotChannel.objects.filter(tenant_id=message.tenant_id, pk=int(robot_id)).first()
+        if robot_id.isdigit()
+        else None
+    )
+    if channel is None:
+        return
+    error = _URL.sub("…", message.last_error or "")
+    for secret in (channel.url, channel.secret):
+        if secret:
+            error = error.replace(secret, "…")
+    result = {OutboundMessage.Status.QUEUED: "retrying"}.get(message.status, message.status)
+    audit(
+        tenant=message.tenant,
+        actor=None,
+        action="robot.test.sent" if result == OutboundMessage.Status.SENT else "robot.test.failed",
+        obj=channel,
+        details={
+            "kind": channel.kind,
+            "name": channel.name,
+            "result": result,
+            "message": message.pk,
+            "error": error[:300],
+        },
     )
 
 
@@ -840,11 +898,15 @@ def message_deliver(*, message_id: int) -> OutboundMessage | None:
             sending_since=None,
         )
         message.refresh_from_db()
+        if message.key.startswith(ROBOT_TEST_KEY):
+            _audit_robot_test_result(message)
         return message
     OutboundMessage.objects.filter(pk=message_id, status=OutboundMessage.Status.SENDING).update(
         status=OutboundMessage.Status.SENT, sent_at=timezone.now(), sending_since=None, last_error=""
     )
     message.refresh_from_db()
+    if message.key.startswith(ROBOT_TEST_KEY):
+        _audit_robot_test_result(message)
     return message
 
 

@@ -1,10 +1,12 @@
-"""Exports of the customer list: direct download or a job, and the user's past exports."""
+"""Exports of the lists (every registered export kind): the confirmation and direct download or a job, and the
+user's past exports."""
 
 from __future__ import annotations
 
 import io
 
 from django.contrib import messages
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,23 +17,16 @@ from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from crm.errors import DomainError
+from crm.exports import CONTENT_TYPES, COUNT_CAP, FORMATS, count_capped, csv_chunks, sync_limit, write_xlsx
 from crm.models import Role
+from crm.registry import registry
 from crm.services.audit import audit
 from crm.tenancy import stream_in_context
 from crm.web import paginate, tenant_required
 from customers.access import require_export
 from customers.models import ExportJob
-from customers.selectors.export import COUNT_CAP, count_capped, customer_filterset, exports_visible_to, sync_limit
-from customers.services.export import (
-    CONTENT_TYPES,
-    EXPORT_KEEP_DAYS,
-    FORMATS,
-    ExportPlan,
-    csv_chunks,
-    customer_export,
-    filename,
-    write_xlsx,
-)
+from customers.selectors.export import exports_visible_to
+from customers.services.export import EXPORT_KEEP_DAYS, ExportPlan, records_export
 
 
 def _filter_summary(filterset) -> list[tuple[str, str]]:
@@ -51,15 +46,17 @@ def _filter_summary(filterset) -> list[tuple[str, str]]:
 
 def _download(plan: ExportPlan, request: HttpRequest) -> HttpResponse:
     tz = request.tenant.tzinfo
-    name = filename(plan.fmt, tz=tz, now=timezone.now())
+    name = plan.kind.filename(plan.fmt, tz=tz, now=timezone.now())
+    # Headers and choice names now, in the request's language.
+    writer = plan.kind(tenant_id=request.tenant.pk, viewer_id=request.user.pk, tz=tz)
     if plan.fmt == "xlsx":
         buffer = io.BytesIO()
-        write_xlsx(plan.queryset, buffer, tz=tz, viewer_id=request.user.pk)
+        write_xlsx(writer, plan.queryset, buffer)
         response = HttpResponse(buffer.getvalue(), content_type=CONTENT_TYPES["xlsx"])
     else:
         # The rows are read while the response streams, after this view has returned: in the tenant's context.
         response = StreamingHttpResponse(
-            stream_in_context(csv_chunks(plan.queryset, tz=tz, viewer_id=request.user.pk), request.tenant.pk),
+            stream_in_context(csv_chunks(writer, plan.queryset), request.tenant.pk),
             content_type=CONTENT_TYPES["csv"],
         )
     response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -69,31 +66,40 @@ def _download(plan: ExportPlan, request: HttpRequest) -> HttpResponse:
 
 @tenant_required
 @require_http_methods(["GET", "POST"])
-def export(request: HttpRequest) -> HttpResponse:
+def export(request: HttpRequest, kind: str = "customer") -> HttpResponse:
     """GET: what would be exported (the list's filters, the row count, the format); POST: export it.
 
-    The filters always come from the query string, exactly as on the list page, so the export is the list."""
-    require_export(request.user)
+    The filters always come from the query string, exactly as on the kind's list page, so the export is the list.
+    Each app routes its list's export here with its kind's key."""
+    export_kind = registry.export_kind(kind)
+    export_kind.require_export(request.user)
     fmt = request.POST.get("format") or request.GET.get("format") or "csv"
     if fmt not in FORMATS:
         fmt = "csv"
+    here = reverse(export_kind.export_url_name)
     if request.method == "POST":
         try:
-            plan = customer_export(acting_user=request.user, params=request.GET, fmt=fmt, request=request)
+            plan = records_export(acting_user=request.user, kind=kind, params=request.GET, fmt=fmt, request=request)
         except DomainError as exc:
             messages.error(request, exc.message)
-            return redirect(f"{reverse('customers:export')}?{request.GET.urlencode()}")
+            return redirect(f"{here}?{request.GET.urlencode()}")
         if plan.job is not None:
             messages.info(request, _("Your export is being prepared; it will be listed here when ready."))
             return redirect("customers:exports")
         return _download(plan, request)
 
-    filterset = customer_filterset(user=request.user, params=request.GET, request=request)
+    filterset = export_kind.filterset(user=request.user, params=request.GET, request=request)
     valid = filterset.is_valid()
     count = count_capped(filterset.qs) if valid else None
     list_query = request.GET.copy()
     list_query.pop("format", None)
+    wording = export_kind.wording(count)
     context = {
+        "kind": export_kind,
+        "kind_label": export_kind.label(),
+        "wording": wording,
+        "capped_text": wording["capped"] % {"cap": intcomma(COUNT_CAP)},
+        "list_url": reverse(export_kind.list_url_name),
         "filter": filterset,
         "valid": valid,
         "count": count,
@@ -117,6 +123,9 @@ def _pending(page) -> bool:
 def export_list(request: HttpRequest) -> HttpResponse:
     require_export(request.user)
     page = paginate(request, exports_visible_to(request.user).order_by("-created_at", "-pk"))
+    labels = {kind.key: kind.label() for kind in registry.export_kinds()}
+    for job in page:
+        job.kind_label = labels.get(job.kind, job.kind)
     context = {
         "page": page,
         "pending": _pending(page),
@@ -147,7 +156,7 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponse:
         obj=job,
         details={"rows": job.row_count, "format": job.format},
     )
-    name = filename(job.format, tz=request.tenant.tzinfo, now=job.created_at)
+    name = registry.export_kind(job.kind).filename(job.format, tz=request.tenant.tzinfo, now=job.created_at)
     response = FileResponse(handle, as_attachment=True, filename=name, content_type=CONTENT_TYPES.get(job.format))
     patch_cache_control(response, private=True, no_store=True)
     return response

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from crm.access import require_admin
 from crm.errors import DomainError
 from crm.models import AuditEvent
+from crm.registry import registry
 from crm.spreadsheet import neutralise
 from crm.web import PAGE_SIZE, admin_required, tenant_required
 from customers.access import get_contact_for_user, get_customer_for_user
@@ -31,7 +32,12 @@ from customers.services.privacy import (
     reveals_left_today,
 )
 
-EXPORT_ACTIONS = ("customer.export", "contact.personal_data_export")
+PERSONAL_DATA_EXPORT = "contact.personal_data_export"
+
+
+def _list_exports() -> dict[str, str]:
+    """The audit action of every list export (customers, leads, opportunities, tickets…) → the list's name."""
+    return {kind.export_action: kind.label() for kind in registry.export_kinds()}
 
 
 @tenant_required
@@ -132,7 +138,8 @@ def privacy_log(request: HttpRequest) -> HttpResponse:
             .order_by("-created_at", "-pk")
         )
     else:
-        actions = EXPORT_ACTIONS if tab == "exports" else ("contact.erase",)
+        list_exports = _list_exports()
+        actions = [*list_exports, PERSONAL_DATA_EXPORT] if tab == "exports" else ["contact.erase"]
         rows = (
             AuditEvent.objects.for_tenant(request.tenant)
             .filter(action__in=actions)
@@ -141,6 +148,10 @@ def privacy_log(request: HttpRequest) -> HttpResponse:
         )
     page = Paginator(rows, PAGE_SIZE).get_page(query.value("page"))
     links = {}
+    if tab == "exports":
+        page.object_list = list(page.object_list)
+        for event in page.object_list:
+            event.list_name = list_exports.get(event.action, "")
     if tab == "reveals":
         page.object_list = list(page.object_list)
         links = lead_links(request.user, (r.lead_id for r in page.object_list))

@@ -24,6 +24,7 @@ from sales.access import (
     require_leads,
     sees_lead_personal_data,
 )
+from sales.exports.lead import LeadExport
 from sales.filters import LeadFilter
 from sales.forms.followup import FollowUpForm
 from sales.forms.lead import LeadAssignForm, LeadBulkAssignForm, LeadForm, LeadRevealForm, LeadStatusForm
@@ -63,6 +64,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "leads": leads,
         "can_assign": is_manager,
+        "export_url": reverse("sales:lead_export") if LeadExport.can_export(request.user) else None,
         "assign_form": LeadAssignForm(user=request.user) if is_manager else None,
     }
     template = "sales/leads/_results.html" if request.htmx and not request.htmx.boosted else "sales/leads/list.html"

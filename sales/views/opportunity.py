@@ -19,6 +19,7 @@ from crm.errors import DomainError
 from crm.web import PAGE_SIZE, CappedPaginator, apply_domain_error, tenant_required
 from customers.models import Customer
 from sales.access import followup_editable_by, get_opportunity_for_user, require_sales
+from sales.exports.opportunity import OpportunityExport
 from sales.filters import OpportunityFilter
 from sales.forms.fields import CustomerParamForm
 from sales.forms.followup import FollowUpForm
@@ -61,7 +62,13 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
         .annotate(count=Count("pk"), total=Sum("amount"), weighted=Sum(_weighted()))
         .order_by("currency")
     )
-    context = {"filter": filterset, "page": page, "opportunities": list(page), "totals": totals}
+    context = {
+        "filter": filterset,
+        "page": page,
+        "opportunities": list(page),
+        "totals": totals,
+        "export_url": reverse("sales:opportunity_export") if OpportunityExport.can_export(request.user) else None,
+    }
     template = (
         "sales/opportunities/_results.html"
         if request.htmx and not request.htmx.boosted

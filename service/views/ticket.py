@@ -25,6 +25,7 @@ from service.access import (
     require_desk,
     ticket_customers,
 )
+from service.exports.ticket import TicketExport
 from service.filters import TicketFilter
 from service.forms.ticket import (
     AssignForm,
@@ -78,6 +79,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
         "assign_form": AssignForm(user=request.user),
         "away": away,
         "is_agent": request.user.has_any_role(Role.AGENT),
+        "export_url": reverse("service:ticket_export") if TicketExport.can_export(request.user) else None,
     }
     template = "service/_results.html" if request.htmx and not request.htmx.boosted else "service/list.html"
     return render(request, template, context)

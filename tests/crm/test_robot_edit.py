@@ -1,5 +1,6 @@
 """Settings → Group robots → a robot's page: change its name, address, secret and notifications; send a test."""
 
+import json
 from unittest import mock
 
 import pytest
@@ -7,7 +8,7 @@ from django.test import override_settings
 from django.urls import reverse
 
 from crm import tasks
-from crm.models import OutboundMessage, RobotChannel
+from crm.models import AuditEvent, OutboundMessage, RobotChannel
 from crm.services.notification import message_deliver
 
 from .test_robots import RobotStub, setup, stub  # noqa: F401  (the stub fixture)
@@ -76,3 +77,42 @@ def test_test_send_posts_to_the_group(world_a, client_for, stub, django_capture_
     refused = admin.post(reverse("settings:robot_test", args=[robot.pk]), follow=True)
     assert "Switch the robot on" in refused.content.decode()
     assert OutboundMessage.objects.filter(channel="robot").count() == 1
+
+
+@pytest.mark.django_db
+@override_settings(WEBHOOK_ALLOW_PRIVATE_ADDRESSES=True)
+def test_test_send_is_audited_without_secrets(world_a, client_for, stub, django_capture_on_commit_callbacks):  # noqa: F811
+    robot = setup(world_a, "dingtalk", stub.base + "/dingtalk?access_token=tok-123", secret=RobotStub.SECRET)
+    admin = client_for(world_a.admin)
+    with mock.patch.object(tasks.deliver_message, "apply_async"):
+        with django_capture_on_commit_callbacks(execute=True):
+            admin.post(reverse("settings:robot_test", args=[robot.pk]))
+    sent = AuditEvent.objects.get(action="robot.test")
+    message = OutboundMessage.objects.get(channel="robot", to_address=f"robot:{robot.pk}")
+    assert (sent.actor, sent.object_id, sent.details["result"], sent.details["message"]) == (
+        world_a.admin,
+        str(robot.pk),
+        "queued",
+        message.pk,
+    )
+    assert message_deliver(message_id=message.pk).status == OutboundMessage.Status.SENT
+    delivered = AuditEvent.objects.get(action="robot.test.sent")
+    assert delivered.object_id == str(robot.pk) and delivered.details["message"] == message.pk
+
+    # A robot that refuses: the failure and its answer are audited, its address and secret are not.
+    RobotChannel.objects.filter(pk=robot.pk).update(url=stub.base + "/nowhere?access_token=tok-123")
+    with mock.patch.object(tasks.deliver_message, "apply_async"):
+        with django_capture_on_commit_callbacks(execute=True):
+            admin.post(reverse("settings:robot_test", args=[robot.pk]))
+    failing = OutboundMessage.objects.filter(channel="robot").latest("pk")
+    message_deliver(message_id=failing.pk)
+    failed = AuditEvent.objects.get(action="robot.test.failed")
+    assert failed.details["result"] in ("retrying", "failed") and failed.details["message"] == failing.pk
+
+    RobotChannel.objects.filter(pk=robot.pk).update(is_active=False)
+    admin.post(reverse("settings:robot_test", args=[robot.pk]))
+    refused = AuditEvent.objects.get(action="robot.test.refused")
+    assert refused.actor == world_a.admin and refused.details["result"] == "refused"
+    for event in AuditEvent.objects.filter(action__startswith="robot.test"):
+        text = json.dumps(event.details, ensure_ascii=False) + event.object_repr
+        assert "tok-123" not in text and RobotStub.SECRET not in text and "127.0.0.1" not in text

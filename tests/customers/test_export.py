@@ -11,17 +11,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from crm.exports import CONTENT_TYPES, csv_cell
 from crm.models import AuditEvent, Notification, Role
+from customers.exports.customer import CustomerExport
 from customers.models import Customer, ExportJob
 from customers.services.customer import customer_create
-from customers.services.export import (
-    COLUMNS,
-    CONTENT_TYPES,
-    EXPORT_KEEP_DAYS,
-    STALE_RUNNING,
-    csv_cell,
-    export_run,
-)
+from customers.services.export import EXPORT_KEEP_DAYS, STALE_RUNNING, export_run
 from customers.tasks import purge_tenant_trash, run_export
 
 from ..conftest import build_world, wait_for
@@ -134,8 +129,8 @@ def test_each_export_is_an_audit_event_with_filters_and_row_count(world_a, clien
 
 @pytest.mark.django_db
 def test_confirmation_page_does_not_count_past_the_cap(world_a, client_for, settings, monkeypatch):
-    settings.CUSTOMER_EXPORT_SYNC_LIMIT = 1
-    monkeypatch.setattr("customers.selectors.export.COUNT_CAP", 2)
+    settings.EXPORT_SYNC_LIMIT = 1
+    monkeypatch.setattr("crm.exports.COUNT_CAP", 2)
     monkeypatch.setattr("customers.views.export.COUNT_CAP", 2)
     for i in range(4):
         make(world_a.rep1, f"客户{i}")
@@ -167,7 +162,7 @@ def test_csv_has_bom_neutralised_formulas_and_phones_as_text(world_a, client_for
     raw, rows = read_csv(post_export(client_for(in_english(world_a.admin))))
     assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Excel reads the Chinese right
     header, row = rows[0], dict(zip(rows[0], rows[1], strict=True))
-    assert header[:3] == ["Name", "Type", "Status"] and len(header) == len(COLUMNS)
+    assert header[:3] == ["Name", "Type", "Status"] and len(header) == len(CustomerExport.base_columns)
     assert row["Name"] == '\'=HYPERLINK("http://evil.test","点我")'
     assert row["Industry"] == "'+cmd|' /C calc'!A0"
     assert row["Region"] == "'-2+3"  # a formula, though it starts with a digit after the sign
@@ -202,7 +197,7 @@ def test_csv_headers_follow_the_users_language(world_a, client_for):
     world_a.admin.save()
     rows = read_csv(post_export(client_for(world_a.admin)))[1]
     with translation.override("zh-hans"):
-        assert rows[0] == [str(column.label) for column in COLUMNS]
+        assert rows[0] == [str(column.label) for column in CustomerExport.base_columns]
         assert rows[1][1] == str(Customer.Kind.COMPANY.label)
 
 
@@ -251,7 +246,7 @@ def test_export_queries_do_not_grow_with_rows(world_a, client_for, django_assert
 
 @pytest.mark.django_db(transaction=True)
 def test_large_export_is_a_job_run_by_a_real_worker(settings, media, celery_worker, client_for):
-    settings.CUSTOMER_EXPORT_SYNC_LIMIT = 3
+    settings.EXPORT_SYNC_LIMIT = 3
     world = build_world("X")
     other = build_world("Y")
     for i in range(4):

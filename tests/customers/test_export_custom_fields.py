@@ -9,8 +9,10 @@ import pytest
 from django.urls import reverse
 
 from crm.api.services.custom_field import custom_field_archive, custom_field_save
+from customers.exports.customer import CustomerExport
 from customers.services.customer import customer_create
-from customers.services.export import COLUMNS
+
+COLUMNS = CustomerExport.base_columns
 
 EXPORT = reverse("customers:export")
 

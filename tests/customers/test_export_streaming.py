@@ -14,11 +14,11 @@ from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from crm import exports
 from crm.selectors.keyset import keyset_batches
+from customers.exports.customer import CustomerExport
 from customers.filters import SORTS
 from customers.models import Contact, Customer
-from customers.selectors.export import filtered_customers
-from customers.services import export
 from customers.services.customer import customer_create
 
 BATCH = 50
@@ -26,7 +26,7 @@ BATCH = 50
 
 @pytest.fixture
 def small_batches(monkeypatch):
-    monkeypatch.setattr(export, "CHUNK_SIZE", BATCH)
+    monkeypatch.setattr(exports, "CHUNK_SIZE", BATCH)
 
 
 def add_customers(world, count: int, start: int = 0) -> None:
@@ -60,12 +60,13 @@ def add_customers(world, count: int, start: int = 0) -> None:
 
 def export_csv(user) -> tuple[list[list[str]], int]:
     """The CSV rows of the whole export as `user`, and the peak of Python memory while it was made."""
-    queryset = filtered_customers(user=user, params=QueryDict())
+    queryset = CustomerExport.filtered(user=user, params=QueryDict())
     tracemalloc.start()
     try:
         size = 0
         lines = []
-        for chunk in export.csv_chunks(queryset, tz=user.tenant.tzinfo, viewer_id=user.pk):
+        writer = CustomerExport(tenant_id=user.tenant_id, viewer_id=user.pk, tz=user.tenant.tzinfo)
+        for chunk in exports.csv_chunks(writer, queryset):
             size += len(chunk)
             if len(lines) < 30:
                 lines.append(chunk)
@@ -101,7 +102,7 @@ def test_memory_is_flat_from_n_to_4n_rows(world_a, small_batches):
 @pytest.mark.parametrize("sort", [*SORTS, "fallback"])
 def test_batches_keep_every_sort_of_the_list(world_a, sort):
     add_customers(world_a, 60)
-    queryset = filtered_customers(user=world_a.admin, params=QueryDict(f"sort={sort}"))
+    queryset = CustomerExport.filtered(user=world_a.admin, params=QueryDict(f"sort={sort}"))
     expected = list(queryset.values_list("pk", flat=True))
     batched = [row["pk"] for batch in keyset_batches(queryset.values("pk"), size=7) for row in batch]
     assert batched == expected and len(expected) == 61
