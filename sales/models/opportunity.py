@@ -131,6 +131,8 @@ class Opportunity(TenantModel):
                 name="sales_opp_owner_stage_idx",
             ),
             models.Index(fields=["tenant", "name"], name="sales_opp_name_idx"),
+            # The list's "largest amount" sort within a status (open by default), ties included.
+            models.Index(fields=["tenant", "status", "-amount", "-id"], name="sales_opp_status_amount_idx"),
             # Reports: the funnel's cohort (created in a period, per pipeline).
             models.Index(fields=["tenant", "pipeline", "created_at"], name="sales_opp_pipeline_created_idx"),
         ]
