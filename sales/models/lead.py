@@ -180,6 +180,13 @@ class Lead(TenantModel):
                 condition=models.Q(owner__isnull=True),
                 name="sales_lead_unassigned_idx",
             ),
+            # The open leads nobody holds (the managers' home widget counts them, their list shows them): counted
+            # off the index alone.
+            models.Index(
+                fields=["tenant", "-created_at"],
+                condition=models.Q(owner__isnull=True, status__in=["new", "contacted", "qualified"]),
+                name="sales_lead_unassigned_open_idx",
+            ),
             models.Index(
                 fields=["tenant", "-created_at"], condition=models.Q(is_duplicate=True), name="sales_lead_dup_idx"
             ),

@@ -18,6 +18,10 @@ from sales.querysets import (
     OpportunityQuerySet,
 )
 
+# The columns the opportunities' sums read (count, amount and weighted amount per stage and currency, narrowed by
+# pipeline and owner): carried by the status indexes so that those sums never read the table.
+SUMMED = ["pipeline", "stage", "currency", "amount", "probability_override", "owner"]
+
 
 class Opportunity(TenantModel):
     """A possible deal with a customer, moving through the stages of a pipeline. `status` mirrors the kind of the
@@ -99,17 +103,38 @@ class Opportunity(TenantModel):
             models.Index(fields=["tenant", "-created_at"], name="sales_opp_tenant_idx"),
             GinIndex(fields=["custom"], opclasses=["jsonb_path_ops"], name="sales_opp_custom_gin"),
             models.Index(fields=["tenant", "owner", "-created_at"], name="sales_opp_owner_idx"),
-            models.Index(fields=["tenant", "stage", "-stage_entered_at"], name="sales_opp_stage_idx"),
+            # A board column's newest entries: the whole sort, ties on the moment included, so a column reads its
+            # first cards and stops.
+            models.Index(fields=["tenant", "stage", "-stage_entered_at", "-id"], name="sales_opp_stage_entered_idx"),
             models.Index(fields=["tenant", "pipeline", "status"], name="sales_opp_pipeline_idx"),
-            models.Index(fields=["tenant", "status", "expected_close_date"], name="sales_opp_status_close_idx"),
-            models.Index(fields=["tenant", "customer", "-created_at"], name="sales_opp_customer_idx"),
+            # By status, then expected close date or closed moment, each holding every column the sums read (the
+            # list's totals per currency, the board's column totals, the month's won and expected amounts): those
+            # sums over the open opportunities or a period's closed ones are index-only scans, not a read of every
+            # row of the table.
             models.Index(
-                fields=["tenant", "owner", "status", "expected_close_date"], name="sales_opp_owner_status_idx"
+                fields=["tenant", "status", "expected_close_date"],
+                include=SUMMED,
+                name="sales_opp_status_close_sum_idx",
+            ),
+            models.Index(fields=["tenant", "status", "closed_at"], include=SUMMED, name="sales_opp_closed_sum_idx"),
+            models.Index(fields=["tenant", "customer", "-created_at"], name="sales_opp_customer_idx"),
+            # The same for one owner's (a rep's, a manager's team's) opportunities.
+            models.Index(
+                fields=["tenant", "owner", "status", "expected_close_date"],
+                include=[*SUMMED[:-1], "closed_at"],
+                name="sales_opp_owner_status_sum_idx",
+            ),
+            # A board column's newest entries among one owner's opportunities (the board of a rep or a manager).
+            models.Index(
+                fields=["tenant", "owner", "stage", "-stage_entered_at", "-id"],
+                include=["pipeline", "status", "closed_at"],
+                name="sales_opp_owner_stage_idx",
             ),
             models.Index(fields=["tenant", "name"], name="sales_opp_name_idx"),
-            # Reports: the funnel's cohort (created in a period, per pipeline) and deals closed in a period.
+            # The list's "largest amount" sort within a status (open by default), ties included.
+            models.Index(fields=["tenant", "status", "-amount", "-id"], name="sales_opp_status_amount_idx"),
+            # Reports: the funnel's cohort (created in a period, per pipeline).
             models.Index(fields=["tenant", "pipeline", "created_at"], name="sales_opp_pipeline_created_idx"),
-            models.Index(fields=["tenant", "status", "closed_at"], name="sales_opp_closed_idx"),
         ]
 
     def __str__(self) -> str:

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.contrib import messages
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Sum
-from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,17 +22,11 @@ from sales.forms.followup import FollowUpForm
 from sales.forms.opportunity import OpportunityForm, OpportunityMoveForm
 from sales.forms.order import OrderLineFormSet
 from sales.models import Contract, FollowUp, Opportunity, OpportunityLine, Product, Quote, Stage, StageChange, StageKind
+from sales.selectors.opportunity import opportunity_totals
 from sales.services.followup import NextTask, followup_log
 from sales.services.opportunity import opportunity_create, opportunity_update
 from sales.services.order import Line
 from sales.services.pipeline import ensure_default_pipeline
-
-
-def _weighted():
-    probability = Coalesce("probability_override", "stage__probability")
-    return ExpressionWrapper(
-        F("amount") * probability / Decimal(100), output_field=DecimalField(max_digits=18, decimal_places=2)
-    )
 
 
 def _lines_from(formset) -> list[Line]:
@@ -50,18 +40,13 @@ def _products(request: HttpRequest):
 @tenant_required
 @vary_on_headers("HX-Request")
 def opportunity_list(request: HttpRequest) -> HttpResponse:
-    """The page and one aggregate (count, total and weighted total per currency): fixed queries."""
+    """The page and its totals (count, total and weighted total per currency): fixed queries."""
     require_sales(request.user)
     base = Opportunity.objects.visible_to(request.user).select_related("customer", "owner", "stage", "pipeline")
     filterset = OpportunityFilter(request.GET, queryset=base, request=request)
     qs = filterset.qs
     page = CappedPaginator(qs, PAGE_SIZE, count_queryset=qs).get_page(request.GET.get("page"))
-    totals = list(
-        qs.order_by()
-        .values("currency")
-        .annotate(count=Count("pk"), total=Sum("amount"), weighted=Sum(_weighted()))
-        .order_by("currency")
-    )
+    totals = opportunity_totals(qs, request.tenant)
     context = {
         "filter": filterset,
         "page": page,
