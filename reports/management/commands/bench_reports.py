@@ -102,7 +102,7 @@ class Command(BaseCommand):
                 """
                 INSERT INTO sales_opportunity (tenant_id, created_at, updated_at, name, customer_id, pipeline_id,
                     stage_id, status, owner_id, amount, currency, expected_close_date, lost_reason,
-                    stage_entered_at, closed_at, notes)
+                    stage_entered_at, closed_at, notes, custom)
                 SELECT %(t)s, now() - (i %% 525600) * interval '1 minute', now(), 'Bench deal ' || i,
                        c.id, %(p)s,
                        CASE WHEN i %% 10 = 0 THEN %(won)s WHEN i %% 7 = 0 THEN %(lost)s
@@ -111,7 +111,7 @@ class Command(BaseCommand):
                        c.owner_id, 1000 + i %% 50000, %(cur)s, current_date + (i %% 120 - 30),
                        CASE WHEN i %% 7 = 0 AND i %% 10 <> 0 THEN 'Reason ' || (i %% 5) ELSE '' END,
                        now(), CASE WHEN i %% 10 = 0 OR i %% 7 = 0 THEN now() - (i %% 400000) * interval '1 minute' END,
-                       ''
+                       '', '{}'::jsonb
                 FROM generate_series(1, %(n)s) i
                 JOIN customers_customer c ON c.id = %(c0)s + (i %% %(nc)s)
                 """,
