@@ -38,12 +38,25 @@ def weighted_expression():
     )
 
 
-def rate_month_expression(tenant):
+def rate_month_expression(tenant, rates: Rates | None):
     """The month whose exchange rate converts an opportunity's amount (the month it closed, else the month it was
-    created, in the tenant's time zone); None for amounts already in the tenant's currency, so they group as one."""
+    created, in the tenant's time zone), for the currencies that have rates; None for the others (the tenant's own
+    needs none, one without any rate is left out whatever its month), so they group as one and the common case (no
+    foreign currency with a rate) adds no work per row. Without `rates` (not loaded yet), every foreign currency
+    gets its month."""
+    if rates is None:
+        foreign = ~Q(currency=tenant.currency)
+    else:
+        currencies = [code for code in rates.currencies() if code != tenant.currency]
+        if not currencies:
+            return Value(None, output_field=DateField())
+        foreign = Q(currency__in=currencies)
     return Case(
-        When(currency=tenant.currency, then=Value(None, output_field=DateField())),
-        default=TruncMonth(Coalesce("closed_at", "created_at"), tzinfo=tenant.tzinfo, output_field=DateField()),
+        When(
+            foreign,
+            then=TruncMonth(Coalesce("closed_at", "created_at"), tzinfo=tenant.tzinfo, output_field=DateField()),
+        ),
+        default=Value(None, output_field=DateField()),
         output_field=DateField(),
     )
 
@@ -166,7 +179,7 @@ def forecast(scope: ReportScope) -> Forecast:
     result = Forecast(months=list(rows.values()), conversion=ConvertedSum(rates.home))
     note = result.conversion
     first, after = months[0], add_months(months[-1], 1)
-    opportunities = scope.opportunities().annotate(rate_month=rate_month_expression(tenant))
+    opportunities = scope.opportunities().annotate(rate_month=rate_month_expression(tenant, rates))
     open_rows = (
         opportunities.filter(status=StageKind.OPEN, expected_close_date__gte=first, expected_close_date__lt=after)
         .annotate(month=TruncMonth("expected_close_date"))
@@ -244,20 +257,20 @@ def new_customers_by_month(scope: ReportScope, start_at: dt.datetime, end_at: dt
 
 
 def month_summary(scope: ReportScope) -> MonthRow:
-    """The month of the scope's start in three queries (the home widget): won so far, the weighted pipeline expected
-    to close in it, and its target (amounts converted as on the forecast; those without a rate left out)."""
+    """The month of the scope's start in two queries (the home widget), three when a deal is in another currency
+    (its rates): won so far, the weighted pipeline expected to close in it, and its target (amounts converted as on
+    the forecast; those without a rate left out)."""
     first = scope.period.start.replace(day=1)
     after = add_months(first, 1)
     tenant = scope.tenant
     start_at, end_at = local_midnight(tenant, first), local_midnight(tenant, after)
-    rates = rates_for(tenant)
-    figures = (
+    figures = list(
         scope.opportunities()
         .filter(
             Q(status=StageKind.WON, closed_at__gte=start_at, closed_at__lt=end_at)
             | Q(status=StageKind.OPEN, expected_close_date__gte=first, expected_close_date__lt=after)
         )
-        .annotate(rate_month=rate_month_expression(tenant))
+        .annotate(rate_month=rate_month_expression(tenant, None))
         .order_by()
         .values_list("currency", "rate_month")
         .annotate(
@@ -265,6 +278,8 @@ def month_summary(scope: ReportScope) -> MonthRow:
             weighted=Sum(weighted_expression(), filter=Q(status=StageKind.OPEN)),
         )
     )
+    foreign = any(currency != tenant.currency for currency, *_rest in figures)
+    rates = rates_for(tenant) if foreign else Rates(tenant.currency, [])
     row = MonthRow(month=first)
     for currency, rate_month, won, weighted in figures:
         row.won += convert_quietly(rates, won, currency, rate_month)

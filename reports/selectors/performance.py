@@ -129,7 +129,7 @@ def performance(scope: ReportScope) -> Performance:
 
     won = (
         won_deals(scope, start_at, end_at)
-        .annotate(rate_month=rate_month_expression(scope.tenant))
+        .annotate(rate_month=rate_month_expression(scope.tenant, rates))
         .order_by()
         .values_list("owner_id", "currency", "rate_month")
         .annotate(n=Count("pk"), amount=Sum("amount"))
@@ -212,7 +212,7 @@ def rep_trend(scope: ReportScope, rep: User, *, months: int = 12, note: Converte
     won = (
         won_deals(scope, start_at, end_at)
         .filter(owner=rep)
-        .annotate(month=TruncMonth("closed_at", tzinfo=tz), rate_month=rate_month_expression(tenant))
+        .annotate(month=TruncMonth("closed_at", tzinfo=tz), rate_month=rate_month_expression(tenant, rates))
         .order_by()
         .values_list("month", "currency", "rate_month")
         .annotate(n=Count("pk"), amount=Sum("amount"))
