@@ -75,6 +75,11 @@ app.conf.beat_schedule = {
         "task": "reports.tasks.send_scheduled_reports",
         "schedule": crontab(minute=5),
     },
+    # Reports: prepared report files are deleted REPORT_FILE_RETENTION_DAYS after they were finished.
+    "reports-expire-files": {
+        "task": "reports.tasks.expire_report_files",
+        "schedule": crontab(hour=3, minute=50),
+    },
     # Sales: overdue instalments (the owner, then the manager past N days) and contract renewals, once each, on
     # each tenant's local date.
     "sales-contract-reminders": {

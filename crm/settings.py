@@ -296,6 +296,8 @@ IMPORT_STALLED_AFTER_SECONDS = env.int("IMPORT_STALLED_AFTER_SECONDS", default=6
 SIGNUP_ENABLED = env.bool("SIGNUP_ENABLED", default=True)
 # A signed-up company stays unusable until its email is verified; unverified ones are purged after this many days.
 SIGNUP_VERIFY_DAYS = env.int("SIGNUP_VERIFY_DAYS", default=3)
+# Prepared report files (large dashboard downloads) are deleted this many days after they were finished.
+REPORT_FILE_RETENTION_DAYS = env.int("REPORT_FILE_RETENTION_DAYS", default=7)
 SIGNUP_RATE = env.str("SIGNUP_RATE", default="5/h")
 # Rate limits (django-ratelimit, per client address): "count/period", e.g. "10/10m".
 LEAD_FORM_RATE = env.str("LEAD_FORM_RATE", default="10/10m")

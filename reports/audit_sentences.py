@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from crm.registry import AuditAction, registry
 
@@ -21,6 +22,16 @@ ACTIONS = (
     AuditAction("reports.subscribe", _("%(actor)s subscribed to the report %(object)s"), _("Report subscribed")),
     AuditAction(
         "reports.unsubscribe", _("%(actor)s unsubscribed from the report %(object)s"), _("Report unsubscribed")
+    ),
+    AuditAction(
+        "reports.files_expire",
+        ngettext_lazy(
+            "%(actor)s deleted %(count)s expired report file",
+            "%(actor)s deleted %(count)s expired report files",
+            "count",
+        ),
+        _("Report files expired"),
+        count="count",
     ),
 )
 

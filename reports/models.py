@@ -229,13 +229,16 @@ class FunnelMonthStay(TenantModel):
 
 class ReportFile(TenantModel):
     """A dashboard's PDF, CSV or XLSX over a large scope, built by a job (reports.services.report_file); only the
-    person who asked for it (`created_by`) may see its progress and download it."""
+    person who asked for it (`created_by`) may see its progress and download it. REPORT_FILE_RETENTION_DAYS after
+    it finished, a daily job deletes its stored file and marks it expired (the row stays a while, so its page can
+    say so), then deletes the row."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
         RUNNING = "running", _("Being prepared")
         DONE = "done", _("Ready")
         FAILED = "failed", _("Failed")
+        EXPIRED = "expired", _("Expired")
 
     dashboard = models.CharField(_("dashboard"), max_length=20, choices=Dashboard.choices)
     format = models.CharField(_("format"), max_length=4)
@@ -250,7 +253,10 @@ class ReportFile(TenantModel):
     class Meta:
         verbose_name = _("report file")
         verbose_name_plural = _("report files")
-        indexes = [models.Index(fields=["tenant", "created_by", "-created_at"], name="reportfile_requester_idx")]
+        indexes = [
+            models.Index(fields=["tenant", "created_by", "-created_at"], name="reportfile_requester_idx"),
+            models.Index(fields=["tenant", "status", "finished_at"], name="reportfile_expiry_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.dashboard}.{self.format} ({self.status})"

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.services import outbox
 from crm.tenancy import TenantTask, tenants_having
-from reports.models import ReportSubscription
+from reports.models import ReportFile, ReportSubscription
 from reports.services import delivery, funnel_facts, report_file
 
 
@@ -35,3 +35,23 @@ def rebuild_tenant_funnel_facts(tenant_id: int) -> int:
 @shared_task(base=TenantTask, acks_late=True, label=_("Preparing a report file"))
 def build_report_file(tenant_id: int, file_id: int) -> bool:
     return report_file.report_file_build(file_id=file_id) is not None
+
+
+def _old_report_files():
+    return ReportFile.objects.filter(
+        status__in=[ReportFile.Status.DONE, ReportFile.Status.FAILED, ReportFile.Status.EXPIRED]
+    )
+
+
+@shared_task
+def expire_report_files() -> int:
+    """Daily (beat): one run per tenant that has finished report files."""
+    tenant_ids = tenants_having(_old_report_files)
+    for tenant_id in tenant_ids:
+        outbox.enqueue(expire_tenant_report_files, tenant_id)
+    return len(tenant_ids)
+
+
+@shared_task(base=TenantTask, acks_late=True, label=_("Deleting expired report files"))
+def expire_tenant_report_files(tenant_id: int) -> int:
+    return report_file.report_files_expire(tenant_id=tenant_id)

@@ -14,12 +14,14 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.apps import apps
+from django.db import transaction
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Value, When
 
 from crm.access import is_sales_user, is_tenant_user
 from crm.expressions import InArray
 from crm.models import Role, Team, TenantQuerySet
 from customers.querysets import PoolQuerySet, visible_owners
+from sales.signals import opportunities_written_announce
 
 
 def _visible_customers(user):
@@ -204,6 +206,19 @@ class OpportunityQuerySet(TenantQuerySet):
 
     def open(self) -> OpportunityQuerySet:
         return self.filter(status="open")
+
+    def update_announced(self, **fields) -> int:
+        """`QuerySet.update()` for opportunities that also announces which ones changed (`sales.signals`), so what
+        follows them row by row (the reports' funnel facts) stays right; the ids are read before the update, in
+        the same transaction."""
+        with transaction.atomic():
+            by_tenant: dict[int, list[int]] = {}
+            for tenant_id, pk in self.order_by().values_list("tenant_id", "pk"):
+                by_tenant.setdefault(tenant_id, []).append(pk)
+            changed = self.update(**fields)
+            for tenant_id, ids in by_tenant.items():
+                opportunities_written_announce(tenant_id=tenant_id, opportunity_ids=ids)
+        return changed
 
     def from_campaign(self, code) -> OpportunityQuerySet:
         """Opportunities a marketing campaign brought (first touch): every opportunity of a customer whose first

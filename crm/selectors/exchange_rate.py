@@ -57,6 +57,10 @@ class Rates:
             self._months.setdefault(currency, []).append(month)
             self._rates.setdefault(currency, []).append(rate)
 
+    def currencies(self) -> list[str]:
+        """The currencies with at least one rate (only their amounts need a month to be converted)."""
+        return sorted(self._months)
+
     def rate(self, currency: str, day: dt.date | None) -> UsedRate | None:
         """The rate of `currency` for `day`: its month's, else the latest earlier month's; None when there is none
         (the tenant's own currency is 1)."""

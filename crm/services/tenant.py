@@ -21,7 +21,7 @@ from crm.files import file_save
 from crm.models import Role, Team, Tenant, User
 from crm.services import notification
 from crm.services.audit import audit
-from crm.signals import tenant_created
+from crm.signals import tenant_created, tenant_updated
 from crm.tenancy import tenant_context
 
 logger = logging.getLogger(__name__)
@@ -109,6 +109,7 @@ def tenant_update(*, acting_user: User, tenant: Tenant, **fields: Any) -> Tenant
         tenant.save()
         if changes:
             audit(tenant=tenant, actor=acting_user, action="tenant.update", obj=tenant, details=changes)
+            tenant_updated.send(sender=Tenant, tenant=tenant, changes=changes, acting_user=acting_user)
     return tenant
 
 

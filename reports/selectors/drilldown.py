@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlencode
 
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 
 from crm.workcalendar.selectors import local_today
 
@@ -24,6 +24,17 @@ LISTS = {
     "tasks_done": ("sales:task_list", "assignee", {"status": "done"}, ("done_from", "done_to")),
     "overdue_tasks": ("sales:task_list", "assignee", {"status": "overdue"}, None),
 }
+
+
+# The lists' paths, reversed once per URL configuration and prefix (a leaderboard links each row to three lists).
+_PATHS: dict[tuple, str] = {}
+
+
+def _path(name: str) -> str:
+    key = (name, get_urlconf(), get_script_prefix())
+    if key not in _PATHS:
+        _PATHS[key] = reverse(name)
+    return _PATHS[key]
 
 
 def list_url(scope: ReportScope, figure: str, person=None, today: dt.date | None = None) -> str:
@@ -41,4 +52,4 @@ def list_url(scope: ReportScope, figure: str, person=None, today: dt.date | None
     person = person if person is not None else scope.rep
     if person is not None:
         params[person_param] = str(person.pk)
-    return f"{reverse(name)}?{urlencode(params)}"
+    return f"{_path(name)}?{urlencode(params)}"

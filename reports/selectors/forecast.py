@@ -1,7 +1,9 @@
 """The forecast: open opportunities by expected close month, unweighted and weighted (amount × win probability),
 commit (probability at or above COMMIT_PROBABILITY) and best case (every open one); what was won in each month; the
-targets of the people in scope; attainment so far and the gap. Amounts in the tenant's currency; one grouped query
-per figure, whatever the row count."""
+targets of the people in scope; attainment so far and the gap. Every amount is converted to the tenant's currency
+by `crm.selectors.exchange_rate` (the rate of its currency for the month it closed, else the month it was created,
+as the funnel does): each figure is one query grouped by month, currency and rate month, and only those few sums are
+converted; amounts with no rate are left out and counted, so the page can say so."""
 
 from __future__ import annotations
 
@@ -9,10 +11,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Case, Count, DecimalField, ExpressionWrapper, F, Q, Sum, When
+from django.db.models import Case, Count, DateField, DecimalField, ExpressionWrapper, F, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils.translation import gettext as _
 
+from crm.selectors.exchange_rate import ConvertedSum, Rates, rates_for
 from crm.workcalendar.selectors import local_midnight
 from customers.models import OwnershipEvent
 from reports.models import SalesTarget
@@ -33,6 +36,48 @@ def weighted_expression():
         F("amount") * probability_expression() / Decimal(100),
         output_field=DecimalField(max_digits=16, decimal_places=2),
     )
+
+
+def rate_month_expression(tenant, rates: Rates | None):
+    """The month whose exchange rate converts an opportunity's amount (the month it closed, else the month it was
+    created, in the tenant's time zone), for the currencies that have rates; None for the others (the tenant's own
+    needs none, one without any rate is left out whatever its month), so they group as one and the common case (no
+    foreign currency with a rate) adds no work per row. Without `rates` (not loaded yet), every foreign currency
+    gets its month."""
+    if rates is None:
+        foreign = ~Q(currency=tenant.currency)
+    else:
+        currencies = [code for code in rates.currencies() if code != tenant.currency]
+        if not currencies:
+            return Value(None, output_field=DateField())
+        foreign = Q(currency__in=currencies)
+    return Case(
+        When(
+            foreign,
+            then=TruncMonth(Coalesce("closed_at", "created_at"), tzinfo=tenant.tzinfo, output_field=DateField()),
+        ),
+        default=Value(None, output_field=DateField()),
+        output_field=DateField(),
+    )
+
+
+def _day(month) -> dt.date | None:
+    return month.date() if isinstance(month, dt.datetime) else month
+
+
+def converted(rates: Rates, note: ConvertedSum, amount, currency: str, month, count: int) -> Decimal:
+    """The sum `amount` of `count` amounts in `currency` (rate month `month`) in the tenant's currency, recorded in
+    `note` (rates used, amounts left out); zero when there is no rate."""
+    month = _day(month)
+    part = ConvertedSum(note.currency)
+    rates.add(part, amount or ZERO, currency, month, count)
+    note.merge(part)
+    return part.total
+
+
+def convert_quietly(rates: Rates, amount, currency: str, month) -> Decimal:
+    """As `converted`, for a second figure of rows already recorded once in the note."""
+    return rates.convert(amount or ZERO, currency, _day(month)) or ZERO
 
 
 @dataclass
@@ -73,6 +118,8 @@ class Forecast:
     undated_count: int = 0
     other_currencies: int = 0
     target_source: str = "people"
+    # Every amount counted, converted to the tenant's currency: the rates used and the amounts without one.
+    conversion: ConvertedSum | None = None
 
     def total(self) -> MonthRow:
         total = MonthRow(month=None)
@@ -128,15 +175,16 @@ def forecast(scope: ReportScope) -> Forecast:
     tenant = scope.tenant
     months = months_between(scope.period.start, scope.period.end)
     rows = {m: MonthRow(month=m) for m in months}
-    result = Forecast(months=list(rows.values()))
+    rates = rates_for(tenant)
+    result = Forecast(months=list(rows.values()), conversion=ConvertedSum(rates.home))
+    note = result.conversion
     first, after = months[0], add_months(months[-1], 1)
-    opportunities = scope.opportunities()
-    in_currency = opportunities.filter(currency=scope.currency)
+    opportunities = scope.opportunities().annotate(rate_month=rate_month_expression(tenant, rates))
     open_rows = (
-        in_currency.filter(status=StageKind.OPEN, expected_close_date__gte=first, expected_close_date__lt=after)
+        opportunities.filter(status=StageKind.OPEN, expected_close_date__gte=first, expected_close_date__lt=after)
         .annotate(month=TruncMonth("expected_close_date"))
         .order_by()
-        .values_list("month")
+        .values_list("month", "currency", "rate_month")
         .annotate(
             n=Count("pk"),
             unweighted=Sum("amount"),
@@ -154,31 +202,35 @@ def forecast(scope: ReportScope) -> Forecast:
             ),
         )
     )
-    for month, n, unweighted, weighted, commit in open_rows:
+    for month, currency, rate_month, n, unweighted, weighted, commit in open_rows:
         row = rows[month]
-        row.open_count, row.unweighted, row.weighted, row.commit = (
-            n,
-            unweighted or ZERO,
-            weighted or ZERO,
-            commit or ZERO,
-        )
+        row.open_count += n
+        row.unweighted += converted(rates, note, unweighted, currency, rate_month, n)
+        row.weighted += convert_quietly(rates, weighted, currency, rate_month)
+        row.commit += convert_quietly(rates, commit, currency, rate_month)
     start_at, end_at = local_midnight(tenant, first), local_midnight(tenant, after)
     won_rows = (
-        in_currency.filter(status=StageKind.WON, closed_at__gte=start_at, closed_at__lt=end_at)
+        opportunities.filter(status=StageKind.WON, closed_at__gte=start_at, closed_at__lt=end_at)
         .annotate(month=TruncMonth("closed_at", tzinfo=tenant.tzinfo))
         .order_by()
-        .values_list("month")
+        .values_list("month", "currency", "rate_month")
         .annotate(n=Count("pk"), amount=Sum("amount"))
     )
-    for month, n, amount in won_rows:
+    for month, currency, rate_month, n, amount in won_rows:
         row = rows[month.date()]
-        row.won_count, row.won = n, amount or ZERO
-    overdue = in_currency.filter(status=StageKind.OPEN, expected_close_date__lt=first).aggregate(
-        n=Count("pk"), amount=Sum("amount")
+        row.won_count += n
+        row.won += converted(rates, note, amount, currency, rate_month, n)
+    overdue = (
+        opportunities.filter(status=StageKind.OPEN, expected_close_date__lt=first)
+        .order_by()
+        .values_list("currency", "rate_month")
+        .annotate(n=Count("pk"), amount=Sum("amount"))
     )
-    result.overdue_count, result.overdue_amount = overdue["n"], overdue["amount"] or ZERO
+    for currency, rate_month, n, amount in overdue:
+        result.overdue_count += n
+        result.overdue_amount += converted(rates, note, amount, currency, rate_month, n)
     result.undated_count = opportunities.filter(status=StageKind.OPEN, expected_close_date__isnull=True).count()
-    result.other_currencies = opportunities.filter(status=StageKind.OPEN).exclude(currency=scope.currency).count()
+    result.other_currencies = note.missing
     targets, result.target_source = targets_by_month(scope, months)
     for month, (amount, customers) in targets.items():
         rows[month].target, rows[month].target_customers = amount, customers
@@ -205,27 +257,37 @@ def new_customers_by_month(scope: ReportScope, start_at: dt.datetime, end_at: dt
 
 
 def month_summary(scope: ReportScope) -> MonthRow:
-    """The month of the scope's start in two queries (the home widget): won so far, the weighted pipeline expected
-    to close in it, and its target."""
+    """The month of the scope's start in two queries (the home widget), three when a deal is in another currency
+    (its rates): won so far, the weighted pipeline expected to close in it, and its target (amounts converted as on
+    the forecast; those without a rate left out)."""
     first = scope.period.start.replace(day=1)
     after = add_months(first, 1)
-    start_at, end_at = local_midnight(scope.tenant, first), local_midnight(scope.tenant, after)
-    # Two sums in one query (UNION ALL), each reading only its own rows off the status index that carries every
-    # column it sums (sales_opp_closed_sum_idx, sales_opp_status_close_sum_idx): an index-only range each, not every
-    # opportunity in scope filtered inside the sums.
-    mine = scope.opportunities().filter(currency=scope.currency).order_by()
+    tenant = scope.tenant
+    start_at, end_at = local_midnight(tenant, first), local_midnight(tenant, after)
+    # Two sums in one query (UNION ALL), each reading only its own rows off the status index that carries the
+    # columns it sums (sales_opp_closed_sum_idx, sales_opp_status_close_sum_idx), not every opportunity in scope
+    # filtered inside the sums; grouped by currency and rate month, converted here (a handful of groups).
+    mine = scope.opportunities().annotate(rate_month=rate_month_expression(tenant, None)).order_by()
     won = (
         mine.filter(status=StageKind.WON, closed_at__gte=start_at, closed_at__lt=end_at)
-        .values("status")
+        .values_list("status", "currency", "rate_month")
         .annotate(total=Sum("amount"))
     )
     expected = (
         mine.filter(status=StageKind.OPEN, expected_close_date__gte=first, expected_close_date__lt=after)
-        .values("status")
+        .values_list("status", "currency", "rate_month")
         .annotate(total=Sum(weighted_expression()))
     )
-    figures = {row["status"]: row["total"] for row in won.union(expected, all=True)}
-    row = MonthRow(month=first, won=figures.get(StageKind.WON) or ZERO, weighted=figures.get(StageKind.OPEN) or ZERO)
+    figures = list(won.union(expected, all=True))
+    foreign = any(currency != tenant.currency for _status, currency, *_rest in figures)
+    rates = rates_for(tenant) if foreign else Rates(tenant.currency, [])
+    row = MonthRow(month=first)
+    for status, currency, rate_month, total in figures:
+        amount = convert_quietly(rates, total, currency, rate_month)
+        if status == StageKind.WON:
+            row.won += amount
+        else:
+            row.weighted += amount
     targets, _source = targets_by_month(scope, [first])
     if first in targets:
         row.target, row.target_customers = targets[first]

@@ -21,6 +21,7 @@ from crm.selectors.exchange_rate import ConvertedSum, Rates, rates_for
 from crm.workcalendar.selectors import local_midnight
 from reports.models import FunnelMonth, FunnelMonthStay, OpportunityFunnelFact
 from reports.selectors.scope import ReportScope, add_months, month_start
+from reports.services.funnel_facts import funnel_facts_rebuilding_since
 from sales.models import Pipeline, Stage, StageKind
 
 LOST_REASONS_SHOWN = 10
@@ -53,6 +54,8 @@ class Funnel:
     conversion: ConvertedSum | None = None
     # The newest funnel fact counted (None when computed from the raw history or when there is no row).
     facts_as_of: dt.datetime | None = None
+    # When a rebuild of every fact (after a change of the company's time zone) was requested, while it runs.
+    rebuilding_since: dt.datetime | None = None
 
     @property
     def win_rate(self) -> float | None:
@@ -292,6 +295,7 @@ def funnel(scope: ReportScope) -> Funnel:
         stays = {stage: _days(float(secs) / int(n)) for stage, secs, n in cursor.fetchall()}
     _fill(result, steps, open_ids, groups, stays, rates_for(scope.tenant))
     result.avg_cycle_days = _days(cycle_seconds / cycle_n) if cycle_n else None
+    result.rebuilding_since = funnel_facts_rebuilding_since(tenant_id=scope.user.tenant_id)
     return result
 
 

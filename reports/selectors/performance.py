@@ -1,6 +1,8 @@
 """Team performance over the period, per person in scope: won amount and deals, new customers, follow-ups logged,
 tasks done (on time and late), pool claims and fallbacks, and the average time from a new lead to its first
-follow-up. One grouped query per figure; Python only merges the per-person rows."""
+follow-up. One grouped query per figure; Python only merges the per-person rows. Won amounts in any currency are
+converted to the tenant's (`crm.selectors.exchange_rate`, grouped by currency and rate month as on the forecast);
+those without a rate are left out of the sums and counted in the conversion note."""
 
 from __future__ import annotations
 
@@ -12,8 +14,10 @@ from django.db.models import Avg, Count, F, Min, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import TruncMonth
 
 from crm.models import Role, User
+from crm.selectors.exchange_rate import ConvertedSum, rates_for
 from crm.workcalendar.selectors import local_midnight
 from customers.models import OwnershipEvent
+from reports.selectors.forecast import converted, rate_month_expression
 from reports.selectors.scope import ReportScope, add_months
 from sales.models import FollowUp, Lead, Task
 from sales.models.pipeline import StageKind
@@ -49,6 +53,8 @@ class RepRow:
 @dataclass
 class Performance:
     reps: list[RepRow] = field(default_factory=list)
+    # The won amounts converted to the tenant's currency: the rates used and the amounts without one.
+    conversion: ConvertedSum | None = None
 
     def total(self) -> RepRow:
         total = RepRow(user=None)
@@ -69,9 +75,7 @@ class Performance:
 
 
 def won_deals(scope: ReportScope, start_at: dt.datetime, end_at: dt.datetime):
-    return scope.opportunities().filter(
-        status=StageKind.WON, currency=scope.currency, closed_at__gte=start_at, closed_at__lt=end_at
-    )
+    return scope.opportunities().filter(status=StageKind.WON, closed_at__gte=start_at, closed_at__lt=end_at)
 
 
 def metric_rows(scope: ReportScope, metric: str, start_at: dt.datetime, end_at: dt.datetime):
@@ -117,18 +121,22 @@ PERSON_FIELD = {
 def performance(scope: ReportScope) -> Performance:
     start_at, end_at = scope.period.start_at, scope.period.end_at
     rows: dict[int, RepRow] = {}
+    rates = rates_for(scope.tenant)
+    note = ConvertedSum(rates.home)
 
     def row(pk: int) -> RepRow:
         return rows.setdefault(pk, RepRow(user=None))
 
     won = (
         won_deals(scope, start_at, end_at)
+        .annotate(rate_month=rate_month_expression(scope.tenant, rates))
         .order_by()
-        .values_list("owner_id")
+        .values_list("owner_id", "currency", "rate_month")
         .annotate(n=Count("pk"), amount=Sum("amount"))
     )
-    for pk, n, amount in won:
-        row(pk).won, row(pk).won_amount = n, amount or ZERO
+    for pk, currency, rate_month, n, amount in won:
+        row(pk).won += n
+        row(pk).won_amount += converted(rates, note, amount, currency, rate_month, n)
     for metric in ("new_customers", "followups", "claims", "fallbacks"):
         person = PERSON_FIELD[metric]
         counted = metric_rows(scope, metric, start_at, end_at).order_by().values_list(f"{person}_id")
@@ -178,7 +186,7 @@ def performance(scope: ReportScope) -> Performance:
         (r for r in rows.values() if r.user is not None),
         key=lambda r: (-r.won_amount, -r.won, r.user.full_name, r.user.pk),
     )
-    return Performance(reps=ranked)
+    return Performance(reps=ranked, conversion=note)
 
 
 @dataclass
@@ -190,25 +198,28 @@ class TrendRow:
     new_customers: int = 0
 
 
-def rep_trend(scope: ReportScope, rep: User, *, months: int = 12) -> list[TrendRow]:
+def rep_trend(scope: ReportScope, rep: User, *, months: int = 12, note: ConvertedSum | None = None) -> list[TrendRow]:
     """The last `months` months of one rep (the scope's user must see them): won amount and deals, follow-ups and new
-    customers per tenant-local month."""
+    customers per tenant-local month. The conversion of the won amounts is recorded in `note` when given."""
     tenant = scope.tenant
     last = scope.period.end.replace(day=1)
     first = add_months(last, -(months - 1))
     start_at, end_at = local_midnight(tenant, first), local_midnight(tenant, add_months(last, 1))
     rows = {add_months(first, i): TrendRow(month=add_months(first, i)) for i in range(months)}
     tz = tenant.tzinfo
+    rates = rates_for(tenant)
+    note = note if note is not None else ConvertedSum(rates.home)
     won = (
         won_deals(scope, start_at, end_at)
         .filter(owner=rep)
-        .annotate(month=TruncMonth("closed_at", tzinfo=tz))
+        .annotate(month=TruncMonth("closed_at", tzinfo=tz), rate_month=rate_month_expression(tenant, rates))
         .order_by()
-        .values_list("month")
+        .values_list("month", "currency", "rate_month")
         .annotate(n=Count("pk"), amount=Sum("amount"))
     )
-    for month, n, amount in won:
-        rows[month.date()].won, rows[month.date()].won_amount = n, amount or ZERO
+    for month, currency, rate_month, n, amount in won:
+        rows[month.date()].won += n
+        rows[month.date()].won_amount += converted(rates, note, amount, currency, rate_month, n)
     for metric, attr in (("followups", "happened_at"), ("new_customers", "at")):
         person = PERSON_FIELD[metric]
         qs = (

@@ -83,7 +83,7 @@ def records(
             qs = qs.filter(status=StageKind.LOST, lost_reason=reason)
         return qs.select_related("customer", "owner", "stage").order_by("-created_at", "-pk")
     if metric.startswith("forecast_"):
-        qs = scope.opportunities().filter(currency=scope.currency)
+        qs = scope.opportunities()
         if metric == "forecast_overdue":
             qs = qs.filter(status=StageKind.OPEN, expected_close_date__lt=scope.period.start.replace(day=1))
         elif month is None:

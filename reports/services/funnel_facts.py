@@ -9,14 +9,36 @@ so running it twice, or concurrently, leaves the same rows."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
+from django.core.cache import cache
 from django.db import connection, transaction
+from django.utils import timezone
 
 from crm import locks
 from sales.models import Opportunity
 
 REBUILD_BATCH = 20_000
+
+# How long a requested rebuild is announced on the funnel page at most (a lost job must not leave it forever).
+REBUILD_MARK_SECONDS = 24 * 3600
+
+
+def _rebuild_key(tenant_id: int) -> str:
+    return f"reports:funnel-facts-rebuild:{tenant_id}"
+
+
+def funnel_facts_rebuild_marked(*, tenant_id: int) -> None:
+    """Note that a rebuild of the tenant's facts was requested now (the funnel page says so until it is done)."""
+    cache.set(_rebuild_key(tenant_id), timezone.now().isoformat(), REBUILD_MARK_SECONDS)
+
+
+def funnel_facts_rebuilding_since(*, tenant_id: int) -> dt.datetime | None:
+    """When the pending rebuild of the tenant's facts was requested; None when none is pending."""
+    value = cache.get(_rebuild_key(tenant_id))
+    return dt.datetime.fromisoformat(value) if value else None
+
 
 # %(filter)s is one of the two fixed conditions below; every value is a parameter.
 _REFRESH_SQL = """
@@ -169,6 +191,7 @@ def funnel_facts_rebuild(*, tenant_id: int, batch: int = REBUILD_BATCH) -> int:
         cursor.execute("DELETE FROM reports_funnelmonth WHERE tenant_id = %s", [tenant_id])
         cursor.execute("DELETE FROM reports_funnelmonthstay WHERE tenant_id = %s", [tenant_id])
         cursor.execute(_MONTHS_ALL, {"tenant": tenant_id})
+    cache.delete(_rebuild_key(tenant_id))
     return written
 
 
@@ -192,3 +215,9 @@ def on_opportunity_deleted(sender, instance, **kwargs) -> None:
 def on_stage_change_saved(sender, instance, raw=False, **kwargs) -> None:
     if not raw:
         funnel_facts_refresh(tenant_id=instance.tenant_id, opportunity_ids=[instance.opportunity_id])
+
+
+def on_opportunities_written(sender, tenant_id, opportunity_ids, **kwargs) -> None:
+    """Opportunities (or their stage history) written in bulk, which post_save never saw: their facts, in one
+    set-based refresh inside the writing transaction."""
+    funnel_facts_refresh(tenant_id=tenant_id, opportunity_ids=opportunity_ids)

@@ -2,12 +2,16 @@
 built by a worker and stored (crm.files.file_save); the page polls its progress and offers the download when done.
 
 Running the job twice is harmless: only a queued row (or one left running by a worker that died) is claimed, by a
-conditional UPDATE, so a second run finds nothing to do and a finished file is never built again."""
+conditional UPDATE, so a second run finds nothing to do and a finished file is never built again.
+
+Files expire: `report_files_expire` (a daily job per tenant) deletes the stored files REPORT_FILE_RETENTION_DAYS
+after they were finished, once its transaction commits, and keeps the row marked expired for a while so its page
+says so."""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -17,8 +21,9 @@ from django.http import QueryDict
 from django.utils import timezone, translation
 
 from crm.files import file_save
-from crm.models import User
+from crm.models import Tenant, User
 from crm.services import outbox
+from crm.services.audit import audit
 from reports import exports
 from reports.models import ReportFile
 from reports.pdf import dashboard_pdf, pdf_filename
@@ -103,3 +108,54 @@ def report_file_build(*, file_id: int) -> ReportFile | None:
             status=ReportFile.Status.FAILED, error=str(exc)[:500], finished_at=timezone.now(), updated_at=timezone.now()
         )
     return ReportFile.objects.get(pk=file_id)
+
+
+# An expired file's row is kept this long after its file was deleted, so its page says "expired" rather than 404.
+EXPIRED_ROW_KEPT = timedelta(days=30)
+
+
+def _files_delete(storage, names: list[str]) -> None:
+    for name in names:
+        try:
+            storage.delete(name)
+        except OSError:  # the row is already expired; a file that cannot be removed is only logged
+            logger.exception("Report file %s could not be deleted", name)
+    if names:
+        logger.info("Deleted %s expired report files", len(names))
+
+
+def report_files_expire(*, tenant_id: int, now: datetime | None = None) -> int:
+    """Expire the tenant's report files finished more than REPORT_FILE_RETENTION_DAYS ago: the rows are marked
+    expired (under row locks skipped by a concurrent run, so each row is expired once) and audited in one event, and
+    their stored files are deleted after the commit (never while a rollback could still bring the rows back). Rows
+    expired EXPIRED_ROW_KEPT ago are deleted. Returns the number of files expired; a second run finds none."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.REPORT_FILE_RETENTION_DAYS)
+    storage = ReportFile._meta.get_field("file").storage
+    with transaction.atomic():
+        due = list(
+            ReportFile.objects.select_for_update(skip_locked=True)
+            .filter(
+                tenant_id=tenant_id,
+                status__in=[ReportFile.Status.DONE, ReportFile.Status.FAILED],
+                finished_at__lt=cutoff,
+            )
+            .order_by("pk")
+            .values_list("pk", "file")
+        )
+        if due:
+            ReportFile.objects.filter(tenant_id=tenant_id, pk__in=[pk for pk, _name in due]).update(
+                status=ReportFile.Status.EXPIRED, file="", progress=0, updated_at=now
+            )
+            names = [name for _pk, name in due if name]
+            transaction.on_commit(lambda: _files_delete(storage, names))
+            audit(
+                tenant=Tenant.objects.get(pk=tenant_id),
+                actor=None,
+                action="reports.files_expire",
+                details={"count": len(due), "items": [pk for pk, _name in due]},
+            )
+        ReportFile.objects.filter(
+            tenant_id=tenant_id, status=ReportFile.Status.EXPIRED, updated_at__lt=now - EXPIRED_ROW_KEPT
+        ).delete()
+    return len(due)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 
 from crm.forms import QueryForm
 from crm.registry import registry
+from crm.selectors.exchange_rate import ConvertedSum
 from crm.web import paginate, tenant_required
 from crm.workcalendar.selectors import local_today
 from reports import exports
@@ -147,12 +148,20 @@ def rep_view(request: HttpRequest, pk: int) -> HttpResponse:
     today = local_today(request.user.tenant)
     start, end = preset_bounds("last_12", today)
     scope = ReportScope.of(request.user, preset="last_12", start=start, end=end)
-    trend = rep_trend(scope, rep)
+    conversion = ConvertedSum(scope.currency)
+    trend = rep_trend(scope, rep, note=conversion)
     chart = {
         "labels": [row.month.strftime("%Y-%m") for row in trend],
         "values": [float(row.won_amount) for row in trend],
     }
-    context = {"rep": rep, "trend": trend, "chart": chart, "scope": scope, "dashboard": "team"}
+    context = {
+        "rep": rep,
+        "trend": trend,
+        "chart": chart,
+        "scope": scope,
+        "dashboard": "team",
+        "conversion": conversion,
+    }
     return render(request, "reports/rep.html", context)
 
 

@@ -32,6 +32,7 @@ def figures(result):
     """A funnel's figures, without the facts' freshness (the raw computation has none)."""
     values = dataclasses.asdict(result)
     values.pop("facts_as_of")
+    values.pop("rebuilding_since")
     return values
 
 

@@ -1,12 +1,13 @@
 """Benchmark the dashboards (DESIGN.md §8): one tenant with N opportunities over a year and four stage changes each,
 owned by R reps in teams under one manager. Seeds with set-based SQL, rebuilds the funnel facts (timed), then prints
-each dashboard's server time (the whole view, through the test client) beside the time of the bare SQL of its main
-query, and the query count; and the funnel computed from its facts beside the same funnel from the raw stage
+each dashboard's server time (the whole view, through the test client) beside the time of its slowest (main) query,
+the query count and the load average; and the funnel computed from its facts beside the same funnel from the raw stage
 history (the figures must agree). `--size` picks a preset (s: 50,000 opportunities; m: 200,000; l: 500,000 and
 2,000,000 stage changes). Run it against a scratch database, e.g.
 DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_bench python manage.py bench_reports --size l
 """
 
+import os
 import time
 
 from django.core.management.base import BaseCommand
@@ -102,7 +103,7 @@ class Command(BaseCommand):
                 """
                 INSERT INTO sales_opportunity (tenant_id, created_at, updated_at, name, customer_id, pipeline_id,
                     stage_id, status, owner_id, amount, currency, expected_close_date, lost_reason,
-                    stage_entered_at, closed_at, notes)
+                    stage_entered_at, closed_at, notes, custom)
                 SELECT %(t)s, now() - (i %% 525600) * interval '1 minute', now(), 'Bench deal ' || i,
                        c.id, %(p)s,
                        CASE WHEN i %% 10 = 0 THEN %(won)s WHEN i %% 7 = 0 THEN %(lost)s
@@ -111,7 +112,7 @@ class Command(BaseCommand):
                        c.owner_id, 1000 + i %% 50000, %(cur)s, current_date + (i %% 120 - 30),
                        CASE WHEN i %% 7 = 0 AND i %% 10 <> 0 THEN 'Reason ' || (i %% 5) ELSE '' END,
                        now(), CASE WHEN i %% 10 = 0 OR i %% 7 = 0 THEN now() - (i %% 400000) * interval '1 minute' END,
-                       ''
+                       '', '{}'::jsonb
                 FROM generate_series(1, %(n)s) i
                 JOIN customers_customer c ON c.id = %(c0)s + (i %% %(nc)s)
                 """,
@@ -195,8 +196,10 @@ class Command(BaseCommand):
                     t0 = time.monotonic()
                     response = client.get(reverse(name), {"period": "year"})
                     elapsed = time.monotonic() - t0
+                main = max((float(q["time"]) for q in queries.captured_queries), default=0.0)
                 self.stdout.write(
                     f"{who.email:32} {name:18} {elapsed * 1000:8.0f} ms  {len(queries):3} queries  "
+                    f"main query {main * 1000:5.0f} ms  load {os.getloadavg()[0]:.1f}  "
                     f"(status {response.status_code}; bare SQL over the funnel's cohort and its history: "
                     f"{bare * 1000:.0f} ms)"
                 )
