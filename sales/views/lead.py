@@ -253,16 +253,20 @@ def lead_assign_view(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Choose yourself or an active member of a team you manage."))
         return redirect("sales:lead_detail", pk=lead.pk)
-    try:
-        lead_assign(acting_user=request.user, leads=[lead], owner=form.cleaned_data["owner"])
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Lead given to %(name)s.") % {"name": form.cleaned_data["owner"].full_name})
-    # The new owner may be outside what the manager sees no more: the list is the safe way back.
-    if not Lead.objects.visible_to(request.user).filter(pk=lead.pk).exists():
-        return redirect("sales:lead_list")
-    return redirect("sales:lead_detail", pk=lead.pk)
+
+    def back() -> str:
+        # The new owner may be outside what the manager sees no more: the list is the safe way back.
+        if not Lead.objects.visible_to(request.user).filter(pk=lead.pk).exists():
+            return reverse("sales:lead_list")
+        return reverse("sales:lead_detail", kwargs={"pk": lead.pk})
+
+    return domain_action(
+        request,
+        lambda: lead_assign(acting_user=request.user, leads=[lead], owner=form.cleaned_data["owner"]),
+        success=_("Lead given to %(name)s.") % {"name": form.cleaned_data["owner"].full_name},
+        then=lambda _moved: back(),
+        on_error=back,
+    )
 
 
 @tenant_required

@@ -102,27 +102,30 @@ def ticket_bulk(request: HttpRequest) -> HttpResponse:
     if not tickets:
         messages.error(request, _("Select at least one ticket you may change."))
         return redirect(back)
-    try:
-        if request.POST.get("action") == "close":
-            count = tickets_close(acting_user=request.user, tickets=tickets)
-            messages.success(request, _("%(count)d tickets closed.") % {"count": count})
-        else:
-            form = AssignForm(request.POST, user=request.user)
-            if not form.is_valid():
-                for errors in form.errors.values():
-                    for error in errors:
-                        messages.error(request, error)
-                return redirect(back)
-            count = tickets_assign(
-                acting_user=request.user,
-                tickets=tickets,
-                assignee=form.cleaned_data["assignee"],
-                team=form.cleaned_data["team"],
-            )
-            messages.success(request, _("%(count)d tickets assigned.") % {"count": count})
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    return redirect(back)
+    if request.POST.get("action") == "close":
+        return domain_action(
+            request,
+            lambda: tickets_close(acting_user=request.user, tickets=tickets),
+            success=lambda count: _("%(count)d tickets closed.") % {"count": count},
+            then=back,
+        )
+    form = AssignForm(request.POST, user=request.user)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(back)
+    return domain_action(
+        request,
+        lambda: tickets_assign(
+            acting_user=request.user,
+            tickets=tickets,
+            assignee=form.cleaned_data["assignee"],
+            team=form.cleaned_data["team"],
+        ),
+        success=lambda count: _("%(count)d tickets assigned.") % {"count": count},
+        then=back,
+    )
 
 
 @tenant_required
