@@ -13,8 +13,9 @@ from customers.models import Tag
 from .models import Lead, LeadPool, LeadPoolRule, LeadPoolTeam, LeadTag, Product
 
 HOT_TAG = "高意向"
-# Held leads tagged 高意向: 褚琳, followed up three days ago, falls back in two days under the tag's rule.
-HOT_LEADS = {"褚琳", "赵敏"}
+# Leads tagged 高意向: 卫东 (held, no product line), followed up two days ago, falls back in three days under the
+# tag's rule; 赵敏 waits in the pool.
+HOT_LEADS = {"卫东", "赵敏"}
 
 WAITING = [
     ("王磊", "杭州云启信息技术有限公司", "官网", "+8613857100001"),
@@ -30,6 +31,7 @@ HELD = [
     ("冯雪", "常州绿源环保科技有限公司", "百度推广", 30, 12),
     ("陈刚", "嘉兴恒达纺织有限公司", "展会", 40, 27),
     ("褚琳", "绍兴越秀酒业有限公司", "官网", 10, 3),
+    ("卫东", "扬州东升电气有限公司", "官网", 10, 2),
 ]
 
 
