@@ -277,7 +277,9 @@ class LeadFilter(django_filters.FilterSet):
 
     @extend_schema_field(OpenApiTypes.INT)  # the API's schema: a tag is chosen by its id
     def filter_tag(self, queryset, name, value):
-        return queryset.filter(Exists(LeadTag.objects.filter(lead=OuterRef("pk"), tag=value)))
+        return queryset.filter(
+            Exists(LeadTag.objects.filter(tenant_id=OuterRef("tenant_id"), tag=value, lead=OuterRef("pk")))
+        )
 
     def filter_campaign(self, queryset, name, value):
         return queryset.from_campaign(value.strip())
