@@ -78,7 +78,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='leadtag',
-            constraint=models.UniqueConstraint(fields=('lead', 'tag'), name='sales_leadtag_unique'),
+            constraint=models.UniqueConstraint(fields=('tenant', 'lead', 'tag'), name='sales_leadtag_unique'),
         ),
         EnableRowLevelSecurity("leadtag"),
 ]

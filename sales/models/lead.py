@@ -233,5 +233,5 @@ class LeadTag(TenantModel):
     tag = models.ForeignKey("customers.Tag", on_delete=models.CASCADE, related_name="+")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["lead", "tag"], name="sales_leadtag_unique")]
+        constraints = [models.UniqueConstraint(fields=["tenant", "lead", "tag"], name="sales_leadtag_unique")]
         indexes = [models.Index(fields=["tenant", "tag", "lead"], name="lead_tag_idx")]
