@@ -1,15 +1,18 @@
 """Shared web helpers of every app: login and role decorators, pagination (capped counts for big lists), the domain
-error on a form, the ids a bulk action was asked for."""
+error on a form or after a POST action (`domain_action`), the ids a bulk action was asked for."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 
@@ -89,3 +92,28 @@ def selected_ids(request: HttpRequest, limit: int = 500) -> tuple[str, list[int]
         return raw, sorted({int(x) for x in raw.split(",") if x.strip()})[:limit]
     except ValueError:
         return raw, []
+
+
+def domain_action(
+    request: HttpRequest, action: Callable[[], Any], *, success=None, then, on_error=None
+) -> HttpResponse:
+    """The end of a POST action that calls one service. Runs `action`; a DomainError it raises becomes an error
+    message and the answer goes to `on_error` (default: `then`); else `success` is shown (a message, a callable of
+    the action's result giving one, or None for none) and the answer goes to `then`. `then` and `on_error` are what
+    `redirect()` takes (a URL, a view name, a model), or a response; `then` may be a callable of the result giving
+    one of these (the record the action made), `on_error` a callable without arguments (a page built after the
+    refusal)."""
+    try:
+        result = action()
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        target = then if on_error is None else on_error
+        return _answer(target() if callable(target) else target)
+    message = success(result) if callable(success) else success
+    if message:
+        messages.success(request, message)
+    return _answer(then(result) if callable(then) else then)
+
+
+def _answer(target) -> HttpResponse:
+    return target if isinstance(target, HttpResponse) else redirect(target)

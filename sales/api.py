@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from crm.api.serializers import TenantPrimaryKeyField, custom_on_create, custom_values_field
 from crm.api.viewsets import IdempotentCreateMixin, TenantViewSet
 from crm.models import User
-from customers.models import Contact, Customer
+from customers.models import Contact, Customer, Tag
 from sales.filters import FollowUpFilter, LeadFilter, OpportunityFilter, OrderFilter, ProductFilter, TaskFilter
 from sales.models import FollowUp, Lead, Opportunity, Order, Pipeline, Product, Stage, Task
 from sales.services.followup import followup_log
@@ -26,14 +26,27 @@ from sales.services.task import task_create, task_set_done, task_update
 # --- leads ----------------------------------------------------------------------------------------------------
 
 
+class TenantSlugField(serializers.SlugRelatedField):
+    """A reference to a row of the request's tenant by a name; another tenant's names are unknown."""
+
+    def get_queryset(self):
+        return super().get_queryset().for_tenant(self.context["request"].tenant)
+
+
 class LeadSerializer(serializers.ModelSerializer):
     custom = custom_values_field()
+    # The product line: a product of the company's catalogue, by id.
+    product = TenantPrimaryKeyField(queryset=Product.objects.all(), allow_null=True, required=False)
+    # The company's tags (Settings → Customer levels and tags), by name.
+    tags = TenantSlugField(slug_field="name", queryset=Tag.objects.all(), many=True, required=False)
 
     class Meta:
         model = Lead
         fields = [
             "id",
             *LEAD_FIELDS,
+            "product",
+            "tags",
             "custom",
             "origin",
             "status",
@@ -49,7 +62,7 @@ class LeadSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = [f for f in fields if f not in [*LEAD_FIELDS, "custom"]]
+        read_only_fields = [f for f in fields if f not in [*LEAD_FIELDS, "product", "tags", "custom"]]
         # Duplicates and reachability are the lead services' to check, as on the pages.
         validators = []
         extra_kwargs = {"email": {"validators": []}}
@@ -64,7 +77,7 @@ class LeadViewSet(IdempotentCreateMixin, mixins.UpdateModelMixin, TenantViewSet)
     queryset = Lead.objects.none()
 
     def visible_queryset(self, user):
-        return Lead.objects.visible_to(user)
+        return Lead.objects.visible_to(user).prefetch_related("tags")
 
     def perform_create(self, serializer):
         data = serializer.validated_data | {"custom": custom_on_create(serializer.validated_data)}

@@ -1,5 +1,6 @@
-"""Demo lead pools (线索池): a default pool seen by the sales department with its rules (展会 leads get longer),
-leads waiting to be claimed, and leads of the demo reps about to fall back. Idempotent and bulk."""
+"""Demo lead pools (线索池): a default pool seen by the sales department with its rules (展会 leads get longer, leads
+tagged 高意向 shorter), leads waiting to be claimed, and leads of the demo reps about to fall back. Idempotent and
+bulk."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from .models import Lead, LeadPool, LeadPoolRule, LeadPoolTeam, Product
+from customers.models import Tag
+
+from .models import Lead, LeadPool, LeadPoolRule, LeadPoolTeam, LeadTag, Product
+
+HOT_TAG = "高意向"
+# Leads tagged 高意向: 卫东 (held, no product line), followed up two days ago, falls back in three days under the
+# tag's rule; 赵敏 waits in the pool.
+HOT_LEADS = {"卫东", "赵敏"}
 
 WAITING = [
     ("王磊", "杭州云启信息技术有限公司", "官网", "+8613857100001"),
@@ -23,6 +31,7 @@ HELD = [
     ("冯雪", "常州绿源环保科技有限公司", "百度推广", 30, 12),
     ("陈刚", "嘉兴恒达纺织有限公司", "展会", 40, 27),
     ("褚琳", "绍兴越秀酒业有限公司", "官网", 10, 3),
+    ("卫东", "扬州东升电气有限公司", "官网", 10, 2),
 ]
 
 
@@ -46,6 +55,10 @@ def seed_lead_pools(demo) -> None:
     product = Product.objects.filter(tenant=tenant, is_active=True).order_by("code").first()
     if product is not None:
         LeadPoolRule.objects.create(tenant=tenant, pool=pool, product=product, no_followup_days=21)
+    # Leads tagged 高意向 (the customers' demo tags) are worked fast: five days between follow-ups.
+    hot = Tag.objects.filter(tenant=tenant, name=HOT_TAG).first()
+    if hot is not None:
+        LeadPoolRule.objects.create(tenant=tenant, pool=pool, tag=hot, no_followup_days=5)
     fair = LeadPool.objects.create(tenant=tenant, name="展会线索池", no_followup_days=30, max_claims_per_day=5)
     for key in ("east", "north"):
         if key in demo.teams:
@@ -85,3 +98,7 @@ def seed_lead_pools(demo) -> None:
             )
         )
     Lead.objects.bulk_create(rows)
+    if hot is not None:
+        LeadTag.objects.bulk_create(
+            [LeadTag(tenant=tenant, lead=lead, tag=hot) for lead in rows if lead.name in HOT_LEADS]
+        )

@@ -6,18 +6,21 @@ import re
 
 import django_filters
 from django import forms
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Reverse
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from crm.access import assignable_users
 from crm.filters import BoundedDateFilter, LocalDayFilter, TeamTreeFilter, add_custom_filters, limit_team_choices
 from crm.models import Role, User
 from crm.workcalendar.selectors import local_day_bounds, local_midnight, local_today
 from customers.filters import SHOWN_PHONE_TAIL, exact_identifier, exact_search_over_limit
+from customers.models import Tag
 from customers.normalize import nfkc, normalize_email, normalize_phone
 
 from .models import (
@@ -25,6 +28,7 @@ from .models import (
     FollowUp,
     LeadOrigin,
     LeadStatus,
+    LeadTag,
     OrderStatus,
     Pipeline,
     QuoteStatus,
@@ -220,6 +224,7 @@ class LeadFilter(django_filters.FilterSet):
     )
     owner = django_filters.ChoiceFilter(label=_("Owner"), method="filter_owner", choices=[])
     source = django_filters.CharFilter(label=_("Source"), field_name="source", lookup_expr="iexact")
+    tag = django_filters.ModelChoiceFilter(label=_("Tag"), queryset=Tag.objects.none(), method="filter_tag")
     origin = django_filters.ChoiceFilter(label=_("Entered through"), choices=LeadOrigin.choices, empty_label=_("Any"))
     duplicates = django_filters.BooleanFilter(
         label=_("Duplicates only"), method="filter_duplicates", widget=django_filters.widgets.forms.CheckboxInput
@@ -238,6 +243,7 @@ class LeadFilter(django_filters.FilterSet):
         super().__init__(data, *args, request=request, **kwargs)
         self.tenant = request.tenant
         add_custom_filters(self, self.tenant.pk, "lead")
+        self.filters["tag"].queryset = Tag.objects.for_tenant(self.tenant).order_by("name", "pk")
         user = request.user
         limit_team_choices(self, user, self.tenant)
         self.is_manager = user.has_any_role(Role.ADMIN, Role.MANAGER)
@@ -268,6 +274,12 @@ class LeadFilter(django_filters.FilterSet):
             self.exact_search_limited = True
             return matched.filter(owner=user)
         return matched
+
+    @extend_schema_field(OpenApiTypes.INT)  # the API's schema: a tag is chosen by its id
+    def filter_tag(self, queryset, name, value):
+        return queryset.filter(
+            Exists(LeadTag.objects.filter(tenant_id=OuterRef("tenant_id"), tag=value, lead=OuterRef("pk")))
+        )
 
     def filter_campaign(self, queryset, name, value):
         return queryset.from_campaign(value.strip())

@@ -8,12 +8,13 @@ import zoneinfo
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from crm.errors import DomainError
-from crm.web import admin_required, apply_domain_error, form_status, paginate, tenant_required
+from crm.web import admin_required, apply_domain_error, domain_action, form_status, paginate, tenant_required
 
 from .access import get_custom_field_for_admin, get_delivery_for_admin, get_token_for_user, get_webhook_for_admin
 from .forms import CustomFieldForm, TokenForm, WebhookForm
@@ -53,13 +54,12 @@ def token_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def token_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
     token = get_token_for_user(request.user, pk)
-    try:
-        token_revoke(acting_user=request.user, token=token)
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("The token %(name)s is revoked.") % {"name": token.name})
-    return redirect("api:tokens")
+    return domain_action(
+        request,
+        lambda: token_revoke(acting_user=request.user, token=token),
+        success=_("The token %(name)s is revoked.") % {"name": token.name},
+        then="api:tokens",
+    )
 
 
 def _save_webhook(request: HttpRequest, form: WebhookForm, endpoint: WebhookEndpoint | None):
@@ -113,13 +113,12 @@ def webhook_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def webhook_redeliver_view(request: HttpRequest, pk: int) -> HttpResponse:
     delivery = get_delivery_for_admin(request.user, pk)
-    try:
-        webhook_redeliver(acting_user=request.user, delivery=delivery)
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("The delivery is queued again."))
-    return redirect("api:webhook_edit", pk=delivery.endpoint_id)
+    return domain_action(
+        request,
+        lambda: webhook_redeliver(acting_user=request.user, delivery=delivery),
+        success=_("The delivery is queued again."),
+        then=reverse("api:webhook_edit", kwargs={"pk": delivery.endpoint_id}),
+    )
 
 
 def _save_custom_field(request: HttpRequest, form: CustomFieldForm, field: CustomField | None):

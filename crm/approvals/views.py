@@ -13,7 +13,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from crm.errors import DomainError
 from crm.models import Role
-from crm.web import next_url, paginate, tenant_required
+from crm.web import domain_action, next_url, paginate, tenant_required
 
 from . import access, services
 from .filters import ApprovalRequestFilter
@@ -99,10 +99,9 @@ def approval_decide(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def approval_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     approval = access.get_approval_for_user(request.user, pk)
-    try:
-        services.approval_withdraw(acting_user=request.user, request_id=approval.pk)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Request withdrawn."))
-    return redirect("approvals:detail", pk=pk)
+    return domain_action(
+        request,
+        lambda: services.approval_withdraw(acting_user=request.user, request_id=approval.pk),
+        success=_("Request withdrawn."),
+        then=reverse("approvals:detail", kwargs={"pk": pk}),
+    )

@@ -9,11 +9,10 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crm.errors import DomainError
 from crm.savedviews.forms import SavedViewForm
 from crm.savedviews.models import LISTS, SavedView
 from crm.savedviews.services import clean_query, saved_view_delete, saved_view_save
-from crm.web import tenant_required
+from crm.web import domain_action, tenant_required
 
 
 def _list_url(list_name: str, query: str = "") -> str:
@@ -32,19 +31,19 @@ def saved_view_save_view(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
         return redirect(_list_url(list_name, clean_query(request.POST.get("query", ""))))
-    try:
-        view = saved_view_save(
+    return domain_action(
+        request,
+        lambda: saved_view_save(
             acting_user=request.user,
             list_name=form.cleaned_data["list_name"],
             name=form.cleaned_data["name"],
             query=form.cleaned_data["query"],
             team=form.cleaned_data["team"],
-        )
-    except DomainError as exc:
-        messages.error(request, exc.message)
-        return redirect(_list_url(list_name, clean_query(request.POST.get("query", ""))))
-    messages.success(request, _("View “%(name)s” saved.") % {"name": view.name})
-    return redirect(_list_url(view.list_name, view.query))
+        ),
+        success=lambda view: _("View “%(name)s” saved.") % {"name": view.name},
+        then=lambda view: _list_url(view.list_name, view.query),
+        on_error=_list_url(list_name, clean_query(request.POST.get("query", ""))),
+    )
 
 
 @tenant_required

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -13,7 +14,7 @@ from crm.errors import DomainError
 from crm.forms import RobotChannelForm
 from crm.models import RobotChannel
 from crm.services.notification import ROBOT_EVENTS, robot_channel_save, robot_channel_set_active, robot_channel_test
-from crm.web import admin_required, apply_domain_error, form_status, tenant_required
+from crm.web import admin_required, apply_domain_error, domain_action, form_status, tenant_required
 
 
 @admin_required
@@ -81,12 +82,9 @@ def robot_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def robot_test_view(request: HttpRequest, pk: int) -> HttpResponse:
     robot = _robot_for_admin(request, pk)
-    try:
-        robot_channel_test(acting_user=request.user, channel=robot)
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(
-            request, _("A test message is on its way to the robot's group; Outgoing messages shows whether it arrived.")
-        )
-    return redirect("settings:robot_edit", pk=robot.pk)
+    return domain_action(
+        request,
+        lambda: robot_channel_test(acting_user=request.user, channel=robot),
+        success=_("A test message is on its way to the robot's group; Outgoing messages shows whether it arrived."),
+        then=reverse("settings:robot_edit", kwargs={"pk": robot.pk}),
+    )

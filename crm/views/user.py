@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -15,7 +16,7 @@ from crm.filters import UserFilter
 from crm.forms import UserForm
 from crm.models import Role, User
 from crm.services.user import user_create, user_set_active, user_update
-from crm.web import admin_required, apply_domain_error, paginate, tenant_required
+from crm.web import admin_required, apply_domain_error, domain_action, paginate, tenant_required
 
 
 @admin_required
@@ -91,16 +92,13 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def user_set_active_view(request: HttpRequest, pk: int) -> HttpResponse:
     user = get_user_for_admin(request.user, pk)
     active = request.POST.get("active") == "1"
-    try:
-        user_set_active(acting_user=request.user, user=user, active=active)
-    except DomainError as exc:
-        messages.error(request, exc.message)
+    if active:
+        success = _("%(name)s can log in again.") % {"name": user.full_name}
     else:
-        if active:
-            messages.success(request, _("%(name)s can log in again.") % {"name": user.full_name})
-        else:
-            messages.success(
-                request,
-                _("%(name)s is deactivated and can no longer log in; their records stay.") % {"name": user.full_name},
-            )
-    return redirect("settings:user_edit", pk=user.pk)
+        success = _("%(name)s is deactivated and can no longer log in; their records stay.") % {"name": user.full_name}
+    return domain_action(
+        request,
+        lambda: user_set_active(acting_user=request.user, user=user, active=active),
+        success=success,
+        then=reverse("settings:user_edit", kwargs={"pk": user.pk}),
+    )

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from crm.errors import DomainError
-from crm.web import admin_required, apply_domain_error, paginate, tenant_required
+from crm.web import admin_required, apply_domain_error, domain_action, paginate, tenant_required
 
 from . import access, selectors
 from .filters import CalendarOverrideFilter
@@ -121,13 +121,14 @@ def override_add(request: HttpRequest) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def override_remove(request: HttpRequest, pk: int) -> HttpResponse:
     override = access.get_override_for_admin(request.user, pk)
-    try:
-        calendar_override_remove(acting_user=request.user, override=override)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("%(day)s follows the normal calendar again.") % {"day": _format_day(override.day)})
-    return _overrides_response(request)
+    # The response is built after the action: the list it shows no longer has the day.
+    return domain_action(
+        request,
+        lambda: calendar_override_remove(acting_user=request.user, override=override),
+        success=_("%(day)s follows the normal calendar again.") % {"day": _format_day(override.day)},
+        then=lambda _result: _overrides_response(request),
+        on_error=lambda: _overrides_response(request),
+    )
 
 
 def _format_day(day: dt.date) -> str:

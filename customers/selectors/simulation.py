@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from crm.models import User
+from crm.selectors.pool_limits import warning_ladder
 from crm.workcalendar.selectors import local_today
 from customers.models import Customer, FallbackWarning, Pool, PoolLevelRule
 from customers.selectors.pool import fallback_due
@@ -113,12 +114,9 @@ def simulate(
     # here the predicate one step earlier, as a subquery: the same rows (a customer due by day d is due by any later
     # day), without sending tens of thousands of ids back to the database.
     today = local_today(pool.tenant, now)
-    steps = [(FallbackWarning.Step.LAST_DAY, 1)]
-    if warn and warn > 1:
-        steps.append((FallbackWarning.Step.EARLY, warn))
     taken = due_qs
     candidates: list[tuple[int, int, dt.datetime, str, dt.date]] = []
-    for step, days in steps:
+    for step, days in warning_ladder(warn):
         step_qs = fallback_due(pool, now=now, days_ahead=days, overrides=overrides)
         rows = list(step_qs.exclude(pk__in=taken.values("pk")).values_list("pk", "owner_id", "owned_since"))
         taken = step_qs

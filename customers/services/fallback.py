@@ -12,9 +12,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext_lazy
 from psycopg2.extras import execute_values
 
-from crm.access import manager_of
+from crm.access import managers_lookup
 from crm.api.services.webhook import webhook_emit_many
 from crm.models import Tenant, User
+from crm.selectors.pool_limits import warning_ladder, warning_recipients
 from crm.services.audit import audit
 from crm.services.job import job_run_once_today
 from crm.services.notification import lazy_format, notify
@@ -94,14 +95,11 @@ def warn_run(*, tenant: Tenant, now: dt.datetime | None = None, force: bool = Fa
 def _warn_run(tenant: Tenant, now: dt.datetime) -> dict[str, int]:
     today = local_today(tenant, now)
     sent = {"early": 0, "last_day": 0}
-    digests: dict[tuple[int, str], list[tuple[int, str, str]]] = defaultdict(list)
+    items: list[tuple[int, int, str, str]] = []
     for pool in pools_with_rules(tenant):
         # The last-day step first; the early step takes what is due later within the warning window.
-        steps = [(FallbackWarning.Step.LAST_DAY, 1)]
-        if pool.warn_days_before and pool.warn_days_before > 1:
-            steps.append((FallbackWarning.Step.EARLY, pool.warn_days_before))
         taken = set(fallback_due(pool, now=now).values_list("pk", flat=True))
-        for step, days in steps:
+        for step, days in warning_ladder(pool.warn_days_before):
             candidates = list(
                 fallback_due(pool, now=now, days_ahead=days)
                 .exclude(pk__in=taken)
@@ -113,28 +111,21 @@ def _warn_run(tenant: Tenant, now: dt.datetime) -> dict[str, int]:
             new_ids = _insert_warnings(tenant, step, today + dt.timedelta(days=days), candidates, now)
             for pk, owner_id, _since, name in candidates:
                 if pk in new_ids:
-                    digests[(owner_id, step)].append((pk, name, step))
+                    items.append((pk, owner_id, name, step))
                     sent[step] += 1
-    if not digests:
+    if not items:
         return sent
-    owners = {u.pk: u for u in User.objects.filter(pk__in={k[0] for k in digests}).select_related("team__manager")}
-    per_person: dict[int, list[tuple[int, str, str, str]]] = defaultdict(list)
-    for (owner_id, _step), items in digests.items():
-        owner = owners[owner_id]
-        for pk, name, st in items:
-            per_person[owner_id].append((pk, name, st, ""))
-            if st == FallbackWarning.Step.LAST_DAY:
-                manager = manager_of(owner)
-                if manager is not None and manager.pk != owner.pk:
-                    per_person[manager.pk].append((pk, name, st, owner.full_name))
+    _teams, manager_for = managers_lookup(tenant.pk)
+    owners = {u.pk: u for u in User.objects.filter(tenant=tenant, pk__in={i[1] for i in items})}
+    per_person = warning_recipients(items, owners, manager_for)
     people = {u.pk: u for u in User.objects.filter(pk__in=list(per_person), is_active=True)}
-    for person_id, items in per_person.items():
+    for person_id, entries in per_person.items():
         person = people.get(person_id)
         if person is None:
             continue
         lines = []
         with translation.override(person.effective_language):
-            for _pk, name, st, holder in items[:60]:
+            for _pk, name, st, holder in entries[:60]:
                 when = _("tomorrow") if st == FallbackWarning.Step.LAST_DAY else _("soon")
                 lines.append(f"{name} — {when}" + (f" ({holder})" if holder else ""))
         notify(
@@ -143,14 +134,14 @@ def _warn_run(tenant: Tenant, now: dt.datetime) -> dict[str, int]:
                 ngettext_lazy(
                     "%(count)d customer will fall back to the pool unless followed up",
                     "%(count)d customers will fall back to the pool unless followed up",
-                    len(items),
+                    len(entries),
                 ),
-                count=len(items),
+                count=len(entries),
             ),
             body="\n".join(lines),
             robot_event="fallback_warning",
             url=reverse("pool:at_risk"),
-            key=f"fallback-warning:{today.isoformat()}:{person.pk}:{min(i[0] for i in items)}:{len(items)}",
+            key=f"fallback-warning:{today.isoformat()}:{person.pk}:{min(i[0] for i in entries)}:{len(entries)}",
         )
     return sent
 

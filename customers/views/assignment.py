@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from crm.errors import DomainError
-from crm.web import admin_required, apply_domain_error, tenant_required
+from crm.web import admin_required, apply_domain_error, domain_action, tenant_required
 from customers.access import get_rule_for_admin
 from customers.forms.assignment import AssignmentRuleForm, AssignmentSettingsForm, BacklogApplyForm, PoolParamForm
 from customers.forms.customer import INDUSTRIES, SOURCES
@@ -229,11 +229,11 @@ def rule_apply(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def rule_move_view(request: HttpRequest, pk: int) -> HttpResponse:
     rule = get_rule_for_admin(request.user, pk)
-    try:
-        rule_move(acting_user=request.user, rule=rule, up=request.POST.get("direction") != "down")
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    return redirect("assignment:list")
+    return domain_action(
+        request,
+        lambda: rule_move(acting_user=request.user, rule=rule, up=request.POST.get("direction") != "down"),
+        then="assignment:list",
+    )
 
 
 @tenant_required

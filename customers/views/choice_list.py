@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.access import require_admin
 from crm.errors import DomainError
-from crm.web import admin_required, apply_domain_error, tenant_required
+from crm.web import admin_required, apply_domain_error, domain_action, tenant_required
 from customers.forms.choice_list import ChoiceEntryForm, ChoiceListForm, ChoiceMapForm
 from customers.models import ChoiceEntry, ChoiceKind, ChoiceList
 from customers.selectors.choice_list import values_in_use
@@ -150,21 +150,19 @@ def value_map_view(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("Choose the list value to map it to."))
         return _back(kind)
     entry = get_object_or_404(entries, pk=form.cleaned_data["entry"])
-    try:
-        counts = choice_value_map(
+    return domain_action(
+        request,
+        lambda: choice_value_map(
             acting_user=request.user, kind=kind, from_value=form.cleaned_data["from_value"], entry=entry
-        )
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(
-            request,
+        ),
+        success=lambda counts: (
             _("“%(from)s” is now “%(to)s” on %(customers)d customers and %(leads)d leads.")
             % {
                 "from": form.cleaned_data["from_value"],
                 "to": entry.value,
                 "customers": counts.get("customers", 0),
                 "leads": counts.get("leads", 0),
-            },
-        )
-    return _back(kind)
+            }
+        ),
+        then=_back(kind),
+    )

@@ -5,12 +5,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from crm.errors import DomainError
-from crm.web import PAGE_SIZE, CappedPaginator, apply_domain_error, tenant_required
+from crm.web import PAGE_SIZE, CappedPaginator, apply_domain_error, domain_action, tenant_required
 from customers.access import get_contact_for_user, get_customer_for_user, sees_personal_data
 from customers.filters import ContactFilter
 from customers.forms.contact import ContactForm
@@ -89,10 +90,10 @@ def contact_edit(request: HttpRequest, pk: int, contact_pk: int | None = None) -
 def contact_delete_view(request: HttpRequest, pk: int, contact_pk: int) -> HttpResponse:
     customer = get_customer_for_user(request.user, pk, for_change=True)
     contact = get_contact_for_user(request.user, customer, contact_pk)
-    try:
-        contact_delete(acting_user=request.user, contact=contact)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-        return redirect("customers:list")
-    messages.success(request, _("Contact %(name)s removed.") % {"name": contact.name})
-    return redirect("customers:detail", pk=customer.pk)
+    return domain_action(
+        request,
+        lambda: contact_delete(acting_user=request.user, contact=contact),
+        success=_("Contact %(name)s removed.") % {"name": contact.name},
+        then=reverse("customers:detail", kwargs={"pk": customer.pk}),
+        on_error="customers:list",
+    )

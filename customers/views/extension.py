@@ -13,9 +13,8 @@ from django.views.decorators.http import require_POST
 from crm.access import safe_redirect_url
 from crm.approvals.models import ApprovalRequest
 from crm.approvals.widgets import decision_context
-from crm.errors import DomainError
 from crm.models import Role
-from crm.web import paginate, tenant_required
+from crm.web import domain_action, paginate, tenant_required
 from customers.access import get_customer_for_user
 from customers.forms.extension import ExtensionRequestForm
 from customers.models import Customer, ExtensionRequest
@@ -30,12 +29,12 @@ def extension_request_view(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Say why you need more time."))
     else:
-        try:
-            extension_request(acting_user=request.user, customer=customer, reason=form.cleaned_data["reason"])
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Your manager was asked to extend %(name)s.") % {"name": customer.name})
+        return domain_action(
+            request,
+            lambda: extension_request(acting_user=request.user, customer=customer, reason=form.cleaned_data["reason"]),
+            success=_("Your manager was asked to extend %(name)s.") % {"name": customer.name},
+            then=safe_redirect_url(request, request.POST.get("next"), reverse("pool:at_risk")),
+        )
     return redirect(safe_redirect_url(request, request.POST.get("next"), reverse("pool:at_risk")))
 
 

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.access import require_admin
 from crm.errors import DomainError
-from crm.web import admin_required, apply_domain_error, tenant_required
+from crm.web import admin_required, apply_domain_error, domain_action, tenant_required
 from customers.forms.level import LevelForm, TagForm
 from customers.models import Customer, CustomerLevel, Tag
 from customers.services.level import level_delete, level_save
@@ -140,23 +140,21 @@ def tag_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def level_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     level = _level_for_admin(request, pk)
-    try:
-        level_delete(acting_user=request.user, level=level)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Level removed."))
-    return redirect("customer_catalog")
+    return domain_action(
+        request,
+        lambda: level_delete(acting_user=request.user, level=level),
+        success=_("Level removed."),
+        then="customer_catalog",
+    )
 
 
 @tenant_required
 @require_POST
 def tag_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     tag = _tag_for_admin(request, pk)
-    try:
-        tag_delete(acting_user=request.user, tag=tag)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Tag removed."))
-    return redirect("customer_catalog")
+    return domain_action(
+        request,
+        lambda: tag_delete(acting_user=request.user, tag=tag),
+        success=_("Tag removed."),
+        then="customer_catalog",
+    )

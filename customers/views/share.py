@@ -5,12 +5,12 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crm.errors import DomainError
 from crm.models import User
-from crm.web import tenant_required
+from crm.web import domain_action, tenant_required
 from customers.access import get_customer_for_user
 from customers.forms.share import ShareForm
 from customers.services.share import customer_share, customer_unshare
@@ -22,17 +22,17 @@ def customer_share_view(request: HttpRequest, pk: int) -> HttpResponse:
     customer = get_customer_for_user(request.user, pk)
     form = ShareForm(request.POST, customer=customer)
     if form.is_valid():
-        try:
-            customer_share(
+        return domain_action(
+            request,
+            lambda: customer_share(
                 acting_user=request.user,
                 customer=customer,
                 with_user=form.cleaned_data["user"],
                 can_change=form.cleaned_data["can_change"],
-            )
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Shared with %(name)s.") % {"name": form.cleaned_data["user"].full_name})
+            ),
+            success=_("Shared with %(name)s.") % {"name": form.cleaned_data["user"].full_name},
+            then=reverse("customers:detail", kwargs={"pk": customer.pk}),
+        )
     else:
         messages.error(request, _("Choose a colleague of your company."))
     return redirect("customers:detail", pk=customer.pk)

@@ -6,11 +6,12 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm.errors import DomainError
-from crm.web import apply_domain_error, form_status, paginate, tenant_required
+from crm.web import apply_domain_error, domain_action, form_status, paginate, tenant_required
 from customers.models import Contact
 from marketing.access import get_blast_for_user, get_marketing_campaign_for_user, require_campaign_manager
 from marketing.forms.blast import (
@@ -172,26 +173,24 @@ def blast_schedule_view(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Give a valid date and time, or leave it empty to send now."))
         return redirect("campaigns:blast_detail", pk=blast.pk)
-    try:
-        blast_schedule(acting_user=request.user, blast=blast, send_at=form.cleaned_data.get("send_at"))
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("The blast is scheduled."))
-    return redirect("campaigns:blast_detail", pk=blast.pk)
+    return domain_action(
+        request,
+        lambda: blast_schedule(acting_user=request.user, blast=blast, send_at=form.cleaned_data.get("send_at")),
+        success=_("The blast is scheduled."),
+        then=reverse("campaigns:blast_detail", kwargs={"pk": blast.pk}),
+    )
 
 
 @tenant_required
 @require_POST
 def blast_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     blast = get_blast_for_user(request.user, pk)
-    try:
-        blast_cancel(acting_user=request.user, blast=blast)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("The blast is cancelled: nobody else gets it."))
-    return redirect("campaigns:blast_detail", pk=blast.pk)
+    return domain_action(
+        request,
+        lambda: blast_cancel(acting_user=request.user, blast=blast),
+        success=_("The blast is cancelled: nobody else gets it."),
+        then=reverse("campaigns:blast_detail", kwargs={"pk": blast.pk}),
+    )
 
 
 @tenant_required

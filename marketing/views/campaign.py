@@ -7,12 +7,13 @@ from django.contrib import messages
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.errors import DomainError
 from crm.phones import format_phone
-from crm.web import apply_domain_error, form_status, paginate, tenant_required
+from crm.web import apply_domain_error, domain_action, form_status, paginate, tenant_required
 from crm.workcalendar.selectors import local_today
 from customers.models import Contact
 from marketing.access import get_campaign_for_user, require_care
@@ -140,24 +141,22 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def campaign_test(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_campaign_for_user(request.user, pk)
     contact = _preview_contact(request, campaign, PreviewForm(request.POST).value("contact"))
+    back = reverse("marketing:campaign_detail", kwargs={"pk": campaign.pk})
     if contact is None:
         messages.error(request, _("Add a contact first: the test shows the message as a real contact gets it."))
-    else:
-        try:
-            sent = campaign_send_test(acting_user=request.user, campaign=campaign, contact=contact)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            if sent.email:
-                messages.success(
-                    request, _("A test email is on its way to %(email)s.") % {"email": sent.email.to_address}
-                )
-            if sent.sms:
-                number = format_phone(sent.sms.to_address)
-                messages.success(request, _("A test SMS is on its way to %(number)s.") % {"number": number})
-            if sent.sms_refused:
-                messages.warning(request, sent.sms_refused)
-    return redirect("marketing:campaign_detail", pk=campaign.pk)
+        return redirect(back)
+
+    def send() -> None:
+        sent = campaign_send_test(acting_user=request.user, campaign=campaign, contact=contact)
+        if sent.email:
+            messages.success(request, _("A test email is on its way to %(email)s.") % {"email": sent.email.to_address})
+        if sent.sms:
+            number = format_phone(sent.sms.to_address)
+            messages.success(request, _("A test SMS is on its way to %(number)s.") % {"number": number})
+        if sent.sms_refused:
+            messages.warning(request, sent.sms_refused)
+
+    return domain_action(request, send, then=back)
 
 
 @tenant_required

@@ -13,9 +13,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from crm.access import is_sales_user
-from crm.errors import DomainError
 from crm.models import Role
-from crm.web import tenant_required
+from crm.web import domain_action, tenant_required
 from marketing.access import can_manage_care
 from marketing.selectors.rfm import rfm_grid
 from marketing.services.rfm import MAX_WINDOW, MIN_WINDOW, rfm_recompute_request, rfm_settings_for, rfm_settings_save
@@ -46,13 +45,12 @@ def rfm_page(request: HttpRequest) -> HttpResponse:
 @tenant_required
 @require_POST
 def rfm_recompute(request: HttpRequest) -> HttpResponse:
-    try:
-        rfm_recompute_request(acting_user=request.user)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("The scores are being recomputed; reload the page in a moment."))
-    return redirect("marketing:rfm")
+    return domain_action(
+        request,
+        lambda: rfm_recompute_request(acting_user=request.user),
+        success=_("The scores are being recomputed; reload the page in a moment."),
+        then="marketing:rfm",
+    )
 
 
 @tenant_required
@@ -61,13 +59,12 @@ def rfm_window(request: HttpRequest) -> HttpResponse:
     if not request.user.has_any_role(Role.ADMIN):
         raise PermissionDenied
     form = WindowForm(request.POST)
-    if form.is_valid():
-        try:
-            rfm_settings_save(acting_user=request.user, window_months=form.cleaned_data["window_months"])
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Window saved; the scores are being recomputed."))
-    else:
+    if not form.is_valid():
         messages.error(request, _("Between %(min)d and %(max)d months.") % {"min": MIN_WINDOW, "max": MAX_WINDOW})
-    return redirect("marketing:rfm")
+        return redirect("marketing:rfm")
+    return domain_action(
+        request,
+        lambda: rfm_settings_save(acting_user=request.user, window_months=form.cleaned_data["window_months"]),
+        success=_("Window saved; the scores are being recomputed."),
+        then="marketing:rfm",
+    )

@@ -15,6 +15,7 @@ from crm.errors import DomainError
 from crm.models import User
 from customers.forms.choice_list import use_value_lists
 from customers.forms.holdings import RepWithHoldingsField
+from customers.models import Tag
 from sales.access import is_lead_manager
 from sales.models import (
     Lead,
@@ -41,6 +42,13 @@ class LeadForm(CustomFieldsFormMixin, forms.Form):
         required=False,
         help_text=_("What the lead asks about."),
     )
+    tags = forms.ModelMultipleChoiceField(
+        label=_("Tags"),
+        queryset=Tag.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Lead pools may have their own fall-back rules per tag."),
+    )
     campaign = forms.CharField(label=_("Campaign"), max_length=100, required=False)
     message = forms.CharField(
         label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=5000
@@ -58,6 +66,7 @@ class LeadForm(CustomFieldsFormMixin, forms.Form):
             Q(is_active=True) | Q(pk=getattr(current, "pk", current) or 0), tenant=user.tenant
         ).order_by("code", "pk")
         self.fields["product"].error_messages["invalid_choice"] = _("Choose a product of your company's catalogue.")
+        self.fields["tags"].queryset = Tag.objects.for_tenant(user.tenant).order_by("name", "pk")
         if not creating or not is_lead_manager(user):
             del self.fields["owner"]
             return
@@ -73,6 +82,8 @@ class LeadForm(CustomFieldsFormMixin, forms.Form):
         so a missing name and a bad phone are both said on the first submit."""
         data = super().clean()
         typed = {name: data[name] if name in data else self.data.get(name, "") for name in self.fields}
+        # Tags the form refused are said on their field already.
+        typed["tags"] = data.get("tags") or []
         try:
             # A value the lead already has stays allowed even when it is outside the company's lists.
             current = SimpleNamespace(

@@ -1,4 +1,5 @@
-"""Forms of the lead pools: release (the pool chosen), assign, a pool's settings with its per-source rules."""
+"""Forms of the lead pools: release (the pool chosen), assign, a pool's settings with its rules per source, product
+line and tag."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.utils.translation import gettext_lazy
 from crm.access import sales_assignable_users
 from crm.forms import QueryForm
 from crm.models import Team, User
-from customers.models import ExtensionRequest
+from customers.models import ExtensionRequest, Tag
 from sales.models import LeadPool, LeadPoolRule, Product
 from sales.services.lead_pool import POOL_FIELDS
 
@@ -97,12 +98,20 @@ def check_source_rules(formset: forms.BaseFormSet) -> None:
             seen.add(source)
 
 
-class ProductRuleForm(forms.Form):
+class KeyedRuleForm(forms.Form):
+    """One row of a pool's rules keyed by a record of the company: a product line or a tag (`key`)."""
+
+    key = "product"
+    no_followup_days = forms.IntegerField(label=gettext_lazy("Days without follow-up"), min_value=1, required=False)
+    no_conversion_days = forms.IntegerField(label=gettext_lazy("Days without conversion"), min_value=1, required=False)
+
+
+class ProductRuleForm(KeyedRuleForm):
+    key = "product"
     product = forms.ModelChoiceField(
         label=gettext_lazy("Product line"), queryset=Product.objects.none(), required=False
     )
-    no_followup_days = forms.IntegerField(label=gettext_lazy("Days without follow-up"), min_value=1, required=False)
-    no_conversion_days = forms.IntegerField(label=gettext_lazy("Days without conversion"), min_value=1, required=False)
+    field_order = ["product"]
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
@@ -112,44 +121,70 @@ class ProductRuleForm(forms.Form):
         )
 
 
+class TagRuleForm(KeyedRuleForm):
+    key = "tag"
+    tag = forms.ModelChoiceField(label=gettext_lazy("Lead tag"), queryset=Tag.objects.none(), required=False)
+    field_order = ["tag"]
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tag"].queryset = Tag.objects.filter(tenant=tenant).order_by("name", "pk")
+        self.fields["tag"].error_messages["invalid_choice"] = gettext_lazy("Choose one of your company's tags.")
+
+
 ProductRuleFormSet = forms.formset_factory(ProductRuleForm, extra=2, max_num=30, absolute_max=30)
+TagRuleFormSet = forms.formset_factory(TagRuleForm, extra=2, max_num=30, absolute_max=30)
 
 
-def product_rule_formset(pool: LeadPool | None, tenant, data=None) -> forms.BaseFormSet:
-    """The pool's rules per product line (the lead's product), two empty rows to add more."""
+def _keyed_rule_formset(formset_class, key: str, prefix: str, pool: LeadPool | None, tenant, data):
     initial = []
     if pool is not None and pool.pk:
         initial = [
             {
-                "product": r.product_id,
+                key: getattr(r, f"{key}_id"),
                 "no_followup_days": r.no_followup_days,
                 "no_conversion_days": r.no_conversion_days,
             }
-            for r in LeadPoolRule.objects.filter(pool=pool, product__isnull=False)
+            for r in LeadPoolRule.objects.filter(pool=pool, **{f"{key}__isnull": False})
         ]
-    return ProductRuleFormSet(data, initial=initial, prefix="prules", form_kwargs={"tenant": tenant})
+    return formset_class(data, initial=initial, prefix=prefix, form_kwargs={"tenant": tenant})
 
 
-def product_rules_of(formset: forms.BaseFormSet) -> dict[int, tuple[int | None, int | None]]:
-    """The valid formset's rules by product id (rows without a product or without a number are left out)."""
+def product_rule_formset(pool: LeadPool | None, tenant, data=None) -> forms.BaseFormSet:
+    """The pool's rules per product line (the lead's product), two empty rows to add more."""
+    return _keyed_rule_formset(ProductRuleFormSet, "product", "prules", pool, tenant, data)
+
+
+def tag_rule_formset(pool: LeadPool | None, tenant, data=None) -> forms.BaseFormSet:
+    """The pool's rules per lead tag, two empty rows to add more."""
+    return _keyed_rule_formset(TagRuleFormSet, "tag", "trules", pool, tenant, data)
+
+
+def keyed_rules_of(formset: forms.BaseFormSet) -> dict[int, tuple[int | None, int | None]]:
+    """The valid formset's rules by product or tag id (rows without one or without a number are left out)."""
     rules = {}
     for form in formset.forms:
         data = form.cleaned_data
-        product = data.get("product")
-        if product is not None and (data.get("no_followup_days") or data.get("no_conversion_days")):
-            rules[product.pk] = (data.get("no_followup_days"), data.get("no_conversion_days"))
+        record = data.get(form.key)
+        if record is not None and (data.get("no_followup_days") or data.get("no_conversion_days")):
+            rules[record.pk] = (data.get("no_followup_days"), data.get("no_conversion_days"))
     return rules
 
 
-def check_product_rules(formset: forms.BaseFormSet) -> None:
-    """A product line named twice is an error on the formset."""
+def check_keyed_rules(formset: forms.BaseFormSet) -> None:
+    """A product line or a tag named twice is an error on the formset."""
     seen = set()
     for form in formset.forms:
-        product = form.cleaned_data.get("product") if form.is_valid() else None
-        if product is not None and product.pk in seen:
-            form.add_error("product", _("This product line has a rule already."))
-        if product is not None:
-            seen.add(product.pk)
+        record = form.cleaned_data.get(form.key) if form.is_valid() else None
+        if record is not None and record.pk in seen:
+            form.add_error(
+                form.key,
+                _("This product line has a rule already.")
+                if form.key == "product"
+                else _("This tag has a rule already."),
+            )
+        if record is not None:
+            seen.add(record.pk)
 
 
 class LeadExtensionQuery(QueryForm):

@@ -11,6 +11,7 @@ or for nobody yet (handed out later).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,13 +28,13 @@ from crm.imports.kind import ImportKind, Row, RowStatus
 from crm.imports.models import ImportJob
 from crm.imports.reader import Target
 from crm.models import AuditEvent, User
-from customers.models import Customer, CustomerIdentifier
+from customers.models import Customer, CustomerIdentifier, Tag
 from customers.normalize import normalize_company_name, normalize_email
 from customers.selectors.choice_list import ChoiceLookup
 from customers.services.contact import clean_phone
 from customers.services.identifier import describe_holder
 from sales.access import is_lead_manager
-from sales.models import Lead, LeadOrigin, LeadPool
+from sales.models import Lead, LeadOrigin, LeadPool, LeadTag, Product
 from sales.selectors.lead_pool import pool_for_new_lead
 from sales.services.lead_duplicate import (
     KIND_LABELS_LAZY,
@@ -45,6 +46,7 @@ from sales.services.lead_duplicate import (
 from sales.services.lead_scoring import score_leads
 
 UNASSIGNED = "none"
+TAG_SEPARATORS = re.compile(r"[,;，；、|]")
 # A destination "pool:<id>": the leads wait, unowned, in that lead pool.
 POOL_PREFIX = "pool:"
 
@@ -87,6 +89,13 @@ TARGETS: tuple[Target, ...] = (
     Target("source", gettext_lazy("Source"), ("来源", "线索来源", "渠道", "source", "lead source", "channel"), 50),
     Target("campaign", gettext_lazy("Campaign"), ("活动", "市场活动", "campaign", "utm_campaign"), 100),
     Target(
+        "product",
+        gettext_lazy("Product line"),
+        ("产品线", "意向产品", "产品", "product line", "product"),
+        200,
+    ),
+    Target("tags", gettext_lazy("Tags"), ("标签", "线索标签", "tags", "tag", "labels"), 500),
+    Target(
         "message",
         gettext_lazy("Notes"),
         ("备注", "留言", "需求", "说明", "notes", "note", "message", "remarks", "comments"),
@@ -102,6 +111,7 @@ class LeadRow(Row):
     match: DuplicateMatch | None = None
     # The earlier row of the file this one repeats (linked to the lead that row becomes).
     same_as_row: int | None = None
+    tags: list[Tag] = field(default_factory=list)
 
 
 class LeadKind(ImportKind):
@@ -207,6 +217,35 @@ class LeadKind(ImportKind):
         self.created: dict[int, int] = {}
         # Region, industry and source cells map to the company's lists (ChoiceLookup.resolve).
         self.choices = ChoiceLookup(self.tenant)
+        self._products: dict[str, Product] | None = None
+        self._tags: dict[str, Tag] | None = None
+
+    def product_of(self, cell: str) -> Product | None:
+        """The product line a cell names: a product of the catalogue by its name or its code, whatever the case (an
+        active product before a retired one of the same name). One query per import pass."""
+        if self._products is None:
+            self._products = {}
+            for product in Product.objects.filter(tenant=self.tenant).order_by("is_active", "-pk"):
+                self._products[product.code.casefold()] = product
+                self._products[product.name.casefold()] = product
+        return self._products.get(cell.strip().casefold())
+
+    def tags_of(self, cell: str) -> tuple[list[Tag], list[str]]:
+        """The company's tags a cell names (separated by commas, semicolons or 、), and the names it does not know."""
+        if self._tags is None:
+            self._tags = {t.name.casefold(): t for t in Tag.objects.filter(tenant=self.tenant)}
+        found: dict[int, Tag] = {}
+        unknown = []
+        for name in TAG_SEPARATORS.split(cell):
+            name = name.strip()
+            if not name:
+                continue
+            tag = self._tags.get(name.casefold())
+            if tag is None:
+                unknown.append(name)
+            else:
+                found[tag.pk] = tag
+        return list(found.values()), unknown
 
     def clean(self, number: int, cells: list[str]) -> LeadRow:
         """One row, no database: the per-cell rules (those of sales.services.lead.clean_lead_data, every cell at once)."""
@@ -233,6 +272,19 @@ class LeadKind(ImportKind):
             listed[kind], error = self.choices.resolve(kind, row.get(kind))
             if error:
                 errors[kind] = error
+        product = None
+        if row.get("product"):
+            product = self.product_of(row.get("product"))
+            if product is None:
+                errors["product"] = _("“%(value)s” is no product of your company's catalogue.") % {
+                    "value": row.get("product")
+                }
+        if row.get("tags"):
+            row.tags, unknown = self.tags_of(row.get("tags"))
+            if unknown:
+                errors["tags"] = _("Unknown tags: %(names)s. Add them under Settings → Customer levels and tags.") % {
+                    "names": "、".join(unknown)
+                }
         if not errors and not (phone or email or row.get("wechat")):
             errors["phone"] = _("Give a phone number, an email or a WeChat ID, so the lead can be reached.")
         custom = self.custom_cells(row)
@@ -251,6 +303,7 @@ class LeadKind(ImportKind):
             "source": listed["source"],
             "campaign": row.get("campaign"),
             "message": row.get("message"),
+            "product": product,
             "custom": custom,
         }
         row.identifiers = lead_identifiers(row.lead)
@@ -366,6 +419,13 @@ class LeadKind(ImportKind):
                     lead.duplicate_of_lead_id = self.created.get(row.same_as_row)
             new.append(lead)
         Lead.objects.bulk_create(new)
+        LeadTag.objects.bulk_create(
+            [
+                LeadTag(tenant=tenant, lead=lead, tag=tag, created_by=user)
+                for row, lead in zip(rows, new, strict=True)
+                for tag in row.tags
+            ]
+        )
         relink = []
         for row, lead in zip(rows, new, strict=True):
             self.created[row.number] = lead.pk

@@ -18,7 +18,7 @@ from sales.models.contract import (
     ReceiptMethod,
 )
 from sales.models.followup import FOLLOW_UP_EDIT_WINDOW, FollowUp, FollowUpKind, FollowUpOutcome
-from sales.models.lead import DuplicateKind, Lead, LeadOrigin, LeadStatus
+from sales.models.lead import DuplicateKind, Lead, LeadOrigin, LeadStatus, LeadTag
 from sales.models.lead_pool import (
     LeadExtensionRequest,
     LeadFallbackWarning,
@@ -88,6 +88,7 @@ __all__ = [
     "LeadOrigin",
     "LeadScoringRule",
     "LeadStatus",
+    "LeadTag",
     "LeadWebForm",
     "Opportunity",
     "OpportunityLine",

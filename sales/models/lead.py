@@ -69,6 +69,10 @@ class Lead(TenantModel):
         related_name="+",
         verbose_name=_("product line"),
     )
+    # The company's tags (customers.Tag, the same list as customers'); lead pools may set fall-back rules per tag.
+    tags = models.ManyToManyField(
+        "customers.Tag", through="LeadTag", blank=True, related_name="leads", verbose_name=_("tags")
+    )
     campaign = models.CharField(_("campaign"), max_length=100, blank=True)
     origin = models.CharField(
         _("entered through"), max_length=10, choices=LeadOrigin.choices, default=LeadOrigin.MANUAL
@@ -229,3 +233,12 @@ class Lead(TenantModel):
     @property
     def is_converted(self) -> bool:
         return self.status == LeadStatus.CONVERTED
+
+
+class LeadTag(TenantModel):
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+")
+    tag = models.ForeignKey("customers.Tag", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "lead", "tag"], name="sales_leadtag_unique")]
+        indexes = [models.Index(fields=["tenant", "tag", "lead"], name="lead_tag_idx")]

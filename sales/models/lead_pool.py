@@ -67,8 +67,10 @@ class LeadPoolTeam(TenantModel):
 
 
 class LeadPoolRule(TenantModel):
-    """A pool's numbers for the leads of one source (e.g. 展会 30 days, 官网 7 days) or of one product line (the
-    lead's product); empty values use the pool's. A product line's rule comes before a source's rule."""
+    """A pool's numbers for the leads of one source (e.g. 官网 7 days), of one product line (the lead's product) or
+    of one lead tag (e.g. leads tagged 展会 3 days); empty values use the pool's. On each clock a product line's
+    rule comes first, then a tag's rule (of several tags, the fewest days), then a source's rule, then the pool's
+    number (sales.selectors.lead_pool)."""
 
     pool = models.ForeignKey(LeadPool, on_delete=models.CASCADE, related_name="source_rules")
     source = models.CharField(_("lead source"), max_length=50, blank=True)
@@ -80,6 +82,9 @@ class LeadPoolRule(TenantModel):
         related_name="+",
         verbose_name=_("product line"),
     )
+    tag = models.ForeignKey(
+        "customers.Tag", on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("tag")
+    )
     no_followup_days = models.PositiveSmallIntegerField(
         _("days without follow-up"), null=True, blank=True, validators=[MinValueValidator(1)]
     )
@@ -88,7 +93,7 @@ class LeadPoolRule(TenantModel):
     )
 
     class Meta:
-        ordering = ["source", "product_id"]
+        ordering = ["source", "product_id", "tag_id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "pool", "source"],
@@ -100,11 +105,17 @@ class LeadPoolRule(TenantModel):
                 condition=models.Q(product__isnull=False),
                 name="sales_leadpoolrule_unique_product",
             ),
-            # A rule is for one source or for one product line, never both or neither.
+            models.UniqueConstraint(
+                fields=["tenant", "pool", "tag"],
+                condition=models.Q(tag__isnull=False),
+                name="sales_leadpoolrule_unique_tag",
+            ),
+            # A rule is for one source, one product line or one tag: exactly one of them.
             models.CheckConstraint(
-                condition=(~models.Q(source="") & models.Q(product__isnull=True))
-                | (models.Q(source="") & models.Q(product__isnull=False)),
-                name="sales_leadpoolrule_source_or_product",
+                condition=(~models.Q(source="") & models.Q(product__isnull=True) & models.Q(tag__isnull=True))
+                | (models.Q(source="") & models.Q(product__isnull=False) & models.Q(tag__isnull=True))
+                | (models.Q(source="") & models.Q(product__isnull=True) & models.Q(tag__isnull=False)),
+                name="sales_leadpoolrule_one_key",
             ),
         ]
 

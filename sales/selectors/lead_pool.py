@@ -36,6 +36,7 @@ from sales.models import (
     LeadPool,
     LeadPoolRule,
     LeadStatus,
+    LeadTag,
 )
 
 ONE_DAY = dt.timedelta(days=1)
@@ -44,8 +45,9 @@ OPEN_STATUSES = [LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED]
 
 @dataclass(frozen=True)
 class LeadRules:
-    """A lead pool's fall-back thresholds: defaults, per lead source and per product line where set. On each clock a
-    lead's product line rule comes first, then its source's rule, then the pool's number."""
+    """A lead pool's fall-back thresholds: defaults, per lead source, per product line and per lead tag where set.
+    On each clock a lead's product line rule comes first, then its tags' rules (of several tags, the fewest days: a
+    tag never buys more time), then its source's rule, then the pool's number."""
 
     followup_default: int | None
     conversion_default: int | None
@@ -53,17 +55,20 @@ class LeadRules:
     conversion_by_source: dict[str, int]
     followup_by_product: dict[int, int] = field(default_factory=dict)
     conversion_by_product: dict[int, int] = field(default_factory=dict)
+    followup_by_tag: dict[int, int] = field(default_factory=dict)
+    conversion_by_tag: dict[int, int] = field(default_factory=dict)
 
     @classmethod
     def of(cls, pool: LeadPool, overrides: dict | None = None) -> LeadRules:
-        """The pool's rules; `overrides` (the simulation) replaces fields, source rules and product line rules
-        without saving."""
+        """The pool's rules; `overrides` (the simulation) replaces fields, source, product line and tag rules without
+        saving."""
         overrides = overrides or {}
         followup = overrides.get("no_followup_days", pool.no_followup_days)
         conversion = overrides.get("no_conversion_days", pool.no_conversion_days)
         source_rules = overrides.get("source_rules")
         product_rules = overrides.get("product_rules")
-        if source_rules is None or product_rules is None:
+        tag_rules = overrides.get("tag_rules")
+        if source_rules is None or product_rules is None or tag_rules is None:
             saved = list(LeadPoolRule.objects.filter(pool=pool))
             if source_rules is None:
                 source_rules = {r.source: (r.no_followup_days, r.no_conversion_days) for r in saved if r.source}
@@ -71,6 +76,8 @@ class LeadRules:
                 product_rules = {
                     r.product_id: (r.no_followup_days, r.no_conversion_days) for r in saved if r.product_id
                 }
+            if tag_rules is None:
+                tag_rules = {r.tag_id: (r.no_followup_days, r.no_conversion_days) for r in saved if r.tag_id}
         return cls(
             followup_default=followup,
             conversion_default=conversion,
@@ -78,6 +85,8 @@ class LeadRules:
             conversion_by_source={s: c for s, (f, c) in source_rules.items() if c},
             followup_by_product={p: f for p, (f, c) in product_rules.items() if f},
             conversion_by_product={p: c for p, (f, c) in product_rules.items() if c},
+            followup_by_tag={t: f for t, (f, c) in tag_rules.items() if f},
+            conversion_by_tag={t: c for t, (f, c) in tag_rules.items() if c},
         )
 
     @property
@@ -90,32 +99,47 @@ class LeadRules:
                 self.conversion_by_source,
                 self.followup_by_product,
                 self.conversion_by_product,
+                self.followup_by_tag,
+                self.conversion_by_tag,
             )
         )
 
-    def on(self, clock: str) -> tuple[dict[int, int], dict[str, int], int | None]:
-        """One clock's ("followup" or "conversion") rules: by product line, by source, and the default."""
+    def on(self, clock: str) -> tuple[dict[int, int], dict[int, int], dict[str, int], int | None]:
+        """One clock's ("followup" or "conversion") rules: by product line, by tag, by source, and the default."""
         return (
             getattr(self, f"{clock}_by_product"),
+            getattr(self, f"{clock}_by_tag"),
             getattr(self, f"{clock}_by_source"),
             getattr(self, f"{clock}_default"),
         )
 
 
+def _tagged(tag_ids) -> Exists:
+    """The lead carries one of these tags (joined on the tenant too: the index leads with it, Citus co-locates by it)."""
+    return Exists(
+        LeadTag.objects.filter(tenant_id=OuterRef("tenant_id"), tag_id__in=list(tag_ids), lead_id=OuterRef("pk"))
+    )
+
+
 def _clock_condition(clock_field: str, rules: LeadRules, clock: str, boundary) -> Q:
-    """Rows whose clock ran for at least the number of local days of their product line's rule, else their
-    source's rule, else the pool's default."""
-    by_product, by_source, default = rules.on(clock)
+    """Rows whose clock ran for at least the number of local days of their product line's rule, else of their
+    tags' rules (a lead due under one of its tags' rules is due: the fewest days win), else their source's rule,
+    else the pool's default."""
+    by_product, by_tag, by_source, default = rules.on(clock)
     extension = ExpressionWrapper(F("extension_days") * Value(ONE_DAY), output_field=DurationField())
     condition = Q(pk__in=[])
     for product_id, days in by_product.items():
         condition |= Q(product_id=product_id, **{f"{clock_field}__lt": boundary(days) - extension})
-    not_by_product = ~Q(product_id__in=list(by_product)) if by_product else Q()
+    outside = ~Q(product_id__in=list(by_product)) if by_product else Q()
+    for tag_id, days in by_tag.items():
+        condition |= Q(_tagged([tag_id])) & outside & Q(**{f"{clock_field}__lt": boundary(days) - extension})
+    if by_tag:
+        outside &= ~Q(_tagged(by_tag))
     for source, days in by_source.items():
-        condition |= Q(source=source) & not_by_product & Q(**{f"{clock_field}__lt": boundary(days) - extension})
+        condition |= Q(source=source) & outside & Q(**{f"{clock_field}__lt": boundary(days) - extension})
     if default:
         condition |= (
-            ~Q(source__in=list(by_source)) & not_by_product & Q(**{f"{clock_field}__lt": boundary(default) - extension})
+            ~Q(source__in=list(by_source)) & outside & Q(**{f"{clock_field}__lt": boundary(default) - extension})
         )
     return condition
 
@@ -234,12 +258,17 @@ def lead_pool_simulate(
 
 
 def _days_case(pools: list[LeadPool], rules: dict[int, LeadRules], clock: str) -> Case:
-    """The rule's days for each row's pool, product line and source on one clock ("followup" or "conversion"), as
-    `_clock_condition` chooses them (NULL: no rule on this clock)."""
+    """The rule's days for each row's pool, product line, tags and source on one clock ("followup" or
+    "conversion"), as `_clock_condition` chooses them (NULL: no rule on this clock). Tags are tried from the fewest
+    days up, so a lead with several ruled tags gets the fewest."""
     whens = []
     for pool in pools:
-        by_product, by_source, default = rules[pool.pk].on(clock)
+        by_product, by_tag, by_source, default = rules[pool.pk].on(clock)
         whens += [When(pool_id=pool.pk, product_id=p, then=Value(days)) for p, days in by_product.items()]
+        whens += [
+            When(Q(pool_id=pool.pk) & Q(_tagged([t])), then=Value(days))
+            for t, days in sorted(by_tag.items(), key=lambda item: (item[1], item[0]))
+        ]
         whens += [When(pool_id=pool.pk, source=source, then=Value(days)) for source, days in by_source.items()]
         if default:
             whens.append(When(pool_id=pool.pk, then=Value(default)))
@@ -258,6 +287,7 @@ def with_lead_fallback_at(queryset: QuerySet[Lead], tenant: Tenant) -> QuerySet[
                 JSONObject(
                     source="source_rules__source",
                     product="source_rules__product_id",
+                    tag="source_rules__tag_id",
                     f="source_rules__no_followup_days",
                     c="source_rules__no_conversion_days",
                 ),
@@ -273,6 +303,7 @@ def with_lead_fallback_at(queryset: QuerySet[Lead], tenant: Tenant) -> QuerySet[
             {
                 "source_rules": {r["source"]: (r["f"], r["c"]) for r in p.source_rule_rows if r["source"]},
                 "product_rules": {r["product"]: (r["f"], r["c"]) for r in p.source_rule_rows if r["product"]},
+                "tag_rules": {r["tag"]: (r["f"], r["c"]) for r in p.source_rule_rows if r["tag"]},
             },
         )
         for p in pools

@@ -21,7 +21,7 @@ from crm.errors import DomainError
 from crm.models import Tenant, User
 from crm.services.audit import audit
 from crm.services.notification import lazy_format, notify
-from customers.models import ChoiceKind
+from customers.models import ChoiceKind, Tag
 from customers.normalize import normalize_company_name, normalize_email
 from customers.selectors.choice_list import ChoiceLookup
 from customers.services.contact import clean_phone
@@ -31,6 +31,7 @@ from sales.models import (
     LeadOrigin,
     LeadPool,
     LeadStatus,
+    LeadTag,
     LeadWebForm,
     Product,
 )
@@ -131,6 +132,12 @@ def clean_lead_data(
             values["product"] = Product.objects.filter(tenant_id=tenant.pk, pk=getattr(product, "pk", product)).first()
             if values["product"] is None:
                 errors.append(("product", _("Choose a product of your company's catalogue.")))
+    if "tags" in data:
+        # The company's tags (the customers' list): tags or their ids; another company's are refused.
+        wanted = {getattr(t, "pk", t) for t in data.get("tags") or ()}
+        values["tags"] = list(Tag.objects.filter(tenant_id=tenant.pk, pk__in=wanted).order_by("name", "pk"))
+        if len(values["tags"]) != len(wanted):
+            errors.append(("tags", _("Choose tags of your company.")))
     if check_lists:
         lookup = ChoiceLookup(tenant)
         for kind in (ChoiceKind.REGION, ChoiceKind.INDUSTRY, ChoiceKind.SOURCE):
@@ -185,6 +192,8 @@ def create_lead(
     )
     _apply_match(lead, detect_duplicate(tenant, values))
     lead.save()
+    if values.get("tags"):
+        LeadTag.objects.bulk_create([LeadTag(tenant=tenant, lead=lead, tag=t) for t in values["tags"]])
     score_leads(tenant_id=tenant.pk, lead_ids=[lead.pk])
     lead.refresh_from_db(fields=["score", "score_rules", "scored_at"])
     audit(
@@ -263,9 +272,12 @@ def lead_update(*, acting_user: User, lead: Lead, data: dict[str, Any]) -> Lead:
                 lead.duplicate_of_customer_id,
             )
         lead.save()
+        tags_before = lead_tags_set(lead, values.get("tags"))
         score_leads(tenant_id=tenant.pk, lead_ids=[lead.pk])
         lead.refresh_from_db()
         changes = {k: [str(before[k]), str(values[k])] for k in LEAD_FIELDS if before[k] != values[k]}
+        if tags_before is not None:
+            changes["tags"] = [tags_before, sorted(t.name for t in values["tags"])]
         if lead.custom != custom_before:
             changes["custom"] = [custom_before, lead.custom]
         if lead.product_id != old_product:
@@ -275,6 +287,19 @@ def lead_update(*, acting_user: User, lead: Lead, data: dict[str, Any]) -> Lead:
         if newly_duplicate:
             notify_duplicate_holders(lead)
     return lead
+
+
+def lead_tags_set(lead: Lead, tags: list[Tag] | None) -> list[str] | None:
+    """Give the lead exactly these tags (None: leave them). Returns the names it had when they changed, else None."""
+    if tags is None:
+        return None
+    had = {t.pk: t.name for t in Tag.objects.filter(pk__in=LeadTag.objects.filter(lead=lead).values("tag_id"))}
+    wanted = {t.pk for t in tags}
+    if set(had) == wanted:
+        return None
+    LeadTag.objects.filter(lead=lead).exclude(tag_id__in=wanted).delete()
+    LeadTag.objects.bulk_create([LeadTag(tenant_id=lead.tenant_id, lead=lead, tag=t) for t in tags if t.pk not in had])
+    return sorted(had.values())
 
 
 SETTABLE_STATUSES = (LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED, LeadStatus.DISQUALIFIED)

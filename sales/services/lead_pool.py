@@ -23,6 +23,7 @@ from crm.registry import ApprovalPolicy, ApprovalStepRule
 from crm.selectors.pool_limits import cooldown_until
 from crm.services.audit import audit
 from crm.services.notification import lazy_format, notify
+from customers.models import Tag
 from customers.services.extension import ownership_extension_decide, ownership_extension_submit
 from sales.models import (
     Lead,
@@ -224,15 +225,19 @@ def lead_pool_save(
     teams: list[Team],
     source_rules: dict[str, tuple[int | None, int | None]],
     product_rules: dict[int, tuple[int | None, int | None]] | None = None,
+    tag_rules: dict[int, tuple[int | None, int | None]] | None = None,
 ) -> LeadPool:
     """Admins create or change a lead pool: its rules, the teams that see it, its per-source rules and its rules per
-    product line (keyed by product id)."""
+    product line and per lead tag (keyed by product and tag id)."""
     require_admin(acting_user)
     if any(t.tenant_id != acting_user.tenant_id for t in teams):
         raise PermissionDenied
     product_rules = product_rules or {}
     if len(Product.objects.filter(tenant_id=acting_user.tenant_id, pk__in=list(product_rules))) != len(product_rules):
         raise DomainError(_("Choose products of your company's catalogue."))
+    tag_rules = tag_rules or {}
+    if len(Tag.objects.filter(tenant_id=acting_user.tenant_id, pk__in=list(tag_rules))) != len(tag_rules):
+        raise DomainError(_("Choose one of your company's tags."))
     creating = pool is None
     pool = pool or LeadPool(tenant=acting_user.tenant, created_by=acting_user)
     for field in POOL_FIELDS:
@@ -254,6 +259,7 @@ def lead_pool_save(
             LeadPoolRule.objects.filter(pool=pool, product__isnull=False).exclude(
                 product_id__in=list(product_rules)
             ).delete()
+            LeadPoolRule.objects.filter(pool=pool, tag__isnull=False).exclude(tag_id__in=list(tag_rules)).delete()
             for source, (followup, conversion) in source_rules.items():
                 LeadPoolRule.objects.update_or_create(
                     tenant_id=pool.tenant_id,
@@ -268,6 +274,13 @@ def lead_pool_save(
                     product_id=product_id,
                     defaults={"no_followup_days": followup, "no_conversion_days": conversion},
                 )
+            for tag_id, (followup, conversion) in tag_rules.items():
+                LeadPoolRule.objects.update_or_create(
+                    tenant_id=pool.tenant_id,
+                    pool=pool,
+                    tag_id=tag_id,
+                    defaults={"no_followup_days": followup, "no_conversion_days": conversion},
+                )
             audit(
                 tenant=acting_user.tenant,
                 actor=acting_user,
@@ -278,6 +291,7 @@ def lead_pool_save(
                     "teams": [t.pk for t in teams],
                     "source_rules": {s: list(r) for s, r in source_rules.items()},
                     "product_rules": {str(p): list(r) for p, r in product_rules.items()},
+                    "tag_rules": {str(t): list(r) for t, r in tag_rules.items()},
                 },
             )
     except IntegrityError as exc:

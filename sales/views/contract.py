@@ -7,13 +7,14 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from crm.approvals.models import ApprovalRequest
 from crm.errors import DomainError
-from crm.web import PAGE_SIZE, apply_domain_error, form_status, paginate, tenant_required
+from crm.web import PAGE_SIZE, apply_domain_error, domain_action, form_status, paginate, tenant_required
 from crm.workcalendar.selectors import local_today
 from customers.models import Customer
 from sales.access import get_attachment_for_user, get_contract_for_user, get_quote_for_user, require_sales
@@ -62,19 +63,19 @@ def contract_from_quote(request: HttpRequest, pk: int) -> HttpResponse:
     quote = get_quote_for_user(request.user, pk)
     form = ContractFromQuoteForm(request.POST)
     form.is_valid()
-    try:
-        contract = contract_create_from_quote(
+    return domain_action(
+        request,
+        lambda: contract_create_from_quote(
             acting_user=request.user,
             quote=quote,
             starts_on=form.cleaned_data.get("starts_on"),
             ends_on=form.cleaned_data.get("ends_on"),
             title=form.cleaned_data.get("title") or "",
-        )
-    except DomainError as exc:
-        messages.error(request, exc.message)
-        return redirect("sales:quote_detail", pk=quote.pk)
-    messages.success(request, _("Contract drafted from the quote."))
-    return redirect("sales:contract_detail", pk=contract.pk)
+        ),
+        success=_("Contract drafted from the quote."),
+        then=lambda contract: reverse("sales:contract_detail", kwargs={"pk": contract.pk}),
+        on_error=reverse("sales:quote_detail", kwargs={"pk": quote.pk}),
+    )
 
 
 def _page(request: HttpRequest, contract: Contract, *, plan=None, receipt=None, status: int = 200) -> HttpResponse:
@@ -121,13 +122,12 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _act(request: HttpRequest, contract: Contract, action, success: str) -> HttpResponse:
-    try:
-        action()
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, success)
-    return redirect("sales:contract_detail", pk=contract.pk)
+    return domain_action(
+        request,
+        lambda: action(),
+        success=success,
+        then=reverse("sales:contract_detail", kwargs={"pk": contract.pk}),
+    )
 
 
 @tenant_required

@@ -13,7 +13,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from crm.access import safe_redirect_url
 from crm.errors import DomainError
-from crm.web import PAGE_SIZE, CappedPaginator, apply_domain_error, form_status, tenant_required
+from crm.web import PAGE_SIZE, CappedPaginator, apply_domain_error, domain_action, form_status, tenant_required
 from customers.models import Customer
 from customers.normalize import format_phone, mask
 from customers.services.privacy import reveals_left_today
@@ -84,18 +84,16 @@ def lead_bulk_assign(request: HttpRequest) -> HttpResponse:
             for error in errors:
                 messages.error(request, error)
         return redirect(back)
-    try:
-        moved = lead_assign(
+    return domain_action(
+        request,
+        lambda: lead_assign(
             acting_user=request.user, leads=form.cleaned_data["leads"], owner=form.cleaned_data["owner"]
-        )
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(
-            request,
-            _("%(count)d leads given to %(name)s.") % {"count": moved, "name": form.cleaned_data["owner"].full_name},
-        )
-    return redirect(back)
+        ),
+        success=lambda moved: (
+            _("%(count)d leads given to %(name)s.") % {"count": moved, "name": form.cleaned_data["owner"].full_name}
+        ),
+        then=back,
+    )
 
 
 @tenant_required
@@ -134,6 +132,7 @@ def lead_edit(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("sales:lead_detail", pk=lead.pk)
     initial = {f: getattr(lead, f) for f in LEAD_FIELDS}
     initial["product"] = lead.product_id
+    initial["tags"] = list(lead.tags.values_list("pk", flat=True))
     initial["phone"] = format_phone(lead.phone)
     form = LeadForm(request.POST or None, user=request.user, creating=False, initial=initial, custom=lead.custom)
     if request.method == "POST" and form.is_valid():
@@ -236,15 +235,14 @@ def lead_status(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Choose a status."))
         return redirect("sales:lead_detail", pk=lead.pk)
-    try:
-        lead = lead_set_status(
+    return domain_action(
+        request,
+        lambda: lead_set_status(
             acting_user=request.user, lead=lead, status=form.cleaned_data["status"], reason=form.cleaned_data["reason"]
-        )
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("The lead is now “%(status)s”.") % {"status": lead.get_status_display()})
-    return redirect("sales:lead_detail", pk=lead.pk)
+        ),
+        success=lambda lead: _("The lead is now “%(status)s”.") % {"status": lead.get_status_display()},
+        then=reverse("sales:lead_detail", kwargs={"pk": lead.pk}),
+    )
 
 
 @tenant_required
@@ -257,16 +255,20 @@ def lead_assign_view(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Choose yourself or an active member of a team you manage."))
         return redirect("sales:lead_detail", pk=lead.pk)
-    try:
-        lead_assign(acting_user=request.user, leads=[lead], owner=form.cleaned_data["owner"])
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Lead given to %(name)s.") % {"name": form.cleaned_data["owner"].full_name})
-    # The new owner may be outside what the manager sees no more: the list is the safe way back.
-    if not Lead.objects.visible_to(request.user).filter(pk=lead.pk).exists():
-        return redirect("sales:lead_list")
-    return redirect("sales:lead_detail", pk=lead.pk)
+
+    def back() -> str:
+        # The new owner may be outside what the manager sees no more: the list is the safe way back.
+        if not Lead.objects.visible_to(request.user).filter(pk=lead.pk).exists():
+            return reverse("sales:lead_list")
+        return reverse("sales:lead_detail", kwargs={"pk": lead.pk})
+
+    return domain_action(
+        request,
+        lambda: lead_assign(acting_user=request.user, leads=[lead], owner=form.cleaned_data["owner"]),
+        success=_("Lead given to %(name)s.") % {"name": form.cleaned_data["owner"].full_name},
+        then=lambda _moved: back(),
+        on_error=back,
+    )
 
 
 @tenant_required

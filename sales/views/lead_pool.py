@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Count, Q, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -22,6 +23,7 @@ from crm.web import (
     CappedPaginator,
     admin_required,
     apply_domain_error,
+    domain_action,
     paginate,
     selected_ids,
     tenant_required,
@@ -33,12 +35,13 @@ from sales.forms.lead_pool import (
     LeadPoolAssignForm,
     LeadPoolForm,
     LeadReleaseForm,
-    check_product_rules,
+    check_keyed_rules,
     check_source_rules,
+    keyed_rules_of,
     product_rule_formset,
-    product_rules_of,
     source_rule_formset,
     source_rules_of,
+    tag_rule_formset,
 )
 from sales.models import Lead, LeadExtensionRequest, LeadPool
 from sales.selectors.lead_pool import lead_claims_left, lead_pool_simulate
@@ -203,18 +206,19 @@ def lead_pool_settings(request: HttpRequest) -> HttpResponse:
     return render(request, "sales/lead_pools/settings_list.html", {"pools": pools})
 
 
-def _simulation(pool: LeadPool, form: LeadPoolForm | None, rules, product_rules=None) -> dict:
+def _simulation(pool: LeadPool, form: LeadPoolForm | None, rules, product_rules=None, tag_rules=None) -> dict:
     """The simulation of the saved rules (no form) or of the valid values on the screen, unsaved."""
     if form is None:
         return {"sim": lead_pool_simulate(pool)}
-    if not form.is_valid() or not rules.is_valid() or not product_rules.is_valid():
+    if not form.is_valid() or not all(f.is_valid() for f in (rules, product_rules, tag_rules)):
         return {"sim": None, "sim_invalid": True}
     data = form.cleaned_data
     overrides = {
         "no_followup_days": data.get("no_followup_days"),
         "no_conversion_days": data.get("no_conversion_days"),
         "source_rules": source_rules_of(rules),
-        "product_rules": product_rules_of(product_rules),
+        "product_rules": keyed_rules_of(product_rules),
+        "tag_rules": keyed_rules_of(tag_rules),
     }
     return {"sim": lead_pool_simulate(pool, overrides=overrides, warn_days_before=data.get("warn_days_before") or 0)}
 
@@ -224,10 +228,13 @@ def _settings_page(request: HttpRequest, pool: LeadPool | None) -> HttpResponse:
     form = LeadPoolForm(data, instance=pool, tenant=request.tenant)
     rules = source_rule_formset(pool, data)
     product_rules = product_rule_formset(pool, request.tenant, data)
-    if data is not None and form.is_valid() and rules.is_valid() and product_rules.is_valid():
+    tag_rules = tag_rule_formset(pool, request.tenant, data)
+    formsets = [rules, product_rules, tag_rules]
+    if data is not None and form.is_valid() and all(f.is_valid() for f in formsets):
         check_source_rules(rules)
-        check_product_rules(product_rules)
-        if rules.is_valid() and product_rules.is_valid():
+        check_keyed_rules(product_rules)
+        check_keyed_rules(tag_rules)
+        if all(f.is_valid() for f in formsets):
             try:
                 saved = lead_pool_save(
                     acting_user=request.user,
@@ -235,21 +242,21 @@ def _settings_page(request: HttpRequest, pool: LeadPool | None) -> HttpResponse:
                     values=form.cleaned_data,
                     teams=list(form.cleaned_data["teams"]),
                     source_rules=source_rules_of(rules),
-                    product_rules=product_rules_of(product_rules),
+                    product_rules=keyed_rules_of(product_rules),
+                    tag_rules=keyed_rules_of(tag_rules),
                 )
             except DomainError as exc:
                 apply_domain_error(form, exc)
             else:
                 messages.success(request, _("Lead pool %(name)s saved.") % {"name": saved.name})
                 return redirect("sales:lead_pool_settings")
-    context = {"form": form, "rules": rules, "product_rules": product_rules, "pool": pool}
+    context = {"form": form, "rules": rules, "product_rules": product_rules, "tag_rules": tag_rules, "pool": pool}
     if pool is not None:
         context.update(_simulation(pool, None, None))
     invalid = data is not None and (
         form.errors
-        or any(f.errors for f in [*rules.forms, *product_rules.forms])
-        or rules.non_form_errors()
-        or product_rules.non_form_errors()
+        or any(f.errors for formset in formsets for f in formset.forms)
+        or any(formset.non_form_errors() for formset in formsets)
     )
     return render(request, "sales/lead_pools/settings_form.html", context, status=422 if invalid else 200)
 
@@ -278,10 +285,11 @@ def lead_pool_settings_simulate(request: HttpRequest, pk: int) -> HttpResponse:
     form = LeadPoolForm(request.POST, instance=LeadPool(tenant=request.tenant), tenant=request.tenant)
     rules = source_rule_formset(pool, request.POST)
     product_rules = product_rule_formset(pool, request.tenant, request.POST)
+    tag_rules = tag_rule_formset(pool, request.tenant, request.POST)
     return render(
         request,
         "sales/lead_pools/partials/simulation.html",
-        {"pool": pool, **_simulation(pool, form, rules, product_rules)},
+        {"pool": pool, **_simulation(pool, form, rules, product_rules, tag_rules)},
     )
 
 
@@ -294,12 +302,12 @@ def lead_extension_request_view(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Say why you need more time."))
     else:
-        try:
-            lead_extension_request(acting_user=request.user, lead=lead, reason=form.cleaned_data["reason"])
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Your manager was asked to extend %(name)s.") % {"name": lead.name})
+        return domain_action(
+            request,
+            lambda: lead_extension_request(acting_user=request.user, lead=lead, reason=form.cleaned_data["reason"]),
+            success=_("Your manager was asked to extend %(name)s.") % {"name": lead.name},
+            then=reverse("sales:lead_detail", kwargs={"pk": lead.pk}),
+        )
     return redirect("sales:lead_detail", pk=lead.pk)
 
 

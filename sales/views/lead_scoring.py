@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.errors import DomainError
-from crm.web import admin_required, apply_domain_error, form_status, tenant_required
+from crm.web import admin_required, apply_domain_error, domain_action, form_status, tenant_required
 from sales.access import get_scoring_rule_for_admin
 from sales.forms.lead_scoring import ScoringRuleForm
 from sales.models import Lead, LeadScoringRule, LeadStatus
@@ -83,21 +83,20 @@ def scoring_rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def scoring_rule_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     rule = get_scoring_rule_for_admin(request.user, pk)
-    try:
+
+    def delete() -> None:
         outcome = scoring_rule_delete(acting_user=request.user, rule=rule)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
         messages.success(request, _("Rule deleted."))
         _recompute_message(request, outcome)
-    return redirect("sales:scoring_rules")
+
+    return domain_action(request, delete, then="sales:scoring_rules")
 
 
 @admin_required
 @require_POST
 def scoring_recompute(request: HttpRequest) -> HttpResponse:
-    try:
-        _recompute_message(request, lead_scores_request_recompute(acting_user=request.user))
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    return redirect("sales:scoring_rules")
+    return domain_action(
+        request,
+        lambda: _recompute_message(request, lead_scores_request_recompute(acting_user=request.user)),
+        then="sales:scoring_rules",
+    )

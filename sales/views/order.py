@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from crm.errors import DomainError
-from crm.web import PAGE_SIZE, apply_domain_error, next_url, paginate, tenant_required
+from crm.web import PAGE_SIZE, apply_domain_error, domain_action, next_url, paginate, tenant_required
 from customers.models import Customer
 from sales.access import can_edit_customer, get_order_for_user
 from sales.filters import OrderFilter
@@ -118,10 +118,9 @@ def order_void_view(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Say why the order is void."))
         return redirect("sales:order_detail", pk=order.pk)
-    try:
-        order_void(acting_user=request.user, order=order, reason=form.cleaned_data["reason"])
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Order voided."))
-    return redirect("sales:order_detail", pk=order.pk)
+    return domain_action(
+        request,
+        lambda: order_void(acting_user=request.user, order=order, reason=form.cleaned_data["reason"]),
+        success=_("Order voided."),
+        then=reverse("sales:order_detail", kwargs={"pk": order.pk}),
+    )

@@ -8,11 +8,12 @@ from django.contrib import messages
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.errors import DomainError
-from crm.web import admin_required, apply_domain_error, form_status, tenant_required
+from crm.web import admin_required, apply_domain_error, domain_action, form_status, tenant_required
 from sales.access import get_pipeline_for_admin, get_stage_for_admin
 from sales.forms.pipeline import NewPipelineForm, PipelineForm, StageForm
 from sales.models import Pipeline, Stage, StageKind
@@ -97,13 +98,13 @@ def pipeline_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def pipeline_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     pipeline = get_pipeline_for_admin(request.user, pk)
-    try:
-        pipeline_delete(acting_user=request.user, pipeline=pipeline)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-        return redirect("sales:pipeline_edit", pk=pipeline.pk)
-    messages.success(request, _("Pipeline deleted."))
-    return redirect("sales:pipeline_settings")
+    return domain_action(
+        request,
+        lambda: pipeline_delete(acting_user=request.user, pipeline=pipeline),
+        success=_("Pipeline deleted."),
+        then="sales:pipeline_settings",
+        on_error=reverse("sales:pipeline_edit", kwargs={"pk": pipeline.pk}),
+    )
 
 
 @tenant_required
@@ -134,11 +135,11 @@ def stage_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def stage_move_view(request: HttpRequest, pk: int) -> HttpResponse:
     stage = get_stage_for_admin(request.user, pk)
-    try:
-        stage_move(acting_user=request.user, stage=stage, up=request.POST.get("direction") != "down")
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    return redirect("sales:pipeline_edit", pk=stage.pipeline_id)
+    return domain_action(
+        request,
+        lambda: stage_move(acting_user=request.user, stage=stage, up=request.POST.get("direction") != "down"),
+        then=reverse("sales:pipeline_edit", kwargs={"pk": stage.pipeline_id}),
+    )
 
 
 @tenant_required
@@ -149,16 +150,11 @@ def stage_delete(request: HttpRequest, pk: int) -> HttpResponse:
         stage_restore(acting_user=request.user, stage=stage)
         messages.success(request, _("Stage “%(name)s” is in use again.") % {"name": stage.name})
         return redirect("sales:pipeline_edit", pk=stage.pipeline_id)
-    try:
-        outcome = stage_remove(acting_user=request.user, stage=stage)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        if outcome == "archived":
-            messages.success(
-                request,
-                _("Stage “%(name)s” is no longer in use; its history stays for the reports.") % {"name": stage.name},
-            )
-        else:
-            messages.success(request, _("Stage “%(name)s” deleted.") % {"name": stage.name})
-    return redirect("sales:pipeline_edit", pk=stage.pipeline_id)
+    archived = _("Stage “%(name)s” is no longer in use; its history stays for the reports.") % {"name": stage.name}
+    deleted = _("Stage “%(name)s” deleted.") % {"name": stage.name}
+    return domain_action(
+        request,
+        lambda: stage_remove(acting_user=request.user, stage=stage),
+        success=lambda outcome: archived if outcome == "archived" else deleted,
+        then=reverse("sales:pipeline_edit", kwargs={"pk": stage.pipeline_id}),
+    )

@@ -9,13 +9,14 @@ from django.contrib import messages
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from crm.approvals.models import ApprovalRequest
 from crm.errors import DomainError
-from crm.web import PAGE_SIZE, admin_required, apply_domain_error, form_status, paginate, tenant_required
+from crm.web import PAGE_SIZE, admin_required, apply_domain_error, domain_action, form_status, paginate, tenant_required
 from crm.workcalendar.selectors import local_today
 from sales.access import can_change_opportunity, get_opportunity_for_user, get_quote_for_user, require_sales
 from sales.filters import QuoteFilter
@@ -201,13 +202,13 @@ def quote_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _act(request: HttpRequest, pk: int, action, success: str) -> HttpResponse:
     quote = get_quote_for_user(request.user, pk)
-    try:
-        result = action(quote)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-        return redirect("sales:quote_detail", pk=quote.pk)
-    messages.success(request, success)
-    return redirect("sales:quote_detail", pk=result.pk)
+    return domain_action(
+        request,
+        lambda: action(quote),
+        success=success,
+        then=lambda result: reverse("sales:quote_detail", kwargs={"pk": result.pk}),
+        on_error=reverse("sales:quote_detail", kwargs={"pk": quote.pk}),
+    )
 
 
 @tenant_required
@@ -245,13 +246,13 @@ def quote_close_view(request: HttpRequest, pk: int) -> HttpResponse:
     if quote.status != QuoteStatus.ACCEPTED:
         return response
     # One click from the customer's yes to the draft contract, prefilled from the quote.
-    try:
-        contract = contract_create_from_quote(acting_user=request.user, quote=quote)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-        return response
-    messages.success(request, _("Contract drafted from the quote."))
-    return redirect("sales:contract_detail", pk=contract.pk)
+    return domain_action(
+        request,
+        lambda: contract_create_from_quote(acting_user=request.user, quote=quote),
+        success=_("Contract drafted from the quote."),
+        then=lambda contract: reverse("sales:contract_detail", kwargs={"pk": contract.pk}),
+        on_error=response,
+    )
 
 
 @tenant_required

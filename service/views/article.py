@@ -6,12 +6,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from crm.errors import DomainError
-from crm.web import PAGE_SIZE, CappedPaginator, apply_domain_error, form_status, tenant_required
+from crm.web import PAGE_SIZE, CappedPaginator, apply_domain_error, domain_action, form_status, tenant_required
 from service.access import get_article_for_user, get_ticket_for_user, require_kb_writer, works_desk
 from service.forms.article import ARCHIVED, ArticleForm, ArticleQueryForm, CategoryForm
 from service.kb_models import Article, ArticleCategory
@@ -144,39 +145,36 @@ def article_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def article_restore_view(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     article = get_article_for_user(request.user, pk)
-    try:
-        article_restore(acting_user=request.user, article=article, number=number)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Version %(n)d restored as the current text.") % {"n": number})
-    return redirect("service:kb_detail", pk=article.pk)
+    return domain_action(
+        request,
+        lambda: article_restore(acting_user=request.user, article=article, number=number),
+        success=_("Version %(n)d restored as the current text.") % {"n": number},
+        then=reverse("service:kb_detail", kwargs={"pk": article.pk}),
+    )
 
 
 @tenant_required
 @require_POST
 def article_archive_view(request: HttpRequest, pk: int) -> HttpResponse:
     article = get_article_for_user(request.user, pk)
-    try:
-        article_archive(acting_user=request.user, article=article)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Article archived: it no longer shows in the help centre or in suggestions."))
-    return redirect("service:kb_detail", pk=article.pk)
+    return domain_action(
+        request,
+        lambda: article_archive(acting_user=request.user, article=article),
+        success=_("Article archived: it no longer shows in the help centre or in suggestions."),
+        then=reverse("service:kb_detail", kwargs={"pk": article.pk}),
+    )
 
 
 @tenant_required
 @require_POST
 def article_unarchive_view(request: HttpRequest, pk: int) -> HttpResponse:
     article = get_article_for_user(request.user, pk)
-    try:
-        article_unarchive(acting_user=request.user, article=article)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Article brought back from the archive."))
-    return redirect("service:kb_detail", pk=article.pk)
+    return domain_action(
+        request,
+        lambda: article_unarchive(acting_user=request.user, article=article),
+        success=_("Article brought back from the archive."),
+        then=reverse("service:kb_detail", kwargs={"pk": article.pk}),
+    )
 
 
 @tenant_required
@@ -186,13 +184,12 @@ def article_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     article = get_article_for_user(request.user, pk)
     require_kb_writer(request.user)
     if request.method == "POST":
-        try:
-            article_delete(acting_user=request.user, article=article)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-            return redirect("service:kb_list")
-        messages.success(request, _("Article “%(title)s” deleted.") % {"title": article.title})
-        return redirect("service:kb_list")
+        return domain_action(
+            request,
+            lambda: article_delete(acting_user=request.user, article=article),
+            success=_("Article “%(title)s” deleted.") % {"title": article.title},
+            then="service:kb_list",
+        )
     return render(request, "service/kb/delete.html", {"article": article})
 
 
@@ -200,16 +197,15 @@ def article_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def article_category_create_view(request: HttpRequest) -> HttpResponse:
     form = CategoryForm(request.POST)
-    if form.is_valid():
-        try:
-            article_category_create(acting_user=request.user, name=form.cleaned_data["name"])
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Category added."))
-    else:
+    if not form.is_valid():
         messages.error(request, _("Enter a name."))
-    return redirect("service:kb_list")
+        return redirect("service:kb_list")
+    return domain_action(
+        request,
+        lambda: article_category_create(acting_user=request.user, name=form.cleaned_data["name"]),
+        success=_("Category added."),
+        then="service:kb_list",
+    )
 
 
 @tenant_required

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.access import require_admin
 from crm.errors import DomainError
-from crm.web import admin_required, apply_domain_error, form_status, tenant_required
+from crm.web import admin_required, apply_domain_error, domain_action, form_status, tenant_required
 from service.access import get_for_admin
 from service.forms.desk_settings import (
     CannedReplyForm,
@@ -237,13 +237,13 @@ def dispatch_apply_view(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, form.errors["plan"][0])
         return redirect("service:dry_run")
-    try:
-        count = tickets_dispatch_apply(acting_user=request.user, plan=form.cleaned_data["plan"])
-    except DomainError as exc:
-        messages.error(request, exc.message)
-        return redirect("service:dry_run")
-    messages.success(request, _("%(count)d tickets dispatched.") % {"count": count})
-    return redirect("service:ticket_list")
+    return domain_action(
+        request,
+        lambda: tickets_dispatch_apply(acting_user=request.user, plan=form.cleaned_data["plan"]),
+        success=lambda count: _("%(count)d tickets dispatched.") % {"count": count},
+        then="service:ticket_list",
+        on_error="service:dry_run",
+    )
 
 
 @admin_required

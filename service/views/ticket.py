@@ -16,7 +16,15 @@ from crm.access import safe_redirect_url
 from crm.errors import DomainError
 from crm.forms import SearchForm
 from crm.models import Role
-from crm.web import PAGE_SIZE, CappedPaginator, apply_domain_error, form_status, selected_ids, tenant_required
+from crm.web import (
+    PAGE_SIZE,
+    CappedPaginator,
+    apply_domain_error,
+    domain_action,
+    form_status,
+    selected_ids,
+    tenant_required,
+)
 from customers.filters import search_customers
 from customers.models import Contact
 from service.access import (
@@ -96,27 +104,30 @@ def ticket_bulk(request: HttpRequest) -> HttpResponse:
     if not tickets:
         messages.error(request, _("Select at least one ticket you may change."))
         return redirect(back)
-    try:
-        if request.POST.get("action") == "close":
-            count = tickets_close(acting_user=request.user, tickets=tickets)
-            messages.success(request, _("%(count)d tickets closed.") % {"count": count})
-        else:
-            form = AssignForm(request.POST, user=request.user)
-            if not form.is_valid():
-                for errors in form.errors.values():
-                    for error in errors:
-                        messages.error(request, error)
-                return redirect(back)
-            count = tickets_assign(
-                acting_user=request.user,
-                tickets=tickets,
-                assignee=form.cleaned_data["assignee"],
-                team=form.cleaned_data["team"],
-            )
-            messages.success(request, _("%(count)d tickets assigned.") % {"count": count})
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    return redirect(back)
+    if request.POST.get("action") == "close":
+        return domain_action(
+            request,
+            lambda: tickets_close(acting_user=request.user, tickets=tickets),
+            success=lambda count: _("%(count)d tickets closed.") % {"count": count},
+            then=back,
+        )
+    form = AssignForm(request.POST, user=request.user)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(back)
+    return domain_action(
+        request,
+        lambda: tickets_assign(
+            acting_user=request.user,
+            tickets=tickets,
+            assignee=form.cleaned_data["assignee"],
+            team=form.cleaned_data["team"],
+        ),
+        success=lambda count: _("%(count)d tickets assigned.") % {"count": count},
+        then=back,
+    )
 
 
 @tenant_required
@@ -226,13 +237,12 @@ def ticket_status_view(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Choose a status."))
         return redirect("service:ticket_detail", pk=ticket.pk)
-    try:
-        ticket = ticket_set_status(acting_user=request.user, ticket=ticket, status=form.cleaned_data["status"])
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Status: %(status)s.") % {"status": ticket.get_status_display()})
-    return redirect("service:ticket_detail", pk=ticket.pk)
+    return domain_action(
+        request,
+        lambda: ticket_set_status(acting_user=request.user, ticket=ticket, status=form.cleaned_data["status"]),
+        success=lambda ticket: _("Status: %(status)s.") % {"status": ticket.get_status_display()},
+        then=reverse("service:ticket_detail", kwargs={"pk": ticket.pk}),
+    )
 
 
 @tenant_required
@@ -271,31 +281,29 @@ def ticket_assign_view(request: HttpRequest, pk: int) -> HttpResponse:
             for error in errors:
                 messages.error(request, error)
         return redirect("service:ticket_detail", pk=ticket.pk)
-    try:
-        tickets_assign(
+    return domain_action(
+        request,
+        lambda: tickets_assign(
             acting_user=request.user,
             tickets=[ticket],
             assignee=form.cleaned_data["assignee"],
             team=form.cleaned_data["team"],
-        )
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Ticket assigned."))
-    return redirect("service:ticket_detail", pk=ticket.pk)
+        ),
+        success=_("Ticket assigned."),
+        then=reverse("service:ticket_detail", kwargs={"pk": ticket.pk}),
+    )
 
 
 @tenant_required
 @require_POST
 def presence_view(request: HttpRequest) -> HttpResponse:
     """The agent marks themself away (dispatch skips them) or back on duty."""
-    try:
-        away = presence_set(acting_user=request.user, away=request.POST.get("away") == "1")
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("You are away: new tickets go to others.") if away else _("You are on duty."))
-    return redirect(safe_redirect_url(request, request.POST.get("back"), reverse("service:ticket_list")))
+    return domain_action(
+        request,
+        lambda: presence_set(acting_user=request.user, away=request.POST.get("away") == "1"),
+        success=lambda away: _("You are away: new tickets go to others.") if away else _("You are on duty."),
+        then=safe_redirect_url(request, request.POST.get("back"), reverse("service:ticket_list")),
+    )
 
 
 @tenant_required

@@ -116,3 +116,11 @@ def test_ticket_and_contact_custom_values(world_a, api_client, client_for):
     assert contact.custom == {"hobby": ["茶", "高尔夫"]} and contact.mobile == "+8613800138000"
     detail = client_for(world_a.rep1).get(reverse("customers:detail", args=[customer.pk])).content.decode()
     assert "爱好" in detail and "茶、高尔夫" in detail
+
+
+@pytest.mark.django_db
+def test_a_custom_fields_help_text_is_shown_as_text_in_the_shared_field_markup(world_a, client_for):
+    define(world_a.admin, "lead", "budget", "money", label="预算", help_text="<b>含税</b>")
+    body = client_for(world_a.rep1).get(reverse("sales:lead_create")).content.decode()
+    assert 'data-testid="custom-field"' in body
+    assert "&lt;b&gt;含税&lt;/b&gt;" in body and "<b>含税</b>" not in body

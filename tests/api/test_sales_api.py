@@ -73,3 +73,34 @@ def test_list_queries_are_bounded(world_a, api_client, django_assert_max_num_que
         with django_assert_max_num_queries(12):
             response = admin.get(url)
         assert response.status_code == 200, url
+
+
+@pytest.mark.django_db
+def test_lead_product_line_and_tags_within_the_company(world_a, world_b, api_client):
+    from customers.models import Tag
+
+    from ..sales.quotes import make_product
+
+    erp = make_product(world_a, code="ERP")
+    foreign = make_product(world_b, code="ERP-B")
+    fair = Tag.objects.create(tenant=world_a.tenant, name="展会")
+    Tag.objects.create(tenant=world_b.tenant, name="外部")
+    rep1, _token = api_client(world_a.rep1)
+    body = {"name": "赵磊", "phone": "13800138123", "product": foreign.pk}
+    refused = rep1.post(LEADS, body, content_type="application/json")
+    assert refused.status_code == 400 and "product" in refused.json()["error"]["fields"]
+    refused = rep1.post(LEADS, {**body, "product": erp.pk, "tags": ["外部"]}, content_type="application/json")
+    assert refused.status_code == 400 and "tags" in refused.json()["error"]["fields"]
+    assert not Lead.objects.filter(tenant=world_a.tenant).exists()
+    response = rep1.post(LEADS, {**body, "product": erp.pk, "tags": ["展会"]}, content_type="application/json")
+    assert response.status_code == 201, response.content
+    assert response.json()["product"] == erp.pk and response.json()["tags"] == ["展会"]
+    lead = Lead.objects.get(pk=response.json()["id"])
+    assert lead.product == erp and list(lead.tags.all()) == [fair]
+    # A PATCH that names neither keeps both; one that names them changes them.
+    rep1.patch(f"{LEADS}{lead.pk}/", {"company": "云帆科技"}, content_type="application/json")
+    assert rep1.get(f"{LEADS}{lead.pk}/").json()["tags"] == ["展会"]
+    response = rep1.patch(f"{LEADS}{lead.pk}/", {"product": None, "tags": []}, content_type="application/json")
+    assert response.status_code == 200, response.content
+    lead.refresh_from_db()
+    assert lead.product is None and not lead.tags.exists()

@@ -22,6 +22,7 @@ from sales.models import (
     Task,
 )
 from sales.selectors.calendar import calendar_data
+from sales.selectors.lead_pool import with_lead_fallback_at
 
 
 def counts():
@@ -80,6 +81,10 @@ def test_seed_demo_is_idempotent_and_covers_the_daily_work(capsys):
     # The default lead pool has a rule per product line, and held leads of that product line.
     rule = LeadPoolRule.objects.get(tenant=demo, product__isnull=False)
     assert Lead.objects.filter(tenant=demo, pool=rule.pool, product=rule.product, owner__isnull=False).exists()
+    # And a rule per lead tag, with a held lead of that tag due to fall back within days (the date on the list).
+    tag_rule = LeadPoolRule.objects.get(tenant=demo, tag__isnull=False)
+    hot = with_lead_fallback_at(Lead.objects.filter(tenant=demo, tags=tag_rule.tag, owner__isnull=False), demo)
+    assert any(lead.fallback_at and lead.fallback_at < now + timedelta(days=tag_rule.no_followup_days) for lead in hot)
     # The full cycle: a contract in effect, one instalment paid, one late, one to come.
     contract = Contract.objects.get(tenant=demo, status="active")
     assert contract.quote.status == "accepted" and contract.receipts.count() == 1

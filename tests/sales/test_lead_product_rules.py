@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from crm.errors import DomainError
 from crm.workcalendar.selectors import local_today
+from customers.models import Tag
 from sales.models import Lead, LeadOwnershipEvent, LeadPool, LeadPoolRule
 from sales.selectors.lead_pool import (
     lead_fallback_day,
@@ -57,24 +58,34 @@ def test_a_product_line_rule_comes_before_the_source_rule_and_the_default(world)
 
 
 @pytest.mark.django_db
-def test_job_warnings_simulation_and_dates_agree_with_product_rules(world, django_capture_on_commit_callbacks):
+def test_job_warnings_simulation_and_dates_agree_with_product_and_tag_rules(world, django_capture_on_commit_callbacks):
     erp = make_product(world, code="ERP")
+    fair = Tag.objects.create(tenant=world.tenant, name="展会")
+    hot = Tag.objects.create(tenant=world.tenant, name="高意向")
     pool = lead_pool(world, no_followup_days=10, warn_days_before=4)
     _rule(world, pool, source="展会", no_followup_days=20)
     _rule(world, pool, product=erp, no_followup_days=30, no_conversion_days=50)
+    _rule(world, pool, tag=fair, no_followup_days=3)
+    _rule(world, pool, tag=hot, no_followup_days=6, no_conversion_days=45)
     samples = [
-        (40, 12, "", None),
-        (40, 9, "", erp),
-        (40, 29, "", erp),
-        (40, 27, "展会", erp),
-        (40, 31, "展会", erp),
-        (49, 1, "", erp),
-        (52, 1, "", erp),
-        (40, 19, "展会", None),
-        (40, 3, "", None),
+        (40, 12, "", None, []),
+        (40, 9, "", erp, []),
+        (40, 29, "", erp, []),
+        (40, 27, "展会", erp, []),
+        (40, 31, "展会", erp, [fair]),
+        (49, 1, "", erp, [hot]),
+        (52, 1, "", erp, []),
+        (40, 19, "展会", None, []),
+        (40, 3, "", None, []),
+        (40, 2, "", None, [fair]),
+        (40, 4, "展会", None, [fair, hot]),
+        (40, 5, "", None, [hot]),
+        (44, 1, "", None, [hot]),
+        (40, 7, "", None, [hot]),
+        (40, 20, "", erp, [fair]),
     ]
-    for i, (owned, followed, source, product) in enumerate(samples):
-        held_lead(
+    for i, (owned, followed, source, product, tags) in enumerate(samples):
+        lead = held_lead(
             world,
             world.rep1,
             pool,
@@ -84,6 +95,7 @@ def test_job_warnings_simulation_and_dates_agree_with_product_rules(world, djang
             source=source,
             product=product,
         )
+        lead.tags.set(tags, through_defaults={"tenant": world.tenant})
     now = timezone.now()
     sim = lead_pool_simulate(pool, now=now)
     warned = {(pk, step) for pk, _o, _s, _n, step, _d in lead_warning_candidates(world.tenant, now)}
@@ -133,6 +145,8 @@ def test_admins_set_rules_per_product_line_on_the_settings_page(world, world_b, 
         "rules-0-no_followup_days": "30",
         "prules-TOTAL_FORMS": "2",
         "prules-INITIAL_FORMS": "0",
+        "trules-TOTAL_FORMS": "0",
+        "trules-INITIAL_FORMS": "0",
         "prules-0-product": str(foreign.pk),
         "prules-0-no_followup_days": "60",
         "prules-1-product": "",
