@@ -405,7 +405,17 @@ class CustomerKind(ImportKind):
         return {(t.kind, t.value): t.customer for t in taken}
 
     def classify(self, batch: list[tuple[int, list[str]]]) -> list[CustomerRow]:
-        results = [self.clean(number, cells) for number, cells in batch]
+        rows = self.clean_batch(batch)
+        self.dedupe(rows)
+        return rows
+
+    def clean_batch(self, batch: list[tuple[int, list[str]]]) -> list[CustomerRow]:
+        """The per-cell rules of a batch's rows (no database)."""
+        return [self.clean(number, cells) for number, cells in batch]
+
+    def dedupe(self, results: list[CustomerRow]) -> None:
+        """Mark the valid rows whose identifiers a live customer or an earlier valid row of the file holds
+        (duplicate), and count the others against the owner's room."""
         taken = self._taken([r for r in results if r.status == RowStatus.VALID])
         for row in results:
             if row.status != RowStatus.VALID:
@@ -428,7 +438,6 @@ class CustomerKind(ImportKind):
                 for ident in row.identifiers:
                     self.seen[(ident.kind, ident.value)] = row.number
                 self._take_room(row)
-        return results
 
     def _cap_owner(self) -> User | None:
         """The rep every row goes to (a job for one owner), whose holdings cap the rows count against."""
