@@ -53,7 +53,14 @@ from customers.services.assignment import CUSTOMER, Assigner, customer_attrs, no
 from customers.services.contact import clean_phone
 from customers.services.customer import customer_create
 from customers.services.holdings import holdings_check, holdings_of, holdings_room, room_left
-from customers.services.identifier import KIND_LABELS, DuplicateCustomer, Identifier, duplicate_error, identifiers_of
+from customers.services.identifier import (
+    KIND_LABELS,
+    DuplicateCustomer,
+    Identifier,
+    duplicate_error,
+    holders_visible,
+    identifiers_of,
+)
 from customers.services.tenant import default_pool
 
 logger = logging.getLogger(__name__)
@@ -382,10 +389,10 @@ class CustomerKind(ImportKind):
         row.identifiers = identifiers_of(row.customer, [row.contact] if row.contact else [])
         return row
 
-    def _holder_message(self, ident: Identifier, holder: Customer) -> str:
+    def _holder_message(self, ident: Identifier, holder: Customer, visible: set[int]) -> str:
         key = (ident.kind, holder.pk)
         if key not in self._holder_messages:
-            self._holder_messages[key] = duplicate_error(ident, holder, self.user).message
+            self._holder_messages[key] = duplicate_error(ident, holder, self.user, visible=holder.pk in visible).message
         return self._holder_messages[key]
 
     def _taken(self, rows: list[CustomerRow]) -> dict[tuple[str, str], Customer]:
@@ -419,6 +426,8 @@ class CustomerKind(ImportKind):
         """Mark the valid rows whose identifiers a live customer or an earlier valid row of the file holds
         (duplicate), and count the others against the owner's room."""
         taken = self._taken([r for r in results if r.status == RowStatus.VALID])
+        # Whether the user may be told who holds each identifier met: one query for the batch's holders.
+        visible = holders_visible(self.user, {c.pk: c for c in taken.values()}.values()) if taken else set()
         for row in results:
             if row.status != RowStatus.VALID:
                 continue
@@ -426,7 +435,7 @@ class CustomerKind(ImportKind):
             holder = next((taken[i.kind, i.value] for i in row.identifiers if (i.kind, i.value) in taken), None)
             if holder is not None:
                 ident = next(i for i in row.identifiers if taken.get((i.kind, i.value)) is holder)
-                row.errors[ident.field] = self._holder_message(ident, holder)
+                row.errors[ident.field] = self._holder_message(ident, holder, visible)
             else:
                 ident = next((i for i in row.identifiers if (i.kind, i.value) in self.seen), None)
                 if ident is not None:
