@@ -396,7 +396,10 @@ class CustomerKind(ImportKind):
         return self._holder_messages[key]
 
     def _taken(self, rows: list[CustomerRow]) -> dict[tuple[str, str], Customer]:
-        """The identifiers of `rows` that belong to live customers: one query for the whole batch."""
+        """The identifiers of `rows` that belong to live customers: one query on the identifier index for the whole
+        batch (a kind and its values, per kind), then one for the customers that hold any, by primary key. (A
+        join from the identifiers to the customers would be planned on the table's statistics, which a long import
+        outgrows within its own transaction.)"""
         by_kind: dict[str, set[str]] = {}
         for row in rows:
             for ident in row.identifiers:
@@ -406,12 +409,17 @@ class CustomerKind(ImportKind):
         query = Q()
         for kind, values in by_kind.items():
             query |= Q(kind=kind, value__in=values)
-        taken = (
-            CustomerIdentifier.objects.for_tenant(self.tenant)
-            .filter(query)
-            .select_related("customer__owner", "customer__pool")
+        taken = list(
+            CustomerIdentifier.objects.for_tenant(self.tenant).filter(query).values_list("kind", "value", "customer_id")
         )
-        return {(t.kind, t.value): t.customer for t in taken}
+        if not taken:
+            return {}
+        holders = (
+            Customer.objects.for_tenant(self.tenant)
+            .select_related("owner", "pool")
+            .in_bulk({customer_id for _kind, _value, customer_id in taken})
+        )
+        return {(kind, value): holders[customer_id] for kind, value, customer_id in taken if customer_id in holders}
 
     def classify(self, batch: list[tuple[int, list[str]]]) -> list[CustomerRow]:
         rows = self.clean_batch(batch)

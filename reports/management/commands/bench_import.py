@@ -41,6 +41,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
+from django.test.utils import override_settings
 from django.utils import timezone
 from openpyxl import Workbook
 
@@ -347,7 +348,12 @@ class Command(BaseCommand):
         return tenant, admin
 
     def _run(self, tenant: Tenant, admin: User, name: str, data: bytes, timer: PhaseTimer | None = None, **figures):
-        """Upload, map, check (the worker's task), start and commit (the worker's task), as the web flow does."""
+        """Upload, map, check (the worker's task), start and commit (the worker's task), as the web flow does for a
+        large file (any file, here: the inline limit is set to none)."""
+        with override_settings(IMPORT_INLINE_MAX_ROWS=0):
+            return self._run_large(tenant, admin, name, data, timer, **figures)
+
+    def _run_large(self, tenant, admin, name, data, timer, **figures):
         job = import_services.import_upload(
             acting_user=admin, kind=CustomerKind, uploaded=SimpleUploadedFile(name, data), destination=POOL
         )
