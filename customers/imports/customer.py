@@ -25,8 +25,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy
@@ -396,22 +395,29 @@ class CustomerKind(ImportKind):
         return self._holder_messages[key]
 
     def _taken(self, rows: list[CustomerRow]) -> dict[tuple[str, str], Customer]:
-        """The identifiers of `rows` that belong to live customers: one query on the identifier index for the whole
-        batch (a kind and its values, per kind), then one for the customers that hold any, by primary key. (A
-        join from the identifiers to the customers would be planned on the table's statistics, which a long import
-        outgrows within its own transaction.)"""
+        """The identifiers of `rows` that belong to live customers: one query for the whole batch, one probe of the
+        identifier index per identifier, then one for the customers that hold any, by primary key. (A filter over
+        the table, or a join to the customers, would be planned on the tables' statistics, which a long import
+        outgrows within its own transaction: each batch would read every identifier written before it.)"""
         by_kind: dict[str, set[str]] = {}
         for row in rows:
             for ident in row.identifiers:
                 by_kind.setdefault(ident.kind, set()).add(ident.value)
         if not by_kind:
             return {}
-        query = Q()
-        for kind, values in by_kind.items():
-            query |= Q(kind=kind, value__in=values)
-        taken = list(
-            CustomerIdentifier.objects.for_tenant(self.tenant).filter(query).values_list("kind", "value", "customer_id")
+        kinds = [kind for kind, values in by_kind.items() for _value in values]
+        values = [value for values in by_kind.values() for value in values]
+        table = CustomerIdentifier._meta.db_table
+        # One index probe per identifier (a LATERAL lookup on the unique index of tenant, kind and value), whatever
+        # the planner believes of the table's size.
+        sql = (
+            "SELECT v.kind, v.value, i.customer_id FROM unnest(%s::text[], %s::text[]) AS v(kind, value) "  # noqa: S608
+            f"CROSS JOIN LATERAL (SELECT customer_id FROM {table} WHERE tenant_id = %s "  # the model's own table
+            "AND kind = v.kind AND value = v.value LIMIT 1) AS i"
         )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [kinds, values, self.tenant.pk])
+            taken = cursor.fetchall()
         if not taken:
             return {}
         holders = (
