@@ -65,6 +65,9 @@ makemessages: venv
 # (bench_seed: seeded once, reused by the next run) and every list page per role beside its main query, and the
 # fall-back jobs (bench_pages, with DEBUG off as in production): bench/results.json and the table.
 BENCH_DB ?= postgres://postgres@127.0.0.1:5432/crm_bench
+# The import and reminders bench (bench_import: a 100,000-row customer file, CSV and XLSX; 1,000 due reminders) in a
+# database of its own, its rows added to bench/results.json beside bench_pages'.
+IMPORT_BENCH_DB ?= postgres://postgres@127.0.0.1:5432/crm_import_bench
 BENCH_ENV := DATABASE_URL=$(BENCH_DB) EMAIL_URL=dummymail:// CELERY_BROKER_URL=memory:// LOG_LEVEL=WARNING DEBUG=False \
 	SECRET_KEY=bench-only-not-a-secret-bench-only-not-a-secret-0123456789 \
 	STATICFILES_STORAGE=django.contrib.staticfiles.storage.StaticFilesStorage
@@ -79,6 +82,9 @@ bench: venv services
 	DATABASE_URL=$(BENCH_DB) EMAIL_URL=dummymail:// CELERY_BROKER_URL=memory:// LOG_LEVEL=WARNING $(PY) manage.py bench_reports
 	$(BENCH_ENV) $(PY) manage.py bench_seed
 	$(BENCH_ENV) $(PY) manage.py bench_pages
+	DATABASE_URL=$(IMPORT_BENCH_DB) $(PY) scripts/ensure_db.py
+	DATABASE_URL=$(IMPORT_BENCH_DB) $(PY) manage.py migrate --noinput -v0
+	$(BENCH_ENV) DATABASE_URL=$(IMPORT_BENCH_DB) $(PY) manage.py bench_import
 
 # Load test through gunicorn and PgBouncer in transaction mode (scripts/loadtest.py, docs/scaling.md): 50 users for
 # 60 s on a scratch database; p50/p95 per action, then SQL checks (no double owners, no exceeded caps). Not part of

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
 from pypinyin import Style, lazy_pinyin
+from pypinyin.seg.simpleseg import seg as _pinyin_words
 
 # Phones are normalized in crm (users have phones too); customers' code imports them from here as before.
 from crm.phones import format_phone, normalize_phone  # noqa: F401
@@ -97,15 +99,27 @@ def normalize_credit_code(value: str) -> str:
     return _NON_WORD.sub("", nfkc(value).upper())
 
 
+def _as_is(chars: str) -> list[str]:
+    return list(chars)
+
+
+@functools.lru_cache(maxsize=65536)
+def _word_pinyin(word: str) -> tuple[str, str]:
+    """One word of pypinyin's own cutting (a phrase of its dictionary, one character, or a run without pinyin):
+    its syllables and their first letters, joined. Cached: names are made of few words (cities, 有限公司, trades)."""
+    syllables = "".join(s for s in lazy_pinyin(word, errors=_as_is) if s.strip())
+    initials = "".join(s[0] for s in lazy_pinyin(word, style=Style.FIRST_LETTER, errors=_as_is) if s.strip())
+    return syllables, initials
+
+
 def pinyin_forms(name: str) -> tuple[str, str]:
-    """('zhangsan', 'zs') for 张三; non-Chinese characters are kept, lowercased."""
-    text = nfkc(name)
-    syllables = [s for s in lazy_pinyin(text, errors=lambda chars: list(chars)) if s.strip()]
-    full = _NON_WORD.sub("", "".join(syllables).lower())
-    initials = "".join(
-        s[0] for s in lazy_pinyin(text, style=Style.FIRST_LETTER, errors=lambda chars: list(chars)) if s.strip()
-    )
-    return full[:600], _NON_WORD.sub("", initials.lower())[:200]
+    """('zhangsan', 'zs') for 张三; non-Chinese characters are kept, lowercased. The name is cut into words as
+    pypinyin cuts it (so 重庆 reads chongqing, 银行 yinhang) and each word's forms come from a cache: the same result as
+    converting the whole name at once, for a fraction of the time over an import's thousands of names."""
+    words = [_word_pinyin(word) for word in _pinyin_words(nfkc(name))]
+    full = _NON_WORD.sub("", "".join(w[0] for w in words).lower())
+    initials = _NON_WORD.sub("", "".join(w[1] for w in words).lower())
+    return full[:600], initials[:200]
 
 
 _LUNAR_MONTHS = {"正": 1, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}

@@ -25,13 +25,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy
 
 from crm.access import sales_assignable_users
+from crm.database.bulk import rows_insert
 from crm.errors import DomainError
 from crm.imports.kind import ImportKind, Row, RowStatus
 from crm.imports.models import ImportJob
@@ -52,7 +52,14 @@ from customers.services.assignment import CUSTOMER, Assigner, customer_attrs, no
 from customers.services.contact import clean_phone
 from customers.services.customer import customer_create
 from customers.services.holdings import holdings_check, holdings_of, holdings_room, room_left
-from customers.services.identifier import KIND_LABELS, DuplicateCustomer, Identifier, duplicate_error, identifiers_of
+from customers.services.identifier import (
+    KIND_LABELS,
+    DuplicateCustomer,
+    Identifier,
+    duplicate_error,
+    holders_visible,
+    identifiers_of,
+)
 from customers.services.tenant import default_pool
 
 logger = logging.getLogger(__name__)
@@ -146,6 +153,7 @@ TARGETS: tuple[Target, ...] = (
 )
 # The cells that make a contact of a row (with the contact's name).
 CONTACT_KEYS = ("title", "mobile", "phone", "email", "wechat", "birthday", "lunar_birthday")
+CUSTOMER_LABEL = Customer._meta.label_lower
 
 _email_validator = EmailValidator()
 
@@ -380,33 +388,60 @@ class CustomerKind(ImportKind):
         row.identifiers = identifiers_of(row.customer, [row.contact] if row.contact else [])
         return row
 
-    def _holder_message(self, ident: Identifier, holder: Customer) -> str:
+    def _holder_message(self, ident: Identifier, holder: Customer, visible: set[int]) -> str:
         key = (ident.kind, holder.pk)
         if key not in self._holder_messages:
-            self._holder_messages[key] = duplicate_error(ident, holder, self.user).message
+            self._holder_messages[key] = duplicate_error(ident, holder, self.user, visible=holder.pk in visible).message
         return self._holder_messages[key]
 
     def _taken(self, rows: list[CustomerRow]) -> dict[tuple[str, str], Customer]:
-        """The identifiers of `rows` that belong to live customers: one query for the whole batch."""
+        """The identifiers of `rows` that belong to live customers: one query for the whole batch, one probe of the
+        identifier index per identifier, then one for the customers that hold any, by primary key. (A filter over
+        the table, or a join to the customers, would be planned on the tables' statistics, which a long import
+        outgrows within its own transaction: each batch would read every identifier written before it.)"""
         by_kind: dict[str, set[str]] = {}
         for row in rows:
             for ident in row.identifiers:
                 by_kind.setdefault(ident.kind, set()).add(ident.value)
         if not by_kind:
             return {}
-        query = Q()
-        for kind, values in by_kind.items():
-            query |= Q(kind=kind, value__in=values)
-        taken = (
-            CustomerIdentifier.objects.for_tenant(self.tenant)
-            .filter(query)
-            .select_related("customer__owner", "customer__pool")
+        kinds = [kind for kind, values in by_kind.items() for _value in values]
+        values = [value for values in by_kind.values() for value in values]
+        table = CustomerIdentifier._meta.db_table
+        # One index probe per identifier (a LATERAL lookup on the unique index of tenant, kind and value), whatever
+        # the planner believes of the table's size.
+        sql = (
+            "SELECT v.kind, v.value, i.customer_id FROM unnest(%s::text[], %s::text[]) AS v(kind, value) "  # noqa: S608
+            f"CROSS JOIN LATERAL (SELECT customer_id FROM {table} WHERE tenant_id = %s "  # the model's own table
+            "AND kind = v.kind AND value = v.value LIMIT 1) AS i"
         )
-        return {(t.kind, t.value): t.customer for t in taken}
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [kinds, values, self.tenant.pk])
+            taken = cursor.fetchall()
+        if not taken:
+            return {}
+        holders = (
+            Customer.objects.for_tenant(self.tenant)
+            .select_related("owner", "pool")
+            .in_bulk({customer_id for _kind, _value, customer_id in taken})
+        )
+        return {(kind, value): holders[customer_id] for kind, value, customer_id in taken if customer_id in holders}
 
     def classify(self, batch: list[tuple[int, list[str]]]) -> list[CustomerRow]:
-        results = [self.clean(number, cells) for number, cells in batch]
+        rows = self.clean_batch(batch)
+        self.dedupe(rows)
+        return rows
+
+    def clean_batch(self, batch: list[tuple[int, list[str]]]) -> list[CustomerRow]:
+        """The per-cell rules of a batch's rows (no database)."""
+        return [self.clean(number, cells) for number, cells in batch]
+
+    def dedupe(self, results: list[CustomerRow]) -> None:
+        """Mark the valid rows whose identifiers a live customer or an earlier valid row of the file holds
+        (duplicate), and count the others against the owner's room."""
         taken = self._taken([r for r in results if r.status == RowStatus.VALID])
+        # Whether the user may be told who holds each identifier met: one query for the batch's holders.
+        visible = holders_visible(self.user, {c.pk: c for c in taken.values()}.values()) if taken else set()
         for row in results:
             if row.status != RowStatus.VALID:
                 continue
@@ -414,7 +449,7 @@ class CustomerKind(ImportKind):
             holder = next((taken[i.kind, i.value] for i in row.identifiers if (i.kind, i.value) in taken), None)
             if holder is not None:
                 ident = next(i for i in row.identifiers if taken.get((i.kind, i.value)) is holder)
-                row.errors[ident.field] = self._holder_message(ident, holder)
+                row.errors[ident.field] = self._holder_message(ident, holder, visible)
             else:
                 ident = next((i for i in row.identifiers if (i.kind, i.value) in self.seen), None)
                 if ident is not None:
@@ -428,7 +463,6 @@ class CustomerKind(ImportKind):
                 for ident in row.identifiers:
                     self.seen[(ident.kind, ident.value)] = row.number
                 self._take_room(row)
-        return results
 
     def _cap_owner(self) -> User | None:
         """The rep every row goes to (a job for one owner), whose holdings cap the rows count against."""
@@ -515,12 +549,12 @@ class CustomerKind(ImportKind):
             self.pools[decision.pool_id] = Pool.objects.get(tenant=self.tenant, pk=decision.pool_id)
         return None, self.pools[decision.pool_id], OwnershipEvent.Reason.IMPORT, note, decision
 
-    def assigned_to(self, decision, customer: Customer) -> None:
+    def assigned_to(self, decision, customer_id: int, name: str) -> None:
         if decision is None:
             return
-        self.assigner.log(decision, customer.pk)
+        self.assigner.log(decision, customer_id)
         if decision.owner is not None:
-            self.assigned.setdefault(decision.owner.pk, []).append((decision.kind, customer.name, decision.rule.name))
+            self.assigned.setdefault(decision.owner.pk, []).append((decision.kind, name, decision.rule.name))
 
     def create(self, rows: list[CustomerRow]) -> list[CustomerRow]:
         """Create a batch's valid rows; returns those refused meanwhile (a customer created by someone else since
@@ -554,80 +588,112 @@ class CustomerKind(ImportKind):
                     self.assigner.release(decision)
                 refused.append(_refuse(row, exc))
             else:
-                self.assigned_to(decision, customer)
+                self.assigned_to(decision, customer.pk, customer.name)
         return refused
 
     def bulk_create(self, rows: list[CustomerRow], decisions: dict[int, tuple]) -> list[CustomerRow]:
-        """The same writes as customer_create, for a batch: customers, primary contacts, identifiers (the
-        unique index decides races), ownership events and one audit event per customer. Returns the rows the
-        model's own validation refuses (a safety net: the row checks already cover its rules)."""
-        tenant, user, now = self.tenant, self.user, self.now
-        customers, refused, kept = [], [], []
+        """The same writes as customer_create, for a batch, one statement per table (crm.database.bulk.rows_insert):
+        customers, primary contacts, identifiers (the unique index decides races), ownership events and one audit
+        event per customer. The rows' own rules (`clean`) are the model's field rules: lengths by their targets,
+        the credit code by its validator, levels and lists by the company's values. Returns the rows refused (none:
+        a refusal met here is the identifier index's, raised as IntegrityError for `create` to retry)."""
+        tenant_id, user_id, now, job_id = self.tenant.pk, self.user.pk, self.now, self.job.pk
         for row in rows:
-            customer = Customer(tenant=tenant, created_by=user, created_at=now, **row.customer)
-            customer.name_pinyin, customer.name_initials = pinyin_forms(customer.name)
-            try:
-                customer.full_clean(exclude=["tenant", "pool", "owner", "level", "created_by"])
-            except ValidationError as exc:
-                refused.append(_refuse(row, exc))
-                continue
-            owner, pool, _reason, _note, _decision = decisions[row.number] = self.decide(row)
-            customer.owner, customer.owned_since, customer.pool = owner, now if owner else None, pool
-            customers.append(customer)
-            kept.append(row)
+            decisions[row.number] = self.decide(row)
         if self.assigner is None and self.owner is not None:
             # A safety net: the rows were counted against the owner's room when classified.
-            holdings_check(rep=self.owner, adding=len(customers))
-        Customer.objects.bulk_create(customers)
+            holdings_check(rep=self.owner, adding=len(rows))
+        customers = []
+        for row in rows:
+            data = row.customer
+            owner, pool, _reason, _note, _decision = decisions[row.number]
+            full, initials = pinyin_forms(data["name"])
+            level = data["level"]
+            customers.append(
+                {
+                    "tenant_id": tenant_id,
+                    "created_by_id": user_id,
+                    "created_at": now,
+                    "updated_at": now,
+                    "kind": data["kind"],
+                    "name": data["name"],
+                    "name_pinyin": full,
+                    "name_initials": initials,
+                    "level_id": level.pk if level is not None else None,
+                    "industry": data["industry"],
+                    "region": data["region"],
+                    "source": data["source"],
+                    "credit_code": data["credit_code"],
+                    "address": data["address"],
+                    "notes": data["notes"],
+                    "custom": data["custom"],
+                    "owner_id": owner.pk if owner else None,
+                    "owned_since": now if owner else None,
+                    "pool_id": pool.pk,
+                }
+            )
+        ids = rows_insert(Customer, customers, ids=True)
         contacts, identifiers, events, audits = [], [], [], []
-        for row, customer in zip(kept, customers, strict=True):
+        for row, customer_id in zip(rows, ids, strict=True):
             owner, pool, reason, note, decision = decisions[row.number]
             if row.contact is not None:
                 contacts.append(
-                    Contact(tenant=tenant, customer=customer, created_by=user, is_primary=True, **row.contact)
+                    {
+                        "tenant_id": tenant_id,
+                        "customer_id": customer_id,
+                        "created_by_id": user_id,
+                        "created_at": now,
+                        "is_primary": True,
+                        **row.contact,
+                    }
                 )
             identifiers += [
-                CustomerIdentifier(tenant=tenant, customer=customer, kind=i.kind, value=i.value)
+                {"tenant_id": tenant_id, "customer_id": customer_id, "kind": i.kind, "value": i.value}
                 for i in row.identifiers
             ]
             events.append(
-                OwnershipEvent(
-                    tenant=tenant,
-                    customer=customer,
-                    to_owner=owner,
-                    to_pool=None if owner else pool,
-                    reason=reason,
-                    actor=user,
-                    at=now,
-                    created_by=user,
-                    note=note,
-                )
+                {
+                    "tenant_id": tenant_id,
+                    "customer_id": customer_id,
+                    "to_owner_id": owner.pk if owner else None,
+                    "to_pool_id": None if owner else pool.pk,
+                    "reason": reason,
+                    "actor_id": user_id,
+                    "at": now,
+                    "created_at": now,
+                    "created_by_id": user_id,
+                    "note": note,
+                }
             )
             audits.append(
-                AuditEvent(
-                    tenant=tenant,
-                    actor=user,
-                    action="customer.create",
-                    object_type=Customer._meta.label_lower,
-                    object_id=str(customer.pk),
-                    object_repr=customer.name[:255],
-                    details={
+                {
+                    "tenant_id": tenant_id,
+                    "actor_id": user_id,
+                    "action": "customer.create",
+                    "object_type": CUSTOMER_LABEL,
+                    "object_id": str(customer_id),
+                    "object_repr": row.customer["name"][:255],
+                    "details": {
                         "owner": owner.pk if owner else None,
-                        "import": self.job.pk,
+                        "import": job_id,
                         "row": row.number,
                         **({"rule": decision.rule.pk if decision.rule else None} if decision else {}),
                     },
-                    at=now,
-                )
+                    "at": now,
+                }
             )
-        Contact.objects.bulk_create(contacts)
-        CustomerIdentifier.objects.bulk_create(identifiers)
-        OwnershipEvent.objects.bulk_create(events)
-        AuditEvent.objects.bulk_create(audits)
+        # Rows of one batch carry the same keys (a contact's lunar birthday is optional): written by key set.
+        for group in _by_keys(contacts):
+            rows_insert(Contact, group)
+        rows_insert(CustomerIdentifier, identifiers)
+        rows_insert(OwnershipEvent, events)
+        rows_insert(AuditEvent, audits)
         # Only now that every row of the batch is written: the rules' quota log and the owners' digests.
-        for row, customer in zip(kept, customers, strict=True):
-            self.assigned_to(decisions[row.number][4], customer)
-        return refused
+        for row, customer_id in zip(rows, ids, strict=True):
+            decision = decisions[row.number][4]
+            if decision is not None:
+                self.assigned_to(decision, customer_id, row.customer["name"])
+        return []
 
     def finish(self) -> dict[str, Any]:
         if self.assigner is not None:
@@ -639,6 +705,13 @@ class CustomerKind(ImportKind):
             "by_rules": self.assigner is not None,
             "assigned": sum(len(items) for items in self.assigned.values()),
         }
+
+
+def _by_keys(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    groups: dict[frozenset, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(frozenset(row), []).append(row)
+    return list(groups.values())
 
 
 def _refuse(row: CustomerRow, exc: Exception) -> CustomerRow:

@@ -64,22 +64,34 @@ def identifiers_of(customer_data: dict[str, Any], contacts: Iterable[dict[str, A
 UNMASKED_KINDS = (CustomerIdentifier.Kind.COMPANY,)
 
 
-def may_name_holder(holder: Customer, user: User | None, *, kind: str | None = None) -> bool:
+def may_name_holder(
+    holder: Customer, user: User | None, *, kind: str | None = None, visible: bool | None = None
+) -> bool:
     """Whether `user` may be told which customer matched a `kind` identifier (its name, a link to it): only when it
     is visible to them and the match confirms nothing masked. A phone, an email or a credit code is masked outside
     one's own customers (the pool, a colleague's customer), so naming the customer that holds one would reveal it
-    without a logged reveal."""
+    without a logged reveal. `visible`, when the caller knows it (`holders_visible`), saves the query."""
     return (
         user is not None
         and (kind in UNMASKED_KINDS or sees_personal_data(user, holder))
-        and Customer.objects.visible_to(user).filter(pk=holder.pk).exists()
+        and (visible if visible is not None else Customer.objects.visible_to(user).filter(pk=holder.pk).exists())
     )
 
 
-def describe_holder(holder: Customer, user: User | None, *, kind: str | None = None) -> str:
+def holders_visible(user: User | None, holders: Iterable[Customer]) -> set[int]:
+    """The ids of `holders` that `user` may see, in one query (an import names the holders of a whole batch)."""
+    ids = {holder.pk for holder in holders}
+    if user is None or not ids:
+        return set()
+    return set(Customer.objects.visible_to(user).filter(pk__in=ids).values_list("pk", flat=True))
+
+
+def describe_holder(
+    holder: Customer, user: User | None, *, kind: str | None = None, visible: bool | None = None
+) -> str:
     """Who holds a customer that matched a `kind` identifier, saying no more than `user` may see (may_name_holder);
     the pool or the owner is always named, so the user knows where to turn."""
-    visible = may_name_holder(holder, user, kind=kind)
+    visible = may_name_holder(holder, user, kind=kind, visible=visible)
     if holder.owner_id is None:
         where = _("in the pool “%(pool)s”") % {"pool": holder.pool.name}
     else:
@@ -115,10 +127,12 @@ def find_duplicate(tenant: Tenant, identifiers: list[Identifier], exclude_pk: in
     return ident, row.customer
 
 
-def duplicate_error(ident: Identifier, holder: Customer, user: User | None) -> DuplicateCustomer:
+def duplicate_error(
+    ident: Identifier, holder: Customer, user: User | None, *, visible: bool | None = None
+) -> DuplicateCustomer:
     message = _("%(what)s already belongs to %(holder)s.") % {
         "what": KIND_LABELS[ident.kind](),
-        "holder": describe_holder(holder, user, kind=ident.kind),
+        "holder": describe_holder(holder, user, kind=ident.kind, visible=visible),
     }
     return DuplicateCustomer(message, field=ident.field, holder=holder)
 

@@ -45,3 +45,27 @@ def test_bench_seed_then_pages(tmp_path):
         assert row["role"] in ("admin", "manager", "rep", "job")
         assert row["ms"] > 0 and row["sql_ms"] >= 0 and row["queries"] > 0
     assert [r["name"] for r in rows if r["role"] == "job"] == ["customer fall-back", "lead fall-back"]
+
+
+def test_bench_import_adds_its_jobs_beside_the_pages(tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    output = tmp_path / "results.json"
+    output.write_text(
+        json.dumps([{"name": "customer list, page 1", "role": "admin", "ms": 1, "sql_ms": 1, "queries": 1}])
+    )
+    out = open("/dev/null", "w")  # noqa: SIM115
+    call_command("bench_import", rows=300, existing=60, reminders=20, output=str(output), stdout=out)
+    call_command("bench_import", rows=300, existing=60, reminders=20, output=str(output), stdout=out)  # reused
+    rows = json.loads(output.read_text(encoding="utf-8"))
+    names = [r["name"] for r in rows]
+    # The pages' row is kept; a second run replaces its own rows rather than adding more.
+    assert names[0] == "customer list, page 1" and len(names) == len(set(names))
+    assert {"customer import csv, commit", "customer import xlsx, commit", "reminders, 20 due"} <= set(names)
+    assert {r["role"] for r in rows[1:]} == {"job"}
+    commit = next(r for r in rows if r["name"] == "customer import csv, commit")
+    assert commit["rows_per_s"] > 0 and commit["queries"] > 0
+    reminders = next(r for r in rows if r["name"] == "reminders, 20 due")
+    assert reminders["queries"] > 0
+    # The tenant keeps only the customers it was seeded with: each measured import is rolled back.
+    tenant = Tenant.objects.get(slug="bench-import")
+    assert 0 < Customer.objects.filter(tenant=tenant).count() <= 60

@@ -66,6 +66,24 @@ PAGES = [
 CONTEXT_PREFIX = re.compile(r"^SELECT set_config\('app\.tenant_id', '\d*', true\); ")
 
 
+def results_merge(path: Path, rows: list[dict]) -> None:
+    """Add `rows` to the results file: a row replaces the one of the same name and role, the others stay (the
+    commands of `make bench` each write their own rows into the one file)."""
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        kept = []
+    index = {(r.get("name"), r.get("role")): i for i, r in enumerate(kept)}
+    for row in rows:
+        key = (row["name"], row["role"])
+        if key in index:
+            kept[index[key]] = row
+        else:
+            index[key] = len(kept)
+            kept.append(row)
+    path.write_text(json.dumps(kept, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
 class Command(BaseCommand):
     help = "Time every list page per role and the fall-back jobs on the bench data set; write bench/results.json."
 
@@ -129,9 +147,8 @@ class Command(BaseCommand):
         return not only or any(part and part in name for part in only.split(","))
 
     def _print(self, row: dict) -> None:
-        """Print the row and rewrite the file with every row so far: a run stopped halfway keeps what it measured."""
-        self.rows_written = [*getattr(self, "rows_written", []), row]
-        self.path.write_text(json.dumps(self.rows_written, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        """Print the row and merge it into the file at once: a run stopped halfway keeps what it measured."""
+        results_merge(self.path, [row])
         self.stdout.write(
             f"{row['name']:<40} {row['role']:<8} {row['ms']:>9,.0f} ms  main query {row['sql_ms']:>8,.1f} ms"
             f"  {row['queries']:>3} queries"
