@@ -131,3 +131,20 @@ def test_the_api_lists_the_same_customers_as_the_page(world_a, book, client_for,
         ids += [row["id"] for row in body["results"]]
         url = body["next"]
     assert ids == list(Customer.objects.visible_to(user).order_by("pk").values_list("pk", flat=True))
+
+
+@pytest.mark.django_db
+def test_the_pages_can_be_walked_and_jumped(world_a, book, client_for, monkeypatch):
+    monkeypatch.setattr("customers.views.customer.PAGE_SIZE", PAGE)
+    client = client_for(world_a.admin)
+    html = client.get(reverse("customers:list"), {"sort": "name", "page": 3}).content.decode()
+    # 36 customers, 7 a page: first, previous, next and last links keep the sort; a page number can be typed in.
+    assert 'data-testid="page-first"' in html and "sort=name&amp;page=1" in html
+    assert 'data-testid="page-last"' in html and "sort=name&amp;page=6" in html
+    assert "sort=name&amp;page=2" in html and "sort=name&amp;page=4" in html
+    assert 'data-testid="page-jump"' in html
+    assert '<input type="hidden" name="sort" value="name">' in html
+    assert 'type="number" name="page" min="1" max="6" value="3"' in html
+    last = client.get(reverse("customers:list"), {"sort": "name", "page": 6})
+    assert len(last.context["customers"]) == 1
+    assert 'data-testid="page-last"' not in last.content.decode()
