@@ -20,6 +20,7 @@ from rest_framework.request import Request
 
 from crm.expressions import InArray
 from crm.filters import BoundedDateFilter, LocalDayFilter, TeamTreeFilter, add_custom_filters
+from crm.forms import QuickSelect
 from crm.models import Team, User
 from crm.registry import registry
 from crm.workcalendar.selectors import local_midnight
@@ -130,17 +131,22 @@ class AnyYesNoWidget(BooleanWidget):
 class CustomerFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
     status = django_filters.ChoiceFilter(label=_("Status"), choices=Customer.Status.choices)
-    level = django_filters.ModelChoiceFilter(label=_("Level"), queryset=CustomerLevel.objects.none())
+    level = django_filters.ModelChoiceFilter(
+        label=_("Level"), queryset=CustomerLevel.objects.none(), widget=QuickSelect
+    )
     industry = django_filters.CharFilter(label=_("Industry"))
     region = django_filters.CharFilter(label=_("Region"))
     source = django_filters.CharFilter(label=_("Source"))
-    tag = django_filters.ModelChoiceFilter(label=_("Tag"), queryset=Tag.objects.none(), method="filter_tag")
-    owner = django_filters.ModelChoiceFilter(label=_("Owner"), queryset=User.objects.none())
-    pool = django_filters.ModelChoiceFilter(label=_("Pool"), queryset=Pool.objects.none())
+    tag = django_filters.ModelChoiceFilter(
+        label=_("Tag"), queryset=Tag.objects.none(), method="filter_tag", widget=QuickSelect
+    )
+    # The company's users and teams can be many: their menus render without a template per option.
+    owner = django_filters.ModelChoiceFilter(label=_("Owner"), queryset=User.objects.none(), widget=QuickSelect)
+    pool = django_filters.ModelChoiceFilter(label=_("Pool"), queryset=Pool.objects.none(), widget=QuickSelect)
     key_account = django_filters.BooleanFilter(
         label=_("Key account"), field_name="is_key_account", widget=AnyYesNoWidget
     )
-    team = TeamTreeFilter()
+    team = TeamTreeFilter(widget=QuickSelect)
     # Local days of the tenant: "since" keeps what happened on or after the day; "not since" what did not (never
     # counts as not since).
     followed_up_since = BoundedDateFilter(
