@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.db.models import F, JSONField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import JSONObject
+from django.db.models.query import EmptyQuerySet
 
 from crm.models import Tenant
 from customers.models import Contact, Customer
@@ -70,9 +72,18 @@ class CustomerPageIds(Sequence):
         ordering = SORTS[sort]
         column = SORT_COLUMNS[sort.lstrip("-")]
         # Each part filtered as the list is, sorted and cut at the page's end; PostgreSQL merges them in order.
-        firsts = [self._filtered(part).order_by(*ordering).values_list("pk", column)[:stop] for part in parts]
+        # A filter that rules a part out makes it empty (no query); one part left needs no merge.
+        filtered_parts = [p for p in (self._filtered(part) for part in parts) if not isinstance(p, EmptyQuerySet)]
+        if len(filtered_parts) < 2:
+            if not filtered_parts:
+                return []
+            return list(filtered_parts[0].order_by(*ordering).values_list("pk", flat=True)[start:stop])
+        firsts = [part.order_by(*ordering).values_list("pk", column)[:stop] for part in filtered_parts]
         merged = firsts[0].union(*firsts[1:], all=True).order_by(*ordering)[start:stop]
         return [pk for pk, _key in merged]
+
+    def _searching(self) -> bool:
+        return bool(self.filterset.is_bound and self.filterset.form.cleaned_data.get("q"))
 
     def _filtered(self, part: QuerySet[Customer]) -> QuerySet[Customer]:
         """`part` filtered as the FilterSet filters its own rows (nothing when it has no data)."""
@@ -82,9 +93,10 @@ class CustomerPageIds(Sequence):
         return self.filterset.filter_queryset(part)
 
     def _parts(self, sort: str) -> list[QuerySet[Customer]] | None:
-        """The visible rows' disjoint parts to merge, or None where one ordered scan serves: an admin, a single
-        owner, a sort without per-owner indexes, a very large team."""
-        if self.scope is None or sort not in SORTS:
+        """The visible rows' disjoint parts to merge, or None where one scan serves: an admin, a single owner, a
+        sort without per-owner indexes, a very large team, or a search (its matches come from the search indexes,
+        which each part would read again)."""
+        if self.scope is None or sort not in SORTS or self._searching():
             return None
         parts = Customer.objects.visible_parts(self.filterset.request.user, self.scope)
         if len(parts) < 2 or len(parts) > MERGE_OWNERS_MAX:
@@ -93,12 +105,13 @@ class CustomerPageIds(Sequence):
 
 
 def primary_contact_annotations() -> dict:
-    """The primary contact's name, mobile and id (else the first contact's), for a list row."""
+    """The primary contact (else the first contact) of a list row as {name, mobile, id}: one lookup per row."""
     primary = Contact.objects.filter(customer=OuterRef("pk")).order_by("-is_primary", "pk")
     return {
-        "primary_name": Subquery(primary.values("name")[:1]),
-        "primary_mobile": Subquery(primary.values("mobile")[:1]),
-        "primary_contact_id": Subquery(primary.values("pk")[:1]),
+        "primary": Subquery(
+            primary.annotate(row=JSONObject(name="name", mobile="mobile", id="pk")).values("row")[:1],
+            output_field=JSONField(),
+        )
     }
 
 
@@ -115,6 +128,11 @@ def customer_rows(ids: Sequence[int], tenant: Tenant, fallback_at: dict | None =
     if fallback_at is None:
         rows = with_fallback_at(rows, tenant)
     by_pk = {customer.pk: customer for customer in rows}
+    for customer in by_pk.values():
+        primary = customer.primary or {}
+        customer.primary_name = primary.get("name")
+        customer.primary_mobile = primary.get("mobile")
+        customer.primary_contact_id = primary.get("id")
     if fallback_at is not None:
         for pk, day in fallback_at.items():
             if pk in by_pk:

@@ -148,3 +148,22 @@ def test_the_pages_can_be_walked_and_jumped(world_a, book, client_for, monkeypat
     last = client.get(reverse("customers:list"), {"sort": "name", "page": 6})
     assert len(last.context["customers"]) == 1
     assert 'data-testid="page-last"' not in last.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kept", [0, 1, 2])
+def test_parts_a_filter_empties_are_left_out_of_the_merge(world_a, book, rf, kept):
+    request = rf.get("/customers/", {"sort": "name"})
+    request.user, request.tenant = world_a.manager, world_a.tenant
+    scope = visible_scope(world_a.manager)
+    filterset = CustomerFilter(request.GET, queryset=Customer.objects.visible_to(request.user, scope), request=request)
+    filterset.qs  # noqa: B018 - validates
+    owners = scope.owner_ids[:kept]
+
+    class SomeOwnersOnly(CustomerPageIds):
+        def _filtered(self, part):
+            part = super()._filtered(part)
+            return part if part.filter(owner_id__in=owners).exists() else part.none()
+
+    expected = Customer.objects.visible_to(request.user).filter(owner_id__in=owners).order_by(*SORTS["name"])
+    assert SomeOwnersOnly(filterset, scope)[0:PAGE] == list(expected.values_list("pk", flat=True)[:PAGE])
