@@ -60,6 +60,8 @@ class CustomerPageIds(Sequence):
         return self._ids(index.start or 0, index.stop)
 
     def _ids(self, start: int, stop: int) -> list[int]:
+        if stop is not None and stop <= start:  # an empty list's page
+            return []
         sort = self.filterset.sort_key
         parts = self._parts(sort)
         if parts is None:

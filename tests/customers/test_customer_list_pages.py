@@ -167,3 +167,12 @@ def test_parts_a_filter_empties_are_left_out_of_the_merge(world_a, book, rf, kep
 
     expected = Customer.objects.visible_to(request.user).filter(owner_id__in=owners).order_by(*SORTS["name"])
     assert SomeOwnersOnly(filterset, scope)[0:PAGE] == list(expected.values_list("pk", flat=True)[:PAGE])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["admin", "manager", "rep1"])
+def test_an_empty_list_shows_its_empty_page(world_a, client_for, role):
+    response = client_for(getattr(world_a, role)).get(reverse("customers:list"), {"sort": "name"})
+    assert response.status_code == 200
+    assert response.context["customers"] == []
+    assert 'data-testid="page-jump"' not in response.content.decode()
