@@ -43,6 +43,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     ids = CustomerPageIds(filterset, scope)
     page = CappedPaginator(ids, PAGE_SIZE, count_queryset=filtered).get_page(request.GET.get("page"))
     customers = customer_rows(list(page), request.tenant, fallback_at=ids.fallback_at)
+    page.object_list = customers  # the page holds its customers, as any list page's does
     tag_rows = CustomerTag.objects.filter(customer__in=[c.pk for c in customers]).select_related("tag")
     tags_by_customer: dict[int, list[Tag]] = {}
     for row in tag_rows:
