@@ -7,10 +7,44 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.forms.utils import flatatt
+from django.utils.html import conditional_escape, escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from .models import CURRENCY_CHOICES, RobotChannel, Role, Team, Tenant, User
 from .timezones import timezone_choices, timezone_label
+
+
+class QuickSelect(forms.Select):
+    """A select rendered in Python rather than through one template include per option, with the same HTML as
+    Django's own: a list filter offering a company's two hundred users costs a millisecond instead of tens."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        chosen = set(self.format_value(value))
+        first_only = not self.allow_multiple_selected
+
+        def option(option_value, label) -> str:
+            text = "" if option_value is None else str(option_value)
+            selected = text in chosen
+            if selected and first_only:
+                chosen.clear()
+            mark = " selected" if selected else ""
+            return f'<option value="{escape(text)}"{mark}>{conditional_escape(label)}</option>'
+
+        parts = []
+        for option_value, label in self.choices:
+            if isinstance(label, list | tuple):
+                inner = "".join(option(v, lbl) for v, lbl in label)
+                parts.append(f'<optgroup label="{conditional_escape(option_value)}">{inner}</optgroup>')
+            else:
+                parts.append(option(option_value, label))
+        final_attrs = self.build_attrs(self.attrs, attrs)
+        if self.allow_multiple_selected:
+            final_attrs["multiple"] = True
+        # Every value and label above is escaped; the attributes by flatatt.
+        html = f'<select name="{escape(name)}"{flatatt(final_attrs)}>{"".join(parts)}</select>'
+        return mark_safe(html)  # noqa: S308
 
 
 class LoginForm(AuthenticationForm):

@@ -13,6 +13,7 @@ from customers.access import sees_personal_data
 from customers.filters import CustomerFilter
 from customers.models import Contact, Customer, CustomerLevel
 from customers.normalize import mask
+from customers.querysets import visible_scope
 from customers.services.contact import CONTACT_FIELDS, contact_delete, contact_save
 from customers.services.customer import customer_create, customer_update
 from customers.services.trash import customer_trash
@@ -76,7 +77,8 @@ class CustomerViewSet(IdempotentCreateMixin, mixins.UpdateModelMixin, mixins.Des
     queryset = Customer.objects.none()  # for the schema; requests use visible_queryset
 
     def visible_queryset(self, user):
-        return Customer.objects.visible_to(user).select_related("level")
+        # As the list page: the owners and shares as literal ids, so a rep's cursor pages read their owner's index.
+        return Customer.objects.visible_to(user, visible_scope(user)).select_related("level")
 
     def perform_create(self, serializer):
         data = serializer.validated_data | {"custom": custom_on_create(serializer.validated_data)}

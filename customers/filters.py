@@ -16,9 +16,11 @@ from django_filters.widgets import BooleanWidget
 from django_ratelimit.core import is_ratelimited
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
+from rest_framework.request import Request
 
 from crm.expressions import InArray
 from crm.filters import BoundedDateFilter, LocalDayFilter, TeamTreeFilter, add_custom_filters, limit_team_choices
+from crm.forms import QuickSelect
 from crm.models import Team, User
 from crm.registry import registry
 from crm.workcalendar.selectors import local_midnight
@@ -26,17 +28,9 @@ from crm.workcalendar.selectors import local_midnight
 from .models import ChoiceKind, Contact, Customer, CustomerIdentifier, CustomerLevel, CustomerTag, Pool, Tag
 from .normalize import nfkc, normalize_credit_code, normalize_email, normalize_phone
 from .selectors.choice_list import ChoiceLookup
+from .selectors.listing import DEFAULT_SORT, SORTS
 from .selectors.pool import with_fallback_at
 
-SORTS = {
-    "name": ("name", "pk"),
-    "-name": ("-name", "-pk"),
-    # Never followed up counts as the longest without a follow-up.
-    "last_followed_up": (F("last_followed_up_at").asc(nulls_first=True), "pk"),
-    "-last_followed_up": (F("last_followed_up_at").desc(nulls_last=True), "-pk"),
-    "created": ("created_at", "pk"),
-    "-created": ("-created_at", "-pk"),
-}
 SORT_CHOICES = [
     ("-created", _("Newest first")),
     ("created", _("Oldest first")),
@@ -137,17 +131,22 @@ class AnyYesNoWidget(BooleanWidget):
 class CustomerFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
     status = django_filters.ChoiceFilter(label=_("Status"), choices=Customer.Status.choices)
-    level = django_filters.ModelChoiceFilter(label=_("Level"), queryset=CustomerLevel.objects.none())
+    level = django_filters.ModelChoiceFilter(
+        label=_("Level"), queryset=CustomerLevel.objects.none(), widget=QuickSelect
+    )
     industry = django_filters.CharFilter(label=_("Industry"))
     region = django_filters.CharFilter(label=_("Region"))
     source = django_filters.CharFilter(label=_("Source"))
-    tag = django_filters.ModelChoiceFilter(label=_("Tag"), queryset=Tag.objects.none(), method="filter_tag")
-    owner = django_filters.ModelChoiceFilter(label=_("Owner"), queryset=User.objects.none())
-    pool = django_filters.ModelChoiceFilter(label=_("Pool"), queryset=Pool.objects.none())
+    tag = django_filters.ModelChoiceFilter(
+        label=_("Tag"), queryset=Tag.objects.none(), method="filter_tag", widget=QuickSelect
+    )
+    # The company's users and teams can be many: their menus render without a template per option.
+    owner = django_filters.ModelChoiceFilter(label=_("Owner"), queryset=User.objects.none(), widget=QuickSelect)
+    pool = django_filters.ModelChoiceFilter(label=_("Pool"), queryset=Pool.objects.none(), widget=QuickSelect)
     key_account = django_filters.BooleanFilter(
         label=_("Key account"), field_name="is_key_account", widget=AnyYesNoWidget
     )
-    team = TeamTreeFilter()
+    team = TeamTreeFilter(widget=QuickSelect)
     # Local days of the tenant: "since" keeps what happened on or after the day; "not since" what did not (never
     # counts as not since).
     followed_up_since = BoundedDateFilter(
@@ -199,7 +198,9 @@ class CustomerFilter(django_filters.FilterSet):
                 filter_.model, filter_.parent = Customer, self  # as django-filter binds the FilterSet's own
                 self.filters[name] = filter_
         self.filters["sort"] = sort
-        self._use_value_lists(tenant)
+        if not isinstance(request, Request):
+            # The API shows no form: it needs no choices, and the filters match the same values either way.
+            self._use_value_lists(tenant)
 
     def _use_value_lists(self, tenant) -> None:
         """Region, industry and source pick from the company's lists (exact match, on the indexes) when a list is in
@@ -251,14 +252,19 @@ class CustomerFilter(django_filters.FilterSet):
         if value == "fallback":
             # The day the fallback job takes it back, computed as the job decides (customers.selectors.pool).
             return with_fallback_at(queryset, self.tenant).order_by(F("fallback_at").asc(nulls_last=True), "pk")
-        return queryset.order_by(*SORTS.get(value, SORTS["-created"]))
+        return queryset.order_by(*SORTS.get(value, SORTS[DEFAULT_SORT]))
 
     @property
     def qs(self):
         qs = super().qs
         if not getattr(self.form, "cleaned_data", {}).get("sort"):
-            qs = qs.order_by(*SORTS["-created"])
+            qs = qs.order_by(*SORTS[DEFAULT_SORT])
         return qs
+
+    @property
+    def sort_key(self) -> str:
+        """The sort the rows are in (the default when none or an unknown one was asked for)."""
+        return getattr(self.form, "cleaned_data", {}).get("sort") or DEFAULT_SORT
 
 
 class PoolCustomerFilter(CustomerFilter):

@@ -223,11 +223,13 @@ class Customer(TenantModel):
         indexes = [
             # Custom-field filters are JSONB containment lookups (custom @> {"key": value}).
             GinIndex(fields=["custom"], opclasses=["jsonb_path_ops"], name="cust_custom_gin"),
-            # The list: tenant + owner set, sorted by name, last follow-up or creation (live rows only).
+            # The list of a rep or a manager's team: one ordered scan per owner, sorted by name, last follow-up or
+            # creation and then by id exactly as the list sorts (live rows only), so a page is read off the index
+            # and several owners' scans merge in order (customers.selectors.listing).
             models.Index(
-                fields=["tenant", "owner", "name"],
+                fields=["tenant", "owner", "name", "id"],
                 condition=models.Q(deleted_at__isnull=True),
-                name="cust_owner_name_idx",
+                name="cust_owner_name_id_idx",
             ),
             # The sorts by last follow-up put "never" first (ascending, NULLS FIRST) or last (descending, NULLS
             # LAST, the same index read backwards), then by id: the index matches that order exactly, so a page is
@@ -241,9 +243,13 @@ class Customer(TenantModel):
                 name="cust_owner_followup_idx",
             ),
             models.Index(
-                fields=["tenant", "owner", "created_at"],
+                fields=["tenant", "owner", "created_at", "id"],
                 condition=models.Q(deleted_at__isnull=True),
-                name="cust_owner_created_idx",
+                name="cust_owner_created_id_idx",
+            ),
+            # The API's cursor pages (by id) of a rep's or a team's customers.
+            models.Index(
+                fields=["tenant", "owner", "id"], condition=models.Q(deleted_at__isnull=True), name="cust_owner_id_idx"
             ),
             models.Index(fields=["tenant", "name"], condition=models.Q(deleted_at__isnull=True), name="cust_name_idx"),
             models.Index(

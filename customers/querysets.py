@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from django.apps import apps
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Length, Substr
@@ -25,24 +28,72 @@ def visible_owners(user) -> models.QuerySet:
     return owners.filter(pk=user.pk).order_by().values("pk")
 
 
+class VisibleScope(NamedTuple):
+    """Who a non-admin's customers are, read before the list's query: the owners whose customers they see and the
+    customers shared with them (see `visible_scope`)."""
+
+    owner_ids: tuple[int, ...]
+    shared_ids: tuple[int, ...]
+
+
+def visible_scope(user) -> VisibleScope | None:
+    """The owners and shared customers of `visible_to(user)` as literal ids (None for an admin: every owner). One
+    small query (a rep's owners are themselves; a manager's are read with the shares). Given to the main query as constants, they let the planner see that a rep's list is one owner's and
+    read the per-owner sort indexes in order, where the subqueries of `visible_to` leave it guessing."""
+    if not is_tenant_user(user) or user.has_any_role(Role.ADMIN):
+        return None
+    share = apps.get_model("customers", "CustomerUserObjectPermission")
+    shared = share.objects.filter(user_id=user.pk, tenant_id=user.tenant_id).order_by().values("content_object_id")
+    if user.has_any_role(Role.MANAGER):
+        # Both lists in one query.
+        owner_ids, shared_ids = (
+            User.objects.filter(pk=user.pk)
+            .annotate(owner_ids=ArraySubquery(visible_owners(user)), shared_ids=ArraySubquery(shared))
+            .values_list("owner_ids", "shared_ids")
+            .get()
+        )
+    else:
+        owner_ids, shared_ids = [user.pk], list(shared.values_list("content_object_id", flat=True))
+    owner_ids, shared_ids = tuple(sorted(set(owner_ids))), tuple(sorted(set(shared_ids)))
+    return VisibleScope(owner_ids, shared_ids)
+
+
 class CustomerQuerySet(TenantQuerySet):
     def live(self) -> CustomerQuerySet:
         return self.filter(deleted_at__isnull=True)
 
-    def visible_to(self, user) -> CustomerQuerySet:
+    def visible_to(self, user, scope: VisibleScope | None = None) -> CustomerQuerySet:
         """Owned customers `user` holds or may see: their own, their managed teams' (recursively), those shared
         with them, or all of the tenant's for an admin. One SQL query; pool customers are not in it.
-        Fails closed: no user or no tenant gives no rows."""
+        Fails closed: no user or no tenant gives no rows.
+
+        With `scope` (`visible_scope(user)`, read just before), the same rows by the scope's literal ids: the big
+        lists use it so that their sort indexes are read per owner (customers.selectors.listing)."""
         if not is_tenant_user(user):
             return self.none()
         qs = self.filter(tenant_id=user.tenant_id, deleted_at__isnull=True, owner__isnull=False)
         if user.has_any_role(Role.ADMIN):
             return qs
+        if scope is not None:
+            condition = Q(owner_id__in=scope.owner_ids)
+            if scope.shared_ids:
+                condition |= Q(pk__in=scope.shared_ids)
+            return qs.filter(condition)
         # The owners whose customers I see and the customers shared with me are each computed once (InitPlans), so
         # the rows come from the owner and primary-key indexes (a BitmapOr) instead of a filter on every row.
         share = apps.get_model("customers", "CustomerUserObjectPermission")
         shared = share.objects.filter(user_id=user.pk, tenant_id=user.tenant_id).values("content_object_id")
         return qs.filter(Q(InArray("owner_id", visible_owners(user))) | Q(InArray("pk", shared)))
+
+    def visible_parts(self, user, scope: VisibleScope) -> list[CustomerQuerySet]:
+        """`visible_to(user, scope)` of a non-admin as disjoint parts: one per owner, and the customers shared with
+        `user` that other owners hold. Each part is an equality on the owner that a per-owner index serves in order;
+        a list merges them (customers.selectors.listing)."""
+        qs = self.filter(tenant_id=user.tenant_id, deleted_at__isnull=True, owner__isnull=False)
+        parts = [qs.filter(owner_id=owner_id) for owner_id in scope.owner_ids]
+        if scope.shared_ids:
+            parts.append(qs.filter(pk__in=scope.shared_ids).exclude(owner_id__in=scope.owner_ids))
+        return parts
 
     def in_pools_for(self, user) -> CustomerQuerySet:
         """Unowned live customers in the pools `user` may see (drives /pool/). Only sales roles see pools'

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -23,33 +22,28 @@ from customers.forms.extension import ExtensionRequestForm
 from customers.forms.share import ShareForm
 from customers.models import Contact, Customer, CustomerTag, CustomerUserObjectPermission, Tag
 from customers.normalize import format_phone, mask
-from customers.selectors.pool import fallback_of, mark_extension_state, with_fallback_at
+from customers.querysets import visible_scope
+from customers.selectors.listing import CustomerPageIds, customer_rows
+from customers.selectors.pool import fallback_of, mark_extension_state
 from customers.services.customer import customer_create, customer_update
 from customers.services.identifier import DuplicateCustomer
 from customers.services.trash import TRASH_DAYS, customer_trash
 
 
-def primary_contact_annotations():
-    primary = Contact.objects.filter(customer=OuterRef("pk")).order_by("-is_primary", "pk")
-    return {
-        "primary_name": Subquery(primary.values("name")[:1]),
-        "primary_mobile": Subquery(primary.values("mobile")[:1]),
-        "primary_contact_id": Subquery(primary.values("pk")[:1]),
-    }
-
-
 @tenant_required
 @vary_on_headers("HX-Request")
 def customer_list(request: HttpRequest) -> HttpResponse:
-    base = Customer.objects.visible_to(request.user).select_related("owner", "level", "pool")
-    filterset = CustomerFilter(request.GET or None, queryset=base, request=request)
+    scope = visible_scope(request.user)
+    filterset = CustomerFilter(
+        request.GET or None, queryset=Customer.objects.visible_to(request.user, scope), request=request
+    )
     # Invalid filter values (e.g. another tenant's owner id) are ignored field by field and shown on the form.
     filtered = filterset.qs
-    qs = filtered.annotate(**primary_contact_annotations())
-    if "fallback_at" not in qs.query.annotations:
-        qs = with_fallback_at(qs, request.tenant)
-    page = CappedPaginator(qs, PAGE_SIZE, count_queryset=filtered).get_page(request.GET.get("page"))
-    customers = list(page)
+    # The page is chosen over the sort index (ids only), then its rows are read with what the list shows.
+    ids = CustomerPageIds(filterset, scope)
+    page = CappedPaginator(ids, PAGE_SIZE, count_queryset=filtered).get_page(request.GET.get("page"))
+    customers = customer_rows(list(page), request.tenant, fallback_at=ids.fallback_at)
+    page.object_list = customers  # the page holds its customers, as any list page's does
     tag_rows = CustomerTag.objects.filter(customer__in=[c.pk for c in customers]).select_related("tag")
     tags_by_customer: dict[int, list[Tag]] = {}
     for row in tag_rows:
