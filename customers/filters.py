@@ -8,7 +8,6 @@ import django_filters
 from django import forms
 from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q
-from django.db.models.functions import Reverse
 from django.forms import DateInput
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -17,7 +16,7 @@ from django_ratelimit.core import is_ratelimited
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from crm.expressions import InArray
+from crm.expressions import InArray, InFunctionArray, StartsWith
 from crm.filters import BoundedDateFilter, LocalDayFilter, TeamTreeFilter, add_custom_filters
 from crm.models import Team, User
 from crm.registry import registry
@@ -48,6 +47,11 @@ SORT_CHOICES = [
 ]
 CREDIT_CODE_RE = re.compile(r"^[0-9A-Z]{18}$")
 
+
+# The database functions of the contains- and phone-tail searches (crm.search_functions; customers' migration
+# customer_search_functions).
+CUSTOMER_NAME_CONTAINS = "customer_ids_name_contains"
+CUSTOMER_PHONE_ENDING = "customer_ids_phone_ending"
 
 # The masked form of a phone shows its last four digits (138****5678).
 SHOWN_PHONE_TAIL = 4
@@ -94,17 +98,11 @@ def search_customers(queryset, value: str, tenant, user=None):
         return queryset.filter(Exists(idents.filter(kind=kind, value=normalized)))
     digits = re.sub(r"[\s\-()+]", "", text)
     if digits.isdigit() and len(digits) >= 4:
-        # A tail of a number ("5678"): prefix match on the reversed value, served by an index.
-        reversed_digits = digits[::-1]
+        # A tail of a number ("5678"): a prefix of the reversed value, served by an index.
         if len(digits) > SHOWN_PHONE_TAIL:
             queryset = queryset.filter(owner=user) if user is not None else queryset.none()
-        return queryset.filter(
-            Exists(
-                idents.filter(kind="phone")
-                .annotate(reversed_value=Reverse("value"))
-                .filter(reversed_value__startswith=reversed_digits)
-            )
-        )
+        # The customers of the numbers so ending, computed once on the reversed-value index, then read by id.
+        return queryset.filter(InFunctionArray("pk", CUSTOMER_PHONE_ENDING, digits))
     return _search_names(queryset, text, tenant)
 
 
@@ -119,12 +117,16 @@ def search_pool_customers(queryset, value: str, tenant):
 
 def _search_names(queryset, text: str, tenant):
     lowered = text.lower()
-    condition = Q(name__startswith=text) | Q(name_pinyin__startswith=lowered) | Q(name_initials__startswith=lowered)
+    # `StartsWith` rather than `__startswith`: a prefix the index serves under row-level security (crm.expressions).
+    condition = (
+        Q(StartsWith("name", text)) | Q(StartsWith("name_pinyin", lowered)) | Q(StartsWith("name_initials", lowered))
+    )
     if len(text) >= 3:
-        condition |= Q(name__icontains=text)
+        # Contains, on the name's trigram index (crm.search_functions).
+        condition |= Q(InFunctionArray("pk", CUSTOMER_NAME_CONTAINS, text))
     # The customers of contacts so named, computed once: with the name, pinyin and initials prefixes (each on its
     # tenant-first pattern index) and the trigram match, one BitmapOr of index scans, never a per-row EXISTS.
-    contacts = Contact.objects.filter(tenant=tenant, name__startswith=text).order_by().values("customer_id")
+    contacts = Contact.objects.filter(StartsWith("name", text), tenant=tenant).order_by().values("customer_id")
     return queryset.filter(condition | Q(InArray("pk", contacts)))
 
 
