@@ -7,13 +7,13 @@ import re
 import django_filters
 from django import forms
 from django.db.models import F, Q
-from django.db.models.functions import Reverse
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from crm.access import assignable_users
+from crm.expressions import InFunctionArray, StartsWith
 from crm.filters import BoundedDateFilter, LocalDayFilter, TeamTreeFilter, add_custom_filters, limit_team_choices
 from crm.models import Role, User
 from crm.workcalendar.selectors import local_day_bounds, local_midnight, local_today
@@ -169,6 +169,11 @@ class OrderFilter(django_filters.FilterSet):
 # --- leads and opportunities ---------------------------------------------------------------------------------
 
 
+# The database functions of the lead search (crm.search_functions; sales' migration lead_search_functions).
+LEAD_NAME_CONTAINS = "lead_ids_name_contains"
+LEAD_PHONE_ENDING = "lead_ids_phone_ending"
+
+
 def search_leads(queryset, value: str, tenant, user=None):
     """Phone exact or by its tail, email exact, name or company by prefix, and contains for three characters or
     more (trigram indexes).
@@ -188,10 +193,13 @@ def search_leads(queryset, value: str, tenant, user=None):
             return queryset.filter(phone=phone)
         if len(digits) > SHOWN_PHONE_TAIL:
             queryset = queryset.filter(owner=user) if user is not None else queryset.none()
-        return queryset.annotate(phone_reversed=Reverse("phone")).filter(phone_reversed__startswith=digits[::-1])
-    condition = Q(name__startswith=text) | Q(company__startswith=text)
+        # A tail, on the reversed-phone index; names and companies by prefix (`StartsWith`, on their pattern
+        # indexes) and contains (their trigram indexes): each as row-level security lets an index serve it
+        # (crm.expressions, crm.search_functions).
+        return queryset.filter(InFunctionArray("pk", LEAD_PHONE_ENDING, digits))
+    condition = Q(StartsWith("name", text)) | Q(StartsWith("company", text))
     if len(text) >= 3:
-        condition |= Q(name__icontains=text) | Q(company__icontains=text)
+        condition |= Q(InFunctionArray("pk", LEAD_NAME_CONTAINS, text))
     return queryset.filter(condition)
 
 
