@@ -48,7 +48,8 @@ def test_contains_tails_and_wildcards(world, world_b, client_for):
     assert names("王小明") == ["王小明"]
     assert names("5678") == ["王小明"]
     assert names("1111") == ["李_四"]
-    assert names("_四") == ["李_四"]
+    assert names("李_四") == ["李_四"]
+    assert names("_四") == []  # two characters: prefixes only
     assert names("0%贸") == ["李_四"]
     assert names("%贸易") == ["李_四"]
     assert names("1%贸") == []  # "%" and "_" are literal, not wildcards
