@@ -59,18 +59,19 @@ class StartsWith(Expression):
 
 
 class InFunctionArray(Expression):
-    """`column = ANY(function(argument))` for a database function returning an array of ids (e.g. the customers
-    whose name contains a fragment, crm.search_functions): the function runs once, before the scan, and the ids
-    meet the column's index like `InArray`'s."""
+    """`column = ANY(function(argument, most))` for a database function returning an array of ids (e.g. the
+    customers whose phone ends with some digits, crm.search_functions; NULL, so nothing, past `most`): the function
+    runs once, before the scan, and the ids meet the column's index like `InArray`'s."""
 
     output_field = BooleanField()
     conditional = True
 
-    def __init__(self, column: str, function: str, argument: str):
+    def __init__(self, column: str, function: str, argument: str, most: int):
         super().__init__()
         self.column = F(column)
         self.function = function
         self.argument = argument
+        self.most = most
 
     def get_source_expressions(self):
         return [self.column]
@@ -82,4 +83,4 @@ class InFunctionArray(Expression):
         column_sql, column_params = compiler.compile(self.column)
         function = connection.ops.quote_name(self.function)
         # A scalar subquery, so an InitPlan: the function runs once even where the ids are also re-checked per row.
-        return f"{column_sql} = ANY((SELECT {function}(%s))::bigint[])", (*column_params, self.argument)
+        return f"{column_sql} = ANY((SELECT {function}(%s, %s))::bigint[])", (*column_params, self.argument, self.most)

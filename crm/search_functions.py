@@ -12,7 +12,7 @@ the rows under the policy and the user's visibility. A migration creates each fu
 
 from __future__ import annotations
 
-from django.db import migrations
+from django.db import connection, migrations
 
 from crm.rls import POLICY_EXPRESSION
 
@@ -21,32 +21,44 @@ CONTAINS_PATTERN = "'%' || replace(replace(replace(fragment, '\\', '\\\\'), '%',
 
 
 def ids_function(name: str, table: str, condition: str, *, argument: str, id_column: str = "id") -> migrations.RunSQL:
-    """A migration operation creating `name(fragment text) → bigint[]`: `id_column` of the current tenant's rows of
-    `table` meeting `condition`, in which `$1` is `argument` (an SQL expression of `fragment`)."""
+    """A migration operation creating `name(fragment text, most integer) → bigint[]`: `id_column` of the current
+    tenant's rows of `table` meeting `condition`, in which `$1` is `argument` (an SQL expression of `fragment`) —
+    or NULL when more than `most` rows meet it (the caller then filters the rows it reads instead)."""
     policy = POLICY_EXPRESSION.replace("'", "''")
     condition = condition.replace("'", "''")
-    # Names and conditions of our migrations; the argument is bound (USING).
+    # Names and conditions of our migrations; the arguments are bound (USING).
     sql = f"""
-        CREATE OR REPLACE FUNCTION {name}(fragment text) RETURNS bigint[]
+        CREATE OR REPLACE FUNCTION {name}(fragment text, most integer) RETURNS bigint[]
         LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $fn$
         DECLARE
             ids bigint[];
         BEGIN
-            -- EXECUTE plans with the argument's value, so a selective one gets its index.
-            EXECUTE 'SELECT coalesce(array_agg({id_column}), ''{{}}'') FROM {table} WHERE {policy} AND ({condition})'
+            -- EXECUTE plans with the arguments' values, so a selective one gets its index.
+            EXECUTE 'SELECT array_agg(found) FROM (SELECT {id_column} AS found FROM {table} WHERE {policy} AND ({condition}) LIMIT $2 + 1) s'
                 INTO ids
-                USING {argument};
-            RETURN ids;
+                USING {argument}, most;
+            IF cardinality(ids) > most THEN
+                RETURN NULL;
+            END IF;
+            RETURN coalesce(ids, '{{}}');
         END
         $fn$
     """  # noqa: S608
-    return migrations.RunSQL(sql, f"DROP FUNCTION IF EXISTS {name}(text)")
+    return migrations.RunSQL(sql, f"DROP FUNCTION IF EXISTS {name}(text, integer)")
 
 
 def contains_function(name: str, table: str, columns: list[str]) -> migrations.RunSQL:
-    """`name(fragment)`: the ids of the current tenant's rows of `table` where one of `columns` contains
-    `fragment`, case-insensitive (on their trigram indexes)."""
+    """`name(fragment, most)`: the ids of the current tenant's rows of `table` where one of `columns` contains
+    `fragment`, case-insensitive (on their trigram indexes); NULL past `most`."""
     return ids_function(name, table, " OR ".join(f"{column} ILIKE $1" for column in columns), argument=CONTAINS_PATTERN)
+
+
+def matching_ids(function: str, fragment: str, most: int) -> list[int] | None:
+    """Call one of these functions: the ids, or None when more than `most` rows match (then a plain filter on the
+    rows a page reads finds its matches sooner than an index would list them all)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {connection.ops.quote_name(function)}(%s, %s)", [fragment, most])  # noqa: S608
+        return cursor.fetchone()[0]
 
 
 def suffix_function(

@@ -20,6 +20,7 @@ from crm.expressions import InArray, InFunctionArray, StartsWith
 from crm.filters import BoundedDateFilter, LocalDayFilter, TeamTreeFilter, add_custom_filters
 from crm.models import Team, User
 from crm.registry import registry
+from crm.search_functions import matching_ids
 from crm.workcalendar.selectors import local_midnight
 
 from .models import ChoiceKind, Contact, Customer, CustomerIdentifier, CustomerLevel, CustomerTag, Pool, Tag
@@ -52,6 +53,10 @@ CREDIT_CODE_RE = re.compile(r"^[0-9A-Z]{18}$")
 # customer_search_functions).
 CUSTOMER_NAME_CONTAINS = "customer_ids_name_contains"
 CUSTOMER_PHONE_ENDING = "customer_ids_phone_ending"
+# A contains-match of more customers than this is searched as a filter on the rows the page reads (found sooner
+# than an index would list them all); a phone tail matches at most this many numbers (four digits: one in 10,000).
+CONTAINS_MOST = 2_000
+TAIL_MOST = 100_000
 
 # The masked form of a phone shows its last four digits (138****5678).
 SHOWN_PHONE_TAIL = 4
@@ -102,7 +107,7 @@ def search_customers(queryset, value: str, tenant, user=None):
         if len(digits) > SHOWN_PHONE_TAIL:
             queryset = queryset.filter(owner=user) if user is not None else queryset.none()
         # The customers of the numbers so ending, computed once on the reversed-value index, then read by id.
-        return queryset.filter(InFunctionArray("pk", CUSTOMER_PHONE_ENDING, digits))
+        return queryset.filter(InFunctionArray("pk", CUSTOMER_PHONE_ENDING, digits, TAIL_MOST))
     return _search_names(queryset, text, tenant)
 
 
@@ -122,8 +127,9 @@ def _search_names(queryset, text: str, tenant):
         Q(StartsWith("name", text)) | Q(StartsWith("name_pinyin", lowered)) | Q(StartsWith("name_initials", lowered))
     )
     if len(text) >= 3:
-        # Contains, on the name's trigram index (crm.search_functions).
-        condition |= Q(InFunctionArray("pk", CUSTOMER_NAME_CONTAINS, text))
+        # Contains: the ids from the name's trigram index (crm.search_functions), or a filter when they are many.
+        ids = matching_ids(CUSTOMER_NAME_CONTAINS, text, CONTAINS_MOST)
+        condition |= Q(name__icontains=text) if ids is None else Q(pk__in=ids)
     # The customers of contacts so named, computed once: with the name, pinyin and initials prefixes (each on its
     # tenant-first pattern index) and the trigram match, one BitmapOr of index scans, never a per-row EXISTS.
     contacts = Contact.objects.filter(StartsWith("name", text), tenant=tenant).order_by().values("customer_id")

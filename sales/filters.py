@@ -16,8 +16,9 @@ from crm.access import assignable_users
 from crm.expressions import InFunctionArray, StartsWith
 from crm.filters import BoundedDateFilter, LocalDayFilter, TeamTreeFilter, add_custom_filters, limit_team_choices
 from crm.models import Role, User
+from crm.search_functions import matching_ids
 from crm.workcalendar.selectors import local_day_bounds, local_midnight, local_today
-from customers.filters import SHOWN_PHONE_TAIL, exact_identifier, exact_search_over_limit
+from customers.filters import CONTAINS_MOST, SHOWN_PHONE_TAIL, TAIL_MOST, exact_identifier, exact_search_over_limit
 from customers.normalize import nfkc, normalize_email, normalize_phone
 
 from .models import (
@@ -196,10 +197,11 @@ def search_leads(queryset, value: str, tenant, user=None):
         # A tail, on the reversed-phone index; names and companies by prefix (`StartsWith`, on their pattern
         # indexes) and contains (their trigram indexes): each as row-level security lets an index serve it
         # (crm.expressions, crm.search_functions).
-        return queryset.filter(InFunctionArray("pk", LEAD_PHONE_ENDING, digits))
+        return queryset.filter(InFunctionArray("pk", LEAD_PHONE_ENDING, digits, TAIL_MOST))
     condition = Q(StartsWith("name", text)) | Q(StartsWith("company", text))
     if len(text) >= 3:
-        condition |= Q(InFunctionArray("pk", LEAD_NAME_CONTAINS, text))
+        ids = matching_ids(LEAD_NAME_CONTAINS, text, CONTAINS_MOST)
+        condition |= (Q(name__icontains=text) | Q(company__icontains=text)) if ids is None else Q(pk__in=ids)
     return queryset.filter(condition)
 
 

@@ -8,8 +8,9 @@ import pytest
 from django.db import connection, transaction
 from django.urls import reverse
 
+from crm.search_functions import matching_ids
 from crm.tenancy import tenant_context
-from customers.filters import search_customers, search_pool_customers
+from customers.filters import CUSTOMER_NAME_CONTAINS, search_customers, search_pool_customers
 from customers.models import Customer, Pool
 from customers.services.customer import customer_create
 from customers.services.tenant import default_pool
@@ -68,10 +69,10 @@ def test_the_id_functions_answer_only_for_the_connections_tenant(world_a, world_
     make(world_b.rep1, "杭州越博建材有限公司", "13812345678")
     with app_role.serving(), transaction.atomic(), connection.cursor() as cursor:
         with tenant_context(world_a.tenant.pk):
-            cursor.execute("SELECT customer_ids_name_contains('越博建'), customer_ids_phone_ending('5678')")
+            cursor.execute("SELECT customer_ids_name_contains('越博建', 10), customer_ids_phone_ending('5678', 10)")
             assert cursor.fetchone() == ([ours.pk], [ours.pk])
         # No tenant context: nothing, as the policy itself.
-        cursor.execute("SELECT customer_ids_name_contains('越博建'), customer_ids_phone_ending('5678')")
+        cursor.execute("SELECT customer_ids_name_contains('越博建', 10), customer_ids_phone_ending('5678', 10)")
         assert cursor.fetchone() == ([], [])
 
 
@@ -116,3 +117,17 @@ def test_the_pool_list_reads_only_the_pools_the_user_sees(world_a, world_b, clie
         mixed = list(Pool.objects.all()) + list(Pool.objects.filter(tenant=world_b.tenant))
         found = set(Customer.objects.in_pools_for(world_a.rep1, pools=mixed).values_list("pk", flat=True))
     assert pooled.pk in found and theirs.pk not in found
+
+
+@pytest.mark.django_db
+def test_a_contains_fragment_matching_many_is_searched_as_a_filter(world_a, client_for, monkeypatch):
+    # Past CONTAINS_MOST the id function answers NULL and the search filters the rows instead: the same matches.
+    monkeypatch.setattr("customers.filters.CONTAINS_MOST", 1)
+    make(world_a.rep1, "甲越博建材")
+    make(world_a.rep1, "乙越博建材")
+    make(world_a.rep1, "丙公司")
+    r = client_for(world_a.rep1).get(reverse("customers:list"), {"q": "越博建"})
+    assert {c.name for c in r.context["customers"]} == {"甲越博建材", "乙越博建材"}
+    with tenant_context(world_a.tenant.pk):
+        assert matching_ids(CUSTOMER_NAME_CONTAINS, "越博建", 1) is None
+        assert len(matching_ids(CUSTOMER_NAME_CONTAINS, "越博建", 2)) == 2

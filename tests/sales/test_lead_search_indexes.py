@@ -62,7 +62,7 @@ def test_the_lead_id_functions_answer_only_for_the_connections_tenant(world, wor
     make_lead(world_b.rep1, "王小明", company="杭州云帆科技有限公司", phone="13812345678")
     with app_role.serving(), transaction.atomic(), connection.cursor() as cursor:
         with tenant_context(world.tenant.pk):
-            cursor.execute("SELECT lead_ids_name_contains('云帆科'), lead_ids_phone_ending('5678')")
+            cursor.execute("SELECT lead_ids_name_contains('云帆科', 10), lead_ids_phone_ending('5678', 10)")
             assert cursor.fetchone() == ([ours.pk], [ours.pk])
-        cursor.execute("SELECT lead_ids_name_contains('云帆科'), lead_ids_phone_ending('5678')")
+        cursor.execute("SELECT lead_ids_name_contains('云帆科', 10), lead_ids_phone_ending('5678', 10)")
         assert cursor.fetchone() == ([], [])
