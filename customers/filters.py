@@ -18,11 +18,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.request import Request
 
-from crm.expressions import InArray
+from crm.expressions import InArray, InFunctionArray, StartsWith
 from crm.filters import BoundedDateFilter, LocalDayFilter, TeamTreeFilter, add_custom_filters, limit_team_choices
 from crm.forms import QuickSelect
 from crm.models import Team, User
 from crm.registry import registry
+from crm.search_functions import matching_ids
 from crm.workcalendar.selectors import local_midnight
 
 from .models import ChoiceKind, Contact, Customer, CustomerIdentifier, CustomerLevel, CustomerTag, Pool, Tag
@@ -42,6 +43,15 @@ SORT_CHOICES = [
 ]
 CREDIT_CODE_RE = re.compile(r"^[0-9A-Z]{18}$")
 
+
+# The database functions of the contains- and phone-tail searches (crm.search_functions; customers' migration
+# customer_search_functions).
+CUSTOMER_NAME_CONTAINS = "customer_ids_name_contains"
+CUSTOMER_PHONE_ENDING = "customer_ids_phone_ending"
+# A contains-match of more customers than this is searched as a filter on the rows the page reads (found sooner
+# than an index would list them all); a phone tail matches at most this many numbers (four digits: one in 10,000).
+CONTAINS_MOST = 2_000
+TAIL_MOST = 100_000
 
 # The masked form of a phone shows its last four digits (138****5678).
 SHOWN_PHONE_TAIL = 4
@@ -88,17 +98,11 @@ def search_customers(queryset, value: str, tenant, user=None):
         return queryset.filter(Exists(idents.filter(kind=kind, value=normalized)))
     digits = re.sub(r"[\s\-()+]", "", text)
     if digits.isdigit() and len(digits) >= 4:
-        # A tail of a number ("5678"): prefix match on the reversed value, served by an index.
-        reversed_digits = digits[::-1]
+        # A tail of a number ("5678"): a prefix of the reversed value, served by an index.
         if len(digits) > SHOWN_PHONE_TAIL:
             queryset = queryset.filter(owner=user) if user is not None else queryset.none()
-        return queryset.filter(
-            Exists(
-                idents.filter(kind="phone")
-                .annotate(reversed_value=Reverse("value"))
-                .filter(reversed_value__startswith=reversed_digits)
-            )
-        )
+        # The customers of the numbers so ending, computed once on the reversed-value index, then read by id.
+        return queryset.filter(InFunctionArray("pk", CUSTOMER_PHONE_ENDING, digits, TAIL_MOST))
     return _search_names(queryset, text, tenant)
 
 
@@ -113,12 +117,17 @@ def search_pool_customers(queryset, value: str, tenant):
 
 def _search_names(queryset, text: str, tenant):
     lowered = text.lower()
-    condition = Q(name__startswith=text) | Q(name_pinyin__startswith=lowered) | Q(name_initials__startswith=lowered)
+    # `StartsWith` rather than `__startswith`: a prefix the index serves under row-level security (crm.expressions).
+    condition = (
+        Q(StartsWith("name", text)) | Q(StartsWith("name_pinyin", lowered)) | Q(StartsWith("name_initials", lowered))
+    )
     if len(text) >= 3:
-        condition |= Q(name__icontains=text)
+        # Contains: the ids from the name's trigram index (crm.search_functions), or a filter when they are many.
+        ids = matching_ids(CUSTOMER_NAME_CONTAINS, text, CONTAINS_MOST)
+        condition |= Q(name__icontains=text) if ids is None else Q(pk__in=ids)
     # The customers of contacts so named, computed once: with the name, pinyin and initials prefixes (each on its
     # tenant-first pattern index) and the trigram match, one BitmapOr of index scans, never a per-row EXISTS.
-    contacts = Contact.objects.filter(tenant=tenant, name__startswith=text).order_by().values("customer_id")
+    contacts = Contact.objects.filter(StartsWith("name", text), tenant=tenant).order_by().values("customer_id")
     return queryset.filter(condition | Q(InArray("pk", contacts)))
 
 
@@ -309,7 +318,7 @@ def search_contacts(queryset, value: str, tenant, user=None):
         if len(digits) > SHOWN_PHONE_TAIL:
             queryset = queryset.filter(customer__owner=user) if user is not None else queryset.none()
         return queryset.annotate(mobile_reversed=Reverse("mobile")).filter(mobile_reversed__startswith=digits[::-1])
-    condition = Q(name__startswith=text)
+    condition = Q(StartsWith("name", text))
     if len(text) >= 3:
         condition |= Q(name__icontains=text)
     return queryset.filter(condition)

@@ -289,6 +289,17 @@ class Customer(TenantModel):
             models.Index("tenant", OpClass("name_pinyin", name="varchar_pattern_ops"), name="cust_pinyin_idx"),
             models.Index("tenant", OpClass("name_initials", name="varchar_pattern_ops"), name="cust_initials_idx"),
             GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="cust_name_trgm_idx"),
+            # The pool's search: the same prefixes over the pool's customers only (a tenth of the tenant), so a name
+            # common among held customers does not make the pool's search read them all.
+            *(
+                models.Index(
+                    "tenant",
+                    OpClass(column, name="varchar_pattern_ops"),
+                    condition=models.Q(deleted_at__isnull=True, owner__isnull=True),
+                    name=f"cust_pool_{short}_idx",
+                )
+                for column, short in (("name", "name_prefix"), ("name_pinyin", "pinyin"), ("name_initials", "initials"))
+            ),
         ]
 
     def __str__(self) -> str:

@@ -95,17 +95,25 @@ class CustomerQuerySet(TenantQuerySet):
             parts.append(qs.filter(pk__in=scope.shared_ids).exclude(owner_id__in=scope.owner_ids))
         return parts
 
-    def in_pools_for(self, user) -> CustomerQuerySet:
+    def in_pools_for(self, user, pools=None) -> CustomerQuerySet:
         """Unowned live customers in the pools `user` may see (drives /pool/). Only sales roles see pools'
-        customers: fails closed for anyone else."""
+        customers: fails closed for anyone else.
+
+        `pools`, when the caller has already read `Pool.objects.visible_to(user)`, puts their ids into the query as
+        values: the planner then reads one pool's customers off its (pool, created) index in the page's order,
+        where a subquery of pools hides which pool it is (and it reads the pool's rows by the bare foreign key)."""
         if not is_sales_user(user):
             return self.none()
         pool = apps.get_model("customers", "Pool")
+        if pools is None:
+            pool_ids = pool.objects.visible_to(user).values("pk")
+        else:
+            pool_ids = [p.pk for p in pools if p.tenant_id == user.tenant_id]
         return self.filter(
             tenant_id=getattr(user, "tenant_id", None),
             owner__isnull=True,
             deleted_at__isnull=True,
-            pool__in=pool.objects.visible_to(user).values("pk"),
+            pool__in=pool_ids,
         )
 
     def editable_by(self, user) -> CustomerQuerySet:

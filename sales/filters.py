@@ -7,7 +7,6 @@ import re
 import django_filters
 from django import forms
 from django.db.models import Exists, F, OuterRef, Q
-from django.db.models.functions import Reverse
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -16,10 +15,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from crm.access import assignable_users
+from crm.expressions import InFunctionArray, StartsWith
 from crm.filters import BoundedDateFilter, LocalDayFilter, TeamTreeFilter, add_custom_filters, limit_team_choices
 from crm.models import Role, User
+from crm.search_functions import matching_ids
 from crm.workcalendar.selectors import local_day_bounds, local_midnight, local_today
-from customers.filters import SHOWN_PHONE_TAIL, exact_identifier, exact_search_over_limit
+from customers.filters import CONTAINS_MOST, SHOWN_PHONE_TAIL, TAIL_MOST, exact_identifier, exact_search_over_limit
 from customers.models import Tag
 from customers.normalize import nfkc, normalize_email, normalize_phone
 
@@ -173,6 +174,11 @@ class OrderFilter(django_filters.FilterSet):
 # --- leads and opportunities ---------------------------------------------------------------------------------
 
 
+# The database functions of the lead search (crm.search_functions; sales' migration lead_search_functions).
+LEAD_NAME_CONTAINS = "lead_ids_name_contains"
+LEAD_PHONE_ENDING = "lead_ids_phone_ending"
+
+
 def search_leads(queryset, value: str, tenant, user=None):
     """Phone exact or by its tail, email exact, name or company by prefix, and contains for three characters or
     more (trigram indexes).
@@ -192,10 +198,14 @@ def search_leads(queryset, value: str, tenant, user=None):
             return queryset.filter(phone=phone)
         if len(digits) > SHOWN_PHONE_TAIL:
             queryset = queryset.filter(owner=user) if user is not None else queryset.none()
-        return queryset.annotate(phone_reversed=Reverse("phone")).filter(phone_reversed__startswith=digits[::-1])
-    condition = Q(name__startswith=text) | Q(company__startswith=text)
+        # A tail, on the reversed-phone index; names and companies by prefix (`StartsWith`, on their pattern
+        # indexes) and contains (their trigram indexes): each as row-level security lets an index serve it
+        # (crm.expressions, crm.search_functions).
+        return queryset.filter(InFunctionArray("pk", LEAD_PHONE_ENDING, digits, TAIL_MOST))
+    condition = Q(StartsWith("name", text)) | Q(StartsWith("company", text))
     if len(text) >= 3:
-        condition |= Q(name__icontains=text) | Q(company__icontains=text)
+        ids = matching_ids(LEAD_NAME_CONTAINS, text, CONTAINS_MOST)
+        condition |= (Q(name__icontains=text) | Q(company__icontains=text)) if ids is None else Q(pk__in=ids)
     return queryset.filter(condition)
 
 

@@ -8,6 +8,7 @@ import re
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from crm.expressions import StartsWith
 from crm.models import User
 from crm.registry import SearchHit
 from customers.filters import SHOWN_PHONE_TAIL, search_customers
@@ -54,7 +55,8 @@ def contact_hits(user: User, text: str, limit: int) -> list[SearchHit]:
             digits = re.sub(r"\D", "", text)
             contacts = contacts.filter(mobile__endswith=digits) | contacts.filter(phone__endswith=digits)
     else:
-        contacts = contacts.filter(name__startswith=text)
+        # `StartsWith`, not `__startswith`: the name's pattern index serves it under row-level security.
+        contacts = contacts.filter(StartsWith("name", text))
     rows = contacts.select_related("customer").order_by("name", "pk")[:limit]
     return [
         SearchHit(

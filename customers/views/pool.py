@@ -62,7 +62,8 @@ def _decorate(customers: list[Customer]) -> None:
 @vary_on_headers("HX-Request")
 def pool_list(request: HttpRequest) -> HttpResponse:
     require_sales_user(request.user)
-    base = Customer.objects.in_pools_for(request.user).select_related("pool", "level")
+    pools = list(Pool.objects.visible_to(request.user))
+    base = Customer.objects.in_pools_for(request.user, pools=pools).select_related("pool", "level")
     filterset = PoolCustomerFilter(request.GET or None, queryset=base, request=request)
     filterset.filters["pool"].queryset = Pool.objects.visible_to(request.user)
     filtered = filterset.qs
@@ -71,7 +72,6 @@ def pool_list(request: HttpRequest) -> HttpResponse:
     )
     customers = list(page)
     _decorate(customers)
-    pools = list(Pool.objects.visible_to(request.user))
     left = claims_left(request.user, pools)
     used_up = {c.pool.pk for c in left if c.left == 0}
     for c in customers:

@@ -213,6 +213,11 @@ class Lead(TenantModel):
             ),
             models.Index("tenant", OpClass(Reverse("phone"), name="varchar_pattern_ops"), name="sales_lead_phone_rev"),
             models.Index(fields=["tenant", "name"], name="sales_lead_name_idx"),
+            # The search's name and company prefixes (杭州…), whatever the database's collation.
+            models.Index("tenant", OpClass("name", name="varchar_pattern_ops"), name="sales_lead_name_prefix_idx"),
+            models.Index(
+                "tenant", OpClass("company", name="varchar_pattern_ops"), name="sales_lead_company_prefix_idx"
+            ),
             # Campaign attribution: a campaign's leads by its code (marketing's campaign page and the list filter).
             models.Index(
                 fields=["tenant", "campaign", "-created_at"],
