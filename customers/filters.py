@@ -26,7 +26,6 @@ from crm.workcalendar.selectors import local_midnight
 from .models import ChoiceKind, Contact, Customer, CustomerIdentifier, CustomerLevel, CustomerTag, Pool, Tag
 from .normalize import nfkc, normalize_credit_code, normalize_email, normalize_phone
 from .selectors.choice_list import ChoiceLookup
-from .selectors.pool import with_fallback_at
 
 SORTS = {
     "name": ("name", "pk"),
@@ -249,8 +248,9 @@ class CustomerFilter(django_filters.FilterSet):
 
     def sort_by(self, queryset, name, value):
         if value == "fallback":
-            # The day the fallback job takes it back, computed as the job decides (customers.selectors.pool).
-            return with_fallback_at(queryset, self.tenant).order_by(F("fallback_at").asc(nulls_last=True), "pk")
+            # The stored moment the fallback job takes it back (customers.services.fallback_date), read off
+            # cust_fallback_idx in its order: soonest first, "never" last.
+            return queryset.order_by(F("fallback_at").asc(nulls_last=True), "pk")
         return queryset.order_by(*SORTS.get(value, SORTS["-created"]))
 
     @property

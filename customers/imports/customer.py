@@ -51,6 +51,7 @@ from customers.selectors.choice_list import ChoiceLookup
 from customers.services.assignment import CUSTOMER, Assigner, customer_attrs, notify_new_owners, rules_of
 from customers.services.contact import clean_phone
 from customers.services.customer import customer_create
+from customers.services.fallback_date import fallback_at_refresh
 from customers.services.holdings import holdings_check, holdings_of, holdings_room, room_left
 from customers.services.identifier import KIND_LABELS, DuplicateCustomer, Identifier, duplicate_error, identifiers_of
 from customers.services.tenant import default_pool
@@ -573,12 +574,14 @@ class CustomerKind(ImportKind):
                 continue
             owner, pool, _reason, _note, _decision = decisions[row.number] = self.decide(row)
             customer.owner, customer.owned_since, customer.pool = owner, now if owner else None, pool
+            customer.pooled_at = None if owner else now
             customers.append(customer)
             kept.append(row)
         if self.assigner is None and self.owner is not None:
             # A safety net: the rows were counted against the owner's room when classified.
             holdings_check(rep=self.owner, adding=len(customers))
         Customer.objects.bulk_create(customers)
+        fallback_at_refresh(tenant=tenant, ids=[c.pk for c in customers if c.owner_id is not None])
         contacts, identifiers, events, audits = [], [], [], []
         for row, customer in zip(kept, customers, strict=True):
             owner, pool, reason, note, decision = decisions[row.number]

@@ -23,7 +23,7 @@ from customers.forms.extension import ExtensionRequestForm
 from customers.forms.share import ShareForm
 from customers.models import Contact, Customer, CustomerTag, CustomerUserObjectPermission, Tag
 from customers.normalize import format_phone, mask
-from customers.selectors.pool import fallback_of, mark_extension_state, with_fallback_at
+from customers.selectors.pool import fallback_day, mark_extension_state
 from customers.services.customer import customer_create, customer_update
 from customers.services.identifier import DuplicateCustomer
 from customers.services.trash import TRASH_DAYS, customer_trash
@@ -46,8 +46,6 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     # Invalid filter values (e.g. another tenant's owner id) are ignored field by field and shown on the form.
     filtered = filterset.qs
     qs = filtered.annotate(**primary_contact_annotations())
-    if "fallback_at" not in qs.query.annotations:
-        qs = with_fallback_at(qs, request.tenant)
     page = CappedPaginator(qs, PAGE_SIZE, count_queryset=filtered).get_page(request.GET.get("page"))
     customers = list(page)
     tag_rows = CustomerTag.objects.filter(customer__in=[c.pk for c in customers]).select_related("tag")
@@ -143,7 +141,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     panels = [
         {"panel": panel, "context": panel.context(request, customer)} for panel in registry.customer_panels_for(user)
     ]
-    fallback = fallback_of(customer)
+    fallback = fallback_day(customer)
     if fallback is not None:
         mark_extension_state([customer])
     return render(
