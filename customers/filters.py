@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import django_filters
 from django import forms
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Reverse
 from django.forms import DateInput
 from django.http import HttpRequest
@@ -19,7 +20,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from crm.expressions import InArray
 from crm.filters import BoundedDateFilter, LocalDayFilter, TeamTreeFilter, add_custom_filters
-from crm.models import Team, User
+from crm.models import Role, Team, User
 from crm.registry import registry
 from crm.workcalendar.selectors import local_midnight
 
@@ -248,9 +249,14 @@ class CustomerFilter(django_filters.FilterSet):
 
     def sort_by(self, queryset, name, value):
         if value == "fallback":
-            # The stored moment the fallback job takes it back (customers.services.fallback_date), read off
-            # cust_fallback_idx in its order: soonest first, "never" last.
-            return queryset.order_by(F("fallback_at").asc(nulls_last=True), "pk")
+            # The stored moment the fallback job takes it back (customers.services.fallback_date): soonest first,
+            # "never" last. An admin's page is read off cust_fallback_idx in that order. Anyone else sees the
+            # customers of a few owners: those rows are read by owner and the page picked by a top-N sort — the
+            # "+ 0" keeps the planner from walking the tenant-wide index past every other owner's rows.
+            user = getattr(self.request, "user", None)
+            if user is not None and user.has_any_role(Role.ADMIN):
+                return queryset.order_by(F("fallback_at").asc(nulls_last=True), "pk")
+            return queryset.order_by((F("fallback_at") + Value(dt.timedelta(0))).asc(nulls_last=True), "pk")
         return queryset.order_by(*SORTS.get(value, SORTS["-created"]))
 
     @property
