@@ -250,11 +250,12 @@ class CustomerFilter(django_filters.FilterSet):
     def sort_by(self, queryset, name, value):
         if value == "fallback":
             # The stored moment the fallback job takes it back (customers.services.fallback_date): soonest first,
-            # "never" last. An admin's page is read off cust_fallback_idx in that order. Anyone else sees the
-            # customers of a few owners: those rows are read by owner and the page picked by a top-N sort — the
-            # "+ 0" keeps the planner from walking the tenant-wide index past every other owner's rows.
+            # "never" last. An admin's or a manager's page is read off cust_fallback_idx in that order (their
+            # customers are a good share of the tenant's). A rep sees the customers of one owner: those rows are read
+            # by owner and the page picked by a top-N sort — the "+ 0" keeps the planner from walking the
+            # tenant-wide index past every other owner's rows.
             user = getattr(self.request, "user", None)
-            if user is not None and user.has_any_role(Role.ADMIN):
+            if user is not None and user.has_any_role(Role.ADMIN, Role.MANAGER):
                 return queryset.order_by(F("fallback_at").asc(nulls_last=True), "pk")
             return queryset.order_by((F("fallback_at") + Value(dt.timedelta(0))).asc(nulls_last=True), "pk")
         return queryset.order_by(*SORTS.get(value, SORTS["-created"]))
