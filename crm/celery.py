@@ -65,6 +65,11 @@ app.conf.beat_schedule = {
         "task": "customers.tasks.purge_trash_dispatch",
         "schedule": crontab(hour=3, minute=30),
     },
+    # The stored fall-back dates checked against the rules, and repaired where they differ.
+    "customers-fallback-dates-nightly": {
+        "task": "customers.tasks.fallback_dates_dispatch",
+        "schedule": crontab(hour=2, minute=40),
+    },
     # Sign-ups never verified within SIGNUP_VERIFY_DAYS are removed (one task per tenant).
     "crm-purge-unverified-signups": {
         "task": "crm.tasks.purge_unverified_signups",

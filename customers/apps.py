@@ -23,8 +23,10 @@ class CustomersConfig(AppConfig):
             registry,
             roles_any,
         )
+        from crm.services import outbox
         from crm.signals import tenant_created, user_deactivated
-        from customers import widgets
+        from crm.workcalendar.signals import calendar_changed
+        from customers import tasks, widgets
         from customers.api import ContactViewSet, CustomerViewSet
         from customers.exports.customer import CustomerExport
         from customers.imports.contact import ContactKind
@@ -39,6 +41,12 @@ class CustomersConfig(AppConfig):
             tenant_defaults(tenant=tenant)
 
         tenant_created.connect(on_tenant_created, dispatch_uid="customers.tenant_defaults", weak=False)
+
+        def on_calendar_changed(sender, tenant, **kwargs):
+            # Local days moved (the company's time zone): the stored fall-back moments are recomputed.
+            outbox.enqueue(tasks.fallback_dates_for_tenant, tenant.pk)
+
+        calendar_changed.connect(on_calendar_changed, dispatch_uid="customers.fallback_dates", weak=False)
 
         def on_user_deactivated(sender, user, acting_user=None, **kwargs):
             release_all_of(user=user, acting_user=acting_user)

@@ -177,6 +177,7 @@ def seed_tenant(demo) -> None:
                 address=fake.address(),
                 owner=owner,
                 owned_since=created if owner else None,
+                pooled_at=None if owner else created,
                 pool=pool,
                 created_at=created,
                 last_followed_up_at=followed,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import django_filters
 from django import forms
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Reverse
 from django.forms import DateInput
 from django.http import HttpRequest
@@ -21,7 +22,7 @@ from rest_framework.request import Request
 from crm.expressions import InArray, InFunctionArray, StartsWith
 from crm.filters import BoundedDateFilter, LocalDayFilter, TeamTreeFilter, add_custom_filters, limit_team_choices
 from crm.forms import QuickSelect
-from crm.models import Team, User
+from crm.models import Role, Team, User
 from crm.registry import registry
 from crm.search_functions import matching_ids
 from crm.workcalendar.selectors import local_midnight
@@ -30,7 +31,6 @@ from .models import ChoiceKind, Contact, Customer, CustomerIdentifier, CustomerL
 from .normalize import nfkc, normalize_credit_code, normalize_email, normalize_phone
 from .selectors.choice_list import ChoiceLookup
 from .selectors.listing import DEFAULT_SORT, SORTS
-from .selectors.pool import with_fallback_at
 
 SORT_CHOICES = [
     ("-created", _("Newest first")),
@@ -259,8 +259,15 @@ class CustomerFilter(django_filters.FilterSet):
 
     def sort_by(self, queryset, name, value):
         if value == "fallback":
-            # The day the fallback job takes it back, computed as the job decides (customers.selectors.pool).
-            return with_fallback_at(queryset, self.tenant).order_by(F("fallback_at").asc(nulls_last=True), "pk")
+            # The stored moment the fallback job takes it back (customers.services.fallback_date): soonest first,
+            # "never" last. An admin's or a manager's page is read off cust_fallback_idx in that order (their
+            # customers are a good share of the tenant's). A rep sees the customers of one owner: those rows are read
+            # by owner and the page picked by a top-N sort — the "+ 0" keeps the planner from walking the
+            # tenant-wide index past every other owner's rows.
+            user = getattr(self.request, "user", None)
+            if user is not None and user.has_any_role(Role.ADMIN, Role.MANAGER):
+                return queryset.order_by(F("fallback_at").asc(nulls_last=True), "pk")
+            return queryset.order_by((F("fallback_at") + Value(dt.timedelta(0))).asc(nulls_last=True), "pk")
         return queryset.order_by(*SORTS.get(value, SORTS[DEFAULT_SORT]))
 
     @property

@@ -172,8 +172,15 @@ class Customer(TenantModel):
     name_pinyin = models.CharField(max_length=600, blank=True, editable=False)
     name_initials = models.CharField(max_length=200, blank=True, editable=False)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.POTENTIAL)
+    # Indexed with its tenant (cust_level_idx), not alone.
     level = models.ForeignKey(
-        CustomerLevel, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("level")
+        CustomerLevel,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("level"),
+        db_index=False,
     )
     industry = models.CharField(_("industry"), max_length=50, blank=True)
     region = models.CharField(_("region"), max_length=50, blank=True)
@@ -189,6 +196,8 @@ class Customer(TenantModel):
         Tag, through="CustomerTag", blank=True, related_name="customers", verbose_name=_("tags")
     )
 
+    # Not indexed alone: owned rows are found through cust_owner_fk_idx and the (tenant, owner, …) list indexes, all
+    # partial on "owned", so a customer falling back to the pool adds no entry to them.
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -196,9 +205,13 @@ class Customer(TenantModel):
         blank=True,
         related_name="customers",
         verbose_name=_("owner"),
+        db_index=False,
     )
     pool = models.ForeignKey(Pool, on_delete=models.PROTECT, related_name="customers", verbose_name=_("pool"))
     owned_since = models.DateTimeField(_("owned since"), null=True, blank=True)
+    # When it last came to a pool (released, fell back, created or imported into it, moved between pools or restored
+    # there); NULL while owned. Pool health counts the waiting customers by it.
+    pooled_at = models.DateTimeField(_("in the pool since"), null=True, blank=True, editable=False)
     last_followed_up_at = models.DateTimeField(_("last follow-up"), null=True, blank=True)
     last_deal_at = models.DateTimeField(_("last deal"), null=True, blank=True)
     # The last day a signed contract covers (CONTRACT_OPEN_ENDED: a signed contract without an end date); NULL:
@@ -206,6 +219,11 @@ class Customer(TenantModel):
     contract_cover_until = models.DateField(_("contract cover until"), null=True, blank=True, editable=False)
     # Days added to the fallback clock by an approved extension; reset when the customer changes hands.
     extension_days = models.PositiveSmallIntegerField(_("extension days"), default=0)
+    # The moment the fall-back job counts the customer as due (NULL: never as things stand — in a pool, no rule, an
+    # exempt key account, an open-ended contract). Derived from the one predicate's date expression
+    # (customers.selectors.pool.fallback_at_expression) by customers.services.fallback_date on every write that
+    # changes it; the list sorts by it and the job selects by it.
+    fallback_at = models.DateTimeField(_("falls back at"), null=True, blank=True, editable=False)
 
     # Values of the company's custom fields (crm.api.models.CustomField), validated by crm.api.services.custom_field.
     custom = models.JSONField(_("custom fields"), default=dict, blank=True)
@@ -224,11 +242,12 @@ class Customer(TenantModel):
             # Custom-field filters are JSONB containment lookups (custom @> {"key": value}).
             GinIndex(fields=["custom"], opclasses=["jsonb_path_ops"], name="cust_custom_gin"),
             # The list of a rep or a manager's team: one ordered scan per owner, sorted by name, last follow-up or
-            # creation and then by id exactly as the list sorts (live rows only), so a page is read off the index
-            # and several owners' scans merge in order (customers.selectors.listing).
+            # creation and then by id exactly as the list sorts, so a page is read off the index and several owners'
+            # scans merge in order (customers.selectors.listing). Live owned rows only: every list reads
+            # `visible_to`, which says "owned", and a customer falling back adds no entry to these.
             models.Index(
                 fields=["tenant", "owner", "name", "id"],
-                condition=models.Q(deleted_at__isnull=True),
+                condition=models.Q(deleted_at__isnull=True, owner__isnull=False),
                 name="cust_owner_name_id_idx",
             ),
             # The sorts by last follow-up put "never" first (ascending, NULLS FIRST) or last (descending, NULLS
@@ -239,17 +258,19 @@ class Customer(TenantModel):
                 F("owner"),
                 F("last_followed_up_at").asc(nulls_first=True),
                 F("id"),
-                condition=models.Q(deleted_at__isnull=True),
+                condition=models.Q(deleted_at__isnull=True, owner__isnull=False),
                 name="cust_owner_followup_idx",
             ),
             models.Index(
                 fields=["tenant", "owner", "created_at", "id"],
-                condition=models.Q(deleted_at__isnull=True),
+                condition=models.Q(deleted_at__isnull=True, owner__isnull=False),
                 name="cust_owner_created_id_idx",
             ),
             # The API's cursor pages (by id) of a rep's or a team's customers.
             models.Index(
-                fields=["tenant", "owner", "id"], condition=models.Q(deleted_at__isnull=True), name="cust_owner_id_idx"
+                fields=["tenant", "owner", "id"],
+                condition=models.Q(deleted_at__isnull=True, owner__isnull=False),
+                name="cust_owner_id_idx",
             ),
             models.Index(fields=["tenant", "name"], condition=models.Q(deleted_at__isnull=True), name="cust_name_idx"),
             models.Index(
@@ -265,6 +286,14 @@ class Customer(TenantModel):
             models.Index(
                 fields=["tenant", "last_deal_at"], condition=models.Q(deleted_at__isnull=True), name="cust_deal_idx"
             ),
+            # The sort by fall-back (soonest first, "never" last, then id) and the job's "due by tonight" range.
+            models.Index(
+                F("tenant"),
+                F("fallback_at").asc(nulls_last=True),
+                F("id"),
+                condition=models.Q(deleted_at__isnull=True, owner__isnull=False),
+                name="cust_fallback_idx",
+            ),
             models.Index(
                 fields=["tenant", "pool", "created_at"],
                 condition=models.Q(deleted_at__isnull=True, owner__isnull=True),
@@ -278,6 +307,14 @@ class Customer(TenantModel):
             ),
             models.Index(fields=["tenant", "status"], name="cust_status_idx"),
             models.Index(fields=["tenant", "level"], name="cust_level_idx"),
+            # The owner's foreign key (a user's deletion looks for their customers); pool rows are not in it.
+            models.Index(fields=["owner"], condition=models.Q(owner__isnull=False), name="cust_owner_fk_idx"),
+            # Pool health: the customers waiting in each pool, counted per bucket of time in the pool off the index.
+            models.Index(
+                fields=["tenant", "pool", "pooled_at"],
+                condition=models.Q(deleted_at__isnull=True, owner__isnull=True),
+                name="cust_pooled_idx",
+            ),
             models.Index(fields=["tenant", "industry"], name="cust_industry_idx"),
             models.Index(fields=["tenant", "region"], name="cust_region_idx"),
             models.Index(fields=["tenant", "source"], name="cust_source_idx"),
@@ -304,6 +341,12 @@ class Customer(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        # A customer written into a pool without saying when came to it now (pool health's buckets read pooled_at).
+        if self.owner_id is None and self.pooled_at is None and self._state.adding:
+            self.pooled_at = timezone.now()
+        super().save(*args, **kwargs)
 
     @property
     def is_deleted(self) -> bool:

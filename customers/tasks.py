@@ -10,6 +10,7 @@ from crm.services import outbox
 from crm.tenancy import TenantTask
 from customers.services import export
 from customers.services.fallback import fallback_run, warn_run
+from customers.services.fallback_date import fallback_at_refresh
 from customers.services.trash import purge_trash
 
 logger = logging.getLogger(__name__)
@@ -79,3 +80,25 @@ def warn_before_fallback_for_tenant(tenant_id: int) -> dict:
     if tenant is None:
         return {}
     return warn_run(tenant=tenant)
+
+
+@shared_task
+def fallback_dates_dispatch() -> int:
+    """Nightly: one check-and-repair of the stored fall-back dates per active tenant."""
+    ids = list(Tenant.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
+    for tenant_id in ids:
+        outbox.enqueue(fallback_dates_for_tenant, tenant_id)
+    return len(ids)
+
+
+@shared_task(base=TenantTask, acks_late=True, label=_("Customers' fall-back dates"))
+def fallback_dates_for_tenant(tenant_id: int) -> int:
+    """Recompute one tenant's stored fall-back dates, rewriting only those that differ (after a change of the
+    company's time zone, and nightly as a safety net). Idempotent: a second run changes nothing."""
+    tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
+    if tenant is None:
+        return 0
+    changed = fallback_at_refresh(tenant=tenant)
+    if changed:
+        logger.warning("Tenant %s: %d stored fall-back dates were out of date and were rewritten", tenant_id, changed)
+    return changed

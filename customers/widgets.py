@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from crm.workcalendar.selectors import local_midnight, local_today
 from customers.models import Customer, OwnershipEvent
-from customers.selectors.pool import with_fallback_at
 
 STALE_DAYS = 30
 # "Falling back this week": the next seven local days, at most this many shown.
@@ -26,12 +25,10 @@ def my_customers(request) -> dict:
         key=Count("pk", filter=Q(is_key_account=True)),
     )
     longest = mine.order_by("last_followed_up_at", "pk").select_related("level")[:5]
-    # Falling back within the week: the fallback job's own arithmetic (customers.selectors.pool), soonest first.
+    # Falling back within the week: the stored fall-back moments (the fallback job's own arithmetic), soonest first.
     tenant = request.tenant
     week_end = local_midnight(tenant, local_today(tenant) + timedelta(days=FALLBACK_WEEK_DAYS))
-    falling = list(
-        with_fallback_at(mine, tenant).filter(fallback_at__lt=week_end).order_by("fallback_at", "pk")[:FALLBACK_SHOWN]
-    )
+    falling = list(mine.filter(fallback_at__lt=week_end).order_by("fallback_at", "pk")[:FALLBACK_SHOWN])
     return {
         "counts": counts,
         "longest": longest,

@@ -24,9 +24,22 @@ class FallbackTables:
     records: str
     events: str
     event_fk: str
+    # More columns the move sets: to NULL (a pooled record's stored fall-back moment) and to the move's time (when it
+    # came to the pool).
+    null_columns: tuple[str, ...] = ()
+    now_columns: tuple[str, ...] = ()
+
+    def also_set(self) -> str:
+        return "".join(f"{c} = NULL, " for c in self.null_columns) + "".join(f"{c} = %s, " for c in self.now_columns)
 
 
-CUSTOMERS = FallbackTables(records="customers_customer", events="customers_ownershipevent", event_fk="customer_id")
+CUSTOMERS = FallbackTables(
+    records="customers_customer",
+    events="customers_ownershipevent",
+    event_fk="customer_id",
+    null_columns=("fallback_at",),
+    now_columns=("pooled_at",),
+)
 LEADS = FallbackTables(records="sales_lead", events="sales_leadownershipevent", event_fk="lead_id")
 
 
@@ -47,7 +60,7 @@ def fallback_move(
                 FOR UPDATE SKIP LOCKED
             ), moved AS (
                 UPDATE {tables.records} r
-                SET owner_id = NULL, owned_since = NULL, extension_days = 0, updated_at = %s
+                SET owner_id = NULL, owned_since = NULL, extension_days = 0, {tables.also_set()}updated_at = %s
                 FROM due WHERE r.id = due.id AND r.owner_id = due.owner_id
                 RETURNING r.id, due.owner_id, r.name
             ), events AS (
@@ -60,7 +73,7 @@ def fallback_move(
             )
             SELECT moved.id, moved.owner_id, moved.name FROM moved
             """,  # noqa: S608 - our table names and Django's own compiled SQL, values as parameters
-            [*due_params, now, tenant_id, pool_id, now, now, now],
+            [*due_params, *[now] * len(tables.now_columns), now, tenant_id, pool_id, now, now, now],
         )
         rows = cursor.fetchall()
     moved: dict[int, list[tuple[int, str]]] = defaultdict(list)

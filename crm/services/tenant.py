@@ -23,6 +23,7 @@ from crm.services import notification
 from crm.services.audit import audit
 from crm.signals import tenant_created, tenant_updated
 from crm.tenancy import tenant_context
+from crm.workcalendar.signals import calendar_changed
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +111,10 @@ def tenant_update(*, acting_user: User, tenant: Tenant, **fields: Any) -> Tenant
         if changes:
             audit(tenant=tenant, actor=acting_user, action="tenant.update", obj=tenant, details=changes)
             tenant_updated.send(sender=Tenant, tenant=tenant, changes=changes, acting_user=acting_user)
+        if "timezone" in changes:
+            # The company's local days moved: what is computed from them is recomputed (ticket deadlines, the
+            # customers' fall-back dates).
+            transaction.on_commit(lambda: calendar_changed.send(sender=Tenant, tenant=tenant))
     return tenant
 
 

@@ -51,6 +51,7 @@ from customers.selectors.choice_list import ChoiceLookup
 from customers.services.assignment import CUSTOMER, Assigner, customer_attrs, notify_new_owners, rules_of
 from customers.services.contact import clean_phone
 from customers.services.customer import customer_create
+from customers.services.fallback_date import fallback_at_refresh
 from customers.services.holdings import holdings_check, holdings_of, holdings_room, room_left
 from customers.services.identifier import (
     KIND_LABELS,
@@ -630,9 +631,13 @@ class CustomerKind(ImportKind):
                     "owner_id": owner.pk if owner else None,
                     "owned_since": now if owner else None,
                     "pool_id": pool.pk,
+                    "pooled_at": None if owner else now,
                 }
             )
         ids = rows_insert(Customer, customers, ids=True)
+        fallback_at_refresh(
+            tenant=self.tenant, ids=[pk for pk, row in zip(ids, rows, strict=True) if decisions[row.number][0]]
+        )
         contacts, identifiers, events, audits = [], [], [], []
         for row, customer_id in zip(rows, ids, strict=True):
             owner, pool, reason, note, decision = decisions[row.number]

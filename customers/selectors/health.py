@@ -7,8 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Count, DateTimeField, F, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -68,10 +67,9 @@ class Period:
 
 
 def _since_expression():
-    """When a pool customer came to the pool: its latest ownership event (the pool list's "In the pool"), else its
-    creation. The lookup is one index probe per customer (owner_event_customer_idx: tenant, customer, -at)."""
-    latest = OwnershipEvent.objects.filter(tenant_id=OuterRef("tenant_id"), customer_id=OuterRef("pk")).order_by("-at")
-    return Coalesce(Subquery(latest.values("at")[:1]), F("created_at"), output_field=DateTimeField())
+    """When a pool customer came to the pool: its stored `pooled_at` (set by every move into a pool, the moment of
+    its latest ownership event there)."""
+    return F("pooled_at")
 
 
 def bucket_bounds(key: str, now: dt.datetime) -> tuple[dt.datetime | None, dt.datetime | None]:
@@ -94,7 +92,8 @@ class PoolRow:
 
 
 def pools_waiting(user, now: dt.datetime) -> list[PoolRow]:
-    """Per pool `user` sees: the customers waiting in it, and how many in each bucket of time spent waiting."""
+    """Per pool `user` sees: the customers waiting in it, and how many in each bucket of time spent waiting. Counted
+    off cust_pooled_idx (tenant, pool, pooled_at: the waiting customers only), without reading the table."""
     pools = list(Pool.objects.visible_to(user).order_by("-is_default", "name"))
     rows = {p.pk: PoolRow(pool=p) for p in pools}
     if not pools:
@@ -109,13 +108,8 @@ def pools_waiting(user, now: dt.datetime) -> list[PoolRow]:
     sql = f"""
         SELECT pool_id, count(*) AS total, {", ".join(filters)}
         FROM (
-            SELECT c.pool_id, COALESCE(latest.at, c.created_at) AS since
+            SELECT c.pool_id, c.pooled_at AS since
             FROM customers_customer c
-            LEFT JOIN LATERAL (
-                SELECT e.at FROM customers_ownershipevent e
-                WHERE e.tenant_id = c.tenant_id AND e.customer_id = c.id
-                ORDER BY e.at DESC LIMIT 1
-            ) latest ON TRUE
             WHERE c.tenant_id = %s AND c.owner_id IS NULL AND c.deleted_at IS NULL AND c.pool_id = ANY(%s)
         ) waiting
         GROUP BY pool_id
@@ -215,7 +209,9 @@ def pool_health(user, period: Period, now: dt.datetime | None = None) -> Health:
 
     recent = now - HOARD_RECENT_DAYS * DAY
     held = (
-        Customer.objects.filter(tenant_id=user.tenant_id, owner__in=people.values("pk"), deleted_at__isnull=True)
+        Customer.objects.filter(
+            tenant_id=user.tenant_id, owner__in=people.values("pk"), owner__isnull=False, deleted_at__isnull=True
+        )
         .order_by()
         .values_list("owner_id")
         .annotate(n=Count("pk"), recent=Count("pk", filter=Q(last_followed_up_at__gte=recent)))

@@ -18,7 +18,6 @@ from django.db.models.query import EmptyQuerySet
 from crm.models import Tenant
 from customers.models import Contact, Customer
 from customers.querysets import VisibleScope
-from customers.selectors.pool import with_fallback_at
 
 # The list's sorts (the `sort` parameter): their ORDER BY, unique thanks to the id, and the column each sorts on.
 # Each has a tenant-wide index and a per-owner index in exactly this order (NULLS FIRST for the follow-up: never
@@ -48,8 +47,6 @@ class CustomerPageIds(Sequence):
     def __init__(self, filterset, scope: VisibleScope | None):
         self.filterset = filterset
         self.scope = scope
-        # The fall-back day of each id when the sort computed it (sort=fallback), so the rows need not again.
-        self.fallback_at: dict[int, object] | None = None
 
     def __len__(self) -> int:  # the paginator counts through its count queryset; this is for completeness
         return self.filterset.qs.order_by().count()
@@ -65,12 +62,7 @@ class CustomerPageIds(Sequence):
         sort = self.filterset.sort_key
         parts = self._parts(sort)
         if parts is None:
-            filtered = self.filterset.qs
-            if "fallback_at" in filtered.query.annotations:
-                rows = list(filtered.values_list("pk", "fallback_at")[start:stop])
-                self.fallback_at = dict(rows)
-                return [pk for pk, _day in rows]
-            return list(filtered.values_list("pk", flat=True)[start:stop])
+            return list(self.filterset.qs.values_list("pk", flat=True)[start:stop])
         ordering = SORTS[sort]
         column = SORT_COLUMNS[sort.lstrip("-")]
         # Each part filtered as the list is, sorted and cut at the page's end; PostgreSQL merges them in order.
@@ -117,9 +109,9 @@ def primary_contact_annotations() -> dict:
     }
 
 
-def customer_rows(ids: Sequence[int], tenant: Tenant, fallback_at: dict | None = None) -> list[Customer]:
-    """The customers of a page's ids, in that order, with their owner, level, pool, primary contact and fall-back
-    day (computed here unless `fallback_at` gives it by id): one query over at most a page of primary keys."""
+def customer_rows(ids: Sequence[int], tenant: Tenant) -> list[Customer]:
+    """The customers of a page's ids, in that order, with their owner, level, pool and primary contact (the
+    fall-back moment is stored on the row): one query over at most a page of primary keys."""
     if not ids:
         return []
     rows = (
@@ -127,16 +119,10 @@ def customer_rows(ids: Sequence[int], tenant: Tenant, fallback_at: dict | None =
         .select_related("owner", "level", "pool")
         .annotate(**primary_contact_annotations())
     )
-    if fallback_at is None:
-        rows = with_fallback_at(rows, tenant)
     by_pk = {customer.pk: customer for customer in rows}
     for customer in by_pk.values():
         primary = customer.primary or {}
         customer.primary_name = primary.get("name")
         customer.primary_mobile = primary.get("mobile")
         customer.primary_contact_id = primary.get("id")
-    if fallback_at is not None:
-        for pk, day in fallback_at.items():
-            if pk in by_pk:
-                by_pk[pk].fallback_at = day
     return [by_pk[pk] for pk in ids if pk in by_pk]

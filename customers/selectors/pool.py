@@ -34,6 +34,9 @@ from customers.models import Customer, ExtensionRequest, OwnershipEvent, Pool, P
 
 ONE_DAY = dt.timedelta(days=1)
 
+# The pool fields the fall-back rules read.
+RULE_FIELDS = ("no_followup_days", "no_deal_days", "no_contract_days", "exempt_key_accounts", "exempt_recent_deal_days")
+
 
 @dataclass(frozen=True)
 class Rules:
@@ -215,11 +218,14 @@ class LocalMidnight(Func):
 FAR_FUTURE = dt.date(9000, 1, 1)
 
 
+COMPUTED = "computed_fallback_at"
+
+
 def with_fallback_at(queryset: QuerySet[Customer], tenant: Tenant) -> QuerySet[Customer]:
-    """Annotate `fallback_at`: the moment from which `fallback_due` counts an owned customer as due, so the local
-    day of `fallback_at` is the day the job returns it to its pool (NULL: never, as things stand — in a pool, no
-    rule, an exempt key account, or an open-ended contract). A recent deal that exempts it postpones it to the
-    exemption's end.
+    """Annotate `computed_fallback_at`: the moment from which `fallback_due` counts an owned customer as due, so the
+    local day of it is the day the job returns it to its pool (NULL: never, as things stand — in a pool, no rule, an
+    exempt key account, or an open-ended contract). A recent deal that exempts it postpones it to the exemption's
+    end. The stored `Customer.fallback_at` is this value, written by customers.services.fallback_date.
 
     The same arithmetic as THE predicate: a clock that started at C with an extension of E days and a rule of N
     days is due on the local day of C + E + N days; a customer whose last signed contract covers up to day U is due
@@ -229,6 +235,7 @@ def with_fallback_at(queryset: QuerySet[Customer], tenant: Tenant) -> QuerySet[C
     # The pools with their level rules, in one query.
     pools = list(
         Pool.objects.filter(tenant=tenant)
+        .only("pk", "tenant_id", *RULE_FIELDS)
         .annotate(
             level_rule_rows=ArrayAgg(
                 JSONObject(
@@ -299,25 +306,19 @@ def with_fallback_at(queryset: QuerySet[Customer], tenant: Tenant) -> QuerySet[C
         When(contract_cover_until__isnull=False, then=Greatest("_fb_clock_due", after_cover, exemption_end)),
     ]
     return queryset.annotate(
-        fallback_at=Case(*whens, default=Greatest("_fb_clock_due", exemption_end), output_field=DateTimeField())
+        **{COMPUTED: Case(*whens, default=Greatest("_fb_clock_due", exemption_end), output_field=DateTimeField())}
     )
 
 
-def fallback_day(customer: Customer) -> dt.date | None:
-    """The tenant-local day an annotated customer (`with_fallback_at`) falls back on, or None."""
-    at = getattr(customer, "fallback_at", None)
+def computed_day(customer: Customer) -> dt.date | None:
+    """The tenant-local day of an annotated customer's `computed_fallback_at` (`with_fallback_at`), or None."""
+    at = getattr(customer, COMPUTED)
     return timezone.localtime(at, customer.tenant.tzinfo).date() if at else None
 
 
-def fallback_of(customer: Customer) -> dt.date | None:
-    """The local day one customer falls back on (None: never, as things stand). Two queries."""
-    if customer.owner_id is None:
-        return None
-    at = (
-        with_fallback_at(Customer.objects.filter(pk=customer.pk), customer.tenant)
-        .values_list("fallback_at", flat=True)
-        .first()
-    )
+def fallback_day(customer: Customer) -> dt.date | None:
+    """The tenant-local day a customer falls back on (its stored `fallback_at`), or None."""
+    at = customer.fallback_at if customer.owner_id is not None else None
     return timezone.localtime(at, customer.tenant.tzinfo).date() if at else None
 
 

@@ -36,6 +36,7 @@ from customers.services.assignment import (
     notify_new_owners,
     rules_of,
 )
+from customers.services.fallback_date import fallback_at_refresh
 from customers.services.holdings import holdings_check
 
 # A dry run and a backlog apply look at this many matching records at most (the oldest first).
@@ -159,7 +160,8 @@ def customer_backlog_apply(
         with connection.cursor() as cursor:
             cursor.execute(
                 """
-                UPDATE customers_customer SET owner_id = %s, owned_since = %s, extension_days = 0, updated_at = %s
+                UPDATE customers_customer SET owner_id = %s, owned_since = %s, extension_days = 0, pooled_at = NULL,
+                    updated_at = %s
                 WHERE tenant_id = %s AND id = ANY(%s) AND owner_id IS NULL AND deleted_at IS NULL
                 RETURNING id
                 """,
@@ -167,6 +169,7 @@ def customer_backlog_apply(
             )
             taken = sorted(row[0] for row in cursor.fetchall())
         applied += [(items[pk], reps[rep_id]) for pk in taken]
+    fallback_at_refresh(tenant=tenant, ids=[item.pk for item, _rep in applied])
     OwnershipEvent.objects.bulk_create(
         [
             OwnershipEvent(

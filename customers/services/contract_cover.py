@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Expression
 
 from customers.models import Customer
+from customers.services.fallback_date import fallback_at_refresh
 
 
 def customer_contract_cover_refresh(*, tenant_id: int, customer_ids: Iterable[int], cover: Expression) -> int:
@@ -21,4 +22,7 @@ def customer_contract_cover_refresh(*, tenant_id: int, customer_ids: Iterable[in
     if not ids:
         return 0
     with transaction.atomic():
-        return Customer.objects.filter(tenant_id=tenant_id, pk__in=ids).update(contract_cover_until=cover)
+        written = Customer.objects.filter(tenant_id=tenant_id, pk__in=ids).update(contract_cover_until=cover)
+        # A contract signed or ended moves the fall-back date (the contract-aware rule).
+        fallback_at_refresh(tenant=tenant_id, ids=ids)
+        return written

@@ -36,6 +36,7 @@ from customers.normalize import (
 from customers.selectors.choice_list import ChoiceLookup
 from customers.services.assignment import CUSTOMER, Assigner, customer_attrs, notify_new_owners, rules_of
 from customers.services.contact import clean_contact
+from customers.services.fallback_date import fallback_at_refresh
 from customers.services.holdings import holdings_check
 from customers.services.identifier import sync_identifiers
 from customers.services.tenant import default_pool
@@ -186,6 +187,7 @@ def customer_create(
             created_by=acting_user,
             owner=owner,
             owned_since=now if owner else None,
+            pooled_at=None if owner else now,
             pool=to_pool or default_pool(tenant),
             **values,
         )
@@ -212,6 +214,7 @@ def customer_create(
             assigner.flush()
             if owner is not None and owner.pk != acting_user.pk:
                 notify_new_owners({owner.pk: [(decision.kind, customer.name, decision.rule.name)]})
+        fallback_at_refresh(tenant=tenant, ids=[customer.pk])
         audit(tenant=tenant, actor=acting_user, action="customer.create", obj=customer, details=details)
         webhook_emit(tenant_id=tenant.pk, event="customer.created", data=customer_event_data(customer))
     return customer
@@ -249,6 +252,8 @@ def customer_update(
         _set_search_fields(customer)
         customer.full_clean(exclude=["tenant", "pool", "owner", "level", "created_by"])
         customer.save()
+        # Its level or key-account flag may change its date.
+        fallback_at_refresh(tenant=tenant, ids=[customer.pk])
         sync_identifiers(customer, acting_user)
         if tags is not None:
             tags = list(tags)
@@ -273,14 +278,24 @@ def customer_update(
 
 
 def record_follow_up(*, customer_id: int, at, tenant_id: int) -> None:
-    """A follow-up happened at `at`: move last_followed_up_at forward (never back), in one conditional UPDATE."""
-    Customer.objects.filter(pk=customer_id, tenant_id=tenant_id).filter(
-        Q(last_followed_up_at__isnull=True) | Q(last_followed_up_at__lt=at)
-    ).update(last_followed_up_at=at, updated_at=timezone.now())
+    """A follow-up happened at `at`: move last_followed_up_at forward (never back), in one conditional UPDATE, and
+    the fall-back date with it."""
+    with transaction.atomic(savepoint=False):
+        if (
+            Customer.objects.filter(pk=customer_id, tenant_id=tenant_id)
+            .filter(Q(last_followed_up_at__isnull=True) | Q(last_followed_up_at__lt=at))
+            .update(last_followed_up_at=at, updated_at=timezone.now())
+        ):
+            fallback_at_refresh(tenant=tenant_id, ids=[customer_id])
 
 
 def record_deal(*, customer_id: int, at, tenant_id: int) -> None:
-    """A deal (order, won opportunity) happened at `at`: move last_deal_at forward, never back."""
-    Customer.objects.filter(pk=customer_id, tenant_id=tenant_id).filter(
-        Q(last_deal_at__isnull=True) | Q(last_deal_at__lt=at)
-    ).update(last_deal_at=at, updated_at=timezone.now())
+    """A deal (order, won opportunity) happened at `at`: move last_deal_at forward, never back, and the fall-back
+    date with it."""
+    with transaction.atomic(savepoint=False):
+        if (
+            Customer.objects.filter(pk=customer_id, tenant_id=tenant_id)
+            .filter(Q(last_deal_at__isnull=True) | Q(last_deal_at__lt=at))
+            .update(last_deal_at=at, updated_at=timezone.now())
+        ):
+            fallback_at_refresh(tenant=tenant_id, ids=[customer_id])

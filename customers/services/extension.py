@@ -20,6 +20,7 @@ from crm.models import Role, User
 from crm.registry import ApprovalPolicy, ApprovalStepRule
 from crm.services.audit import audit
 from customers.models import Customer, ExtensionRequest, OwnershipEvent
+from customers.services.fallback_date import fallback_at_refresh
 
 EXTENSION_KIND = "pool.extension"
 
@@ -108,6 +109,7 @@ def extension_decided(approval: ApprovalRequest, request: ExtensionRequest) -> N
     extension days (refused if the rep no longer holds the customer); a rejection or withdrawal records it."""
 
     def history(customer: Customer, request: ExtensionRequest, days: int) -> None:
+        fallback_at_refresh(tenant=customer.tenant, ids=[customer.pk])
         OwnershipEvent.objects.create(
             tenant_id=customer.tenant_id,
             customer=customer,

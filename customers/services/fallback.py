@@ -20,7 +20,7 @@ from crm.services.audit import audit
 from crm.services.job import job_run_once_today
 from crm.services.notification import lazy_format, notify
 from crm.services.pool_fallback import CUSTOMERS, fallback_digests, fallback_move
-from crm.workcalendar.selectors import local_today
+from crm.workcalendar.selectors import local_midnight, local_today
 from customers.models import FallbackWarning
 from customers.selectors.pool import fallback_due, pools_with_rules
 
@@ -37,11 +37,19 @@ def fallback_run(*, tenant: Tenant, now: dt.datetime | None = None) -> int:
         return _fallback_run(tenant, now)
 
 
+def due_now(pool, now: dt.datetime):
+    """The customers of `pool` the job moves at `now`: those whose stored fall-back moment is before the end of the
+    local day (an index range, cust_fallback_idx) that THE predicate still counts as due (re-checked on each row,
+    so a stored date never moves a customer the rules keep)."""
+    tomorrow = local_midnight(pool.tenant, local_today(pool.tenant, now) + dt.timedelta(days=1))
+    return fallback_due(pool, now=now).filter(fallback_at__lt=tomorrow)
+
+
 def _fallback_run(tenant: Tenant, now: dt.datetime) -> int:
     moved: dict[int, list[tuple[int, str]]] = defaultdict(list)
     total = 0
     for pool in pools_with_rules(tenant):
-        due = fallback_due(pool, now=now).order_by().values("pk").query.sql_with_params()
+        due = due_now(pool, now).order_by().values("pk").query.sql_with_params()
         moved_now = fallback_move(tables=CUSTOMERS, tenant_id=tenant.pk, pool_id=pool.pk, due=due, now=now)
         for owner_id, items in moved_now.items():
             moved[owner_id] += items

@@ -25,7 +25,9 @@ def holdings_of(tenant_id: int, user_ids: list[int]) -> dict[int, int]:
     if not user_ids:
         return {}
     rows = (
-        Customer.objects.filter(tenant_id=tenant_id, owner_id__in=user_ids, deleted_at__isnull=True)
+        Customer.objects.filter(
+            tenant_id=tenant_id, owner_id__in=user_ids, owner__isnull=False, deleted_at__isnull=True
+        )
         .order_by()
         .values_list("owner_id")
         .annotate(n=Count("*"))  # not the primary key: counted off the owner index alone where it is all-visible

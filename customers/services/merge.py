@@ -24,6 +24,7 @@ from customers.models import (
     OwnershipEvent,
 )
 from customers.services.customer import record_ownership_event
+from customers.services.fallback_date import fallback_at_refresh
 from customers.services.identifier import sync_identifiers
 
 # Sent inside the transaction with keep=<Customer>, merged=<Customer>, acting_user=<User>.
@@ -169,6 +170,10 @@ def customer_merge(*, acting_user: User, keep: Customer, merge: Customer) -> Cus
         merge.notes = f"{merge.notes}\n\n{note}".strip()
         merge.deleted_at, merge.deleted_by = now, acting_user
         merge.save(update_fields=["notes", "deleted_at", "deleted_by", "updated_at"])
+        if keep.owner_id is None:
+            Customer.objects.filter(pk=keep.pk).update(pooled_at=now)
+        # keep took merge's latest follow-up, deal and contract cover; merge is binned.
+        fallback_at_refresh(tenant=keep.tenant, ids=[keep.pk, merge.pk])
         record_ownership_event(
             merge,
             reason=OwnershipEvent.Reason.MERGE,

@@ -24,6 +24,7 @@ from crm.workcalendar.selectors import local_today
 from customers.models import Customer, OwnershipEvent, Pool, PoolView
 from customers.selectors.pool import claims_today
 from customers.selectors.view_quota import quotas_for
+from customers.services.fallback_date import fallback_at_refresh
 from customers.services.holdings import HoldingsCapReached, holdings_check
 
 
@@ -63,7 +64,7 @@ def _take(customer_id: int, rep: User, now: dt.datetime) -> bool:
     return bool(
         Customer.objects.filter(
             pk=customer_id, tenant_id=rep.tenant_id, owner__isnull=True, deleted_at__isnull=True
-        ).update(owner=rep, owned_since=now, extension_days=0, updated_at=now)
+        ).update(owner=rep, owned_since=now, extension_days=0, pooled_at=None, updated_at=now)
     )
 
 
@@ -99,6 +100,7 @@ def customer_claim(*, rep: User, customer_id: int, now: dt.datetime | None = Non
         now = now or timezone.now()
         check_can_take(rep, customer, pool, now, count_claim=True)
         _take(customer.pk, rep, now)
+        fallback_at_refresh(tenant=rep.tenant, ids=[customer.pk])
         OwnershipEvent.objects.create(
             tenant_id=rep.tenant_id,
             customer_id=customer.pk,
@@ -156,7 +158,14 @@ def customers_release(*, acting_user: User, customer_ids: list[int], reason: str
             raise DomainError(_("You may not release customers into this pool."), field="pool")
         # Stamped under the row locks: after whatever event each customer's history recorded before it.
         now = timezone.now()
-        changes = {"owner": None, "owned_since": None, "extension_days": 0, "updated_at": now}
+        changes = {
+            "owner": None,
+            "owned_since": None,
+            "extension_days": 0,
+            "fallback_at": None,
+            "pooled_at": now,
+            "updated_at": now,
+        }
         if pool is not None:
             changes["pool"] = pool
         Customer.objects.filter(pk__in=[c.pk for c in locked]).update(**changes)
@@ -224,6 +233,7 @@ def customer_assign(*, acting_user: User, customer_ids: list[int], rep: User) ->
                 at=now,
             )
             assigned += 1
+        fallback_at_refresh(tenant=rep.tenant, ids=[c.pk for c in candidates])
         audit(
             tenant=rep.tenant,
             actor=acting_user,
@@ -257,7 +267,13 @@ def move_to_pool(*, acting_user: User, customer_ids: list[int], pool: Pool) -> i
             .select_for_update()
             .values_list("pk", "pool_id")
         )
-        Customer.objects.filter(pk__in=[pk for pk, _pool in rows]).update(pool=pool, updated_at=timezone.now())
+        now = timezone.now()
+        moved = Customer.objects.filter(pk__in=[pk for pk, _pool in rows])
+        moved.update(pool=pool, updated_at=now)
+        # Waiting customers came to their new pool now.
+        moved.filter(owner__isnull=True).update(pooled_at=now)
+        # The new home pool's rules govern the date from now on.
+        fallback_at_refresh(tenant=acting_user.tenant, ids=[pk for pk, _pool in rows])
         OwnershipEvent.objects.bulk_create(
             [
                 OwnershipEvent(
@@ -268,6 +284,7 @@ def move_to_pool(*, acting_user: User, customer_ids: list[int], pool: Pool) -> i
                     reason=OwnershipEvent.Reason.TRANSFER,
                     note=_("Home pool changed"),
                     actor=acting_user,
+                    at=now,
                 )
                 for pk, old in rows
             ]
@@ -327,7 +344,7 @@ def release_all_of(*, user: User, acting_user: User | None) -> int:
     receiver = Pool.objects.filter(tenant_id=user.tenant_id, receives_deactivated=True).first()
     with transaction.atomic():
         rows = list(
-            Customer.objects.filter(tenant_id=user.tenant_id, owner=user, deleted_at__isnull=True)
+            Customer.objects.filter(tenant_id=user.tenant_id, owner=user, owner__isnull=False, deleted_at__isnull=True)
             .select_for_update()
             .values_list("pk", "pool_id")
         )
@@ -335,7 +352,14 @@ def release_all_of(*, user: User, acting_user: User | None) -> int:
             return 0
         now = timezone.now()
         ids = [pk for pk, _pool in rows]
-        update = {"owner": None, "owned_since": None, "extension_days": 0, "updated_at": now}
+        update = {
+            "owner": None,
+            "owned_since": None,
+            "extension_days": 0,
+            "fallback_at": None,
+            "pooled_at": now,
+            "updated_at": now,
+        }
         if receiver is not None:
             update["pool"] = receiver
         Customer.objects.filter(pk__in=ids).update(**update)

@@ -10,6 +10,8 @@ from crm.models import Role, User
 from crm.services.audit import audit
 from customers.forms.pool import PoolForm
 from customers.models import Pool, PoolLevelRule, PoolTeam
+from customers.selectors.pool import RULE_FIELDS, Rules
+from customers.services.fallback_date import fallback_at_refresh
 
 
 def check_warning_window(data: dict, rules: list[dict]) -> None:
@@ -32,6 +34,13 @@ def check_warning_window(data: dict, rules: list[dict]) -> None:
         )
 
 
+def _rules_of(pool: Pool) -> tuple:
+    """What of a pool, as saved, decides its customers' fall-back dates (a bound form has already changed the
+    instance, so it is read again)."""
+    saved = Pool.objects.get(pk=pool.pk)
+    return (Rules.of(saved), *(getattr(saved, f) for f in RULE_FIELDS))
+
+
 def save_level_rules(*, form: PoolForm, rules: list[dict], acting_user: User) -> Pool:
     tenant = form.tenant
     if not acting_user.has_any_role(Role.ADMIN):
@@ -39,6 +48,7 @@ def save_level_rules(*, form: PoolForm, rules: list[dict], acting_user: User) ->
     check_warning_window(form.cleaned_data, rules)
     try:
         with transaction.atomic():
+            before = _rules_of(form.instance) if form.instance.pk else None
             pool = form.save(commit=False)
             pool.tenant = tenant
             if pool.is_default:
@@ -66,6 +76,9 @@ def save_level_rules(*, form: PoolForm, rules: list[dict], acting_user: User) ->
                     if row["followup"] or row["deal"] or row["contract"]
                 ]
             )
+            if _rules_of(pool) != before:
+                # The pool's customers' dates follow its new rules: one set-based UPDATE of those that change.
+                fallback_at_refresh(tenant=tenant, pool_ids=[pool.pk])
             cap = form.cleaned_data.get("max_customers_per_rep")
             if tenant.max_customers_per_rep != cap:
                 tenant.max_customers_per_rep = cap

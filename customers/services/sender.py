@@ -10,7 +10,7 @@ the winner's customer."""
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from crm.models import Tenant
@@ -65,7 +65,9 @@ def _company_name(tenant: Tenant, email: str, company: str) -> str:
 
 
 def _new_customer(tenant: Tenant, name: str) -> Customer:
-    customer = Customer(tenant=tenant, name=name, pool=default_pool(tenant), source=_source(tenant))
+    customer = Customer(
+        tenant=tenant, name=name, pool=default_pool(tenant), source=_source(tenant), pooled_at=timezone.now()
+    )
     _set_search_fields(customer)
     customer.save()
     sync_identifiers(customer, None)

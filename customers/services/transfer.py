@@ -17,6 +17,7 @@ from customers.models import (
     OwnershipEvent,
 )
 from customers.services.customer import check_owner, check_refs, record_ownership_event
+from customers.services.fallback_date import fallback_at_refresh
 from customers.services.holdings import holdings_check
 
 
@@ -51,6 +52,7 @@ def customer_transfer(*, acting_user: User, customers: Iterable[Customer], to_ow
                 note=reason,
             )
             moved += 1
+        fallback_at_refresh(tenant=tenant, ids=[c.pk for c in locked])
         audit(
             tenant=tenant,
             actor=acting_user,

@@ -17,6 +17,7 @@ from customers.models import (
     OwnershipEvent,
 )
 from customers.services.customer import record_ownership_event
+from customers.services.fallback_date import fallback_at_refresh
 from customers.services.holdings import holdings_check
 from customers.services.identifier import sync_identifiers
 
@@ -31,8 +32,8 @@ def customer_trash(*, acting_user: User, customer: Customer) -> Customer:
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
         if customer.deleted_at:
             return customer
-        customer.deleted_at, customer.deleted_by = timezone.now(), acting_user
-        customer.save(update_fields=["deleted_at", "deleted_by", "updated_at"])
+        customer.deleted_at, customer.deleted_by, customer.fallback_at = timezone.now(), acting_user, None
+        customer.save(update_fields=["deleted_at", "deleted_by", "fallback_at", "updated_at"])
         CustomerIdentifier.objects.filter(customer=customer).delete()
         record_ownership_event(
             customer,
@@ -61,7 +62,10 @@ def customer_restore(*, acting_user: User, customer: Customer) -> Customer:
         if customer.owner is not None:
             holdings_check(rep=customer.owner)
         customer.deleted_at, customer.deleted_by = None, None
-        customer.save(update_fields=["deleted_at", "deleted_by", "updated_at"])
+        if customer.owner_id is None:
+            customer.pooled_at = timezone.now()
+        customer.save(update_fields=["deleted_at", "deleted_by", "pooled_at", "updated_at"])
+        fallback_at_refresh(tenant=customer.tenant, ids=[customer.pk])
         sync_identifiers(customer, acting_user)
         record_ownership_event(
             customer,

@@ -24,7 +24,7 @@ from customers.models import Contact, Customer, CustomerTag, CustomerUserObjectP
 from customers.normalize import format_phone, mask
 from customers.querysets import visible_scope
 from customers.selectors.listing import CustomerPageIds, customer_rows
-from customers.selectors.pool import fallback_of, mark_extension_state
+from customers.selectors.pool import fallback_day, mark_extension_state
 from customers.services.customer import customer_create, customer_update
 from customers.services.identifier import DuplicateCustomer
 from customers.services.trash import TRASH_DAYS, customer_trash
@@ -42,7 +42,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     # The page is chosen over the sort index (ids only), then its rows are read with what the list shows.
     ids = CustomerPageIds(filterset, scope)
     page = CappedPaginator(ids, PAGE_SIZE, count_queryset=filtered).get_page(request.GET.get("page"))
-    customers = customer_rows(list(page), request.tenant, fallback_at=ids.fallback_at)
+    customers = customer_rows(list(page), request.tenant)
     page.object_list = customers  # the page holds its customers, as any list page's does
     tag_rows = CustomerTag.objects.filter(customer__in=[c.pk for c in customers]).select_related("tag")
     tags_by_customer: dict[int, list[Tag]] = {}
@@ -137,7 +137,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     panels = [
         {"panel": panel, "context": panel.context(request, customer)} for panel in registry.customer_panels_for(user)
     ]
-    fallback = fallback_of(customer)
+    fallback = fallback_day(customer)
     if fallback is not None:
         mark_extension_state([customer])
     return render(

@@ -22,7 +22,7 @@ from customers.forms.extension import ExtensionRequestForm
 from customers.forms.pool import AssignForm, ReleaseForm
 from customers.models import Contact, Customer, OwnershipEvent, Pool
 from customers.normalize import format_phone, mask
-from customers.selectors.pool import claims_left, fallback_due, mark_extension_state, pools_with_rules, with_fallback_at
+from customers.selectors.pool import claims_left, fallback_due, mark_extension_state, pools_with_rules
 from customers.selectors.view_quota import views_left
 from customers.services.pool import (
     ClaimRefused,
@@ -38,7 +38,7 @@ def _last_event_annotations():
     last = OwnershipEvent.objects.filter(customer=OuterRef("pk")).order_by("-at", "-pk")
     primary = Contact.objects.filter(customer=OuterRef("pk")).order_by("-is_primary", "pk")
     return {
-        "pooled_at": Subquery(last.values("at")[:1]),
+        # When it came to the pool is stored (Customer.pooled_at); why, the latest event says.
         "pooled_reason": Subquery(last.values("reason")[:1]),
         "primary_name": Subquery(primary.values("name")[:1]),
         "primary_mobile": Subquery(primary.values("mobile")[:1]),
@@ -272,11 +272,7 @@ def at_risk(request: HttpRequest) -> HttpResponse:
     for pool in pools_with_rules(request.tenant):
         horizon = max(pool.warn_days_before, 1)
         due_ids = fallback_due(pool, days_ahead=horizon).filter(pk__in=scope.values("pk")).values("pk")
-        rows += list(
-            with_fallback_at(Customer.objects.filter(pk__in=due_ids), request.tenant).select_related(
-                "owner", "level", "pool"
-            )[:200]
-        )
+        rows += list(Customer.objects.filter(pk__in=due_ids).select_related("owner", "level", "pool")[:200])
     mark_extension_state(rows)
     # Soonest first: the day the job will take it back, as the job's own predicate computes it.
     rows.sort(key=lambda c: (c.fallback_at or timezone.now(), c.pk))

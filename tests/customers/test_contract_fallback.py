@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db.models import DateField, Value
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,8 +20,9 @@ from customers.models import (
     OwnershipEvent,
     PoolLevelRule,
 )
-from customers.selectors.pool import fallback_day, fallback_due, with_fallback_at
+from customers.selectors.pool import computed_day, fallback_due, with_fallback_at
 from customers.selectors.simulation import simulate
+from customers.services.contract_cover import customer_contract_cover_refresh
 from customers.services.fallback import fallback_run, warn_run
 from customers.services.merge import customer_merge
 from customers.services.tenant import tenant_defaults
@@ -35,7 +37,10 @@ def today_of(world):
 
 
 def covered(customer, until: dt.date | None) -> Customer:
-    Customer.objects.filter(pk=customer.pk).update(contract_cover_until=until)
+    # As sales writes it: through the customers' service, which moves the stored fall-back date with it.
+    customer_contract_cover_refresh(
+        tenant_id=customer.tenant_id, customer_ids=[customer.pk], cover=Value(until, output_field=DateField())
+    )
     customer.refresh_from_db()
     return customer
 
@@ -150,15 +155,15 @@ def test_the_job_the_warnings_the_simulation_and_the_date_agree(world_a, django_
     # The fall-back date names the day the predicate first counts each customer, and nothing for the open-ended.
     today = today_of(world_a)
     rows = {c.pk: c for c in with_fallback_at(Customer.objects.filter(tenant=world_a.tenant), world_a.tenant)}
-    assert rows[made["open"].pk].fallback_at is None
+    assert rows[made["open"].pk].computed_fallback_at is None
     for key in ("ended59", "ended56", "ended10", "ending", "never29", "never10"):
-        day = fallback_day(rows[made[key].pk])
+        day = computed_day(rows[made[key].pk])
         ahead = (day - today).days
         assert ahead > 0, key
         assert made[key].pk in set(fallback_due(pool, now=now, days_ahead=ahead).values_list("pk", flat=True)), key
         assert made[key].pk not in set(fallback_due(pool, now=now, days_ahead=ahead - 1).values_list("pk", flat=True))
-    assert fallback_day(rows[made["ending"].pk]) == today + dt.timedelta(days=60)
-    assert fallback_day(rows[made["ended10"].pk]) == today + dt.timedelta(days=50)
+    assert computed_day(rows[made["ending"].pk]) == today + dt.timedelta(days=60)
+    assert computed_day(rows[made["ended10"].pk]) == today + dt.timedelta(days=50)
 
     with django_capture_on_commit_callbacks(execute=False):
         warn_run(tenant=world_a.tenant, now=now, force=True)

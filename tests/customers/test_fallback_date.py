@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import Customer, CustomerLevel, PoolLevelRule
-from customers.selectors.pool import fallback_day, fallback_due, with_fallback_at
+from customers.selectors.pool import computed_day, fallback_due, with_fallback_at
 from customers.services.tenant import tenant_defaults
 
 from .test_pool import owned, pool_for, pooled
@@ -40,26 +40,26 @@ def test_the_date_is_the_day_the_predicate_first_says_due(world_a):
     Customer.objects.filter(pk=customers[0].pk).update(last_deal_at=timezone.now() - dt.timedelta(days=89))
     (in_pool,) = pooled(world_a, "公海里")
     rows = {c.pk: c for c in with_fallback_at(Customer.objects.filter(tenant=world_a.tenant), world_a.tenant)}
-    assert rows[in_pool.pk].fallback_at is None and rows[customers[4].pk].fallback_at is None
+    assert rows[in_pool.pk].computed_fallback_at is None and rows[customers[4].pk].computed_fallback_at is None
     today = timezone.localtime(timezone.now(), world_a.tenant.tzinfo).date()
     for customer in customers[:4]:
-        day = fallback_day(rows[customer.pk])
+        day = computed_day(rows[customer.pk])
         assert day is not None and day >= today, customer.name
         ahead = (day - today).days
         due_on_day = fallback_due(pool, days_ahead=ahead).filter(pk=customer.pk).exists()
         due_before = ahead > 0 and fallback_due(pool, days_ahead=ahead - 1).filter(pk=customer.pk).exists()
         assert due_on_day and not due_before, (customer.name, day)
     # The deal clock is the nearer one for the first: 89 days of its 90 gone.
-    assert fallback_day(rows[customers[0].pk]) == today + dt.timedelta(days=1)
-    assert fallback_day(rows[customers[3].pk]) == today + dt.timedelta(days=12)  # 30 - 25 + 7
-    assert fallback_day(rows[customers[2].pk]) == today + dt.timedelta(days=40)  # its level: 60 - 20
+    assert computed_day(rows[customers[0].pk]) == today + dt.timedelta(days=1)
+    assert computed_day(rows[customers[3].pk]) == today + dt.timedelta(days=12)  # 30 - 25 + 7
+    assert computed_day(rows[customers[2].pk]) == today + dt.timedelta(days=40)  # its level: 60 - 20
 
 
 def test_no_rule_no_date(world_a):
     pool_for(world_a)
     customer = owned(world_a, world_a.rep1, "无规则", owned_days_ago=400)
     row = with_fallback_at(Customer.objects.filter(pk=customer.pk), world_a.tenant).get()
-    assert row.fallback_at is None and fallback_day(row) is None
+    assert row.computed_fallback_at is None
 
 
 # --- where it is shown -------------------------------------------------------------------------------------------------

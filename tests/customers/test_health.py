@@ -30,7 +30,9 @@ def waiting(world, name, days, pool=None):
         owner=None,
         to_pool=pool or default_pool(world.tenant),
     )
-    OwnershipEvent.objects.filter(customer=customer).update(at=timezone.now() - dt.timedelta(days=days))
+    at = timezone.now() - dt.timedelta(days=days)
+    OwnershipEvent.objects.filter(customer=customer).update(at=at)
+    Customer.objects.filter(pk=customer.pk).update(pooled_at=at)
     return customer
 
 

@@ -16,6 +16,7 @@ from customers.selectors.pool import fallback_due
 from customers.services.customer import customer_create
 from customers.services.extension import extension_request
 from customers.services.fallback import fallback_run, warn_run
+from customers.services.fallback_date import fallback_at_refresh
 from customers.services.pool import (
     ClaimRefused,
     customer_assign,
@@ -54,6 +55,8 @@ def owned(world, rep, name, *, owned_days_ago=0, followed_days_ago=None, level=N
         owned_since=now - dt.timedelta(days=owned_days_ago),
         last_followed_up_at=None if followed_days_ago is None else now - dt.timedelta(days=followed_days_ago),
     )
+    # The history written above bypassed the services: its stored fall-back date is derived again.
+    fallback_at_refresh(tenant=world.tenant, ids=[customer.pk])
     customer.refresh_from_db()
     return customer
 

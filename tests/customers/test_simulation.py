@@ -10,9 +10,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from customers.models import Customer, CustomerLevel, FallbackWarning, OwnershipEvent, Pool, PoolLevelRule
+from customers.models import CustomerLevel, FallbackWarning, OwnershipEvent, Pool, PoolLevelRule
 from customers.selectors.simulation import overrides_of, simulate
+from customers.services.customer import record_deal
 from customers.services.fallback import fallback_run, warn_run
+from customers.services.fallback_date import fallback_at_refresh
 from customers.services.tenant import default_pool
 
 from .test_pool import owned, pool_for
@@ -33,7 +35,7 @@ def build_book(world):
         "新成交": owned(world, world.rep2, "刚成交", owned_days_ago=100, followed_days_ago=90),
         "从未": owned(world, world.rep2, "从未跟进", owned_days_ago=35),
     }
-    Customer.objects.filter(pk=made["新成交"].pk).update(last_deal_at=now - dt.timedelta(days=5))
+    record_deal(customer_id=made["新成交"].pk, at=now - dt.timedelta(days=5), tenant_id=world.tenant.pk)
     return made, level_a
 
 
@@ -114,6 +116,8 @@ def test_level_rules_alone_run_and_the_simulation_agrees_with_the_job(world_a, d
     pool = pool_for(world_a)
     made, level_a = build_book(world_a)
     PoolLevelRule.objects.create(tenant=world_a.tenant, pool=pool, level=level_a, no_followup_days=10)
+    # As saving the rules in Settings does: the pool's stored dates follow its new rules.
+    fallback_at_refresh(tenant=world_a.tenant, pool_ids=[pool.pk])
     sim = simulate(pool)
     assert sim.runs
     with django_capture_on_commit_callbacks(execute=False):

@@ -29,8 +29,8 @@ from django.utils import timezone
 
 from crm.models import Role, Tenant, User
 from crm.tenancy import tenant_context
-from customers.selectors.pool import fallback_due, pools_with_rules
-from customers.services.fallback import fallback_run
+from customers.selectors.pool import pools_with_rules
+from customers.services.fallback import due_now, fallback_run
 from sales.selectors.lead_pool import lead_fallback_due, lead_pools_with_rules
 from sales.services.lead_fallback import lead_fallback_run
 
@@ -220,7 +220,8 @@ class Command(BaseCommand):
     def _customer_fallback(self, tenant: Tenant) -> dict:
         with tenant_context(tenant.pk):
             due = [
-                fallback_due(pool).order_by().values("pk").query.sql_with_params() for pool in pools_with_rules(tenant)
+                due_now(pool, timezone.now()).order_by().values("pk").query.sql_with_params()
+                for pool in pools_with_rules(tenant)
             ]
         return self._job("customer fall-back", fallback_run, tenant, due)
 

@@ -30,6 +30,7 @@ from crm.services.tenant import tenant_create
 from crm.tenancy import tenant_context
 from customers.models import Pool
 from customers.normalize import normalize_company_name, pinyin_forms
+from customers.services.fallback_date import fallback_at_refresh
 from sales.models import LeadPool, LeadPoolTeam, Stage, StageKind
 from sales.services.pipeline import ensure_default_pipeline
 
@@ -103,9 +104,15 @@ class Command(BaseCommand):
             vocab = vocabulary()
             big = self._tenant(BIG_SLUG, marker, teams=20, reps_per_team=10)
             self._fill(big, vocab, customers)
+            seeded = [big]
             for n in range(small_tenants):
                 small = self._tenant(f"bench-small-{n}", f"Bench small {n}", teams=2, reps_per_team=3)
                 self._fill(small, vocab, max(customers // 1000, 20))
+                seeded.append(small)
+            # The customers' stored fall-back dates, from the rules (one set-based UPDATE per company).
+            for tenant in seeded:
+                with tenant_context(tenant.pk):
+                    fallback_at_refresh(tenant=tenant)
             with connection.cursor() as cursor:
                 t0 = time.monotonic()
                 for sql in dropped:
@@ -239,7 +246,7 @@ class Command(BaseCommand):
                     f"""
                     INSERT INTO customers_customer (id, tenant_id, created_at, updated_at, kind, name, name_pinyin,
                         name_initials, status, industry, region, source, is_key_account, credit_code, address, website,
-                        notes, owner_id, pool_id, owned_since, last_followed_up_at, extension_days, custom)
+                        notes, owner_id, pool_id, owned_since, last_followed_up_at, extension_days, custom, pooled_at)
                     SELECT %(c0)s + i, %(t)s, %(now)s - (%(n)s - i) * interval '1000 days' / %(n)s, %(now)s, 'company',
                         w.city || w.brand || w.trade || '{SUFFIX}', w.city_py || w.brand_py || w.trade_py || %(suffix_py)s,
                         w.city_ini || w.brand_ini || w.trade_ini || %(suffix_ini)s,
@@ -249,7 +256,8 @@ class Command(BaseCommand):
                         CASE WHEN i %% 10 = 9 THEN NULL WHEN i %% 10 = 0 THEN %(now)s - interval '5 days'
                              ELSE %(now)s - interval '60 days' END,
                         CASE WHEN i %% 10 <> 0 THEN %(now)s - ((i * 7919) %% 3400) * interval '864 seconds' END,
-                        0, '{{}}'
+                        0, '{{}}',
+                        CASE WHEN i %% 10 = 9 THEN %(now)s - (%(n)s - i) * interval '1000 days' / %(n)s END
                     FROM generate_series(0::bigint, %(n)s - 1) i, LATERAL (SELECT {words}) w
                     """,  # noqa: S608 - our own fragments
                     params,
