@@ -91,7 +91,7 @@ TARGETS: tuple[Target, ...] = (
     Target(
         "product",
         gettext_lazy("Product line"),
-        ("产品线", "意向产品", "产品", "product line", "product"),
+        ("产品线", "意向产品", "product line", "product"),
         200,
     ),
     Target("tags", gettext_lazy("Tags"), ("标签", "线索标签", "tags", "tag", "labels"), 500),

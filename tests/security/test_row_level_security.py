@@ -63,6 +63,8 @@ DISPATCHERS = {
     "marketing.tasks.send_blasts": "asks each tenant in its context, enqueues send_tenant_blasts",
     "marketing.tasks.compute_rfm": "asks each tenant in its context, enqueues compute_tenant_rfm",
     "reports.tasks.send_scheduled_reports": "asks each tenant in its context, enqueues send_tenant_reports",
+    "reports.tasks.expire_report_files": "asks each tenant in its context, enqueues expire_tenant_report_files",
+    "customers.tasks.fallback_dates_dispatch": "reads the tenant list, enqueues fallback_dates_for_tenant",
 }
 # Tasks that read and write no table at all.
 OUTSIDE_THE_DATABASE = {
