@@ -81,7 +81,7 @@ def test_open_ended_then_terminated_then_a_new_contract(world):
     assert cover_of(second) == today + dt.timedelta(days=365)
 
 
-def test_the_sync_recomputes_from_the_contracts_in_one_statement(world):
+def test_the_sync_recomputes_from_the_contracts_in_one_statement_then_the_fallback_date(world):
     today = local_today(world.tenant)
     contract = approved_contract(world, ends_on=today + dt.timedelta(days=10))
     contract_set_status(acting_user=world.rep1, contract=contract, status=ContractStatus.SIGNED)
@@ -93,5 +93,8 @@ def test_the_sync_recomputes_from_the_contracts_in_one_statement(world):
     with CaptureQueriesContext(connection) as queries:
         contract_cover_sync(tenant_id=world.tenant.pk, customer_ids=[contract.customer_id])
     statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(statements) == 1 and 'UPDATE "customers_customer"' in statements[0]
+    # One UPDATE of the cover; what follows is the stored fall-back date's refresh (customers.services.fallback_date:
+    # the tenant's pools and rules, then one UPDATE … FROM), the same for one customer or many.
+    assert 'UPDATE "customers_customer" SET "contract_cover_until"' in statements[0]
+    assert len(statements) <= 4 and "fallback_at" in statements[-1]
     assert cover_of(contract) == today - dt.timedelta(days=3)
