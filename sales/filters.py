@@ -21,7 +21,7 @@ from crm.models import Role, User
 from crm.search_functions import matching_ids
 from crm.workcalendar.selectors import local_day_bounds, local_midnight, local_today
 from customers.filters import CONTAINS_MOST, SHOWN_PHONE_TAIL, TAIL_MOST, exact_identifier, exact_search_over_limit
-from customers.models import Tag
+from customers.models import Customer, Tag
 from customers.normalize import nfkc, normalize_email, normalize_phone
 
 from .models import (
@@ -206,6 +206,25 @@ def search_leads(queryset, value: str, tenant, user=None):
     if len(text) >= 3:
         ids = matching_ids(LEAD_NAME_CONTAINS, text, CONTAINS_MOST)
         condition |= (Q(name__icontains=text) | Q(company__icontains=text)) if ids is None else Q(pk__in=ids)
+    return queryset.filter(condition)
+
+
+OPPORTUNITY_NAME_CONTAINS = "opportunity_ids_name_contains"
+
+
+def search_opportunities(queryset, value: str, tenant):
+    """The opportunity list's and the top bar's search: the opportunity's name by prefix and, from three characters,
+    contained; its customer's name by prefix. Each on an index under row-level security: the name's pattern index
+    (`StartsWith`), its trigram index through `opportunity_ids_name_contains` (crm.search_functions), and the
+    customers so named, found once on their own pattern index, joined by the customer index."""
+    text = nfkc(value)
+    if not text:
+        return queryset
+    customers = Customer.objects.filter(StartsWith("name", text), tenant=tenant).order_by().values("pk")
+    condition = Q(StartsWith("name", text)) | Q(customer_id__in=customers)
+    if len(text) >= 3:
+        ids = matching_ids(OPPORTUNITY_NAME_CONTAINS, text, CONTAINS_MOST)
+        condition |= Q(name__icontains=text) if ids is None else Q(pk__in=ids)
     return queryset.filter(condition)
 
 
@@ -399,7 +418,7 @@ class OpportunityFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(Q(name__icontains=value) | Q(customer__name__startswith=value))
+        return search_opportunities(queryset, value, self.request.tenant)
 
     def filter_campaign(self, queryset, name, value):
         return queryset.from_campaign(value.strip())

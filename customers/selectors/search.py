@@ -8,7 +8,7 @@ import re
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from crm.expressions import StartsWith
+from crm.expressions import SortedApart, StartsWith
 from crm.models import User
 from crm.registry import SearchHit
 from customers.filters import SHOWN_PHONE_TAIL, search_customers
@@ -25,11 +25,16 @@ def reveals_personal_data(text: str) -> bool:
 
 
 def customer_hits(user: User, text: str, limit: int) -> list[SearchHit]:
-    """Customers by name, pinyin or initials, contact name, phone (tail) or email: the customer list's search."""
+    """Customers by name, pinyin or initials, contact name, phone (tail) or email: the customer list's search; the
+    first by name of the matches (found on the search's indexes, then sorted: `SortedApart`)."""
     customers = Customer.objects.visible_to(user)
     if reveals_personal_data(nfkc(text)):
         customers = customers.filter(owner=user)
-    rows = search_customers(customers, text, user.tenant, user).select_related("owner").order_by("name", "pk")[:limit]
+    rows = (
+        search_customers(customers, text, user.tenant, user)
+        .select_related("owner")
+        .order_by(SortedApart("name"), "pk")[:limit]
+    )
     return [
         SearchHit(
             title=c.name,
@@ -57,7 +62,7 @@ def contact_hits(user: User, text: str, limit: int) -> list[SearchHit]:
     else:
         # `StartsWith`, not `__startswith`: the name's pattern index serves it under row-level security.
         contacts = contacts.filter(StartsWith("name", text))
-    rows = contacts.select_related("customer").order_by("name", "pk")[:limit]
+    rows = contacts.select_related("customer").order_by(SortedApart("name"), "pk")[:limit]
     return [
         SearchHit(
             title=c.name,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -131,6 +131,11 @@ class Opportunity(TenantModel):
                 name="sales_opp_owner_stage_idx",
             ),
             models.Index(fields=["tenant", "name"], name="sales_opp_name_idx"),
+            # The search (sales.filters.search_opportunities): the name by prefix and contained.
+            models.Index(
+                models.F("tenant"), OpClass("name", name="varchar_pattern_ops"), name="sales_opp_name_prefix_idx"
+            ),
+            GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="sales_opp_name_trgm"),
             # The list's "largest amount" sort within a status (open by default), ties included.
             models.Index(fields=["tenant", "status", "-amount", "-id"], name="sales_opp_status_amount_idx"),
             # Reports: the funnel's cohort (created in a period, per pipeline).

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
 from django.urls import reverse
 
+from crm.expressions import SortedApart
 from crm.models import User
 from crm.registry import SearchHit
 from customers.normalize import nfkc
 from customers.selectors.search import reveals_personal_data
-from sales.filters import search_leads
+from sales.filters import search_leads, search_opportunities
 from sales.models import Lead, Opportunity
 
 
@@ -20,7 +20,7 @@ def lead_hits(user: User, text: str, limit: int) -> list[SearchHit]:
     if reveals_personal_data(nfkc(text)):
         # Phones and emails are masked on others' leads: matched only on the user's own.
         leads = leads.filter(owner=user)
-    rows = search_leads(leads, text, user.tenant, user).order_by("name", "pk")[:limit]
+    rows = search_leads(leads, text, user.tenant, user).order_by(SortedApart("name"), "pk")[:limit]
     return [
         SearchHit(title=lead.name, url=reverse("sales:lead_detail", args=[lead.pk]), detail=lead.company)
         for lead in rows
@@ -28,13 +28,12 @@ def lead_hits(user: User, text: str, limit: int) -> list[SearchHit]:
 
 
 def opportunity_hits(user: User, text: str, limit: int) -> list[SearchHit]:
-    """Opportunities by their name or their customer's name (prefix; contains from three characters)."""
-    text = nfkc(text)
-    condition = Q(name__startswith=text) | Q(customer__name__startswith=text)
-    if len(text) >= 3:
-        condition |= Q(name__icontains=text)
+    """Opportunities by their name (prefix; contains from three characters) or their customer's name (prefix): the
+    opportunity list's search, the first by name of the matches."""
     rows = (
-        Opportunity.objects.visible_to(user).filter(condition).select_related("customer").order_by("name", "pk")[:limit]
+        search_opportunities(Opportunity.objects.visible_to(user), text, user.tenant)
+        .select_related("customer")
+        .order_by(SortedApart("name"), "pk")[:limit]
     )
     return [
         SearchHit(

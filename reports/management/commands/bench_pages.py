@@ -62,6 +62,8 @@ PAGES = [
     ("follow-ups", "/followups/", ROLES),
     ("tasks", "/tasks/", ROLES),
     ("home", "/", ROLES),
+    ("top-bar search 杭州", "/search/?q=杭州", ROLES),
+    ("top-bar search 越博建材", "/search/?q=越博建材", ROLES),
     # The REST API's customer list (cursor pages of 50, the page's selector and FilterSet), as the same users with
     # their session (the API takes a session as it takes a personal token); "next:" follows page 1's next link.
     ("API customer list", "/api/v1/customers/", ROLES),
