@@ -357,6 +357,30 @@ class Customer(TenantModel):
         return self.owner_id is None
 
 
+class Holding(models.Model):
+    """How many live customers (owned, not in the recycle bin) an owner holds: the holdings cap's figure, pool
+    health's and the rep pickers'. Kept by the database itself, not by the app: statement-level triggers on
+    customers_customer (migration 0026) add each INSERT, UPDATE or DELETE's net change per owner, one aggregate
+    over the statement's transition tables however many rows it moved. A row stays at 0 once its owner holds
+    nothing. `manage.py holdings` compares it with a real count and repairs it."""
+
+    tenant = models.ForeignKey("crm.Tenant", on_delete=models.CASCADE, related_name="+")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    held = models.IntegerField(default=0)
+
+    objects = TenantQuerySet.as_manager()
+
+    # Written by triggers as customers are written: a tenant's restore rebuilds it from the customers, then puts the
+    # archived rows in place of what the triggers wrote (crm.services.tenant_archive).
+    derived_from = ("customers.Customer",)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "owner"], name="customers_holding_unique_owner")]
+
+    def __str__(self) -> str:
+        return f"{self.owner_id}: {self.held}"
+
+
 class CustomerTag(TenantModel):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
     tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="+")

@@ -21,6 +21,10 @@ restore runs as the owner (operators' commands do), in the tenant's context, in 
 nothing. A user's email is a login across the installation: an archive whose users' emails belong to accounts here
 is refused, listing them. The schema must match (the same migrations applied) — restore, then migrate.
 
+A table the database keeps from others by triggers (a model with a `derived_from` attribute naming its sources,
+such as the customers held per owner) is carried like any other and restored after its sources: their restore has
+made the triggers write its rows already, and the archived rows take their place, so the table is restored exactly.
+
 Not carried: sessions, login attempts (django-axes) and two-factor devices, which belong to an installation's
 logins rather than to the company's data; users who must use two-factor login set it up again.
 """
@@ -68,7 +72,8 @@ def _is_tenant_model(model: type[models.Model]) -> bool:
 
 
 def archive_models() -> list[type[models.Model]]:
-    """The tenant, then every concrete tenant table, each after the tables it references."""
+    """The tenant, then every concrete tenant table, each after the tables it references (and a derived table after
+    its sources)."""
     found = [
         model
         for model in apps.get_models(include_auto_created=True)
@@ -95,10 +100,15 @@ def _next_ready(pending: list, placed: set, found: list, *, strict: bool) -> typ
             f.related_model
             for f in model._meta.concrete_fields
             if f.is_relation and f.related_model is not model and f.related_model in found and (strict or not f.null)
-        }
+        } | _sources(model)
         if needs <= placed:
             return model
     return None
+
+
+def _sources(model: type[models.Model]) -> set[type[models.Model]]:
+    """The tables a derived table is kept from by triggers."""
+    return {apps.get_model(label) for label in getattr(model, "derived_from", ())}
 
 
 def _file_columns(model: type[models.Model]) -> list[str]:
@@ -300,6 +310,14 @@ def _insert(model: type[models.Model], rows: list[dict]) -> None:
         cursor.execute(insert.as_string(cursor.connection), [json.dumps(rows, ensure_ascii=False)])
 
 
+def _forget_derived(model: type[models.Model], tenant_id: int) -> None:
+    """Remove the rows the triggers wrote into a derived table while its sources were restored: the tenant is new
+    here, so every row of it there came from them; the archived rows are then written in their place."""
+    with connection.cursor() as cursor:
+        delete = sql.SQL("DELETE FROM {table} WHERE tenant_id = %s").format(table=sql.Identifier(model._meta.db_table))
+        cursor.execute(delete.as_string(cursor.connection), [tenant_id])
+
+
 def _advance_sequence(model: type[models.Model]) -> None:
     table, pk = model._meta.db_table, model._meta.pk.column
     with connection.cursor() as cursor:
@@ -368,6 +386,8 @@ def tenant_archive_import(*, source: BinaryIO) -> dict:
                 for model, entry, data in tables:
                     natural = manifest["natural_keys"].get(entry["table"], {})
                     lines = data.splitlines()
+                    if _sources(model):
+                        _forget_derived(model, tenant_id)
                     for start in range(0, len(lines), BATCH):
                         rows = [json.loads(line) for line in lines[start : start + BATCH]]
                         _translate_natural(rows, natural, model)

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.models import Role, Team, User
 from crm.workcalendar.selectors import local_midnight
 from customers.access import can_see_health
-from customers.models import Customer, OwnershipEvent, Pool
+from customers.models import Customer, Holding, OwnershipEvent, Pool
 
 DAY = dt.timedelta(days=1)
 
@@ -207,17 +207,25 @@ def pool_health(user, period: Period, now: dt.datetime | None = None) -> Health:
     def row(pk: int) -> RepRow:
         return reps.setdefault(pk, RepRow(user=None, cap=cap))
 
-    recent = now - HOARD_RECENT_DAYS * DAY
-    held = (
+    # What each rep holds is the maintained count (customers.Holding); only the recently followed ones are counted,
+    # per owner off the end of cust_owner_followup_idx.
+    held = Holding.objects.filter(tenant_id=user.tenant_id, owner__in=people.values("pk")).exclude(held=0)
+    for owner_id, n in held.values_list("owner_id", "held"):
+        row(owner_id).held = n
+    followed = (
         Customer.objects.filter(
-            tenant_id=user.tenant_id, owner__in=people.values("pk"), owner__isnull=False, deleted_at__isnull=True
+            tenant_id=user.tenant_id,
+            owner__in=people.values("pk"),
+            owner__isnull=False,
+            deleted_at__isnull=True,
+            last_followed_up_at__gte=now - HOARD_RECENT_DAYS * DAY,
         )
         .order_by()
         .values_list("owner_id")
-        .annotate(n=Count("pk"), recent=Count("pk", filter=Q(last_followed_up_at__gte=recent)))
+        .annotate(n=Count("*"))
     )
-    for owner_id, n, followed in held:
-        row(owner_id).held, row(owner_id).followed_recently = n, followed
+    for owner_id, n in followed:
+        row(owner_id).followed_recently = n
     claims = (
         events_in(user, OwnershipEvent.Reason.CLAIM, period)
         .order_by()

@@ -3,17 +3,20 @@
 One rule, one check: every path that gives a rep customers — creating, importing, converting a lead, claiming,
 assigning from the pool, transferring, restoring from the recycle bin and the assignment rules — asks `fits` (the
 rule) through `holdings_check` (the refusal), so none of them lets a rep pass the cap that another one enforces.
-A merge never adds to anyone's holdings: the merged customer goes to the recycle bin."""
+A merge never adds to anyone's holdings: the merged customer goes to the recycle bin.
+
+What a rep holds is read off `Holding`, the count the database keeps per owner by triggers on the customers, rather
+than counted over the customers table on every check and page; `holdings_drift` and `holdings_repair` compare it
+with a real count and put it right (`manage.py holdings`)."""
 
 from __future__ import annotations
 
-from django.db import transaction
-from django.db.models import Count
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from crm.errors import DomainError
 from crm.models import Tenant, User
-from customers.models import Customer
+from customers.models import Holding
 
 
 class HoldingsCapReached(DomainError):
@@ -21,18 +24,53 @@ class HoldingsCapReached(DomainError):
 
 
 def holdings_of(tenant_id: int, user_ids: list[int]) -> dict[int, int]:
-    """Live customers each user holds (users holding none are left out): what the cap limits. One query."""
+    """Live customers each user holds (users holding none are left out): what the cap limits. One query, on the
+    maintained count: it reads what a count of the customers would read at this moment, the caller's own writes
+    included (the triggers run inside the writing statement)."""
     if not user_ids:
         return {}
-    rows = (
-        Customer.objects.filter(
-            tenant_id=tenant_id, owner_id__in=user_ids, owner__isnull=False, deleted_at__isnull=True
-        )
-        .order_by()
-        .values_list("owner_id")
-        .annotate(n=Count("*"))  # not the primary key: counted off the owner index alone where it is all-visible
+    rows = Holding.objects.filter(tenant_id=tenant_id, owner_id__in=user_ids).exclude(held=0)
+    return dict(rows.values_list("owner_id", "held"))
+
+
+# Per owner of the tenant, the maintained count beside a real count of its live owned customers, where they differ.
+# One statement, so both are read in one snapshot: a write committing meanwhile is in neither or in both.
+_DRIFT = """
+    WITH counted AS (
+        SELECT owner_id, count(*) AS n FROM customers_customer
+        WHERE tenant_id = %(tenant)s AND owner_id IS NOT NULL AND deleted_at IS NULL
+        GROUP BY owner_id
+    ), kept AS (
+        SELECT owner_id, held FROM customers_holding WHERE tenant_id = %(tenant)s
+    ), drift AS (
+        SELECT COALESCE(c.owner_id, k.owner_id) AS owner_id, COALESCE(k.held, 0) AS held, COALESCE(c.n, 0) AS counted
+        FROM counted c FULL JOIN kept k ON k.owner_id = c.owner_id
+        WHERE COALESCE(k.held, 0) <> COALESCE(c.n, 0)
     )
-    return dict(rows)
+"""
+
+
+def holdings_drift(tenant_id: int) -> list[tuple[int, int, int]]:
+    """(owner id, maintained count, real count) of every owner of the tenant whose two differ, by owner id."""
+    sql = _DRIFT + "SELECT owner_id, held, counted FROM drift ORDER BY owner_id"  # noqa: S608 - constants only
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"tenant": tenant_id})
+        return cursor.fetchall()
+
+
+def holdings_repair(tenant_id: int) -> int:
+    """Put the maintained count right for every owner of the tenant whose count drifted; return how many. Adds each
+    drift (real count minus maintained count, both read in one snapshot) to the row as it stands when written, so a
+    transaction moving customers meanwhile keeps its own change: safe beside live traffic, without a lock on the
+    customers."""
+    sql = _DRIFT + (  # noqa: S608 - constants only
+        "INSERT INTO customers_holding (tenant_id, owner_id, held) "
+        "SELECT %(tenant)s, owner_id, counted - held FROM drift ORDER BY owner_id "
+        "ON CONFLICT (tenant_id, owner_id) DO UPDATE SET held = customers_holding.held + EXCLUDED.held"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"tenant": tenant_id})
+        return cursor.rowcount
 
 
 def fits(tenant: Tenant, held: int, adding: int = 1) -> bool:

@@ -31,6 +31,7 @@ from crm.tenancy import tenant_context
 from customers.models import Pool
 from customers.normalize import normalize_company_name, pinyin_forms
 from customers.services.fallback_date import fallback_at_refresh
+from customers.services.holdings import holdings_repair
 from sales.models import LeadPool, LeadPoolTeam, Stage, StageKind
 from sales.services.pipeline import ensure_default_pipeline
 
@@ -109,10 +110,12 @@ class Command(BaseCommand):
                 small = self._tenant(f"bench-small-{n}", f"Bench small {n}", teams=2, reps_per_team=3)
                 self._fill(small, vocab, max(customers // 1000, 20))
                 seeded.append(small)
-            # The customers' stored fall-back dates, from the rules (one set-based UPDATE per company).
+            # The customers' stored fall-back dates, from the rules (one set-based UPDATE per company), and the count
+            # of customers held per owner, which the triggers switched off above did not keep.
             for tenant in seeded:
                 with tenant_context(tenant.pk):
                     fallback_at_refresh(tenant=tenant)
+                    holdings_repair(tenant.pk)
             with connection.cursor() as cursor:
                 t0 = time.monotonic()
                 for sql in dropped:
