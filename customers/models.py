@@ -155,6 +155,11 @@ class Tag(TenantModel):
         return self.name
 
 
+# The two halves of a tenant's live customers, as partial indexes say them.
+OWNED = models.Q(deleted_at__isnull=True, owner__isnull=False)
+IN_POOL = models.Q(deleted_at__isnull=True, owner__isnull=True)
+
+
 class Customer(TenantModel):
     class Kind(models.TextChoices):
         COMPANY = "company", _("Company")
@@ -272,16 +277,26 @@ class Customer(TenantModel):
                 condition=models.Q(deleted_at__isnull=True, owner__isnull=False),
                 name="cust_owner_id_idx",
             ),
-            models.Index(fields=["tenant", "name"], condition=models.Q(deleted_at__isnull=True), name="cust_name_idx"),
+            # The tenant-wide sorts, each in two halves: over the owned customers (an admin's list) and over the pools'
+            # (the pool list's sorts). A customer falling back then adds entries only to the small pool halves, never to
+            # an index over the whole tenant (the fall-back job moves a tenth of the tenant at once).
+            models.Index(fields=["tenant", "name"], condition=OWNED, name="cust_name_idx"),
+            models.Index(fields=["tenant", "name"], condition=IN_POOL, name="cust_pool_name_idx"),
+            models.Index(fields=["tenant", "created_at"], condition=OWNED, name="cust_created_idx"),
+            models.Index(fields=["tenant", "created_at"], condition=IN_POOL, name="cust_pool_created_idx"),
             models.Index(
-                fields=["tenant", "created_at"], condition=models.Q(deleted_at__isnull=True), name="cust_created_idx"
+                F("tenant"),
+                F("last_followed_up_at").asc(nulls_first=True),
+                F("id"),
+                condition=OWNED,
+                name="cust_followup_idx",
             ),
             models.Index(
                 F("tenant"),
                 F("last_followed_up_at").asc(nulls_first=True),
                 F("id"),
-                condition=models.Q(deleted_at__isnull=True),
-                name="cust_followup_idx",
+                condition=IN_POOL,
+                name="cust_pool_followup_idx",
             ),
             models.Index(
                 fields=["tenant", "last_deal_at"], condition=models.Q(deleted_at__isnull=True), name="cust_deal_idx"
@@ -321,10 +336,17 @@ class Customer(TenantModel):
             models.Index(
                 fields=["tenant", "deleted_at"], condition=models.Q(deleted_at__isnull=False), name="cust_trash_idx"
             ),
-            # Name prefix search (杭州…), whatever the database's collation.
-            models.Index("tenant", OpClass("name", name="varchar_pattern_ops"), name="cust_name_prefix_idx"),
-            models.Index("tenant", OpClass("name_pinyin", name="varchar_pattern_ops"), name="cust_pinyin_idx"),
-            models.Index("tenant", OpClass("name_initials", name="varchar_pattern_ops"), name="cust_initials_idx"),
+            # Name prefix search (杭州…), whatever the database's collation: over the owned customers, which every search
+            # but the pool's reads (`visible_to`); the pool's search has its own below.
+            *(
+                models.Index(
+                    "tenant",
+                    OpClass(column, name="varchar_pattern_ops"),
+                    condition=OWNED,
+                    name=f"cust_{short}_idx",
+                )
+                for column, short in (("name", "name_prefix"), ("name_pinyin", "pinyin"), ("name_initials", "initials"))
+            ),
             GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="cust_name_trgm_idx"),
             # The pool's search: the same prefixes over the pool's customers only (a tenth of the tenant), so a name
             # common among held customers does not make the pool's search read them all.

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 
 from crm.models import User
 from crm.services.notification import Note, notify_many
@@ -44,34 +46,44 @@ LEADS = FallbackTables(records="sales_lead", events="sales_leadownershipevent", 
 
 
 def fallback_move(
-    *, tables: FallbackTables, tenant_id: int, pool_id: int, due: tuple[str, Any], now: dt.datetime
+    *, tables: FallbackTables, tenant_id: int, pool_id: int, due: QuerySet, now: dt.datetime
 ) -> dict[int, list[tuple[int, str]]]:
-    """Move the records `due` selects (Django's compiled SQL of the predicate, selecting ids) back to pool `pool_id`
-    in one statement: the due rows are locked (rows another run holds are skipped), unowned, and an event is
-    inserted for each. Only rows still held by the owner the predicate saw move, so a second or concurrent run
-    moves nothing twice. Returns the moved records by former owner: {owner_id: [(id, name), …]}."""
-    due_sql, due_params = due
+    """Move the records `due` selects (the predicate's queryset over `tables.records`, every condition on the
+    record's own columns) back to pool `pool_id` in one statement, and insert an event for each.
+
+    The predicate itself locks the rows (FOR UPDATE SKIP LOCKED): a row another transaction holds is skipped, and a
+    row changed since the statement's snapshot is locked in its latest version and the predicate re-checked on it,
+    so only rows due as they now stand are taken. The UPDATE then reaches exactly those row versions by their
+    physical address (a TID scan in table order, no join over the table) and only while they are still owned; a
+    second or concurrent run moves nothing twice. Returns the moved records by former owner:
+    {owner_id: [(id, name), …]}."""
+    due_sql, due_params = (
+        due.order_by()
+        .select_for_update(skip_locked=True, of=("self",))
+        # The row version's address, which the UPDATE reaches directly (our own table name, no input).
+        .annotate(row_address=RawSQL(f"{tables.records}.ctid", ()))  # noqa: S611
+        .values_list("row_address", "pk", "owner_id")
+        .query.sql_with_params()
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            WITH due AS (
-                SELECT r.id, r.owner_id FROM {tables.records} r
-                WHERE r.id IN ({due_sql}) AND r.owner_id IS NOT NULL
-                FOR UPDATE SKIP LOCKED
-            ), moved AS (
+            WITH due (row_address, id, owner_id) AS ({due_sql}), moved AS (
                 UPDATE {tables.records} r
                 SET owner_id = NULL, owned_since = NULL, extension_days = 0, {tables.also_set()}updated_at = %s
-                FROM due WHERE r.id = due.id AND r.owner_id = due.owner_id
-                RETURNING r.id, due.owner_id, r.name
+                WHERE r.ctid = ANY(ARRAY(SELECT due.row_address FROM due)) AND r.owner_id IS NOT NULL
+                RETURNING r.id, r.name
+            ), former AS (
+                SELECT moved.id, due.owner_id, moved.name FROM moved JOIN due ON due.id = moved.id
             ), events AS (
                 INSERT INTO {tables.events}
                     (tenant_id, {tables.event_fk}, from_owner_id, to_owner_id, from_pool_id, to_pool_id, reason,
                      note, actor_id, at, created_at, updated_at, created_by_id)
-                SELECT %s, moved.id, moved.owner_id, NULL, NULL, %s, 'fallback', '', NULL, %s, %s, %s, NULL
-                FROM moved
+                SELECT %s, former.id, former.owner_id, NULL, NULL, %s, 'fallback', '', NULL, %s, %s, %s, NULL
+                FROM former
                 RETURNING {tables.event_fk}
             )
-            SELECT moved.id, moved.owner_id, moved.name FROM moved
+            SELECT former.id, former.owner_id, former.name FROM former
             """,  # noqa: S608 - our table names and Django's own compiled SQL, values as parameters
             [*due_params, *[now] * len(tables.now_columns), now, tenant_id, pool_id, now, now, now],
         )

@@ -49,8 +49,9 @@ def _fallback_run(tenant: Tenant, now: dt.datetime) -> int:
     moved: dict[int, list[tuple[int, str]]] = defaultdict(list)
     total = 0
     for pool in pools_with_rules(tenant):
-        due = due_now(pool, now).order_by().values("pk").query.sql_with_params()
-        moved_now = fallback_move(tables=CUSTOMERS, tenant_id=tenant.pk, pool_id=pool.pk, due=due, now=now)
+        moved_now = fallback_move(
+            tables=CUSTOMERS, tenant_id=tenant.pk, pool_id=pool.pk, due=due_now(pool, now), now=now
+        )
         for owner_id, items in moved_now.items():
             moved[owner_id] += items
             total += len(items)

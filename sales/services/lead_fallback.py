@@ -36,9 +36,8 @@ def lead_fallback_run(*, tenant: Tenant, now: dt.datetime | None = None) -> int:
         moved: dict[int, list[tuple[int, str]]] = defaultdict(list)
         total = 0
         for pool in lead_pools_with_rules(tenant):
-            due = lead_fallback_due(pool, now=now).order_by().values("pk").query.sql_with_params()
             for owner_id, items in fallback_move(
-                tables=LEADS, tenant_id=tenant.pk, pool_id=pool.pk, due=due, now=now
+                tables=LEADS, tenant_id=tenant.pk, pool_id=pool.pk, due=lead_fallback_due(pool, now=now), now=now
             ).items():
                 moved[owner_id] += items
                 total += len(items)
