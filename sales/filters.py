@@ -15,7 +15,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from crm.access import assignable_users
-from crm.expressions import InFunctionArray, StartsWith
+from crm.expressions import InArray, InFunctionArray, StartsWith
 from crm.filters import BoundedDateFilter, LocalDayFilter, TeamTreeFilter, add_custom_filters, limit_team_choices
 from crm.models import Role, User
 from crm.search_functions import matching_ids
@@ -221,7 +221,9 @@ def search_opportunities(queryset, value: str, tenant):
     if not text:
         return queryset
     customers = Customer.objects.filter(StartsWith("name", text), tenant=tenant).order_by().values("pk")
-    condition = Q(StartsWith("name", text)) | Q(customer_id__in=customers)
+    # `InArray`, not `customer_id__in`: inside the OR an IN (subquery) is a hashed filter over every opportunity of
+    # the tenant (a sequential scan as the app role); the array is one more arm of the BitmapOr.
+    condition = Q(StartsWith("name", text)) | Q(InArray("customer_id", customers))
     if len(text) >= 3:
         ids = matching_ids(OPPORTUNITY_NAME_CONTAINS, text, CONTAINS_MOST)
         condition |= Q(name__icontains=text) if ids is None else Q(pk__in=ids)
