@@ -10,8 +10,9 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
+from django.urls import reverse, set_script_prefix
 from django.utils import timezone
 
 from crm.errors import DomainError
@@ -363,6 +364,24 @@ def test_the_board_is_scoped_and_filters_by_owner(world, client_for):
     body = client_for(world.manager).get(BOARD, {"owner": world.rep2.pk}).content.decode()
     assert "二号的机会" in body and "一号的机会" not in body
     assert mine.pk != theirs.pk
+
+
+@pytest.mark.django_db
+def test_a_card_links_its_opportunity_and_its_move_as_reverse_would(world, client_for):
+    opportunity = make_opportunity(world.rep1, name="链接的机会")
+    body = client_for(world.rep1).get(BOARD).content.decode()
+    assert f'data-move-url="{move_url(opportunity)}"' in body
+    assert f'href="{reverse("sales:opportunity_detail", args=[opportunity.pk])}"' in body
+    # The links are reversed once per name, not once per process: a script prefix is still honoured.
+    plain = move_url(opportunity)
+    set_script_prefix("/crm/")
+    try:
+        rendered = Template("{% load crm_tags %}{% pk_url 'sales:opportunity_move' pk %}").render(
+            Context({"pk": opportunity.pk})
+        )
+        assert rendered == reverse("sales:opportunity_move", args=[opportunity.pk]) == f"/crm{plain}"
+    finally:
+        set_script_prefix("/")
 
 
 @pytest.mark.django_db
