@@ -9,13 +9,16 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django import forms
 from django.db import connection
 from django.template import Context, Template
+from django.test.html import parse_html
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse, set_script_prefix
 from django.utils import timezone
 
 from crm.errors import DomainError
+from crm.forms import QuickSelect
 from crm.models import AuditEvent
 from customers.models import Customer
 from sales.models import Opportunity, Order, OrderLine, StageChange
@@ -382,6 +385,19 @@ def test_a_card_links_its_opportunity_and_its_move_as_reverse_would(world, clien
         assert rendered == reverse("sales:opportunity_move", args=[opportunity.pk]) == f"/crm{plain}"
     finally:
         set_script_prefix("/")
+
+
+@pytest.mark.django_db
+def test_the_lists_menus_of_people_teams_and_stages_render_without_a_template_per_option(world, client_for):
+    make_opportunity(world.rep1, name="菜单的机会")
+    form = client_for(world.admin).get(LIST, {"owner": world.rep1.pk}).context["filter"].form
+    for name in ("owner", "team", "pipeline", "stage"):
+        field = form[name]
+        assert isinstance(field.field.widget, QuickSelect), name
+        django_select = forms.Select(choices=field.field.choices)
+        expected = django_select.render(field.html_name, field.value(), {"id": field.auto_id})
+        assert parse_html(field.as_widget(attrs={"id": field.auto_id})) == parse_html(expected), name
+    assert f'<option value="{world.rep1.pk}" selected>' in str(form["owner"])
 
 
 @pytest.mark.django_db
