@@ -366,6 +366,10 @@ def test_the_board_is_scoped_and_filters_by_owner(world, client_for):
     assert "一号的机会" in body and "二号的机会" not in body
     body = client_for(world.manager).get(BOARD, {"owner": world.rep2.pk}).content.decode()
     assert "二号的机会" in body and "一号的机会" not in body
+    # The owner menu: everyone the manager sees, the one asked for chosen.
+    assert f'<option value="{world.rep2.pk}" selected>{world.rep2.full_name}</option>' in body
+    assert f'<option value="{world.rep1.pk}">{world.rep1.full_name}</option>' in body
+    assert '<option value="me">' in body and 'id="board-owner"' in body
     assert mine.pk != theirs.pk
 
 
