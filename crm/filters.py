@@ -9,7 +9,7 @@ from django.utils.translation import pgettext_lazy
 
 from .api.models import CustomField
 from .api.services.custom_field import custom_fields_for, custom_value_filter
-from .forms import BoundedDateField
+from .forms import BoundedDateField, QuickSelect
 from .models import AuditEvent, OutboundMessage, Role, Team, User
 from .registry import registry
 from .workcalendar.selectors import local_midnight
@@ -46,6 +46,7 @@ class TeamTreeFilter(django_filters.ModelChoiceFilter):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label", _("Owner's team"))
         kwargs.setdefault("queryset", Team.objects.none())
+        kwargs.setdefault("widget", QuickSelect)
         kwargs.setdefault("field_name", "owner")
         super().__init__(*args, **kwargs)
 

@@ -85,6 +85,14 @@ class TenantQuerySet(models.QuerySet):
             return self.none()
         return self.filter(tenant=tenant)
 
+    def first_joined(self, limit: int, ordering: tuple, joined: tuple[str, ...] = ()) -> TenantQuerySet:
+        """The first `limit` rows in `ordering`, chosen over this table alone (the ids of a top-N), then only those
+        rows read with their `joined` relations (select_related), in the same order. A top-N over many matches (a
+        search's 25,000 customers, to show 8) never joins every match first. Same rows as
+        `self.select_related(*joined).order_by(*ordering)[:limit]`, one query."""
+        first = self.order_by(*ordering).values("pk")[:limit]
+        return self.model._base_manager.filter(pk__in=first).select_related(*joined).order_by(*ordering)
+
 
 class TenantModel(models.Model):
     """Base of every tenant-owned row: its tenant, when it was made and changed, and by whom."""

@@ -1,6 +1,8 @@
+from functools import lru_cache
+
 from django import forms, template
 from django.contrib.humanize.templatetags.humanize import naturaltime
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.timezone import is_aware, localtime
@@ -9,6 +11,24 @@ from crm.money import format_money
 from crm.services.notification import notification_text
 
 register = template.Library()
+
+# A stand-in id: no real row has it, and its digits appear in no URL pattern.
+_PK_MARK = 987654321987654321
+
+
+@lru_cache(maxsize=256)
+def _pk_url_parts(name: str, prefix: str, urlconf) -> tuple[str, str]:
+    head, _mark, tail = reverse(name, args=[_PK_MARK], urlconf=urlconf).partition(str(_PK_MARK))
+    return head, tail
+
+
+@register.simple_tag
+def pk_url(name: str, pk) -> str:
+    """`{% url name pk %}` for a pattern whose one argument is an `<int:pk>`, without resolving the pattern per
+    call: reversed once per name (and script prefix), then the id put in. For pages that link hundreds of rows (the
+    board's cards), where `{% url %}` per row is a good share of the page's time."""
+    head, tail = _pk_url_parts(name, get_script_prefix(), get_urlconf())
+    return f"{head}{int(pk)}{tail}"
 
 
 @register.filter

@@ -30,10 +30,8 @@ def customer_hits(user: User, text: str, limit: int) -> list[SearchHit]:
     customers = Customer.objects.visible_to(user)
     if reveals_personal_data(nfkc(text)):
         customers = customers.filter(owner=user)
-    rows = (
-        search_customers(customers, text, user.tenant, user)
-        .select_related("owner")
-        .order_by(SortedApart("name"), "pk")[:limit]
+    rows = search_customers(customers, text, user.tenant, user).first_joined(
+        limit, (SortedApart("name"), "pk"), joined=("owner",)
     )
     return [
         SearchHit(
@@ -62,7 +60,7 @@ def contact_hits(user: User, text: str, limit: int) -> list[SearchHit]:
     else:
         # `StartsWith`, not `__startswith`: the name's pattern index serves it under row-level security.
         contacts = contacts.filter(StartsWith("name", text))
-    rows = contacts.select_related("customer").order_by(SortedApart("name"), "pk")[:limit]
+    rows = contacts.first_joined(limit, (SortedApart("name"), "pk"), joined=("customer",))
     return [
         SearchHit(
             title=c.name,

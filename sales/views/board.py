@@ -19,6 +19,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from crm.access import assignable_users
 from crm.errors import DomainError
+from crm.forms import QuickSelect
 from crm.models import Role
 from crm.web import tenant_required
 from sales.access import get_opportunity_for_user, require_sales
@@ -130,12 +131,14 @@ def board_context(request: HttpRequest, params) -> dict:
 def opportunity_board(request: HttpRequest) -> HttpResponse:
     require_sales(request.user)
     context = board_context(request, request.GET)
-    template = (
-        "sales/opportunities/_board.html"
-        if request.htmx and not request.htmx.boosted
-        else "sales/opportunities/board.html"
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "sales/opportunities/_board.html", context)
+    # The owner menu (a company's two hundred people for an admin) without a template per option.
+    owners = [("", _("Everyone I see")), ("me", _("Me")), *((p.pk, p.full_name) for p in context["people"])]
+    context["owner_menu"] = QuickSelect(choices=owners).render(
+        "owner", context["owner"], {"class": "form-select form-select-sm", "id": "board-owner"}
     )
-    return render(request, template, context)
+    return render(request, "sales/opportunities/board.html", context)
 
 
 @tenant_required

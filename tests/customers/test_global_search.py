@@ -7,6 +7,10 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from crm.expressions import SortedApart
+from crm.tenancy import tenant_context
+from customers.models import Customer
+from customers.selectors.search import customer_hits
 from customers.services.customer import customer_create
 from sales.services.lead import lead_create
 
@@ -61,3 +65,28 @@ def test_query_count_is_bounded(world_a, client_for, django_assert_max_num_queri
     with django_assert_max_num_queries(16):
         r = c.get(reverse("search"), {"q": "杭州"}, HTTP_HX_REQUEST="true")
     assert len(r.context["groups"][0]["hits"]) == 8
+
+
+def test_the_hits_are_the_first_by_name_with_their_owner_in_one_query(world_a, django_assert_num_queries):
+    """The top-N is chosen over the customers alone and only those rows are joined to their owner: the same hits as
+    joining every match first, in one query."""
+    for i in (3, 1, 4, 0, 2):
+        customer_create(acting_user=world_a.rep1, data={"name": f"杭州排序{i}"}, contact={"name": f"联系人{i}"})
+    customer_create(acting_user=world_a.rep2, data={"name": "杭州排序00"}, contact={"name": "别人"})
+    with tenant_context(world_a.tenant.pk):
+        with django_assert_num_queries(1):
+            hits = customer_hits(world_a.manager, "杭州", 3)
+        assert [h.title for h in hits] == ["杭州排序0", "杭州排序00", "杭州排序1"]
+        assert [h.detail for h in hits] == [world_a.rep1.full_name, world_a.rep2.full_name, world_a.rep1.full_name]
+        joined_first = (
+            Customer.objects.visible_to(world_a.manager)
+            .filter(name__startswith="杭州")
+            .select_related("owner")
+            .order_by(SortedApart("name"), "pk")[:3]
+        )
+        first_joined = (
+            Customer.objects.visible_to(world_a.manager)
+            .filter(name__startswith="杭州")
+            .first_joined(3, (SortedApart("name"), "pk"), joined=("owner",))
+        )
+        assert [(c.pk, c.owner.email) for c in first_joined] == [(c.pk, c.owner.email) for c in joined_first]

@@ -9,12 +9,16 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django import forms
 from django.db import connection
+from django.template import Context, Template
+from django.test.html import parse_html
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
+from django.urls import reverse, set_script_prefix
 from django.utils import timezone
 
 from crm.errors import DomainError
+from crm.forms import QuickSelect
 from crm.models import AuditEvent
 from customers.models import Customer
 from sales.models import Opportunity, Order, OrderLine, StageChange
@@ -362,7 +366,42 @@ def test_the_board_is_scoped_and_filters_by_owner(world, client_for):
     assert "一号的机会" in body and "二号的机会" not in body
     body = client_for(world.manager).get(BOARD, {"owner": world.rep2.pk}).content.decode()
     assert "二号的机会" in body and "一号的机会" not in body
+    # The owner menu: everyone the manager sees, the one asked for chosen.
+    assert f'<option value="{world.rep2.pk}" selected>{world.rep2.full_name}</option>' in body
+    assert f'<option value="{world.rep1.pk}">{world.rep1.full_name}</option>' in body
+    assert '<option value="me">' in body and 'id="board-owner"' in body
     assert mine.pk != theirs.pk
+
+
+@pytest.mark.django_db
+def test_a_card_links_its_opportunity_and_its_move_as_reverse_would(world, client_for):
+    opportunity = make_opportunity(world.rep1, name="链接的机会")
+    body = client_for(world.rep1).get(BOARD).content.decode()
+    assert f'data-move-url="{move_url(opportunity)}"' in body
+    assert f'href="{reverse("sales:opportunity_detail", args=[opportunity.pk])}"' in body
+    # The links are reversed once per name, not once per process: a script prefix is still honoured.
+    plain = move_url(opportunity)
+    set_script_prefix("/crm/")
+    try:
+        rendered = Template("{% load crm_tags %}{% pk_url 'sales:opportunity_move' pk %}").render(
+            Context({"pk": opportunity.pk})
+        )
+        assert rendered == reverse("sales:opportunity_move", args=[opportunity.pk]) == f"/crm{plain}"
+    finally:
+        set_script_prefix("/")
+
+
+@pytest.mark.django_db
+def test_the_lists_menus_of_people_teams_and_stages_render_without_a_template_per_option(world, client_for):
+    make_opportunity(world.rep1, name="菜单的机会")
+    form = client_for(world.admin).get(LIST, {"owner": world.rep1.pk}).context["filter"].form
+    for name in ("owner", "team", "pipeline", "stage"):
+        field = form[name]
+        assert isinstance(field.field.widget, QuickSelect), name
+        django_select = forms.Select(choices=field.field.choices)
+        expected = django_select.render(field.html_name, field.value(), {"id": field.auto_id})
+        assert parse_html(field.as_widget(attrs={"id": field.auto_id})) == parse_html(expected), name
+    assert f'<option value="{world.rep1.pk}" selected>' in str(form["owner"])
 
 
 @pytest.mark.django_db
