@@ -25,7 +25,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy
@@ -330,6 +330,9 @@ class CustomerKind(ImportKind):
         self.today = timezone.now().astimezone(self.tenant.tzinfo).date()
         self.seen: dict[tuple[str, str], int] = {}
         self._holder_messages: dict[tuple[str, int], str] = {}
+        # The owners and pools of customers that hold a row's identifier, by primary key (`_relate`).
+        self._owners: dict[int, User] = {}
+        self._holder_pools: dict[int, Pool] = {}
         self.owner: User | None = None
         self.pool: Pool | None = None
         # The holdings cap of the rep the job imports for: rows past the room they have left are refused.
@@ -396,10 +399,12 @@ class CustomerKind(ImportKind):
         return self._holder_messages[key]
 
     def _taken(self, rows: list[CustomerRow]) -> dict[tuple[str, str], Customer]:
-        """The identifiers of `rows` that belong to live customers: one query for the whole batch, one probe of the
-        identifier index per identifier, then one for the customers that hold any, by primary key. (A filter over
-        the table, or a join to the customers, would be planned on the tables' statistics, which a long import
-        outgrows within its own transaction: each batch would read every identifier written before it.)"""
+        """The identifiers of `rows` that belong to customers, with those customers: one statement for the whole
+        batch, one probe of the identifier index per identifier and one of the primary key per match, then the
+        holders' owners and pools not met before (by primary key; a file's holders have few of them). Probes only:
+        a filter over the customers, or a join, would be planned on the tables' statistics, which a long import
+        outgrows within its own transaction (a tenant's first large import most of all), so each batch would read
+        every customer written before it."""
         by_kind: dict[str, set[str]] = {}
         for row in rows:
             for ident in row.identifiers:
@@ -408,25 +413,34 @@ class CustomerKind(ImportKind):
             return {}
         kinds = [kind for kind, values in by_kind.items() for _value in values]
         values = [value for values in by_kind.values() for value in values]
-        table = CustomerIdentifier._meta.db_table
-        # One index probe per identifier (a LATERAL lookup on the unique index of tenant, kind and value), whatever
-        # the planner believes of the table's size.
+        identifiers, customers = CustomerIdentifier._meta.db_table, Customer._meta.db_table
         sql = (
-            "SELECT v.kind, v.value, i.customer_id FROM unnest(%s::text[], %s::text[]) AS v(kind, value) "  # noqa: S608
-            f"CROSS JOIN LATERAL (SELECT customer_id FROM {table} WHERE tenant_id = %s "  # the model's own table
-            "AND kind = v.kind AND value = v.value LIMIT 1) AS i"
+            "SELECT v.kind AS ident_kind, v.value AS ident_value, c.* "  # noqa: S608 - the models' own tables
+            "FROM unnest(%s::text[], %s::text[]) AS v(kind, value) "
+            f"CROSS JOIN LATERAL (SELECT customer_id FROM {identifiers} WHERE tenant_id = %s "
+            "AND kind = v.kind AND value = v.value LIMIT 1) AS i "
+            f"CROSS JOIN LATERAL (SELECT * FROM {customers} WHERE tenant_id = %s AND id = i.customer_id) AS c"
         )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [kinds, values, self.tenant.pk])
-            taken = cursor.fetchall()
-        if not taken:
-            return {}
-        holders = (
-            Customer.objects.for_tenant(self.tenant)
-            .select_related("owner", "pool")
-            .in_bulk({customer_id for _kind, _value, customer_id in taken})
-        )
-        return {(kind, value): holders[customer_id] for kind, value, customer_id in taken if customer_id in holders}
+        holders: dict[int, Customer] = {}
+        taken: dict[tuple[str, str], Customer] = {}
+        for found in Customer.objects.raw(sql, [kinds, values, self.tenant.pk, self.tenant.pk]):
+            holder = holders.setdefault(found.pk, found)
+            taken[found.ident_kind, found.ident_value] = holder
+        self._relate(holders.values())
+        return taken
+
+    def _relate(self, holders) -> None:
+        """Set the owner and the pool of each holder (their names say who holds a duplicate), read once per import."""
+        owners = {h.owner_id for h in holders if h.owner_id is not None} - self._owners.keys()
+        if owners:
+            self._owners.update(User.objects.for_tenant(self.tenant).in_bulk(owners))
+        pools = {h.pool_id for h in holders} - self._holder_pools.keys()
+        if pools:
+            self._holder_pools.update(Pool.objects.for_tenant(self.tenant).in_bulk(pools))
+        for holder in holders:
+            if holder.owner_id is not None:
+                holder.owner = self._owners[holder.owner_id]
+            holder.pool = self._holder_pools[holder.pool_id]
 
     def classify(self, batch: list[tuple[int, list[str]]]) -> list[CustomerRow]:
         rows = self.clean_batch(batch)

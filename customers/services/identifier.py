@@ -79,8 +79,10 @@ def may_name_holder(
 
 
 def holders_visible(user: User | None, holders: Iterable[Customer]) -> set[int]:
-    """The ids of `holders` that `user` may see, in one query (an import names the holders of a whole batch)."""
-    ids = {holder.pk for holder in holders}
+    """The ids of `holders` that `user` may see, in one query (an import names the holders of a whole batch). Only
+    owned holders are asked about: `visible_to` never holds a pool customer, so a batch whose holders are all in
+    pools asks nothing."""
+    ids = {holder.pk for holder in holders if holder.owner_id is not None}
     if user is None or not ids:
         return set()
     return set(Customer.objects.visible_to(user).filter(pk__in=ids).values_list("pk", flat=True))

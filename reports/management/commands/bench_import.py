@@ -33,6 +33,7 @@ import json
 import os
 import pstats
 import random
+import re
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -259,20 +260,53 @@ class PhaseTimer:
         self._patches.clear()
 
 
+# A statement's verb and first table, after the tenant context the connection sends before it (crm.tenancy).
+_STATEMENT = re.compile(
+    r"^(?:SELECT set_config\([^;]*\); )?\s*(WITH|SELECT|INSERT INTO|UPDATE|DELETE FROM|COPY|CREATE TEMPORARY TABLE|[A-Z]+)"
+    r"\s*\(?\s*\"?(\w*)"
+)
+
+
+_FROM = re.compile(r"\bFROM\s+\"?(\w+)")
+
+
 class QueryCounter:
-    """Counts the statements of a connection and their time (an execute wrapper: no log to fill or cap)."""
+    """Counts the statements of a connection and their time (an execute wrapper: no log to fill or cap), in all and
+    per kind of statement (its verb and first table), so a profile says which statements the time goes to."""
 
     def __init__(self):
         self.count = 0
         self.seconds = 0.0
+        self.by_kind: dict[str, list] = defaultdict(lambda: [0, 0.0])
 
     def __call__(self, execute, sql, params, many, context):
         t0 = time.perf_counter()
         try:
             return execute(sql, params, many, context)
         finally:
+            elapsed = time.perf_counter() - t0
             self.count += 1
-            self.seconds += time.perf_counter() - t0
+            self.seconds += elapsed
+            match = _STATEMENT.match(sql)
+            name = " ".join(match.groups()) if match else sql[:30]
+            if match and match[1] in ("SELECT", "WITH"):
+                table = _FROM.search(sql, match.end())
+                name = f"{match[1]} … FROM {table[1] if table else '?'}"
+            kind = self.by_kind[name]
+            kind[0] += 1
+            kind[1] += elapsed
+
+    def snapshot(self) -> dict[str, tuple[int, float]]:
+        return {kind: (count, seconds) for kind, (count, seconds) in self.by_kind.items()}
+
+    def since(self, snapshot: dict[str, tuple[int, float]]) -> list[tuple[str, int, float]]:
+        """The statements since `snapshot` by kind, the slowest first."""
+        rows = []
+        for kind, (count, seconds) in self.by_kind.items():
+            before = snapshot.get(kind, (0, 0.0))
+            if count > before[0]:
+                rows.append((kind, count - before[0], seconds - before[1]))
+        return sorted(rows, key=lambda row: -row[2])
 
 
 class Command(BaseCommand):
@@ -370,6 +404,7 @@ class Command(BaseCommand):
         counter = figures.pop("counter", None)
         if counter is not None:
             figures["queries_before"] = (counter.count, counter.seconds)
+            figures["statements_before"] = counter.snapshot()
         t0 = time.perf_counter()
         if job.status == ImportJob.Status.QUEUED:
             with profiler or contextlib.nullcontext():
@@ -420,6 +455,8 @@ class Command(BaseCommand):
             + "  ".join(f"{phase} {timer.seconds.get(phase, 0):.1f}s" for phase in PHASES)
             + f"  (SQL {sql_ms / 1000:.1f}s in {queries:,} queries)"
         )
+        for kind, count, seconds in counter.since(job.figures["statements_before"])[:8]:
+            self.stdout.write(f"    {seconds:6.1f}s  {count:6,}  {kind}")
         results = [
             {
                 "name": f"{label}, commit",
