@@ -217,6 +217,16 @@ _FORECAST_SQL = """
 """
 
 
+def _scoped_sums(scope: ReportScope) -> tuple[str, list]:
+    """The SQL and parameters of the monthly sums the scope counts (the user's, narrowed to team, rep, pipeline)."""
+    sums = scope._narrow(ForecastMonth.objects.visible_to(scope.user), "owner")
+    if scope.pipeline is not None:
+        sums = sums.filter(pipeline_id=scope.pipeline.pk)
+    fields = ("status", "month", "stage_id", "probability_override", "currency", "rate_month", "n", "amount")
+    sql, params = sums.order_by().values("tenant_id", *fields, "refreshed_at").query.sql_with_params()
+    return sql, list(params)
+
+
 def forecast(scope: ReportScope) -> Forecast:
     """The forecast from its monthly sums (`ForecastMonth`): one query for the open and won figures and their
     freshness, then the targets and new customers."""
@@ -224,25 +234,7 @@ def forecast(scope: ReportScope) -> Forecast:
     months, rows, rates, result = _start(scope)
     note = result.conversion
     first, after = months[0], add_months(months[-1], 1)
-    sums = scope._narrow(ForecastMonth.objects.visible_to(scope.user), "owner")
-    if scope.pipeline is not None:
-        sums = sums.filter(pipeline_id=scope.pipeline.pk)
-    sums_sql, sums_params = (
-        sums.order_by()
-        .values(
-            "tenant_id",
-            "status",
-            "month",
-            "stage_id",
-            "probability_override",
-            "currency",
-            "rate_month",
-            "n",
-            "amount",
-            "refreshed_at",
-        )
-        .query.sql_with_params()
-    )
+    sums_sql, sums_params = _scoped_sums(scope)
     rated = [code for code in rates.currencies() if code != tenant.currency]
     sql = _FORECAST_SQL.format(sums=sums_sql)
     # In the order of their places: the SELECT list's, the sums' own, the WHERE's.
@@ -355,10 +347,50 @@ def new_customers_by_month(scope: ReportScope, start_at: dt.datetime, end_at: dt
     )
 
 
+# One month's won amount and weighted open amount from the monthly sums, per status, currency and rate month (kept
+# for every currency but the tenant's, as `rate_month_expression(tenant, None)` does).
+_MONTH_SQL = """
+    SELECT m.status, m.currency, CASE WHEN m.currency <> %s THEN m.rate_month END,
+           sum(CASE WHEN m.status = 'won' THEN m.amount
+                    ELSE m.amount * coalesce(m.probability_override, s.probability) / %s END)
+    FROM ({sums}) m LEFT JOIN sales_stage s ON s.tenant_id = m.tenant_id AND s.id = m.stage_id
+    WHERE m.month = %s
+    GROUP BY 1, 2, 3
+"""
+
+
+def _month_row(scope: ReportScope, first: dt.date, figures: list[tuple]) -> MonthRow:
+    """The month's row from its (status, currency, rate month, amount) sums, converted, with its target."""
+    tenant = scope.tenant
+    foreign = any(currency != tenant.currency for _status, currency, *_rest in figures)
+    rates = rates_for(tenant) if foreign else Rates(tenant.currency, [])
+    row = MonthRow(month=first)
+    for status, currency, rate_month, total in figures:
+        amount = convert_quietly(rates, total, currency, rate_month)
+        if status == StageKind.WON:
+            row.won += amount
+        else:
+            row.weighted += amount
+    targets, _source = targets_by_month(scope, [first])
+    if first in targets:
+        row.target, row.target_customers = targets[first]
+    return row
+
+
 def month_summary(scope: ReportScope) -> MonthRow:
     """The month of the scope's start in two queries (the home widget), three when a deal is in another currency
     (its rates): won so far, the weighted pipeline expected to close in it, and its target (amounts converted as on
-    the forecast; those without a rate left out)."""
+    the forecast; those without a rate left out). Read from the forecast's monthly sums (`ForecastMonth`)."""
+    first = scope.period.start.replace(day=1)
+    sums_sql, sums_params = _scoped_sums(scope)
+    with connection.cursor() as cursor:
+        cursor.execute(_MONTH_SQL.format(sums=sums_sql), [scope.tenant.currency, Decimal(100), *sums_params, first])
+        figures = cursor.fetchall()
+    return _month_row(scope, first, figures)
+
+
+def month_summary_live(scope: ReportScope) -> MonthRow:
+    """`month_summary` computed from the opportunities themselves (the reference the monthly sums must equal)."""
     first = scope.period.start.replace(day=1)
     after = add_months(first, 1)
     tenant = scope.tenant
@@ -377,17 +409,4 @@ def month_summary(scope: ReportScope) -> MonthRow:
         .values_list("status", "currency", "rate_month")
         .annotate(total=Sum(weighted_expression()))
     )
-    figures = list(won.union(expected, all=True))
-    foreign = any(currency != tenant.currency for _status, currency, *_rest in figures)
-    rates = rates_for(tenant) if foreign else Rates(tenant.currency, [])
-    row = MonthRow(month=first)
-    for status, currency, rate_month, total in figures:
-        amount = convert_quietly(rates, total, currency, rate_month)
-        if status == StageKind.WON:
-            row.won += amount
-        else:
-            row.weighted += amount
-    targets, _source = targets_by_month(scope, [first])
-    if first in targets:
-        row.target, row.target_customers = targets[first]
-    return row
+    return _month_row(scope, first, list(won.union(expected, all=True)))

@@ -1,6 +1,7 @@
 """The forecast's monthly sums: kept right by every kind of write to an opportunity (create, stage move, amount,
 currency, close date, probability or owner change, delete, bulk write), giving exactly the figures computed live from
-the opportunities, for every viewer, filter and company; the page says how fresh they are."""
+the opportunities (the forecast and the home widget's month), for every viewer, filter and company; the page says
+how fresh they are."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from django.utils import timezone
 from crm.models import ExchangeRate
 from crm.workcalendar.selectors import local_today
 from reports.models import ForecastMonth
-from reports.selectors.forecast import forecast, forecast_live
+from reports.selectors.forecast import forecast, forecast_live, month_summary, month_summary_live
 from reports.selectors.scope import ReportScope
 from reports.services.funnel_facts import _rebuild_key, funnel_facts_rebuild, funnel_facts_rebuild_marked
 from sales.models import Opportunity, StageKind
@@ -76,6 +77,10 @@ def scopes(w):
 def assert_all_same(w):
     for scope in scopes(w):
         assert_same(scope)
+    # The home widget's month, from the same sums.
+    for user in (w.admin, w.manager, w.rep1, w.rep2):
+        scope = scope_for(user, "month")
+        assert month_summary(scope) == month_summary_live(scope)
 
 
 def varied_deals(w, count=80, seed=11):
