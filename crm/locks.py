@@ -18,3 +18,6 @@ LEAD_SCORING_RULES = 7412
 # One month of one owner's funnel figures in one pipeline is rewritten by one transaction at a time (key: hashtext of
 # tenant, pipeline, owner and month; reports.services.funnel_facts).
 FUNNEL_MONTH = 7801
+# The same for one month of one owner's forecast sums in one pipeline (key: hashtext of tenant, pipeline, owner and
+# month; reports.services.funnel_facts).
+FORECAST_MONTH = 7802

@@ -1,5 +1,6 @@
-"""Keeping the funnel facts (`OpportunityFunnelFact`) equal to what the stage history says, and their monthly sums
-(`FunnelMonth`, `FunnelMonthStay`) equal to the facts.
+"""Keeping the funnel facts (`OpportunityFunnelFact`) equal to what the opportunities and their stage history say,
+and their monthly sums (the funnel's `FunnelMonth`, `FunnelMonthStay`, the forecast's `ForecastMonth`) equal to the
+facts.
 
 One statement writes them, for a few opportunities (on every save of an opportunity or of a stage change: the
 signals connected in `ReportsConfig.ready()`, inside the saving transaction) or for a tenant's opportunities in
@@ -44,9 +45,12 @@ def funnel_facts_rebuilding_since(*, tenant_id: int) -> dt.datetime | None:
 _REFRESH_SQL = """
     WITH opps AS (
         SELECT o.id, o.tenant_id, o.pipeline_id, o.owner_id, o.created_at, o.status, o.amount, o.currency,
-               o.closed_at, o.lost_reason,
+               o.closed_at, o.lost_reason, o.stage_id, o.probability_override,
                (date_trunc('month', o.created_at AT TIME ZONE t.timezone))::date AS cohort_month,
-               (date_trunc('month', coalesce(o.closed_at, o.created_at) AT TIME ZONE t.timezone))::date AS rate_month
+               (date_trunc('month', coalesce(o.closed_at, o.created_at) AT TIME ZONE t.timezone))::date AS rate_month,
+               CASE WHEN o.status = 'open' THEN date_trunc('month', o.expected_close_date)::date
+                    WHEN o.status = 'won' THEN (date_trunc('month', o.closed_at AT TIME ZONE t.timezone))::date
+               END AS forecast_month
         FROM sales_opportunity o JOIN crm_tenant t ON t.id = o.tenant_id
         WHERE o.tenant_id = %(tenant)s AND {filter}
     ),
@@ -74,11 +78,11 @@ _REFRESH_SQL = """
     INSERT INTO reports_opportunityfunnelfact (
         tenant_id, created_at, updated_at, opportunity_id, pipeline_id, owner_id, cohort_at, status, amount,
         currency, closed_at, lost_reason, stage_ids, stay_seconds, stay_counts, first_entered_at, last_left_at,
-        cohort_month, rate_month, refreshed_at)
+        cohort_month, rate_month, stage_id, probability_override, forecast_month, refreshed_at)
     SELECT o.tenant_id, now(), now(), o.id, o.pipeline_id, o.owner_id, o.created_at, o.status, o.amount,
            o.currency, o.closed_at, o.lost_reason, coalesce(h.stage_ids, '{{}}'), coalesce(h.stay_seconds, '{{}}'),
            coalesce(h.stay_counts, '{{}}'), coalesce(h.first_entered_at, '{{}}'), coalesce(h.last_left_at, '{{}}'),
-           o.cohort_month, o.rate_month, clock_timestamp()
+           o.cohort_month, o.rate_month, o.stage_id, o.probability_override, o.forecast_month, clock_timestamp()
     FROM opps o LEFT JOIN history h ON h.opportunity_id = o.id
     ON CONFLICT (tenant_id, opportunity_id) DO UPDATE SET
         updated_at = EXCLUDED.updated_at, pipeline_id = EXCLUDED.pipeline_id, owner_id = EXCLUDED.owner_id,
@@ -86,13 +90,18 @@ _REFRESH_SQL = """
         currency = EXCLUDED.currency, closed_at = EXCLUDED.closed_at, lost_reason = EXCLUDED.lost_reason,
         stage_ids = EXCLUDED.stage_ids, stay_seconds = EXCLUDED.stay_seconds, stay_counts = EXCLUDED.stay_counts,
         first_entered_at = EXCLUDED.first_entered_at, last_left_at = EXCLUDED.last_left_at,
-        cohort_month = EXCLUDED.cohort_month, rate_month = EXCLUDED.rate_month, refreshed_at = EXCLUDED.refreshed_at
+        cohort_month = EXCLUDED.cohort_month, rate_month = EXCLUDED.rate_month, stage_id = EXCLUDED.stage_id,
+        probability_override = EXCLUDED.probability_override, forecast_month = EXCLUDED.forecast_month,
+        refreshed_at = EXCLUDED.refreshed_at
 """
 _BY_IDS = _REFRESH_SQL.format(filter="o.id = ANY(%(ids)s)")
 _BY_RANGE = _REFRESH_SQL.format(filter="o.id >= %(low)s AND o.id < %(high)s")
 
+# The funnel's bucket (pipeline, owner, cohort month) of each fact, and its forecast bucket (pipeline, owner,
+# forecast month) when the forecast counts it (open or won).
 _BUCKETS_OF = """
-    SELECT DISTINCT pipeline_id, owner_id, cohort_month FROM reports_opportunityfunnelfact
+    SELECT DISTINCT pipeline_id, owner_id, cohort_month, status IN ('open', 'won'), forecast_month
+    FROM reports_opportunityfunnelfact
     WHERE tenant_id = %(tenant)s AND opportunity_id = ANY(%(ids)s)
 """
 
@@ -131,6 +140,58 @@ _ALL_KEYS = (
 )
 _MONTHS_ALL = _MONTHS_SQL.format(keys=_ALL_KEYS)
 
+# The forecast's sums of the open and won facts, of the buckets (pipeline, owner, forecast month) in %(pipelines)s,
+# %(owners)s, %(months)s ({join}: a month may be NULL, open deals without an expected close date), or of every fact
+# of the tenant ({join} empty).
+_FORECAST_INSERT = """
+    INSERT INTO reports_forecastmonth (tenant_id, created_at, updated_at, pipeline_id, owner_id, month, status,
+        stage_id, probability_override, currency, rate_month, n, amount, refreshed_at)
+    SELECT f.tenant_id, now(), now(), f.pipeline_id, f.owner_id, f.forecast_month, f.status,
+           CASE WHEN f.status = 'open' THEN f.stage_id END,
+           CASE WHEN f.status = 'open' THEN f.probability_override END,
+           f.currency, f.rate_month, count(*), sum(f.amount), max(f.refreshed_at)
+    FROM reports_opportunityfunnelfact f {join}
+    WHERE f.tenant_id = %(tenant)s AND f.status IN ('open', 'won')
+    GROUP BY 1, 4, 5, 6, 7, 8, 9, 10, 11
+"""
+_FORECAST_DELETE_KEYS = """
+    DELETE FROM reports_forecastmonth r USING {keys}
+    WHERE r.tenant_id = %(tenant)s AND r.pipeline_id = k.p AND r.owner_id = k.o AND r.month IS NOT DISTINCT FROM k.m;
+"""
+_FORECAST_JOIN_KEYS = (
+    "JOIN {keys} ON f.pipeline_id = k.p AND f.owner_id = k.o AND f.forecast_month IS NOT DISTINCT FROM k.m"
+)
+_FORECAST_BY_KEYS = _FORECAST_DELETE_KEYS.format(keys=_BUCKET_KEYS) + _FORECAST_INSERT.format(
+    join=_FORECAST_JOIN_KEYS.format(keys=_BUCKET_KEYS)
+)
+_FORECAST_DELETE_ALL = "DELETE FROM reports_forecastmonth WHERE tenant_id = %(tenant)s;"
+_FORECAST_ALL = _FORECAST_DELETE_ALL + _FORECAST_INSERT.format(join="")
+
+
+def _bucket_order(bucket: tuple) -> tuple:
+    pipeline_id, owner_id, month = bucket
+    return (pipeline_id, owner_id, month is not None, month or dt.date.min)
+
+
+def _buckets_of(cursor, tenant_id: int, ids: list[int]) -> tuple[set[tuple], set[tuple]]:
+    """The funnel buckets and the forecast buckets of these opportunities' facts as they stand."""
+    cursor.execute(_BUCKETS_OF, {"tenant": tenant_id, "ids": ids})
+    funnel, forecast = set(), set()
+    for pipeline_id, owner_id, cohort_month, counted, forecast_month in cursor.fetchall():
+        funnel.add((pipeline_id, owner_id, cohort_month))
+        if counted:
+            forecast.add((pipeline_id, owner_id, forecast_month))
+    return funnel, forecast
+
+
+def _keys(tenant_id: int, ordered: list[tuple]) -> dict:
+    return {
+        "tenant": tenant_id,
+        "pipelines": [b[0] for b in ordered],
+        "owners": [b[1] for b in ordered],
+        "months": [b[2] for b in ordered],
+    }
+
 
 def _months_refresh(cursor, tenant_id: int, buckets: set[tuple]) -> None:
     """Rewrite these buckets' monthly sums from their facts, each bucket under its advisory lock (taken in a fixed
@@ -143,15 +204,21 @@ def _months_refresh(cursor, tenant_id: int, buckets: set[tuple]) -> None:
             "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
             [locks.FUNNEL_MONTH, f"{tenant_id}:{pipeline_id}:{owner_id}:{month}"],
         )
-    cursor.execute(
-        _MONTHS_BY_KEYS,
-        {
-            "tenant": tenant_id,
-            "pipelines": [b[0] for b in ordered],
-            "owners": [b[1] for b in ordered],
-            "months": [b[2] for b in ordered],
-        },
-    )
+    cursor.execute(_MONTHS_BY_KEYS, _keys(tenant_id, ordered))
+
+
+def _forecast_refresh(cursor, tenant_id: int, buckets: set[tuple]) -> None:
+    """Rewrite these forecast buckets' sums from their facts, under their advisory locks (after the funnel's, in a
+    fixed order), as `_months_refresh` does."""
+    if not buckets:
+        return
+    ordered = sorted(buckets, key=_bucket_order)
+    for pipeline_id, owner_id, month in ordered:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+            [locks.FORECAST_MONTH, f"{tenant_id}:{pipeline_id}:{owner_id}:{month}"],
+        )
+    cursor.execute(_FORECAST_BY_KEYS, _keys(tenant_id, ordered))
 
 
 def funnel_facts_refresh(*, tenant_id: int, opportunity_ids: Iterable[int]) -> int:
@@ -162,13 +229,12 @@ def funnel_facts_refresh(*, tenant_id: int, opportunity_ids: Iterable[int]) -> i
         return 0
     params = {"tenant": tenant_id, "ids": ids}
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_BUCKETS_OF, params)
-        buckets = set(cursor.fetchall())
+        funnel, forecast = _buckets_of(cursor, tenant_id, ids)
         cursor.execute(_BY_IDS, params)
         written = cursor.rowcount
-        cursor.execute(_BUCKETS_OF, params)
-        buckets |= set(cursor.fetchall())
-        _months_refresh(cursor, tenant_id, buckets)
+        funnel_now, forecast_now = _buckets_of(cursor, tenant_id, ids)
+        _months_refresh(cursor, tenant_id, funnel | funnel_now)
+        _forecast_refresh(cursor, tenant_id, forecast | forecast_now)
         return written
 
 
@@ -191,6 +257,9 @@ def funnel_facts_rebuild(*, tenant_id: int, batch: int = REBUILD_BATCH) -> int:
         cursor.execute("DELETE FROM reports_funnelmonth WHERE tenant_id = %s", [tenant_id])
         cursor.execute("DELETE FROM reports_funnelmonthstay WHERE tenant_id = %s", [tenant_id])
         cursor.execute(_MONTHS_ALL, {"tenant": tenant_id})
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [locks.FORECAST_MONTH, tenant_id])
+        cursor.execute(_FORECAST_ALL, {"tenant": tenant_id})
     cache.delete(_rebuild_key(tenant_id))
     return written
 
@@ -202,14 +271,14 @@ def on_opportunity_saved(sender, instance, raw=False, **kwargs) -> None:
 
 def on_opportunity_deleting(sender, instance, **kwargs) -> None:
     with connection.cursor() as cursor:
-        cursor.execute(_BUCKETS_OF, {"tenant": instance.tenant_id, "ids": [instance.pk]})
-        instance._funnel_buckets = set(cursor.fetchall())
+        instance._funnel_buckets, instance._forecast_buckets = _buckets_of(cursor, instance.tenant_id, [instance.pk])
 
 
 def on_opportunity_deleted(sender, instance, **kwargs) -> None:
-    """A deleted opportunity's facts went with it (cascade): its month's sums are rewritten without it."""
+    """A deleted opportunity's facts went with it (cascade): its months' sums are rewritten without it."""
     with connection.cursor() as cursor:
         _months_refresh(cursor, instance.tenant_id, getattr(instance, "_funnel_buckets", set()))
+        _forecast_refresh(cursor, instance.tenant_id, getattr(instance, "_forecast_buckets", set()))
 
 
 def on_stage_change_saved(sender, instance, raw=False, **kwargs) -> None:

@@ -23,7 +23,7 @@ LONG_AGO = dt.date(2000, 1, 1)
 
 
 def _in(currency, opportunity):
-    Opportunity.objects.filter(pk=opportunity.pk).update(currency=currency)
+    Opportunity.objects.filter(pk=opportunity.pk).update_announced(currency=currency)
     return opportunity
 
 

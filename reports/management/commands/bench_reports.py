@@ -1,12 +1,14 @@
 """Benchmark the dashboards (DESIGN.md §8): one tenant with N opportunities over a year and four stage changes each,
 owned by R reps in teams under one manager. Seeds with set-based SQL, rebuilds the funnel facts (timed), then prints
 each dashboard's server time (the whole view, through the test client) beside the time of its slowest (main) query,
-the query count and the load average; and the funnel computed from its facts beside the same funnel from the raw stage
-history (the figures must agree). `--size` picks a preset (s: 50,000 opportunities; m: 200,000; l: 500,000 and
+the query count and the load average, then the same for a rep's twelve-month page and the home page (the managers'
+widget); and the funnel computed from its facts beside the same funnel from the raw stage history, the forecast from
+its monthly sums beside the same forecast computed live (the figures must agree). `--size` picks a preset (s: 50,000 opportunities; m: 200,000; l: 500,000 and
 2,000,000 stage changes). Run it against a scratch database, e.g.
 DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_bench python manage.py bench_reports --size l
 """
 
+import dataclasses
 import os
 import time
 
@@ -22,6 +24,7 @@ from crm.workcalendar.selectors import local_today
 from customers.models import Customer
 from customers.services.tenant import default_pool
 from reports.models import OpportunityFunnelFact
+from reports.selectors.forecast import forecast, forecast_live
 from reports.selectors.funnel import cohort, funnel, funnel_from_history
 from reports.selectors.scope import ReportScope, preset_bounds
 from reports.services.funnel_facts import funnel_facts_rebuild
@@ -29,6 +32,8 @@ from sales.models import Stage, StageKind
 from sales.services.pipeline import ensure_default_pipeline
 
 SIZES = {"s": 50_000, "m": 200_000, "l": 500_000}
+
+DASHBOARDS = ("reports:funnel", "reports:forecast", "reports:team", "reports:activity")
 
 
 class Command(BaseCommand):
@@ -155,7 +160,7 @@ class Command(BaseCommand):
         started = time.monotonic()
         written = funnel_facts_rebuild(tenant_id=tenant.pk)
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE reports_opportunityfunnelfact")
+            cursor.execute("ANALYZE reports_opportunityfunnelfact; ANALYZE reports_forecastmonth")
         self.stdout.write(f"funnel facts of {written:,} opportunities rebuilt in {time.monotonic() - started:.1f}s")
 
     def measure(self, tenant):
@@ -178,6 +183,7 @@ class Command(BaseCommand):
                 f", from the raw history {timings['history'][0] * 1000:6.0f} ms ({timings['history'][1]} queries); "
                 f"cohort {timings['facts'][2].cohort:,}; same figures: {same}"
             )
+            self.compare_forecast(who, scope)
             sql, params = cohort(scope, pipeline).order_by().values("pk").query.sql_with_params()
             with connection.cursor() as cursor:
                 t0 = time.monotonic()
@@ -190,11 +196,16 @@ class Command(BaseCommand):
                 bare = time.monotonic() - t0
             client = Client()
             client.force_login(who)
-            for name in ("reports:funnel", "reports:forecast", "reports:team", "reports:activity"):
-                client.get(reverse(name), {"period": "year"})  # warm the caches of this process
+            rep = User.objects.filter(tenant=tenant, email="rep1@bench-reports.test").first()
+            pages = [(name, reverse(name), {"period": "year"}) for name in DASHBOARDS]
+            if rep is not None:
+                pages.append(("reports:rep", reverse("reports:rep", args=[rep.pk]), {}))
+            pages.append(("home", reverse("home"), {}))
+            for name, url, params in pages:
+                client.get(url, params)  # warm the caches of this process
                 with CaptureQueriesContext(connection) as queries:
                     t0 = time.monotonic()
-                    response = client.get(reverse(name), {"period": "year"})
+                    response = client.get(url, params)
                     elapsed = time.monotonic() - t0
                 main = max((float(q["time"]) for q in queries.captured_queries), default=0.0)
                 self.stdout.write(
@@ -206,3 +217,22 @@ class Command(BaseCommand):
                 slowest = sorted(queries.captured_queries, key=lambda q: -float(q["time"]))[:2]
                 for query in slowest:
                     self.stdout.write(f"    {float(query['time']) * 1000:7.0f} ms  {query['sql'][:150]}")
+
+    def compare_forecast(self, who, scope):
+        """The forecast from its monthly sums beside the same forecast computed live: time, queries, same figures."""
+        timings = {}
+        for name, compute in (("sums", forecast), ("live", forecast_live)):
+            compute(scope)  # warm
+            with CaptureQueriesContext(connection) as queries:
+                t0 = time.monotonic()
+                result = compute(scope)
+                timings[name] = (time.monotonic() - t0, len(queries), result)
+        figures = [dataclasses.asdict(timings[name][2]) for name in ("sums", "live")]
+        for values in figures:
+            values.pop("facts_as_of")
+            values.pop("rebuilding_since")
+        self.stdout.write(
+            f"{who.email:32} forecast from sums {timings['sums'][0] * 1000:6.0f} ms ({timings['sums'][1]} queries), "
+            f"computed live {timings['live'][0] * 1000:6.0f} ms ({timings['live'][1]} queries); "
+            f"open deals {timings['sums'][2].total().open_count:,}; same figures: {figures[0] == figures[1]}"
+        )
