@@ -36,11 +36,13 @@ setup: system-deps venv services db messages
 demo: setup
 	$(PY) manage.py seed_demo
 
+# The web server's port: `make run PORT=8001` when 8000 is taken (honcho hands it to the Procfile's web as $PORT).
+PORT ?= 8000
 run: demo
 	@echo
-	@echo "  CRM: http://127.0.0.1:8000/   (Ctrl-C stops web, worker and beat)"
+	@echo "  CRM: http://127.0.0.1:$(PORT)/   (Ctrl-C stops web, worker and beat)"
 	@echo
-	$(VENV)/bin/honcho start -f Procfile
+	$(VENV)/bin/honcho start -f Procfile -p $(PORT)
 
 # The whole suite in two pytest-xdist workers, each with its own test database and Redis database number
 # (crm/settings_test.py): about a third faster than one process on two cores. TEST_WORKERS=0 runs it in one.

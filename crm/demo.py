@@ -85,7 +85,7 @@ LOGINS = [
     ("admin@demo.local", "admin"),
     ("manager@demo.local", "manager of 华东组 + 华北组"),
     ("rep1@demo.local … rep4@demo.local", "reps"),
-    ("agent@demo.local", "service agent"),
+    ("agent@demo.local, agent2@demo.local", "service agents"),
     ("servicemanager@demo.local", "manager of 客服部 (the service desk)"),
     ("admin@acme.local", "admin of the second tenant"),
     ("rep1@acme.local", "rep of the second tenant"),

@@ -9,7 +9,8 @@ from one kind of record to another:
 - its columns (`base_columns`; with `custom_kind`, one more per custom field of that kind in use), the one query
   that reads its rows (`rows_queryset`, a `values()` queryset keeping the list's order) and how a row reads
   (`row`: masked phones and emails on the records the exporter does not own, as the pages show them);
-- its wording, its list page, its audit action (`export_action`) and its file name.
+- its wording, its list page, its audit action (`export_action`; downloading a file the job prepared is audited as
+  `download_action()`, that action with `.download` after it) and its file name.
 
 A kind is registered from its app's `AppConfig.ready()` with `crm.registry.registry.add_export_kind(Kind)`. The
 request, the audit and the background job of large exports (`customers.services.export`, on the one `ExportJob`
@@ -164,6 +165,12 @@ class ExportKind:
         raise NotImplementedError
 
     # --- the machine ----------------------------------------------------------------------------------------
+
+    @classmethod
+    def download_action(cls) -> str:
+        """The audit action of downloading a file a job prepared: the export's own action, then `.download`. Each
+        app registers its sentence beside the export's."""
+        return f"{cls.export_action}.download"
 
     @classmethod
     def require_export(cls, user: Any) -> None:

@@ -303,6 +303,7 @@ class Registry:
             "customer_audience": {},
             "nav": {},
             "nav_group": {},
+            "user_menu": {},
             "settings": {},
             "home": {},
             "customer_panel": {},
@@ -329,6 +330,10 @@ class Registry:
 
     def add_nav_group(self, item: NavGroup) -> NavGroup:
         return self._add("nav_group", item)
+
+    def add_user_menu_entry(self, item: NavEntry) -> NavEntry:
+        """A page of the user's own in the user menu (top right), beside their preferences: e.g. their exports."""
+        return self._add("user_menu", item)
 
     def add_settings_page(self, item: SettingsPage) -> SettingsPage:
         return self._add("settings", item)
@@ -471,6 +476,9 @@ class Registry:
             group = groups[key]
             places.append((group.order, group.key, NavItem(key=group.key, label=group.label, entries=tuple(entries))))
         return [item for _order, _key, item in sorted(places, key=lambda p: (p[0], p[1]))]
+
+    def user_menu_for(self, user: Any) -> list[NavEntry]:
+        return self._for("user_menu", user)
 
     def settings_pages_for(self, user: Any) -> list[SettingsPage]:
         return self._for("settings", user)

@@ -27,6 +27,7 @@ class CustomersConfig(AppConfig):
         from crm.signals import tenant_created, user_deactivated
         from crm.workcalendar.signals import calendar_changed
         from customers import tasks, widgets
+        from customers.access import can_export
         from customers.api import ContactViewSet, CustomerViewSet
         from customers.exports.customer import CustomerExport
         from customers.imports.contact import ContactKind
@@ -59,6 +60,10 @@ class CustomersConfig(AppConfig):
         registry.add_import_kind(ContactKind)
         registry.add_export_kind(CustomerExport)
 
+        # Every kind of export (customers, leads, opportunities, tickets) is listed on the one page of one's exports.
+        registry.add_user_menu_entry(
+            NavEntry(key="exports", label=_("My exports"), url_name="customers:exports", visible=can_export)
+        )
         registry.add_nav(NavEntry(key="customers", label=_("Customers"), url_name="customers:list", order=10))
         registry.add_nav(NavEntry(key="contacts", label=_("Contacts"), url_name="contacts:list", order=12))
         registry.add_nav(

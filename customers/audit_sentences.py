@@ -4,6 +4,7 @@ exports, pools, assignment rules, extensions, unsubscribes."""
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from crm.registry import AuditAction, registry
 
@@ -13,7 +14,14 @@ ACTIONS = (
     ),
     AuditAction("contact.import.upload", _("%(actor)s uploaded a contact file to import"), _("Contact file uploaded")),
     AuditAction(
-        "customer.export.download", _("%(actor)s downloaded a customer export"), _("Customer export downloaded")
+        "customer.export.download",
+        ngettext_lazy(
+            "%(actor)s downloaded an export of %(count)d customer",
+            "%(actor)s downloaded an export of %(count)d customers",
+            "count",
+        ),
+        _("Customer export downloaded"),
+        count="rows",
     ),
     AuditAction(
         "contact.personal_data_export",

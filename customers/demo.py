@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 from faker import Faker
@@ -78,6 +78,8 @@ def seed_due_soon(tenant, reps, now) -> None:
         mine = list(
             Customer.objects.filter(tenant=tenant, owner=rep, is_key_account=False)
             .exclude(level__code="A")
+            # Held for 90 days: not one of those claimed from the pool last month.
+            .exclude(ownership_events__reason=OwnershipEvent.Reason.CLAIM)
             .order_by("pk")[: len(days_without)]
         )
         for customer, days in zip(mine, days_without, strict=False):
@@ -146,6 +148,10 @@ def seed_tenant(demo) -> None:
     now = timezone.now()
     used: set[tuple[str, str]] = set()
     customers, contacts_by_index, idents_by_index = [], {}, {}
+    # The pool's last month (pool health, "why it came back"): some owned customers were claimed from the pool and
+    # some waiting ones fell back to it from a rep. A generator of its own, so the rest of the demo stays the same.
+    history = random.Random(f"{tenant.slug}-pool-history")
+    stories: dict[int, tuple[str, User | None, datetime]] = {}
     while len(customers) < size:
         name = f"{fake.city_name()}{fake.last_name()}{fake.word()}{rng.choice(COMPANY_KINDS)}有限公司"
         company_key = ("company", normalize_company_name(name))
@@ -184,6 +190,15 @@ def seed_tenant(demo) -> None:
             )
         )
         index = len(customers) - 1
+        moved = now - timedelta(days=history.randint(1, 28), hours=history.randint(0, 23))
+        if reps and created < now - timedelta(days=35) and history.random() < 0.2:
+            customer = customers[index]
+            if owner is not None:
+                stories[index] = ("claim", owner, moved)
+                customer.owned_since = moved
+            else:
+                stories[index] = ("fallback", history.choice(reps), moved)
+                customer.pooled_at = moved
         contacts_by_index[index] = [
             Contact(
                 tenant=tenant,
@@ -205,16 +220,42 @@ def seed_tenant(demo) -> None:
             contacts.append(contact)
         for kind, value in idents_by_index[index]:
             idents.append(CustomerIdentifier(tenant=tenant, customer=customer, kind=kind, value=value))
+        story, rep, moved = stories.get(index, ("", None, None))
+        # A claimed customer came in through the pool; a fallen one was first its former rep's.
+        first_owner = None if story == "claim" else rep if story == "fallback" else customer.owner
         events.append(
             OwnershipEvent(
                 tenant=tenant,
                 customer=customer,
-                to_owner=customer.owner,
-                to_pool=None if customer.owner else pool,
+                to_owner=first_owner,
+                to_pool=None if first_owner else pool,
                 reason=OwnershipEvent.Reason.CREATE,
                 at=customer.created_at,
             )
         )
+        if story == "claim":
+            events.append(
+                OwnershipEvent(
+                    tenant=tenant,
+                    customer=customer,
+                    from_pool=pool,
+                    to_owner=rep,
+                    reason=OwnershipEvent.Reason.CLAIM,
+                    actor=rep,
+                    at=moved,
+                )
+            )
+        elif story == "fallback":
+            events.append(
+                OwnershipEvent(
+                    tenant=tenant,
+                    customer=customer,
+                    from_owner=rep,
+                    to_pool=pool,
+                    reason=OwnershipEvent.Reason.FALLBACK,
+                    at=moved,
+                )
+            )
         for tag in rng.sample(tags, k=rng.choice([0, 0, 1, 2])):
             customer_tags.append(CustomerTag(tenant=tenant, customer=customer, tag=tag))
     Contact.objects.bulk_create(contacts, batch_size=1000)

@@ -427,11 +427,31 @@ class SalesConfig(AppConfig):
                 count="rows",
             ),
             AuditAction(
+                "lead.export.download",
+                ngettext_lazy(
+                    "%(actor)s downloaded an export of %(count)d lead",
+                    "%(actor)s downloaded an export of %(count)d leads",
+                    "count",
+                ),
+                _("Lead export downloaded"),
+                count="rows",
+            ),
+            AuditAction(
                 "opportunity.export",
                 ngettext_lazy(
                     "%(actor)s exported %(count)d opportunity", "%(actor)s exported %(count)d opportunities", "count"
                 ),
                 _("Opportunities exported"),
+                count="rows",
+            ),
+            AuditAction(
+                "opportunity.export.download",
+                ngettext_lazy(
+                    "%(actor)s downloaded an export of %(count)d opportunity",
+                    "%(actor)s downloaded an export of %(count)d opportunities",
+                    "count",
+                ),
+                _("Opportunity export downloaded"),
                 count="rows",
             ),
             AuditAction("order.create", _("%(actor)s recorded the order %(object)s"), _("Order recorded")),

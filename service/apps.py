@@ -106,6 +106,16 @@ class ServiceConfig(AppConfig):
                 _("Tickets exported"),
                 count="rows",
             ),
+            AuditAction(
+                "ticket.export.download",
+                ngettext_lazy(
+                    "%(actor)s downloaded an export of %(count)d ticket",
+                    "%(actor)s downloaded an export of %(count)d tickets",
+                    "count",
+                ),
+                _("Ticket export downloaded"),
+                count="rows",
+            ),
         ):
             registry.add_audit_action(action)
 

@@ -149,14 +149,15 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponse:
         handle = job.file.open("rb")
     except FileNotFoundError as exc:
         raise Http404 from exc
+    kind = registry.export_kind(job.kind)
     audit(
         tenant=request.tenant,
         actor=request.user,
-        action="customer.export.download",
+        action=kind.download_action(),
         obj=job,
         details={"rows": job.row_count, "format": job.format},
     )
-    name = registry.export_kind(job.kind).filename(job.format, tz=request.tenant.tzinfo, now=job.created_at)
+    name = kind.filename(job.format, tz=request.tenant.tzinfo, now=job.created_at)
     response = FileResponse(handle, as_attachment=True, filename=name, content_type=CONTENT_TYPES.get(job.format))
     patch_cache_control(response, private=True, no_store=True)
     return response

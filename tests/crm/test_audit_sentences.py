@@ -95,3 +95,12 @@ def test_every_action_the_code_writes_has_a_sentence():
     assert len(codes) > 100, "the scan found too few actions: has the code moved?"
     missing = sorted(c for c in codes if registry.audit_action(c) is None)
     assert not missing, f"audit actions without an AuditAction sentence: {missing}"
+
+
+def test_every_export_kind_audits_its_download_in_a_sentence_of_its_own():
+    kinds = registry.export_kinds()
+    assert {kind.key for kind in kinds} >= {"customer", "lead", "opportunity", "ticket"}
+    actions = [kind.download_action() for kind in kinds]
+    assert len(set(actions)) == len(actions), "two kinds would be audited alike"
+    missing = sorted(a for a in actions if registry.audit_action(a) is None)
+    assert not missing, f"export downloads without an AuditAction sentence: {missing}"

@@ -384,3 +384,12 @@ def test_phones_and_emails_of_customers_one_does_not_own_are_masked(world_a, cli
     # The export is on record: who, which filters, how many rows.
     event = AuditEvent.objects.get(action="customer.export", actor=world_a.manager)
     assert event.details["rows"] == 2
+
+
+@pytest.mark.django_db
+def test_my_exports_is_in_the_user_menu_of_those_who_export(world_a, client_for):
+    link = f'href="{reverse("customers:exports")}" data-testid="user-menu-exports"'
+    for user in (world_a.manager, world_a.admin):
+        assert link in client_for(user).get(reverse("home")).content.decode()
+    for user in (world_a.rep1, world_a.agent):
+        assert 'data-testid="user-menu-exports"' not in client_for(user).get(reverse("home")).content.decode()

@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from crm.api.services.custom_field import custom_field_save
 from crm.models import AuditEvent
+from crm.tenancy import tenant_context
 from customers.models import Contact, ExportJob
 from customers.services.customer import customer_create
 from customers.services.export import export_run
@@ -201,6 +202,17 @@ def test_a_large_lead_export_is_the_same_job_as_the_customers(world_a, world_b, 
     assert "Leads" in page or "线索" in page
     download = c.get(reverse("customers:export_download", args=[job.pk]))
     assert download.status_code == 200 and "leads-" in download["Content-Disposition"]
+    # The download is audited as a lead export's, and says so in the reader's language.
+    with tenant_context(world_a.tenant.pk):
+        event = AuditEvent.objects.get(action="lead.export.download", object_id=str(job.pk))
+        assert event.actor == world_a.manager and event.details == {"rows": 2, "format": "xlsx"}
+        assert not AuditEvent.objects.filter(action="customer.export.download").exists()
+    audit_page = client_for(english(world_a.admin)).get(reverse("settings:audit"), {"action": "lead.export.download"})
+    assert f"{world_a.manager.full_name} downloaded an export of 2 leads" in audit_page.content.decode()
+    world_a.admin.language = "zh-hans"
+    world_a.admin.save(update_fields=["language"])
+    audit_page = client_for(world_a.admin).get(reverse("settings:audit"), {"action": "lead.export.download"})
+    assert f"{world_a.manager.full_name} 下载了 2 条线索的导出文件" in audit_page.content.decode()
     # Another company's admin, or a colleague who did not ask for it: 404, as for a missing export.
     for user in (world_b.admin, world_a.rep1):
         assert client_for(user).get(reverse("customers:export_download", args=[job.pk])).status_code == 404

@@ -4,6 +4,7 @@ import time
 from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import translation
 
 from crm import demo
 
@@ -29,7 +30,10 @@ class Command(BaseCommand):
                         raise
                     continue
                 for demo_tenant in tenants:
-                    module.seed_tenant(demo_tenant)
+                    # Texts the services store as they write (an approval's summary, a notification) are in the
+                    # company's language, as when its users do the same in the browser.
+                    with translation.override(demo_tenant.tenant.language):
+                        module.seed_tenant(demo_tenant)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready in {time.monotonic() - started:.1f}s."))
         self.stdout.write(f"Password for every demo login: {demo.DEMO_PASSWORD}")
         for login, what in demo.LOGINS:
