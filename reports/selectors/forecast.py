@@ -11,7 +11,19 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Case, Count, DateField, DecimalField, ExpressionWrapper, F, Q, Sum, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    DateField,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Q,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils.translation import gettext as _
 
@@ -264,25 +276,32 @@ def month_summary(scope: ReportScope) -> MonthRow:
     after = add_months(first, 1)
     tenant = scope.tenant
     start_at, end_at = local_midnight(tenant, first), local_midnight(tenant, after)
-    # Two sums in one query (UNION ALL), each reading only its own rows off the status index that carries the
-    # columns it sums (sales_opp_closed_sum_idx, sales_opp_status_close_sum_idx), not every opportunity in scope
-    # filtered inside the sums; grouped by currency and rate month, converted here (a handful of groups).
+    # Two sums in one query (UNION ALL), each an index-only scan of its own rows off the status index that carries
+    # every column it reads (sales_opp_closed_sum_idx, sales_opp_status_close_sum_idx), not every opportunity in
+    # scope filtered inside the sums. The expected amounts are summed per win probability (a few dozen groups), not
+    # weighted row by row: the weighting (amount × probability / 100, exact in decimals) is applied here to those
+    # few sums, then they are added up per currency and rate month and converted (a handful of groups).
     mine = scope.opportunities().annotate(rate_month=rate_month_expression(tenant, None)).order_by()
     won = (
         mine.filter(status=StageKind.WON, closed_at__gte=start_at, closed_at__lt=end_at)
-        .values_list("status", "currency", "rate_month")
+        .annotate(weight=Value(None, output_field=IntegerField()))
+        .values_list("status", "currency", "rate_month", "weight")
         .annotate(total=Sum("amount"))
     )
     expected = (
         mine.filter(status=StageKind.OPEN, expected_close_date__gte=first, expected_close_date__lt=after)
-        .values_list("status", "currency", "rate_month")
-        .annotate(total=Sum(weighted_expression()))
+        .annotate(weight=probability_expression())
+        .values_list("status", "currency", "rate_month", "weight")
+        .annotate(total=Sum("amount"))
     )
-    figures = list(won.union(expected, all=True))
-    foreign = any(currency != tenant.currency for _status, currency, *_rest in figures)
+    sums: dict[tuple, Decimal] = {}
+    for status, currency, rate_month, weight, total in won.union(expected, all=True):
+        amount = total if status == StageKind.WON else total * weight / 100
+        sums[status, currency, rate_month] = sums.get((status, currency, rate_month), ZERO) + amount
+    foreign = any(currency != tenant.currency for _status, currency, _month in sums)
     rates = rates_for(tenant) if foreign else Rates(tenant.currency, [])
     row = MonthRow(month=first)
-    for status, currency, rate_month, total in figures:
+    for (status, currency, rate_month), total in sums.items():
         amount = convert_quietly(rates, total, currency, rate_month)
         if status == StageKind.WON:
             row.won += amount
