@@ -84,6 +84,28 @@ class CappedPaginator(Paginator):
         return self.count > COUNT_CAP
 
 
+class CappedIdPaginator(CappedPaginator):
+    """A CappedPaginator over a sorted queryset of ids (`values_list("pk", flat=True)`) whose count and page would
+    each do the same costly work (a visibility predicate over many rows, then the sort): the first COUNT_CAP + 1 ids
+    are read in one query and both the count and every page come from them (a capped list has no page past them)."""
+
+    @cached_property
+    def head(self) -> list:
+        return list(self.object_list[: COUNT_CAP + 1])
+
+    @cached_property
+    def count(self) -> int:
+        return len(self.head)
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        return self._get_page(self.head[bottom:top], number, self)
+
+
 def selected_ids(request: HttpRequest, limit: int = 500) -> tuple[str, list[int]]:
     """The record ids a bulk action was asked for — a confirmed form's "ids", the list's checked boxes, or ?ids= —
     as the raw value and as sorted integers (at most `limit`; junk gives none). The caller scopes them."""

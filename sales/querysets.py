@@ -91,10 +91,13 @@ class FollowUpQuerySet(TenantQuerySet):
 
         For an admin, who sees nearly every row of the tenant, each subject is a primary-key probe per row (EXISTS):
         a page or a capped count stops after the rows it needs. For everyone else the visible customers, leads and
-        opportunities are each computed once, before the scan (`InArray`), and the three conditions become one
-        BitmapOr over the follow-ups' customer, lead and opportunity indexes: only the rows they return are read.
+        opportunities are each computed once, before the scan (`InArray`), and the conditions become one BitmapOr
+        over the follow-ups' customer, lead and opportunity indexes: only the rows they return are read.
         (`customer_id IN (visible customers)` inside an OR is a filter over every follow-up of the tenant instead,
-        re-running the subquery per row once its result outgrows work_mem.)"""
+        re-running the subquery per row once its result outgrows work_mem.) The visible customers are read as two
+        sets, those of the visible owners and those shared with the user: the first is then an index-only scan of the
+        customers' (tenant, owner, id) index, where one set (owner OR shared) reads every customer's row (45,000 for a
+        manager of ten reps)."""
         if not is_tenant_user(user):
             return self.none()
         Lead = apps.get_model("sales", "Lead")
@@ -107,8 +110,10 @@ class FollowUpQuerySet(TenantQuerySet):
                 | Q(Exists(Lead.objects.visible_to(user).filter(pk=OuterRef("lead_id"))))
                 | Q(Exists(Opportunity.objects.visible_to(user).filter(pk=OuterRef("opportunity_id"))))
             )
+        by_owner, shared = Customer.objects.visible_id_sets(user)
         return qs.filter(
-            Q(InArray("customer_id", _visible_customers(user).order_by()))
+            Q(InArray("customer_id", by_owner))
+            | Q(InArray("customer_id", shared))
             | Q(InArray("lead_id", Lead.objects.visible_to(user).order_by().values("pk")))
             | Q(InArray("opportunity_id", Opportunity.objects.visible_to(user).order_by().values("pk")))
         )

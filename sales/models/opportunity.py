@@ -111,17 +111,22 @@ class Opportunity(TenantModel):
             # list's totals per currency, the board's column totals, the month's won and expected amounts): those
             # sums over the open opportunities or a period's closed ones are index-only scans, not a read of every
             # row of the table.
+            # The moments too: a sum grouped by rate month reads COALESCE(closed_at, created_at).
             models.Index(
                 fields=["tenant", "status", "expected_close_date"],
-                include=SUMMED,
+                include=[*SUMMED, "closed_at", "created_at"],
                 name="sales_opp_status_close_sum_idx",
             ),
-            models.Index(fields=["tenant", "status", "closed_at"], include=SUMMED, name="sales_opp_closed_sum_idx"),
+            models.Index(
+                fields=["tenant", "status", "closed_at"],
+                include=[*SUMMED, "created_at"],
+                name="sales_opp_closed_sum_idx",
+            ),
             models.Index(fields=["tenant", "customer", "-created_at"], name="sales_opp_customer_idx"),
             # The same for one owner's (a rep's, a manager's team's) opportunities.
             models.Index(
                 fields=["tenant", "owner", "status", "expected_close_date"],
-                include=[*SUMMED[:-1], "closed_at"],
+                include=[*SUMMED[:-1], "closed_at", "created_at"],
                 name="sales_opp_owner_status_sum_idx",
             ),
             # A board column's newest entries among one owner's opportunities (the board of a rep or a manager).

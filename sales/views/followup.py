@@ -13,7 +13,8 @@ from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from crm.errors import DomainError
-from crm.web import PAGE_SIZE, CappedPaginator, apply_domain_error, form_status, tenant_required
+from crm.models import Role
+from crm.web import PAGE_SIZE, CappedIdPaginator, CappedPaginator, apply_domain_error, form_status, tenant_required
 from customers.access import get_customer_for_user
 from sales.access import can_edit_customer, followup_editable_by, get_follow_up_for_user
 from sales.filters import FollowUpFilter
@@ -93,9 +94,18 @@ def followup_list(request: HttpRequest) -> HttpResponse:
     filterset = FollowUpFilter(request.GET or None, queryset=FollowUp.objects.visible_to(request.user), request=request)
     # Counted up to COUNT_CAP: an exact count of a big tenant's follow-ups reads them all. The page is chosen over
     # the follow-ups alone (their ids, sorted), then only its rows are joined to their customer, author, contact
-    # and lead: joining first would join every visible follow-up before the sort (80,000 for a manager).
-    ordered = filterset.qs.order_by("-happened_at", "-pk")
-    page = CappedPaginator(ordered.values_list("pk", flat=True), PAGE_SIZE).get_page(request.GET.get("page"))
+    # and lead: joining first would join every visible follow-up before the sort (80,000 for a manager). The count
+    # and the page come from one read of the first ids where visibility is set-based (everyone but an admin): each
+    # would otherwise build the visible follow-ups' bitmap again. An admin's visibility is a probe per row, which a
+    # page of 50 stops early and the count reads in the table's order: two cheap queries, not one of 10,001 rows
+    # walked in date order.
+    ordered = filterset.qs.order_by("-happened_at", "-pk").values_list("pk", flat=True)
+    paginator = (
+        CappedPaginator(ordered, PAGE_SIZE)
+        if request.user.has_any_role(Role.ADMIN)
+        else CappedIdPaginator(ordered, PAGE_SIZE)
+    )
+    page = paginator.get_page(request.GET.get("page"))
     rows = (
         FollowUp.objects.filter(tenant_id=request.user.tenant_id)
         .select_related("customer", "author", "contact", "lead")

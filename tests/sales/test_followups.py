@@ -316,6 +316,28 @@ def test_follow_up_list_is_scoped_paginated_and_runs_fixed_queries(world_a, clie
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("rows", [5, 50])
+def test_a_managers_list_reads_its_count_and_page_in_one_query(
+    world_a, client_for, django_assert_max_num_queries, rows
+):
+    """A manager's (set-based visibility) count and page come from one read of the first ids; the rest of the
+    page's queries do not grow with its rows, and a customer shared with a rep brings its follow-ups along."""
+    mine = make_customer(world_a.rep1, "团队客户")
+    for i in range(rows):
+        log(world_a.rep1, mine, content=f"团队跟进{i}")
+    c = client_for(world_a.manager)
+    url = reverse("sales:followup_list")
+    with django_assert_max_num_queries(9):
+        response = c.get(url)
+    assert len(response.context["follow_ups"]) == min(rows, 50)
+    assert response.context["page"].paginator.count == rows
+    shared = make_customer(world_a.rep1, "共享客户")
+    log(world_a.rep1, shared, content="共享客户的跟进")
+    customer_share(acting_user=world_a.rep1, customer=shared, with_user=world_a.rep2)
+    assert "共享客户的跟进" in client_for(world_a.rep2).get(url).content.decode()
+
+
+@pytest.mark.django_db
 def test_a_customer_leaving_the_rep_takes_its_follow_ups_along(world_a, client_for):
     customer = make_customer(world_a.rep1, "转走的客户")
     log(world_a.rep1, customer, content="转交前的跟进")

@@ -192,7 +192,8 @@ class Command(BaseCommand):
 
     def _main_query_ms(self, queries: list[dict], tenant: Tenant) -> float:
         """EXPLAIN ANALYZE of the slowest SELECT of the request, in the tenant's context."""
-        selects = [q for q in queries if CONTEXT_PREFIX.sub("", q["sql"]).lstrip().upper().startswith("SELECT")]
+        # A UNION starts with its first part's parenthesis: "(SELECT …) UNION ALL (SELECT …)" is a SELECT too.
+        selects = [q for q in queries if CONTEXT_PREFIX.sub("", q["sql"]).lstrip("( \n").upper().startswith("SELECT")]
         if not selects:
             return 0.0
         slowest = max(selects, key=lambda q: float(q["time"]))
