@@ -216,18 +216,25 @@ def search_leads(queryset, value: str, tenant, user=None):
 OPPORTUNITY_NAME_CONTAINS = "opportunity_ids_name_contains"
 
 
-def search_opportunities(queryset, value: str, tenant):
+def search_opportunities(queryset, value: str, tenant, user=None):
     """The opportunity list's and the top bar's search: the opportunity's name by prefix and, from three characters,
     contained; its customer's name by prefix. Each on an index under row-level security: the name's pattern index
     (`StartsWith`), its trigram index through `opportunity_ids_name_contains` (crm.search_functions), and the
-    customers so named, found once on their own pattern index, joined by the customer index."""
+    customers so named, found once on their own pattern index.
+
+    Those customers meet the opportunities one of two ways, by how many opportunities `queryset` holds. An admin's
+    (the whole tenant): as an array (`InArray`), one more arm of the BitmapOr on the customer index — inside the OR
+    an IN (subquery) is a filter over every opportunity of the tenant, a sequential scan as the app role. Anyone
+    else's (their own or their teams' owners', read off the owner index): as IN (subquery), which the planner checks
+    per row on the customer's primary key — a rep's few thousand opportunities, instead of probing the customer
+    index for every customer so named (25,000 for 杭州: 40 ms against 900 ms on a loaded machine)."""
     text = nfkc(value)
     if not text:
         return queryset
     customers = Customer.objects.filter(StartsWith("name", text), tenant=tenant).order_by().values("pk")
-    # `InArray`, not `customer_id__in`: inside the OR an IN (subquery) is a hashed filter over every opportunity of
-    # the tenant (a sequential scan as the app role); the array is one more arm of the BitmapOr.
-    condition = Q(StartsWith("name", text)) | Q(InArray("customer_id", customers))
+    whole_tenant = user is not None and user.has_any_role(Role.ADMIN)
+    by_customer = Q(InArray("customer_id", customers)) if whole_tenant else Q(customer_id__in=customers)
+    condition = Q(StartsWith("name", text)) | by_customer
     if len(text) >= 3:
         ids = matching_ids(OPPORTUNITY_NAME_CONTAINS, text, CONTAINS_MOST)
         condition |= Q(name__icontains=text) if ids is None else Q(pk__in=ids)
@@ -426,7 +433,7 @@ class OpportunityFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return search_opportunities(queryset, value, self.request.tenant)
+        return search_opportunities(queryset, value, self.request.tenant, self.request.user)
 
     def filter_campaign(self, queryset, name, value):
         return queryset.from_campaign(value.strip())

@@ -30,7 +30,7 @@ def lead_hits(user: User, text: str, limit: int) -> list[SearchHit]:
 def opportunity_hits(user: User, text: str, limit: int) -> list[SearchHit]:
     """Opportunities by their name (prefix; contains from three characters) or their customer's name (prefix): the
     opportunity list's search, the first by name of the matches."""
-    rows = search_opportunities(Opportunity.objects.visible_to(user), text, user.tenant).first_joined(
+    rows = search_opportunities(Opportunity.objects.visible_to(user), text, user.tenant, user).first_joined(
         limit, (SortedApart("name"), "pk"), joined=("customer",)
     )
     return [
