@@ -398,6 +398,9 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"}},
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# What a task prints (the console email backend of a development run writes each email) is logged at INFO, not as
+# a WARNING.
+CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
 
 # Emails are unique case-insensitively through the crm_user_email_ci_unique constraint (Lower(email)), and the
 # user manager looks logins up with iexact; Django's check only knows plain unique=True.

@@ -33,6 +33,7 @@ from marketing.services.member import members_pick
 from marketing.services.rfm import rfm_compute
 from sales.demo_history import seed_history
 from sales.models import Lead, LeadOrigin, LeadStatus, Opportunity, Order, StageKind
+from sales.services.lead_scoring import score_leads
 
 CONSENT_SOURCES = ["2026 上海工博会登记表", "官网表单勾选", "销售拜访时口头同意（已录音）", "微信公众号关注"]
 
@@ -428,6 +429,8 @@ def seed_campaigns(demo) -> None:
                 )
             )
     Lead.objects.bulk_create(new_leads, batch_size=500)
+    # Scored as an import scores them.
+    score_leads(tenant_id=tenant.pk, lead_ids=[lead.pk for lead in new_leads])
 
     # The exhibition's sign-in list: contacts who came (and some invited who did not).
     expo = campaigns[0]

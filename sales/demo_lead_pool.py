@@ -11,6 +11,7 @@ from django.utils import timezone
 from customers.models import Tag
 
 from .models import Lead, LeadPool, LeadPoolRule, LeadPoolTeam, LeadTag, Product
+from .services.lead_scoring import score_leads
 
 HOT_TAG = "高意向"
 # Leads tagged 高意向: 卫东 (held, no product line), followed up two days ago, falls back in three days under the
@@ -98,6 +99,8 @@ def seed_lead_pools(demo) -> None:
             )
         )
     Lead.objects.bulk_create(rows)
+    # Scored as every new lead is: the lead pages show their score and the rules behind it.
+    score_leads(tenant_id=tenant.pk, lead_ids=[lead.pk for lead in rows])
     if hot is not None:
         LeadTag.objects.bulk_create(
             [LeadTag(tenant=tenant, lead=lead, tag=hot) for lead in rows if lead.name in HOT_LEADS]

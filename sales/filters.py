@@ -51,7 +51,7 @@ class PersonChoiceFilter(django_filters.ModelChoiceFilter):
 
 class TaskFilter(django_filters.FilterSet):
     STATUS_CHOICES = [
-        ("open", _("Open")),
+        ("open", pgettext_lazy("task status", "Open")),
         ("overdue", _("Overdue")),
         ("today", _("Due today")),
         ("upcoming", _("Upcoming")),

@@ -14,6 +14,7 @@ class ServiceConfig(AppConfig):
         from crm.registry import (
             ApiResource,
             CustomerPanel,
+            HomeWidget,
             NavEntry,
             NavGroup,
             PersonalDataHolder,
@@ -80,6 +81,17 @@ class ServiceConfig(AppConfig):
                 template="service/panels/tickets.html",
                 order=25,
                 context=widgets.tickets_panel_context,
+            )
+        )
+        # An agent's day starts from their tickets: their own open ones, those breaching soon, those unassigned.
+        registry.add_home_widget(
+            HomeWidget(
+                key="my_tickets",
+                template="service/widgets/my_tickets.html",
+                order=6,
+                visible=roles_any("agent"),
+                context=widgets.my_tickets,
+                width="col-lg-8",
             )
         )
 

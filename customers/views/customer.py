@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from crm.access import require_sales_user
+from crm.access import is_sales_user, require_sales_user
 from crm.errors import DomainError
 from crm.models import Role
 from crm.registry import registry
@@ -63,6 +63,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "customers": customers,
         "can_bulk": request.user.has_any_role(Role.ADMIN, Role.MANAGER),
+        # An agent reads customers but creates none: no button to a page that refuses them.
+        "can_create": is_sales_user(request.user),
         # Whoever holds customers may release the checked ones of their own.
         "can_release": request.user.has_any_role(Role.REP, Role.MANAGER, Role.ADMIN),
         "is_admin": request.user.has_any_role(Role.ADMIN),

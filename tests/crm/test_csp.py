@@ -5,6 +5,7 @@ import json
 import re
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.test import Client
 from django.urls import reverse
 
@@ -29,3 +30,11 @@ def test_htmx_is_configured_not_to_eval(world_a, client_for):
     body = client_for(world_a.rep1).get(reverse("home")).content.decode()
     config = json.loads(re.search(r'<meta name="htmx-config" content=\'([^\']+)\'>', body).group(1))
     assert config["allowEval"] is False and config["includeIndicatorStyles"] is False
+
+
+@pytest.mark.django_db
+def test_the_pages_name_their_icon_among_the_static_files():
+    # Without it every page load asks for /favicon.ico, a 404 logged as a warning each time.
+    body = Client().get(reverse("login")).content.decode()
+    href = re.search(r'<link rel="icon" href="([^"]+)"', body).group(1)
+    assert href.endswith("favicon.svg") and finders.find("favicon.svg")

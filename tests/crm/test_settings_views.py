@@ -189,3 +189,10 @@ def test_admin_home_recent_changes_read_as_sentences(world_a, world_b, client_fo
     assert f">{world_a.team1.name}</a>" in content
     assert "<code>webhook.save</code>" not in content
     assert world_b.team1.name not in content
+
+
+@pytest.mark.django_db
+def test_the_settings_menu_folds_behind_a_button_on_a_phone(world_a, client_for):
+    body = client_for(world_a.admin).get(reverse("settings:tenant")).content.decode()
+    assert 'data-bs-target="#settings-menu"' in body
+    assert 'class="list-group small collapse d-md-block mt-2 mt-md-0" id="settings-menu"' in body

@@ -63,6 +63,10 @@ def test_an_agent_cannot_create_customers(world_a, client_for):
     assert client.get(reverse("customers:create")).status_code == 403
     assert client.post(reverse("customers:create"), {"kind": "company", "name": "客服建的"}).status_code == 403
     assert not Customer.objects.filter(name="客服建的").exists()
+    # The list an agent reads offers no button to that page; a rep's does.
+    new_customer = f'href="{reverse("customers:create")}"'
+    assert new_customer not in client.get(reverse("customers:list")).content.decode()
+    assert new_customer in client_for(world_a.rep1).get(reverse("customers:list")).content.decode()
 
 
 @pytest.mark.django_db

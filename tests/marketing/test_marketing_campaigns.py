@@ -68,6 +68,8 @@ def test_reps_see_campaigns_and_leads_but_neither_costs_nor_the_forms(world_a, c
     assert client_for(world_a.agent).get(reverse("campaigns:list")).status_code == 403
     manager_page = client_for(world_a.manager).get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
     assert "12,345" in manager_page and 'data-testid="figure-roi"' in manager_page
+    # The page's title is the campaign's name; the blasts are listed once, in the page.
+    assert f"<title>{campaign.name} · " in manager_page and manager_page.count('data-testid="blast-table"') == 1
 
 
 @pytest.mark.django_db

@@ -42,6 +42,8 @@ def test_seed_demo_is_idempotent_and_covers_the_daily_work(capsys):
     now = timezone.now()
     tasks = Task.objects.filter(tenant=demo)
     assert tasks.filter(done_at__isnull=True, due_at__lt=now).exists()  # overdue
+    # Every lead the demo made is scored, as the app scores new leads (those of the pools and campaigns too).
+    assert not Lead.objects.filter(tenant=demo, scored_at__isnull=True).exclude(status="converted").exists()
     assert tasks.filter(remind_at__gt=now, remind_at__lt=now + timedelta(minutes=10), reminder_sent_at=None).exists()
     assert not tasks.filter(remind_at__lte=now, reminder_sent_at=None, done_at=None).exists()  # no flood at start
     # Every follow-up and order moved its customer's facts, through the customers services.

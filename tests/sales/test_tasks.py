@@ -302,3 +302,15 @@ def test_widget_and_nav_for_every_tenant_user(world_a, client_for):
     assert 'data-testid="my-tasks-widget"' in body
     nav = client_for(world_a.rep1).get(reverse("home")).content.decode()
     assert reverse("sales:task_list") in nav and reverse("sales:calendar") in nav and reverse("sales:order_list") in nav
+
+
+@pytest.mark.django_db
+def test_task_list_filters_fold_on_a_phone_and_say_open_tasks_in_chinese(world_a, client_for):
+    body = client_for(world_a.rep1).get(reverse("sales:task_list")).content.decode()
+    # At phone width the filters hide behind a "Filter" button, as on the customer list.
+    assert (
+        'data-bs-target="#task-filters"' in body
+        and 'id="task-filters" class="card card-body mb-3 py-2 collapse d-md-block"' in body
+    )
+    # The default view is the open tasks: 未完成, not 查看 (open a link).
+    assert '<option value="open" selected>未完成</option>' in body

@@ -4,6 +4,7 @@ visibility through one visible_to, read-only for reps, bulk actions scoped, audi
 import pytest
 from django.core import mail
 from django.test import override_settings
+from django.urls import reverse
 
 from crm.models import AuditEvent, Notification, OutboundMessage, RobotChannel
 from crm.services.notification import message_deliver, robot_channel_save
@@ -230,3 +231,35 @@ def test_agents_and_admins_see_the_desk_in_the_navigation(desk, client_for):
     world, _customer, _contact = desk
     assert 'href="/tickets/"' in client_for(world.agent).get("/").content.decode()
     assert 'href="/tickets/"' not in client_for(world.rep1).get("/").content.decode()
+
+
+@pytest.mark.django_db
+def test_ticket_list_filters_fold_on_a_phone(world_a, client_for):
+    body = client_for(world_a.agent).get(reverse("service:ticket_list")).content.decode()
+    assert (
+        'data-bs-target="#ticket-filters"' in body
+        and 'id="ticket-filters" class="card card-body mb-3 py-2 collapse d-md-block"' in body
+    )
+
+
+@pytest.mark.django_db
+def test_an_agents_home_starts_from_their_tickets(world_a, world_b, client_for, django_assert_max_num_queries):
+    customer, contact = make_customer(world_a.rep1)
+    mine = make_ticket(world_a, customer, contact, subject="我的工单一")
+    waiting = make_ticket(world_a, customer, contact, subject="没人接的")
+    Ticket.objects.filter(pk=mine.pk).update(assignee=world_a.agent)
+    Ticket.objects.filter(pk=waiting.pk).update(assignee=None)
+    other_customer, other_contact = make_customer(world_b.rep1, name="别家公司")
+    make_ticket(world_b, other_customer, other_contact, subject="别家工单")
+
+    c = client_for(world_a.agent)
+    with django_assert_max_num_queries(14):
+        response = c.get(reverse("home"))
+    w = next(item["context"] for item in response.context["widgets"] if item["widget"].key == "my_tickets")
+    assert w["counts"]["mine"] == 1 and w["counts"]["unassigned"] == 1
+    assert [t.pk for t in w["tickets"]] == [mine.pk]
+    body = response.content.decode()
+    assert 'data-testid="my-tickets"' in body and "我的工单一" in body and "别家工单" not in body
+    assert f"{reverse('service:ticket_list')}?view=unassigned" in body
+    # Reps read their customers' tickets on the customer page; their home has no desk widget.
+    assert 'data-testid="my-tickets"' not in client_for(world_a.rep1).get(reverse("home")).content.decode()
