@@ -2,7 +2,7 @@ from django import template
 from django.conf import settings
 from django.template.base import render_value_in_context
 from django.urls import reverse
-from django.utils.html import conditional_escape
+from django.utils.html import conditional_escape, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 
@@ -29,6 +29,19 @@ _LIST_AFTER = {"new_customers": "new_customers", "tasks_late": "tasks_done"}
 def list_url(scope, figure: str, person=None) -> str:
     """The customer, lead or task list behind a dashboard's figure, with the report's period, team and person."""
     return drilldown.list_url(scope, figure, person)
+
+
+@register.simple_tag
+def filter_options(field) -> str:
+    """The options of a report filter's select (team, rep, pipeline) after its "all" entry, the chosen one selected:
+    built here, as a manager's rep filter lists every person of their teams (hundreds of options on every
+    dashboard)."""
+    current = str(field.value())
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        ((value, " selected" if str(value) == current else "", label) for value, label in field.field.choices if value),
+    )
 
 
 @register.simple_tag(takes_context=True)
