@@ -86,6 +86,39 @@ def leaderboard_rows(context, performance, scope, query: str, pdf=False) -> str:
     return mark_safe("\n    ".join(rows))  # noqa: S308 - every value above is escaped or rendered escaped
 
 
+@register.simple_tag(takes_context=True)
+def activity_rows(context, activity, scope, query: str, pdf=False) -> str:
+    """The rows of the activity table (`reports/partials/activity_body.html`): per person the follow-ups of each
+    kind, then the follow-ups, overdue tasks and customers not followed up, linked to their records and, on the page,
+    to the everyday lists. Written here for the reason `leaderboard_rows` is; values rendered as the template
+    renders them."""
+    records = f"{reverse('reports:records')}?metric="
+    tail = conditional_escape(f"&{query}&rep=")
+    lists = {figure: _list_links(scope, figure) for figure in ("overdue_tasks", "stale_customers")}
+    rows = []
+    for p in activity.people:
+        pk, user = p.user.pk, p.user
+        team = user.team.name if user.team_id and user.team else ""
+        kinds = "".join(f'<td class="text-end">{_number(n, context)}</td>' for n in p.kinds())
+        overdue = f'<a href="{records}overdue_tasks{tail}{pk}" data-testid="overdue-{pk}">'
+        overdue += f"{_number(p.overdue_tasks, context)}</a>"
+        stale = f'<a href="{records}stale_customers{tail}{pk}" data-testid="stale-{pk}">'
+        stale += f"{_number(p.stale_customers, context)}</a>"
+        if not pdf:
+            overdue += lists["overdue_tasks"](pk)
+            stale += lists["stale_customers"](pk)
+        cells = [
+            f'<td>{conditional_escape(user.full_name)} <span class="small text-body-secondary">'
+            f"{conditional_escape(team)}</span></td>",
+            kinds,
+            f'<td class="text-end"><a href="{records}followups{tail}{pk}">{_number(p.followups, context)}</a></td>',
+            f'<td class="text-end">{overdue}</td>',
+            f'<td class="text-end">{stale}</td>',
+        ]
+        rows.append(f'<tr data-testid="activity-row-{pk}">\n      ' + "\n      ".join(cells) + "\n    </tr>")
+    return mark_safe("\n    ".join(rows))  # noqa: S308 - every value above is escaped or rendered escaped
+
+
 def _number(value, context) -> str:
     """A count as the template renders it (a plain int needs no localizing without thousand separators)."""
     if type(value) is int and not settings.USE_THOUSAND_SEPARATOR:
