@@ -7,6 +7,7 @@ breakdown of a figure; these links open the everyday lists, where the records ca
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.urls import get_script_prefix, get_urlconf, reverse
@@ -39,7 +40,20 @@ def _path(name: str) -> str:
 
 def list_url(scope: ReportScope, figure: str, person=None, today: dt.date | None = None) -> str:
     """The list URL that shows the records of `figure` for `person` (or the whole scope when None)."""
-    name, person_param, fixed, period = LISTS[figure]
+    return f"{_path(LISTS[figure][0])}?{urlencode(_params(scope, figure, person, today))}"
+
+
+def list_urls_per_person(scope: ReportScope, figure: str) -> Callable[[int], str]:
+    """`list_url` of `figure` for one person after another (a leaderboard's rows): the parameters every row shares
+    are encoded once, the person's id appended (the person comes last, as in `list_url`)."""
+    person_param = LISTS[figure][1]
+    shared = f"{_path(LISTS[figure][0])}?{urlencode(_params(scope, figure, None, None, person_free=True))}"
+    joiner = "&" if not shared.endswith("?") else ""
+    return lambda pk: f"{shared}{joiner}{person_param}={pk}"
+
+
+def _params(scope: ReportScope, figure: str, person, today: dt.date | None, *, person_free=False) -> dict[str, str]:
+    _name, person_param, fixed, period = LISTS[figure]
     params: dict[str, str] = dict(fixed)
     if period is not None:
         params[period[0]] = scope.period.start.isoformat()
@@ -49,7 +63,9 @@ def list_url(scope: ReportScope, figure: str, person=None, today: dt.date | None
         params["quiet_since"] = day.isoformat()
     if scope.team is not None:
         params["team"] = str(scope.team.pk)
+    if person_free:
+        return params
     person = person if person is not None else scope.rep
     if person is not None:
         params[person_param] = str(person.pk)
-    return f"{_path(name)}?{urlencode(params)}"
+    return params

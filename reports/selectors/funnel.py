@@ -20,7 +20,7 @@ from django.db.models import Avg, Count, F, Q
 from crm.selectors.exchange_rate import ConvertedSum, Rates, rates_for
 from crm.workcalendar.selectors import local_midnight
 from reports.models import FunnelMonth, FunnelMonthStay, OpportunityFunnelFact
-from reports.selectors.scope import ReportScope, add_months, month_start
+from reports.selectors.scope import ReportScope, whole_months
 from reports.services.funnel_facts import funnel_facts_rebuilding_since
 from sales.models import Pipeline, Stage, StageKind
 
@@ -179,13 +179,6 @@ def _lost_reasons(qs) -> list[tuple[str, int]]:
     )
 
 
-def _whole_months(scope: ReportScope) -> tuple[dt.date, dt.date]:
-    """[first, after): the months lying wholly in the period (first == after when none does)."""
-    first = scope.period.start if scope.period.start.day == 1 else add_months(scope.period.start, 1)
-    after = month_start(scope.period.end + dt.timedelta(days=1))
-    return first, max(first, after)
-
-
 def _sql(qs, *fields) -> tuple[str, list]:
     sql, params = qs.order_by().values(*fields).query.sql_with_params()
     return sql, list(params)
@@ -200,7 +193,7 @@ def funnel(scope: ReportScope) -> Funnel:
     if pipeline is None:
         return result
     steps, open_ids, _width = _steps(pipeline)
-    first, after = _whole_months(scope)
+    first, after = whole_months(scope.period.start, scope.period.end)
     months = scope._narrow(
         FunnelMonth.objects.visible_to(scope.user).filter(pipeline_id=pipeline.pk, month__gte=first, month__lt=after),
         "owner",

@@ -62,6 +62,13 @@ def preset_bounds(preset: str, today: dt.date) -> tuple[dt.date, dt.date]:
     return start, add_months(start, 1) - dt.timedelta(days=1)
 
 
+def whole_months(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
+    """[first, after): the months lying wholly in the days from `start` to `end` (first == after when none does)."""
+    first = start if start.day == 1 else add_months(start, 1)
+    after = month_start(end + dt.timedelta(days=1))
+    return first, max(first, after)
+
+
 def months_between(start: dt.date, end: dt.date) -> list[dt.date]:
     """First days of the months from `start`'s to `end`'s, both included."""
     months, month = [], month_start(start)

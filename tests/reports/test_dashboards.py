@@ -184,6 +184,24 @@ def test_team_performance_ranks_by_won_amount(world, client_for):
     assert [r.user for r in own] == [world.rep1]
 
 
+def test_each_leaderboard_figure_links_to_its_records_and_names_are_escaped(world, client_for):
+    _pipeline, _open, won, _lost = stages(world.tenant)
+    deal(world.rep1, "小单", amount="1234", path=[won])
+    world.rep1.full_name = "<b>销售一</b>"
+    world.rep1.save(update_fields=["full_name"])
+    page = client_for(world.manager).get(reverse("reports:team"), {"period": "month"}).content.decode()
+    rep, records = world.rep1.pk, reverse("reports:records")
+    assert (
+        f'<a href="{records}?metric=won_amount&amp;period=month&amp;rep={rep}" data-testid="won-amount-{rep}">' in page
+    )
+    assert f'<a href="{records}?metric=won&amp;period=month&amp;rep={rep}" data-testid="won-{rep}">1</a>' in page
+    assert f'<a href="{reverse("reports:rep", args=[rep])}">&lt;b&gt;销售一&lt;/b&gt;</a>' in page
+    assert "<b>销售一</b>" not in page
+    for figure in ("new_customers", "tasks_done", "leads"):
+        assert f'data-testid="list-{figure}-{rep}"' in page
+    assert f'owner={rep}" data-testid="list-leads-{rep}"' in page
+
+
 def test_activity_counts_follow_ups_and_overdue_tasks(world, client_for):
     customer = make_customer(world.rep1, "活动客户有限公司")
     followup_log(acting_user=world.rep1, customer=customer, kind="visit", content="上门拜访")

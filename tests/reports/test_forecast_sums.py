@@ -1,6 +1,6 @@
 """The forecast's monthly sums: kept right by every kind of write to an opportunity (create, stage move, amount,
 currency, close date, probability or owner change, delete, bulk write), giving exactly the figures computed live from
-the opportunities (the forecast and the home widget's month), for every viewer, filter and company; the page says
+the opportunities (the forecast, the home widget's month, team performance's won deals), for every viewer, filter and company; the page says
 how fresh they are."""
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.models import ExchangeRate
+from crm.selectors.exchange_rate import rates_for
 from crm.workcalendar.selectors import local_today
 from reports.models import ForecastMonth
 from reports.selectors.forecast import forecast, forecast_live, month_summary, month_summary_live
+from reports.selectors.performance import won_by_owner
 from reports.selectors.scope import ReportScope
 from reports.services.funnel_facts import _rebuild_key, funnel_facts_rebuild, funnel_facts_rebuild_marked
 from sales.models import Opportunity, StageKind
@@ -60,6 +62,7 @@ def custom(user, months_back, months_on, **filters):
 def scopes(w):
     pipeline = stages(w.tenant)[0]
     return [
+        scope_for(w.admin, "week"),
         scope_for(w.admin, "month"),
         scope_for(w.admin),
         scope_for(w.admin, "year"),
@@ -77,6 +80,9 @@ def scopes(w):
 def assert_all_same(w):
     for scope in scopes(w):
         assert_same(scope)
+        # Team performance's won deals per person: the period's whole months from the same sums.
+        rates = rates_for(scope.tenant)
+        assert won_by_owner(scope, rates) == won_by_owner(scope, rates, live=True)
     # The home widget's month, from the same sums.
     for user in (w.admin, w.manager, w.rep1, w.rep2):
         scope = scope_for(user, "month")
