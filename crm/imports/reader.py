@@ -133,9 +133,18 @@ def clean_cell(value: str) -> str:
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S")
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def parse_date(value: str) -> dt.date | None:
-    """A date as offices write it (1990-05-31, 1990/5/31, 1990年5月31日, 19900531…), or None."""
+    """A date as offices write it (1990-05-31, 1990/5/31, 1990年5月31日, 19900531…), or None. An ISO date (as an
+    XLSX date cell reads) is taken without trying the formats one by one."""
     text = _nfkc(value).replace(" 00:00:00", "")
+    if _ISO_DATE.fullmatch(text):
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass  # not a day of the calendar: no format below reads it either
     for fmt in _DATE_FORMATS:
         try:
             return dt.datetime.strptime(text, fmt).date()

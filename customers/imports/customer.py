@@ -419,7 +419,7 @@ class CustomerKind(ImportKind):
             "FROM unnest(%s::text[], %s::text[]) AS v(kind, value) "
             f"CROSS JOIN LATERAL (SELECT customer_id FROM {identifiers} WHERE tenant_id = %s "
             "AND kind = v.kind AND value = v.value LIMIT 1) AS i "
-            f"CROSS JOIN LATERAL (SELECT * FROM {customers} WHERE tenant_id = %s AND id = i.customer_id) AS c"
+            f"CROSS JOIN LATERAL (SELECT * FROM {customers} WHERE tenant_id = %s AND id = i.customer_id LIMIT 1) AS c"
         )
         holders: dict[int, Customer] = {}
         taken: dict[tuple[str, str], Customer] = {}

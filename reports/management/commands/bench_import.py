@@ -11,7 +11,8 @@ switched to the app role (row-level security applies, as in production). Each ru
 tenant keeps only the customers it was seeded with (--existing, imported once by the same path and reused by the
 next run). Printed per format: the rows per second of the commit and of the check, and where the commit's time
 goes — reading the file, the per-cell rules (validation and normalisation), duplicate detection (against the
-database and the earlier rows), and writing.
+database and the earlier rows), writing, and the deferred foreign-key checks that the commit runs — then its
+statements by kind and table, the slowest first (count and time), so a profile says which statements cost.
 
 The reminders: --reminders tasks due at once (1,000 by default), sent by `reminders_send_due` in a transaction that
 is rolled back, beside the EXPLAIN ANALYZE time of their due predicate.
