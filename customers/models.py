@@ -560,20 +560,37 @@ class OwnershipEvent(TenantModel):
         EXTENSION = "extension", _("Extension approved")
         IMPORT = "import", _("Imported")
 
+    # The keys a job's thousands of events leave empty (a fall-back has no actor, no creator, no new owner and no pool
+    # it came from) are indexed only where set, and the tenant through owner_event_customer_idx: a fall-back writes
+    # an event into six indexes rather than eleven.
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"), db_index=False
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+        db_index=False,
+    )
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="ownership_events")
     from_owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     to_owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
-    from_pool = models.ForeignKey(Pool, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    from_pool = models.ForeignKey(
+        Pool, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
     to_pool = models.ForeignKey(Pool, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     reason = models.CharField(_("reason"), max_length=12, choices=Reason.choices)
     note = models.CharField(_("note"), max_length=500, blank=True)
     # Null actor = the system (a job).
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     at = models.DateTimeField(_("at"), default=timezone.now)
 
@@ -584,6 +601,12 @@ class OwnershipEvent(TenantModel):
         indexes = [
             models.Index(fields=["tenant", "customer", "-at"], name="owner_event_customer_idx"),
             models.Index(fields=["tenant", "reason", "-at"], name="owner_event_reason_idx"),
+            *(
+                models.Index(
+                    fields=[key], condition=models.Q(**{f"{key}__isnull": False}), name=f"owner_event_{key}_idx"
+                )
+                for key in ("actor", "created_by", "to_owner", "from_pool")
+            ),
         ]
 
 
