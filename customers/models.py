@@ -346,17 +346,12 @@ class Customer(TenantModel):
             models.Index(
                 fields=["tenant", "deleted_at"], condition=models.Q(deleted_at__isnull=False), name="cust_trash_idx"
             ),
-            # Name prefix search (杭州…), whatever the database's collation: over the owned customers, which every search
-            # but the pool's reads (`visible_to`); the pool's search has its own below.
-            *(
-                models.Index(
-                    "tenant",
-                    OpClass(column, name="varchar_pattern_ops"),
-                    condition=OWNED,
-                    name=f"cust_{short}_idx",
-                )
-                for column, short in (("name", "name_prefix"), ("name_pinyin", "pinyin"), ("name_initials", "initials"))
-            ),
+            # Name prefix search (杭州…), whatever the database's collation. Over every row, not only the owned ones: a
+            # list of several owners' customers ANDs one of these with the owners' index (cust_owner_fk_idx), which
+            # PostgreSQL does not do when both are partial on the same "owned" condition.
+            models.Index("tenant", OpClass("name", name="varchar_pattern_ops"), name="cust_name_prefix_idx"),
+            models.Index("tenant", OpClass("name_pinyin", name="varchar_pattern_ops"), name="cust_pinyin_idx"),
+            models.Index("tenant", OpClass("name_initials", name="varchar_pattern_ops"), name="cust_initials_idx"),
             GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="cust_name_trgm_idx"),
             # The pool's search: the same prefixes over the pool's customers only (a tenth of the tenant), so a name
             # common among held customers does not make the pool's search read them all.
