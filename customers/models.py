@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import UserObjectPermissionBase
 
-from crm.models import Role, TenantModel, TenantQuerySet
+from crm.models import Role, Tenant, TenantModel, TenantQuerySet
 
 from .querysets import ContactQuerySet, CustomerQuerySet, PoolQuerySet
 
@@ -171,6 +171,11 @@ class Customer(TenantModel):
         CUSTOMER = "customer", _("Customer")
         LOST = "lost", _("Lost")
 
+    # TenantModel's tenant without an index of its own: the unique (tenant, id) index, which the tenant's composite
+    # foreign keys need anyway, leads with it.
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"), db_index=False
+    )
     kind = models.CharField(_("type"), max_length=10, choices=Kind.choices, default=Kind.COMPANY)
     name = models.CharField(_("name"), max_length=200)
     # Pinyin of the name, for "zs" → 张三 and "zhangsan" → 张三 (prefix search, DESIGN.md §8).
@@ -233,8 +238,9 @@ class Customer(TenantModel):
     # Values of the company's custom fields (crm.api.models.CustomField), validated by crm.api.services.custom_field.
     custom = models.JSONField(_("custom fields"), default=dict, blank=True)
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
+    # Indexed only where set (cust_deleted_by_fk_idx).
     deleted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
 
     objects = CustomerQuerySet.as_manager()
@@ -298,9 +304,7 @@ class Customer(TenantModel):
                 condition=IN_POOL,
                 name="cust_pool_followup_idx",
             ),
-            models.Index(
-                fields=["tenant", "last_deal_at"], condition=models.Q(deleted_at__isnull=True), name="cust_deal_idx"
-            ),
+            models.Index(fields=["tenant", "last_deal_at"], condition=OWNED, name="cust_deal_idx"),
             # The sort by fall-back (soonest first, "never" last, then id) and the job's "due by tonight" range.
             models.Index(
                 F("tenant"),
@@ -320,7 +324,9 @@ class Customer(TenantModel):
                 condition=models.Q(deleted_at__isnull=True, owner__isnull=False),
                 name="cust_owned_pool_idx",
             ),
-            models.Index(fields=["tenant", "status"], name="cust_status_idx"),
+            # The lists' filters over the owned customers (the pool list reads its tenth of the tenant off the pool
+            # indexes and filters those rows): a customer falling back leaves them.
+            models.Index(fields=["tenant", "status"], condition=OWNED, name="cust_status_idx"),
             models.Index(fields=["tenant", "level"], name="cust_level_idx"),
             # The owner's foreign key (a user's deletion looks for their customers); pool rows are not in it.
             models.Index(fields=["owner"], condition=models.Q(owner__isnull=False), name="cust_owner_fk_idx"),
@@ -330,23 +336,22 @@ class Customer(TenantModel):
                 condition=models.Q(deleted_at__isnull=True, owner__isnull=True),
                 name="cust_pooled_idx",
             ),
-            models.Index(fields=["tenant", "industry"], name="cust_industry_idx"),
-            models.Index(fields=["tenant", "region"], name="cust_region_idx"),
-            models.Index(fields=["tenant", "source"], name="cust_source_idx"),
+            models.Index(fields=["tenant", "industry"], condition=OWNED, name="cust_industry_idx"),
+            models.Index(fields=["tenant", "region"], condition=OWNED, name="cust_region_idx"),
+            models.Index(fields=["tenant", "source"], condition=OWNED, name="cust_source_idx"),
+            # Who deleted it (a user's deletion looks for them): only customers in the bin have one.
+            models.Index(
+                fields=["deleted_by"], condition=models.Q(deleted_by__isnull=False), name="cust_deleted_by_fk_idx"
+            ),
             models.Index(
                 fields=["tenant", "deleted_at"], condition=models.Q(deleted_at__isnull=False), name="cust_trash_idx"
             ),
-            # Name prefix search (杭州…), whatever the database's collation: over the owned customers, which every search
-            # but the pool's reads (`visible_to`); the pool's search has its own below.
-            *(
-                models.Index(
-                    "tenant",
-                    OpClass(column, name="varchar_pattern_ops"),
-                    condition=OWNED,
-                    name=f"cust_{short}_idx",
-                )
-                for column, short in (("name", "name_prefix"), ("name_pinyin", "pinyin"), ("name_initials", "initials"))
-            ),
+            # Name prefix search (杭州…), whatever the database's collation. Over every row, not only the owned ones: a
+            # list of several owners' customers ANDs one of these with the owners' index (cust_owner_fk_idx), which
+            # PostgreSQL does not do when both are partial on the same "owned" condition.
+            models.Index("tenant", OpClass("name", name="varchar_pattern_ops"), name="cust_name_prefix_idx"),
+            models.Index("tenant", OpClass("name_pinyin", name="varchar_pattern_ops"), name="cust_pinyin_idx"),
+            models.Index("tenant", OpClass("name_initials", name="varchar_pattern_ops"), name="cust_initials_idx"),
             GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="cust_name_trgm_idx"),
             # The pool's search: the same prefixes over the pool's customers only (a tenth of the tenant), so a name
             # common among held customers does not make the pool's search read them all.
@@ -574,20 +579,37 @@ class OwnershipEvent(TenantModel):
         EXTENSION = "extension", _("Extension approved")
         IMPORT = "import", _("Imported")
 
+    # The keys a job's thousands of events leave empty (a fall-back has no actor, no creator, no new owner and no pool
+    # it came from) are indexed only where set, and the tenant through owner_event_customer_idx: a fall-back writes
+    # an event into six indexes rather than eleven.
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"), db_index=False
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+        db_index=False,
+    )
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="ownership_events")
     from_owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     to_owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
-    from_pool = models.ForeignKey(Pool, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    from_pool = models.ForeignKey(
+        Pool, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
     to_pool = models.ForeignKey(Pool, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     reason = models.CharField(_("reason"), max_length=12, choices=Reason.choices)
     note = models.CharField(_("note"), max_length=500, blank=True)
     # Null actor = the system (a job).
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     at = models.DateTimeField(_("at"), default=timezone.now)
 
@@ -598,6 +620,12 @@ class OwnershipEvent(TenantModel):
         indexes = [
             models.Index(fields=["tenant", "customer", "-at"], name="owner_event_customer_idx"),
             models.Index(fields=["tenant", "reason", "-at"], name="owner_event_reason_idx"),
+            *(
+                models.Index(
+                    fields=[key], condition=models.Q(**{f"{key}__isnull": False}), name=f"owner_event_{key}_idx"
+                )
+                for key in ("actor", "created_by", "to_owner", "from_pool")
+            ),
         ]
 
 
