@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('crm', '0019_exchange_rates'),
-        ('customers', '0025_customer_pooled_at_and_owned_indexes'),
+        ('customers', '0026_holdings'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
